@@ -1,0 +1,34 @@
+"""Who executes a command. Every history entry names its actor."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A person (``user_id`` set) or a non-person party: the timer sweep, an applicant."""
+
+    name: str
+    user_id: int | None = None
+    display_name: str = ""
+    department_id: int | None = None
+    roles: frozenset[str] = field(default_factory=frozenset)
+    kind: str = "user"  # user | applicant | system
+
+    @classmethod
+    def system(cls, name: str = SYSTEM) -> "Actor":
+        return cls(name=f"system:{name}" if name != SYSTEM else SYSTEM, display_name="系统", kind="system")
+
+    @classmethod
+    def applicant(cls, name: str) -> "Actor":
+        return cls(name=f"applicant:{name}", display_name=name, kind="applicant")
+
+    @classmethod
+    def from_user(cls, user) -> "Actor":
+        return cls(name=user.username, user_id=user.id, display_name=user.display_name,
+                   department_id=user.department_id, roles=frozenset(user.role_codes))
+
+    def has_role(self, role: str) -> bool:
+        return role in self.roles

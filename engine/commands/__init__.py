@@ -1,0 +1,10 @@
+"""One module per kind of state change; each command is a small dataclass of its inputs."""
+from .base import Applied, Command, CommandContext, OpenCase, TaskCommand
+from .start_case import StartCase
+from .tasks import ClaimTask, CompleteTask, ReleaseTask
+
+#: Every command by its history name: how a recorded history is turned back into commands.
+COMMANDS = {cls.type: cls for cls in (StartCase, CompleteTask, ClaimTask, ReleaseTask)}
+
+__all__ = ["Applied", "Command", "CommandContext", "OpenCase", "TaskCommand", "StartCase",
+           "CompleteTask", "ClaimTask", "ReleaseTask", "COMMANDS"]

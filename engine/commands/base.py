@@ -1,0 +1,160 @@
+"""What every command shares: its context and the case it works on.
+
+A command is a small frozen dataclass holding only its inputs. ``Engine.execute``
+gives it a ``CommandContext``; the command finds its case with ``load`` (which
+locks the case row), changes it in ``apply``, and says what to record with
+``record``. The engine does the rest: transaction, time order, ids, saving the
+workflow, projecting tasks, and appending the history entry.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+
+from ..actors import Actor
+from ..definitions import ProcessDefinition
+from ..errors import ApprovalError, BadInput, Conflict, NotAllowed, NotFound
+from ..models import Case, Task
+
+if TYPE_CHECKING:
+    from ..executor import Engine
+
+
+@dataclass
+class CommandContext:
+    engine: "Engine"
+    session: Session
+    actor: Actor
+    at: datetime
+
+    def lock_case(self, case_id: int) -> Case:
+        case = self.session.scalar(select(Case).where(Case.id == case_id).with_for_update())
+        if case is None:
+            raise NotFound(f"办件 {case_id} 不存在")
+        return case
+
+    def case_by_number(self, number: str) -> Case:
+        case_id = self.session.scalar(select(Case.id).where(Case.number == number))
+        if case_id is None:
+            raise NotFound(f"办件 {number} 不存在")
+        return self.lock_case(case_id)
+
+    def new_key(self) -> str:
+        """A fresh random case key; recorded in the history so replay reuses it."""
+        return str(uuid.uuid4())
+
+
+class OpenCase:
+    """A locked case with its definition; the workflow is restored on first use."""
+
+    def __init__(self, ctx: CommandContext, row: Case, definition: ProcessDefinition, workflow=None):
+        self.ctx, self.row, self.definition = ctx, row, definition
+        self._workflow = workflow
+        self.workflow_changed = workflow is not None
+
+    @property
+    def workflow(self):
+        if self._workflow is None:
+            engine = self.ctx.engine
+            self._workflow = engine.codec.load(self.row.workflow_state, self.definition.spec,
+                                               self.definition.subprocess_specs)
+            self._workflow.script_engine = engine.script_engine
+        return self._workflow
+
+    def attach(self, workflow) -> None:
+        """Use a freshly created workflow (a new case)."""
+        self._workflow = workflow
+        self.workflow_changed = True
+
+    def advance(self, step=None) -> None:
+        """Run ``step`` (if any) and then the engine until it waits for people or time."""
+        try:
+            if step is not None:
+                step()
+            self.workflow.refresh_waiting_tasks()
+            self.workflow.do_engine_steps()
+        except ApprovalError:
+            raise
+        except WorkflowTaskException as exc:
+            cause = next((c for c in (exc.__cause__, exc.__context__) if isinstance(c, ApprovalError)), None)
+            raise BadInput(f"流程在“{exc.task_spec.bpmn_name or exc.task_spec.name}”处无法继续："
+                           f"{cause.message if cause else exc}") from None
+        except SpiffWorkflowException as exc:
+            raise BadInput(f"流程无法继续：{exc}") from None
+        self.workflow_changed = True
+
+    def task_row(self, task_id: int | str) -> Task:
+        """The case's task by database id or SpiffWorkflow id."""
+        column = Task.id if isinstance(task_id, int) else Task.spiff_id
+        row = self.ctx.session.scalar(select(Task).where(column == task_id, Task.case_id == self.row.id))
+        if row is None:
+            raise NotFound(f"任务 {task_id} 不存在")
+        return row
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What a command did: ``value`` for the caller, ``payload`` for the history —
+    everything needed to run the command again in a replay."""
+
+    value: Any
+    payload: dict[str, Any]
+
+
+class Command:
+    type: ClassVar[str]
+
+    def load(self, ctx: CommandContext) -> OpenCase:
+        raise NotImplementedError
+
+    def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
+        raise NotImplementedError
+
+
+class TaskCommand(Command):
+    """A command on one task; finds and locks the task's case. ``task`` is a database id or
+    a SpiffWorkflow task id (as recorded in histories)."""
+
+    task: int | str
+
+    def load(self, ctx: CommandContext) -> OpenCase:
+        column = Task.id if isinstance(self.task, int) else Task.spiff_id
+        case_id = ctx.session.scalar(select(Task.case_id).where(column == self.task))
+        if case_id is None:
+            raise NotFound(f"任务 {self.task} 不存在")
+        return ctx.engine.open_case(ctx, ctx.lock_case(case_id))
+
+    @staticmethod
+    def ready_task(case: OpenCase, task_id: int | str) -> Task:
+        row = case.task_row(task_id)
+        if row.state != "ready":
+            who = f"（{row.completed_by.display_name} 已于 {row.completed_at:%Y-%m-%d %H:%M} 办理）" \
+                if row.completed_by is not None and row.completed_at else ""
+            raise Conflict(f"任务“{row.name}”已不是待办状态{who}，请刷新后重试")
+        return row
+
+    def check_version(self, case: OpenCase) -> None:
+        """A form carries the case version it was rendered at; refuse it once the case moved on."""
+        expected = getattr(self, "expected_version", None)
+        if expected is not None and expected != case.row.version:
+            raise Conflict("办件已被他人更新，请刷新后重试")
+
+
+def authorize_task(actor: Actor, task: Task) -> None:
+    """Only a user with the task's role in the task's department, and its assignee if claimed."""
+    if actor.user_id is None:
+        raise NotAllowed(f"只有工作人员可以办理任务“{task.name}”")
+    from ..roles import role_name
+
+    if not actor.has_role(task.role) or actor.department_id != task.department_id:
+        raise NotAllowed(f"用户 {actor.name} 不能办理任务“{task.name}”：需要 {task.department.name} 的"
+                         f"{role_name(task.role)}")
+    if task.assignee_id is not None and task.assignee_id != actor.user_id:
+        raise NotAllowed(f"任务“{task.name}”已由 {task.assignee.display_name} 认领")

@@ -1,0 +1,106 @@
+"""Database connection, sessions and schema creation for SQLite and PostgreSQL."""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import create_engine, event, select, text
+from sqlalchemy.engine import Engine as SAEngine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+from .models import Base, Meta
+
+DEFAULT_URL = "sqlite:///instance/approvals.db"
+SIMULATION_KEY = "simulation"
+
+
+def database_url(explicit: str | None = None) -> str:
+    """The URL in use: explicit, else ``APPROVALS_DATABASE_URL``, else SQLite under ./instance/."""
+    return explicit or os.environ.get("APPROVALS_DATABASE_URL") or DEFAULT_URL
+
+
+class Database:
+    """One SQLAlchemy engine and the two kinds of sessions the app uses.
+
+    Writes go through ``transaction()``; on SQLite it starts with BEGIN IMMEDIATE
+    so that concurrent writers queue on the lock instead of failing to upgrade a
+    read snapshot. Reads use ``reader()`` with a deferred transaction.
+    """
+
+    def __init__(self, url: str | None = None, *, echo: bool = False):
+        self.url = database_url(url)
+        parsed = make_url(self.url)
+        self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        kwargs: dict = {"echo": echo}
+        if self.is_sqlite:
+            database = parsed.database
+            in_memory = not database or database == ":memory:"
+            if in_memory:
+                kwargs.update(poolclass=StaticPool, connect_args={"check_same_thread": False})
+            else:
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
+                kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+        else:
+            kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=20)
+        self.engine: SAEngine = create_engine(self.url, **kwargs)
+        if self.is_sqlite:
+            _configure_sqlite(self.engine)
+        self._writer = sessionmaker(self.engine.execution_options(sqlite_begin="IMMEDIATE"),
+                                    expire_on_commit=False)
+        self._reader = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session in one write transaction: commit on success, roll back on error."""
+        with self._writer() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def reader(self) -> Iterator[Session]:
+        with self._reader() as session:
+            yield session
+
+    def create_schema(self, *, simulation: bool = False) -> None:
+        Base.metadata.create_all(self.engine)
+        with self.transaction() as session:
+            if simulation and session.get(Meta, SIMULATION_KEY) is None:
+                session.add(Meta(key=SIMULATION_KEY, value="true"))
+
+    def is_simulation(self) -> bool:
+        with self.reader() as session:
+            row = session.scalar(select(Meta).where(Meta.key == SIMULATION_KEY))
+            return row is not None and row.value == "true"
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    def reset_for_tests(self) -> None:
+        """Empty every table (tests on a shared PostgreSQL database)."""
+        names = ", ".join(t.name for t in reversed(Base.metadata.sorted_tables))
+        if self.is_sqlite:
+            Base.metadata.drop_all(self.engine)
+            Base.metadata.create_all(self.engine)
+            return
+        with self.engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+def _configure_sqlite(engine: SAEngine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        # Let SQLAlchemy's "begin" event, not pysqlite, decide how transactions start.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")

@@ -1,0 +1,334 @@
+"""Parse, validate and describe a BPMN process definition.
+
+``parse_definition`` is the only way BPMN enters the system. It parses with lxml
+with entity resolution, DTD loading and network access off, refuses any DOCTYPE
+(so XXE and entity-expansion bombs never reach an entity resolver), validates
+against the BPMN 2.0 schema, refuses elements the engine does not run, checks
+every expression with the restricted evaluator's rules, and resolves each user
+task's role, department and form. Every refusal is a ``BpmnError`` naming file,
+line, element and reason.
+
+A parsed definition is immutable and shared: ``DefinitionCache`` keeps one per
+content hash, so each deployed version is parsed once per process.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from threading import Lock
+from typing import Any
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
+
+from .errors import BadInput, BpmnError
+from .expressions import BASE_HELPERS, check_expression, parse_script
+from .roles import resolve_role
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+BPMNDI_NS = "http://www.omg.org/spec/BPMN/20100524/DI"
+CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+NS = {"bpmn": BPMN_NS, "bpmndi": BPMNDI_NS, "camunda": CAMUNDA_NS}
+
+#: Every BPMN flow node kind, so that unknown ones can be refused by name.
+FLOW_NODE_TAGS = {
+    "task", "userTask", "manualTask", "serviceTask", "scriptTask", "businessRuleTask", "sendTask",
+    "receiveTask", "subProcess", "adHocSubProcess", "transaction", "callActivity", "startEvent",
+    "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent",
+    "exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway", "complexGateway",
+}
+#: Kinds the engine refuses although SpiffWorkflow might parse them, and why.
+REFUSED_TAGS = {
+    "complexGateway": "不支持复杂网关（complexGateway），请改用排他、并行或包容网关",
+    "serviceTask": "不支持服务任务（serviceTask）：本系统不从流程中调用外部服务",
+    "businessRuleTask": "不支持业务规则任务（businessRuleTask）：请用排他网关的条件表达",
+    "adHocSubProcess": "不支持自由子流程（adHocSubProcess）",
+}
+FORM_FIELD_TYPES = {"string", "long", "boolean", "date", "enum", "text"}
+
+MAX_BPMN_BYTES = 5 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class FormField:
+    id: str
+    label: str
+    type: str
+    required: bool = False
+    options: tuple[tuple[str, str], ...] = ()
+    default: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "label": self.label, "type": self.type, "required": self.required,
+                "options": [{"id": o, "name": n} for o, n in self.options], "default": self.default}
+
+
+@dataclass(frozen=True)
+class UserTaskInfo:
+    element_id: str
+    name: str
+    role: str
+    department: str | None
+    form: tuple[FormField, ...] = ()
+    properties: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ProcessDefinition:
+    """A validated, parsed definition. Treat as immutable: it is shared between cases."""
+
+    process_id: str
+    name: str
+    filename: str
+    content_hash: str
+    spec: Any
+    subprocess_specs: dict[str, Any]
+    user_tasks: dict[str, UserTaskInfo]
+    warnings: list[str]
+
+
+def content_hash(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+_SAFE_PARSER_OPTIONS = dict(resolve_entities=False, no_network=True, load_dtd=False,
+                            dtd_validation=False, huge_tree=False, remove_blank_text=False)
+_validator: BpmnValidator | None = None
+_validator_lock = Lock()
+
+
+def _schema_validator() -> BpmnValidator:
+    global _validator
+    with _validator_lock:
+        if _validator is None:
+            _validator = BpmnValidator()
+        return _validator
+
+
+def _line_of(content: bytes, needle: bytes) -> int | None:
+    index = content.find(needle)
+    return content.count(b"\n", 0, index) + 1 if index >= 0 else None
+
+
+def parse_xml(content: bytes, filename: str) -> etree._Element:
+    """Parse untrusted XML safely; refuse DOCTYPEs and entity declarations outright."""
+    if len(content) > MAX_BPMN_BYTES:
+        raise BpmnError(f"文件过大（{len(content)} 字节，上限 {MAX_BPMN_BYTES}）", file=filename)
+    for marker in (b"<!DOCTYPE", b"<!ENTITY"):
+        if marker in content:
+            raise BpmnError("不允许 DOCTYPE 或实体声明（可能是 XXE 或实体膨胀攻击），BPMN 文件不需要它们",
+                            file=filename, line=_line_of(content, marker))
+    parser = etree.XMLParser(**_SAFE_PARSER_OPTIONS)
+    try:
+        root = etree.fromstring(content, parser)
+    except etree.XMLSyntaxError as exc:
+        line = exc.lineno if exc.lineno else None
+        raise BpmnError(f"XML 格式错误：{exc.msg}", file=filename, line=line) from None
+    if root.getroottree().docinfo.internalDTD is not None:  # belt and braces
+        raise BpmnError("不允许 DOCTYPE 声明", file=filename, line=1)
+    return root
+
+
+def _local(tag: Any) -> str:
+    return etree.QName(tag).localname if isinstance(tag, str) else ""
+
+
+def _located(node: etree._Element, filename: str, reason: str) -> BpmnError:
+    return BpmnError(reason, file=filename, line=node.sourceline, element=node.get("id"),
+                     tag=_local(node.tag))
+
+
+def _check_structure(root: etree._Element, filename: str) -> None:
+    if root.tag != f"{{{BPMN_NS}}}definitions":
+        raise BpmnError(f"不是 BPMN 2.0 文件：根元素是 {root.tag}，应为 bpmn:definitions",
+                        file=filename, line=root.sourceline)
+    seen: dict[str, etree._Element] = {}
+    for node in root.iter():
+        if not isinstance(node.tag, str):
+            continue
+        node_id = node.get("id")
+        if node_id is None:
+            continue
+        if node_id in seen:
+            raise _located(node, filename,
+                           f"id “{node_id}” 重复（第一次出现在第 {seen[node_id].sourceline} 行）；"
+                           "表单选项的 id 也不能与流程元素重名")
+        seen[node_id] = node
+
+
+def _check_schema(root: etree._Element, filename: str) -> None:
+    try:
+        _schema_validator().validate(root, filename)
+    except ValidationException as exc:
+        line = exc.line_number if isinstance(exc.line_number, int) else None
+        raise BpmnError(f"不符合 BPMN 2.0 规范：{exc}", file=filename, line=line) from None
+
+
+def _check_supported(root: etree._Element, filename: str, parser: CamundaParser) -> None:
+    for node in root.iterfind(".//bpmn:process//*", NS):
+        if not isinstance(node.tag, str) or etree.QName(node).namespace != BPMN_NS:
+            continue
+        local = _local(node.tag)
+        if local in REFUSED_TAGS:
+            raise _located(node, filename, REFUSED_TAGS[local])
+        if local in FLOW_NODE_TAGS and parser._get_parser_class(node.tag) == (None, None):
+            raise _located(node, filename, f"不支持的 BPMN 元素：{local}")
+
+
+def _check_expressions(root: etree._Element, filename: str) -> None:
+    checks = [(".//bpmn:conditionExpression", "条件表达式"), (".//bpmn:timeDuration", "计时器表达式"),
+              (".//bpmn:timeDate", "计时器表达式"), (".//bpmn:timeCycle", "计时器表达式"),
+              (".//bpmn:completionCondition", "完成条件")]
+    for path, what in checks:
+        for node in root.iterfind(path, NS):
+            owner = node.getparent()
+            while owner is not None and owner.get("id") is None:
+                owner = owner.getparent()
+            text = (node.text or "").strip()
+            if not text:
+                raise _located(owner if owner is not None else node, filename, f"{what}为空")
+            try:
+                check_expression(text)
+            except BadInput as exc:
+                raise _located(owner if owner is not None else node, filename,
+                               f"{what} {text!r} 不安全或无效：{exc.message}") from None
+    for node in root.iterfind(".//bpmn:scriptTask", NS):
+        script = node.find("bpmn:script", NS)
+        text = (script.text or "") if script is not None else ""
+        try:
+            for _target, source in parse_script(text):
+                check_expression(source)
+        except BadInput as exc:
+            raise _located(node, filename, f"脚本无效：{exc.message}") from None
+
+
+def _lanes(root: etree._Element) -> dict[str, str]:
+    """Innermost lane name of every flow node."""
+    lanes: dict[str, str] = {}
+    for lane in root.iterfind(".//bpmn:lane", NS):
+        name = (lane.get("name") or "").strip()
+        for ref in lane.iterfind("bpmn:flowNodeRef", NS):
+            if name and ref.text:
+                lanes[ref.text.strip()] = name  # later (deeper) lanes overwrite outer ones
+    return lanes
+
+
+def _properties(node: etree._Element) -> dict[str, str]:
+    path = "bpmn:extensionElements/camunda:properties/camunda:property"
+    return {p.get("name"): p.get("value", "") for p in node.iterfind(path, NS) if p.get("name")}
+
+
+def _form(node: etree._Element, filename: str) -> tuple[FormField, ...]:
+    fields = []
+    for f in node.iterfind("bpmn:extensionElements/camunda:formData/camunda:formField", NS):
+        field_id, field_type = f.get("id") or "", f.get("type") or "string"
+        if not field_id.isidentifier() or field_id.startswith("_"):
+            raise _located(f, filename, f"表单字段 id “{field_id}” 必须是字母、数字、下划线组成的标识符，且不以下划线开头")
+        if field_id in BASE_HELPERS:
+            raise _located(f, filename, f"表单字段 id “{field_id}” 与内置函数重名")
+        if field_type not in FORM_FIELD_TYPES:
+            raise _located(f, filename, f"表单字段类型 “{field_type}” 不受支持（可用：{'、'.join(sorted(FORM_FIELD_TYPES))}）")
+        required = any(c.get("name") == "required"
+                       for c in f.iterfind("camunda:validation/camunda:constraint", NS))
+        options = tuple((v.get("id") or "", v.get("name") or v.get("id") or "")
+                        for v in f.iterfind("camunda:value", NS))
+        if field_type == "enum" and not options:
+            raise _located(f, filename, f"枚举字段 “{field_id}” 没有选项")
+        fields.append(FormField(field_id, f.get("label") or field_id, field_type, required, options,
+                                f.get("defaultValue")))
+    return tuple(fields)
+
+
+def _user_tasks(root: etree._Element, filename: str) -> dict[str, UserTaskInfo]:
+    lanes = _lanes(root)
+    tasks = {}
+    for node in root.iterfind(".//bpmn:userTask", NS):
+        element_id = node.get("id")
+        groups = [g.strip() for g in (node.get(f"{{{CAMUNDA_NS}}}candidateGroups") or "").split(",") if g.strip()]
+        candidates = groups or ([lanes[element_id]] if element_id in lanes else [])
+        if not candidates:
+            raise _located(node, filename, "用户任务没有指定办理角色：请放入泳道，或设置 camunda:candidateGroups")
+        role = resolve_role(candidates[0])
+        if role is None:
+            raise _located(node, filename, f"未知的办理角色 “{candidates[0]}”（泳道名或 candidateGroups 应为标准角色）")
+        props = _properties(node)
+        tasks[element_id] = UserTaskInfo(element_id, node.get("name") or element_id, role.code,
+                                         props.get("department") or None, _form(node, filename), props)
+    return tasks
+
+
+def _main_process(root: etree._Element, filename: str) -> etree._Element:
+    processes = [p for p in root.iterfind("bpmn:process", NS) if p.get("isExecutable", "true") == "true"]
+    called = {c.get("calledElement") for c in root.iterfind(".//bpmn:callActivity", NS)}
+    roots = [p for p in processes if p.get("id") not in called]
+    if len(roots) != 1:
+        names = "、".join(p.get("id") for p in roots) or "无"
+        raise BpmnError(f"应恰有一个可执行的主流程（isExecutable=\"true\" 且不被调用），现有：{names}",
+                        file=filename, line=root.sourceline)
+    return roots[0]
+
+
+def _diagram_warnings(root: etree._Element) -> list[str]:
+    drawn = {s.get("bpmnElement") for s in root.iterfind(".//bpmndi:BPMNShape", NS)}
+    missing = [n.get("id") for n in root.iterfind(".//bpmn:process//*", NS)
+               if isinstance(n.tag, str) and _local(n.tag) in FLOW_NODE_TAGS and n.get("id") not in drawn]
+    if missing:
+        return [f"以下元素没有图形信息（diagram interchange），案件视图中无法绘制：{'、'.join(missing)}"]
+    return []
+
+
+def parse_definition(content: bytes | str, filename: str = "<bpmn>") -> ProcessDefinition:
+    """Parse and validate; raise ``BpmnError`` with a location on the first problem."""
+    if isinstance(content, str):
+        content = content.encode("utf-8")
+    root = parse_xml(content, filename)
+    _check_structure(root, filename)
+    _check_schema(root, filename)
+    parser = CamundaParser()
+    _check_supported(root, filename, parser)
+    _check_expressions(root, filename)
+    user_tasks = _user_tasks(root, filename)
+    main = _main_process(root, filename)
+    process_id = main.get("id")
+    try:
+        parser.add_bpmn_xml(etree.ElementTree(root), filename)
+        spec = parser.get_spec(process_id)
+        subprocess_specs = parser.get_subprocess_specs(process_id)
+    except ValidationException as exc:
+        line = exc.line_number if isinstance(exc.line_number, int) else None
+        if line is None and exc.id:
+            found = root.xpath("//*[@id=$id]", id=exc.id)
+            line = found[0].sourceline if found else None
+        raise BpmnError(str(exc).rstrip(". "), file=filename, line=line, element=exc.id or None,
+                        tag=exc.tag or None) from None
+    except Exception as exc:  # SpiffWorkflow raises assorted errors on odd input
+        raise BpmnError(f"无法解析流程：{type(exc).__name__}: {exc}", file=filename) from None
+    participant = root.find(f".//bpmn:participant[@processRef='{process_id}']", NS)
+    name = main.get("name") or (participant.get("name") if participant is not None else None) or process_id
+    return ProcessDefinition(process_id, name, filename, content_hash(content), spec, subprocess_specs,
+                             user_tasks, _diagram_warnings(root))
+
+
+class DefinitionCache:
+    """Parsed definitions by content hash (a small LRU shared by all cases of the process)."""
+
+    def __init__(self, size: int = 64):
+        self._size = size
+        self._items: OrderedDict[str, ProcessDefinition] = OrderedDict()
+        self._lock = Lock()
+
+    def get(self, digest: str, load_content) -> ProcessDefinition:
+        with self._lock:
+            if digest in self._items:
+                self._items.move_to_end(digest)
+                return self._items[digest]
+        content, filename = load_content()
+        definition = parse_definition(content, filename)
+        with self._lock:
+            self._items[digest] = definition
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return definition

@@ -1,0 +1,52 @@
+"""Deploy a BPMN file as an immutable version of an approval item."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from .definitions import ProcessDefinition, parse_definition
+from .errors import BadInput, BpmnError, NotFound
+from .models import Department, Item, ProcessVersion
+
+
+@dataclass(frozen=True)
+class Deployment:
+    version: ProcessVersion
+    definition: ProcessDefinition
+    created: bool
+
+
+def deploy(session: Session, content: bytes, filename: str, item_code: str, *, deployed_by: str,
+           at: datetime, department_code: str | None = None, item_name: str | None = None) -> Deployment:
+    """Validate and store; the same content for the same item gives back the same version."""
+    definition = parse_definition(content, filename)
+    referenced = sorted({t.department for t in definition.user_tasks.values() if t.department})
+    known = set(session.scalars(select(Department.code).where(Department.code.in_(referenced))))
+    for task in definition.user_tasks.values():
+        if task.department and task.department not in known:
+            raise BpmnError(f"任务指定的部门 “{task.department}” 不存在", file=filename,
+                            element=task.element_id, tag="userTask")
+    item = session.scalar(select(Item).where(Item.code == item_code))
+    if item is None:
+        if not department_code:
+            raise BadInput(f"审批事项 {item_code} 尚不存在：首次部署请用 --department 指定所属部门")
+        department = session.scalar(select(Department).where(Department.code == department_code))
+        if department is None:
+            raise NotFound(f"部门 {department_code} 不存在")
+        item = Item(code=item_code, name=item_name or definition.name, department=department, created_at=at)
+        session.add(item)
+        session.flush()
+    existing = session.scalar(select(ProcessVersion).where(ProcessVersion.item_id == item.id,
+                                                           ProcessVersion.content_hash == definition.content_hash))
+    if existing is not None:
+        return Deployment(existing, definition, created=False)
+    number = (session.scalar(select(func.max(ProcessVersion.version)).where(ProcessVersion.item_id == item.id)) or 0) + 1
+    version = ProcessVersion(item=item, version=number, content_hash=definition.content_hash,
+                             process_id=definition.process_id, name=definition.name, filename=filename,
+                             bpmn_xml=content.decode("utf-8"), deployed_by=deployed_by, deployed_at=at)
+    session.add(version)
+    session.flush()
+    return Deployment(version, definition, created=True)

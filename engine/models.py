@@ -1,0 +1,208 @@
+"""The relational model. Runs unchanged on SQLite and PostgreSQL.
+
+Runtime state of a case lives in ``cases.workflow_state`` (SpiffWorkflow's
+serialization without the specification, which is shared per process version);
+everything people query — tasks, history — is projected into indexed tables.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Optional
+
+from sqlalchemy import (JSON, Boolean, DateTime, DDL, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint, event)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware datetimes stored as UTC on both SQLite (naive text) and PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Optional[datetime], dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; times must be timezone-aware")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Optional[datetime], dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSONType, list[Any]: JSONType}
+
+
+class Meta(Base):
+    """Facts about this database itself, such as whether it is a simulation."""
+
+    __tablename__ = "meta"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255))
+
+
+class Sequence(Base):
+    """Named counters (case numbers per item and day)."""
+
+    __tablename__ = "sequences"
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Department(Base):
+    """A unit in the administrative tree: city → county → township → village."""
+
+    __tablename__ = "departments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    level: Mapped[Optional[str]] = mapped_column(String(16))
+    parent_id: Mapped[Optional[int]] = mapped_column(ForeignKey("departments.id"))
+    parent: Mapped[Optional["Department"]] = relationship(remote_side=[id])
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(128))
+    password_hash: Mapped[Optional[str]] = mapped_column(String(255))
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    department: Mapped[Department] = relationship(lazy="joined")
+    roles: Mapped[list["UserRole"]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+
+    @property
+    def role_codes(self) -> list[str]:
+        return sorted(r.role for r in self.roles)
+
+
+class UserRole(Base):
+    __tablename__ = "user_roles"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+
+class Item(Base):
+    """An approval item (审批事项)."""
+
+    __tablename__ = "items"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    created_at: Mapped[datetime]
+    department: Mapped[Department] = relationship(lazy="joined")
+
+
+class ProcessVersion(Base):
+    """An immutable deployed BPMN definition of an item, identified by its content hash."""
+
+    __tablename__ = "process_versions"
+    __table_args__ = (UniqueConstraint("item_id", "content_hash"), UniqueConstraint("item_id", "version"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    process_id: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(255))
+    filename: Mapped[str] = mapped_column(String(255))
+    bpmn_xml: Mapped[str] = deferred(mapped_column(Text))
+    deployed_by: Mapped[str] = mapped_column(String(64))
+    deployed_at: Mapped[datetime]
+    item: Mapped[Item] = relationship(lazy="joined")
+
+
+class Case(Base):
+    """A case (办件). ``version`` gives optimistic concurrency: every command bumps it."""
+
+    __tablename__ = "cases"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(64), unique=True)
+    key: Mapped[str] = mapped_column(String(36), unique=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    process_version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"))
+    applicant: Mapped[str] = mapped_column(String(255), index=True)
+    state: Mapped[str] = mapped_column(String(16), default="running", index=True)
+    started_at: Mapped[datetime]
+    concluded_at: Mapped[Optional[datetime]]
+    last_event_at: Mapped[datetime]
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    workflow_state: Mapped[str] = deferred(mapped_column(Text))
+    item: Mapped[Item] = relationship(lazy="joined")
+    process_version: Mapped[ProcessVersion] = relationship(lazy="joined")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Task(Base):
+    """A user task, projected from the workflow after every command."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (
+        Index("ix_tasks_inbox", "state", "department_id", "role"),
+        Index("ix_tasks_case_state", "case_id", "state"),
+        Index("ix_tasks_assignee_state", "assignee_id", "state"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    spiff_id: Mapped[str] = mapped_column(String(36), unique=True)
+    element_id: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(32))
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    assignee_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    state: Mapped[str] = mapped_column(String(16), default="ready")
+    created_at: Mapped[datetime]
+    completed_at: Mapped[Optional[datetime]]
+    completed_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    opinion: Mapped[Optional[str]] = mapped_column(Text)
+    form_data: Mapped[Optional[dict[str, Any]]]
+    case: Mapped[Case] = relationship(lazy="joined")
+    department: Mapped[Department] = relationship(lazy="joined")
+    assignee: Mapped[Optional[User]] = relationship(foreign_keys=[assignee_id], lazy="joined")
+    completed_by: Mapped[Optional[User]] = relationship(foreign_keys=[completed_by_id])
+
+
+class HistoryEntry(Base):
+    """One command applied to a case. Append-only: database triggers refuse UPDATE and DELETE."""
+
+    __tablename__ = "case_history"
+    __table_args__ = (UniqueConstraint("case_id", "seq"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    command: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(128))
+    at: Mapped[datetime]
+    payload: Mapped[dict[str, Any]]
+    ready_tasks: Mapped[list[Any]]
+    case_state: Mapped[str] = mapped_column(String(16))
+
+
+_APPEND_ONLY_SQLITE = [
+    "CREATE TRIGGER IF NOT EXISTS case_history_no_update BEFORE UPDATE ON case_history "
+    "BEGIN SELECT RAISE(ABORT, 'case_history is append-only'); END",
+    "CREATE TRIGGER IF NOT EXISTS case_history_no_delete BEFORE DELETE ON case_history "
+    "BEGIN SELECT RAISE(ABORT, 'case_history is append-only'); END",
+]
+_APPEND_ONLY_POSTGRES = [
+    "CREATE OR REPLACE FUNCTION approvals_append_only() RETURNS trigger AS $$ "
+    "BEGIN RAISE EXCEPTION '%% is append-only', TG_TABLE_NAME; END $$ LANGUAGE plpgsql",
+    "CREATE TRIGGER case_history_append_only BEFORE UPDATE OR DELETE ON case_history "
+    "FOR EACH ROW EXECUTE FUNCTION approvals_append_only()",
+]
+for _statement in _APPEND_ONLY_SQLITE:
+    event.listen(HistoryEntry.__table__, "after_create", DDL(_statement).execute_if(dialect="sqlite"))
+for _statement in _APPEND_ONLY_POSTGRES:
+    event.listen(HistoryEntry.__table__, "after_create", DDL(_statement).execute_if(dialect="postgresql"))

@@ -1,0 +1,26 @@
+"""Case numbers (办件编号): item code, date, and a per-item-per-day sequence."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from .clock import CHINA_TZ
+from .models import Sequence
+
+
+def next_value(session: Session, name: str) -> int:
+    """Atomically increment and return a named counter (an upsert, safe under concurrency)."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(Sequence).values(name=name, value=1)
+    statement = statement.on_conflict_do_update(
+        index_elements=[Sequence.name], set_={"value": Sequence.value + 1}
+    ).returning(Sequence.value)
+    return session.execute(statement).scalar_one()
+
+
+def case_number(session: Session, item_code: str, at: datetime) -> str:
+    day = at.astimezone(CHINA_TZ).strftime("%Y%m%d")
+    return f"{item_code}-{day}-{next_value(session, f'case:{item_code}:{day}'):05d}"

@@ -1,0 +1,69 @@
+"""Keep the task table in step with the workflow after every command.
+
+Only the one case's ready tasks are read and written, so the cost of a command
+does not depend on how many tasks the case has had before.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from SpiffWorkflow.util.task import TaskState
+
+from .definitions import ProcessDefinition
+from .errors import BpmnError
+from .models import Case, Department, Task
+
+
+def ready_user_tasks(workflow) -> list:
+    return workflow.get_tasks(state=TaskState.READY, manual=True)
+
+
+def project_tasks(session: Session, case: Case, definition: ProcessDefinition, workflow,
+                  at: datetime, department_ids: dict[str, int]) -> list[Task]:
+    """Insert newly ready tasks, close the ones that are no longer ready; return the open ones."""
+    ready = {str(t.id): t for t in ready_user_tasks(workflow)}
+    open_rows = open_tasks(session, case.id)
+    for row in open_rows:
+        if row.spiff_id not in ready:  # withdrawn by the flow (e.g. a boundary timer fired)
+            row.state = "cancelled"
+    known = {row.spiff_id for row in open_rows}
+    result = [row for row in open_rows if row.spiff_id in ready]
+    for spiff_id, task in ready.items():
+        if spiff_id in known:
+            continue
+        info = definition.user_tasks.get(task.task_spec.bpmn_id)
+        if info is None:
+            raise BpmnError("就绪的用户任务在定义中找不到", element=task.task_spec.bpmn_id)
+        department_id = (department_ids[info.department] if info.department
+                         else case.item.department_id)
+        row = Task(case_id=case.id, spiff_id=spiff_id, element_id=info.element_id, name=info.name,
+                   role=info.role, department_id=department_id, state="ready", created_at=at)
+        session.add(row)
+        result.append(row)
+    session.flush()
+    return sorted(result, key=lambda r: (r.created_at, r.id))
+
+
+def open_tasks(session: Session, case_id: int) -> list[Task]:
+    return list(session.scalars(select(Task).where(Task.case_id == case_id, Task.state == "ready")
+                                .order_by(Task.created_at, Task.id)))
+
+
+def snapshot(tasks: list[Task]) -> list[dict[str, Any]]:
+    """What the history records as 'ready after this command': no database ids, so it is
+    the same on every database and in replay."""
+    return sorted(
+        ({"task": t.spiff_id, "element": t.element_id, "name": t.name, "role": t.role,
+          "department": t.department.code,
+          "assignee": t.assignee.username if t.assignee is not None else None} for t in tasks),
+        key=lambda d: (d["element"], d["task"]))
+
+
+def department_ids(session: Session, codes) -> dict[str, int]:
+    codes = [c for c in codes if c]
+    if not codes:
+        return {}
+    return dict(session.execute(select(Department.code, Department.id).where(Department.code.in_(codes))).all())
