@@ -12,6 +12,13 @@ from .roles import resolve_role
 
 LEVELS = ("province", "city", "county", "township", "village")
 
+#: Werkzeug hash method. Tests lower the work factor; production keeps scrypt.
+PASSWORD_HASH_METHOD = "scrypt"
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method=PASSWORD_HASH_METHOD)
+
 
 def add_department(session: Session, code: str, name: str, *, parent: str | None = None,
                    level: str | None = None) -> Department:
@@ -48,7 +55,7 @@ def add_user(session: Session, username: str, *, roles: list[str], department_co
             raise BadInput(f"未知角色 {text}")
         codes.append(role.code)
     user = User(username=username, display_name=display_name or username,
-                password_hash=generate_password_hash(password) if password else None,
+                password_hash=hash_password(password) if password else None,
                 department=department(session, department_code), active=True,
                 roles=[UserRole(role=c) for c in dict.fromkeys(codes)])
     session.add(user)

@@ -35,7 +35,7 @@ class CommandContext:
     at: datetime
 
     def lock_case(self, case_id: int) -> Case:
-        case = self.session.scalar(select(Case).where(Case.id == case_id).with_for_update())
+        case = self.session.scalar(select(Case).where(Case.id == case_id).with_for_update(of=Case))
         if case is None:
             raise NotFound(f"办件 {case_id} 不存在")
         return case
@@ -78,7 +78,7 @@ class OpenCase:
         try:
             if step is not None:
                 step()
-            self.workflow.refresh_waiting_tasks()
+            self.workflow.refresh_timers()
             self.workflow.do_engine_steps()
         except ApprovalError:
             raise

@@ -1,0 +1,380 @@
+"""The ``approvals`` command line. JSON shapes are documented in docs/cli.md.
+
+Exit status: 0 done; 1 refused (the reason is printed to stderr, and with
+``--json`` as a JSON object on stdout); 2 wrong usage.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from engine import Actor, Database, Engine, FixedClock
+from engine.clock import SystemClock, parse_datetime
+from engine.commands import ClaimTask, CompleteTask, ReleaseTask, StartCase
+from engine.errors import ApprovalError, BpmnError, TimeOrderError
+from engine.values import parse_json_object
+
+
+class State:
+    """Per-invocation objects, created on first use."""
+
+    def __init__(self, url: str | None):
+        self.url = url
+        self._db: Database | None = None
+
+    @property
+    def db(self) -> Database:
+        if self._db is None:
+            self._db = Database(self.url)
+        return self._db
+
+    def engine(self, now: str | None = None) -> Engine:
+        """An engine on the real clock, or on ``--now`` where the database is a simulation."""
+        if now is None:
+            return Engine(self.db, SystemClock())
+        if not self.db.is_simulation():
+            raise TimeOrderError("--now 只能用于模拟数据库（approvals init-db --simulation 创建）")
+        return Engine(self.db, FixedClock(parse_datetime(now)))
+
+
+def emit(value: Any) -> None:
+    click.echo(json.dumps(value, ensure_ascii=False, indent=2))
+
+
+class ApprovalsGroup(click.Group):
+    """Turns the engine's refusals into a message and exit status 1."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except ApprovalError as exc:
+            if "--json" in sys.argv:
+                emit(exc.to_dict())
+            click.echo(f"错误：{exc.message}", err=True)
+            ctx.exit(1)
+
+
+now_option = click.option("--now", metavar="ISO-DATETIME",
+                          help="操作发生的时间（仅限 --simulation 数据库）")
+json_option = click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
+
+
+@click.group(cls=ApprovalsGroup)
+@click.option("--db", "url", envvar="APPROVALS_DATABASE_URL", metavar="URL",
+              help="数据库 URL（默认 sqlite:///instance/approvals.db；环境变量 APPROVALS_DATABASE_URL）")
+@click.pass_context
+def main(ctx: click.Context, url: str | None) -> None:
+    """行政审批流程引擎 approvals."""
+    ctx.obj = State(url)
+
+
+@main.command("init-db")
+@click.option("--simulation", is_flag=True, help="模拟数据库：允许各命令用 --now 指定时间")
+@click.pass_obj
+def init_db(state: State, simulation: bool) -> None:
+    """Create the tables."""
+    state.db.create_schema(simulation=simulation)
+    click.echo(f"数据库已就绪：{state.db.url}" + ("（模拟模式）" if simulation else ""))
+
+
+@main.command()
+@click.pass_obj
+def demo(state: State) -> None:
+    """Load the demo departments, users and processes into an empty database."""
+    from engine.demo import is_seeded, seed
+
+    state.db.create_schema()
+    with state.db.transaction() as session:
+        if is_seeded(session):
+            click.echo("数据库中已有数据，未加载演示数据")
+            return
+        seed(session, SystemClock().now())
+    click.echo("演示数据已加载")
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--item", "item_code", required=True, help="审批事项代码")
+@click.option("--department", help="所属部门代码（首次部署该事项时必填）")
+@click.option("--name", "item_name", help="事项名称（首次部署时使用，默认取流程名）")
+@click.option("--user", "username", default="admin", show_default=True, help="部署人")
+@now_option
+@json_option
+@click.pass_obj
+def deploy(state: State, file: Path, item_code: str, department: str | None, item_name: str | None,
+           username: str, now: str | None, as_json: bool) -> None:
+    """Validate FILE and store it as a new version of an item."""
+    from engine.deploy import deploy as deploy_file
+
+    engine = state.engine(now)
+    with state.db.transaction() as session:
+        result = deploy_file(session, file.read_bytes(), file.name, item_code, deployed_by=username,
+                             at=engine.now(), department_code=department, item_name=item_name)
+        version = result.version
+        out = {"item": item_code, "version": version.version, "hash": version.content_hash,
+               "process": version.process_id, "created": result.created, "warnings": result.definition.warnings}
+    if as_json:
+        emit(out)
+    else:
+        verb = "已部署" if result.created else "内容未变，沿用"
+        click.echo(f"{verb} {item_code} 第 {out['version']} 版（{out['hash'][:12]}）")
+        for warning in out["warnings"]:
+            click.echo(f"提示：{warning}")
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@json_option
+def lint(files: tuple[Path, ...], as_json: bool) -> None:
+    """Validate BPMN files without storing anything."""
+    from engine.definitions import parse_definition
+
+    results, failed = [], False
+    for file in files:
+        try:
+            definition = parse_definition(file.read_bytes(), str(file))
+            results.append({"file": str(file), "ok": True, "process": definition.process_id,
+                            "user_tasks": len(definition.user_tasks), "warnings": definition.warnings})
+        except BpmnError as exc:
+            failed = True
+            results.append({"file": str(file), "ok": False, **exc.to_dict()})
+    if as_json:
+        emit(results)
+    else:
+        for r in results:
+            if r["ok"]:
+                click.echo(f"{r['file']}: 通过（流程 {r['process']}，{r['user_tasks']} 个用户任务）")
+                for warning in r["warnings"]:
+                    click.echo(f"  提示：{warning}")
+            else:
+                click.echo(f"错误：{r['message']}", err=True)
+    if failed:
+        sys.exit(1)
+
+
+@main.group()
+def user() -> None:
+    """Users."""
+
+
+@user.command("add")
+@click.argument("username")
+@click.option("--role", "roles", multiple=True, required=True, help="角色代码或名称，可重复")
+@click.option("--department", required=True, help="部门代码")
+@click.option("--password", help="登录密码（不设则不能登录网页）")
+@click.option("--display-name", help="姓名")
+@click.pass_obj
+def user_add(state: State, username: str, roles: tuple[str, ...], department: str, password: str | None,
+             display_name: str | None) -> None:
+    """Add a user."""
+    from engine.people import add_user
+
+    with state.db.transaction() as session:
+        add_user(session, username, roles=list(roles), department_code=department, password=password,
+                 display_name=display_name)
+    click.echo(f"已添加用户 {username}")
+
+
+@main.command()
+@json_option
+@click.pass_obj
+def users(state: State, as_json: bool) -> None:
+    """List users."""
+    from sqlalchemy import select
+
+    from engine.models import User
+    from engine.queries import user_dict
+
+    with state.db.reader() as session:
+        rows = [user_dict(u) for u in session.scalars(select(User).order_by(User.username))]
+    if as_json:
+        emit(rows)
+        return
+    for u in rows:
+        click.echo(f"{u['username']:<16} {u['display_name']:<8} {u['department_name']:<14} {','.join(u['roles'])}")
+
+
+@main.group()
+def department() -> None:
+    """Departments."""
+
+
+@department.command("add")
+@click.argument("code")
+@click.argument("name")
+@click.option("--parent", help="上级部门代码")
+@click.option("--level", type=click.Choice(["province", "city", "county", "township", "village"]))
+@click.pass_obj
+def department_add(state: State, code: str, name: str, parent: str | None, level: str | None) -> None:
+    """Add a department (a node in the city → county → township → village tree)."""
+    from engine.people import add_department
+
+    with state.db.transaction() as session:
+        add_department(session, code, name, parent=parent, level=level)
+    click.echo(f"已添加部门 {code} {name}")
+
+
+@main.command()
+@click.argument("item")
+@click.option("--applicant", required=True, help="申请人")
+@click.option("--data", "data_text", help="申请数据（JSON 对象）")
+@now_option
+@json_option
+@click.pass_obj
+def start(state: State, item: str, applicant: str, data_text: str | None, now: str | None, as_json: bool) -> None:
+    """Start a case of ITEM; prints the case number."""
+    data = parse_json_object(data_text)
+    engine = state.engine(now)
+    case = engine.execute(StartCase(item=item, applicant=applicant, data=data), Actor.applicant(applicant))
+    if as_json:
+        emit({"number": case.number, "key": case.key, "state": case.state})
+    else:
+        click.echo(case.number)
+
+
+@main.command()
+@click.option("--user", "username", help="只列出该用户可办理的任务")
+@json_option
+@click.pass_obj
+def tasks(state: State, username: str | None, as_json: bool) -> None:
+    """List ready tasks."""
+    from engine.people import actor_for
+    from engine.queries import ready_tasks, task_dict
+
+    with state.db.reader() as session:
+        actor = actor_for(session, username) if username else None
+        rows = [task_dict(t) for t in ready_tasks(session, actor, limit=1000)]
+    if as_json:
+        emit(rows)
+        return
+    for t in rows:
+        click.echo(f"{t['id']:>6}  {t['case']:<24} {t['name']:<10} {t['role_name']:<6} {t['department_name']}"
+                   + (f"  认领人 {t['assignee']}" if t["assignee"] else ""))
+
+
+def _task_command(state: State, command, username: str, now: str | None, as_json: bool, verb: str) -> None:
+    from engine.people import actor_for
+    from engine.queries import task_dict
+
+    engine = state.engine(now)
+    with state.db.reader() as session:
+        actor = actor_for(session, username)
+    row = engine.execute(command, actor)
+    with state.db.reader() as session:
+        from engine.queries import get_task
+
+        out = task_dict(get_task(session, row.id))
+    if as_json:
+        emit(out)
+    else:
+        click.echo(f"{verb}：任务 {out['id']}（{out['name']}，办件 {out['case']}）")
+
+
+@main.command()
+@click.argument("task", type=int)
+@click.option("--user", "username", required=True)
+@click.option("--data", "data_text", help="表单数据（JSON 对象）")
+@click.option("--opinion", default="", help="审批意见")
+@now_option
+@json_option
+@click.pass_obj
+def complete(state: State, task: int, username: str, data_text: str | None, opinion: str, now: str | None,
+             as_json: bool) -> None:
+    """Complete TASK with form data and an opinion."""
+    data = parse_json_object(data_text)
+    _task_command(state, CompleteTask(task=task, data=data, opinion=opinion), username, now, as_json, "已办理")
+
+
+@main.command()
+@click.argument("task", type=int)
+@click.option("--user", "username", required=True)
+@now_option
+@json_option
+@click.pass_obj
+def claim(state: State, task: int, username: str, now: str | None, as_json: bool) -> None:
+    """Claim TASK."""
+    _task_command(state, ClaimTask(task=task), username, now, as_json, "已认领")
+
+
+@main.command()
+@click.argument("task", type=int)
+@click.option("--user", "username", required=True)
+@now_option
+@json_option
+@click.pass_obj
+def release(state: State, task: int, username: str, now: str | None, as_json: bool) -> None:
+    """Release a claimed TASK."""
+    _task_command(state, ReleaseTask(task=task), username, now, as_json, "已释放")
+
+
+@main.group()
+def case() -> None:
+    """Cases."""
+
+
+@case.command("show")
+@click.argument("number")
+@json_option
+@click.pass_obj
+def case_show(state: State, number: str, as_json: bool) -> None:
+    """Show a case and its tasks."""
+    from engine.queries import case_dict, get_case
+
+    with state.db.reader() as session:
+        out = case_dict(session, get_case(session, number))
+    if as_json:
+        emit(out)
+        return
+    click.echo(f"{out['number']}  {out['item_name']}  申请人 {out['applicant']}  状态 {out['state']}")
+    click.echo(f"流程 {out['process']['id']} 第 {out['process']['version']} 版；{out['commands']} 条操作记录")
+    for t in out["tasks"]:
+        click.echo(f"  [{t['state']}] {t['id']:>5} {t['name']}（{t['role_name']}，{t['department_name']}）"
+                   + (f" 意见：{t['opinion']}" if t["opinion"] else ""))
+
+
+@case.command("history")
+@click.argument("number")
+@json_option
+@click.pass_obj
+def case_history(state: State, number: str, as_json: bool) -> None:
+    """Show a case's command history."""
+    from engine.queries import case_history as history, get_case, history_dict
+
+    with state.db.reader() as session:
+        rows = [history_dict(h) for h in history(session, get_case(session, number))]
+    if as_json:
+        emit(rows)
+        return
+    for h in rows:
+        ready = "、".join(t["name"] for t in h["ready_tasks"]) or "无"
+        click.echo(f"{h['seq']:>4} {h['at']} {h['command']:<14} {h['actor']:<16} 待办：{ready}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.pass_obj
+def serve(state: State, host: str, port: int) -> None:
+    """Start the web application (loads demo data into an empty database)."""
+    from engine.demo import DEMO_PASSWORD, is_seeded, logins, seed
+    from web import create_app
+
+    state.db.create_schema()
+    with state.db.transaction() as session:
+        seeded_now = not is_seeded(session)
+        if seeded_now:
+            seed(session, SystemClock().now())
+    app = create_app(db=state.db)
+    click.echo(f"数据库：{state.db.url}" + ("（已加载演示数据）" if seeded_now else ""))
+    click.echo(f"打开 http://{host}:{port}/ ，演示账号（密码均为 {DEMO_PASSWORD}）：")
+    for username, display, roles in logins():
+        click.echo(f"  {username:<14} {display}  {roles}")
+    app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+if __name__ == "__main__":
+    main()

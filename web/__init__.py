@@ -1,0 +1,71 @@
+"""The clerk workspace: a thin, server-rendered Flask application in Chinese.
+
+The web layer calls the engine (commands and queries) and never touches
+SpiffWorkflow objects itself.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from typing import Any
+
+from flask import Flask, g, render_template
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from engine import Database, Engine
+from engine.clock import Clock, SystemClock
+from engine.errors import ApprovalError
+
+csrf = CSRFProtect()
+
+
+def create_app(config: dict[str, Any] | None = None, *, db: Database | None = None,
+               clock: Clock | None = None) -> Flask:
+    """Application factory. Configuration comes from ``config``, then the environment:
+    ``APPROVALS_DATABASE_URL`` and ``APPROVALS_SECRET_KEY`` (random per start if unset)."""
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=os.environ.get("APPROVALS_SECRET_KEY") or secrets.token_hex(32),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,
+    )
+    app.config.update(config or {})
+    database = db or Database(app.config.get("DATABASE_URL"))
+    app.extensions["approvals.db"] = database
+    app.extensions["approvals.engine"] = Engine(database, clock or SystemClock())
+    csrf.init_app(app)
+
+    from . import auth, cases, inbox
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(inbox.bp)
+    app.register_blueprint(cases.bp)
+    app.before_request(auth.load_current_user)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc):
+        return render_template("error.html", message="表单已过期或来源不明（CSRF 校验失败），请刷新页面后重试。"), 400
+
+    @app.errorhandler(ApprovalError)
+    def approval_error(exc: ApprovalError):
+        status = {"not_found": 404, "not_allowed": 403, "conflict": 409}.get(exc.code, 400)
+        return render_template("error.html", message=exc.message), status
+
+    @app.context_processor
+    def globals_for_templates():
+        return {"current_user": g.get("user")}
+
+    return app
+
+
+def get_db() -> Database:
+    from flask import current_app
+
+    return current_app.extensions["approvals.db"]
+
+
+def get_engine() -> Engine:
+    from flask import current_app
+
+    return current_app.extensions["approvals.engine"]
