@@ -1,0 +1,122 @@
+"""The approvals command line, as a designer or tester would use it."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from cli.main import main
+
+from .conftest import BPMN
+
+
+@pytest.fixture
+def run(db):
+    runner = CliRunner()
+
+    def invoke(*args: str, ok: bool = True):
+        result = runner.invoke(main, ["--db", db.url, *args], catch_exceptions=False)
+        if ok:
+            assert result.exit_code == 0, result.output + result.stderr
+        return result
+
+    return invoke
+
+
+@pytest.fixture
+def sim(run):
+    run("init-db", "--simulation")
+    run("demo")
+    return run
+
+
+def test_a_case_from_start_to_end_with_json_shapes(sim):
+    number = sim("start", "GENERAL", "--applicant", "张三", "--data", '{"shop": "小吃店"}',
+                 "--now", "2026-03-02T09:00").stdout.strip()
+    assert number == "GENERAL-20260302-00001"
+    tasks = json.loads(sim("tasks", "--user", "chuangkou", "--json").stdout)
+    assert [(t["case"], t["element"], t["role"], t["department"]) for t in tasks] == [
+        (number, "accept_application", "window_clerk", "scjg")]
+    assert json.loads(sim("tasks", "--user", "shencha", "--json").stdout) == []
+    done = json.loads(sim("complete", str(tasks[0]["id"]), "--user", "chuangkou", "--data", '{"acceptance": "accept"}',
+                          "--opinion", "材料齐全", "--now", "2026-03-02T10:00", "--json").stdout)
+    assert done["state"] == "completed" and done["opinion"] == "材料齐全" and done["completed_by"] == "chuangkou"
+    case = json.loads(sim("case", "show", number, "--json").stdout)
+    assert case["state"] == "running" and case["commands"] == 2
+    assert [t["element"] for t in case["tasks"] if t["state"] == "ready"] == ["review"]
+    history = json.loads(sim("case", "history", number, "--json").stdout)
+    assert [(h["seq"], h["command"], h["actor"], h["at"]) for h in history] == [
+        (1, "start_case", "applicant:张三", "2026-03-02T09:00:00+08:00"),
+        (2, "complete_task", "chuangkou", "2026-03-02T10:00:00+08:00")]
+    text = sim("case", "history", number).stdout
+    assert "complete_task" in text and "chuangkou" in text
+
+
+def test_now_is_refused_on_a_normal_database(run):
+    run("init-db")
+    run("demo")
+    result = run("start", "GENERAL", "--applicant", "张三", "--now", "2026-03-02T09:00", ok=False)
+    assert result.exit_code == 1 and "--simulation" in result.stderr
+
+
+def test_time_earlier_than_the_last_event_is_refused(sim):
+    sim("start", "GENERAL", "--applicant", "张三", "--now", "2026-03-02T09:00")
+    task = json.loads(sim("tasks", "--json").stdout)[0]
+    result = sim("complete", str(task["id"]), "--user", "chuangkou", "--data", '{"acceptance": "accept"}',
+                 "--now", "2026-03-01T09:00", ok=False)
+    assert result.exit_code == 1 and "倒退" in result.stderr
+
+
+def test_malformed_data_json_is_refused_and_changes_nothing(sim):
+    sim("start", "GENERAL", "--applicant", "张三", "--now", "2026-03-02T09:00")
+    task = json.loads(sim("tasks", "--json").stdout)[0]
+    result = sim("complete", str(task["id"]), "--user", "chuangkou", "--data", "{acceptance: accept",
+                 "--now", "2026-03-02T10:00", ok=False)
+    assert result.exit_code == 1 and "不是有效的 JSON" in result.stderr and "第 1 行" in result.stderr
+    result = sim("start", "GENERAL", "--applicant", "李四", "--data", "[1, 2]", ok=False)
+    assert result.exit_code == 1 and "JSON 对象" in result.stderr
+    assert json.loads(sim("tasks", "--json").stdout)[0]["state"] == "ready"
+    assert len(json.loads(sim("case", "history", task["case"], "--json").stdout)) == 1
+
+
+def test_deploy_is_idempotent_and_invalid_files_store_nothing(run, tmp_path):
+    run("init-db")
+    run("demo")
+    again = run("deploy", str(BPMN / "general_approval.bpmn"), "--item", "GENERAL", "--json")
+    assert json.loads(again.stdout)["created"] is False
+    bad = tmp_path / "broken.bpmn"
+    bad.write_text((BPMN / "general_approval.bpmn").read_text(encoding="utf-8").replace(
+        'acceptance == "accept"', "__import__('os').getcwd()"), encoding="utf-8")
+    result = run("deploy", str(bad), "--item", "NEWITEM", "--department", "scjg", ok=False)
+    assert result.exit_code == 1
+    assert "broken.bpmn:" in result.stderr and "f_gw_review" in result.stderr
+    result = run("start", "NEWITEM", "--applicant", "张三", ok=False)
+    assert result.exit_code == 1 and "不存在" in result.stderr
+
+
+def test_lint_reports_file_line_element_and_reason(run, tmp_path):
+    assert "通过" in run("lint", str(BPMN / "general_approval.bpmn")).stdout
+    bad = tmp_path / "bad.bpmn"
+    bad.write_text((BPMN / "general_approval.bpmn").read_text(encoding="utf-8").replace(
+        "parallelGateway", "x").replace('<bpmn:userTask id="decide" name="决定">',
+                                         '<bpmn:complexGateway id="decide" name="决定">').replace(
+        '<bpmn:outgoing>f_decide_end</bpmn:outgoing>\n    </bpmn:userTask>',
+        '<bpmn:outgoing>f_decide_end</bpmn:outgoing>\n    </bpmn:complexGateway>'), encoding="utf-8")
+    result = run("lint", str(bad), "--json", ok=False)
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)[0]
+    assert report["ok"] is False and report["element"] == "decide" and report["line"] > 1
+    assert report["file"].endswith("bad.bpmn") and "complexGateway" in report["reason"]
+
+
+def test_users_and_departments(run):
+    run("init-db")
+    run("department", "add", "qx", "某区政府", "--level", "county")
+    run("department", "add", "qx_mz", "区民政局", "--parent", "qx", "--level", "county")
+    run("user", "add", "xiaoli", "--role", "审查员", "--role", "head", "--department", "qx_mz", "--password", "pw")
+    users = json.loads(run("users", "--json").stdout)
+    assert users == [{"username": "xiaoli", "display_name": "xiaoli", "department": "qx_mz",
+                      "department_name": "区民政局", "roles": ["head", "reviewer"], "active": True}]
+    result = run("user", "add", "bad", "--role", "保安", "--department", "qx_mz", ok=False)
+    assert result.exit_code == 1 and "未知角色" in result.stderr

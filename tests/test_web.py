@@ -1,0 +1,108 @@
+"""The clerk workspace routes: login, inbox, task form, case view, and their refusals."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from engine.demo import DEMO_PASSWORD
+from web import create_app
+
+
+@pytest.fixture
+def app(seeded, engine):
+    return create_app({"TESTING": True, "SECRET_KEY": "test"}, db=seeded, clock=engine.clock)
+
+
+def csrf_of(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+def version_of(page: str) -> str:
+    return re.search(r'name="case_version" value="(\d+)"', page).group(1)
+
+
+def login(client, username: str):
+    page = client.get("/login").get_data(as_text=True)
+    response = client.post("/login", data={"username": username, "password": DEMO_PASSWORD,
+                                           "csrf_token": csrf_of(page)})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return client
+
+
+def test_pages_need_login(app):
+    client = app.test_client()
+    response = client.get("/")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_wrong_password_is_refused(app):
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    response = client.post("/login", data={"username": "chuangkou", "password": "nope", "csrf_token": csrf_of(page)})
+    assert response.status_code == 401 and "用户名或密码错误" in response.get_data(as_text=True)
+
+
+def test_clerk_completes_a_task_from_the_inbox(app, flow):
+    case = flow.start()
+    client = login(app.test_client(), "chuangkou")
+    inbox = client.get("/").get_data(as_text=True)
+    assert case.number in inbox and "受理" in inbox
+    task = flow.task_of("chuangkou")
+    page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert "予以受理" in page and "审批意见" in page
+    response = client.post(f"/tasks/{task.id}/complete", data={
+        "csrf_token": csrf_of(page), "case_version": version_of(page), "acceptance": "accept", "opinion": "材料齐全"})
+    assert response.status_code == 302
+    view = client.get(f"/cases/{case.number}").get_data(as_text=True)
+    assert "材料齐全" in view and "审查" in view
+
+
+def test_clerk_of_another_department_is_refused(app, flow):
+    flow.start()
+    task = flow.task_of("chuangkou")
+    client = login(app.test_client(), "mz_chuangkou")
+    assert client.get(f"/tasks/{task.id}").status_code == 403
+    page = client.get("/").get_data(as_text=True)
+    response = client.post(f"/tasks/{task.id}/complete", data={"csrf_token": csrf_of(page), "acceptance": "accept"})
+    assert response.status_code == 403
+    assert flow.task_of("chuangkou").state == "ready"
+
+
+def test_forged_csrf_token_is_refused(app, flow):
+    flow.start()
+    task = flow.task_of("chuangkou")
+    client = login(app.test_client(), "chuangkou")
+    response = client.post(f"/tasks/{task.id}/complete", data={"csrf_token": "forged", "acceptance": "accept"})
+    assert response.status_code == 400 and "CSRF" in response.get_data(as_text=True)
+    assert flow.task_of("chuangkou").state == "ready"
+
+
+def test_stale_form_after_someone_else_completed(app, flow):
+    from engine.people import add_user, actor_for
+    from engine.commands import CompleteTask
+
+    with flow.db.transaction() as session:
+        add_user(session, "chuangkou2", roles=["window_clerk"], department_code="scjg")
+    flow.start()
+    task = flow.task_of("chuangkou")
+    client = login(app.test_client(), "chuangkou")
+    page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    with flow.db.reader() as session:
+        other = actor_for(session, "chuangkou2")
+    flow.engine.execute(CompleteTask(task=task.id, data={"acceptance": "accept"}), other)
+    response = client.post(f"/tasks/{task.id}/complete", data={
+        "csrf_token": csrf_of(page), "case_version": version_of(page), "acceptance": "refuse"})
+    assert response.status_code == 409 and "刷新" in response.get_data(as_text=True)
+
+
+def test_missing_required_field_is_shown_on_the_form(app, flow):
+    flow.start()
+    task = flow.task_of("chuangkou")
+    client = login(app.test_client(), "chuangkou")
+    page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    response = client.post(f"/tasks/{task.id}/complete", data={"csrf_token": csrf_of(page), "opinion": "先看看"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 400 and "必填字段" in body and "先看看" in body
