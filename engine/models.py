@@ -101,7 +101,7 @@ class Item(Base):
     name: Mapped[str] = mapped_column(String(255))
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
     created_at: Mapped[datetime]
-    department: Mapped[Department] = relationship(lazy="joined")
+    department: Mapped[Department] = relationship()
 
 
 class ProcessVersion(Base):
@@ -119,7 +119,7 @@ class ProcessVersion(Base):
     bpmn_xml: Mapped[str] = deferred(mapped_column(Text))
     deployed_by: Mapped[str] = mapped_column(String(64))
     deployed_at: Mapped[datetime]
-    item: Mapped[Item] = relationship(lazy="joined")
+    item: Mapped[Item] = relationship()
 
 
 class Case(Base):
@@ -139,8 +139,8 @@ class Case(Base):
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
     workflow_state: Mapped[str] = deferred(mapped_column(Text))
-    item: Mapped[Item] = relationship(lazy="joined")
-    process_version: Mapped[ProcessVersion] = relationship(lazy="joined")
+    item: Mapped[Item] = relationship()
+    process_version: Mapped[ProcessVersion] = relationship()
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -168,9 +168,9 @@ class Task(Base):
     completed_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
     opinion: Mapped[Optional[str]] = mapped_column(Text)
     form_data: Mapped[Optional[dict[str, Any]]]
-    case: Mapped[Case] = relationship(lazy="joined")
-    department: Mapped[Department] = relationship(lazy="joined")
-    assignee: Mapped[Optional[User]] = relationship(foreign_keys=[assignee_id], lazy="joined")
+    case: Mapped[Case] = relationship()
+    department: Mapped[Department] = relationship()
+    assignee: Mapped[Optional[User]] = relationship(foreign_keys=[assignee_id])
     completed_by: Mapped[Optional[User]] = relationship(foreign_keys=[completed_by_id])
 
 

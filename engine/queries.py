@@ -47,7 +47,8 @@ def ready_tasks(session: Session, actor: Actor | None = None, *, limit: int = 20
     if actor is not None:
         query = query.where(Task.department_id == actor.department_id, Task.role.in_(sorted(actor.roles)),
                             (Task.assignee_id.is_(None)) | (Task.assignee_id == actor.user_id))
-    query = query.options(joinedload(Task.case)).order_by(Task.created_at, Task.id).limit(limit)
+    query = query.options(joinedload(Task.case).joinedload(Case.item), joinedload(Task.department),
+                          joinedload(Task.assignee)).order_by(Task.created_at, Task.id).limit(limit)
     return list(session.scalars(query))
 
 
