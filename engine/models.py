@@ -6,10 +6,10 @@ everything people query — tasks, history — is projected into indexed tables.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any, Optional
 
-from sqlalchemy import (JSON, Boolean, DateTime, DDL, ForeignKey, Index, Integer, String, Text,
+from sqlalchemy import (JSON, Boolean, Date, DateTime, DDL, ForeignKey, Index, Integer, String, Text,
                         UniqueConstraint, event)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column, relationship
@@ -56,6 +56,24 @@ class Sequence(Base):
     __tablename__ = "sequences"
     name: Mapped[str] = mapped_column(String(128), primary_key=True)
     value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CalendarYear(Base):
+    """A year whose official schedule is loaded; days in other years are provisional."""
+
+    __tablename__ = "calendar_years"
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    source: Mapped[str] = mapped_column(String(128))
+
+
+class CalendarDay(Base):
+    """An exception to the Monday–Friday rule: a day off (法定节假日) or a makeup working day (调休)."""
+
+    __tablename__ = "calendar_days"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, index=True)
+    kind: Mapped[str] = mapped_column(String(8))  # off | makeup
+    name: Mapped[str] = mapped_column(String(64), default="")
 
 
 class Department(Base):

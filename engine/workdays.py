@@ -1,0 +1,108 @@
+"""Working days on the official Chinese schedule (法定节假日 and 调休 makeup days).
+
+The schedule lives in the project's own tables, seeded from the maintained
+``chinesecalendar`` package and correctable by administrators. A year whose
+schedule is not loaded is counted on weekends only and every answer that
+touches it says so (``provisional``): holidays are never guessed.
+
+Counting follows the usual rule: the day a period starts is not counted, so
+"N working days from D" is the N-th working day after D.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .errors import BadInput
+from .models import CalendarDay, CalendarYear
+
+
+@dataclass(frozen=True)
+class WorkdayAnswer:
+    value: date | int
+    provisional: bool
+    unknown_years: tuple[int, ...] = ()
+
+
+class WorkCalendar:
+    """An in-memory view of the loaded schedule; cheap to query, built from the tables."""
+
+    def __init__(self, years: set[int], off: set[date], makeup: set[date]):
+        self.years, self.off, self.makeup = years, off, makeup
+
+    @classmethod
+    def load(cls, session: Session) -> "WorkCalendar":
+        years = set(session.scalars(select(CalendarYear.year)))
+        off, makeup = set(), set()
+        for day, kind in session.execute(select(CalendarDay.day, CalendarDay.kind)):
+            (off if kind == "off" else makeup).add(day)
+        return cls(years, off, makeup)
+
+    def is_workday(self, day: date) -> bool:
+        if day in self.off:
+            return False
+        if day in self.makeup:
+            return True
+        return day.weekday() < 5
+
+    def add(self, start: date, n: int) -> WorkdayAnswer:
+        """The n-th working day after ``start`` (start not counted)."""
+        if n < 0:
+            raise BadInput("工作日数不能为负")
+        day, unknown = start, set()
+        counted = 0
+        while counted < n:
+            day += timedelta(days=1)
+            if day.year not in self.years:
+                unknown.add(day.year)
+            if self.is_workday(day):
+                counted += 1
+        return WorkdayAnswer(day, bool(unknown), tuple(sorted(unknown)))
+
+    def between(self, start: date, end: date) -> WorkdayAnswer:
+        """Working days after ``start`` up to and including ``end``."""
+        if end < start:
+            answer = self.between(end, start)
+            return WorkdayAnswer(-answer.value, answer.provisional, answer.unknown_years)
+        first = start + timedelta(days=1)
+        unknown = {y for y in range(first.year, end.year + 1) if y not in self.years} if end > start else set()
+        count = sum(1 for i in range(1, (end - start).days + 1) if self.is_workday(start + timedelta(days=i)))
+        return WorkdayAnswer(count, bool(unknown), tuple(sorted(unknown)))
+
+
+def import_year(session: Session, year: int, off: list[tuple[date, str]], makeup: list[tuple[date, str]],
+                source: str) -> None:
+    """Replace one year's schedule (days off on weekdays or weekends, and makeup working days)."""
+    for day, _ in off + makeup:
+        if day.year != year:
+            raise BadInput(f"{day} 不属于 {year} 年")
+    for row in session.scalars(select(CalendarDay).where(CalendarDay.year == year)):
+        session.delete(row)
+    session.flush()
+    for day, name in off:
+        session.add(CalendarDay(day=day, year=year, kind="off", name=name))
+    for day, name in makeup:
+        session.add(CalendarDay(day=day, year=year, kind="makeup", name=name))
+    existing = session.get(CalendarYear, year)
+    if existing is None:
+        session.add(CalendarYear(year=year, source=source))
+    else:
+        existing.source = source
+    session.flush()
+
+
+def seed_from_chinesecalendar(session: Session) -> list[int]:
+    """Load every year the ``chinesecalendar`` package covers and the tables do not have yet."""
+    import chinese_calendar
+
+    have = set(session.scalars(select(CalendarYear.year)))
+    years = sorted({d.year for d in chinese_calendar.holidays} - have)
+    for year in years:
+        off = [(d, str(name or "")) for d, name in chinese_calendar.holidays.items() if d.year == year]
+        makeup = [(d, str(name or "")) for d, name in chinese_calendar.workdays.items()
+                  if d.year == year and d.weekday() >= 5]
+        import_year(session, year, off, makeup, source=f"chinesecalendar {chinese_calendar.__version__}")
+    return years
