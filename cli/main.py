@@ -354,6 +354,56 @@ def case_history(state: State, number: str, as_json: bool) -> None:
         click.echo(f"{h['seq']:>4} {h['at']} {h['command']:<14} {h['actor']:<16} 待办：{ready}")
 
 
+@main.group()
+def calendar() -> None:
+    """Working-day calendar (法定节假日 and 调休)."""
+
+
+def _work_calendar(state: State):
+    from engine.workdays import WorkCalendar, seed_from_chinesecalendar
+
+    state.db.create_schema()
+    with state.db.transaction() as session:
+        seed_from_chinesecalendar(session)
+    with state.db.reader() as session:
+        return WorkCalendar.load(session)
+
+
+def _provisional(answer) -> str:
+    years = "、".join(map(str, answer.unknown_years))
+    return f"（暂定：{years} 年的节假日安排尚未导入，仅按周末计算）" if answer.provisional else ""
+
+
+@calendar.command("add")
+@click.argument("start", type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.argument("days", type=int)
+@json_option
+@click.pass_obj
+def calendar_add(state: State, start, days: int, as_json: bool) -> None:
+    """The date DAYS working days after START (START itself not counted)."""
+    answer = _work_calendar(state).add(start.date(), days)
+    if as_json:
+        emit({"date": answer.value.isoformat(), "provisional": answer.provisional,
+              "unknown_years": list(answer.unknown_years)})
+    else:
+        click.echo(f"{answer.value.isoformat()}{_provisional(answer)}")
+
+
+@calendar.command("between")
+@click.argument("start", type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.argument("end", type=click.DateTime(formats=["%Y-%m-%d"]))
+@json_option
+@click.pass_obj
+def calendar_between(state: State, start, end, as_json: bool) -> None:
+    """Working days after START up to and including END."""
+    answer = _work_calendar(state).between(start.date(), end.date())
+    if as_json:
+        emit({"working_days": answer.value, "provisional": answer.provisional,
+              "unknown_years": list(answer.unknown_years)})
+    else:
+        click.echo(f"{answer.value}{_provisional(answer)}")
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)

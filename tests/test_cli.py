@@ -120,3 +120,13 @@ def test_users_and_departments(run):
                       "department_name": "区民政局", "roles": ["head", "reviewer"], "active": True}]
     result = run("user", "add", "bad", "--role", "保安", "--department", "qx_mz", ok=False)
     assert result.exit_code == 1 and "未知角色" in result.stderr
+
+
+def test_calendar_add_and_between(run):
+    run("init-db")
+    assert run("calendar", "add", "2026-09-28", "5").stdout.strip() == "2026-10-10"
+    assert run("calendar", "add", "2026-09-28", "20").stdout.strip() == "2026-10-30"
+    assert run("calendar", "between", "2026-09-28", "2026-10-10").stdout.strip() == "5"
+    provisional = json.loads(run("calendar", "add", "2026-12-28", "10", "--json").stdout)
+    assert provisional == {"date": "2027-01-11", "provisional": True, "unknown_years": [2027]}
+    assert "暂定" in run("calendar", "add", "2026-12-28", "10").stdout
