@@ -41,6 +41,15 @@ class State:
         return Engine(self.db, FixedClock(parse_datetime(now)))
 
 
+def prepare_database(db: Database, *, simulation: bool = False) -> None:
+    """Tables, and the official holiday schedule for every year the calendar library covers."""
+    from engine.workdays import seed_from_chinesecalendar
+
+    db.create_schema(simulation=simulation)
+    with db.transaction() as session:
+        seed_from_chinesecalendar(session)
+
+
 def emit(value: Any) -> None:
     click.echo(json.dumps(value, ensure_ascii=False, indent=2))
 
@@ -77,7 +86,7 @@ def main(ctx: click.Context, url: str | None) -> None:
 @click.pass_obj
 def init_db(state: State, simulation: bool) -> None:
     """Create the tables."""
-    state.db.create_schema(simulation=simulation)
+    prepare_database(state.db, simulation=simulation)
     click.echo(f"数据库已就绪：{state.db.url}" + ("（模拟模式）" if simulation else ""))
 
 
@@ -87,7 +96,7 @@ def demo(state: State) -> None:
     """Load the demo departments, users and processes into an empty database."""
     from engine.demo import is_seeded, seed
 
-    state.db.create_schema()
+    prepare_database(state.db)
     with state.db.transaction() as session:
         if is_seeded(session):
             click.echo("数据库中已有数据，未加载演示数据")
@@ -360,11 +369,8 @@ def calendar() -> None:
 
 
 def _work_calendar(state: State):
-    from engine.workdays import WorkCalendar, seed_from_chinesecalendar
+    from engine.workdays import WorkCalendar
 
-    state.db.create_schema()
-    with state.db.transaction() as session:
-        seed_from_chinesecalendar(session)
     with state.db.reader() as session:
         return WorkCalendar.load(session)
 
@@ -413,7 +419,7 @@ def serve(state: State, host: str, port: int) -> None:
     from engine.demo import DEMO_PASSWORD, is_seeded, logins, seed
     from web import create_app
 
-    state.db.create_schema()
+    prepare_database(state.db)
     with state.db.transaction() as session:
         seeded_now = not is_seeded(session)
         if seeded_now:

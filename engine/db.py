@@ -79,11 +79,11 @@ class Database:
 
     def reset_for_tests(self) -> None:
         """Empty every table (tests on a shared PostgreSQL database)."""
-        names = ", ".join(t.name for t in reversed(Base.metadata.sorted_tables))
         if self.is_sqlite:
             Base.metadata.drop_all(self.engine)
             Base.metadata.create_all(self.engine)
             return
+        names = ", ".join(t.name for t in reversed(Base.metadata.sorted_tables))
         with self.engine.begin() as conn:
             conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
 

@@ -73,15 +73,13 @@ class Engine:
         seq = row.last_seq + 1
         with command_scope(at, row.key, seq):
             applied = command.apply(ctx, case)
-            if case.workflow_changed:
-                workflow = case.workflow
-                row.workflow_state = self.codec.dump(workflow)
-                if workflow.completed and row.state == "running":
-                    row.state, row.concluded_at = "concluded", at
         if case.workflow_changed:
+            workflow = case.workflow
+            row.workflow_state = self.codec.dump(workflow)
+            if workflow.completed and row.state == "running":
+                row.state, row.concluded_at = "concluded", at
             codes = {t.department for t in case.definition.user_tasks.values()}
-            ready = project_tasks(session, row, case.definition, case.workflow, at,
-                                  department_ids(session, codes))
+            ready = project_tasks(session, row, case.definition, workflow, at, department_ids(session, codes))
         else:
             ready = open_tasks(session, row.id)
         session.add(HistoryEntry(case_id=row.id, seq=seq, command=command.type, actor=actor.name, at=at,

@@ -15,7 +15,7 @@ import json
 import uuid
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Iterator
 
 import SpiffWorkflow.task as spiff_task_module

@@ -65,8 +65,10 @@ def _coerce(f: FormField, value: Any) -> Any:
     if f.type == "long":
         if isinstance(value, bool):
             raise BadInput(f"字段“{f.label}”应为整数")
+        if isinstance(value, float) and not value.is_integer():
+            _fail(f, "整数")
         try:
-            return int(value) if not isinstance(value, float) or value.is_integer() else _fail(f, "整数")
+            return int(value)
         except (TypeError, ValueError):
             _fail(f, "整数")
     if f.type == "boolean":

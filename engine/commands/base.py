@@ -22,6 +22,7 @@ from ..actors import Actor
 from ..definitions import ProcessDefinition
 from ..errors import ApprovalError, BadInput, Conflict, NotAllowed, NotFound
 from ..models import Case, Task
+from ..roles import role_name
 
 if TYPE_CHECKING:
     from ..executor import Engine
@@ -140,6 +141,13 @@ class TaskCommand(Command):
             raise Conflict(f"任务“{row.name}”已不是待办状态{who}，请刷新后重试")
         return row
 
+    def actionable_task(self, ctx: CommandContext, case: OpenCase) -> Task:
+        """The ready task, checked against a stale form and the actor's right to act on it."""
+        row = self.ready_task(case, self.task)
+        self.check_version(case)
+        authorize_task(ctx.actor, row)
+        return row
+
     def check_version(self, case: OpenCase) -> None:
         """A form carries the case version it was rendered at; refuse it once the case moved on."""
         expected = getattr(self, "expected_version", None)
@@ -151,8 +159,6 @@ def authorize_task(actor: Actor, task: Task) -> None:
     """Only a user with the task's role in the task's department, and its assignee if claimed."""
     if actor.user_id is None:
         raise NotAllowed(f"只有工作人员可以办理任务“{task.name}”")
-    from ..roles import role_name
-
     if not actor.has_role(task.role) or actor.department_id != task.department_id:
         raise NotAllowed(f"用户 {actor.name} 不能办理任务“{task.name}”：需要 {task.department.name} 的"
                          f"{role_name(task.role)}")

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from ..errors import BadInput
 from ..values import check_form
-from .base import Applied, CommandContext, OpenCase, TaskCommand, authorize_task
+from .base import Applied, CommandContext, OpenCase, TaskCommand
 
 MAX_OPINION = 2000
 
@@ -23,9 +23,7 @@ class CompleteTask(TaskCommand):
     expected_version: int | None = None
 
     def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
-        row = self.ready_task(case, self.task)
-        self.check_version(case)
-        authorize_task(ctx.actor, row)
+        row = self.actionable_task(ctx, case)
         opinion = self.opinion.strip()
         if len(opinion) > MAX_OPINION:
             raise BadInput(f"审批意见过长（上限 {MAX_OPINION} 字）")
@@ -52,9 +50,7 @@ class ClaimTask(TaskCommand):
     expected_version: int | None = None
 
     def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
-        row = self.ready_task(case, self.task)
-        self.check_version(case)
-        authorize_task(ctx.actor, row)
+        row = self.actionable_task(ctx, case)
         row.assignee_id = ctx.actor.user_id
         return Applied(row, {"task": row.spiff_id, "element": row.element_id})
 
@@ -68,9 +64,7 @@ class ReleaseTask(TaskCommand):
     expected_version: int | None = None
 
     def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
-        row = self.ready_task(case, self.task)
-        self.check_version(case)
-        authorize_task(ctx.actor, row)
+        row = self.actionable_task(ctx, case)
         if row.assignee_id is None:
             raise BadInput(f"任务“{row.name}”没有被认领")
         row.assignee_id = None
