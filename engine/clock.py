@@ -6,7 +6,7 @@ time (see ``engine.spiff_runtime``). Tests and replays use ``FixedClock``.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Protocol
 
 #: China Standard Time. China has had no daylight saving time since 1991, so a
@@ -55,3 +55,13 @@ def parse_datetime(text: str) -> datetime:
         from .errors import BadInput
 
         raise BadInput(f"时间格式无效：{text!r}（应为 ISO 8601，例如 2026-03-02T09:30）") from None
+
+
+def china_date(at: datetime) -> date:
+    """The calendar day in China at the moment ``at``."""
+    return aware(at).astimezone(CHINA_TZ).date()
+
+
+def end_of_day(day: date) -> datetime:
+    """The moment a day is over in China: midnight starting the next day."""
+    return datetime.combine(day + timedelta(days=1), time(0), CHINA_TZ)

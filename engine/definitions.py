@@ -25,7 +25,8 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 
 from .errors import BadInput, BpmnError
-from .expressions import BASE_HELPERS, check_expression, parse_script
+from .expressions import BASE_HELPERS, COMMAND_HELPERS, check_expression, parse_script
+from .policy import StepSettings, step_settings
 from .roles import resolve_role
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -74,6 +75,7 @@ class UserTaskInfo:
     department: str | None
     form: tuple[FormField, ...] = ()
     properties: dict[str, str] = field(default_factory=dict)
+    settings: StepSettings = field(default_factory=StepSettings)
 
 
 @dataclass
@@ -145,18 +147,26 @@ def _check_structure(root: etree._Element, filename: str) -> None:
     if root.tag != f"{{{BPMN_NS}}}definitions":
         raise BpmnError(f"不是 BPMN 2.0 文件：根元素是 {root.tag}，应为 bpmn:definitions",
                         file=filename, line=root.sourceline)
+    # SpiffWorkflow indexes every element with an id, last one winning, so BPMN ids must be
+    # unique and an extension element (a form option) must not reuse one; options of
+    # different form fields may share ids ("agree" in two opinion forms).
     seen: dict[str, etree._Element] = {}
+    extension: list[etree._Element] = []
     for node in root.iter():
-        if not isinstance(node.tag, str):
+        if not isinstance(node.tag, str) or node.get("id") is None:
+            continue
+        if not node.tag.startswith(f"{{{BPMN_NS}}}"):
+            extension.append(node)
             continue
         node_id = node.get("id")
-        if node_id is None:
-            continue
         if node_id in seen:
-            raise _located(node, filename,
-                           f"id “{node_id}” 重复（第一次出现在第 {seen[node_id].sourceline} 行）；"
-                           "表单选项的 id 也不能与流程元素重名")
+            raise _located(node, filename, f"id “{node_id}” 重复（第一次出现在第 {seen[node_id].sourceline} 行）")
         seen[node_id] = node
+    for node in extension:
+        node_id = node.get("id")
+        if node_id in seen:
+            raise _located(node, filename, f"id “{node_id}” 与流程元素重名（第 {seen[node_id].sourceline} 行）；"
+                                           "表单字段和选项的 id 不能与流程元素相同")
 
 
 def _check_schema(root: etree._Element, filename: str) -> None:
@@ -227,7 +237,7 @@ def _form(node: etree._Element, filename: str) -> tuple[FormField, ...]:
         field_id, field_type = f.get("id") or "", f.get("type") or "string"
         if not field_id.isidentifier() or field_id.startswith("_"):
             raise _located(f, filename, f"表单字段 id “{field_id}” 必须是字母、数字、下划线组成的标识符，且不以下划线开头")
-        if field_id in BASE_HELPERS:
+        if field_id in BASE_HELPERS or field_id in COMMAND_HELPERS:
             raise _located(f, filename, f"表单字段 id “{field_id}” 与内置函数重名")
         if field_type not in FORM_FIELD_TYPES:
             raise _located(f, filename, f"表单字段类型 “{field_type}” 不受支持（可用：{'、'.join(sorted(FORM_FIELD_TYPES))}）")
@@ -255,8 +265,13 @@ def _user_tasks(root: etree._Element, filename: str) -> dict[str, UserTaskInfo]:
         if role is None:
             raise _located(node, filename, f"未知的办理角色 “{candidates[0]}”（泳道名或 candidateGroups 应为标准角色）")
         props = _properties(node)
+        form = _form(node, filename)
+        try:
+            settings = step_settings(props, {f.id: f for f in form})
+        except BadInput as exc:
+            raise _located(node, filename, f"时限设置有误：{exc.message}") from None
         tasks[element_id] = UserTaskInfo(element_id, node.get("name") or element_id, role.code,
-                                         props.get("department") or None, _form(node, filename), props)
+                                         props.get("department") or None, form, props, settings)
     return tasks
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import people
-from .deploy import deploy
+from .deploy import deploy, set_time_policy
 from .models import Department
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,9 +46,10 @@ USERS = [
     ("sheji", "何设计", ["designer"], "zwfw"),
 ]
 
-#: item code, item name, department, BPMN file
+#: item code, item name, department, BPMN file, time limits
 ITEMS = [
-    ("GENERAL", "通用审批（演示）", "scjg", "bpmn/general_approval.bpmn"),
+    ("GENERAL", "通用审批（演示）", "scjg", "bpmn/general_approval.bpmn",
+     {"statutory_days": 20, "promised_days": 10}),
 ]
 
 
@@ -62,9 +63,10 @@ def seed(session: Session, at: datetime) -> None:
     for username, display, roles, department in USERS:
         people.add_user(session, username, roles=roles, department_code=department,
                         password=DEMO_PASSWORD, display_name=display)
-    for code, name, department, path in ITEMS:
+    for code, name, department, path, limits in ITEMS:
         deploy(session, (ROOT / path).read_bytes(), Path(path).name, code, deployed_by="demo", at=at,
                department_code=department, item_name=name)
+        set_time_policy(session, code, limits)
 
 
 def logins() -> list[tuple[str, str, str]]:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from .definitions import ProcessDefinition, parse_definition
 from .errors import BadInput, BpmnError, NotFound
 from .models import Department, Item, ProcessVersion
+from .policy import TimePolicy
 
 
 @dataclass(frozen=True)
@@ -50,3 +51,13 @@ def deploy(session: Session, content: bytes, filename: str, item_code: str, *, d
     session.add(version)
     session.flush()
     return Deployment(version, definition, created=True)
+
+
+def set_time_policy(session: Session, item_code: str, settings: dict) -> TimePolicy:
+    """Validate and store an item's time limits; running cases keep the limits they started with."""
+    item = session.scalar(select(Item).where(Item.code == item_code))
+    if item is None:
+        raise NotFound(f"审批事项 {item_code} 不存在")
+    policy = TimePolicy.from_dict(settings)
+    item.time_policy = policy.to_dict()
+    return policy

@@ -37,6 +37,12 @@ class Conflict(ApprovalError):
     code = "conflict"
 
 
+class Skipped(ApprovalError):
+    """Nothing to do (a deadline already fired, or its case is busy); nothing was changed."""
+
+    code = "skipped"
+
+
 class TimeOrderError(ApprovalError):
     """A command dated before the case's last event, or ``--now`` outside simulation."""
 

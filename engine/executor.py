@@ -17,8 +17,9 @@ from .definitions import DefinitionCache, ProcessDefinition
 from .errors import Conflict, TimeOrderError
 from .expressions import make_script_engine
 from .models import Case, HistoryEntry, ProcessVersion
-from .projection import department_ids, open_tasks, project_tasks, snapshot
+from .projection import open_tasks, snapshot
 from .spiff_runtime import StateCodec, command_scope
+from .workdays import WorkCalendar, calendar_version
 
 
 class Engine:
@@ -37,9 +38,18 @@ class Engine:
         self.definitions = DefinitionCache()
         self.codec = StateCodec()
         self.script_engine = make_script_engine()
+        self._calendar: tuple[int, WorkCalendar] | None = None
 
     def now(self) -> datetime:
         return self.clock.now()
+
+    def calendar(self, session: Session) -> WorkCalendar:
+        """The working-day calendar, reloaded when an administrator has changed it."""
+        version = calendar_version(session)
+        cached = self._calendar
+        if cached is None or cached[0] != version:
+            cached = self._calendar = (version, WorkCalendar.load(session))
+        return cached[1]
 
     def definition(self, session: Session, version: ProcessVersion) -> ProcessDefinition:
         def load():
@@ -71,17 +81,12 @@ class Engine:
             raise TimeOrderError(f"时间 {at.isoformat()} 早于办件 {row.number} 的最后一次操作"
                                  f"（{row.last_event_at.astimezone(at.tzinfo).isoformat()}），不能倒退")
         seq = row.last_seq + 1
-        with command_scope(at, row.key, seq):
+        with command_scope(at, row.key, seq, calendar=lambda: self.calendar(session)):
             applied = command.apply(ctx, case)
+            case.project()
         if case.workflow_changed:
-            workflow = case.workflow
-            row.workflow_state = self.codec.dump(workflow)
-            if workflow.completed and row.state == "running":
-                row.state, row.concluded_at = "concluded", at
-            codes = {t.department for t in case.definition.user_tasks.values()}
-            ready = project_tasks(session, row, case.definition, workflow, at, department_ids(session, codes))
-        else:
-            ready = open_tasks(session, row.id)
+            row.workflow_state = self.codec.dump(case.workflow)
+        ready = open_tasks(session, row.id)
         session.add(HistoryEntry(case_id=row.id, seq=seq, command=command.type, actor=actor.name, at=at,
                                  payload=applied.payload, ready_tasks=snapshot(ready), case_state=row.state))
         row.last_seq, row.last_event_at = seq, at

@@ -26,6 +26,8 @@ BASE_HELPERS: dict[str, Callable[..., Any]] = {
     "min": min, "max": max, "abs": abs, "round": round, "sum": sum,
     "any": any, "all": all, "sorted": sorted, "ceil": math.ceil, "floor": math.floor,
 }
+#: Helpers that depend on the running command (time, calendar); bound in ``make_script_engine``.
+COMMAND_HELPERS = ("workdays",)
 
 MAX_EXPRESSION_LENGTH = 2000
 
@@ -100,4 +102,6 @@ class SafeEnvironment(BasePythonScriptEngineEnvironment):
 
 
 def make_script_engine(helpers: Mapping[str, Callable[..., Any]] | None = None) -> PythonScriptEngine:
-    return PythonScriptEngine(environment=SafeEnvironment(helpers))
+    from .spiff_runtime import workdays
+
+    return PythonScriptEngine(environment=SafeEnvironment({"workdays": workdays, **(helpers or {})}))

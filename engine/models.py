@@ -119,6 +119,7 @@ class Item(Base):
     name: Mapped[str] = mapped_column(String(255))
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
     created_at: Mapped[datetime]
+    time_policy: Mapped[Optional[dict[str, Any]]]  # engine.policy.TimePolicy as JSON; None = defaults
     department: Mapped[Department] = relationship()
 
 
@@ -156,6 +157,13 @@ class Case(Base):
     last_event_at: Mapped[datetime]
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
+    #: None while pending; supplement (one-time notice issued), accepted, deemed, refused
+    acceptance: Mapped[Optional[str]] = mapped_column(String(16))
+    accepted_at: Mapped[Optional[datetime]]
+    decision: Mapped[Optional[str]] = mapped_column(String(16))  # grant, deny, deemed_grant
+    decided_at: Mapped[Optional[datetime]]
+    card: Mapped[Optional[str]] = mapped_column(String(8), index=True)  # yellow, red
+    suspended: Mapped[bool] = mapped_column(Boolean, default=False)
     workflow_state: Mapped[str] = deferred(mapped_column(Text))
     item: Mapped[Item] = relationship()
     process_version: Mapped[ProcessVersion] = relationship()
@@ -186,10 +194,101 @@ class Task(Base):
     completed_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
     opinion: Mapped[Optional[str]] = mapped_column(Text)
     form_data: Mapped[Optional[dict[str, Any]]]
+    #: bpmn: a user task of the workflow; followup: an opinion owed after a deemed approval
+    kind: Mapped[str] = mapped_column(String(16), default="bpmn")
+    deemed: Mapped[bool] = mapped_column(Boolean, default=False)  # concluded as agreed at its limit
+    followup_of_id: Mapped[Optional[int]] = mapped_column(ForeignKey("tasks.id"))
     case: Mapped[Case] = relationship()
     department: Mapped[Department] = relationship()
     assignee: Mapped[Optional[User]] = relationship(foreign_keys=[assignee_id])
     completed_by: Mapped[Optional[User]] = relationship(foreign_keys=[completed_by_id])
+
+
+class Clock(Base):
+    """A running time limit of a case: acceptance, decision, a step, licence issue, a
+    follow-up opinion, or a suspended period. Deadlines hang off it.
+
+    Limits are whole working days counted from ``started_on`` (not itself counted);
+    extensions and suspended working days push every deadline of the clock.
+    """
+
+    __tablename__ = "case_clocks"
+    __table_args__ = (UniqueConstraint("case_id", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    key: Mapped[str] = mapped_column(String(80))  # stable within the case, e.g. decision, step.<task>
+    kind: Mapped[str] = mapped_column(String(16))
+    task_id: Mapped[Optional[int]] = mapped_column(ForeignKey("tasks.id"))
+    started_at: Mapped[datetime]
+    started_on: Mapped[date] = mapped_column(Date)
+    limit_days: Mapped[int] = mapped_column(Integer)
+    statutory_days: Mapped[Optional[int]] = mapped_column(Integer)
+    extended_days: Mapped[int] = mapped_column(Integer, default=0)
+    suspended_days: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[str] = mapped_column(String(16), default="running")  # running, paused, stopped
+    paused_on: Mapped[Optional[date]] = mapped_column(Date)
+    stopped_at: Mapped[Optional[datetime]]
+    outcome: Mapped[Optional[str]] = mapped_column(String(16))  # on_time, late, deemed, cancelled
+    detail: Mapped[dict[str, Any]]
+    task: Mapped[Optional[Task]] = relationship()
+
+
+class Deadline(Base):
+    """A moment at which something must happen to a case: a warning, a card, an escalation,
+    a deemed decision, the end of a suspended period, a BPMN timer.
+
+    The sweep reads only ``state = 'armed' AND due_at <= now`` through ``ix_deadlines_due``.
+    A failed firing is retried by moving ``due_at`` forward (backoff).
+    """
+
+    __tablename__ = "deadlines"
+    __table_args__ = (UniqueConstraint("case_id", "key"), Index("ix_deadlines_due", "state", "due_at"),
+                      Index("ix_deadlines_provisional", "provisional", "state"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    clock_id: Mapped[int] = mapped_column(ForeignKey("case_clocks.id"))
+    key: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(16))
+    offset_days: Mapped[int] = mapped_column(Integer)
+    due_on: Mapped[date] = mapped_column(Date)
+    due_at: Mapped[datetime]
+    provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+    state: Mapped[str] = mapped_column(String(16), default="armed")  # armed, paused, fired, cancelled, failed
+    detail: Mapped[dict[str, Any]]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[Optional[str]] = mapped_column(Text)
+    fired_at: Mapped[Optional[datetime]]
+    clock: Mapped[Clock] = relationship()
+
+
+class Message(Base):
+    """An in-app message (站内消息) to one user: warnings, cards, escalations, failures."""
+
+    __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_inbox", "user_id", "read_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    case_id: Mapped[Optional[int]] = mapped_column(ForeignKey("cases.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(255))
+    body: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+    read_at: Mapped[Optional[datetime]]
+    case: Mapped[Optional[Case]] = relationship()
+
+
+class Notice(Base):
+    """A written notice to the applicant: one-time notice of missing materials, suspended
+    period, extension, deemed acceptance or approval."""
+
+    __tablename__ = "case_notices"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    body: Mapped[str] = mapped_column(Text)
+    detail: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(128))
 
 
 class HistoryEntry(Base):

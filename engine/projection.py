@@ -22,15 +22,20 @@ def ready_user_tasks(workflow) -> list:
 
 
 def project_tasks(session: Session, case: Case, definition: ProcessDefinition, workflow,
-                  at: datetime, department_ids: dict[str, int]) -> list[Task]:
-    """Insert newly ready tasks, close the ones that are no longer ready; return the open ones."""
+                  at: datetime, department_ids: dict[str, int]) -> tuple[list[Task], list[Task]]:
+    """Insert newly ready tasks, cancel the ones the flow withdrew; return (opened, cancelled).
+
+    Only workflow tasks are compared: follow-up tasks the engine creates itself are not
+    in the workflow and stay as they are."""
     ready = {str(t.id): t for t in ready_user_tasks(workflow)}
-    open_rows = open_tasks(session, case.id)
+    open_rows = [row for row in open_tasks(session, case.id) if row.kind == "bpmn"]
+    cancelled = []
     for row in open_rows:
         if row.spiff_id not in ready:  # withdrawn by the flow (e.g. a boundary timer fired)
             row.state = "cancelled"
+            cancelled.append(row)
     known = {row.spiff_id for row in open_rows}
-    result = [row for row in open_rows if row.spiff_id in ready]
+    opened = []
     for spiff_id, task in ready.items():
         if spiff_id in known:
             continue
@@ -40,11 +45,12 @@ def project_tasks(session: Session, case: Case, definition: ProcessDefinition, w
         department_id = (department_ids[info.department] if info.department
                          else case.item.department_id)
         row = Task(case_id=case.id, spiff_id=spiff_id, element_id=info.element_id, name=info.name,
-                   role=info.role, department_id=department_id, state="ready", created_at=at)
+                   role=info.role, department_id=department_id, state="ready", created_at=at,
+                   kind="bpmn", deemed=False)
         session.add(row)
-        result.append(row)
+        opened.append(row)
     session.flush()
-    return sorted(result, key=lambda r: (r.created_at, r.id))
+    return opened, cancelled
 
 
 def open_tasks(session: Session, case_id: int) -> list[Task]:

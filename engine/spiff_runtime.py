@@ -16,7 +16,8 @@ import uuid
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime
-from typing import Iterator
+from datetime import timedelta
+from typing import Any, Callable, Iterator
 
 import SpiffWorkflow.task as spiff_task_module
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
@@ -25,10 +26,11 @@ from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer_modu
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 
-from .clock import CHINA_TZ
+from .clock import CHINA_TZ, china_date, end_of_day
 
 _command_time: ContextVar[datetime | None] = ContextVar("approvals_command_time", default=None)
 _id_source: ContextVar["IdSource | None"] = ContextVar("approvals_id_source", default=None)
+_calendar: ContextVar[Callable[[], Any] | None] = ContextVar("approvals_calendar", default=None)
 
 
 class OutsideCommandError(RuntimeError):
@@ -64,6 +66,29 @@ def _task_uuid() -> uuid.UUID:
     return source() if source is not None else uuid.uuid4()
 
 
+def next_id() -> uuid.UUID:
+    """The next deterministic id of the running command (for rows the engine itself creates)."""
+    source = _id_source.get()
+    if source is None:
+        raise OutsideCommandError("an id was asked for outside a command")
+    return source()
+
+
+def workdays(n: int) -> str:
+    """Timer helper: the ISO 8601 duration from now to the end of the n-th working day
+    after today, on the official calendar. For ``timeDuration`` expressions."""
+    at, calendar = _command_time.get(), _calendar.get()
+    if at is None or calendar is None:
+        raise OutsideCommandError("workdays() was evaluated outside a command")
+    if isinstance(n, bool) or not isinstance(n, int) or not 0 < n <= 365:
+        from .errors import BadInput
+
+        raise BadInput(f"workdays() 需要 1 到 365 之间的整数，收到 {n!r}")
+    due = calendar().add(china_date(at), n).value
+    seconds = (end_of_day(due) - at) // timedelta(seconds=1)
+    return f"PT{seconds}S"
+
+
 def _install() -> None:
     spiff_timer_module.datetime = _CommandDatetime
     # Timer expressions without an offset are China time, whatever the server's zone.
@@ -75,15 +100,19 @@ _install()
 
 
 @contextmanager
-def command_scope(at: datetime, case_key: str, seq: int) -> Iterator[None]:
-    """Run SpiffWorkflow code at ``at`` with ids derived from ``(case_key, seq)``."""
+def command_scope(at: datetime, case_key: str, seq: int,
+                  calendar: Callable[[], Any] | None = None) -> Iterator[None]:
+    """Run SpiffWorkflow code at ``at`` with ids derived from ``(case_key, seq)``;
+    ``calendar`` gives the working-day calendar to ``workdays()``."""
     time_token = _command_time.set(at)
     id_token = _id_source.set(IdSource(case_key, seq))
+    calendar_token = _calendar.set(calendar)
     try:
         yield
     finally:
         _command_time.reset(time_token)
         _id_source.reset(id_token)
+        _calendar.reset(calendar_token)
 
 
 class RuntimeOnlyWorkflowConverter(BpmnWorkflowConverter):

@@ -7,7 +7,7 @@ from typing import Any, Mapping
 
 from .definitions import FormField
 from .errors import BadInput
-from .expressions import BASE_HELPERS
+from .expressions import BASE_HELPERS, COMMAND_HELPERS
 
 MAX_TEXT = 10_000
 MAX_DATA_BYTES = 256 * 1024
@@ -30,7 +30,7 @@ def parse_json_object(text: str | None, what: str = "--data") -> dict[str, Any]:
 def check_key(key: Any) -> str:
     if not isinstance(key, str) or not key.isidentifier() or key.startswith("_"):
         raise BadInput(f"字段名 {key!r} 无效：应为字母、数字、下划线组成的标识符，且不以下划线开头")
-    if key in BASE_HELPERS:
+    if key in BASE_HELPERS or key in COMMAND_HELPERS:
         raise BadInput(f"字段名 {key!r} 与内置函数重名，不能使用")
     return key
 

@@ -17,7 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .errors import BadInput
-from .models import CalendarDay, CalendarYear
+from .models import CalendarDay, CalendarYear, Meta
+
+VERSION_KEY = "calendar_version"
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,22 @@ def import_year(session: Session, year: int, off: list[tuple[date, str]], makeup
         session.add(CalendarYear(year=year, source=source))
     else:
         existing.source = source
+    bump_version(session)
     session.flush()
+
+
+def calendar_version(session: Session) -> int:
+    """Changes whenever the schedule changes, so that cached calendars know to reload."""
+    value = session.scalar(select(Meta.value).where(Meta.key == VERSION_KEY))
+    return int(value) if value else 0
+
+
+def bump_version(session: Session) -> None:
+    row = session.get(Meta, VERSION_KEY)
+    if row is None:
+        session.add(Meta(key=VERSION_KEY, value="1"))
+    else:
+        row.value = str(int(row.value) + 1)
 
 
 def seed_from_chinesecalendar(session: Session) -> list[int]:

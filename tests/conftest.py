@@ -13,6 +13,7 @@ from engine.commands import CompleteTask, StartCase
 from engine.demo import seed
 from engine.people import actor_for
 from engine.queries import ready_tasks
+from engine.workdays import seed_from_chinesecalendar
 
 ROOT = Path(__file__).resolve().parent.parent
 BPMN = ROOT / "bpmn"
@@ -32,6 +33,9 @@ def _cheap_password_hashes():
 @pytest.fixture(scope="session")
 def _shared_pg():
     db = Database(PG_URL)
+    from engine.models import Base
+
+    Base.metadata.drop_all(db.engine)  # the schema may be an older one from an earlier run
     db.create_schema()
     yield db
     db.dispose()
@@ -64,12 +68,14 @@ def engine(db, clock):
 def seeded(db, clock):
     with db.transaction() as session:
         seed(session, clock.now())
+        seed_from_chinesecalendar(session)
     return db
 
 
 @pytest.fixture
 def actors(seeded):
-    names = ["chuangkou", "shencha", "fuzeren", "mz_chuangkou", "mz_shencha", "jiancha", "admin"]
+    names = ["chuangkou", "shencha", "fuzeren", "mz_chuangkou", "mz_shencha", "mz_fuzeren", "ws_shencha",
+             "jiancha", "admin"]
     with seeded.reader() as session:
         return {n: actor_for(session, n) for n in names}
 

@@ -8,7 +8,7 @@ import pytest
 from engine.definitions import parse_definition
 from engine.errors import BpmnError
 
-from .conftest import BPMN, ROOT
+from .conftest import BPMN, FIXTURES, ROOT
 
 GOOD = (BPMN / "general_approval.bpmn").read_text(encoding="utf-8")
 CORPUS = sorted((ROOT.parent / "shared" / "bpmn-corpus" / "miwg").glob("*/*.bpmn"))
@@ -88,10 +88,49 @@ def test_script_with_statements_other_than_assignment_is_refused():
     assert error.element == "bad_script" and "赋值" in error.reason
 
 
-def test_duplicate_ids_are_refused_with_both_places():
+def test_form_option_reusing_an_element_id_is_refused_with_both_places():
     text = GOOD.replace('<camunda:value id="grant" name="准予许可" />', '<camunda:value id="decide" name="准予许可" />')
     error = refuse(text)
-    assert error.element == "decide" and "重复" in error.reason
+    assert error.element == "decide" and "重名" in error.reason and "第" in error.reason
+
+
+def test_duplicate_element_ids_are_refused():
+    text = GOOD.replace('<bpmn:endEvent id="end_refused"', '<bpmn:endEvent id="review"')
+    error = refuse(text)
+    assert error.element == "review" and "重复" in error.reason
+
+
+def test_two_forms_may_share_option_ids():
+    definition = parse_definition((FIXTURES / "joint_review.bpmn").read_bytes(), "joint_review.bpmn")
+    assert definition.user_tasks["mz_opinion"].settings.deemed_approval == {"mz_result": "agree"}
+    assert [o for o, _ in definition.user_tasks["ws_opinion"].form[0].options] == ["agree", "disagree"]
+
+
+@pytest.mark.parametrize("properties, reason", [
+    ('<camunda:property name="stage" value="approval" />', "stage"),
+    ('<camunda:property name="limit_days" value="zero" />', "limit_days"),
+    ('<camunda:property name="limit_days" value="400" />', "limit_days"),
+    ('<camunda:property name="deemed_approval" value="review_result=pass" />', "limit_days"),
+    ('<camunda:property name="limit_days" value="3" /><camunda:property name="deemed_approval" value="review_result=maybe" />',
+     "选项"),
+    ('<camunda:property name="limit_days" value="3" /><camunda:property name="deemed_approval" value="nothing" />',
+     "字段=取值"),
+    ('<camunda:property name="warn_share" value="1.5" />', "比例"),
+])
+def test_bad_time_settings_on_a_step_are_located(properties, reason):
+    text = GOOD.replace('<camunda:property name="stage" value="review" />\n          '
+                        '<camunda:property name="limit_days" value="5" />',
+                        properties)
+    assert text != GOOD
+    error = refuse(text)
+    assert error.element == "review" and "时限设置" in error.reason and reason in error.reason, error.reason
+
+
+def test_a_decision_stage_needs_its_decision_field():
+    text = GOOD.replace('<camunda:formField id="decision" label="审批决定" type="enum">',
+                        '<camunda:formField id="verdict" label="审批决定" type="enum">')
+    error = refuse(text)
+    assert error.element == "decide" and "decision" in error.reason
 
 
 def test_user_task_without_role_is_refused():

@@ -1,2 +1,4 @@
-"""Deadline timers: rows in an indexed table, swept by one APScheduler job that
-fires what is due through the engine's command path (see issue: time limits)."""
+"""Deadlines are rows; one sweep fires what is due through the engine's command path."""
+from .sweep import SweepReport, sweep
+
+__all__ = ["SweepReport", "sweep"]

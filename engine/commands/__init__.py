@@ -1,10 +1,15 @@
 """One module per kind of state change; each command is a small dataclass of its inputs."""
 from .base import Applied, Command, CommandContext, OpenCase, TaskCommand
+from .clocks import ExtendDeadline, ReceiveSupplement, RequestSupplement, ResumeClocks, SuspendClocks
+from .deadlines import FireDeadline, RecomputeDeadlines
 from .start_case import StartCase
 from .tasks import ClaimTask, CompleteTask, ReleaseTask
 
 #: Every command by its history name: how a recorded history is turned back into commands.
-COMMANDS = {cls.type: cls for cls in (StartCase, CompleteTask, ClaimTask, ReleaseTask)}
+COMMANDS = {cls.type: cls for cls in (StartCase, CompleteTask, ClaimTask, ReleaseTask, RequestSupplement,
+                                      ReceiveSupplement, SuspendClocks, ResumeClocks, ExtendDeadline,
+                                      FireDeadline, RecomputeDeadlines)}
 
-__all__ = ["Applied", "Command", "CommandContext", "OpenCase", "TaskCommand", "StartCase",
-           "CompleteTask", "ClaimTask", "ReleaseTask", "COMMANDS"]
+__all__ = ["Applied", "Command", "CommandContext", "OpenCase", "TaskCommand", "StartCase", "CompleteTask",
+           "ClaimTask", "ReleaseTask", "RequestSupplement", "ReceiveSupplement", "SuspendClocks",
+           "ResumeClocks", "ExtendDeadline", "FireDeadline", "RecomputeDeadlines", "COMMANDS"]

@@ -20,8 +20,9 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from ..actors import Actor
 from ..definitions import ProcessDefinition
-from ..errors import ApprovalError, BadInput, Conflict, NotAllowed, NotFound
+from ..errors import ApprovalError, BadInput, Conflict, NotAllowed, NotFound, Skipped
 from ..models import Case, Task
+from ..projection import department_ids, project_tasks
 from ..roles import role_name
 
 if TYPE_CHECKING:
@@ -35,9 +36,14 @@ class CommandContext:
     actor: Actor
     at: datetime
 
-    def lock_case(self, case_id: int) -> Case:
-        case = self.session.scalar(select(Case).where(Case.id == case_id).with_for_update(of=Case))
+    def lock_case(self, case_id: int, *, skip_locked: bool = False) -> Case:
+        """Lock the case row for this transaction. With ``skip_locked`` a case another
+        transaction holds is not waited for: ``Skipped`` is raised (the timer sweep)."""
+        query = select(Case).where(Case.id == case_id).with_for_update(of=Case, skip_locked=skip_locked)
+        case = self.session.scalar(query)
         if case is None:
+            if skip_locked and self.session.scalar(select(Case.id).where(Case.id == case_id)) is not None:
+                raise Skipped(f"办件 {case_id} 正被其他操作锁定")
             raise NotFound(f"办件 {case_id} 不存在")
         return case
 
@@ -53,12 +59,28 @@ class CommandContext:
 
 
 class OpenCase:
-    """A locked case with its definition; the workflow is restored on first use."""
+    """A locked case with its definition; the workflow is restored on first use.
+
+    ``opened`` and ``closed`` collect the task rows the command opened and closed
+    since the last ``project()``; the timekeeper follows them there.
+    """
 
     def __init__(self, ctx: CommandContext, row: Case, definition: ProcessDefinition, workflow=None):
         self.ctx, self.row, self.definition = ctx, row, definition
         self._workflow = workflow
         self.workflow_changed = workflow is not None
+        self._unprojected = workflow is not None
+        self.opened: list[Task] = []
+        self.closed: list[Task] = []
+        self._timekeeper = None
+
+    @property
+    def timekeeper(self):
+        if self._timekeeper is None:
+            from ..timekeeping import Timekeeper
+
+            self._timekeeper = Timekeeper(self.ctx, self)
+        return self._timekeeper
 
     @property
     def workflow(self):
@@ -72,7 +94,7 @@ class OpenCase:
     def attach(self, workflow) -> None:
         """Use a freshly created workflow (a new case)."""
         self._workflow = workflow
-        self.workflow_changed = True
+        self.workflow_changed = self._unprojected = True
 
     def advance(self, step=None) -> None:
         """Run ``step`` (if any) and then the engine until it waits for people or time."""
@@ -89,7 +111,25 @@ class OpenCase:
                            f"{cause.message if cause else exc}") from None
         except SpiffWorkflowException as exc:
             raise BadInput(f"流程无法继续：{exc}") from None
-        self.workflow_changed = True
+        self.workflow_changed = self._unprojected = True
+
+    def project(self) -> None:
+        """Bring the task table and the clocks in line with what happened so far."""
+        if self._unprojected:
+            self._unprojected = False
+            workflow, row = self.workflow, self.row
+            if workflow.completed and row.state == "running":
+                row.state, row.concluded_at = "concluded", self.ctx.at
+            codes = {t.department for t in self.definition.user_tasks.values()}
+            opened, cancelled = project_tasks(self.ctx.session, row, self.definition, workflow, self.ctx.at,
+                                              department_ids(self.ctx.session, codes))
+            self.opened.extend(opened)
+            self.closed.extend(cancelled)
+            self.timekeeper.sync_timers(workflow)
+        while self.opened or self.closed:
+            opened, closed = self.opened, self.closed
+            self.opened, self.closed = [], []
+            self.timekeeper.sync(opened, closed)
 
     def task_row(self, task_id: int | str) -> Task:
         """The case's task by database id or SpiffWorkflow id."""

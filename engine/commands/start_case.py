@@ -57,6 +57,7 @@ class StartCase(Command):
         case.attach(workflow)
         workflow.task_tree.data.update(data)  # data given at start flows to every later task
         case.advance()
+        case.timekeeper.start_case()
         row = case.row
         return Applied(row, {"item": self.item, "version": row.process_version.content_hash,
                              "key": row.key, "number": row.number, "applicant": row.applicant,

@@ -27,16 +27,25 @@ class CompleteTask(TaskCommand):
         opinion = self.opinion.strip()
         if len(opinion) > MAX_OPINION:
             raise BadInput(f"审批意见过长（上限 {MAX_OPINION} 字）")
-        data = check_form(case.definition.user_tasks[row.element_id].form, self.data)
-        spiff_task = case.workflow.get_task_from_id(UUID(row.spiff_id))
-
-        def submit():
-            spiff_task.data.update(data)
-            spiff_task.run()
-
+        if row.kind == "followup":
+            # An opinion owed after a deemed approval: recorded, the flow has moved on already.
+            if not opinion:
+                raise BadInput(f"“{row.name}”需要填写意见")
+            data = {}
+        else:
+            data = check_form(case.definition.user_tasks[row.element_id].form, self.data)
+            case.timekeeper.check_completion(row, data)
         row.state, row.completed_at, row.completed_by_id = "completed", ctx.at, ctx.actor.user_id
         row.opinion, row.form_data = opinion or None, data
-        case.advance(submit)
+        case.closed.append(row)
+        if row.kind == "bpmn":
+            spiff_task = case.workflow.get_task_from_id(UUID(row.spiff_id))
+
+            def submit():
+                spiff_task.data.update(data)
+                spiff_task.run()
+
+            case.advance(submit)
         return Applied(row, {"task": row.spiff_id, "element": row.element_id, "data": data,
                              "opinion": opinion})
 

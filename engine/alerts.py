@@ -1,0 +1,66 @@
+"""Who is told about a case's time limits, and the in-app messages (站内消息) they get."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .models import Case, Clock, Department, Message, Task, User, UserRole
+
+
+def _holders(session: Session, role: str, department_id: int) -> list[User]:
+    return list(session.scalars(
+        select(User).join(UserRole).where(UserRole.role == role, User.department_id == department_id,
+                                          User.active.is_(True)).order_by(User.id)))
+
+
+def _handler_tasks(session: Session, case: Case, clock: Clock) -> list[Task]:
+    """The step's own task, or for a case-wide clock every task now open on the case."""
+    if clock.task_id is not None:
+        return [clock.task]
+    return list(session.scalars(select(Task).where(Task.case_id == case.id, Task.state == "ready")
+                                .order_by(Task.id)))
+
+
+def recipients(session: Session, case: Case, clock: Clock, to: str) -> list[User]:
+    """``handler``: the assignee, or everyone who may take the task; ``head``: the 负责人 of
+    the handling departments (the item's department when no step is open); ``supervisor``:
+    the supervisors nearest up the department tree from the item's department."""
+    tasks = _handler_tasks(session, case, clock)
+    found: dict[int, User] = {}
+    if to == "handler":
+        for task in tasks:
+            users = [task.assignee] if task.assignee is not None else _holders(session, task.role, task.department_id)
+            found.update((u.id, u) for u in users)
+    elif to == "head":
+        departments = {t.department_id for t in tasks} or {case.item.department_id}
+        for department_id in sorted(departments):
+            found.update((u.id, u) for u in _holders(session, "head", department_id))
+    elif to == "supervisor":
+        department = session.get(Department, case.item.department_id)
+        while department is not None and not found:
+            found.update((u.id, u) for u in _holders(session, "supervisor", department.id))
+            department = department.parent
+        if not found:
+            found.update((u.id, u) for u in session.scalars(
+                select(User).join(UserRole).where(UserRole.role == "supervisor", User.active.is_(True))))
+    else:
+        raise ValueError(f"unknown recipient {to!r}")
+    return list(found.values())
+
+
+def send(session: Session, users: list[User], *, case: Case | None, kind: str, title: str, body: str,
+         at: datetime) -> list[str]:
+    """Put one message in each user's box; returns the usernames, for the history."""
+    for user in users:
+        session.add(Message(user_id=user.id, case_id=case.id if case is not None else None, kind=kind,
+                            title=title, body=body, created_at=at))
+    return sorted(u.username for u in users)
+
+
+def unread_count(session: Session, user_id: int) -> int:
+    from sqlalchemy import func
+
+    return session.scalar(select(func.count(Message.id)).where(Message.user_id == user_id,
+                                                                Message.read_at.is_(None))) or 0

@@ -1,0 +1,164 @@
+"""Commands that stop, restart or lengthen a case's clocks: the one-time notice of missing
+materials (补正) and their arrival, suspended periods (特别程序) and the extension (延期)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from ..errors import BadInput, Conflict, NotAllowed
+from ..models import Task
+from ..policy import SUSPENSION_KINDS
+from .base import Applied, Command, CommandContext, OpenCase, authorize_task
+
+MAX_MATERIALS = 50
+MAX_TEXT = 500
+
+
+def _text(value: str, what: str, required: bool = True) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise BadInput(f"{what}不能为空")
+    if len(value) > MAX_TEXT:
+        raise BadInput(f"{what}过长（上限 {MAX_TEXT} 字）")
+    return value
+
+
+class CaseCommand(Command):
+    """A command on a whole case, named by its number."""
+
+    case: str
+
+    def load(self, ctx: CommandContext) -> OpenCase:
+        return ctx.engine.open_case(ctx, ctx.case_by_number(self.case))
+
+    @staticmethod
+    def acceptance_task(ctx: CommandContext, case: OpenCase) -> Task:
+        """The ready acceptance step, which the actor must be allowed to handle."""
+        stage = {e for e, t in case.definition.user_tasks.items() if t.settings.stage == "acceptance"}
+        task = next((t for t in ctx.session.scalars(select(Task).where(
+            Task.case_id == case.row.id, Task.state == "ready", Task.kind == "bpmn")) if t.element_id in stage), None)
+        if task is None:
+            raise Conflict(f"办件 {case.row.number} 不在受理环节")
+        authorize_task(ctx.actor, task)
+        return task
+
+    @staticmethod
+    def authorize_handler(ctx: CommandContext, case: OpenCase) -> None:
+        """Someone who may act on one of the case's open steps, or the item department's 负责人."""
+        actor = ctx.actor
+        if actor.user_id is None:
+            raise NotAllowed("只有工作人员可以操作办件时限")
+        if actor.has_role("head") and actor.department_id == case.row.item.department_id:
+            return
+        for task in ctx.session.scalars(select(Task).where(Task.case_id == case.row.id, Task.state == "ready")):
+            if actor.has_role(task.role) and actor.department_id == task.department_id:
+                return
+        raise NotAllowed(f"用户 {actor.name} 不是办件 {case.row.number} 的经办人或负责人")
+
+
+@dataclass(frozen=True)
+class RequestSupplement(CaseCommand):
+    """一次性告知: tell the applicant, in one notice, every material that is missing.
+    The acceptance clock stops; the decision clock waits for the complete supplement."""
+
+    type = "request_supplement"
+    case: str
+    materials: tuple[str, ...] = ()
+    note: str = ""
+
+    def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
+        self.acceptance_task(ctx, case)
+        if case.row.acceptance == "supplement":
+            raise Conflict("已发出一次性告知，正在等待补正材料")
+        materials = [_text(m, "补正材料名称") for m in self.materials]
+        if not materials:
+            raise BadInput("一次性告知须列出全部需要补正的材料")
+        if len(materials) > MAX_MATERIALS:
+            raise BadInput(f"补正材料过多（上限 {MAX_MATERIALS} 项）")
+        record = case.timekeeper.request_supplement(materials, _text(self.note, "说明", required=False))
+        return Applied(record, {"case": case.row.number, **record})
+
+
+@dataclass(frozen=True)
+class ReceiveSupplement(CaseCommand):
+    """The complete supplement has arrived: a new acceptance period starts, and the decision
+    clock will count from today once the case is accepted."""
+
+    type = "receive_supplement"
+    case: str
+    note: str = ""
+
+    def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
+        self.acceptance_task(ctx, case)
+        if case.row.acceptance != "supplement":
+            raise Conflict("办件没有待补正的材料")
+        record = case.timekeeper.receive_supplement()
+        record["note"] = _text(self.note, "说明", required=False)
+        return Applied(record, {"case": case.row.number, **record})
+
+
+@dataclass(frozen=True)
+class SuspendClocks(CaseCommand):
+    """Start a suspended period (听证、招标、拍卖、检验、检测、检疫、鉴定、专家评审): the decision
+    and step clocks stop; the applicant is told why and for how long. The clocks resume
+    when the period is ended, or by themselves when its declared duration is over."""
+
+    type = "suspend_clocks"
+    case: str
+    kind: str = ""
+    days: int = 0
+    reason: str = ""
+
+    def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
+        self.authorize_handler(ctx, case)
+        row = case.row
+        if self.kind not in SUSPENSION_KINDS:
+            raise BadInput(f"特别程序应为 {'、'.join(f'{k}（{v}）' for k, v in SUSPENSION_KINDS.items())} 之一")
+        if isinstance(self.days, bool) or not isinstance(self.days, int) or not 1 <= self.days <= 365:
+            raise BadInput("特别程序所需时间应为 1 到 365 个工作日")
+        if row.acceptance not in ("accepted", "deemed") or row.decision is not None or row.state != "running":
+            raise Conflict("只有已受理、尚未作出决定的办件可以进入特别程序")
+        if row.suspended:
+            raise Conflict("办件已在特别程序中")
+        record = case.timekeeper.suspend(self.kind, self.days, _text(self.reason, "特别程序说明"))
+        return Applied(record, {"case": row.number, **record})
+
+
+@dataclass(frozen=True)
+class ResumeClocks(CaseCommand):
+    """End the suspended period now; the stopped clocks go on where they stood."""
+
+    type = "resume_clocks"
+    case: str
+
+    def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
+        self.authorize_handler(ctx, case)
+        if not case.row.suspended:
+            raise Conflict("办件不在特别程序中")
+        record = case.timekeeper.end_suspension()
+        return Applied(record, {"case": case.row.number, **record})
+
+
+@dataclass(frozen=True)
+class ExtendDeadline(CaseCommand):
+    """延期: the authority's head extends the decision limit once, by at most the item's
+    allowance (10 working days by default, 15 for joint handling), and the applicant is
+    told why."""
+
+    type = "extend_deadline"
+    case: str
+    reason: str = ""
+    days: int | None = None
+
+    def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
+        actor, row = ctx.actor, case.row
+        if not (actor.has_role("head") and actor.department_id == row.item.department_id):
+            raise NotAllowed(f"延期须由 {row.item.department.name} 负责人批准")
+        allowance = case.timekeeper.policy.extension_days
+        days = allowance if self.days is None else self.days
+        if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= max(allowance, 0):
+            raise BadInput(f"本事项最多可延期 {allowance} 个工作日" if allowance else "本事项不允许延期")
+        record = case.timekeeper.extend(days, _text(self.reason, "延期理由"))
+        return Applied(record, {"case": row.number, **record})
+

@@ -1,0 +1,75 @@
+"""Commands the timer sweep and the calendar run: fire a deadline, recompute deadlines."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from ..errors import BadInput, NotFound, Skipped
+from ..models import Case, Deadline
+from .base import Applied, Command, CommandContext, OpenCase
+
+
+@dataclass(frozen=True)
+class FireDeadline(Command):
+    """Fire one due deadline: a warning, a card, an escalation, a deemed decision, the end
+    of a suspended period or a BPMN timer.
+
+    The sweep names the deadline by its row id; a history names it by case number and key
+    (ids differ between databases). The case is locked with SKIP LOCKED and the deadline
+    re-read under that lock, so with several sweepers each deadline fires exactly once:
+    the others get ``Skipped`` and change nothing.
+    """
+
+    type = "fire_deadline"
+    deadline: int | None = None
+    case: str | None = None
+    key: str | None = None
+
+    def _find(self, ctx: CommandContext, case_id: int | None = None) -> Deadline | None:
+        if self.deadline is not None:
+            return ctx.session.get(Deadline, self.deadline)
+        return ctx.session.scalar(select(Deadline).where(Deadline.case_id == case_id, Deadline.key == self.key))
+
+    def load(self, ctx: CommandContext) -> OpenCase:
+        if self.deadline is not None:
+            case_id = ctx.session.scalar(select(Deadline.case_id).where(Deadline.id == self.deadline))
+        elif self.case and self.key:
+            case_id = ctx.session.scalar(select(Case.id).where(Case.number == self.case))
+        else:
+            raise BadInput("FireDeadline 需要 deadline，或 case 与 key")
+        if case_id is None:
+            raise NotFound(f"期限 {self.deadline or self.key} 不存在")
+        return ctx.engine.open_case(ctx, ctx.lock_case(case_id, skip_locked=True))
+
+    def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
+        deadline = self._find(ctx, case.row.id)
+        if deadline is None:
+            raise NotFound(f"期限 {self.key} 不存在")
+        ctx.session.refresh(deadline)  # the state as of this transaction, under the case lock
+        if deadline.state != "armed":
+            raise Skipped(f"期限 {deadline.key} 已是 {deadline.state} 状态")
+        if deadline.due_at > ctx.at:
+            raise Skipped(f"期限 {deadline.key} 尚未到期（{deadline.due_at.isoformat()}）")
+        record = case.timekeeper.fire(deadline)
+        return Applied(record, {"case": case.row.number, **record})
+
+
+@dataclass(frozen=True)
+class RecomputeDeadlines(Command):
+    """Move a case's deadlines to where the newly imported calendar puts them. The history
+    entry lists every deadline that moved, from and to, and those no longer provisional;
+    when nothing changed, nothing is recorded (``Skipped``)."""
+
+    type = "recompute_deadlines"
+    case: str
+
+    def load(self, ctx: CommandContext) -> OpenCase:
+        return ctx.engine.open_case(ctx, ctx.case_by_number(self.case))
+
+    def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
+        moved, confirmed = case.timekeeper.recompute_all()
+        if not moved and not confirmed:
+            raise Skipped(f"办件 {case.row.number} 的期限没有变化")
+        return Applied(moved, {"case": case.row.number, "moved": [m.to_dict() for m in moved],
+                               "confirmed": confirmed})

@@ -1,0 +1,549 @@
+"""The clocks of a case and their deadlines, kept inside the command being executed.
+
+A *clock* counts whole working days from the day it starts (not itself counted):
+the acceptance clock from the application's arrival, the decision clock from
+acceptance (or from the arrival of the complete supplement, or from the arrival
+of the application when acceptance is deemed), a step clock from the day a task
+became ready, the licence-issue clock from a grant. Each clock arms deadlines
+(rows in ``deadlines``) at offsets from its start; extensions and suspended
+working days push all of them. The sweep fires due deadlines through
+``FireDeadline``, which lands in ``Timekeeper.fire``.
+
+The timekeeper never reads the wall clock: "now" is the command's time.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from sqlalchemy import select
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.util.task import TaskState
+
+from . import alerts
+from .clock import china_date, end_of_day
+from .errors import BadInput, Conflict
+from .models import Clock, Deadline, Notice, Task
+from .policy import SUSPENSION_KINDS, WarningRule, policy_from_json
+from .spiff_runtime import next_id
+
+if TYPE_CHECKING:
+    from .commands.base import CommandContext, OpenCase
+
+#: Clocks that a suspended period (特别程序) stops.
+SUSPENDABLE = ("decision", "step")
+ACTIVE = ("running", "paused")
+LIMIT_KINDS = ("yellow", "red", "deemed")
+ALERT_TITLES = {"warning": "预警", "yellow": "黄牌", "red": "红牌"}
+_ONE_SECOND = timedelta(seconds=1)
+
+
+@dataclass(frozen=True)
+class Moved:
+    key: str
+    before: date
+    after: date
+
+    def to_dict(self) -> dict[str, str]:
+        return {"deadline": self.key, "from": self.before.isoformat(), "to": self.after.isoformat()}
+
+
+class Timekeeper:
+    """Arms, stops, pauses, moves and fires the clocks of one locked case."""
+
+    def __init__(self, ctx: "CommandContext", case: "OpenCase"):
+        self.ctx, self.case, self.session = ctx, case, ctx.session
+        self.row = case.row
+        self.policy = policy_from_json(case.row.item.time_policy)
+        self._calendar = None
+
+    # ---------------------------------------------------------------- basics
+    @property
+    def calendar(self):
+        if self._calendar is None:
+            self._calendar = self.ctx.engine.calendar(self.session)
+        return self._calendar
+
+    @property
+    def at(self) -> datetime:
+        return self.ctx.at
+
+    @property
+    def today(self) -> date:
+        return china_date(self.ctx.at)
+
+    def clocks(self, kind: str | None = None, states=ACTIVE) -> list[Clock]:
+        query = select(Clock).where(Clock.case_id == self.row.id, Clock.state.in_(states)).order_by(Clock.id)
+        if kind is not None:
+            query = query.where(Clock.kind == kind)
+        return list(self.session.scalars(query))
+
+    def clock(self, key: str) -> Clock | None:
+        return self.session.scalar(select(Clock).where(Clock.case_id == self.row.id, Clock.key == key))
+
+    def deadlines(self, clock: Clock, states=("armed", "paused")) -> list[Deadline]:
+        return list(self.session.scalars(select(Deadline).where(Deadline.clock_id == clock.id,
+                                                                Deadline.state.in_(states)).order_by(Deadline.id)))
+
+    def due(self, clock: Clock, offset: int):
+        return self.calendar.add(clock.started_on, offset + clock.extended_days + clock.suspended_days)
+
+    # ---------------------------------------------------------------- clocks
+    def start(self, kind: str, key: str, limit_days: int, plan: list[tuple[str, int, dict]], *,
+              task: Task | None = None, statutory_days: int | None = None,
+              started_at: datetime | None = None, detail: dict | None = None) -> Clock:
+        started_at = started_at or self.at
+        clock = Clock(case_id=self.row.id, key=key, kind=kind, task_id=task.id if task is not None else None,
+                      started_at=started_at, started_on=china_date(started_at), limit_days=limit_days,
+                      statutory_days=statutory_days, extended_days=0, suspended_days=0, state="running",
+                      detail=detail or {})
+        if self.row.suspended and kind in SUSPENDABLE:
+            clock.state, clock.paused_on = "paused", self.today
+        self.session.add(clock)
+        self.session.flush()
+        for deadline_kind, offset, deadline_detail in plan:
+            self.arm(clock, deadline_kind, offset, deadline_detail)
+        return clock
+
+    def arm(self, clock: Clock, kind: str, offset: int, detail: dict | None = None,
+            key: str | None = None) -> Deadline:
+        answer = self.due(clock, offset)
+        deadline = Deadline(case_id=self.row.id, clock_id=clock.id, key=key or f"{clock.key}/{kind}", kind=kind,
+                            offset_days=offset, due_on=answer.value, due_at=end_of_day(answer.value),
+                            provisional=answer.provisional, detail=detail or {},
+                            state="armed" if clock.state == "running" else "paused", attempts=0)
+        self.session.add(deadline)
+        return deadline
+
+    def limit_due(self, clock: Clock, offset: int | None = None) -> date:
+        return self.due(clock, clock.limit_days if offset is None else offset).value
+
+    def stop(self, clock: Clock, outcome: str | None = None) -> None:
+        if clock.state == "stopped":
+            return
+        pending = self.deadlines(clock, states=("armed", "paused", "fired"))
+        late = any(d.kind in LIMIT_KINDS and d.due_at <= self.at for d in pending)
+        clock.state, clock.stopped_at, clock.paused_on = "stopped", self.at, None
+        clock.outcome = outcome or ("late" if late else "on_time")
+        for deadline in pending:
+            if deadline.state != "fired":
+                deadline.state = "cancelled"
+
+    def pause(self, clock: Clock) -> None:
+        if clock.state != "running":
+            return
+        clock.state, clock.paused_on = "paused", self.today
+        for deadline in self.deadlines(clock, states=("armed",)):
+            deadline.state = "paused"
+
+    def resume(self, clock: Clock, on: date | None = None) -> int:
+        """Restart a paused clock as of the day ``on`` (default today); the working days it
+        stood still push its deadlines."""
+        if clock.state != "paused":
+            return 0
+        stood = max(self.calendar.between(clock.paused_on, on or self.today).value, 0)
+        clock.suspended_days += stood
+        clock.state, clock.paused_on = "running", None
+        self.recompute(clock)
+        return stood
+
+    def recompute(self, clock: Clock) -> list[Moved]:
+        """Put every pending deadline of the clock where the calendar now says it is."""
+        moved = []
+        for deadline in self.deadlines(clock):
+            if deadline.kind == "timer":
+                change = self._recompute_timer(deadline)
+                if change is not None:
+                    moved.append(change)
+                continue
+            answer = self.due(clock, deadline.offset_days)
+            if answer.value != deadline.due_on:
+                moved.append(Moved(deadline.key, deadline.due_on, answer.value))
+            deadline.due_on, deadline.due_at = answer.value, end_of_day(answer.value)
+            deadline.provisional = answer.provisional
+            deadline.state = "armed" if clock.state == "running" else "paused"
+        return moved
+
+    # ---------------------------------------------------------------- plans
+    def _warned(self, limit: int, rule: WarningRule | None, final: str) -> list[tuple[str, int, dict]]:
+        plan = []
+        offset = (rule or self.policy.warning).offset(limit)
+        if offset is not None:
+            plan.append(("warning", offset, {}))
+        plan.append((final, limit, {}))
+        return plan
+
+    def start_case(self) -> None:
+        """A new application: the acceptance clock, or — for a process without an acceptance
+        step — the decision clock at once."""
+        if self._stage_tasks("acceptance"):
+            self._start_acceptance(detail={})
+        else:
+            self.row.acceptance, self.row.accepted_at = "accepted", self.at
+            self._start_decision(self.at)
+
+    def _start_acceptance(self, detail: dict) -> Clock:
+        number = len(self.clocks("acceptance", states=("running", "paused", "stopped"))) + 1
+        key = "acceptance" if number == 1 else f"acceptance.{number}"
+        limit = self.policy.acceptance_days
+        return self.start("acceptance", key, limit, self._warned(limit, None, "deemed"), detail=detail)
+
+    def _start_decision(self, started_at: datetime) -> Clock:
+        policy = self.policy
+        plan = self._warned(policy.first_limit, None, "yellow" if policy.promised_days else
+                            ("deemed" if policy.deemed_approval else "red"))
+        if policy.promised_days:
+            plan.append(("deemed" if policy.deemed_approval else "red", policy.statutory_days, {}))
+        return self.start("decision", "decision", policy.first_limit, plan,
+                          statutory_days=policy.statutory_days, started_at=started_at,
+                          detail={"promised_days": policy.promised_days, "statutory_days": policy.statutory_days,
+                                  "deemed_approval": policy.deemed_approval})
+
+    def _stage_tasks(self, stage: str) -> list[str]:
+        return [t.element_id for t in self.case.definition.user_tasks.values() if t.settings.stage == stage]
+
+    # ---------------------------------------------------------------- reacting to tasks
+    def sync(self, opened: list[Task], closed: list[Task]) -> None:
+        """Follow what the last step of the command did to the case's tasks."""
+        for task in closed:
+            clock = self.clock(_task_clock_key(task))
+            if clock is not None:
+                self.stop(clock, "deemed" if task.deemed else ("cancelled" if task.state == "cancelled" else None))
+            if task.kind == "bpmn" and task.state == "completed":
+                self._completed(task)
+        for task in opened:
+            if task.kind == "followup":
+                self.start("followup", _task_clock_key(task), 1, [("yellow", 1, {})], task=task)
+                continue
+            settings = self.case.definition.user_tasks[task.element_id].settings
+            if settings.limit_days:
+                final = "deemed" if settings.deemed_approval else "yellow"
+                self.start("step", _task_clock_key(task), settings.limit_days,
+                           self._warned(settings.limit_days, settings.warning, final), task=task)
+        if self.row.state == "concluded":
+            for clock in self.clocks():
+                if clock.kind != "followup":
+                    self.stop(clock)
+
+    def _completed(self, task: Task) -> None:
+        stage = self.case.definition.user_tasks[task.element_id].settings.stage
+        value = (task.form_data or {}).get(stage) if stage in ("acceptance", "decision") else None
+        if stage == "acceptance":
+            clock = next(iter(self.clocks("acceptance")), None)
+            if value == "accept":
+                counts_from = clock.started_at if clock is not None and (
+                    task.deemed or clock.detail.get("after_supplement")) else self.at
+                if clock is not None:
+                    self.stop(clock, "deemed" if task.deemed else None)
+                self.row.acceptance = "deemed" if task.deemed else "accepted"
+                self.row.accepted_at = counts_from
+                if self.clock("decision") is None:
+                    self._start_decision(counts_from)
+            elif value == "refuse":
+                if clock is not None:
+                    self.stop(clock)
+                self.row.acceptance = "refused"
+        elif stage == "decision" and value in ("grant", "deny"):
+            clock = self.clock("decision")
+            if clock is not None:
+                self.stop(clock, "deemed" if task.deemed else None)
+            self.row.decision = "deemed_grant" if task.deemed else value
+            self.row.decided_at = self.at
+            if value == "grant" and self.clock("issue") is None:
+                limit = self.policy.issue_days
+                self.start("issue", "issue", limit, self._warned(limit, None, "red"))
+        elif stage == "issue":
+            clock = self.clock("issue")
+            if clock is not None:
+                self.stop(clock)
+
+    def check_completion(self, task: Task, data: dict[str, Any]) -> None:
+        """Refuse, before the flow moves, what the clocks do not allow."""
+        stage = self.case.definition.user_tasks[task.element_id].settings.stage
+        if stage == "acceptance" and self.row.acceptance == "supplement" and data.get("acceptance") == "accept":
+            raise Conflict("已发出一次性告知，补正材料尚未登记收到，不能受理：请先登记收到补正材料")
+
+    # ---------------------------------------------------------------- BPMN timers
+    def sync_timers(self, workflow) -> None:
+        """Mirror the workflow's waiting timer events into the deadline table."""
+        waiting = {}
+        for spiff_task in workflow.get_tasks(state=TaskState.WAITING):
+            definition = getattr(spiff_task.task_spec, "event_definition", None)
+            value = spiff_task._get_internal_data("event_value")
+            if isinstance(definition, TimerEventDefinition) and isinstance(value, str):
+                waiting[str(spiff_task.id)] = (spiff_task, definition, value)
+        for clock in self.clocks("timer"):
+            if clock.detail.get("task") not in waiting:
+                self.stop(clock, "cancelled")
+        for spiff_id, (spiff_task, definition, value) in waiting.items():
+            key = f"timer.{spiff_id}"
+            if self.clock(key) is not None:
+                continue
+            fires = TimerEventDefinition.get_datetime(value)
+            in_workdays = "workdays(" in (definition.expression or "")
+            # A working-day timer fires as its last day ends, at midnight: that day is the due day.
+            due_on = china_date(fires - _ONE_SECOND) if in_workdays else china_date(fires)
+            detail = {"task": spiff_id, "element": spiff_task.task_spec.bpmn_id,
+                      "name": spiff_task.task_spec.bpmn_name or spiff_task.task_spec.bpmn_id,
+                      "expression": definition.expression}
+            clock = self.start("timer", key, 0, [], started_at=self.at, detail=detail)
+            days = self.calendar.between(clock.started_on, due_on) if in_workdays else None
+            if days is not None:
+                clock.limit_days = days.value
+            deadline = Deadline(case_id=self.row.id, clock_id=clock.id, key=f"{key}/timer", kind="timer",
+                                offset_days=days.value if days is not None else 0, due_on=due_on,
+                                # SpiffWorkflow fires a timer strictly after its moment.
+                                due_at=fires.replace(microsecond=0) + _ONE_SECOND,
+                                provisional=bool(days and days.provisional),
+                                detail={"workdays": in_workdays}, state="armed", attempts=0)
+            self.session.add(deadline)
+
+    def _recompute_timer(self, deadline: Deadline) -> Moved | None:
+        if not deadline.detail.get("workdays"):
+            return None
+        clock = deadline.clock
+        answer = self.due(clock, deadline.offset_days)
+        deadline.provisional = answer.provisional
+        if answer.value == deadline.due_on:
+            return None
+        spiff_task = self.case.workflow.get_task_from_id(UUID(clock.detail["task"]))
+        fires = end_of_day(answer.value)
+        spiff_task._set_internal_data(event_value=fires.isoformat())
+        self.case.workflow_changed = True
+        moved = Moved(deadline.key, deadline.due_on, answer.value)
+        deadline.due_on, deadline.due_at = answer.value, fires + _ONE_SECOND
+        return moved
+
+    # ---------------------------------------------------------------- firing
+    def fire(self, deadline: Deadline) -> dict[str, Any]:
+        clock = deadline.clock
+        deadline.state, deadline.fired_at = "fired", self.at
+        record: dict[str, Any] = {"deadline": deadline.key, "kind": deadline.kind, "clock": clock.key,
+                                  "due_on": deadline.due_on.isoformat()}
+        if deadline.kind in ALERT_TITLES:
+            record.update(self._alert(deadline, clock, deadline.kind))
+        elif deadline.kind == "escalate":
+            alert = deadline.detail["alert"]
+            record["notified"] = self._notify(clock, deadline.detail["to"], alert, escalated=True)
+        elif deadline.kind == "deemed":
+            record.update(self._deemed(deadline, clock))
+        elif deadline.kind == "resume":
+            # The declared period is over: the clocks resume as of its last day, however
+            # late the sweep comes round.
+            record.update(self.end_suspension(clock, automatic=True, on=deadline.due_on))
+        elif deadline.kind == "timer":
+            self.stop(clock, "fired")
+            self.case.advance()
+            record["timer"] = clock.detail.get("element")
+        else:
+            raise BadInput(f"未知的期限类型 “{deadline.kind}”")
+        return record
+
+    def _alert(self, deadline: Deadline, clock: Clock, kind: str) -> dict[str, Any]:
+        if kind == "red" or (kind == "yellow" and self.row.card != "red"):
+            self.row.card = kind
+        notified: set[str] = set()
+        for level, rule in enumerate(self.policy.escalation[kind]):
+            if rule.after_days == 0:
+                notified.update(self._notify(clock, rule.to, kind))
+            else:
+                self.arm(clock, "escalate", deadline.offset_days + rule.after_days,
+                         {"alert": kind, "to": rule.to, "level": level}, key=f"{deadline.key}.{level}")
+        return {"notified": sorted(notified)}
+
+    def _notify(self, clock: Clock, to: str, kind: str, escalated: bool = False) -> list[str]:
+        users = alerts.recipients(self.session, self.row, clock, to)
+        what = self.describe(clock, kind)
+        title = f"【{'升级·' if escalated else ''}{ALERT_TITLES[kind]}】{self.row.number} {what}"
+        body = f"{self.row.item.name}，申请人 {self.row.applicant}。{what}。"
+        return alerts.send(self.session, users, case=self.row, kind=kind, title=title, body=body, at=self.at)
+
+    def describe(self, clock: Clock, kind: str) -> str:
+        label = {"acceptance": "受理时限", "decision": "承诺时限" if clock.detail.get("promised_days") else "法定时限",
+                 "issue": "发证时限", "followup": "补充意见时限"}.get(clock.kind, "")
+        if clock.kind == "step" and clock.task is not None:
+            label = f"环节“{clock.task.name}”时限"
+        if clock.kind == "decision" and kind == "red":
+            due = self.limit_due(clock, clock.statutory_days)
+            label = "法定时限"
+        else:
+            due = self.limit_due(clock)
+        if kind == "warning":
+            return f"{label}将于 {due:%Y-%m-%d} 届满"
+        return f"已超过{label}（{due:%Y-%m-%d}）"
+
+    # ---------------------------------------------------------------- deemed decisions
+    def _deemed(self, deadline: Deadline, clock: Clock) -> dict[str, Any]:
+        if clock.kind == "acceptance":
+            return self._deemed_acceptance(clock)
+        if clock.kind == "step":
+            return self._deemed_step(clock)
+        if clock.kind == "decision":
+            return self._deemed_decision(deadline, clock)
+        raise BadInput(f"时限 {clock.key} 不能超时默许")
+
+    def _ready_stage_task(self, stage: str) -> Task | None:
+        for task in self._ready_bpmn_tasks():
+            if self.case.definition.user_tasks[task.element_id].settings.stage == stage:
+                return task
+        return None
+
+    def _ready_bpmn_tasks(self) -> list[Task]:
+        return list(self.session.scalars(select(Task).where(Task.case_id == self.row.id, Task.state == "ready",
+                                                            Task.kind == "bpmn").order_by(Task.id)))
+
+    def complete_deemed(self, task: Task, data: dict[str, Any], opinion: str) -> None:
+        spiff_task = self.case.workflow.get_task_from_id(UUID(task.spiff_id))
+        task.state, task.completed_at, task.completed_by_id = "completed", self.at, None
+        task.opinion, task.form_data, task.deemed = opinion, dict(data), True
+        self.case.closed.append(task)
+
+        def submit():
+            spiff_task.data.update(data)
+            spiff_task.run()
+
+        self.case.advance(submit)
+        self.case.project()
+
+    def _deemed_acceptance(self, clock: Clock) -> dict[str, Any]:
+        task = self._ready_stage_task("acceptance")
+        if task is None:
+            return {"outcome": "no_task"}
+        arrived = china_date(clock.started_at)
+        self.complete_deemed(task, {"acceptance": "accept"},
+                             f"受理期限届满未作处理，依法自收到申请之日（{arrived:%Y-%m-%d}）起视为受理")
+        self.notice("deemed_acceptance", f"您的申请已于 {arrived:%Y-%m-%d} 视为受理。", {"from": arrived.isoformat()})
+        return {"outcome": "deemed_acceptance", "accepted_from": arrived.isoformat()}
+
+    def _deemed_step(self, clock: Clock) -> dict[str, Any]:
+        task = clock.task
+        if task is None or task.state != "ready":
+            return {"outcome": "no_task"}
+        settings = self.case.definition.user_tasks[task.element_id].settings
+        self.complete_deemed(task, settings.deemed_approval or {},
+                             f"{task.department.name} 在时限内未答复，按超时默许视为同意")
+        followup = Task(case_id=self.row.id, spiff_id=str(next_id()), element_id=task.element_id,
+                        name=f"补充意见：{task.name}", role=task.role, department_id=task.department_id,
+                        state="ready", created_at=self.at, kind="followup", followup_of_id=task.id)
+        self.session.add(followup)
+        self.session.flush()
+        self.case.opened.append(followup)
+        notified = self._notify_default(clock, task)
+        return {"outcome": "deemed_approval", "task": task.spiff_id, "department": task.department.code,
+                "data": settings.deemed_approval, "followup": followup.spiff_id, "notified": notified}
+
+    def _notify_default(self, clock: Clock, task: Task) -> list[str]:
+        users = alerts.recipients(self.session, self.row, clock, "handler") + \
+            alerts.recipients(self.session, self.row, clock, "head")
+        title = f"【超时默许】{self.row.number} 环节“{task.name}”已视为同意"
+        body = f"{task.department.name} 未在时限内答复，已按超时默许处理。请于 1 个工作日内补充意见。"
+        return alerts.send(self.session, list({u.id: u for u in users}.values()), case=self.row,
+                           kind="deemed", title=title, body=body, at=self.at)
+
+    def _deemed_decision(self, deadline: Deadline, clock: Clock) -> dict[str, Any]:
+        """超期默许: conclude every step up to the decision as agreed, the decision as a grant."""
+        concluded = []
+        for _ in range(100):  # bounded: a loop in the process cannot spin here forever
+            if self.row.decision is not None or self.row.state != "running":
+                break
+            step = None
+            for task in self._ready_bpmn_tasks():
+                settings = self.case.definition.user_tasks[task.element_id].settings
+                data = {"decision": "grant"} if settings.stage == "decision" else settings.deemed_approval
+                if data is not None:
+                    step = (task, data)
+                    break
+            if step is None:
+                break
+            task, data = step
+            self.complete_deemed(task, data, "法定期限届满未作决定，按超期默许视为准予")
+            concluded.append(task.element_id)
+        if self.row.decision is None:
+            waiting = [t.name for t in self._ready_bpmn_tasks()]
+            record = self._alert(deadline, clock, "red")
+            return {"outcome": "blocked", "concluded": concluded, "waiting": waiting, **record}
+        self.notice("deemed_approval", "法定期限内未作出决定，依规定视为准予许可。", {})
+        return {"outcome": "deemed_approval", "concluded": concluded}
+
+    # ---------------------------------------------------------------- supplements, suspensions, extensions
+    def notice(self, kind: str, body: str, detail: dict[str, Any]) -> Notice:
+        notice = Notice(case_id=self.row.id, kind=kind, body=body, detail=detail, created_at=self.at,
+                        created_by=self.ctx.actor.name)
+        self.session.add(notice)
+        return notice
+
+    def request_supplement(self, materials: list[str], note: str) -> dict[str, Any]:
+        clock = next(iter(self.clocks("acceptance")), None)
+        if clock is not None:
+            self.stop(clock)
+        self.row.acceptance = "supplement"
+        lines = "\n".join(f"{i}. {m}" for i, m in enumerate(materials, 1))
+        body = f"您的申请材料不齐全，请一次性补正以下材料：\n{lines}" + (f"\n{note}" if note else "")
+        self.notice("supplement", body, {"materials": materials})
+        return {"materials": materials, "note": note, "in_time": clock is None or clock.outcome == "on_time"}
+
+    def receive_supplement(self) -> dict[str, Any]:
+        self.row.acceptance = None
+        clock = self._start_acceptance(detail={"after_supplement": True})
+        return {"acceptance_due": self.limit_due(clock).isoformat()}
+
+    def suspend(self, kind: str, days: int, reason: str) -> dict[str, Any]:
+        for clock in self.clocks():
+            if clock.kind in SUSPENDABLE:
+                self.pause(clock)
+        self.row.suspended = True
+        number = len(self.clocks("suspension", states=("running", "paused", "stopped"))) + 1
+        clock = self.start("suspension", f"suspension.{number}", days, [("resume", days, {})],
+                           detail={"kind": kind, "reason": reason})
+        ends = self.limit_due(clock)
+        name = SUSPENSION_KINDS[kind]
+        self.notice("suspension", f"因{name}，办理时限自 {self.today:%Y-%m-%d} 起中止计算，"
+                                  f"所需时间约 {days} 个工作日（预计至 {ends:%Y-%m-%d}）。{reason}",
+                    {"kind": kind, "days": days, "until": ends.isoformat()})
+        return {"kind": kind, "days": days, "until": ends.isoformat(), "reason": reason}
+
+    def end_suspension(self, clock: Clock | None = None, automatic: bool = False,
+                       on: date | None = None) -> dict[str, Any]:
+        clock = clock or next(iter(self.clocks("suspension")), None)
+        if clock is None:
+            raise Conflict("办件没有正在进行的特别程序")
+        self.stop(clock, "ended")
+        stood = {}
+        for paused in self.clocks(states=("paused",)):
+            if paused.kind in SUSPENDABLE:
+                stood[paused.key] = self.resume(paused, on)
+        self.row.suspended = False
+        return {"suspension": clock.key, "automatic": automatic, "stood_days": stood}
+
+    def extend(self, days: int, reason: str) -> dict[str, Any]:
+        clock = self.clock("decision")
+        if clock is None or clock.state == "stopped":
+            raise Conflict("办件的办理时限没有在计算中，不能延期")
+        if clock.extended_days:
+            raise Conflict(f"办件已延期 {clock.extended_days} 个工作日；延期只能一次")
+        statutory = self.limit_due(clock, clock.statutory_days)
+        if self.today > statutory:
+            raise Conflict(f"法定时限已于 {statutory:%Y-%m-%d} 届满，不能再延期")
+        clock.extended_days = days
+        moved = self.recompute(clock)
+        new_due = self.limit_due(clock, clock.statutory_days)
+        self.notice("extension", f"因{reason}，经本机关负责人批准，办理期限延长 {days} 个工作日，"
+                                 f"至 {new_due:%Y-%m-%d}。", {"days": days, "until": new_due.isoformat()})
+        return {"days": days, "reason": reason, "until": new_due.isoformat(),
+                "moved": [m.to_dict() for m in moved]}
+
+    def recompute_all(self) -> tuple[list[Moved], list[str]]:
+        """After a calendar change: every pending deadline recomputed. Returns the moved ones
+        and the keys of those no longer provisional."""
+        moved, confirmed = [], []
+        for clock in self.clocks():
+            before = {d.key: d.provisional for d in self.deadlines(clock)}
+            moved.extend(self.recompute(clock))
+            confirmed.extend(d.key for d in self.deadlines(clock) if before.get(d.key) and not d.provisional)
+        return moved, confirmed
+
+
+def _task_clock_key(task: Task) -> str:
+    return f"{'followup' if task.kind == 'followup' else 'step'}.{task.spiff_id}"
