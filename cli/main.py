@@ -5,71 +5,20 @@ Exit status: 0 done; 1 refused (the reason is printed to stderr, and with
 """
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
-from engine import Actor, Database, Engine, FixedClock
-from engine.clock import SystemClock, parse_datetime
+from engine import Actor
+from engine.clock import SystemClock
 from engine.commands import ClaimTask, CompleteTask, ReleaseTask, StartCase
-from engine.errors import ApprovalError, BpmnError, TimeOrderError
+from engine.errors import BpmnError
 from engine.values import parse_json_object
+from timers.scheduler import DEFAULT_INTERVAL
 
-
-class State:
-    """Per-invocation objects, created on first use."""
-
-    def __init__(self, url: str | None):
-        self.url = url
-        self._db: Database | None = None
-
-    @property
-    def db(self) -> Database:
-        if self._db is None:
-            self._db = Database(self.url)
-        return self._db
-
-    def engine(self, now: str | None = None) -> Engine:
-        """An engine on the real clock, or on ``--now`` where the database is a simulation."""
-        if now is None:
-            return Engine(self.db, SystemClock())
-        if not self.db.is_simulation():
-            raise TimeOrderError("--now 只能用于模拟数据库（approvals init-db --simulation 创建）")
-        return Engine(self.db, FixedClock(parse_datetime(now)))
-
-
-def prepare_database(db: Database, *, simulation: bool = False) -> None:
-    """Tables, and the official holiday schedule for every year the calendar library covers."""
-    from engine.workdays import seed_from_chinesecalendar
-
-    db.create_schema(simulation=simulation)
-    with db.transaction() as session:
-        seed_from_chinesecalendar(session)
-
-
-def emit(value: Any) -> None:
-    click.echo(json.dumps(value, ensure_ascii=False, indent=2))
-
-
-class ApprovalsGroup(click.Group):
-    """Turns the engine's refusals into a message and exit status 1."""
-
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except ApprovalError as exc:
-            if "--json" in sys.argv:
-                emit(exc.to_dict())
-            click.echo(f"错误：{exc.message}", err=True)
-            ctx.exit(1)
-
-
-now_option = click.option("--now", metavar="ISO-DATETIME",
-                          help="操作发生的时间（仅限 --simulation 数据库）")
-json_option = click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
+from . import time_limits
+from .common import ApprovalsGroup, State, emit, json_option, now_option, prepare_database
 
 
 @click.group(cls=ApprovalsGroup)
@@ -363,60 +312,17 @@ def case_history(state: State, number: str, as_json: bool) -> None:
         click.echo(f"{h['seq']:>4} {h['at']} {h['command']:<14} {h['actor']:<16} 待办：{ready}")
 
 
-@main.group()
-def calendar() -> None:
-    """Working-day calendar (法定节假日 and 调休)."""
-
-
-def _work_calendar(state: State):
-    from engine.workdays import WorkCalendar
-
-    with state.db.reader() as session:
-        return WorkCalendar.load(session)
-
-
-def _provisional(answer) -> str:
-    years = "、".join(map(str, answer.unknown_years))
-    return f"（暂定：{years} 年的节假日安排尚未导入，仅按周末计算）" if answer.provisional else ""
-
-
-@calendar.command("add")
-@click.argument("start", type=click.DateTime(formats=["%Y-%m-%d"]))
-@click.argument("days", type=int)
-@json_option
-@click.pass_obj
-def calendar_add(state: State, start, days: int, as_json: bool) -> None:
-    """The date DAYS working days after START (START itself not counted)."""
-    answer = _work_calendar(state).add(start.date(), days)
-    if as_json:
-        emit({"date": answer.value.isoformat(), "provisional": answer.provisional,
-              "unknown_years": list(answer.unknown_years)})
-    else:
-        click.echo(f"{answer.value.isoformat()}{_provisional(answer)}")
-
-
-@calendar.command("between")
-@click.argument("start", type=click.DateTime(formats=["%Y-%m-%d"]))
-@click.argument("end", type=click.DateTime(formats=["%Y-%m-%d"]))
-@json_option
-@click.pass_obj
-def calendar_between(state: State, start, end, as_json: bool) -> None:
-    """Working days after START up to and including END."""
-    answer = _work_calendar(state).between(start.date(), end.date())
-    if as_json:
-        emit({"working_days": answer.value, "provisional": answer.provisional,
-              "unknown_years": list(answer.unknown_years)})
-    else:
-        click.echo(f"{answer.value}{_provisional(answer)}")
-
-
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--sweep-interval", "interval", default=DEFAULT_INTERVAL, show_default=True, type=int,
+              help="定时扫描间隔（秒）")
 @click.pass_obj
-def serve(state: State, host: str, port: int) -> None:
-    """Start the web application (loads demo data into an empty database)."""
+def serve(state: State, host: str, port: int, interval: int) -> None:
+    """Start the web application and the timer sweep (loads demo data into an empty database)."""
+    from engine import Engine
     from engine.demo import DEMO_PASSWORD, is_seeded, logins, seed
+    from timers.scheduler import start_background
     from web import create_app
 
     prepare_database(state.db)
@@ -425,12 +331,19 @@ def serve(state: State, host: str, port: int) -> None:
         if seeded_now:
             seed(session, SystemClock().now())
     app = create_app(db=state.db)
+    scheduler = start_background(Engine(state.db, SystemClock()), interval)
     click.echo(f"数据库：{state.db.url}" + ("（已加载演示数据）" if seeded_now else ""))
+    click.echo(f"定时扫描已启动：每 {interval} 秒触发到期的时限")
     click.echo(f"打开 http://{host}:{port}/ ，演示账号（密码均为 {DEMO_PASSWORD}）：")
     for username, display, roles in logins():
         click.echo(f"  {username:<14} {display}  {roles}")
-    app.run(host=host, port=port, threaded=True, use_reloader=False)
+    try:
+        app.run(host=host, port=port, threaded=True, use_reloader=False)
+    finally:
+        scheduler.shutdown(wait=False)
 
+
+time_limits.register(main, case)
 
 if __name__ == "__main__":
     main()

@@ -8,13 +8,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
 from .actors import Actor
 from .clock import CHINA_TZ
 from .errors import NotFound
-from .models import Case, HistoryEntry, Item, ProcessVersion, Task, User
+from .models import (CalendarDay, CalendarYear, Case, Clock, Deadline, HistoryEntry, Item, Message, Notice,
+                     ProcessVersion, Task, User)
 from .roles import role_name
 
 
@@ -32,7 +33,7 @@ def task_dict(task: Task) -> dict[str, Any]:
         "assignee": task.assignee.username if task.assignee else None, "state": task.state,
         "created_at": iso(task.created_at), "completed_at": iso(task.completed_at),
         "completed_by": task.completed_by.username if task.completed_by else None,
-        "opinion": task.opinion, "case_version": case.version,
+        "opinion": task.opinion, "case_version": case.version, "kind": task.kind, "deemed": task.deemed,
     }
 
 
@@ -76,6 +77,8 @@ def case_dict(session: Session, case: Case) -> dict[str, Any]:
         "applicant": case.applicant, "state": case.state, "version": case.version,
         "started_at": iso(case.started_at), "concluded_at": iso(case.concluded_at),
         "last_event_at": iso(case.last_event_at), "commands": case.last_seq,
+        "acceptance": case.acceptance, "accepted_at": iso(case.accepted_at), "decision": case.decision,
+        "decided_at": iso(case.decided_at), "card": case.card, "suspended": case.suspended,
         "tasks": [task_dict(t) for t in tasks],
     }
 
@@ -92,3 +95,70 @@ def case_history(session: Session, case: Case) -> list[HistoryEntry]:
 
 def items(session: Session) -> list[Item]:
     return list(session.scalars(select(Item).order_by(Item.code)))
+
+
+CLOCK_LABELS = {"acceptance": "受理时限", "decision": "办理时限", "step": "环节时限", "issue": "发证时限",
+                "followup": "补充意见时限", "suspension": "特别程序", "timer": "流程定时"}
+DEADLINE_LABELS = {"warning": "预警", "yellow": "黄牌", "red": "红牌", "deemed": "超时默许", "escalate": "升级提醒",
+                   "resume": "恢复计时", "timer": "定时事件"}
+CLOCK_STATES = {"running": "计时中", "paused": "已中止", "stopped": "已停止"}
+DEADLINE_STATES = {"armed": "待触发", "paused": "已中止", "fired": "已触发", "cancelled": "已取消", "failed": "失败"}
+
+
+def deadline_dict(deadline: Deadline) -> dict[str, Any]:
+    label = DEADLINE_LABELS.get(deadline.kind, deadline.kind)
+    if deadline.kind == "deemed":
+        label = {"acceptance": "视为受理", "step": "超时默许", "decision": "超期默许"}.get(deadline.clock.kind, label)
+    if deadline.kind == "escalate":
+        label = f"升级（{DEADLINE_LABELS[deadline.detail['alert']]}）"
+    return {"key": deadline.key, "kind": deadline.kind, "label": label, "due_on": deadline.due_on.isoformat(),
+            "due_at": iso(deadline.due_at), "provisional": deadline.provisional, "state": deadline.state,
+            "state_name": DEADLINE_STATES.get(deadline.state, deadline.state), "fired_at": iso(deadline.fired_at),
+            "attempts": deadline.attempts, "last_error": deadline.last_error}
+
+
+def case_clocks(session: Session, case: Case) -> list[dict[str, Any]]:
+    """Every clock of the case with its deadlines, in the order they started."""
+    clocks = list(session.scalars(select(Clock).where(Clock.case_id == case.id).order_by(Clock.id)))
+    deadlines: dict[int, list[Deadline]] = {}
+    for d in session.scalars(select(Deadline).where(Deadline.case_id == case.id)
+                             .order_by(Deadline.due_at, Deadline.id)):
+        deadlines.setdefault(d.clock_id, []).append(d)
+    out = []
+    for c in clocks:
+        label = CLOCK_LABELS.get(c.kind, c.kind)
+        if c.task is not None:
+            label = f"{label}：{c.task.name}"
+        elif c.kind == "timer":
+            label = f"{label}：{c.detail.get('name', '')}"
+        out.append({"key": c.key, "kind": c.kind, "label": label, "state": c.state,
+                    "state_name": CLOCK_STATES.get(c.state, c.state), "outcome": c.outcome,
+                    "started_on": c.started_on.isoformat(), "limit_days": c.limit_days,
+                    "statutory_days": c.statutory_days, "extended_days": c.extended_days,
+                    "suspended_days": c.suspended_days, "detail": c.detail,
+                    "deadlines": [deadline_dict(d) for d in deadlines.get(c.id, [])]})
+    return out
+
+
+def case_notices(session: Session, case: Case) -> list[dict[str, Any]]:
+    return [{"kind": n.kind, "body": n.body, "detail": n.detail, "created_at": iso(n.created_at),
+             "created_by": n.created_by}
+            for n in session.scalars(select(Notice).where(Notice.case_id == case.id).order_by(Notice.id))]
+
+
+def messages(session: Session, user_id: int, *, unread_only: bool = False, limit: int = 200) -> list[dict[str, Any]]:
+    query = select(Message).where(Message.user_id == user_id)
+    if unread_only:
+        query = query.where(Message.read_at.is_(None))
+    rows = session.scalars(query.options(joinedload(Message.case)).order_by(Message.id.desc()).limit(limit))
+    return [{"id": m.id, "kind": m.kind, "title": m.title, "body": m.body, "created_at": iso(m.created_at),
+             "read": m.read_at is not None, "case": m.case.number if m.case is not None else None} for m in rows]
+
+
+def calendar_years(session: Session) -> list[dict[str, Any]]:
+    counts: dict[tuple[int, str], int] = {
+        (year, kind): n for year, kind, n in session.execute(
+            select(CalendarDay.year, CalendarDay.kind, func.count()).group_by(CalendarDay.year, CalendarDay.kind))}
+    return [{"year": y.year, "source": y.source, "days_off": counts.get((y.year, "off"), 0),
+             "makeup_days": counts.get((y.year, "makeup"), 0)}
+            for y in session.scalars(select(CalendarYear).order_by(CalendarYear.year.desc()))]

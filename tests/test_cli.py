@@ -130,3 +130,40 @@ def test_calendar_add_and_between(run):
     provisional = json.loads(run("calendar", "add", "2026-12-28", "10", "--json").stdout)
     assert provisional == {"date": "2027-01-11", "provisional": True, "unknown_years": [2027]}
     assert "暂定" in run("calendar", "add", "2026-12-28", "10").stdout
+
+
+def test_time_limits_from_the_command_line(sim, tmp_path):
+    number = sim("start", "GENERAL", "--applicant", "李四", "--now", "2026-03-02T09:00").stdout.strip()
+    sim("case", "supplement", number, "--material", "营业执照副本", "--material", "场所平面图",
+        "--user", "chuangkou", "--now", "2026-03-03T10:00")
+    sim("case", "receive", number, "--user", "chuangkou", "--now", "2026-03-05T10:00")
+    report = json.loads(sim("timers", "run", "--now", "2026-03-12T08:00", "--json").stdout)
+    assert report["fired"] == 1 and report["failed"] == []  # the new acceptance period's warning
+    clocks = json.loads(sim("case", "deadlines", number, "--json").stdout)
+    assert [(c["key"], c["state"]) for c in clocks] == [("acceptance", "stopped"), ("acceptance.2", "running")]
+    assert "暂定" not in sim("case", "deadlines", number).stdout
+    inbox = json.loads(sim("messages", "--user", "chuangkou", "--json").stdout)
+    assert inbox[0]["title"].startswith("【预警】") and inbox[0]["case"] == number
+
+    limits = json.loads(sim("item", "limits", "GENERAL", "--set", '{"statutory_days": 15, "promised_days": 5}',
+                            "--json").stdout)
+    assert limits["statutory_days"] == 15 and limits["promised_days"] == 5
+    refused = sim("item", "limits", "GENERAL", "--set", '{"statutory_days": 5, "promised_days": 8}', ok=False)
+    assert refused.exit_code == 1 and "承诺时限" in refused.stderr
+
+
+def test_calendar_import_from_a_file(sim, tmp_path):
+    file = tmp_path / "2027.json"
+    file.write_text(json.dumps({"year": 2027, "source": "测试",
+                                "days_off": [{"from": "2027-02-06", "to": "2027-02-12", "name": "春节"}],
+                                "makeup_days": [{"date": "2027-02-14", "name": "春节调休"}]}), encoding="utf-8")
+    assert "暂定" in sim("calendar", "add", "2027-02-01", "10").stdout
+    out = sim("calendar", "import", str(file)).stdout
+    assert "已导入 2027 年：放假 7 天，调休上班 1 天" in out
+    answer = json.loads(sim("calendar", "add", "2027-02-01", "10", "--json").stdout)
+    assert answer == {"date": "2027-02-19", "provisional": False, "unknown_years": []}
+    years = json.loads(sim("calendar", "years", "--json").stdout)
+    assert years[0]["year"] == 2027 and years[0]["days_off"] == 7
+    file.write_text('{"year": 2027, "makeup_days": [{"date": "2027-02-15"}]}', encoding="utf-8")
+    refused = sim("calendar", "import", str(file), ok=False)
+    assert refused.exit_code == 1 and "不是周末" in refused.stderr

@@ -7,7 +7,6 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import select
 
-from engine import Actor
 from engine.clock import CHINA_TZ
 from engine.commands import (CompleteTask, ExtendDeadline, ReceiveSupplement, RequestSupplement, ResumeClocks,
                              SuspendClocks)

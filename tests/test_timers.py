@@ -154,7 +154,6 @@ def test_two_sweeper_processes_fire_every_due_deadline_exactly_once(flow, clock,
     now = "2026-03-10T08:00:00+08:00"
     with multiprocessing.get_context("spawn").Pool(2) as pool:
         reports = pool.starmap(_sweeper, [(url, now), (url, now)])
-    print("sweepers:", [(r["fired"], r["skipped"]) for r in reports])
     # Each case has a warning and a deemed acceptance due: 120 firings between the two.
     assert sum(r["fired"] for r in reports) == 2 * len(cases)
     assert all(not r["failed"] for r in reports)

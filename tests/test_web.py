@@ -106,3 +106,70 @@ def test_missing_required_field_is_shown_on_the_form(app, flow):
     response = client.post(f"/tasks/{task.id}/complete", data={"csrf_token": csrf_of(page), "opinion": "先看看"})
     body = response.get_data(as_text=True)
     assert response.status_code == 400 and "必填字段" in body and "先看看" in body
+
+
+# ---------------------------------------------------------------- time limits on the web
+
+def _at(text):
+    from datetime import datetime
+
+    from engine.clock import CHINA_TZ
+    return datetime.fromisoformat(text).replace(tzinfo=CHINA_TZ)
+
+
+def test_case_page_shows_clocks_and_marks_provisional_deadlines(app, flow, clock):
+    clock.set(_at("2026-12-10T09:00"))
+    case = flow.start()
+    flow.complete("chuangkou", {"acceptance": "accept"}, number=case.number)
+    page = login(app.test_client(), "chuangkou").get(f"/cases/{case.number}").get_data(as_text=True)
+    assert "办理时限" in page and "2027-01-07 红牌" in page and "暂定" in page
+
+
+def test_one_time_notice_from_the_case_page(app, flow):
+    case = flow.start()
+    client = login(app.test_client(), "chuangkou")
+    page = client.get(f"/cases/{case.number}").get_data(as_text=True)
+    response = client.post(f"/cases/{case.number}/supplement",
+                           data={"materials": "营业执照副本\n场所平面图\n", "csrf_token": csrf_of(page)})
+    assert response.status_code == 302
+    page = client.get(f"/cases/{case.number}").get_data(as_text=True)
+    assert "一次性补正以下材料" in page and "2. 场所平面图" in page and "登记收到" in page
+
+    other = login(app.test_client(), "shencha")
+    response = other.post(f"/cases/{case.number}/receive",
+                          data={"csrf_token": csrf_of(other.get("/").get_data(as_text=True))})
+    assert response.status_code == 403
+
+
+def test_warnings_arrive_in_the_message_box_and_can_be_marked_read(app, flow, clock):
+    from timers import sweep
+
+    flow.start()
+    clock.set(_at("2026-03-07T08:00"))
+    sweep(flow.engine)
+    client = login(app.test_client(), "chuangkou")
+    page = client.get("/messages/").get_data(as_text=True)
+    assert "【预警】" in page and 'class="badge"' in page
+    client.post("/messages/read", data={"csrf_token": csrf_of(page)})
+    page = client.get("/messages/").get_data(as_text=True)
+    assert "【预警】" in page and 'class="badge"' not in page
+
+
+def test_only_administrators_import_the_calendar(app, flow, clock):
+    import json
+
+    clock.set(_at("2026-12-10T09:00"))
+    case = flow.start()
+    flow.complete("chuangkou", {"acceptance": "accept"}, number=case.number)
+    clerk = login(app.test_client(), "chuangkou")
+    assert clerk.get("/admin/calendar").status_code == 403
+
+    admin = login(app.test_client(), "admin")
+    page = admin.get("/admin/calendar").get_data(as_text=True)
+    assert "2026" in page and "chinesecalendar" in page
+    bad = admin.post("/admin/calendar", data={"schedule": "{not json", "csrf_token": csrf_of(page)})
+    assert bad.status_code == 400 and "不是有效的 JSON" in bad.get_data(as_text=True)
+    schedule = {"year": 2027, "source": "测试", "days_off": [{"date": "2027-01-01", "name": "元旦"}]}
+    done = admin.post("/admin/calendar", data={"schedule": json.dumps(schedule), "csrf_token": csrf_of(page)})
+    text = done.get_data(as_text=True)
+    assert done.status_code == 200 and "2027-01-07 → 2027-01-08" in text

@@ -14,6 +14,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from engine import Database, Engine
 from engine.clock import Clock, SystemClock
+from engine.alerts import unread_count
 from engine.errors import ApprovalError
 
 csrf = CSRFProtect()
@@ -36,11 +37,10 @@ def create_app(config: dict[str, Any] | None = None, *, db: Database | None = No
     app.extensions["approvals.engine"] = Engine(database, clock or SystemClock())
     csrf.init_app(app)
 
-    from . import auth, cases, inbox
+    from . import admin, auth, cases, inbox, messages
 
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(inbox.bp)
-    app.register_blueprint(cases.bp)
+    for blueprint in (auth.bp, inbox.bp, cases.bp, messages.bp, admin.bp):
+        app.register_blueprint(blueprint)
     app.before_request(auth.load_current_user)
 
     @app.errorhandler(CSRFError)
@@ -54,7 +54,12 @@ def create_app(config: dict[str, Any] | None = None, *, db: Database | None = No
 
     @app.context_processor
     def globals_for_templates():
-        return {"current_user": g.get("user")}
+        user = g.get("user")
+        unread = 0
+        if user is not None:
+            with database.reader() as session:
+                unread = unread_count(session, user.id)
+        return {"current_user": user, "unread_messages": unread}
 
     return app
 

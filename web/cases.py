@@ -1,18 +1,26 @@
-"""The case view: tasks and the timeline of the history."""
+"""The case view (tasks, clocks, notices, history) and the time-limit operations on a case."""
 from __future__ import annotations
 
-from flask import Blueprint, g, render_template
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from engine.errors import NotAllowed
+from engine.commands import ExtendDeadline, ReceiveSupplement, RequestSupplement, ResumeClocks, SuspendClocks
+from engine.errors import BadInput, NotAllowed
 from engine.models import Task
-from engine.queries import case_dict, case_history, get_case, history_dict
+from engine.policy import SUSPENSION_KINDS
+from engine.queries import case_clocks, case_dict, case_history, case_notices, get_case, history_dict
 
 from .auth import login_required
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
 OVERSIGHT_ROLES = {"supervisor", "admin"}
+COMMAND_NAMES = {
+    "start_case": "提交申请", "complete_task": "办理", "claim_task": "认领", "release_task": "释放",
+    "request_supplement": "一次性告知补正", "receive_supplement": "收到补正材料", "suspend_clocks": "进入特别程序",
+    "resume_clocks": "恢复计时", "extend_deadline": "延期", "fire_deadline": "时限触发",
+    "recompute_deadlines": "按新日历重算期限",
+}
 
 
 @bp.route("/<number>")
@@ -27,5 +35,53 @@ def show(number: str):
         if g.actor.department_id not in departments and not (g.actor.roles & OVERSIGHT_ROLES):
             raise NotAllowed("您所在的部门没有参与办理该办件")
         out = case_dict(session, case)
+        clocks = case_clocks(session, case)
+        notices = case_notices(session, case)
         history = [history_dict(h) for h in case_history(session, case)]
-    return render_template("case.html", case=out, history=history)
+    return render_template("case.html", case=out, clocks=clocks, notices=notices, history=history,
+                           command_names=COMMAND_NAMES, suspension_kinds=SUSPENSION_KINDS)
+
+
+def _run(number: str, command, done: str):
+    from . import get_engine
+
+    get_engine().execute(command, g.actor)
+    flash(done)
+    return redirect(url_for("cases.show", number=number))
+
+
+@bp.route("/<number>/supplement", methods=["POST"])
+@login_required
+def supplement(number: str):
+    materials = tuple(line.strip() for line in request.form.get("materials", "").splitlines() if line.strip())
+    return _run(number, RequestSupplement(case=number, materials=materials, note=request.form.get("note", "")),
+                "已发出一次性告知")
+
+
+@bp.route("/<number>/receive", methods=["POST"])
+@login_required
+def receive(number: str):
+    return _run(number, ReceiveSupplement(case=number, note=request.form.get("note", "")), "已登记收到补正材料")
+
+
+@bp.route("/<number>/suspend", methods=["POST"])
+@login_required
+def suspend(number: str):
+    days = request.form.get("days", type=int)
+    if days is None:
+        raise BadInput("请填写特别程序所需的工作日数")
+    return _run(number, SuspendClocks(case=number, kind=request.form.get("kind", ""), days=days,
+                                      reason=request.form.get("reason", "")), "已中止计时")
+
+
+@bp.route("/<number>/resume", methods=["POST"])
+@login_required
+def resume(number: str):
+    return _run(number, ResumeClocks(case=number), "已恢复计时")
+
+
+@bp.route("/<number>/extend", methods=["POST"])
+@login_required
+def extend(number: str):
+    return _run(number, ExtendDeadline(case=number, reason=request.form.get("reason", ""),
+                                       days=request.form.get("days", type=int)), "已延期")

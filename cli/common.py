@@ -1,0 +1,65 @@
+"""What every ``approvals`` command shares: the database, the engine, output and errors."""
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from engine import Database, Engine, FixedClock
+from engine.clock import SystemClock, parse_datetime
+from engine.errors import ApprovalError, TimeOrderError
+
+
+class State:
+    """Per-invocation objects, created on first use."""
+
+    def __init__(self, url: str | None):
+        self.url = url
+        self._db: Database | None = None
+
+    @property
+    def db(self) -> Database:
+        if self._db is None:
+            self._db = Database(self.url)
+        return self._db
+
+    def engine(self, now: str | None = None) -> Engine:
+        """An engine on the real clock, or on ``--now`` where the database is a simulation."""
+        if now is None:
+            return Engine(self.db, SystemClock())
+        if not self.db.is_simulation():
+            raise TimeOrderError("--now 只能用于模拟数据库（approvals init-db --simulation 创建）")
+        return Engine(self.db, FixedClock(parse_datetime(now)))
+
+
+def prepare_database(db: Database, *, simulation: bool = False) -> None:
+    """Tables, and the official holiday schedule for every year the calendar library covers."""
+    from engine.workdays import seed_from_chinesecalendar
+
+    db.create_schema(simulation=simulation)
+    with db.transaction() as session:
+        seed_from_chinesecalendar(session)
+
+
+def emit(value: Any) -> None:
+    click.echo(json.dumps(value, ensure_ascii=False, indent=2))
+
+
+class ApprovalsGroup(click.Group):
+    """Turns the engine's refusals into a message and exit status 1."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except ApprovalError as exc:
+            if "--json" in sys.argv:
+                emit(exc.to_dict())
+            click.echo(f"错误：{exc.message}", err=True)
+            ctx.exit(1)
+
+
+now_option = click.option("--now", metavar="ISO-DATETIME",
+                          help="操作发生的时间（仅限 --simulation 数据库）")
+json_option = click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
