@@ -366,13 +366,14 @@ class Timekeeper:
         if clock.kind == "step" and clock.task is not None:
             label = f"环节“{clock.task.name}”时限"
         if clock.kind == "decision" and kind == "red":
-            due = self.limit_due(clock, clock.statutory_days)
+            answer = self.due(clock, clock.statutory_days)
             label = "法定时限"
         else:
-            due = self.limit_due(clock)
+            answer = self.due(clock, clock.limit_days)
+        due = f"{answer.value:%Y-%m-%d}" + ("（暂定）" if answer.provisional else "")
         if kind == "warning":
-            return f"{label}将于 {due:%Y-%m-%d} 届满"
-        return f"已超过{label}（{due:%Y-%m-%d}）"
+            return f"{label}将于 {due} 届满"
+        return f"已超过{label}（{due}）"
 
     # ---------------------------------------------------------------- deemed decisions
     def _deemed(self, deadline: Deadline, clock: Clock) -> dict[str, Any]:
