@@ -50,6 +50,8 @@ USERS = [
 ITEMS = [
     ("GENERAL", "通用审批（演示）", "scjg", "bpmn/general_approval.bpmn",
      {"statutory_days": 20, "promised_days": 10}),
+    ("JOINT", "联合审查（演示联办件）", "scjg", "bpmn/joint_review.bpmn",
+     {"statutory_days": 45, "promised_days": 20, "extension_days": 15}),
 ]
 
 

@@ -54,7 +54,7 @@ def deploy(session: Session, content: bytes, filename: str, item_code: str, *, d
 
 
 def set_time_policy(session: Session, item_code: str, settings: dict) -> TimePolicy:
-    """Validate and store an item's time limits; running cases keep the limits they started with."""
+    """Validate and store an item's time limits; cases started before keep theirs (``Case.time_policy``)."""
     item = session.scalar(select(Item).where(Item.code == item_code))
     if item is None:
         raise NotFound(f"审批事项 {item_code} 不存在")

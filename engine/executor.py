@@ -17,7 +17,7 @@ from .definitions import DefinitionCache, ProcessDefinition
 from .errors import Conflict, TimeOrderError
 from .expressions import make_script_engine
 from .models import Case, HistoryEntry, ProcessVersion
-from .projection import open_tasks, snapshot
+from .projection import observe, open_tasks, snapshot
 from .spiff_runtime import StateCodec, command_scope
 from .workdays import WorkCalendar, calendar_version
 
@@ -32,10 +32,10 @@ class Engine:
     change to the same case makes the later command fail with ``Conflict``.
     """
 
-    def __init__(self, db: Database, clock: Clock | None = None):
+    def __init__(self, db: Database, clock: Clock | None = None, *, definitions: DefinitionCache | None = None):
         self.db = db
         self.clock = clock or SystemClock()
-        self.definitions = DefinitionCache()
+        self.definitions = definitions or DefinitionCache()
         self.codec = StateCodec()
         self.script_engine = make_script_engine()
         self._calendar: tuple[int, WorkCalendar] | None = None
@@ -88,7 +88,8 @@ class Engine:
             row.workflow_state = self.codec.dump(case.workflow)
         ready = open_tasks(session, row.id)
         session.add(HistoryEntry(case_id=row.id, seq=seq, command=command.type, actor=actor.name, at=at,
-                                 payload=applied.payload, ready_tasks=snapshot(ready), case_state=row.state))
+                                 payload=applied.payload, ready_tasks=snapshot(ready), case_state=row.state,
+                                 observed=observe(session, row)))
         row.last_seq, row.last_event_at = seq, at
         session.flush()
         return applied.value

@@ -163,6 +163,8 @@ class Case(Base):
     decision: Mapped[Optional[str]] = mapped_column(String(16))  # grant, deny, deemed_grant
     decided_at: Mapped[Optional[datetime]]
     card: Mapped[Optional[str]] = mapped_column(String(8), index=True)  # yellow, red
+    #: the item's time policy when the case started: a case keeps the limits it started with
+    time_policy: Mapped[Optional[dict[str, Any]]]
     suspended: Mapped[bool] = mapped_column(Boolean, default=False)
     workflow_state: Mapped[str] = deferred(mapped_column(Text))
     item: Mapped[Item] = relationship()
@@ -305,6 +307,8 @@ class HistoryEntry(Base):
     payload: Mapped[dict[str, Any]]
     ready_tasks: Mapped[list[Any]]
     case_state: Mapped[str] = mapped_column(String(16))
+    #: after the command: pending deadlines and the case's time-limit state (what replay compares)
+    observed: Mapped[dict[str, Any]]
 
 
 _APPEND_ONLY_SQLITE = [

@@ -73,3 +73,18 @@ def department_ids(session: Session, codes) -> dict[str, int]:
     if not codes:
         return {}
     return dict(session.execute(select(Department.code, Department.id).where(Department.code.in_(codes))).all())
+
+
+def observe(session: Session, case: Case) -> dict[str, Any]:
+    """The case's pending deadlines and time-limit state, as the history records them:
+    no database ids, so the same on every database and in replay."""
+    from .models import Deadline
+
+    deadlines = session.execute(select(Deadline.key, Deadline.kind, Deadline.due_on, Deadline.state,
+                                       Deadline.provisional)
+                                .where(Deadline.case_id == case.id, Deadline.state.in_(("armed", "paused")))
+                                .order_by(Deadline.key))
+    return {"case": {"acceptance": case.acceptance, "decision": case.decision, "card": case.card,
+                     "suspended": case.suspended},
+            "deadlines": [{"key": k, "kind": kind, "due_on": due.isoformat(), "state": state,
+                           "provisional": provisional} for k, kind, due, state, provisional in deadlines]}

@@ -38,6 +38,17 @@ class Schedule:
     days_off: list[tuple[date, str]]
     makeup_days: list[tuple[date, str]]
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"year": self.year, "source": self.source,
+                "days_off": [[d.isoformat(), name] for d, name in self.days_off],
+                "makeup_days": [[d.isoformat(), name] for d, name in self.makeup_days]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Schedule":
+        return cls(int(data["year"]), str(data.get("source", "")),
+                   [(date.fromisoformat(d), n) for d, n in data.get("days_off", [])],
+                   [(date.fromisoformat(d), n) for d, n in data.get("makeup_days", [])])
+
 
 def _date(value: Any, where: str) -> date:
     try:
@@ -111,10 +122,10 @@ def import_schedule(engine, schedule: Schedule, imported_by: str) -> dict[str, A
         import_year(session, schedule.year, schedule.days_off, schedule.makeup_days,
                     source=f"{schedule.source or '导入'}（{imported_by}）")
         numbers = affected_cases(session, schedule.year)
-    moved = []
+    moved, recorded = [], schedule.to_dict()
     for number in numbers:
         try:
-            changes = engine.execute(RecomputeDeadlines(case=number), Actor.system("calendar"))
+            changes = engine.execute(RecomputeDeadlines(case=number, schedule=recorded), Actor.system("calendar"))
         except Skipped:
             continue
         moved.extend({"case": number, **m.to_dict()} for m in changes)

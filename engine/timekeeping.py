@@ -56,7 +56,7 @@ class Timekeeper:
     def __init__(self, ctx: "CommandContext", case: "OpenCase"):
         self.ctx, self.case, self.session = ctx, case, ctx.session
         self.row = case.row
-        self.policy = policy_from_json(case.row.item.time_policy)
+        self.policy = policy_from_json(case.row.time_policy)
         self._calendar = None
 
     # ---------------------------------------------------------------- basics

@@ -8,7 +8,7 @@ import pytest
 from engine.definitions import parse_definition
 from engine.errors import BpmnError
 
-from .conftest import BPMN, FIXTURES, ROOT
+from .conftest import BPMN, ROOT
 
 GOOD = (BPMN / "general_approval.bpmn").read_text(encoding="utf-8")
 CORPUS = sorted((ROOT.parent / "shared" / "bpmn-corpus" / "miwg").glob("*/*.bpmn"))
@@ -101,7 +101,7 @@ def test_duplicate_element_ids_are_refused():
 
 
 def test_two_forms_may_share_option_ids():
-    definition = parse_definition((FIXTURES / "joint_review.bpmn").read_bytes(), "joint_review.bpmn")
+    definition = parse_definition((BPMN / "joint_review.bpmn").read_bytes(), "joint_review.bpmn")
     assert definition.user_tasks["mz_opinion"].settings.deemed_approval == {"mz_result": "agree"}
     assert [o for o, _ in definition.user_tasks["ws_opinion"].form[0].options] == ["agree", "disagree"]
 

@@ -10,12 +10,11 @@ from sqlalchemy import select
 from engine.clock import CHINA_TZ
 from engine.commands import (CompleteTask, ExtendDeadline, ReceiveSupplement, RequestSupplement, ResumeClocks,
                              SuspendClocks)
-from engine.deploy import deploy, set_time_policy
+from engine.deploy import set_time_policy
 from engine.errors import Conflict, NotAllowed
 from engine.models import Case, Clock, Deadline, HistoryEntry, Message, Notice, Task, User
 from timers import sweep
 
-from .conftest import FIXTURES
 
 
 def at(text: str) -> datetime:
@@ -230,12 +229,8 @@ def test_a_step_done_in_time_stops_its_alerts_and_records_the_outcome(flow, cloc
 # ---------------------------------------------------------------- deemed approval
 
 @pytest.fixture
-def joint(seeded, clock):
-    with seeded.transaction() as session:
-        deploy(session, (FIXTURES / "joint_review.bpmn").read_bytes(), "joint_review.bpmn", "JOINT",
-               deployed_by="test", at=clock.now(), department_code="scjg", item_name="联合审查")
-        set_time_policy(session, "JOINT", {"statutory_days": 45, "promised_days": 20, "extension_days": 15})
-    return "JOINT"
+def joint(seeded):
+    return "JOINT"  # the demo's 联办件: 民政 and 卫健 in parallel, 民政 may default
 
 
 def test_a_parallel_department_defaults_and_the_case_moves_on(flow, clock, seeded, joint, actors):

@@ -63,6 +63,9 @@ class RecomputeDeadlines(Command):
 
     type = "recompute_deadlines"
     case: str
+    #: the schedule whose import caused this, kept in the history so that a replay can
+    #: apply it at the same point: {"year", "days_off": [[date, name]…], "makeup_days": […]}
+    schedule: dict | None = None
 
     def load(self, ctx: CommandContext) -> OpenCase:
         return ctx.engine.open_case(ctx, ctx.case_by_number(self.case))
@@ -72,4 +75,4 @@ class RecomputeDeadlines(Command):
         if not moved and not confirmed:
             raise Skipped(f"办件 {case.row.number} 的期限没有变化")
         return Applied(moved, {"case": case.row.number, "moved": [m.to_dict() for m in moved],
-                               "confirmed": confirmed})
+                               "confirmed": confirmed, "schedule": self.schedule})

@@ -45,7 +45,7 @@ class StartCase(Command):
         row = Case(number=self.number or case_number(ctx.session, item.code, ctx.at),
                    key=self.key or ctx.new_key(), item=item, process_version=version,
                    applicant=self.applicant.strip(), state="running", started_at=ctx.at,
-                   last_event_at=ctx.at, last_seq=0, workflow_state="")
+                   last_event_at=ctx.at, last_seq=0, workflow_state="", time_policy=item.time_policy)
         ctx.session.add(row)
         ctx.session.flush()
         return OpenCase(ctx, row, definition)
@@ -61,4 +61,4 @@ class StartCase(Command):
         row = case.row
         return Applied(row, {"item": self.item, "version": row.process_version.content_hash,
                              "key": row.key, "number": row.number, "applicant": row.applicant,
-                             "data": data})
+                             "data": data, "time_policy": row.time_policy})

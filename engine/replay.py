@@ -1,0 +1,375 @@
+"""Export a case's history, and replay it against a process version.
+
+An export is self-contained JSON: the item and its time policy, the BPMN it ran on,
+the people and departments it involved, the working-day calendar of the years it
+touched, and every command with what was observed after it (ready tasks, case state,
+pending deadlines). ``replay`` runs the commands again in a fresh in-memory engine
+on the recorded clock — on the recorded BPMN or a candidate — and stops at the
+first command after which something differs.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Callable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .actors import Actor
+from .clock import FixedClock, parse_datetime
+from .commands import (COMMANDS, ClaimTask, CompleteTask, ExtendDeadline, FireDeadline, ReceiveSupplement,
+                       RecomputeDeadlines, ReleaseTask, RequestSupplement, ResumeClocks, StartCase, SuspendClocks)
+from .db import Database
+from .definitions import DefinitionCache
+from .deploy import deploy
+from .errors import ApprovalError, BadInput
+from .executor import Engine
+from .models import CalendarDay, CalendarYear, Case, Deadline, Department, HistoryEntry, Item, Task, User, UserRole
+from .policy import policy_from_json
+from .queries import case_history, iso
+from .workdays import import_year
+
+FORMAT = "approvals-history/1"
+
+#: How each recorded command is rebuilt from its history payload.
+BUILDERS: dict[str, Callable[[dict, str], Any]] = {
+    "start_case": lambda p, version: StartCase(item=p["item"], applicant=p["applicant"], data=p.get("data", {}),
+                                               version=version, key=p["key"], number=p["number"]),
+    "complete_task": lambda p, _: CompleteTask(task=p["task"], data=p.get("data", {}), opinion=p.get("opinion", "")),
+    "claim_task": lambda p, _: ClaimTask(task=p["task"]),
+    "release_task": lambda p, _: ReleaseTask(task=p["task"]),
+    "request_supplement": lambda p, _: RequestSupplement(case=p["case"], materials=tuple(p["materials"]),
+                                                         note=p.get("note", "")),
+    "receive_supplement": lambda p, _: ReceiveSupplement(case=p["case"], note=p.get("note", "")),
+    "suspend_clocks": lambda p, _: SuspendClocks(case=p["case"], kind=p["kind"], days=p["days"],
+                                                 reason=p.get("reason", "")),
+    "resume_clocks": lambda p, _: ResumeClocks(case=p["case"]),
+    "extend_deadline": lambda p, _: ExtendDeadline(case=p["case"], reason=p["reason"], days=p["days"]),
+    "fire_deadline": lambda p, _: FireDeadline(case=p["case"], key=p["deadline"]),
+    "recompute_deadlines": lambda p, _: RecomputeDeadlines(case=p["case"], schedule=p.get("schedule")),
+}
+assert set(BUILDERS) == set(COMMANDS), "every command must be replayable"
+
+#: Payload keys that name the version rather than what happened.
+NOT_COMPARED = {"start_case": {"version"}}
+
+
+# ---------------------------------------------------------------------------- export
+
+def export_case(session: Session, case: Case) -> dict[str, Any]:
+    version = case.process_version
+    bpmn = session.scalar(select(type(version).bpmn_xml).where(type(version).id == version.id))
+    entries = case_history(session, case)
+    commands = [{"seq": e.seq, "command": e.command, "actor": e.actor, "at": iso(e.at), "payload": e.payload,
+                 "observed": {"ready_tasks": e.ready_tasks, "case_state": e.case_state, **(e.observed or {})}}
+                for e in entries]
+    return {
+        "format": FORMAT,
+        "case": {"number": case.number, "key": case.key, "applicant": case.applicant, "state": case.state},
+        "item": {"code": case.item.code, "name": case.item.name, "department": case.item.department.code,
+                 "time_policy": case.time_policy},
+        "process": {"id": version.process_id, "version": version.version, "hash": version.content_hash,
+                    "filename": version.filename, "bpmn": bpmn},
+        "directory": _directory(session, case, entries),
+        "calendar": _calendar(session, case),
+        "commands": commands,
+    }
+
+
+def _directory(session: Session, case: Case, entries: list[HistoryEntry]) -> dict[str, Any]:
+    """Every department (the tree is small and supervisors are found up it) and the users of the
+    departments the case touched, plus every user who acted on it."""
+    departments = list(session.scalars(select(Department).order_by(Department.id)))
+    involved = {case.item.department_id} | set(session.scalars(select(Task.department_id)
+                                                               .where(Task.case_id == case.id)))
+    by_id = {d.id: d for d in departments}
+    for department_id in list(involved):
+        parent = by_id[department_id].parent_id
+        while parent is not None:
+            involved.add(parent)
+            parent = by_id[parent].parent_id
+    actors = {e.actor for e in entries}
+    users = session.scalars(select(User).where(User.department_id.in_(involved) | User.username.in_(actors))
+                            .order_by(User.username))
+    supervisors = session.scalars(select(User).join(UserRole).where(UserRole.role == "supervisor"))
+    people = {u.username: u for u in list(users) + list(supervisors)}
+    return {
+        "departments": [{"code": d.code, "name": d.name, "level": d.level,
+                         "parent": by_id[d.parent_id].code if d.parent_id else None} for d in departments],
+        "users": [{"username": u.username, "display_name": u.display_name, "department": u.department.code,
+                   "roles": u.role_codes, "active": u.active} for u in sorted(people.values(), key=lambda u: u.username)],
+    }
+
+
+def _calendar(session: Session, case: Case) -> list[dict[str, Any]]:
+    """The loaded years from the case's start to a year after its last deadline."""
+    last = session.scalar(select(Deadline.due_on).where(Deadline.case_id == case.id)
+                          .order_by(Deadline.due_on.desc()).limit(1))
+    first_year = case.started_at.year
+    last_year = max(last.year if last else first_year, first_year) + 1
+    out = []
+    for year in session.scalars(select(CalendarYear).where(CalendarYear.year.between(first_year, last_year))
+                                .order_by(CalendarYear.year)):
+        days = session.scalars(select(CalendarDay).where(CalendarDay.year == year.year).order_by(CalendarDay.day))
+        off, makeup = [], []
+        for d in days:
+            (off if d.kind == "off" else makeup).append([d.day.isoformat(), d.name])
+        out.append({"year": year.year, "source": year.source, "days_off": off, "makeup_days": makeup})
+    return out
+
+
+# ---------------------------------------------------------------------------- reading a file
+
+def load_history(text: str | bytes) -> dict[str, Any]:
+    """Parse and check an exported history; a broken file gets a clear ``BadInput``."""
+    try:
+        history = json.loads(text)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadInput(f"历史文件不是有效的 JSON：{exc}") from None
+    if not isinstance(history, dict) or history.get("format") != FORMAT:
+        raise BadInput(f"不是办件历史文件（format 应为 {FORMAT}）")
+    for key in ("case", "item", "process", "directory", "calendar", "commands"):
+        if key not in history:
+            raise BadInput(f"历史文件缺少 “{key}”")
+    commands = history["commands"]
+    if not isinstance(commands, list) or not commands:
+        raise BadInput("历史文件中没有命令")
+    for n, entry in enumerate(commands, 1):
+        if not isinstance(entry, dict) or not {"command", "actor", "at", "payload", "observed"} <= set(entry):
+            raise BadInput(f"第 {n} 条命令缺少 command、actor、at、payload 或 observed")
+        if entry["command"] not in BUILDERS:
+            raise BadInput(f"第 {n} 条命令 “{entry['command']}” 不是已知的命令")
+        if entry.get("seq", n) != n:
+            raise BadInput(f"第 {n} 条命令的序号是 {entry.get('seq')}：命令不全或顺序有误")
+        parse_datetime(str(entry["at"]))
+    if commands[0]["command"] != "start_case":
+        raise BadInput("历史的第一条命令应为 start_case")
+    return history
+
+
+# ---------------------------------------------------------------------------- replay
+
+@dataclass
+class Divergence:
+    seq: int
+    command: str
+    actor: str
+    at: str
+    what: str
+    expected: Any = None
+    actual: Any = None
+
+    def message(self) -> str:
+        head = f"第 {self.seq} 条命令 {self.command}（{self.actor}，{self.at}）"
+        if self.expected is None and self.actual is None:
+            return f"{head}：{self.what}"
+        return f"{head}之后{self.what}不同：\n  预期：{_show(self.expected)}\n  实际：{_show(self.actual)}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"seq": self.seq, "command": self.command, "actor": self.actor, "at": self.at, "what": self.what,
+                "expected": self.expected, "actual": self.actual, "message": self.message()}
+
+
+@dataclass
+class ReplayResult:
+    case: str
+    commands: int
+    replayed: int = 0
+    divergence: Divergence | None = None
+    version: str = ""
+
+    @property
+    def same(self) -> bool:
+        return self.divergence is None
+
+    def summary(self) -> str:
+        if self.same:
+            return f"{self.case}：{self.commands} 条命令重放一致（流程 {self.version[:12]}）"
+        return f"{self.case}：在第 {self.divergence.seq} 条命令出现分歧\n{self.divergence.message()}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"case": self.case, "commands": self.commands, "replayed": self.replayed, "same": self.same,
+                "version": self.version, "divergence": self.divergence.to_dict() if self.divergence else None}
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, list) and value and isinstance(value[0], dict) and "element" in value[0]:
+        return "、".join(f"{t.get('name')}（{t['element']}，{t.get('department')}）" for t in value) or "无"
+    if isinstance(value, list) and value and isinstance(value[0], dict) and "key" in value[0]:
+        return "；".join(f"{d['key']} {d['due_on']} {d['state']}" for d in value)
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+class Replayer:
+    """Replays histories; one instance shares parsed definitions between replays."""
+
+    def __init__(self):
+        self.definitions = DefinitionCache()
+
+    def replay(self, history: dict[str, Any], bpmn: bytes | None = None, filename: str | None = None) -> ReplayResult:
+        commands = history["commands"]
+        result = ReplayResult(history["case"]["number"], len(commands))
+        later_years = {int(e["payload"]["schedule"]["year"]) for e in commands
+                       if e["command"] == "recompute_deadlines" and e["payload"].get("schedule")}
+        db = Database("sqlite://")
+        try:
+            db.create_schema()
+            engine = Engine(db, FixedClock(parse_datetime(commands[0]["at"])), definitions=self.definitions)
+            with db.transaction() as session:
+                result.version = self._prepare(session, history, later_years, bpmn, filename)
+            for n, entry in enumerate(commands, 1):
+                divergence = self._step(engine, db, n, entry, result.version)
+                if divergence is not None:
+                    result.divergence = divergence
+                    break
+                result.replayed = n
+        finally:
+            db.dispose()
+        return result
+
+    def _prepare(self, session: Session, history: dict, later_years: set[int], bpmn: bytes | None,
+                 filename: str | None) -> str:
+        from .people import add_department, add_user
+
+        directory = history["directory"]
+        for d in directory["departments"]:
+            add_department(session, d["code"], d["name"], parent=d.get("parent"), level=d.get("level"))
+        for u in directory["users"]:
+            user = add_user(session, u["username"], roles=u["roles"], department_code=u["department"],
+                            password=None, display_name=u.get("display_name"))
+            user.active = u.get("active", True)
+        for year in history["calendar"]:
+            if int(year["year"]) in later_years:
+                continue  # imported while the case ran: applied where the history says
+            _import(session, year)
+        item, process = history["item"], history["process"]
+        content = bpmn if bpmn is not None else process["bpmn"].encode("utf-8")
+        at = parse_datetime(history["commands"][0]["at"])
+        deployment = deploy(session, content, filename or process.get("filename") or "history.bpmn", item["code"],
+                            deployed_by="replay", at=at, department_code=item["department"],
+                            item_name=item.get("name"))
+        row = session.scalar(select(Item).where(Item.code == item["code"]))
+        row.time_policy = policy_from_json(item.get("time_policy")).to_dict() if item.get("time_policy") else None
+        return deployment.version.content_hash
+
+    def _step(self, engine: Engine, db: Database, n: int, entry: dict, version: str) -> Divergence | None:
+        def diverged(what, expected=None, actual=None):
+            return Divergence(n, entry["command"], entry["actor"], entry["at"], what, expected, actual)
+
+        payload = entry["payload"]
+        try:
+            command = BUILDERS[entry["command"]](payload, version)
+        except (KeyError, TypeError) as exc:
+            raise BadInput(f"第 {n} 条命令 {entry['command']} 的 payload 不完整：{exc}") from None
+        at = parse_datetime(entry["at"])
+        if entry["command"] == "recompute_deadlines" and payload.get("schedule"):
+            with db.transaction() as session:
+                _import(session, payload["schedule"])
+        try:
+            actor = _actor(db, entry["actor"])
+            engine.execute(command, actor, at=at)
+        except ApprovalError as exc:
+            return diverged(f"被拒绝：{exc.message}")
+        with db.reader() as session:
+            case_id = session.scalar(select(Case.id).where(Case.key == _case_key(session, entry, payload)))
+            got = session.scalar(select(HistoryEntry).where(HistoryEntry.case_id == case_id, HistoryEntry.seq == n))
+        if got is None:
+            return diverged("没有产生办理记录")
+        observed = entry["observed"]
+        actual = {"ready_tasks": got.ready_tasks, "case_state": got.case_state, **(got.observed or {})}
+        if _unlabelled(observed["ready_tasks"]) != _unlabelled(actual["ready_tasks"]):
+            return diverged("待办任务", observed["ready_tasks"], actual["ready_tasks"])
+        for key, what in (("case_state", "办件状态"), ("case", "时限状态"), ("deadlines", "待触发的期限")):
+            if key in observed and observed[key] != actual.get(key):
+                return diverged(what, observed[key], actual.get(key))
+        skip = NOT_COMPARED.get(entry["command"], set())
+        expected_payload = {k: v for k, v in payload.items() if k not in skip}
+        actual_payload = {k: v for k, v in got.payload.items() if k not in skip}
+        if expected_payload != actual_payload:
+            return diverged("命令结果", expected_payload, actual_payload)
+        return None
+
+
+def _unlabelled(tasks: list[dict]) -> list[dict]:
+    """Ready tasks without their names: renaming a label is not a change of behaviour."""
+    return [{k: v for k, v in t.items() if k != "name"} for t in tasks]
+
+
+def _case_key(session: Session, entry: dict, payload: dict) -> str:
+    if entry["command"] == "start_case":
+        return payload["key"]
+    return session.scalar(select(Case.key).order_by(Case.id).limit(1))  # a replay database holds one case
+
+
+def _actor(db: Database, name: str) -> Actor:
+    if name == "system":
+        return Actor.system()
+    if name.startswith("system:"):
+        return Actor.system(name.split(":", 1)[1])
+    if name.startswith("applicant:"):
+        return Actor.applicant(name.split(":", 1)[1])
+    from .people import actor_for
+
+    with db.reader() as session:
+        return actor_for(session, name)
+
+
+def _import(session: Session, year: dict) -> None:
+    import_year(session, int(year["year"]),
+                [(date.fromisoformat(d), name) for d, name in year.get("days_off", [])],
+                [(date.fromisoformat(d), name) for d, name in year.get("makeup_days", [])],
+                source=str(year.get("source", "")))
+
+
+def replay(history: dict[str, Any], bpmn: bytes | None = None, filename: str | None = None) -> ReplayResult:
+    return Replayer().replay(history, bpmn, filename)
+
+
+@dataclass
+class BatchRow:
+    case: str
+    outcome: str  # same, diverged, failed
+    seq: int | None = None
+    message: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"case": self.case, "outcome": self.outcome, "seq": self.seq, "message": self.message}
+
+
+@dataclass
+class BatchReport:
+    item: str
+    rows: list[BatchRow] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return {k: sum(1 for r in self.rows if r.outcome == k) for k in ("same", "diverged", "failed")}
+
+
+def replay_item(db: Database, item_code: str, bpmn: bytes, filename: str) -> BatchReport:
+    """Replay every case of an item (running and concluded) against a candidate BPMN."""
+    from .definitions import parse_definition
+
+    parse_definition(bpmn, filename)  # a broken candidate is refused once, before any case
+    replayer, report = Replayer(), BatchReport(item_code)
+    with db.reader() as session:
+        item = session.scalar(select(Item).where(Item.code == item_code))
+        if item is None:
+            from .errors import NotFound
+
+            raise NotFound(f"审批事项 {item_code} 不存在")
+        numbers = list(session.scalars(select(Case.number).where(Case.item_id == item.id).order_by(Case.number)))
+    for number in numbers:
+        with db.reader() as session:
+            history = export_case(session, session.scalar(select(Case).where(Case.number == number)))
+        try:
+            result = replayer.replay(history, bpmn, filename)
+        except Exception as exc:  # one broken case must not hide the others
+            report.rows.append(BatchRow(number, "failed", None, f"{type(exc).__name__}: {exc}"))
+            continue
+        if result.same:
+            report.rows.append(BatchRow(number, "same"))
+        else:
+            report.rows.append(BatchRow(number, "diverged", result.divergence.seq, result.divergence.message()))
+    return report

@@ -1,0 +1,222 @@
+"""The demo cases behind the shipped histories in this folder.
+
+    python -m tests.histories.scenarios        # re-record every history JSON here
+
+Each scenario drives one case of a demo process through the engine on a controlled
+clock and sweeps deadlines the way the timer job would; the case is then exported.
+``test_histories.py`` checks that recording them again — on SQLite or PostgreSQL —
+gives exactly the shipped files, and the conftest here replays every JSON file in the
+folder as a test. A tester adds a regression test by exporting a real case here:
+``approvals case export CASE -o tests/histories/NAME.json``.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Callable
+
+from engine import Actor, Database, Engine, FixedClock
+from engine.commands import (ClaimTask, CompleteTask, ExtendDeadline, ReceiveSupplement, ReleaseTask,
+                             RequestSupplement, StartCase, SuspendClocks)
+from engine.demo import seed
+from engine.deploy import set_time_policy
+from engine.people import actor_for
+from engine.queries import get_case, ready_tasks
+from engine.replay import export_case
+from engine.schedule import Schedule, import_schedule
+from engine.workdays import seed_from_chinesecalendar
+from timers import sweep
+
+HERE = Path(__file__).resolve().parent
+NAMESPACE = uuid.UUID("6f1c2d1e-5b1a-4c53-9d8e-2f7b9a0c4e11")
+
+
+class Story:
+    """One case told step by step: who does what, when."""
+
+    def __init__(self, db: Database, name: str):
+        self.db, self.name = db, name
+        self.clock = FixedClock("2026-03-02T09:00:00+08:00")
+        self.engine = Engine(db, self.clock)
+        self.number = ""
+
+    def at(self, when: str) -> "Story":
+        self.clock.set(when if "+" in when else f"{when}+08:00")
+        return self
+
+    def actor(self, username: str) -> Actor:
+        with self.db.reader() as session:
+            return actor_for(session, username)
+
+    def start(self, item: str = "GENERAL", applicant: str = "张三", data: dict | None = None) -> "Story":
+        key = str(uuid.uuid5(NAMESPACE, self.name))
+        case = self.engine.execute(StartCase(item=item, applicant=applicant, data=data or {}, key=key),
+                                   Actor.applicant(applicant))
+        self.number = case.number
+        return self
+
+    def task(self, username: str) -> int:
+        with self.db.reader() as session:
+            tasks = [t for t in ready_tasks(session, self.actor(username)) if t.case.number == self.number]
+        assert tasks, f"{username} has nothing to do on {self.number}"
+        return tasks[0].id
+
+    def complete(self, username: str, data: dict | None = None, opinion: str = "") -> "Story":
+        self.engine.execute(CompleteTask(task=self.task(username), data=data or {}, opinion=opinion),
+                            self.actor(username))
+        return self
+
+    def do(self, username: str, command) -> "Story":
+        self.engine.execute(command, self.actor(username))
+        return self
+
+    def sweep(self, when: str) -> "Story":
+        self.at(when)
+        report = sweep(self.engine)
+        assert not report.failed, report.failed
+        return self
+
+
+def straight_grant(s: Story):
+    s.start(data={"shop": "小吃店"})
+    s.at("2026-03-02T10:00").complete("chuangkou", {"acceptance": "accept"}, "材料齐全")
+    s.at("2026-03-04T15:00").complete("shencha", {"review_result": "pass"}, "符合条件")
+    s.at("2026-03-05T09:30").complete("fuzeren", {"decision": "grant"}, "同意")
+
+
+def refused_at_acceptance(s: Story):
+    s.start()
+    s.at("2026-03-03T11:00").complete("chuangkou", {"acceptance": "refuse"}, "不属于本机关职权范围")
+
+
+def supplement_then_deny(s: Story):
+    s.start()
+    s.at("2026-03-03T10:00").do("chuangkou", RequestSupplement(case=s.number, materials=("营业执照副本", "场所平面图"),
+                                                                 note="请于 30 日内补正"))
+    s.sweep("2026-03-12T08:00")  # nothing fires while the applicant gathers materials
+    s.at("2026-03-16T14:00").do("chuangkou", ReceiveSupplement(case=s.number))
+    s.at("2026-03-17T09:00").complete("chuangkou", {"acceptance": "accept"})
+    s.at("2026-03-20T16:00").complete("shencha", {"review_result": "fail"}, "场所不符合要求")
+    s.at("2026-03-23T10:00").complete("fuzeren", {"decision": "deny"}, "不予许可")
+
+
+def deemed_acceptance(s: Story):
+    s.start()
+    s.sweep("2026-03-07T08:00").sweep("2026-03-10T08:00")
+    s.at("2026-03-11T10:00").complete("shencha", {"review_result": "pass"})
+    s.at("2026-03-12T10:00").complete("fuzeren", {"decision": "grant"})
+
+
+def inspection_pause(s: Story):
+    s.start()
+    s.at("2026-03-02T10:00").complete("chuangkou", {"acceptance": "accept"})
+    s.at("2026-03-04T11:00").do("shencha", SuspendClocks(case=s.number, kind="inspection", days=7,
+                                                         reason="委托第三方检验"))
+    s.sweep("2026-03-16T09:00")  # the declared 7 working days are over: clocks resume
+    s.at("2026-03-17T10:00").complete("shencha", {"review_result": "pass"})
+    s.at("2026-03-18T10:00").complete("fuzeren", {"decision": "grant"})
+
+
+def extension(s: Story):
+    s.start()
+    s.at("2026-03-02T10:00").complete("chuangkou", {"acceptance": "accept"})
+    s.at("2026-03-06T10:00").complete("shencha", {"review_result": "pass"})
+    s.at("2026-03-09T10:00").do("fuzeren", ExtendDeadline(case=s.number, reason="需组织现场核查"))
+    s.at("2026-03-10T10:00").complete("fuzeren", {"decision": "grant"})
+
+
+def cards_and_escalation(s: Story):
+    s.start()
+    s.at("2026-03-02T10:00").complete("chuangkou", {"acceptance": "accept"})
+    for day in ("03-07", "03-10", "03-14", "03-17", "03-18", "03-19", "03-31"):
+        s.sweep(f"2026-{day}T08:00")
+    s.at("2026-03-31T10:00").complete("shencha", {"review_result": "pass"}, "逾期审查完毕")
+    s.at("2026-04-01T10:00").complete("fuzeren", {"decision": "grant"})
+
+
+def item_deemed_approval(s: Story):
+    with s.db.transaction() as session:
+        set_time_policy(session, "GENERAL", {"statutory_days": 20, "deemed_approval": True})
+    s.start()
+    s.at("2026-03-02T10:00").complete("chuangkou", {"acceptance": "accept"})
+    s.at("2026-03-05T10:00").complete("shencha", {"review_result": "pass"})
+    s.sweep("2026-03-11T08:00").sweep("2026-03-31T08:00")
+
+
+def claim_and_release(s: Story):
+    s.start()
+    task = s.task("chuangkou")
+    s.at("2026-03-02T09:30").do("chuangkou", ClaimTask(task=task))
+    s.at("2026-03-02T09:40").do("chuangkou", ReleaseTask(task=task))
+    s.at("2026-03-02T09:50").do("chuangkou", ClaimTask(task=task))
+    s.at("2026-03-02T10:00").complete("chuangkou", {"acceptance": "accept"})
+
+
+def joint_parallel(s: Story):
+    s.start(item="JOINT", applicant="某养老服务有限公司")
+    s.at("2026-03-02T10:00").complete("chuangkou", {"acceptance": "accept"})
+    s.at("2026-03-03T10:00").complete("ws_shencha", {"ws_result": "agree"}, "同意")
+    s.at("2026-03-04T10:00").complete("mz_shencha", {"mz_result": "agree"}, "同意")
+    s.at("2026-03-05T10:00").complete("fuzeren", {"decision": "grant"})
+    s.at("2026-03-06T10:00").complete("chuangkou", {}, "已送达")
+
+
+def joint_department_defaults(s: Story):
+    s.start(item="JOINT", applicant="某养老服务有限公司")
+    s.at("2026-03-02T10:00").complete("chuangkou", {"acceptance": "accept"})
+    s.at("2026-03-03T10:00").complete("ws_shencha", {"ws_result": "agree"}, "同意")
+    s.sweep("2026-03-05T08:00").sweep("2026-03-06T08:00")  # 民政 says nothing: deemed agreed
+    s.at("2026-03-06T15:00").complete("mz_shencha", {}, "经核查，同意。")
+    s.at("2026-03-09T10:00").complete("fuzeren", {"decision": "grant"})
+    s.at("2026-03-10T10:00").complete("chuangkou", {}, "已送达")
+
+
+def provisional_year(s: Story):
+    s.at("2026-12-10T09:00").start()
+    s.at("2026-12-10T10:00").complete("chuangkou", {"acceptance": "accept"})
+    schedule = Schedule(2027, "测试用 2027 年安排", [(__import__("datetime").date(2027, 1, 1), "元旦")], [])
+    s.at("2026-12-15T09:00")
+    import_schedule(s.engine, schedule, "admin")
+    s.at("2026-12-16T10:00").complete("shencha", {"review_result": "pass"})
+    s.at("2026-12-17T10:00").complete("fuzeren", {"decision": "grant"})
+
+
+SCENARIOS: dict[str, Callable[[Story], None]] = {f.__name__: f for f in (
+    straight_grant, refused_at_acceptance, supplement_then_deny, deemed_acceptance, inspection_pause,
+    extension, cards_and_escalation, item_deemed_approval, claim_and_release, joint_parallel,
+    joint_department_defaults, provisional_year)}
+
+
+def record(db: Database, name: str) -> dict:
+    """Run one scenario on an empty, seeded database and export its case."""
+    with db.transaction() as session:
+        seed(session, FixedClock("2026-03-01T09:00:00+08:00").now())
+        seed_from_chinesecalendar(session)
+    story = Story(db, name)
+    SCENARIOS[name](story)
+    with db.reader() as session:
+        return export_case(session, get_case(session, story.number))
+
+
+def dump(history: dict) -> str:
+    return json.dumps(history, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+
+
+def main() -> None:
+    import tempfile
+
+    from engine import people
+
+    people.PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in SCENARIOS:
+            db = Database(f"sqlite:///{tmp}/{name}.db")
+            db.create_schema()
+            (HERE / f"{name}.json").write_text(dump(record(db, name)), encoding="utf-8")
+            db.dispose()
+            print(f"recorded {name}.json")
+
+
+if __name__ == "__main__":
+    main()
