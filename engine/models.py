@@ -120,6 +120,10 @@ class Item(Base):
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
     created_at: Mapped[datetime]
     time_policy: Mapped[Optional[dict[str, Any]]]  # engine.policy.TimePolicy as JSON; None = defaults
+    kind: Mapped[Optional[str]] = mapped_column(String(16))  # 即办件 承诺件 联办件 上报件
+    guide: Mapped[Optional[dict[str, Any]]]  # the published guide (办事指南) from the catalogue
+    numbering: Mapped[Optional[dict[str, Any]]]  # the case-number rule; None = item code, date, sequence
+    catalogue_file: Mapped[Optional[str]] = mapped_column(String(255))
     department: Mapped[Department] = relationship()
 
 
@@ -163,6 +167,7 @@ class Case(Base):
     decision: Mapped[Optional[str]] = mapped_column(String(16))  # grant, deny, deemed_grant
     decided_at: Mapped[Optional[datetime]]
     card: Mapped[Optional[str]] = mapped_column(String(8), index=True)  # yellow, red
+    certificate_no: Mapped[Optional[str]] = mapped_column(String(128))  # licence/certificate at conclusion
     #: the item's time policy when the case started: a case keeps the limits it started with
     time_policy: Mapped[Optional[dict[str, Any]]]
     suspended: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -1,4 +1,8 @@
-"""Case numbers (办件编号): item code, date, and a per-item-per-day sequence."""
+"""Case numbers (办件编号): a prefix, the date, and a sequence per prefix and day.
+
+An item's catalogue entry may give its rule: ``{"prefix": "SCJG-SP", "digits": 5,
+"separator": "-"}``; without one the prefix is the item code.
+"""
 from __future__ import annotations
 
 from datetime import datetime
@@ -21,6 +25,10 @@ def next_value(session: Session, name: str) -> int:
     return session.execute(statement).scalar_one()
 
 
-def case_number(session: Session, item_code: str, at: datetime) -> str:
+def case_number(session: Session, item_code: str, at: datetime, rule: dict | None = None) -> str:
+    rule = rule or {}
+    prefix, separator = rule.get("prefix") or item_code, rule.get("separator", "-")
+    digits = int(rule.get("digits", 5))
     day = at.astimezone(CHINA_TZ).strftime("%Y%m%d")
-    return f"{item_code}-{day}-{next_value(session, f'case:{item_code}:{day}'):05d}"
+    sequence = next_value(session, f"case:{prefix}:{day}")
+    return f"{prefix}{separator}{day}{separator}{sequence:0{digits}d}"

@@ -71,12 +71,15 @@ class TimePolicy:
     issue_days: int = 10
     extension_days: int = 10
     deemed_approval: bool = False
+    #: per-step limits from the catalogue, by BPMN element id; they win over ``limit_days`` in the diagram
+    step_days: dict[str, int] = field(default_factory=dict)
     warning: WarningRule = field(default_factory=WarningRule)
     escalation: dict[str, tuple[Escalation, ...]] = field(default_factory=lambda: dict(DEFAULT_ESCALATION))
 
     @property
     def first_limit(self) -> int:
-        return self.promised_days or self.statutory_days
+        """The promised limit if there is one (0 = the same day, 即办件), else the statutory one."""
+        return self.promised_days if self.promised_days is not None else self.statutory_days
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -97,7 +100,12 @@ class TimePolicy:
             if name in data:
                 values[name] = _days(name, data[name], minimum=0 if name == "extension_days" else 1)
         if data.get("promised_days") is not None:
-            values["promised_days"] = _days("promised_days", data["promised_days"])
+            values["promised_days"] = _days("promised_days", data["promised_days"], minimum=0)
+        if "step_days" in data:
+            steps = data["step_days"]
+            if not isinstance(steps, dict):
+                raise BadInput("step_days 应为 {环节id: 工作日}")
+            values["step_days"] = {str(k): _days(f"step_days.{k}", v) for k, v in steps.items()}
         if "deemed_approval" in data:
             if not isinstance(data["deemed_approval"], bool):
                 raise BadInput("deemed_approval 应为 true 或 false")
@@ -120,6 +128,8 @@ class StepSettings:
     limit_days: int | None = None
     deemed_approval: dict[str, str] | None = None  # the form data that counts as agreement
     warning: WarningRule | None = None
+    suspends: str | None = None  # a 特别程序 step (e.g. testing): its time does not count
+    department_field: str | None = None  # the form field naming the department that handles it
 
 
 def _days(name: str, value: Any, minimum: int = 1) -> int:
@@ -206,4 +216,17 @@ def step_settings(properties: dict[str, str], form_fields: dict[str, Any]) -> St
         except ValueError:
             raise BadInput(f"warn_share 应为 0 与 1 之间的小数，收到 “{properties['warn_share']}”") from None
         warning = warning_rule({"share": share})
-    return StepSettings(stage, limit_days, deemed, warning)
+    suspends = properties.get("suspends") or None
+    if suspends is not None:
+        if suspends not in SUSPENSION_KINDS:
+            raise BadInput(f"suspends 应为 {'、'.join(SUSPENSION_KINDS)} 之一，收到 “{suspends}”")
+        if limit_days is None:
+            raise BadInput("设置了 suspends（特别程序）的任务须用 limit_days 声明所需工作日")
+        if deemed:
+            raise BadInput("特别程序环节不能超时默许")
+    department_field = properties.get("department_field") or None
+    if department_field is not None and (not department_field.isidentifier() or department_field.startswith("_")):
+        raise BadInput(f"department_field 应为表单字段名，收到 “{department_field}”")
+    if department_field and properties.get("department"):
+        raise BadInput("department 与 department_field 只能设置一个")
+    return StepSettings(stage, limit_days, deemed, warning, suspends, department_field)

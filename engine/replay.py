@@ -52,8 +52,9 @@ BUILDERS: dict[str, Callable[[dict, str], Any]] = {
 }
 assert set(BUILDERS) == set(COMMANDS), "every command must be replayable"
 
-#: Payload keys that name the version rather than what happened.
-NOT_COMPARED = {"start_case": {"version"}}
+#: Payload keys that are inputs taken from the file (the version, the policy it started with)
+#: rather than what happened.
+NOT_COMPARED = {"start_case": {"version", "time_policy"}}
 
 
 # ---------------------------------------------------------------------------- export

@@ -192,9 +192,10 @@ class Timekeeper:
 
     def _start_decision(self, started_at: datetime) -> Clock:
         policy = self.policy
-        plan = self._warned(policy.first_limit, None, "yellow" if policy.promised_days else
+        promised = policy.promised_days is not None
+        plan = self._warned(policy.first_limit, None, "yellow" if promised else
                             ("deemed" if policy.deemed_approval else "red"))
-        if policy.promised_days:
+        if promised:
             plan.append(("deemed" if policy.deemed_approval else "red", policy.statutory_days, {}))
         return self.start("decision", "decision", policy.first_limit, plan,
                           statutory_days=policy.statutory_days, started_at=started_at,
@@ -208,6 +209,9 @@ class Timekeeper:
     def sync(self, opened: list[Task], closed: list[Task]) -> None:
         """Follow what the last step of the command did to the case's tasks."""
         for task in closed:
+            suspension = next((c for c in self.clocks("suspension") if c.detail.get("task") == task.spiff_id), None)
+            if suspension is not None:
+                self.end_suspension(suspension)
             clock = self.clock(_task_clock_key(task))
             if clock is not None:
                 self.stop(clock, "deemed" if task.deemed else ("cancelled" if task.state == "cancelled" else None))
@@ -218,14 +222,23 @@ class Timekeeper:
                 self.start("followup", _task_clock_key(task), 1, [("yellow", 1, {})], task=task)
                 continue
             settings = self.case.definition.user_tasks[task.element_id].settings
-            if settings.limit_days:
+            limit = self.policy.step_days.get(task.element_id, settings.limit_days)
+            if settings.suspends:
+                self._suspending_step_opened(task, settings.suspends, limit)
+            elif limit:
                 final = "deemed" if settings.deemed_approval else "yellow"
-                self.start("step", _task_clock_key(task), settings.limit_days,
-                           self._warned(settings.limit_days, settings.warning, final), task=task)
+                self.start("step", _task_clock_key(task), limit, self._warned(limit, settings.warning, final),
+                           task=task)
         if self.row.state == "concluded":
             for clock in self.clocks():
                 if clock.kind != "followup":
                     self.stop(clock)
+
+    def _suspending_step_opened(self, task: Task, kind: str, days: int) -> None:
+        """A 特别程序 step drawn in the process (e.g. 检验检测): the clocks stop while it is open."""
+        if self.row.suspended or self.row.acceptance not in ("accepted", "deemed") or self.row.decision:
+            return
+        self.suspend(kind, days, f"（{task.name}）", task=task)
 
     def _completed(self, task: Task) -> None:
         stage = self.case.definition.user_tasks[task.element_id].settings.stage
@@ -361,7 +374,7 @@ class Timekeeper:
         return alerts.send(self.session, users, case=self.row, kind=kind, title=title, body=body, at=self.at)
 
     def describe(self, clock: Clock, kind: str) -> str:
-        label = {"acceptance": "受理时限", "decision": "承诺时限" if clock.detail.get("promised_days") else "法定时限",
+        label = {"acceptance": "受理时限", "decision": "承诺时限" if clock.detail.get("promised_days") is not None else "法定时限",
                  "issue": "发证时限", "followup": "补充意见时限"}.get(clock.kind, "")
         if clock.kind == "step" and clock.task is not None:
             label = f"环节“{clock.task.name}”时限"
@@ -490,14 +503,14 @@ class Timekeeper:
         clock = self._start_acceptance(detail={"after_supplement": True})
         return {"acceptance_due": self.limit_due(clock).isoformat()}
 
-    def suspend(self, kind: str, days: int, reason: str) -> dict[str, Any]:
+    def suspend(self, kind: str, days: int, reason: str, task: Task | None = None) -> dict[str, Any]:
         for clock in self.clocks():
             if clock.kind in SUSPENDABLE:
                 self.pause(clock)
         self.row.suspended = True
         number = len(self.clocks("suspension", states=("running", "paused", "stopped"))) + 1
-        clock = self.start("suspension", f"suspension.{number}", days, [("resume", days, {})],
-                           detail={"kind": kind, "reason": reason})
+        detail = {"kind": kind, "reason": reason, **({"task": task.spiff_id} if task is not None else {})}
+        clock = self.start("suspension", f"suspension.{number}", days, [("resume", days, {})], detail=detail)
         ends = self.limit_due(clock)
         name = SUSPENSION_KINDS[kind]
         self.notice("suspension", f"因{name}，办理时限自 {self.today:%Y-%m-%d} 起中止计算，"

@@ -21,6 +21,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from ..actors import Actor
 from ..definitions import ProcessDefinition
 from ..errors import ApprovalError, BadInput, Conflict, NotAllowed, NotFound, Skipped
+from .. import outcomes
 from ..models import Case, Task
 from ..projection import department_ids, project_tasks
 from ..roles import role_name
@@ -129,6 +130,9 @@ class OpenCase:
         while self.opened or self.closed:
             opened, closed = self.opened, self.closed
             self.opened, self.closed = [], []
+            for task in closed:
+                if task.kind == "bpmn" and task.state == "completed":
+                    outcomes.completed(self, task)
             self.timekeeper.sync(opened, closed)
 
     def task_row(self, task_id: int | str) -> Task:

@@ -42,7 +42,7 @@ class StartCase(Command):
             raise NotFound(f"审批事项 {self.item} 还没有部署流程" if not self.version
                            else f"审批事项 {self.item} 没有版本 {self.version}")
         definition = ctx.engine.definition(ctx.session, version)
-        row = Case(number=self.number or case_number(ctx.session, item.code, ctx.at),
+        row = Case(number=self.number or case_number(ctx.session, item.code, ctx.at, item.numbering),
                    key=self.key or ctx.new_key(), item=item, process_version=version,
                    applicant=self.applicant.strip(), state="running", started_at=ctx.at,
                    last_event_at=ctx.at, last_seq=0, workflow_state="", time_policy=item.time_policy)

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+from .. import outcomes
 from ..errors import BadInput
 from ..values import check_form
 from .base import Applied, CommandContext, OpenCase, TaskCommand
@@ -34,6 +35,7 @@ class CompleteTask(TaskCommand):
             data = {}
         else:
             data = check_form(case.definition.user_tasks[row.element_id].form, self.data)
+            outcomes.check(case, row, data, opinion)
             case.timekeeper.check_completion(row, data)
         row.state, row.completed_at, row.completed_by_id = "completed", ctx.at, ctx.actor.user_id
         row.opinion, row.form_data = opinion or None, data

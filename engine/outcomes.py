@@ -1,0 +1,54 @@
+"""What a finished step means beyond time: refusals need a reason and are reported to the
+supervisor (否定报备) and told to the applicant (明确答复); a certificate number is kept."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from . import alerts
+from .errors import BadInput
+from .models import Notice, Task
+
+if TYPE_CHECKING:
+    from .commands.base import OpenCase
+
+#: (stage, field, value) that is a refusal, and what it is called.
+REFUSALS = {("acceptance", "acceptance", "refuse"): "不予受理", ("decision", "decision", "deny"): "不予许可"}
+CERTIFICATE_FIELD = "certificate_no"
+
+
+def _refusal(case: "OpenCase", task: Task, data: dict[str, Any]) -> str | None:
+    stage = case.definition.user_tasks[task.element_id].settings.stage
+    for (refusal_stage, field, value), name in REFUSALS.items():
+        if stage == refusal_stage and data.get(field) == value:
+            return name
+    return None
+
+
+def check(case: "OpenCase", task: Task, data: dict[str, Any], opinion: str) -> None:
+    """Before the flow moves: a refusal without a written reason is refused."""
+    name = _refusal(case, task, data)
+    if name and not opinion.strip():
+        raise BadInput(f"{name}须在审批意见中写明理由（明确答复制）")
+
+
+def completed(case: "OpenCase", task: Task) -> None:
+    """After a step is done: report refusals, keep the certificate number."""
+    ctx, row = case.ctx, case.row
+    data = task.form_data or {}
+    number = data.get(CERTIFICATE_FIELD)
+    if isinstance(number, str) and number.strip():
+        row.certificate_no = number.strip()
+    name = _refusal(case, task, data)
+    if name is None or task.deemed:
+        return
+    reason = task.opinion or ""
+    ctx.session.add(Notice(case_id=row.id, kind="refusal", body=f"经审查，决定{name}。理由：{reason}",
+                           detail={"refusal": name, "task": task.spiff_id}, created_at=ctx.at,
+                           created_by=ctx.actor.name))
+    clock = case.timekeeper.clock("decision") or case.timekeeper.clock("acceptance")
+    if clock is None:
+        return
+    supervisors = alerts.recipients(ctx.session, row, clock, "supervisor")
+    alerts.send(ctx.session, supervisors, case=row, kind="negative",
+                title=f"【否定报备】{row.number} {row.item.name}：{name}",
+                body=f"申请人 {row.applicant}；环节“{task.name}”；理由：{reason}", at=ctx.at)
