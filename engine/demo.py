@@ -1,4 +1,4 @@
-"""Demo data: a small administrative tree, one user per role, and the demo process.
+"""Demo data: a small administrative tree, users for every role, and the whole catalogue.
 
 Loaded by ``approvals serve`` on an empty database and by ``approvals demo``.
 """
@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import people
-from .deploy import deploy, set_time_policy
+from .catalogue import load_file
 from .models import Department
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,6 +24,11 @@ DEPARTMENTS = [
     ("scjg", "市市场监督管理局", "city", "city"),
     ("mz", "市民政局", "city", "city"),
     ("wsjk", "市卫生健康委员会", "city", "city"),
+    ("nync", "市农业农村局", "city", "city"),
+    ("fgw", "市发展和改革委员会", "city", "city"),
+    ("zrzy", "市自然资源和规划局", "city", "city"),
+    ("sthj", "市生态环境局", "city", "city"),
+    ("zjj", "市住房和城乡建设局", "city", "city"),
     ("county", "某县人民政府", "county", "city"),
     ("county_scjg", "县市场监督管理局", "county", "county"),
     ("township", "某镇人民政府", "township", "county"),
@@ -41,18 +46,27 @@ USERS = [
     ("ws_chuangkou", "郑窗口", ["window_clerk"], "wsjk"),
     ("ws_shencha", "冯审查", ["reviewer"], "wsjk"),
     ("ws_fuzeren", "褚负责", ["head"], "wsjk"),
+    ("nync_chuangkou", "蒋窗口", ["window_clerk"], "nync"),
+    ("nync_shencha", "沈审查", ["reviewer"], "nync"),
+    ("nync_fuzeren", "韩负责", ["head"], "nync"),
+    ("fgw_chuangkou", "杨窗口", ["window_clerk"], "fgw"),
+    ("fgw_shencha", "朱审查", ["reviewer"], "fgw"),
+    ("fgw_fuzeren", "秦负责", ["head"], "fgw"),
+    ("zrzy_shencha", "尤审查", ["reviewer"], "zrzy"),
+    ("sthj_shencha", "许审查", ["reviewer"], "sthj"),
+    ("zjj_shencha", "何审查", ["reviewer"], "zjj"),
+    ("zjj_fuzeren", "吕负责", ["head"], "zjj"),
+    ("xian_chuangkou", "施窗口", ["window_clerk"], "county_scjg"),
+    ("xian_shencha", "张审查", ["reviewer"], "county_scjg"),
+    ("xian_fuzeren", "孔负责", ["head"], "county_scjg"),
+    ("rexian", "曹热线", ["window_clerk"], "zwfw"),
     ("jiancha", "孙监察", ["supervisor"], "zwfw"),
     ("admin", "钱管理", ["admin"], "zwfw"),
-    ("sheji", "何设计", ["designer"], "zwfw"),
+    ("sheji", "严设计", ["designer"], "zwfw"),
 ]
 
-#: item code, item name, department, BPMN file, time limits
-ITEMS = [
-    ("GENERAL", "通用审批（演示）", "scjg", "bpmn/general_approval.bpmn",
-     {"statutory_days": 20, "promised_days": 10}),
-    ("JOINT", "联合审查（演示联办件）", "scjg", "bpmn/joint_review.bpmn",
-     {"statutory_days": 45, "promised_days": 20, "extension_days": 15}),
-]
+CATALOGUE = ROOT / "processes"
+BPMN_DIR = ROOT / "bpmn"
 
 
 def is_seeded(session: Session) -> bool:
@@ -65,10 +79,8 @@ def seed(session: Session, at: datetime) -> None:
     for username, display, roles, department in USERS:
         people.add_user(session, username, roles=roles, department_code=department,
                         password=DEMO_PASSWORD, display_name=display)
-    for code, name, department, path, limits in ITEMS:
-        deploy(session, (ROOT / path).read_bytes(), Path(path).name, code, deployed_by="demo", at=at,
-               department_code=department, item_name=name)
-        set_time_policy(session, code, limits)
+    for path in sorted(CATALOGUE.glob("*.yaml")):
+        load_file(session, path, BPMN_DIR, loaded_by="demo", at=at)
 
 
 def logins() -> list[tuple[str, str, str]]:

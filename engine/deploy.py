@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .definitions import ProcessDefinition, parse_definition
+from .definitions import ProcessDefinition, parse_cached
 from .errors import BadInput, BpmnError, NotFound
 from .models import Department, Item, ProcessVersion
 from .policy import TimePolicy
@@ -23,7 +23,7 @@ class Deployment:
 def deploy(session: Session, content: bytes, filename: str, item_code: str, *, deployed_by: str,
            at: datetime, department_code: str | None = None, item_name: str | None = None) -> Deployment:
     """Validate and store; the same content for the same item gives back the same version."""
-    definition = parse_definition(content, filename)
+    definition = parse_cached(content, filename)
     referenced = sorted({t.department for t in definition.user_tasks.values() if t.department})
     known = set(session.scalars(select(Department.code).where(Department.code.in_(referenced))))
     for task in definition.user_tasks.values():

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from SpiffWorkflow.util.task import TaskState
 
 from .definitions import ProcessDefinition
-from .errors import BpmnError
+from .errors import BadInput, BpmnError
 from .models import Case, Department, Task
 
 
@@ -42,8 +42,16 @@ def project_tasks(session: Session, case: Case, definition: ProcessDefinition, w
         info = definition.user_tasks.get(task.task_spec.bpmn_id)
         if info is None:
             raise BpmnError("就绪的用户任务在定义中找不到", element=task.task_spec.bpmn_id)
-        department_id = (department_ids[info.department] if info.department
-                         else case.item.department_id)
+        if info.settings.department_field:  # the department is chosen in an earlier form (交办)
+            code = task.data.get(info.settings.department_field)
+            department_id = session.scalar(select(Department.id).where(Department.code == str(code)))
+            if department_id is None:
+                raise BadInput(f"“{info.name}”应由字段 {info.settings.department_field} 指定的部门办理，"
+                               f"但部门 “{code}” 不存在")
+        elif info.department:
+            department_id = department_ids[info.department]
+        else:
+            department_id = case.item.department_id
         row = Task(case_id=case.id, spiff_id=spiff_id, element_id=info.element_id, name=info.name,
                    role=info.role, department_id=department_id, state="ready", created_at=at,
                    kind="bpmn", deemed=False)

@@ -1,0 +1,65 @@
+"""The catalogue of approval items."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .common import State, emit, json_option, prepare_database
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@click.group()
+def catalogue() -> None:
+    """Approval items (审批事项) described under processes/."""
+
+
+@catalogue.command("load")
+@click.argument("directory", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--bpmn", "bpmn_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="流程图目录（默认 bpmn/）")
+@click.option("--user", "username", default="admin", show_default=True)
+@json_option
+@click.pass_obj
+def catalogue_load(state: State, directory: Path | None, bpmn_dir: Path | None, username: str,
+                   as_json: bool) -> None:
+    """Load every item file in DIRECTORY (default processes/); a broken file is refused with its
+    line and field and the others still load. Exit 1 when any file was refused."""
+    from engine.catalogue import load_catalogue
+
+    prepare_database(state.db)
+    report = load_catalogue(state.db, directory or ROOT / "processes", bpmn_dir or ROOT / "bpmn",
+                            loaded_by=username, at=state.engine().now())
+    if as_json:
+        emit(report.to_dict())
+    else:
+        for row in report.loaded:
+            change = f"新版本 {row['version']}" if row["new_version"] else f"流程未变（第 {row['version']} 版）"
+            click.echo(f"已加载 {row['code']:<12} {row['name']}（{change}）")
+        for error in report.refused:
+            click.echo(f"错误：{error.message}", err=True)
+    sys.exit(1 if report.refused else 0)
+
+
+@catalogue.command("list")
+@json_option
+@click.pass_obj
+def catalogue_list(state: State, as_json: bool) -> None:
+    """The loaded items with their kind and limits."""
+    from engine.catalogue import catalogue_rows
+
+    with state.db.reader() as session:
+        rows = catalogue_rows(session)
+    if as_json:
+        emit(rows)
+        return
+    for r in rows:
+        deemed = "，超期默许" if r["deemed_approval"] else ""
+        click.echo(f"{r['code']:<12} {r['name']:<22} {r['kind'] or '':<4} {r['department_name']:<12} "
+                   f"法定 {r['statutory_days']} 个工作日，承诺 {r['promise']}{deemed}")
+
+
+def register(main: click.Group) -> None:
+    main.add_command(catalogue)

@@ -1,0 +1,257 @@
+"""The catalogue of approval items (审批事项): one YAML file per item under ``processes/``.
+
+A file holds what the public guide publishes (七公开) and what the engine needs: the
+department, the kind of case, the legal basis, conditions, materials, fees, the
+statutory and promised limits (and per-step limits), deemed approval, where to
+complain, the case-number rule, and the BPMN file in ``bpmn/`` that runs it.
+
+Files are checked against ``SCHEMA`` (JSON Schema) and then against the database
+and the diagram; every error names the file, the line and the field. Each file is
+loaded in its own transaction, so a broken file changes nothing and the rest of
+the catalogue loads.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .db import Database
+from .definitions import parse_cached
+from .deploy import deploy
+from .errors import ApprovalError, BadInput
+from .models import Department, Item
+from .policy import TimePolicy
+
+KINDS = ("即办件", "承诺件", "联办件", "上报件")
+MAX_FILE_BYTES = 256 * 1024
+_TEXT = {"type": "string", "minLength": 1, "maxLength": 2000}
+_TEXTS = {"type": "array", "items": _TEXT, "minItems": 1}
+
+SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["code", "name", "department", "kind", "process", "legal_basis", "conditions", "materials",
+                 "fees", "limits", "complaint"],
+    "properties": {
+        "code": {"type": "string", "pattern": "^[A-Z][A-Z0-9-]{1,39}$"},
+        "name": {"type": "string", "minLength": 2, "maxLength": 100},
+        "department": {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,63}$"},
+        "kind": {"enum": list(KINDS)},
+        "process": {"type": "string", "pattern": r"^[A-Za-z0-9_-]+\.bpmn$"},
+        "summary": _TEXT,
+        "legal_basis": _TEXTS,
+        "conditions": _TEXTS,
+        "materials": {"type": "array", "minItems": 1, "items": {
+            "type": "object", "additionalProperties": False, "required": ["name", "required"],
+            "properties": {"name": _TEXT, "required": {"type": "boolean"},
+                           "deficiency_allowed": {"type": "boolean"}, "copies": {"type": "integer", "minimum": 1},
+                           "sample": _TEXT, "note": _TEXT}}},
+        "fees": {"type": "object", "additionalProperties": False, "required": ["amount", "basis"],
+                 "properties": {"amount": {"type": "number", "minimum": 0}, "basis": _TEXT}},
+        "limits": {"type": "object", "additionalProperties": False, "required": ["statutory_days"],
+                   "properties": {"statutory_days": {"type": "integer", "minimum": 1, "maximum": 365},
+                                  "promised_days": {"type": "integer", "minimum": 0, "maximum": 365},
+                                  "acceptance_days": {"type": "integer", "minimum": 1, "maximum": 365},
+                                  "issue_days": {"type": "integer", "minimum": 1, "maximum": 365},
+                                  "extension_days": {"type": "integer", "minimum": 0, "maximum": 365},
+                                  "deemed_approval": {"type": "boolean"},
+                                  "steps": {"type": "object", "additionalProperties": {
+                                      "type": "integer", "minimum": 1, "maximum": 365}},
+                                  "warning": {"type": "object"}, "escalation": {"type": "object"}}},
+        "complaint": {"type": "object", "additionalProperties": False, "required": ["phone"],
+                      "properties": {"phone": {"type": "string", "pattern": "^[0-9-]{3,20}$"},
+                                     "address": _TEXT, "online": _TEXT}},
+        "numbering": {"type": "object", "additionalProperties": False, "required": ["prefix"],
+                      "properties": {"prefix": {"type": "string", "pattern": "^[A-Z0-9-]{1,20}$"},
+                                     "digits": {"type": "integer", "minimum": 3, "maximum": 8},
+                                     "separator": {"enum": ["-", ""]}}},
+    },
+}
+_validator = Draft202012Validator(SCHEMA)
+
+
+class CatalogueError(BadInput):
+    """A catalogue file that cannot be loaded, located by file, line and field."""
+
+    def __init__(self, file: str, line: int | None, field_path: str, reason: str):
+        self.file, self.line, self.field, self.reason = file, line, field_path, reason
+        where = f"{file}:{line}" if line else file
+        super().__init__(f"{where} 字段 {field_path or '（整个文件）'}：{reason}")
+
+    def to_dict(self) -> dict:
+        return {**super().to_dict(), "file": self.file, "line": self.line, "field": self.field,
+                "reason": self.reason}
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """Plain data only: no tags beyond the safe ones and no aliases (no YAML bombs)."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(None, None, "不允许使用别名（*alias）", event.start_mark)
+        return super().compose_node(parent, index)
+
+
+@dataclass
+class Entry:
+    """A parsed, schema-valid catalogue file with a way back to the lines of its fields."""
+
+    file: str
+    data: dict[str, Any]
+    root: yaml.Node
+
+    def line_of(self, path: list) -> int | None:
+        node = self.root
+        for key in path:
+            if isinstance(node, yaml.MappingNode):
+                match = next((v for k, v in node.value if k.value == key), None)
+                if match is None:
+                    return node.start_mark.line + 1
+                node = match
+            elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+                node = node.value[key]
+            else:
+                break
+        return node.start_mark.line + 1
+
+    def error(self, path: list, reason: str) -> CatalogueError:
+        return CatalogueError(self.file, self.line_of(path), ".".join(str(p) for p in path), reason)
+
+
+def read_entry(text: bytes | str, file: str) -> Entry:
+    """Parse one file and check it against the schema."""
+    if len(text) > MAX_FILE_BYTES:
+        raise CatalogueError(file, None, "", f"文件过大（上限 {MAX_FILE_BYTES // 1024} KB）")
+    try:
+        root = yaml.compose(text, Loader=_NoAliasLoader)
+        data = yaml.load(text, Loader=_NoAliasLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise CatalogueError(file, mark.line + 1 if mark else None, "", f"YAML 格式错误：{exc.problem}") from None
+    except yaml.YAMLError as exc:
+        raise CatalogueError(file, None, "", f"YAML 格式错误：{exc}") from None
+    if root is None or not isinstance(data, dict):
+        raise CatalogueError(file, 1, "", "文件应为一个 YAML 映射（字段: 值）")
+    entry = Entry(file, data, root)
+    errors = sorted(_validator.iter_errors(data), key=lambda e: (entry.line_of(list(e.absolute_path)) or 0))
+    if errors:
+        first = errors[0]
+        raise entry.error(list(first.absolute_path), _schema_reason(first))
+    return entry
+
+
+def _schema_reason(error) -> str:
+    if error.validator == "required":
+        missing = next((name for name in error.validator_value if name not in error.instance), "")
+        return f"缺少必填字段 {missing}"
+    if error.validator == "additionalProperties":
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        return f"未知字段 {'、'.join(extra)}"
+    if error.validator == "enum":
+        return f"取值应为 {'、'.join(map(str, error.validator_value))} 之一，收到 {error.instance!r}"
+    if error.validator == "type":
+        names = {"string": "文本", "integer": "整数", "number": "数字", "boolean": "true/false", "array": "列表",
+                 "object": "映射"}
+        return f"应为{names.get(error.validator_value, error.validator_value)}，收到 {error.instance!r}"
+    if error.validator in ("minimum", "maximum"):
+        return f"应{'不小于' if error.validator == 'minimum' else '不大于'} {error.validator_value}，收到 {error.instance}"
+    if error.validator == "pattern":
+        return f"格式不对（应匹配 {error.validator_value}），收到 {error.instance!r}"
+    if error.validator in ("minItems", "minLength"):
+        return "不能为空"
+    return error.message
+
+
+def _policy(entry: Entry, user_tasks: dict) -> TimePolicy:
+    limits = dict(entry.data["limits"])
+    steps = limits.pop("steps", {})
+    for element in steps:
+        if element not in user_tasks:
+            raise entry.error(["limits", "steps", element], f"流程中没有用户任务 “{element}”"
+                                                            f"（可用：{'、'.join(user_tasks)}）")
+    try:
+        return TimePolicy.from_dict({**limits, "step_days": steps})
+    except BadInput as exc:
+        raise entry.error(["limits"], exc.message) from None
+
+
+def _guide(data: dict[str, Any]) -> dict[str, Any]:
+    keys = ("summary", "legal_basis", "conditions", "materials", "fees", "complaint")
+    return {k: data[k] for k in keys if k in data}
+
+
+@dataclass
+class LoadReport:
+    loaded: list[dict] = field(default_factory=list)
+    refused: list[CatalogueError] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"loaded": self.loaded, "refused": [e.to_dict() for e in self.refused]}
+
+
+def load_file(session: Session, path: Path, bpmn_dir: Path, *, loaded_by: str, at: datetime) -> dict[str, Any]:
+    """Check one file against the schema, the database and its diagram, then store it."""
+    entry = read_entry(path.read_bytes(), path.name)
+    data = entry.data
+    if session.scalar(select(Department.id).where(Department.code == data["department"])) is None:
+        raise entry.error(["department"], f"部门 “{data['department']}” 不存在")
+    bpmn_path = bpmn_dir / data["process"]
+    if not bpmn_path.is_file():
+        raise entry.error(["process"], f"找不到流程图 {bpmn_path}")
+    try:
+        definition = parse_cached(bpmn_path.read_bytes(), bpmn_path.name)
+    except ApprovalError as exc:
+        raise entry.error(["process"], f"流程图有误：{exc.message}") from None
+    policy = _policy(entry, definition.user_tasks)
+    item = session.scalar(select(Item).where(Item.code == data["code"]))
+    try:
+        deployment = deploy(session, bpmn_path.read_bytes(), bpmn_path.name, data["code"], deployed_by=loaded_by,
+                            at=at, department_code=data["department"], item_name=data["name"])
+    except ApprovalError as exc:
+        raise entry.error(["process"], exc.message) from None
+    item = deployment.version.item
+    department = session.scalar(select(Department).where(Department.code == data["department"]))
+    item.name, item.department, item.kind = data["name"], department, data["kind"]
+    item.guide, item.numbering = _guide(data), data.get("numbering")
+    item.time_policy, item.catalogue_file = policy.to_dict(), path.name
+    return {"file": path.name, "code": item.code, "name": item.name, "version": deployment.version.version,
+            "new_version": deployment.created}
+
+
+def load_catalogue(db: Database, directory: Path, bpmn_dir: Path, *, loaded_by: str, at: datetime) -> LoadReport:
+    report = LoadReport()
+    files = sorted(p for p in directory.glob("*.yaml") if p.is_file())
+    if not files:
+        raise BadInput(f"{directory} 下没有 .yaml 事项文件")
+    for path in files:
+        try:
+            with db.transaction() as session:
+                report.loaded.append(load_file(session, path, bpmn_dir, loaded_by=loaded_by, at=at))
+        except CatalogueError as exc:
+            report.refused.append(exc)
+    return report
+
+
+def catalogue_rows(session: Session) -> list[dict[str, Any]]:
+    from .policy import policy_from_json
+
+    rows = []
+    for item in session.scalars(select(Item).order_by(Item.code)):
+        policy = policy_from_json(item.time_policy)
+        promised = policy.promised_days
+        rows.append({"code": item.code, "name": item.name, "department": item.department.code,
+                     "department_name": item.department.name, "kind": item.kind,
+                     "statutory_days": policy.statutory_days, "promised_days": promised,
+                     "promise": "当日办结" if promised == 0 else (f"{promised} 个工作日" if promised else "未承诺"),
+                     "deemed_approval": policy.deemed_approval, "file": item.catalogue_file,
+                     "materials": len((item.guide or {}).get("materials", []))})
+    return rows
