@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from engine import Actor, Database, Engine, FixedClock
 from engine.commands import CompleteTask, StartCase
@@ -74,10 +75,10 @@ def seeded(db, clock):
 
 @pytest.fixture
 def actors(seeded):
-    names = ["chuangkou", "shencha", "fuzeren", "mz_chuangkou", "mz_shencha", "mz_fuzeren", "ws_shencha",
-             "jiancha", "admin"]
+    from engine.models import User
+
     with seeded.reader() as session:
-        return {n: actor_for(session, n) for n in names}
+        return {n: actor_for(session, n) for n in session.scalars(select(User.username))}
 
 
 class Flow:
