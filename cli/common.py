@@ -41,6 +41,7 @@ def prepare_database(db: Database, *, simulation: bool = False) -> None:
     db.create_schema(simulation=simulation)
     with db.transaction() as session:
         seed_from_chinesecalendar(session)
+    db.optimize()
 
 
 def emit(value: Any) -> None:

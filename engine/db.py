@@ -74,6 +74,15 @@ class Database:
             row = session.scalar(select(Meta).where(Meta.key == SIMULATION_KEY))
             return row is not None and row.value == "true"
 
+    def optimize(self) -> None:
+        """Refresh the planner's statistics. PostgreSQL's autovacuum does this by itself; SQLite
+        needs ``ANALYZE`` now and then, or it may pick a poor index for the inbox search. With an
+        analysis limit it samples each index instead of reading it all, so it stays quick."""
+        if self.is_sqlite:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA analysis_limit=1000")
+                conn.exec_driver_sql("ANALYZE")
+
     def dispose(self) -> None:
         self.engine.dispose()
 

@@ -84,6 +84,7 @@ class Engine:
         with command_scope(at, row.key, seq, calendar=lambda: self.calendar(session)):
             applied = command.apply(ctx, case)
             case.project()
+            case.timekeeper.refresh_tasks()
         if case.workflow_changed:
             row.workflow_state = self.codec.dump(case.workflow)
         ready = open_tasks(session, row.id)

@@ -183,7 +183,8 @@ class Task(Base):
 
     __tablename__ = "tasks"
     __table_args__ = (
-        Index("ix_tasks_inbox", "state", "department_id", "role"),
+        Index("ix_tasks_inbox", "state", "department_id", "role", "due_on"),
+        Index("ix_tasks_done", "completed_by_id", "completed_at"),
         Index("ix_tasks_case_state", "case_id", "state"),
         Index("ix_tasks_assignee_state", "assignee_id", "state"),
     )
@@ -205,6 +206,10 @@ class Task(Base):
     kind: Mapped[str] = mapped_column(String(16), default="bpmn")
     deemed: Mapped[bool] = mapped_column(Boolean, default=False)  # concluded as agreed at its limit
     followup_of_id: Mapped[Optional[int]] = mapped_column(ForeignKey("tasks.id"))
+    #: for the inbox, kept by the timekeeper: the day the step's limit (or else the case's) runs
+    #: out, and the worst alert so far (warning, yellow, red)
+    due_on: Mapped[Optional[date]] = mapped_column(Date)
+    alert: Mapped[Optional[str]] = mapped_column(String(8))
     case: Mapped[Case] = relationship()
     department: Mapped[Department] = relationship()
     assignee: Mapped[Optional[User]] = relationship(foreign_keys=[assignee_id])

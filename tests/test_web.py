@@ -5,6 +5,7 @@ import re
 
 import pytest
 
+from engine.commands import CompleteTask
 from engine.demo import DEMO_PASSWORD
 from web import create_app
 
@@ -173,3 +174,43 @@ def test_only_administrators_import_the_calendar(app, flow, clock):
     done = admin.post("/admin/calendar", data={"schedule": json.dumps(schedule), "csrf_token": csrf_of(page)})
     text = done.get_data(as_text=True)
     assert done.status_code == 200 and "2027-01-07 → 2027-01-08" in text
+
+
+def test_inbox_tabs_show_what_runs_out_first_with_marks_search_and_pages(app, flow, clock):
+    from timers import sweep
+
+    late = flow.start(applicant="迟到的申请人")
+    clock.set(_at("2026-03-02T10:00"))
+    flow.complete("chuangkou", {"acceptance": "accept"}, number=late.number)  # its review is due on 9 March
+    clock.set(_at("2026-03-04T09:00"))
+    numbers = [flow.start(applicant=f"申请人{i}").number for i in range(22)]
+    clock.set(_at("2026-03-12T08:00"))
+    sweep(flow.engine)  # the others are deemed accepted; their reviews are due on 19 March
+    client = login(app.test_client(), "shencha")
+    page = client.get("/").get_data(as_text=True)
+    assert "共 23 件" in page and "第 1 / 2 页" in page
+    rows = re.findall(r'<a href="/cases/([^"]+)">', page)
+    assert rows[0] == late.number  # runs out first
+    assert "超期 3 个工作日" in page and 'class="card-yellow"' in page
+    assert "2026-03-19" in page and "5 个工作日" in page  # due date and remaining working days
+    second = client.get("/?page=2").get_data(as_text=True)
+    assert len(re.findall(r'<a href="/cases/', second)) == 3
+
+    found = client.get(f"/?q={numbers[5]}").get_data(as_text=True)
+    assert "共 1 件" in found and numbers[5] in found
+    assert "共 1 件" in client.get("/?q=迟到").get_data(as_text=True)
+    assert "共 1 件" in client.get("/?tab=overdue").get_data(as_text=True)
+
+    clock.set(_at("2026-03-18T08:00"))
+    sweep(flow.engine)  # a working day before the promised limit: warnings
+    assert "共 22 件" in client.get("/?tab=warning").get_data(as_text=True)
+    clock.set(_at("2026-03-20T08:00"))
+    sweep(flow.engine)
+    assert "共 23 件" in client.get("/?tab=overdue").get_data(as_text=True)
+
+    task = flow.task_of("shencha", late.number)
+    flow.engine.execute(CompleteTask(task=task.id, data={"review_result": "pass"}, opinion="同意"),
+                        flow.actors["shencha"])
+    done = client.get("/?tab=done").get_data(as_text=True)
+    assert late.number in done and "同意" in done
+    assert client.get("/?tab=nonsense").status_code == 404

@@ -17,6 +17,9 @@ def _add_job(scheduler, engine: Engine, interval: int):
     scheduler.add_job(sweep, "interval", args=[engine], seconds=interval, id="sweep-deadlines",
                       max_instances=1, coalesce=True)
     scheduler.add_job(sweep, "date", args=[engine], id="sweep-at-start")
+    # Planner statistics for SQLite (a no-op on PostgreSQL, where autovacuum keeps them).
+    scheduler.add_job(engine.db.optimize, "interval", hours=1, id="optimize-database", max_instances=1,
+                      coalesce=True)
     return scheduler
 
 

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from markupsafe import Markup
 from sqlalchemy import select
 
 from engine.commands import ExtendDeadline, ReceiveSupplement, RequestSupplement, ResumeClocks, SuspendClocks
 from engine.errors import BadInput, NotAllowed
-from engine.models import Task
+from engine.diagram import render, task_states
+from engine.models import ProcessVersion, Task
 from engine.policy import SUSPENSION_KINDS
 from engine.queries import case_clocks, case_dict, case_history, case_notices, get_case, history_dict
 
@@ -35,10 +37,13 @@ def show(number: str):
         if g.actor.department_id not in departments and not (g.actor.roles & OVERSIGHT_ROLES):
             raise NotAllowed("您所在的部门没有参与办理该办件")
         out = case_dict(session, case)
+        tasks = session.scalars(select(Task).where(Task.case_id == case.id).order_by(Task.id)).all()
+        xml = session.scalar(select(ProcessVersion.bpmn_xml).where(ProcessVersion.id == case.process_version_id))
+        diagram = Markup(render(xml, task_states(tasks), title=f"{case.item.name} 流程图"))
         clocks = case_clocks(session, case)
         notices = case_notices(session, case)
         history = [history_dict(h) for h in case_history(session, case)]
-    return render_template("case.html", case=out, clocks=clocks, notices=notices, history=history,
+    return render_template("case.html", case=out, clocks=clocks, notices=notices, history=history, diagram=diagram,
                            command_names=COMMAND_NAMES, suspension_kinds=SUSPENSION_KINDS)
 
 

@@ -6,7 +6,8 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from engine.commands import ClaimTask, CompleteTask, ReleaseTask
 from engine.commands.base import authorize_task
 from engine.errors import ApprovalError, NotAllowed
-from engine.queries import get_task, ready_tasks, task_dict
+from engine.clock import china_date
+from engine.queries import INBOX_TABS, get_task, inbox, task_dict
 
 from .auth import login_required
 
@@ -16,11 +17,19 @@ bp = Blueprint("inbox", __name__)
 @bp.route("/")
 @login_required
 def index():
-    from . import get_db
+    """The inbox: 待办, 已办, 预警, 超期 — what runs out first at the top, searchable, paged."""
+    from . import get_db, get_engine
 
+    engine = get_engine()
+    tab = request.args.get("tab", "todo")
+    search = request.args.get("q", "")[:64]
+    today = china_date(engine.now())
     with get_db().reader() as session:
-        rows = [task_dict(t) for t in ready_tasks(session, g.actor)]
-    return render_template("inbox.html", tasks=rows)
+        page = inbox(session, g.actor, tab=tab, search=search, page=request.args.get("page", 1, type=int),
+                     today=today, calendar=engine.calendar(session))
+        counts = {name: inbox(session, g.actor, tab=name, per_page=1, today=today).total
+                  for name in ("todo", "warning", "overdue")}
+    return render_template("inbox.html", page=page, tabs=INBOX_TABS, counts=counts, search=search, today=today)
 
 
 def _task_for_user(session, task_id: int):
@@ -40,7 +49,9 @@ def task(task_id: int):
             abort(404)
         info = get_engine().definition(session, row.case.process_version).user_tasks[row.element_id]
         out = task_dict(row)
-    return render_template("task.html", task=out, form=info.form, values={}, error=None)
+        acceptance = row.case.acceptance
+    return render_template("task.html", task=out, form=info.form, values={}, error=None,
+                           stage=info.settings.stage, acceptance=acceptance)
 
 
 @bp.route("/tasks/<int:task_id>/complete", methods=["POST"])
@@ -52,6 +63,7 @@ def complete(task_id: int):
         row = _task_for_user(session, task_id)
         info = get_engine().definition(session, row.case.process_version).user_tasks[row.element_id]
         out = task_dict(row)
+        acceptance = row.case.acceptance
     values = {f.id: request.form.get(f.id, "") for f in info.form}
     try:
         get_engine().execute(CompleteTask(task=task_id, data=values, opinion=request.form.get("opinion", ""),
@@ -61,7 +73,8 @@ def complete(task_id: int):
     except ApprovalError as exc:
         status = 409 if exc.code == "conflict" else 400
         return render_template("task.html", task=out, form=info.form, values=values, error=exc.message,
-                               opinion=request.form.get("opinion", "")), status
+                               opinion=request.form.get("opinion", ""), stage=info.settings.stage,
+                               acceptance=acceptance), status
     flash(f"已办理：{out['name']}（{out['case']}）")
     return redirect(url_for("inbox.index"))
 

@@ -1,0 +1,85 @@
+"""The clerk's inbox query over many open cases.
+
+    python bench/inbox.py [--quick] [--cases N] [--db URL] [--runs N]
+
+Builds N open cases (default 100,000; 10,000 with --quick) whose review step sits in one
+department's inbox — the worst case: every one of them belongs to the reviewer asking —
+and times the inbox as the web page runs it (page query and count): the first page of
+待办, the last page the inbox offers (50; beyond 1,000 it asks for a search), 超期, and a search by case number. Median and 95th percentile in
+milliseconds, against the same on a 1,000-case baseline built in the same run. Prints
+figures, then one JSON object as the last line.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.population import build  # noqa: E402
+from engine import people  # noqa: E402
+from engine.clock import china_date  # noqa: E402
+from engine.people import actor_for  # noqa: E402
+from engine.queries import inbox  # noqa: E402
+
+QUERIES = {
+    "todo_first_page": dict(tab="todo"),
+    "todo_page_50": dict(tab="todo", page=50),
+    "overdue_first_page": dict(tab="overdue"),
+    "search_case_number": dict(tab="todo", search="BENCH-0000777"),
+}
+
+
+def measure(url: str, cases: int, runs: int) -> dict:
+    db, engine = build(url, cases, 0)
+    today = china_date(engine.now())
+    out = {}
+    with db.reader() as session:
+        actor = actor_for(session, "shencha")
+        calendar = engine.calendar(session)
+        for name, args in QUERIES.items():
+            times = []
+            for _ in range(runs):
+                start = time.perf_counter()
+                page = inbox(session, actor, today=today, calendar=calendar, **args)
+                times.append((time.perf_counter() - start) * 1000)
+            assert page.rows
+            times.sort()
+            out[name] = {"median_ms": round(statistics.median(times), 2),
+                         "p95_ms": round(times[int(len(times) * 0.95) - 1], 2), "total": page.total}
+    db.dispose()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="10,000 cases (under 30 seconds)")
+    parser.add_argument("--cases", type=int)
+    parser.add_argument("--runs", type=int, default=40)
+    parser.add_argument("--db", help="database URL (default: a temporary SQLite file)")
+    args = parser.parse_args()
+    cases = args.cases or (10_000 if args.quick else 100_000)
+    people.PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+    with tempfile.TemporaryDirectory() as tmp:
+        baseline = measure(args.db or f"sqlite:///{Path(tmp) / 'baseline.db'}", 1_000, args.runs)
+        big = measure(args.db or f"sqlite:///{Path(tmp) / 'big.db'}", cases, args.runs)
+    result = {"bench": "inbox", "database": "postgresql" if (args.db or "").startswith("postgresql") else "sqlite",
+              "cases": cases, "runs": args.runs}
+    print(f"{cases:,} open cases in one reviewer's inbox ({result['database']}), {args.runs} runs each")
+    print(f"{'query':<22}{'median ms':>11}{'p95 ms':>9}{'1k median':>11}{'ratio':>7}")
+    for name in QUERIES:
+        b, g = baseline[name], big[name]
+        ratio = round(g["median_ms"] / b["median_ms"], 2) if b["median_ms"] else None
+        result[name] = {**g, "baseline_1k_median_ms": b["median_ms"], "ratio": ratio}
+        print(f"{name:<22}{g['median_ms']:>11}{g['p95_ms']:>9}{b['median_ms']:>11}{ratio:>7}")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
