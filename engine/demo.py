@@ -39,6 +39,7 @@ DEPARTMENTS = [
 USERS = [
     ("chuangkou", "王窗口", ["window_clerk"], "scjg"),
     ("shencha", "李审查", ["reviewer"], "scjg"),
+    ("shencha_b", "卫审查", ["reviewer"], "scjg"),
     ("fuzeren", "赵负责", ["head"], "scjg"),
     ("mz_chuangkou", "陈窗口", ["window_clerk"], "mz"),
     ("mz_shencha", "周审查", ["reviewer"], "mz"),

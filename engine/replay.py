@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 from .actors import Actor
 from .clock import FixedClock, parse_datetime
 from .commands import (COMMANDS, ClaimTask, CompleteTask, ExtendDeadline, FireDeadline, ReceiveSupplement,
-                       RecomputeDeadlines, ReleaseTask, RequestSupplement, ResumeClocks, StartCase, SuspendClocks)
+                       RecomputeDeadlines, ReleaseTask, RequestSupplement, ResumeClocks, StartCase, SuspendClocks,
+                       TransferTask, UrgeTask)
 from .db import Database
 from .definitions import DefinitionCache
 from .deploy import deploy
@@ -49,6 +50,8 @@ BUILDERS: dict[str, Callable[[dict, str], Any]] = {
     "extend_deadline": lambda p, _: ExtendDeadline(case=p["case"], reason=p["reason"], days=p["days"]),
     "fire_deadline": lambda p, _: FireDeadline(case=p["case"], key=p["deadline"]),
     "recompute_deadlines": lambda p, _: RecomputeDeadlines(case=p["case"], schedule=p.get("schedule")),
+    "transfer_task": lambda p, _: TransferTask(task=p["task"], to=p["to"], reason=p.get("reason", "")),
+    "urge_task": lambda p, _: UrgeTask(task=p["task"], note=p.get("note", "")),
 }
 assert set(BUILDERS) == set(COMMANDS), "every command must be replayable"
 

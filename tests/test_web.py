@@ -214,3 +214,38 @@ def test_inbox_tabs_show_what_runs_out_first_with_marks_search_and_pages(app, fl
     done = client.get("/?tab=done").get_data(as_text=True)
     assert late.number in done and "同意" in done
     assert client.get("/?tab=nonsense").status_code == 404
+
+
+def test_transfer_to_a_qualified_colleague_and_not_to_anyone_else(app, flow):
+    case = flow.start()
+    flow.complete("chuangkou", {"acceptance": "accept"}, number=case.number)
+    task = flow.task_of("shencha", case.number)
+    client = login(app.test_client(), "shencha")
+    page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert "卫审查（shencha_b）" in page
+    refused = client.post(f"/tasks/{task.id}/transfer", data={"to": "chuangkou", "csrf_token": csrf_of(page),
+                                                              "case_version": version_of(page)})
+    assert refused.status_code == 400 and "不能转办" in refused.get_data(as_text=True)
+    done = client.post(f"/tasks/{task.id}/transfer", data={"to": "shencha_b", "reason": "休假", "csrf_token": csrf_of(page),
+                                                           "case_version": version_of(page)})
+    assert done.status_code == 302
+    other = login(app.test_client(), "shencha_b")
+    assert case.number in other.get("/").get_data(as_text=True)
+    assert "【转办】" in other.get("/messages/").get_data(as_text=True)
+    assert case.number not in client.get("/").get_data(as_text=True)  # claimed for the colleague now
+
+
+def test_urge_by_the_head_reaches_the_handler_and_clerks_cannot_urge(app, flow):
+    case = flow.start()
+    task = flow.task_of("chuangkou", case.number)
+    head = login(app.test_client(), "fuzeren")
+    page = head.get(f"/cases/{case.number}").get_data(as_text=True)
+    assert "催办" in page
+    response = head.post(f"/cases/{case.number}/tasks/{task.id}/urge", data={"note": "请尽快受理", "csrf_token": csrf_of(page)})
+    assert response.status_code == 302
+    clerk = login(app.test_client(), "chuangkou")
+    assert "【催办】" in clerk.get("/messages/").get_data(as_text=True)
+    page = clerk.get(f"/cases/{case.number}").get_data(as_text=True)
+    assert clerk.post(f"/cases/{case.number}/tasks/{task.id}/urge",
+                      data={"csrf_token": csrf_of(page)}).status_code == 403
+    assert "催办" in page  # the history shows it

@@ -5,7 +5,8 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from markupsafe import Markup
 from sqlalchemy import select
 
-from engine.commands import ExtendDeadline, ReceiveSupplement, RequestSupplement, ResumeClocks, SuspendClocks
+from engine.commands import (ExtendDeadline, ReceiveSupplement, RequestSupplement, ResumeClocks, SuspendClocks,
+                             UrgeTask)
 from engine.errors import BadInput, NotAllowed
 from engine.diagram import render, task_states
 from engine.models import ProcessVersion, Task
@@ -21,7 +22,7 @@ COMMAND_NAMES = {
     "start_case": "提交申请", "complete_task": "办理", "claim_task": "认领", "release_task": "释放",
     "request_supplement": "一次性告知补正", "receive_supplement": "收到补正材料", "suspend_clocks": "进入特别程序",
     "resume_clocks": "恢复计时", "extend_deadline": "延期", "fire_deadline": "时限触发",
-    "recompute_deadlines": "按新日历重算期限",
+    "recompute_deadlines": "按新日历重算期限", "transfer_task": "转办", "urge_task": "催办",
 }
 
 
@@ -53,6 +54,13 @@ def _run(number: str, command, done: str):
     get_engine().execute(command, g.actor)
     flash(done)
     return redirect(url_for("cases.show", number=number))
+
+
+@bp.route("/<number>/tasks/<int:task_id>/urge", methods=["POST"])
+@login_required
+def urge(number: str, task_id: int):
+    """催办, by a 负责人 or a supervisor."""
+    return _run(number, UrgeTask(task=task_id, note=request.form.get("note", "")), "已催办")
 
 
 @bp.route("/<number>/supplement", methods=["POST"])

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
-from engine.commands import ClaimTask, CompleteTask, ReleaseTask
+from sqlalchemy import select
+
+from engine.commands import ClaimTask, CompleteTask, ReleaseTask, TransferTask
+from engine.models import User, UserRole
 from engine.commands.base import authorize_task
 from engine.errors import ApprovalError, NotAllowed
 from engine.clock import china_date
@@ -50,8 +53,12 @@ def task(task_id: int):
         info = get_engine().definition(session, row.case.process_version).user_tasks[row.element_id]
         out = task_dict(row)
         acceptance = row.case.acceptance
+        colleagues = [(u.username, u.display_name) for u in session.scalars(
+            select(User).join(UserRole).where(UserRole.role == row.role, User.department_id == row.department_id,
+                                              User.active.is_(True), User.id != g.actor.user_id)
+            .order_by(User.username))]
     return render_template("task.html", task=out, form=info.form, values={}, error=None,
-                           stage=info.settings.stage, acceptance=acceptance)
+                           stage=info.settings.stage, acceptance=acceptance, colleagues=colleagues)
 
 
 @bp.route("/tasks/<int:task_id>/complete", methods=["POST"])
@@ -76,6 +83,19 @@ def complete(task_id: int):
                                opinion=request.form.get("opinion", ""), stage=info.settings.stage,
                                acceptance=acceptance), status
     flash(f"已办理：{out['name']}（{out['case']}）")
+    return redirect(url_for("inbox.index"))
+
+
+@bp.route("/tasks/<int:task_id>/transfer", methods=["POST"])
+@login_required
+def transfer(task_id: int):
+    """转办 to a colleague with the same role in the same department."""
+    from . import get_engine
+
+    get_engine().execute(TransferTask(task=task_id, to=request.form.get("to", ""),
+                                      reason=request.form.get("reason", ""),
+                                      expected_version=request.form.get("case_version", type=int)), g.actor)
+    flash("已转办")
     return redirect(url_for("inbox.index"))
 
 

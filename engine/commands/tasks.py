@@ -1,12 +1,16 @@
-"""Commands on one task: complete, claim, release."""
+"""Commands on one task: complete, claim, release, transfer (转办), urge (催办)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from .. import outcomes
-from ..errors import BadInput
+from sqlalchemy import select
+
+from .. import alerts, outcomes
+from ..errors import BadInput, NotAllowed
+from ..models import User, UserRole
+from ..roles import role_name
 from ..values import check_form
 from .base import Applied, CommandContext, OpenCase, TaskCommand
 
@@ -80,3 +84,59 @@ class ReleaseTask(TaskCommand):
             raise BadInput(f"任务“{row.name}”没有被认领")
         row.assignee_id = None
         return Applied(row, {"task": row.spiff_id, "element": row.element_id})
+
+
+@dataclass(frozen=True)
+class TransferTask(TaskCommand):
+    """转办: hand a task to another clerk who holds its role in its department; it is claimed
+    for them and they are told."""
+
+    type = "transfer_task"
+    task: int | str
+    to: str = ""
+    reason: str = ""
+    expected_version: int | None = None
+
+    def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
+        row = self.actionable_task(ctx, case)
+        target = ctx.session.scalar(select(User).where(User.username == self.to, User.active.is_(True)))
+        if target is None:
+            raise BadInput(f"用户 {self.to} 不存在或已停用")
+        qualified = ctx.session.scalar(select(UserRole).where(UserRole.user_id == target.id, UserRole.role == row.role))
+        if qualified is None or target.department_id != row.department_id:
+            raise BadInput(f"{target.display_name} 不是 {row.department.name} 的{role_name(row.role)}，不能转办给他")
+        if target.id == ctx.actor.user_id:
+            raise BadInput("不能转办给自己")
+        reason = self.reason.strip()[:500]
+        row.assignee_id = target.id
+        alerts.send(ctx.session, [target], case=case.row, kind="transfer",
+                    title=f"【转办】{case.row.number} “{row.name}”由 {ctx.actor.display_name or ctx.actor.name} 转给您",
+                    body=reason, at=ctx.at)
+        return Applied(row, {"task": row.spiff_id, "element": row.element_id, "to": target.username, "reason": reason})
+
+
+@dataclass(frozen=True)
+class UrgeTask(TaskCommand):
+    """催办: a 负责人 of the task's department or a supervisor presses the handler; recorded in
+    the case history and sent to whoever holds the task."""
+
+    type = "urge_task"
+    task: int | str
+    note: str = ""
+
+    def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
+        row = self.ready_task(case, self.task)
+        actor = ctx.actor
+        allowed = actor.has_role("supervisor") or (actor.has_role("head") and actor.department_id == row.department_id)
+        if actor.user_id is None or not allowed:
+            raise NotAllowed(f"只有 {row.department.name} 的负责人或监察员可以催办")
+        if row.assignee_id is not None:
+            users = [ctx.session.get(User, row.assignee_id)]
+        else:
+            users = list(ctx.session.scalars(select(User).join(UserRole).where(
+                UserRole.role == row.role, User.department_id == row.department_id, User.active.is_(True))))
+        note = self.note.strip()[:500]
+        notified = alerts.send(ctx.session, users, case=case.row, kind="urge",
+                               title=f"【催办】{case.row.number} “{row.name}”：{actor.display_name or actor.name} 催促办理",
+                               body=note, at=ctx.at)
+        return Applied(row, {"task": row.spiff_id, "element": row.element_id, "note": note, "notified": notified})
