@@ -210,6 +210,7 @@ class Task(Base):
     #: out, and the worst alert so far (warning, yellow, red)
     due_on: Mapped[Optional[date]] = mapped_column(Date)
     alert: Mapped[Optional[str]] = mapped_column(String(8))
+    draft: Mapped[Optional[dict[str, Any]]]  # 暂存: the form and opinion saved so far
     case: Mapped[Case] = relationship()
     department: Mapped[Department] = relationship()
     assignee: Mapped[Optional[User]] = relationship(foreign_keys=[assignee_id])

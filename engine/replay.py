@@ -21,7 +21,7 @@ from .actors import Actor
 from .clock import FixedClock, parse_datetime
 from .commands import (COMMANDS, ClaimTask, CompleteTask, ExtendDeadline, FireDeadline, ReceiveSupplement,
                        RecomputeDeadlines, ReleaseTask, RequestSupplement, ResumeClocks, StartCase, SuspendClocks,
-                       TransferTask, UrgeTask)
+                       SaveDraft, TransferTask, UrgeTask)
 from .db import Database
 from .definitions import DefinitionCache
 from .deploy import deploy
@@ -52,6 +52,7 @@ BUILDERS: dict[str, Callable[[dict, str], Any]] = {
     "recompute_deadlines": lambda p, _: RecomputeDeadlines(case=p["case"], schedule=p.get("schedule")),
     "transfer_task": lambda p, _: TransferTask(task=p["task"], to=p["to"], reason=p.get("reason", "")),
     "urge_task": lambda p, _: UrgeTask(task=p["task"], note=p.get("note", "")),
+    "save_draft": lambda p, _: SaveDraft(task=p["task"], data=p.get("data", {}), opinion=p.get("opinion", "")),
 }
 assert set(BUILDERS) == set(COMMANDS), "every command must be replayable"
 

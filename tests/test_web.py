@@ -249,3 +249,20 @@ def test_urge_by_the_head_reaches_the_handler_and_clerks_cannot_urge(app, flow):
     assert clerk.post(f"/cases/{case.number}/tasks/{task.id}/urge",
                       data={"csrf_token": csrf_of(page)}).status_code == 403
     assert "催办" in page  # the history shows it
+
+
+def test_a_draft_is_saved_without_moving_the_case_and_comes_back(app, flow):
+    case = flow.start()
+    flow.complete("chuangkou", {"acceptance": "accept"}, number=case.number)
+    task = flow.task_of("shencha", case.number)
+    client = login(app.test_client(), "shencha")
+    page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    response = client.post(f"/tasks/{task.id}/draft", data={"review_result": "pass", "opinion": "初步同意，待核实",
+                                                            "csrf_token": csrf_of(page), "case_version": version_of(page)})
+    assert response.status_code == 302
+    page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert "已载入暂存的内容" in page and "初步同意，待核实" in page and 'value="pass" checked' in page
+    assert flow.task_of("shencha", case.number).id == task.id  # still ready
+    other = login(app.test_client(), "mz_shencha")  # another department may not draft on it
+    page = other.get("/").get_data(as_text=True)
+    assert other.post(f"/tasks/{task.id}/draft", data={"csrf_token": csrf_of(page)}).status_code == 403

@@ -5,7 +5,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 
 from sqlalchemy import select
 
-from engine.commands import ClaimTask, CompleteTask, ReleaseTask, TransferTask
+from engine.commands import ClaimTask, CompleteTask, ReleaseTask, SaveDraft, TransferTask
 from engine.models import User, UserRole
 from engine.commands.base import authorize_task
 from engine.errors import ApprovalError, NotAllowed
@@ -57,8 +57,10 @@ def task(task_id: int):
             select(User).join(UserRole).where(UserRole.role == row.role, User.department_id == row.department_id,
                                               User.active.is_(True), User.id != g.actor.user_id)
             .order_by(User.username))]
-    return render_template("task.html", task=out, form=info.form, values={}, error=None,
-                           stage=info.settings.stage, acceptance=acceptance, colleagues=colleagues)
+        draft = row.draft or {}
+    return render_template("task.html", task=out, form=info.form, values=draft.get("data", {}), error=None,
+                           opinion=draft.get("opinion", ""), stage=info.settings.stage, acceptance=acceptance,
+                           colleagues=colleagues, drafted=bool(draft))
 
 
 @bp.route("/tasks/<int:task_id>/complete", methods=["POST"])
@@ -84,6 +86,22 @@ def complete(task_id: int):
                                acceptance=acceptance), status
     flash(f"已办理：{out['name']}（{out['case']}）")
     return redirect(url_for("inbox.index"))
+
+
+@bp.route("/tasks/<int:task_id>/draft", methods=["POST"])
+@login_required
+def draft(task_id: int):
+    """暂存 the form as filled in so far."""
+    from . import get_db, get_engine
+
+    with get_db().reader() as session:
+        row = _task_for_user(session, task_id)
+        info = get_engine().definition(session, row.case.process_version).user_tasks[row.element_id]
+    values = {f.id: request.form.get(f.id, "") for f in info.form}
+    get_engine().execute(SaveDraft(task=task_id, data=values, opinion=request.form.get("opinion", ""),
+                                   expected_version=request.form.get("case_version", type=int)), g.actor)
+    flash("已暂存")
+    return redirect(url_for("inbox.task", task_id=task_id))
 
 
 @bp.route("/tasks/<int:task_id>/transfer", methods=["POST"])

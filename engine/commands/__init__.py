@@ -3,14 +3,14 @@ from .base import Applied, Command, CommandContext, OpenCase, TaskCommand
 from .clocks import ExtendDeadline, ReceiveSupplement, RequestSupplement, ResumeClocks, SuspendClocks
 from .deadlines import FireDeadline, RecomputeDeadlines
 from .start_case import StartCase
-from .tasks import ClaimTask, CompleteTask, ReleaseTask, TransferTask, UrgeTask
+from .tasks import ClaimTask, CompleteTask, ReleaseTask, SaveDraft, TransferTask, UrgeTask
 
 #: Every command by its history name: how a recorded history is turned back into commands.
 COMMANDS = {cls.type: cls for cls in (StartCase, CompleteTask, ClaimTask, ReleaseTask, RequestSupplement,
                                       ReceiveSupplement, SuspendClocks, ResumeClocks, ExtendDeadline,
-                                      FireDeadline, RecomputeDeadlines, TransferTask, UrgeTask)}
+                                      FireDeadline, RecomputeDeadlines, TransferTask, UrgeTask, SaveDraft)}
 
 __all__ = ["Applied", "Command", "CommandContext", "OpenCase", "TaskCommand", "StartCase", "CompleteTask",
            "ClaimTask", "ReleaseTask", "RequestSupplement", "ReceiveSupplement", "SuspendClocks",
            "ResumeClocks", "ExtendDeadline", "FireDeadline", "RecomputeDeadlines", "TransferTask", "UrgeTask",
-           "COMMANDS"]
+           "SaveDraft", "COMMANDS"]

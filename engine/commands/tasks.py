@@ -140,3 +140,24 @@ class UrgeTask(TaskCommand):
                                title=f"【催办】{case.row.number} “{row.name}”：{actor.display_name or actor.name} 催促办理",
                                body=note, at=ctx.at)
         return Applied(row, {"task": row.spiff_id, "element": row.element_id, "note": note, "notified": notified})
+
+
+@dataclass(frozen=True)
+class SaveDraft(TaskCommand):
+    """暂存: keep the form and opinion filled in so far; the flow does not move."""
+
+    type = "save_draft"
+    task: int | str
+    data: dict[str, Any] = field(default_factory=dict)
+    opinion: str = ""
+    expected_version: int | None = None
+
+    def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
+        row = self.actionable_task(ctx, case)
+        opinion = self.opinion.strip()
+        if len(opinion) > MAX_OPINION:
+            raise BadInput(f"审批意见过长（上限 {MAX_OPINION} 字）")
+        form = case.definition.user_tasks[row.element_id].form if row.kind == "bpmn" else ()
+        data = check_form(form, {k: v for k, v in self.data.items() if v not in ("", None)}, partial=True)
+        row.draft = {"data": data, "opinion": opinion, "by": ctx.actor.name}
+        return Applied(row, {"task": row.spiff_id, "element": row.element_id, "data": data, "opinion": opinion})
