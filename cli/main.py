@@ -137,6 +137,36 @@ def user_add(state: State, username: str, roles: tuple[str, ...], department: st
     click.echo(f"已添加用户 {username}")
 
 
+@user.command("backup")
+@click.argument("username")
+@click.option("--to", "backup", help="B 岗用户名")
+@click.option("--none", "clear", is_flag=True, help="取消 B 岗")
+@click.pass_obj
+def user_backup(state: State, username: str, backup: str | None, clear: bool) -> None:
+    """AB岗: name the colleague who stands in while USERNAME is away."""
+    from engine.errors import BadInput
+    from engine.people import set_backup
+
+    if bool(backup) == clear:
+        raise BadInput("请给出 --to 用户名，或 --none")
+    with state.db.transaction() as session:
+        set_backup(session, username, None if clear else backup)
+    click.echo(f"{username} 的 B 岗：{'无' if clear else backup}")
+
+
+@user.command("away")
+@click.argument("username")
+@click.option("--back", is_flag=True, help="回岗")
+@click.pass_obj
+def user_away(state: State, username: str, back: bool) -> None:
+    """Mark USERNAME away (their tasks show in their backup's inbox) or, with --back, back."""
+    from engine.people import set_away
+
+    with state.db.transaction() as session:
+        set_away(session, username, not back)
+    click.echo(f"{username} {'已回岗' if back else '已离岗，由 B 岗代办'}")
+
+
 @main.command()
 @json_option
 @click.pass_obj

@@ -7,6 +7,17 @@ SYSTEM = "system"
 
 
 @dataclass(frozen=True)
+class Principal:
+    """Someone away whose tasks this actor handles as their named backup (AB岗)."""
+
+    name: str
+    user_id: int
+    department_id: int
+    roles: frozenset[str]
+    display_name: str = ""
+
+
+@dataclass(frozen=True)
 class Actor:
     """A person (``user_id`` set) or a non-person party: the timer sweep, an applicant."""
 
@@ -16,6 +27,7 @@ class Actor:
     department_id: int | None = None
     roles: frozenset[str] = field(default_factory=frozenset)
     kind: str = "user"  # user | applicant | system
+    principals: tuple[Principal, ...] = ()
 
     @classmethod
     def system(cls, name: str = SYSTEM) -> "Actor":
@@ -26,9 +38,12 @@ class Actor:
         return cls(name=f"applicant:{name}", display_name=name, kind="applicant")
 
     @classmethod
-    def from_user(cls, user) -> "Actor":
+    def from_user(cls, user, principals=()) -> "Actor":
+        """``principals``: the away users who name ``user`` as their backup."""
         return cls(name=user.username, user_id=user.id, display_name=user.display_name,
-                   department_id=user.department_id, roles=frozenset(user.role_codes))
+                   department_id=user.department_id, roles=frozenset(user.role_codes),
+                   principals=tuple(Principal(p.username, p.id, p.department_id, frozenset(p.role_codes),
+                                              p.display_name) for p in principals))
 
     def has_role(self, role: str) -> bool:
         return role in self.roles

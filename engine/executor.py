@@ -88,8 +88,11 @@ class Engine:
         if case.workflow_changed:
             row.workflow_state = self.codec.dump(case.workflow)
         ready = open_tasks(session, row.id)
+        payload = dict(applied.payload)
+        if ctx.on_behalf_of is not None:  # AB岗: done by the backup for an away colleague
+            payload["on_behalf_of"] = ctx.on_behalf_of
         session.add(HistoryEntry(case_id=row.id, seq=seq, command=command.type, actor=actor.name, at=at,
-                                 payload=applied.payload, ready_tasks=snapshot(ready), case_state=row.state,
+                                 payload=payload, ready_tasks=snapshot(ready), case_state=row.state,
                                  observed=observe(session, row)))
         row.last_seq, row.last_event_at = seq, at
         session.flush()

@@ -96,6 +96,9 @@ class User(Base):
     password_hash: Mapped[Optional[str]] = mapped_column(String(255))
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: AB岗: the named backup, who sees and handles this user's tasks while the user is away
+    backup_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"), index=True)
+    away: Mapped[bool] = mapped_column(Boolean, default=False)
     department: Mapped[Department] = relationship(lazy="joined")
     roles: Mapped[list["UserRole"]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 

@@ -70,11 +70,43 @@ def user_by_name(session: Session, username: str) -> User:
     return user
 
 
-def actor_for(session: Session, username: str) -> Actor:
+def actor_for(session: Session, username: str, *, on_behalf_of: str | None = None) -> Actor:
+    """The user as an actor, with the away colleagues they stand in for (AB岗). A replay names
+    the one it acted for (``on_behalf_of``), whatever the away flags say today."""
     user = user_by_name(session, username)
     if not user.active:
         raise BadInput(f"用户 {username} 已停用")
-    return Actor.from_user(user)
+    if on_behalf_of is not None:
+        return Actor.from_user(user, [user_by_name(session, on_behalf_of)])
+    return Actor.from_user(user, principals_of(session, user.id))
+
+
+def principals_of(session: Session, user_id: int) -> list[User]:
+    return list(session.scalars(select(User).where(User.backup_id == user_id, User.away.is_(True),
+                                                   User.active.is_(True)).order_by(User.username)))
+
+
+def set_backup(session: Session, username: str, backup: str | None) -> User:
+    """Name (or with None clear) the colleague who stands in while ``username`` is away."""
+    user = user_by_name(session, username)
+    if backup is None:
+        user.backup_id = None
+        return user
+    other = user_by_name(session, backup)
+    if other.id == user.id:
+        raise BadInput("不能指定自己为 B 岗")
+    if not set(other.role_codes) & set(user.role_codes):
+        raise BadInput(f"{other.display_name} 没有与 {user.display_name} 相同的岗位角色，不能作为 B 岗")
+    user.backup_id = other.id
+    return user
+
+
+def set_away(session: Session, username: str, away: bool) -> User:
+    user = user_by_name(session, username)
+    if away and user.backup_id is None:
+        raise BadInput(f"{user.display_name} 还没有指定 B 岗，不能设为离岗")
+    user.away = away
+    return user
 
 
 def authenticate(session: Session, username: str, password: str) -> User | None:

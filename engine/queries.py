@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from .actors import Actor
@@ -44,12 +44,33 @@ def user_dict(user: User) -> dict[str, Any]:
             "department_name": user.department.name, "roles": user.role_codes, "active": user.active}
 
 
+def _may_act_on(actor: Actor):
+    """The tasks an actor may act on: their department and roles, and — as a named backup
+    (AB岗) — those of each away colleague they stand in for."""
+    def holder(user_id, department_id, roles):
+        return and_(Task.department_id == department_id, Task.role.in_(sorted(roles)),
+                    (Task.assignee_id.is_(None)) | (Task.assignee_id == user_id))
+
+    conditions = [holder(actor.user_id, actor.department_id, actor.roles)]
+    conditions += [holder(p.user_id, p.department_id, p.roles) for p in actor.principals]
+    return conditions[0] if len(conditions) == 1 else or_(*conditions)
+
+
+def acting_for(actor: Actor, task: Task) -> str | None:
+    """The away colleague on whose behalf the actor would handle this task, if any."""
+    if task.role in actor.roles and task.department_id == actor.department_id and \
+            task.assignee_id in (None, actor.user_id):
+        return None
+    return next((p.display_name or p.name for p in actor.principals
+                 if task.role in p.roles and task.department_id == p.department_id
+                 and task.assignee_id in (None, p.user_id)), None)
+
+
 def ready_tasks(session: Session, actor: Actor | None = None, *, limit: int = 200) -> list[Task]:
     """Ready tasks, oldest first; for an actor only those they may act on."""
     query = select(Task).where(Task.state == "ready")
     if actor is not None:
-        query = query.where(Task.department_id == actor.department_id, Task.role.in_(sorted(actor.roles)),
-                            (Task.assignee_id.is_(None)) | (Task.assignee_id == actor.user_id))
+        query = query.where(_may_act_on(actor))
     query = query.options(joinedload(Task.case).joinedload(Case.item), joinedload(Task.department),
                           joinedload(Task.assignee)).order_by(Task.created_at, Task.id).limit(limit)
     return list(session.scalars(query))
@@ -92,9 +113,7 @@ def inbox(session: Session, actor: Actor, *, tab: str = "todo", search: str = ""
         query = select(Task).where(Task.completed_by_id == actor.user_id, Task.state == "completed")
         order = (Task.completed_at.desc(), Task.id.desc())
     else:
-        query = select(Task).where(Task.state == "ready", Task.department_id == actor.department_id,
-                                   Task.role.in_(sorted(actor.roles)),
-                                   (Task.assignee_id.is_(None)) | (Task.assignee_id == actor.user_id))
+        query = select(Task).where(Task.state == "ready", _may_act_on(actor))
         if tab == "warning":
             query = query.where(Task.alert == "warning")
         elif tab == "overdue":
@@ -124,6 +143,7 @@ def inbox(session: Session, actor: Actor, *, tab: str = "todo", search: str = ""
         row["due_on"] = task.due_on.isoformat() if task.due_on else None
         row["alert"] = task.alert
         row["suspended"] = task.case.suspended
+        row["on_behalf_of"] = acting_for(actor, task) if tab != "done" else None
         row["remaining_days"] = (calendar.between(today, task.due_on).value
                                  if calendar is not None and today is not None and task.due_on else None)
         out.append(row)

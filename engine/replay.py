@@ -95,7 +95,7 @@ def _directory(session: Session, case: Case, entries: list[HistoryEntry]) -> dic
         while parent is not None:
             involved.add(parent)
             parent = by_id[parent].parent_id
-    actors = {e.actor for e in entries}
+    actors = {e.actor for e in entries} | {e.payload.get("on_behalf_of") for e in entries} - {None}
     users = session.scalars(select(User).where(User.department_id.in_(involved) | User.username.in_(actors))
                             .order_by(User.username))
     supervisors = session.scalars(select(User).join(UserRole).where(UserRole.role == "supervisor"))
@@ -273,7 +273,7 @@ class Replayer:
             with db.transaction() as session:
                 _import(session, payload["schedule"])
         try:
-            actor = _actor(db, entry["actor"])
+            actor = _actor(db, entry["actor"], payload.get("on_behalf_of"))
             engine.execute(command, actor, at=at)
         except ApprovalError as exc:
             return diverged(f"被拒绝：{exc.message}")
@@ -308,7 +308,7 @@ def _case_key(session: Session, entry: dict, payload: dict) -> str:
     return session.scalar(select(Case.key).order_by(Case.id).limit(1))  # a replay database holds one case
 
 
-def _actor(db: Database, name: str) -> Actor:
+def _actor(db: Database, name: str, on_behalf_of: str | None = None) -> Actor:
     if name == "system":
         return Actor.system()
     if name.startswith("system:"):
@@ -318,7 +318,7 @@ def _actor(db: Database, name: str) -> Actor:
     from .people import actor_for
 
     with db.reader() as session:
-        return actor_for(session, name)
+        return actor_for(session, name, on_behalf_of=on_behalf_of)
 
 
 def _import(session: Session, year: dict) -> None:

@@ -167,3 +167,13 @@ def test_calendar_import_from_a_file(sim, tmp_path):
     file.write_text('{"year": 2027, "makeup_days": [{"date": "2027-02-15"}]}', encoding="utf-8")
     refused = sim("calendar", "import", str(file), ok=False)
     assert refused.exit_code == 1 and "不是周末" in refused.stderr
+
+
+def test_ab_post_from_the_command_line(sim):
+    refused = sim("user", "away", "shencha", ok=False)
+    assert refused.exit_code == 1 and "B 岗" in refused.stderr
+    assert "shencha_b" in sim("user", "backup", "shencha", "--to", "shencha_b").stdout
+    assert "已离岗" in sim("user", "away", "shencha").stdout
+    assert "已回岗" in sim("user", "away", "shencha", "--back").stdout
+    wrong = sim("user", "backup", "shencha", "--to", "chuangkou", ok=False)
+    assert wrong.exit_code == 1 and "相同的岗位角色" in wrong.stderr

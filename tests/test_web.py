@@ -266,3 +266,68 @@ def test_a_draft_is_saved_without_moving_the_case_and_comes_back(app, flow):
     other = login(app.test_client(), "mz_shencha")  # another department may not draft on it
     page = other.get("/").get_data(as_text=True)
     assert other.post(f"/tasks/{task.id}/draft", data={"csrf_token": csrf_of(page)}).status_code == 403
+
+
+def test_ab_post_backup_sees_and_handles_the_away_users_tasks_on_their_behalf(app, flow, seeded):
+    from sqlalchemy import select
+
+    from engine.models import HistoryEntry
+
+    case = flow.start()
+    flow.complete("chuangkou", {"acceptance": "accept"}, number=case.number)
+    task = flow.task_of("shencha", case.number)
+    backup = login(app.test_client(), "mz_shencha")  # another department: cannot act without AB岗
+    assert case.number not in backup.get("/").get_data(as_text=True)
+
+    owner = login(app.test_client(), "shencha")
+    page = owner.get("/me/").get_data(as_text=True)
+    refused = owner.post("/me/", data={"backup": "chuangkou", "away": "on", "csrf_token": csrf_of(page)})
+    assert refused.status_code == 400 and "B 岗" in refused.get_data(as_text=True)
+    assert owner.post("/me/", data={"backup": "shencha_b", "away": "on", "csrf_token": csrf_of(page)}).status_code == 302
+
+    stand_in = login(app.test_client(), "shencha_b")
+    inbox_page = stand_in.get("/").get_data(as_text=True)
+    assert case.number in inbox_page
+    form = stand_in.get(f"/tasks/{task.id}").get_data(as_text=True)
+    done = stand_in.post(f"/tasks/{task.id}/complete", data={"review_result": "pass", "csrf_token": csrf_of(form),
+                                                             "case_version": version_of(form)})
+    assert done.status_code == 302
+    with seeded.reader() as session:
+        entry = session.scalar(select(HistoryEntry).where(HistoryEntry.command == "complete_task")
+                               .order_by(HistoryEntry.id.desc()))
+    assert entry.actor == "shencha_b"
+
+
+def test_a_backup_acts_for_an_away_colleague_only_while_they_are_away(app, flow, seeded):
+    from sqlalchemy import select
+
+    from engine.commands import ClaimTask
+    from engine.models import HistoryEntry
+    from engine.people import set_away, set_backup
+
+    with seeded.transaction() as session:
+        set_backup(session, "shencha", "shencha_b")
+    case = flow.start()
+    flow.complete("chuangkou", {"acceptance": "accept"}, number=case.number)
+    task = flow.task_of("shencha", case.number)
+    with seeded.transaction() as session:
+        set_away(session, "shencha", True)
+    # a task the owner had claimed shows in the backup's inbox, marked, and is done on the owner's behalf
+    flow.engine.execute(ClaimTask(task=task.id), flow.actors["shencha"])
+    stand_in = login(app.test_client(), "shencha_b")
+    page = stand_in.get("/").get_data(as_text=True)
+    assert "代 李审查" in page
+    form = stand_in.get(f"/tasks/{task.id}").get_data(as_text=True)
+    stand_in.post(f"/tasks/{task.id}/complete", data={"review_result": "pass", "csrf_token": csrf_of(form),
+                                                      "case_version": version_of(form)})
+    with seeded.reader() as session:
+        entry = session.scalar(select(HistoryEntry).where(HistoryEntry.command == "complete_task")
+                               .order_by(HistoryEntry.id.desc()))
+    assert entry.actor == "shencha_b" and entry.payload["on_behalf_of"] == "shencha"
+    with seeded.transaction() as session:
+        set_away(session, "shencha", False)
+    case = flow.start()
+    flow.complete("chuangkou", {"acceptance": "accept"}, number=case.number)
+    other = flow.task_of("shencha", case.number)
+    flow.engine.execute(ClaimTask(task=other.id), flow.actors["shencha"])
+    assert stand_in.get(f"/tasks/{other.id}").status_code == 403  # back at work: no more standing in

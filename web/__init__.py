@@ -37,9 +37,9 @@ def create_app(config: dict[str, Any] | None = None, *, db: Database | None = No
     app.extensions["approvals.engine"] = Engine(database, clock or SystemClock())
     csrf.init_app(app)
 
-    from . import admin, auth, cases, inbox, messages
+    from . import admin, auth, cases, inbox, messages, profile
 
-    for blueprint in (auth.bp, inbox.bp, cases.bp, messages.bp, admin.bp):
+    for blueprint in (auth.bp, inbox.bp, cases.bp, messages.bp, admin.bp, profile.bp):
         app.register_blueprint(blueprint)
     app.before_request(auth.load_current_user)
 

@@ -6,7 +6,7 @@ from functools import wraps
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 
 from engine.actors import Actor
-from engine.people import authenticate
+from engine.people import authenticate, principals_of
 from engine.models import User
 
 bp = Blueprint("auth", __name__)
@@ -23,7 +23,7 @@ def load_current_user() -> None:
             if user is not None and user.active:
                 user.role_codes  # load roles while the session is open
                 g.user = user
-                g.actor = Actor.from_user(user)
+                g.actor = Actor.from_user(user, principals_of(db_session, user.id))
 
 
 def login_required(view):

@@ -36,6 +36,8 @@ class CommandContext:
     session: Session
     actor: Actor
     at: datetime
+    #: set when the actor acts as the away user's backup (AB岗); recorded in the history
+    on_behalf_of: str | None = None
 
     def lock_case(self, case_id: int, *, skip_locked: bool = False) -> Case:
         """Lock the case row for this transaction. With ``skip_locked`` a case another
@@ -189,7 +191,7 @@ class TaskCommand(Command):
         """The ready task, checked against a stale form and the actor's right to act on it."""
         row = self.ready_task(case, self.task)
         self.check_version(case)
-        authorize_task(ctx.actor, row)
+        ctx.on_behalf_of = authorize_task(ctx.actor, row)
         return row
 
     def check_version(self, case: OpenCase) -> None:
@@ -199,12 +201,22 @@ class TaskCommand(Command):
             raise Conflict("办件已被他人更新，请刷新后重试")
 
 
-def authorize_task(actor: Actor, task: Task) -> None:
-    """Only a user with the task's role in the task's department, and its assignee if claimed."""
+def _may_handle(user_id: int, department_id: int | None, roles, task: Task) -> bool:
+    return (task.role in roles and department_id == task.department_id
+            and (task.assignee_id is None or task.assignee_id == user_id))
+
+
+def authorize_task(actor: Actor, task: Task) -> str | None:
+    """Only a user with the task's role in the task's department, and its assignee if claimed —
+    or the named backup (AB岗) of such a user who is away. Returns the username acted for, if any."""
     if actor.user_id is None:
         raise NotAllowed(f"只有工作人员可以办理任务“{task.name}”")
-    if not actor.has_role(task.role) or actor.department_id != task.department_id:
-        raise NotAllowed(f"用户 {actor.name} 不能办理任务“{task.name}”：需要 {task.department.name} 的"
-                         f"{role_name(task.role)}")
-    if task.assignee_id is not None and task.assignee_id != actor.user_id:
+    if _may_handle(actor.user_id, actor.department_id, actor.roles, task):
+        return None
+    for principal in actor.principals:
+        if _may_handle(principal.user_id, principal.department_id, principal.roles, task):
+            return principal.name
+    if task.assignee_id is not None and actor.has_role(task.role) and actor.department_id == task.department_id:
         raise NotAllowed(f"任务“{task.name}”已由 {task.assignee.display_name} 认领")
+    raise NotAllowed(f"用户 {actor.name} 不能办理任务“{task.name}”：需要 {task.department.name} 的"
+                     f"{role_name(task.role)}")

@@ -40,7 +40,7 @@ class CaseCommand(Command):
             Task.case_id == case.row.id, Task.state == "ready", Task.kind == "bpmn")) if t.element_id in stage), None)
         if task is None:
             raise Conflict(f"办件 {case.row.number} 不在受理环节")
-        authorize_task(ctx.actor, task)
+        ctx.on_behalf_of = authorize_task(ctx.actor, task)
         return task
 
     @staticmethod

@@ -153,6 +153,20 @@ def claim_and_release(s: Story):
     s.at("2026-03-02T10:00").complete("chuangkou", {"acceptance": "accept"})
 
 
+def backup_stands_in(s: Story):
+    from engine.people import set_away, set_backup
+
+    with s.db.transaction() as session:
+        set_backup(session, "shencha", "shencha_b")
+    s.start()
+    s.at("2026-03-02T10:00").complete("chuangkou", {"acceptance": "accept"})
+    s.at("2026-03-02T11:00").do("shencha", ClaimTask(task=s.task("shencha")))
+    with s.db.transaction() as session:
+        set_away(session, "shencha", True)  # 李审查 is away: 卫审查 stands in (AB岗)
+    s.at("2026-03-03T10:00").complete("shencha_b", {"review_result": "pass"}, "代李审查办理")
+    s.at("2026-03-04T10:00").complete("fuzeren", {"decision": "grant"})
+
+
 def joint_parallel(s: Story):
     s.start(item="JOINT", applicant="某养老服务有限公司")
     s.at("2026-03-02T10:00").complete("chuangkou", {"acceptance": "accept"})
@@ -184,7 +198,7 @@ def provisional_year(s: Story):
 
 SCENARIOS: dict[str, Callable[[Story], None]] = {f.__name__: f for f in (
     straight_grant, refused_at_acceptance, supplement_then_deny, deemed_acceptance, inspection_pause,
-    extension, cards_and_escalation, item_deemed_approval, claim_and_release, joint_parallel,
+    extension, cards_and_escalation, item_deemed_approval, claim_and_release, backup_stands_in, joint_parallel,
     joint_department_defaults, provisional_year)}
 
 
