@@ -331,3 +331,25 @@ def test_a_backup_acts_for_an_away_colleague_only_while_they_are_away(app, flow,
     other = flow.task_of("shencha", case.number)
     flow.engine.execute(ClaimTask(task=other.id), flow.actors["shencha"])
     assert stand_in.get(f"/tasks/{other.id}").status_code == 403  # back at work: no more standing in
+
+
+def _session_cookie(client) -> str:
+    cookie = client.get_cookie("session")
+    return cookie.value if cookie is not None else ""
+
+
+def test_sessions_live_on_the_server_and_end_at_logout(app):
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    before = _session_cookie(client)
+    client.post("/login", data={"username": "chuangkou", "password": DEMO_PASSWORD, "csrf_token": csrf_of(page)})
+    after = _session_cookie(client)
+    assert after and after != before  # a new id at login: no session fixation
+    assert "." not in after and len(after) < 100  # only an id in the browser, no signed data
+
+    thief = app.test_client()
+    thief.set_cookie("session", after)
+    assert thief.get("/").status_code == 200  # the id is the session …
+    page = client.get("/").get_data(as_text=True)
+    client.post("/logout", data={"csrf_token": csrf_of(page)})
+    assert thief.get("/").status_code == 302  # … until logout ends it on the server

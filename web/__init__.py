@@ -17,6 +17,8 @@ from engine.clock import Clock, SystemClock
 from engine.alerts import unread_count
 from engine.errors import ApprovalError
 
+from .sessions import init_sessions
+
 csrf = CSRFProtect()
 
 
@@ -36,6 +38,7 @@ def create_app(config: dict[str, Any] | None = None, *, db: Database | None = No
     app.extensions["approvals.db"] = database
     app.extensions["approvals.engine"] = Engine(database, clock or SystemClock())
     csrf.init_app(app)
+    init_sessions(app, database)
 
     from . import admin, auth, cases, inbox, messages, profile
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 
 from engine.actors import Actor
 from engine.people import authenticate, principals_of
@@ -48,6 +48,7 @@ def login():
         if user is None:
             error = "用户名或密码错误"
         else:
+            current_app.session_interface.regenerate(session)  # a fresh id: no session fixation
             session.clear()
             session["user_id"] = user.id
             target = request.args.get("next") or ""
