@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from .actors import Actor
 from .clock import FixedClock, parse_datetime
-from .commands import (COMMANDS, ClaimTask, CompleteTask, ExtendDeadline, FireDeadline, ReceiveSupplement,
+from .commands import (COMMANDS, ClaimTask, CopyCase, CompleteTask, ExtendDeadline, FireDeadline, ReceiveSupplement,
                        RecomputeDeadlines, ReleaseTask, RequestSupplement, ResumeClocks, StartCase, SuspendClocks,
                        SaveDraft, TransferTask, UrgeTask)
 from .db import Database
@@ -52,6 +52,7 @@ BUILDERS: dict[str, Callable[[dict, str], Any]] = {
     "recompute_deadlines": lambda p, _: RecomputeDeadlines(case=p["case"], schedule=p.get("schedule")),
     "transfer_task": lambda p, _: TransferTask(task=p["task"], to=p["to"], reason=p.get("reason", "")),
     "urge_task": lambda p, _: UrgeTask(task=p["task"], note=p.get("note", "")),
+    "copy_case": lambda p, _: CopyCase(case=p["case"], to=tuple(p["to"]), note=p.get("note", "")),
     "save_draft": lambda p, _: SaveDraft(task=p["task"], data=p.get("data", {}), opinion=p.get("opinion", "")),
 }
 assert set(BUILDERS) == set(COMMANDS), "every command must be replayable"

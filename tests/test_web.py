@@ -353,3 +353,21 @@ def test_sessions_live_on_the_server_and_end_at_logout(app):
     page = client.get("/").get_data(as_text=True)
     client.post("/logout", data={"csrf_token": csrf_of(page)})
     assert thief.get("/").status_code == 302  # … until logout ends it on the server
+
+
+def test_copy_a_case_for_information_opens_it_to_the_reader(app, flow):
+    case = flow.start()
+    reader = login(app.test_client(), "mz_fuzeren")
+    assert reader.get(f"/cases/{case.number}").status_code == 403
+    clerk = login(app.test_client(), "chuangkou")
+    page = clerk.get(f"/cases/{case.number}").get_data(as_text=True)
+    bad = clerk.post(f"/cases/{case.number}/copy", data={"to": "nobody", "csrf_token": csrf_of(page)})
+    assert bad.status_code == 400 and "nobody" in bad.get_data(as_text=True)
+    assert clerk.post(f"/cases/{case.number}/copy", data={"to": "mz_fuzeren", "note": "涉及民政事项，请知悉",
+                                                          "csrf_token": csrf_of(page)}).status_code == 302
+    assert "【抄送】" in reader.get("/messages/").get_data(as_text=True)
+    page = reader.get(f"/cases/{case.number}").get_data(as_text=True)
+    assert case.number in page and "抄送" in page
+    outsider = login(app.test_client(), "ws_chuangkou")  # not involved, not copied: cannot copy either
+    page = outsider.get("/").get_data(as_text=True)
+    assert outsider.post(f"/cases/{case.number}/copy", data={"to": "ws_chuangkou", "csrf_token": csrf_of(page)}).status_code == 403

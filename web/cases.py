@@ -5,11 +5,11 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from markupsafe import Markup
 from sqlalchemy import select
 
-from engine.commands import (ExtendDeadline, ReceiveSupplement, RequestSupplement, ResumeClocks, SuspendClocks,
+from engine.commands import (CopyCase, ExtendDeadline, ReceiveSupplement, RequestSupplement, ResumeClocks, SuspendClocks,
                              UrgeTask)
 from engine.errors import BadInput, NotAllowed
 from engine.diagram import render, task_states
-from engine.models import ProcessVersion, Task
+from engine.models import Message, ProcessVersion, Task
 from engine.policy import SUSPENSION_KINDS
 from engine.queries import case_clocks, case_dict, case_history, case_notices, get_case, history_dict
 
@@ -22,7 +22,7 @@ COMMAND_NAMES = {
     "start_case": "提交申请", "complete_task": "办理", "claim_task": "认领", "release_task": "释放",
     "request_supplement": "一次性告知补正", "receive_supplement": "收到补正材料", "suspend_clocks": "进入特别程序",
     "resume_clocks": "恢复计时", "extend_deadline": "延期", "fire_deadline": "时限触发",
-    "recompute_deadlines": "按新日历重算期限", "transfer_task": "转办", "urge_task": "催办", "save_draft": "暂存",
+    "recompute_deadlines": "按新日历重算期限", "transfer_task": "转办", "urge_task": "催办", "save_draft": "暂存", "copy_case": "抄送",
 }
 
 
@@ -35,7 +35,9 @@ def show(number: str):
         case = get_case(session, number)
         departments = set(session.scalars(select(Task.department_id).where(Task.case_id == case.id)))
         departments.add(case.item.department_id)
-        if g.actor.department_id not in departments and not (g.actor.roles & OVERSIGHT_ROLES):
+        copied = session.scalar(select(Message.id).where(Message.case_id == case.id, Message.kind == "copy",
+                                                         Message.user_id == g.actor.user_id).limit(1))
+        if g.actor.department_id not in departments and not (g.actor.roles & OVERSIGHT_ROLES) and copied is None:
             raise NotAllowed("您所在的部门没有参与办理该办件")
         out = case_dict(session, case)
         tasks = session.scalars(select(Task).where(Task.case_id == case.id).order_by(Task.id)).all()
@@ -61,6 +63,14 @@ def _run(number: str, command, done: str):
 def urge(number: str, task_id: int):
     """催办, by a 负责人 or a supervisor."""
     return _run(number, UrgeTask(task=task_id, note=request.form.get("note", "")), "已催办")
+
+
+@bp.route("/<number>/copy", methods=["POST"])
+@login_required
+def copy(number: str):
+    """抄送 to colleagues (user names, separated by spaces or commas)."""
+    names = tuple(n for n in request.form.get("to", "").replace("，", ",").replace(",", " ").split() if n)
+    return _run(number, CopyCase(case=number, to=names, note=request.form.get("note", "")), "已抄送")
 
 
 @bp.route("/<number>/supplement", methods=["POST"])

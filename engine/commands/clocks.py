@@ -162,3 +162,33 @@ class ExtendDeadline(CaseCommand):
         record = case.timekeeper.extend(days, _text(self.reason, "延期理由"))
         return Applied(record, {"case": row.number, **record})
 
+
+
+@dataclass(frozen=True)
+class CopyCase(CaseCommand):
+    """抄送: send the case to colleagues for information; they may read it from then on."""
+
+    type = "copy_case"
+    case: str
+    to: tuple[str, ...] = ()
+    note: str = ""
+
+    def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
+        from .. import alerts
+        from ..models import User
+
+        actor = ctx.actor
+        if not (actor.has_role("supervisor") or actor.has_role("admin")):
+            self.authorize_handler(ctx, case)
+        names = sorted(set(self.to))
+        if not names:
+            raise BadInput("请选择抄送对象")
+        users = list(ctx.session.scalars(select(User).where(User.username.in_(names), User.active.is_(True))))
+        missing = sorted(set(names) - {u.username for u in users})
+        if missing:
+            raise BadInput(f"用户不存在或已停用：{'、'.join(missing)}")
+        note = _text(self.note, "抄送说明", required=False)
+        notified = alerts.send(ctx.session, users, case=case.row, kind="copy",
+                               title=f"【抄送】{case.row.number} {case.row.item.name}（{actor.display_name or actor.name} 抄送）",
+                               body=note, at=ctx.at)
+        return Applied(notified, {"case": case.row.number, "to": notified, "note": note})
