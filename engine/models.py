@@ -293,6 +293,26 @@ class Message(Base):
     case: Mapped[Optional[Case]] = relationship()
 
 
+class CaseRequest(Base):
+    """A request that waits for someone else's decision: an extension (延期) asked by the
+    handler for the authority's 负责人 to approve or refuse."""
+
+    __tablename__ = "case_requests"
+    __table_args__ = (Index("ix_case_requests_pending", "kind", "state", "department_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))  # who decides
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending, approved, refused
+    detail: Mapped[dict[str, Any]]
+    requested_by: Mapped[str] = mapped_column(String(128))
+    requested_at: Mapped[datetime]
+    decided_by: Mapped[Optional[str]] = mapped_column(String(128))
+    decided_at: Mapped[Optional[datetime]]
+    decision_note: Mapped[Optional[str]] = mapped_column(Text)
+    case: Mapped[Case] = relationship()
+
+
 class Notice(Base):
     """A written notice to the applicant: one-time notice of missing materials, suspended
     period, extension, deemed acceptance or approval."""

@@ -260,3 +260,18 @@ def calendar_years(session: Session) -> list[dict[str, Any]]:
     return [{"year": y.year, "source": y.source, "days_off": counts.get((y.year, "off"), 0),
              "makeup_days": counts.get((y.year, "makeup"), 0)}
             for y in session.scalars(select(CalendarYear).order_by(CalendarYear.year.desc()))]
+
+
+def pending_extension_requests(session: Session, actor: Actor) -> list[dict[str, Any]]:
+    """For a 负责人: the extension requests of cases their department decides."""
+    from .models import CaseRequest
+
+    if not actor.has_role("head"):
+        return []
+    rows = session.scalars(select(CaseRequest).where(CaseRequest.kind == "extension", CaseRequest.state == "pending",
+                                                     CaseRequest.department_id == actor.department_id)
+                           .options(joinedload(CaseRequest.case).joinedload(Case.item))
+                           .order_by(CaseRequest.requested_at))
+    return [{"case": r.case.number, "item_name": r.case.item.name, "applicant": r.case.applicant,
+             "days": r.detail["days"], "reason": r.detail["reason"], "requested_by": r.requested_by,
+             "requested_at": iso(r.requested_at)} for r in rows]

@@ -371,3 +371,38 @@ def test_copy_a_case_for_information_opens_it_to_the_reader(app, flow):
     outsider = login(app.test_client(), "ws_chuangkou")  # not involved, not copied: cannot copy either
     page = outsider.get("/").get_data(as_text=True)
     assert outsider.post(f"/cases/{case.number}/copy", data={"to": "ws_chuangkou", "csrf_token": csrf_of(page)}).status_code == 403
+
+
+def test_an_extension_request_goes_to_the_head_who_approves_or_refuses(app, flow, seeded):
+    from datetime import date
+
+    from sqlalchemy import select
+
+    from engine.models import Case, Deadline
+
+    case = flow.start()
+    flow.complete("chuangkou", {"acceptance": "accept"}, number=case.number)
+    reviewer = login(app.test_client(), "shencha")
+    page = reviewer.get(f"/cases/{case.number}").get_data(as_text=True)
+    assert "申请延期" in page and "负责人直接决定" not in page
+    assert reviewer.post(f"/cases/{case.number}/extension-request",
+                         data={"reason": "需组织专家论证", "days": "10", "csrf_token": csrf_of(page)}).status_code == 302
+    again = reviewer.post(f"/cases/{case.number}/extension-request",
+                          data={"reason": "再申请", "csrf_token": csrf_of(page)})
+    assert again.status_code == 409
+
+    head = login(app.test_client(), "fuzeren")
+    inbox_page = head.get("/").get_data(as_text=True)
+    assert "待审批的延期申请" in inbox_page and "需组织专家论证" in inbox_page
+    assert "【延期申请】" in head.get("/messages/").get_data(as_text=True)
+    refused = head.post(f"/cases/{case.number}/extension-decision", data={"approve": "0", "csrf_token": csrf_of(inbox_page)})
+    assert refused.status_code == 400  # refusing needs a reason
+    assert reviewer.post(f"/cases/{case.number}/extension-decision",
+                         data={"approve": "1", "csrf_token": csrf_of(page)}).status_code == 403
+    head.post(f"/cases/{case.number}/extension-decision", data={"approve": "1", "note": "同意", "csrf_token": csrf_of(inbox_page)})
+    with seeded.reader() as session:
+        case_id = session.scalar(select(Case.id).where(Case.number == case.number))
+        red = session.scalar(select(Deadline).where(Deadline.case_id == case_id, Deadline.key == "decision/red"))
+    assert red.due_on == date(2026, 4, 14)  # 30 March + 10 working days (清明 off)
+    assert "【延期已批准】" in reviewer.get("/messages/").get_data(as_text=True)
+    assert "待审批的延期申请" not in head.get("/").get_data(as_text=True)

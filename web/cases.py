@@ -5,7 +5,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from markupsafe import Markup
 from sqlalchemy import select
 
-from engine.commands import (CopyCase, ExtendDeadline, ReceiveSupplement, RequestSupplement, ResumeClocks, SuspendClocks,
+from engine.commands import (CopyCase, DecideExtension, ExtendDeadline, RequestExtension, ReceiveSupplement, RequestSupplement, ResumeClocks, SuspendClocks,
                              UrgeTask)
 from engine.errors import BadInput, NotAllowed
 from engine.diagram import render, task_states
@@ -22,7 +22,7 @@ COMMAND_NAMES = {
     "start_case": "提交申请", "complete_task": "办理", "claim_task": "认领", "release_task": "释放",
     "request_supplement": "一次性告知补正", "receive_supplement": "收到补正材料", "suspend_clocks": "进入特别程序",
     "resume_clocks": "恢复计时", "extend_deadline": "延期", "fire_deadline": "时限触发",
-    "recompute_deadlines": "按新日历重算期限", "transfer_task": "转办", "urge_task": "催办", "save_draft": "暂存", "copy_case": "抄送",
+    "recompute_deadlines": "按新日历重算期限", "transfer_task": "转办", "urge_task": "催办", "save_draft": "暂存", "copy_case": "抄送", "request_extension": "申请延期", "decide_extension": "审批延期",
 }
 
 
@@ -63,6 +63,24 @@ def _run(number: str, command, done: str):
 def urge(number: str, task_id: int):
     """催办, by a 负责人 or a supervisor."""
     return _run(number, UrgeTask(task=task_id, note=request.form.get("note", "")), "已催办")
+
+
+@bp.route("/<number>/extension-request", methods=["POST"])
+@login_required
+def request_extension(number: str):
+    return _run(number, RequestExtension(case=number, reason=request.form.get("reason", ""),
+                                         days=request.form.get("days", type=int)), "已提交延期申请，等待负责人审批")
+
+
+@bp.route("/<number>/extension-decision", methods=["POST"])
+@login_required
+def decide_extension(number: str):
+    from . import get_engine
+
+    approve = request.form.get("approve") == "1"
+    get_engine().execute(DecideExtension(case=number, approve=approve, note=request.form.get("note", "")), g.actor)
+    flash("已批准延期" if approve else "已退回延期申请")
+    return redirect(request.referrer or url_for("cases.show", number=number))
 
 
 @bp.route("/<number>/copy", methods=["POST"])

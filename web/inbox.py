@@ -10,7 +10,7 @@ from engine.models import User, UserRole
 from engine.commands.base import authorize_task
 from engine.errors import ApprovalError, NotAllowed
 from engine.clock import china_date
-from engine.queries import INBOX_TABS, get_task, inbox, task_dict
+from engine.queries import INBOX_TABS, get_task, inbox, pending_extension_requests, task_dict
 
 from .auth import login_required
 
@@ -32,7 +32,9 @@ def index():
                      today=today, calendar=engine.calendar(session))
         counts = {name: inbox(session, g.actor, tab=name, per_page=1, today=today).total
                   for name in ("todo", "warning", "overdue")}
-    return render_template("inbox.html", page=page, tabs=INBOX_TABS, counts=counts, search=search, today=today)
+        requests = pending_extension_requests(session, g.actor)
+    return render_template("inbox.html", page=page, tabs=INBOX_TABS, counts=counts, search=search, today=today,
+                           requests=requests)
 
 
 def _task_for_user(session, task_id: int):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from ..errors import BadInput, Conflict, NotAllowed
+from ..errors import ApprovalError, BadInput, Conflict, NotAllowed
 from ..models import Task
 from ..policy import SUSPENSION_KINDS
 from .base import Applied, Command, CommandContext, OpenCase, authorize_task
@@ -192,3 +192,80 @@ class CopyCase(CaseCommand):
                                title=f"【抄送】{case.row.number} {case.row.item.name}（{actor.display_name or actor.name} 抄送）",
                                body=note, at=ctx.at)
         return Applied(notified, {"case": case.row.number, "to": notified, "note": note})
+
+
+@dataclass(frozen=True)
+class RequestExtension(CaseCommand):
+    """延期申请: the handler asks the authority's 负责人 to extend the decision limit."""
+
+    type = "request_extension"
+    case: str
+    reason: str = ""
+    days: int | None = None
+
+    def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
+        from .. import alerts
+        from ..models import CaseRequest, User, UserRole
+
+        self.authorize_handler(ctx, case)
+        row = case.row
+        pending = ctx.session.scalar(select(CaseRequest.id).where(CaseRequest.case_id == row.id,
+                                                                  CaseRequest.kind == "extension",
+                                                                  CaseRequest.state == "pending"))
+        if pending is not None:
+            raise Conflict("已有待审批的延期申请")
+        allowance = case.timekeeper.policy.extension_days
+        days = allowance if self.days is None else self.days
+        if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= max(allowance, 0):
+            raise BadInput(f"本事项最多可延期 {allowance} 个工作日" if allowance else "本事项不允许延期")
+        decision = case.timekeeper.clock("decision")
+        if decision is None or decision.state == "stopped" or decision.extended_days:
+            raise Conflict("办件的办理时限不在计算中或已延期过，不能申请延期")
+        reason = _text(self.reason, "延期理由")
+        ctx.session.add(CaseRequest(case_id=row.id, kind="extension", department_id=row.item.department_id,
+                                    state="pending", detail={"days": days, "reason": reason},
+                                    requested_by=ctx.actor.name, requested_at=ctx.at))
+        heads = list(ctx.session.scalars(select(User).join(UserRole).where(
+            UserRole.role == "head", User.department_id == row.item.department_id, User.active.is_(True))))
+        notified = alerts.send(ctx.session, heads, case=row, kind="extension_request",
+                               title=f"【延期申请】{row.number} 申请延期 {days} 个工作日", body=reason, at=ctx.at)
+        return Applied({"days": days}, {"case": row.number, "days": days, "reason": reason, "notified": notified})
+
+
+@dataclass(frozen=True)
+class DecideExtension(CaseCommand):
+    """The 负责人 approves (the limit is extended, the applicant told) or refuses a pending
+    extension request; the requester is told either way."""
+
+    type = "decide_extension"
+    case: str
+    approve: bool = False
+    note: str = ""
+
+    def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
+        from .. import alerts
+        from ..models import CaseRequest
+        from ..people import user_by_name
+
+        actor, row = ctx.actor, case.row
+        if not (actor.has_role("head") and actor.department_id == row.item.department_id):
+            raise NotAllowed(f"延期须由 {row.item.department.name} 负责人审批")
+        request = ctx.session.scalar(select(CaseRequest).where(CaseRequest.case_id == row.id,
+                                                               CaseRequest.kind == "extension",
+                                                               CaseRequest.state == "pending"))
+        if request is None:
+            raise Conflict("没有待审批的延期申请")
+        note = _text(self.note, "审批意见", required=not self.approve)
+        record: dict = {"case": row.number, "approve": self.approve, "note": note,
+                        "requested_by": request.requested_by}
+        if self.approve:
+            record.update(case.timekeeper.extend(request.detail["days"], request.detail["reason"]))
+        request.state = "approved" if self.approve else "refused"
+        request.decided_by, request.decided_at, request.decision_note = actor.name, ctx.at, note or None
+        try:
+            requester = [user_by_name(ctx.session, request.requested_by)]
+        except ApprovalError:
+            requester = []
+        alerts.send(ctx.session, requester, case=row, kind="extension_decision",
+                    title=f"【延期{'已批准' if self.approve else '未批准'}】{row.number}", body=note, at=ctx.at)
+        return Applied(record, record)
