@@ -171,6 +171,8 @@ class Case(Base):
     decided_at: Mapped[Optional[datetime]]
     card: Mapped[Optional[str]] = mapped_column(String(8), index=True)  # yellow, red
     certificate_no: Mapped[Optional[str]] = mapped_column(String(128))  # licence/certificate at conclusion
+    #: the materials checklist: {name: {"status": received|missing|deferred, "due_on": date for 容缺}}
+    materials: Mapped[Optional[dict[str, Any]]]
     #: the item's time policy when the case started: a case keeps the limits it started with
     time_policy: Mapped[Optional[dict[str, Any]]]
     suspended: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from .actors import Actor
 from .clock import FixedClock, parse_datetime
 from .commands import (COMMANDS, ClaimTask, CompleteTask, CopyCase, DecideExtension, ExtendDeadline, FireDeadline,
-                       ReceiveSupplement, RecomputeDeadlines, ReleaseTask, RequestExtension, RequestSupplement,
-                       ResumeClocks, SaveDraft, StartCase, SuspendClocks, TransferTask, UrgeTask)
+                       ReceiveSupplement, RecomputeDeadlines, RecordMaterials, ReleaseTask, RequestExtension,
+                       RequestSupplement, ResumeClocks, SaveDraft, StartCase, SuspendClocks, TransferTask, UrgeTask)
 from .db import Database
 from .definitions import DefinitionCache
 from .deploy import deploy
@@ -54,6 +54,8 @@ BUILDERS: dict[str, Callable[[dict, str], Any]] = {
     "urge_task": lambda p, _: UrgeTask(task=p["task"], note=p.get("note", "")),
     "request_extension": lambda p, _: RequestExtension(case=p["case"], reason=p["reason"], days=p["days"]),
     "decide_extension": lambda p, _: DecideExtension(case=p["case"], approve=p["approve"], note=p.get("note", "")),
+    "record_materials": lambda p, _: RecordMaterials(case=p["case"], statuses=tuple(
+        (name, entry["status"]) for name, entry in p["materials"].items())),
     "copy_case": lambda p, _: CopyCase(case=p["case"], to=tuple(p["to"]), note=p.get("note", "")),
     "save_draft": lambda p, _: SaveDraft(task=p["task"], data=p.get("data", {}), opinion=p.get("opinion", "")),
 }

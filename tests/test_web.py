@@ -406,3 +406,27 @@ def test_an_extension_request_goes_to_the_head_who_approves_or_refuses(app, flow
     assert red.due_on == date(2026, 4, 14)  # 30 March + 10 working days (清明 off)
     assert "【延期已批准】" in reviewer.get("/messages/").get_data(as_text=True)
     assert "待审批的延期申请" not in head.get("/").get_data(as_text=True)
+
+
+def test_the_window_checks_the_materials_with_deferrals_where_the_guide_allows(app, flow):
+    case = flow.start(item="SCJG-SPJY", applicant="某餐饮管理有限公司")
+    task = flow.task_of("chuangkou", case.number)
+    client = login(app.test_client(), "chuangkou")
+    page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert "材料核对" in page and "食品经营许可申请书" in page
+    names = re.findall(r'name="n(\d+)" value="([^"]+)"', page)
+    statuses = {f"n{i}": name for i, name in names}
+    marks = {f"m{i}": "received" for i, _ in names}
+    deferrable = next(i for i, name in names if "规章制度" in name)
+    required_only = next(i for i, name in names if "申请书" in name)
+    refused = client.post(f"/cases/{case.number}/materials", data={**statuses, **marks, f"m{required_only}": "deferred",
+                                                                   "csrf_token": csrf_of(page)})
+    assert refused.status_code == 400 and "不允许容缺" in refused.get_data(as_text=True)
+    partial = client.post(f"/cases/{case.number}/materials", data={**statuses, "csrf_token": csrf_of(page)})
+    assert partial.status_code == 400 and "尚未核对" in partial.get_data(as_text=True)
+    done = client.post(f"/cases/{case.number}/materials", data={**statuses, **marks, f"m{deferrable}": "deferred",
+                                                                "csrf_token": csrf_of(page)})
+    assert done.status_code == 302
+    page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert "容缺，2026-03-09 前补齐" in page
+    assert "核对材料" in client.get(f"/cases/{case.number}").get_data(as_text=True)

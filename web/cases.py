@@ -5,8 +5,8 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from markupsafe import Markup
 from sqlalchemy import select
 
-from engine.commands import (CopyCase, DecideExtension, ExtendDeadline, RequestExtension, ReceiveSupplement, RequestSupplement, ResumeClocks, SuspendClocks,
-                             UrgeTask)
+from engine.commands import (CopyCase, DecideExtension, ExtendDeadline, ReceiveSupplement, RecordMaterials,
+                             RequestExtension, RequestSupplement, ResumeClocks, SuspendClocks, UrgeTask)
 from engine.errors import BadInput, NotAllowed
 from engine.diagram import render, task_states
 from engine.models import Message, ProcessVersion, Task
@@ -22,7 +22,7 @@ COMMAND_NAMES = {
     "start_case": "提交申请", "complete_task": "办理", "claim_task": "认领", "release_task": "释放",
     "request_supplement": "一次性告知补正", "receive_supplement": "收到补正材料", "suspend_clocks": "进入特别程序",
     "resume_clocks": "恢复计时", "extend_deadline": "延期", "fire_deadline": "时限触发",
-    "recompute_deadlines": "按新日历重算期限", "transfer_task": "转办", "urge_task": "催办", "save_draft": "暂存", "copy_case": "抄送", "request_extension": "申请延期", "decide_extension": "审批延期",
+    "recompute_deadlines": "按新日历重算期限", "transfer_task": "转办", "urge_task": "催办", "save_draft": "暂存", "copy_case": "抄送", "request_extension": "申请延期", "decide_extension": "审批延期", "record_materials": "核对材料",
 }
 
 
@@ -81,6 +81,18 @@ def decide_extension(number: str):
     get_engine().execute(DecideExtension(case=number, approve=approve, note=request.form.get("note", "")), g.actor)
     flash("已批准延期" if approve else "已退回延期申请")
     return redirect(request.referrer or url_for("cases.show", number=number))
+
+
+@bp.route("/<number>/materials", methods=["POST"])
+@login_required
+def materials(number: str):
+    """The window's materials checklist (fields n0/m0, n1/m1 …: name and status)."""
+    statuses, i = [], 0
+    while f"n{i}" in request.form and i < 100:
+        if request.form.get(f"m{i}"):  # an unmarked row is reported as not yet checked
+            statuses.append((request.form[f"n{i}"], request.form[f"m{i}"]))
+        i += 1
+    return _run(number, RecordMaterials(case=number, statuses=tuple(statuses)), "已保存材料核对结果")
 
 
 @bp.route("/<number>/copy", methods=["POST"])

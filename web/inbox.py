@@ -60,9 +60,12 @@ def task(task_id: int):
                                               User.active.is_(True), User.id != g.actor.user_id)
             .order_by(User.username))]
         draft = row.draft or {}
+        guide_materials = (row.case.item.guide or {}).get("materials", [])
+        checklist = row.case.materials or {}
     return render_template("task.html", task=out, form=info.form, values=draft.get("data", {}), error=None,
                            opinion=draft.get("opinion", ""), stage=info.settings.stage, acceptance=acceptance,
-                           colleagues=colleagues, drafted=bool(draft))
+                           colleagues=colleagues, drafted=bool(draft), materials=guide_materials,
+                           checklist=checklist)
 
 
 @bp.route("/tasks/<int:task_id>/complete", methods=["POST"])

@@ -1,7 +1,7 @@
 """One module per kind of state change; each command is a small dataclass of its inputs."""
 from .base import Applied, Command, CommandContext, OpenCase, TaskCommand
-from .clocks import (CopyCase, DecideExtension, ExtendDeadline, ReceiveSupplement, RequestExtension, RequestSupplement,
-                     ResumeClocks, SuspendClocks)
+from .clocks import (CopyCase, DecideExtension, ExtendDeadline, ReceiveSupplement, RecordMaterials, RequestExtension,
+                     RequestSupplement, ResumeClocks, SuspendClocks)
 from .deadlines import FireDeadline, RecomputeDeadlines
 from .start_case import StartCase
 from .tasks import ClaimTask, CompleteTask, ReleaseTask, SaveDraft, TransferTask, UrgeTask
@@ -10,9 +10,10 @@ from .tasks import ClaimTask, CompleteTask, ReleaseTask, SaveDraft, TransferTask
 COMMANDS = {cls.type: cls for cls in (StartCase, CompleteTask, ClaimTask, ReleaseTask, RequestSupplement,
                                       ReceiveSupplement, SuspendClocks, ResumeClocks, ExtendDeadline,
                                       FireDeadline, RecomputeDeadlines, TransferTask, UrgeTask, SaveDraft, CopyCase,
-                                      RequestExtension, DecideExtension)}
+                                      RequestExtension, DecideExtension, RecordMaterials)}
 
 __all__ = ["Applied", "Command", "CommandContext", "OpenCase", "TaskCommand", "StartCase", "CompleteTask",
            "ClaimTask", "ReleaseTask", "RequestSupplement", "ReceiveSupplement", "SuspendClocks",
            "ResumeClocks", "ExtendDeadline", "FireDeadline", "RecomputeDeadlines", "TransferTask", "UrgeTask",
-           "SaveDraft", "CopyCase", "RequestExtension", "DecideExtension", "COMMANDS"]
+           "SaveDraft", "CopyCase", "RequestExtension", "DecideExtension",
+           "RecordMaterials", "COMMANDS"]

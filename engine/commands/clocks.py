@@ -269,3 +269,39 @@ class DecideExtension(CaseCommand):
         alerts.send(ctx.session, requester, case=row, kind="extension_decision",
                     title=f"【延期{'已批准' if self.approve else '未批准'}】{row.number}", body=note, at=ctx.at)
         return Applied(record, record)
+
+
+MATERIAL_STATES = {"received": "已收", "missing": "缺", "deferred": "容缺"}
+DEFERRAL_DAYS = 5
+
+
+@dataclass(frozen=True)
+class RecordMaterials(CaseCommand):
+    """The window's materials checklist: each material of the item's guide received, missing,
+    or — where the guide allows 容缺 — accepted for later, due within 5 working days."""
+
+    type = "record_materials"
+    case: str
+    statuses: tuple[tuple[str, str], ...] = ()
+
+    def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
+        self.acceptance_task(ctx, case)
+        guide = {m["name"]: m for m in (case.row.item.guide or {}).get("materials", [])}
+        if not guide:
+            raise BadInput("本事项的办事指南没有列出申请材料")
+        checklist: dict[str, dict] = {}
+        due = case.timekeeper.calendar.add(case.timekeeper.today, DEFERRAL_DAYS).value
+        for name, status in self.statuses:
+            if name not in guide:
+                raise BadInput(f"“{name}”不是本事项的申请材料")
+            if status not in MATERIAL_STATES:
+                raise BadInput(f"材料状态应为 {'、'.join(MATERIAL_STATES)} 之一")
+            if status == "deferred" and not guide[name].get("deficiency_allowed"):
+                raise BadInput(f"“{name}”不允许容缺受理")
+            checklist[name] = {"status": status, **({"due_on": due.isoformat()} if status == "deferred" else {})}
+        unmarked = [n for n in guide if n not in checklist]
+        if unmarked:
+            raise BadInput(f"请逐项核对材料，尚未核对：{'、'.join(unmarked)}")
+        case.row.materials = checklist
+        missing = [n for n, s in checklist.items() if s["status"] == "missing" and guide[n].get("required")]
+        return Applied(checklist, {"case": case.row.number, "materials": checklist, "missing_required": missing})
