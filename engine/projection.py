@@ -36,8 +36,17 @@ def project_tasks(session: Session, case: Case, definition: ProcessDefinition, w
             cancelled.append(row)
     known = {row.spiff_id for row in open_rows}
     opened = []
+    reopened = {row.spiff_id: row for row in session.scalars(
+        select(Task).where(Task.case_id == case.id, Task.kind == "bpmn", Task.state != "ready",
+                           Task.spiff_id.in_([i for i in ready if i not in known])))}
     for spiff_id, task in ready.items():
         if spiff_id in known:
+            continue
+        row = reopened.get(spiff_id)
+        if row is not None:  # a step the flow went back to (退回, 拿回): the same task, open again
+            row.state, row.created_at, row.completed_at, row.completed_by_id = "ready", at, None, None
+            row.assignee_id, row.opinion, row.form_data, row.draft, row.deemed = None, None, None, None, False
+            opened.append(row)
             continue
         info = definition.user_tasks.get(task.task_spec.bpmn_id)
         if info is None:

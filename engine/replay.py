@@ -21,7 +21,8 @@ from .actors import Actor
 from .clock import FixedClock, parse_datetime
 from .commands import (COMMANDS, ClaimTask, CompleteTask, CopyCase, DecideExtension, ExtendDeadline, FireDeadline,
                        ReceiveSupplement, RecomputeDeadlines, RecordMaterials, ReleaseTask, RequestExtension,
-                       RequestSupplement, ResumeClocks, SaveDraft, StartCase, SuspendClocks, TransferTask, UrgeTask)
+                       RequestSupplement, ResumeClocks, ReturnTask, SaveDraft, StartCase, SuspendClocks, TakeBackTask,
+                       TransferTask, UrgeTask)
 from .db import Database
 from .definitions import DefinitionCache
 from .deploy import deploy
@@ -56,6 +57,8 @@ BUILDERS: dict[str, Callable[[dict, str], Any]] = {
     "decide_extension": lambda p, _: DecideExtension(case=p["case"], approve=p["approve"], note=p.get("note", "")),
     "record_materials": lambda p, _: RecordMaterials(case=p["case"], statuses=tuple(
         (name, entry["status"]) for name, entry in p["materials"].items())),
+    "return_task": lambda p, _: ReturnTask(task=p["task"], to=p["to"], reason=p["reason"]),
+    "take_back_task": lambda p, _: TakeBackTask(task=p["task"]),
     "copy_case": lambda p, _: CopyCase(case=p["case"], to=tuple(p["to"]), note=p.get("note", "")),
     "save_draft": lambda p, _: SaveDraft(task=p["task"], data=p.get("data", {}), opinion=p.get("opinion", "")),
 }

@@ -80,6 +80,20 @@ class Timekeeper(DeemedDecisions):
             query = query.where(Clock.kind == kind)
         return list(self.session.scalars(query))
 
+    def task_clock(self, task: Task) -> Clock | None:
+        """The running (or paused) clock of a step or follow-up task."""
+        return self.session.scalar(select(Clock).where(Clock.case_id == self.row.id, Clock.task_id == task.id,
+                                                       Clock.state.in_(ACTIVE)))
+
+    def _new_task_clock_key(self, task: Task) -> str:
+        """``step.<task id>``; a step reopened by 退回 or 拿回 gets ``#2``, ``#3`` …"""
+        base = _task_clock_key(task)
+        taken = set(self.session.scalars(select(Clock.key).where(Clock.case_id == self.row.id,
+                                                                 Clock.key.startswith(base))))
+        if base not in taken:
+            return base
+        return next(f"{base}#{n}" for n in range(2, 1000) if f"{base}#{n}" not in taken)
+
     def clock(self, key: str) -> Clock | None:
         return self.session.scalar(select(Clock).where(Clock.case_id == self.row.id, Clock.key == key))
 
@@ -212,14 +226,14 @@ class Timekeeper(DeemedDecisions):
             suspension = next((c for c in self.clocks("suspension") if c.detail.get("task") == task.spiff_id), None)
             if suspension is not None:
                 self.end_suspension(suspension)
-            clock = self.clock(_task_clock_key(task))
+            clock = self.task_clock(task)
             if clock is not None:
                 self.stop(clock, "deemed" if task.deemed else ("cancelled" if task.state == "cancelled" else None))
             if task.kind == "bpmn" and task.state == "completed":
                 self._completed(task)
         for task in opened:
             if task.kind == "followup":
-                self.start("followup", _task_clock_key(task), 1, [("yellow", 1, {})], task=task)
+                self.start("followup", self._new_task_clock_key(task), 1, [("yellow", 1, {})], task=task)
                 continue
             settings = self.case.definition.user_tasks[task.element_id].settings
             limit = self.policy.step_days.get(task.element_id, settings.limit_days)
@@ -227,7 +241,7 @@ class Timekeeper(DeemedDecisions):
                 self._suspending_step_opened(task, settings.suspends, limit)
             elif limit:
                 final = "deemed" if settings.deemed_approval else "yellow"
-                self.start("step", _task_clock_key(task), limit, self._warned(limit, settings.warning, final),
+                self.start("step", self._new_task_clock_key(task), limit, self._warned(limit, settings.warning, final),
                            task=task)
         if self.row.state == "concluded":
             for clock in self.clocks():
@@ -295,7 +309,7 @@ class Timekeeper(DeemedDecisions):
         if case_clock is None:
             case_clock = next((c for c in clocks.values() if c.kind == "acceptance"), None)
         for task in tasks:
-            clock = clocks.get(_task_clock_key(task)) or case_clock
+            clock = next((c for c in clocks.values() if c.task_id == task.id), None) or case_clock
             task.due_on = self.limit_due(clock) if clock is not None else None
             seen = set(fired.get(clock.id, set())) if clock is not None else set()
             if case_clock is not None:  # the case's own warning concerns whoever holds it now

@@ -430,3 +430,47 @@ def test_the_window_checks_the_materials_with_deferrals_where_the_guide_allows(a
     page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
     assert "容缺，2026-03-09 前补齐" in page
     assert "核对材料" in client.get(f"/cases/{case.number}").get_data(as_text=True)
+
+
+def test_return_to_an_earlier_step_and_take_back_before_the_next_one_acts(app, flow, seeded):
+    from sqlalchemy import select
+
+    from engine.commands import ClaimTask
+    from engine.models import Clock, HistoryEntry, Task
+
+    case = flow.start()
+    flow.complete("chuangkou", {"acceptance": "accept"}, number=case.number)
+    flow.complete("shencha", {"review_result": "pass"}, number=case.number)
+    decide = flow.task_of("fuzeren", case.number)
+    head = login(app.test_client(), "fuzeren")
+    page = head.get(f"/tasks/{decide.id}").get_data(as_text=True)
+    assert "退回到" in page and '<option value="review">审查</option>' in page
+    no_reason = head.post(f"/tasks/{decide.id}/return", data={"to": "review", "csrf_token": csrf_of(page),
+                                                              "case_version": version_of(page)})
+    assert no_reason.status_code == 400
+    head.post(f"/tasks/{decide.id}/return", data={"to": "review", "reason": "现场核查记录不全",
+                                                   "csrf_token": csrf_of(page), "case_version": version_of(page)})
+    review = flow.task_of("shencha", case.number)
+    assert review.element_id == "review"
+    reviewer = login(app.test_client(), "shencha")
+    assert "【退回】" in reviewer.get("/messages/").get_data(as_text=True)
+
+    # The reviewer finishes again, then takes it back before the 负责人 has touched it.
+    flow.complete("shencha", {"review_result": "pass"}, number=case.number)
+    done = reviewer.get("/?tab=done").get_data(as_text=True)
+    assert "拿回" in done
+    assert reviewer.post(f"/tasks/{review.id}/take-back", data={"csrf_token": csrf_of(done)}).status_code == 302
+    again = flow.task_of("shencha", case.number)
+    assert again.id == review.id and again.assignee is not None
+    with seeded.reader() as session:
+        commands = [e.command for e in session.scalars(select(HistoryEntry).order_by(HistoryEntry.id))]
+        clocks = [c.key for c in session.scalars(select(Clock).where(Clock.task_id == review.id).order_by(Clock.id))]
+        states = sorted(t.state for t in session.scalars(select(Task).where(Task.element_id == "decide")))
+    assert commands[-3:] == ["return_task", "complete_task", "take_back_task"]
+    assert clocks == [f"step.{review.spiff_id}", f"step.{review.spiff_id}#2", f"step.{review.spiff_id}#3"]
+    assert states == ["returned", "taken_back"]
+    # Once the next handler has claimed it, taking back is refused.
+    flow.complete("shencha", {"review_result": "pass"}, number=case.number)
+    flow.engine.execute(ClaimTask(task=flow.task_of("fuzeren", case.number).id), flow.actors["fuzeren"])
+    done = reviewer.get("/?tab=done").get_data(as_text=True)
+    assert reviewer.post(f"/tasks/{review.id}/take-back", data={"csrf_token": csrf_of(done)}).status_code == 409

@@ -5,8 +5,8 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 
 from sqlalchemy import select
 
-from engine.commands import ClaimTask, CompleteTask, ReleaseTask, SaveDraft, TransferTask
-from engine.models import User, UserRole
+from engine.commands import ClaimTask, CompleteTask, ReleaseTask, ReturnTask, SaveDraft, TakeBackTask, TransferTask
+from engine.models import Task, User, UserRole
 from engine.commands.base import authorize_task
 from engine.errors import ApprovalError, NotAllowed
 from engine.clock import china_date
@@ -60,12 +60,16 @@ def task(task_id: int):
                                               User.active.is_(True), User.id != g.actor.user_id)
             .order_by(User.username))]
         draft = row.draft or {}
+        earlier = list(dict.fromkeys(
+            (t.element_id, t.name) for t in session.scalars(
+                select(Task).where(Task.case_id == row.case_id, Task.kind == "bpmn", Task.state == "completed",
+                                   Task.element_id != row.element_id).order_by(Task.completed_at))))
         guide_materials = (row.case.item.guide or {}).get("materials", [])
         checklist = row.case.materials or {}
     return render_template("task.html", task=out, form=info.form, values=draft.get("data", {}), error=None,
                            opinion=draft.get("opinion", ""), stage=info.settings.stage, acceptance=acceptance,
                            colleagues=colleagues, drafted=bool(draft), materials=guide_materials,
-                           checklist=checklist)
+                           checklist=checklist, earlier=earlier)
 
 
 @bp.route("/tasks/<int:task_id>/complete", methods=["POST"])
@@ -106,6 +110,29 @@ def draft(task_id: int):
     get_engine().execute(SaveDraft(task=task_id, data=values, opinion=request.form.get("opinion", ""),
                                    expected_version=request.form.get("case_version", type=int)), g.actor)
     flash("已暂存")
+    return redirect(url_for("inbox.task", task_id=task_id))
+
+
+@bp.route("/tasks/<int:task_id>/return", methods=["POST"])
+@login_required
+def return_task(task_id: int):
+    """退回 to an earlier step of the case."""
+    from . import get_engine
+
+    get_engine().execute(ReturnTask(task=task_id, to=request.form.get("to", ""), reason=request.form.get("reason", ""),
+                                    expected_version=request.form.get("case_version", type=int)), g.actor)
+    flash("已退回")
+    return redirect(url_for("inbox.index"))
+
+
+@bp.route("/tasks/<int:task_id>/take-back", methods=["POST"])
+@login_required
+def take_back(task_id: int):
+    """拿回 a step one finished, while the next one is untouched."""
+    from . import get_engine
+
+    get_engine().execute(TakeBackTask(task=task_id), g.actor)
+    flash("已拿回")
     return redirect(url_for("inbox.task", task_id=task_id))
 
 

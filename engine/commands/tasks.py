@@ -1,4 +1,5 @@
-"""Commands on one task: complete, claim, release, transfer (转办), urge (催办)."""
+"""Commands on one task: complete, claim, release, transfer (转办), urge (催办), draft (暂存),
+return (退回) and take back (拿回)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -8,8 +9,8 @@ from uuid import UUID
 from sqlalchemy import select
 
 from .. import alerts, outcomes
-from ..errors import BadInput, NotAllowed
-from ..models import User, UserRole
+from ..errors import BadInput, Conflict, NotAllowed
+from ..models import Task, User, UserRole
 from ..roles import role_name
 from ..values import check_form
 from .base import Applied, CommandContext, OpenCase, TaskCommand
@@ -161,3 +162,67 @@ class SaveDraft(TaskCommand):
         data = check_form(form, {k: v for k, v in self.data.items() if v not in ("", None)}, partial=True)
         row.draft = {"data": data, "opinion": opinion, "by": ctx.actor.name}
         return Applied(row, {"task": row.spiff_id, "element": row.element_id, "data": data, "opinion": opinion})
+
+
+def _reset_to(ctx: CommandContext, case: OpenCase, target: Task) -> None:
+    """Take the flow back to ``target`` (a completed step): it is ready again, later steps go."""
+    spiff_id = UUID(target.spiff_id)
+    case.advance(lambda: case.workflow.reset_from_task_id(spiff_id))
+    case.project()
+
+
+@dataclass(frozen=True)
+class ReturnTask(TaskCommand):
+    """退回: send the case back to an earlier step, with a reason; that step's last handler is told."""
+
+    type = "return_task"
+    task: int | str
+    to: str = ""
+    reason: str = ""
+    expected_version: int | None = None
+
+    def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
+        row = self.actionable_task(ctx, case)
+        if row.kind != "bpmn":
+            raise BadInput("补充意见任务不能退回")
+        reason = self.reason.strip()[:MAX_OPINION]
+        if not reason:
+            raise BadInput("退回须写明理由")
+        target = ctx.session.scalar(select(Task).where(Task.case_id == case.row.id, Task.kind == "bpmn",
+                                                       Task.state == "completed", Task.element_id == self.to)
+                                    .order_by(Task.completed_at.desc(), Task.id.desc()).limit(1))
+        if target is None or target.element_id == row.element_id:
+            raise BadInput(f"本办件没有已办理的环节“{self.to}”可以退回")
+        previous = ctx.session.get(User, target.completed_by_id) if target.completed_by_id else None
+        row.state, row.completed_at, row.completed_by_id, row.opinion = "returned", ctx.at, ctx.actor.user_id, reason
+        case.closed.append(row)
+        _reset_to(ctx, case, target)
+        if previous is not None:
+            alerts.send(ctx.session, [previous], case=case.row, kind="returned",
+                        title=f"【退回】{case.row.number} 退回到“{target.name}”", body=reason, at=ctx.at)
+        return Applied(row, {"task": row.spiff_id, "element": row.element_id, "to": target.element_id,
+                             "to_task": target.spiff_id, "reason": reason})
+
+
+@dataclass(frozen=True)
+class TakeBackTask(TaskCommand):
+    """拿回: whoever finished a step takes it back while the next step is untouched (not
+    claimed, nothing saved), and it is theirs again."""
+
+    type = "take_back_task"
+    task: int | str
+
+    def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
+        row = case.task_row(self.task)
+        if row.kind != "bpmn" or row.state != "completed" or row.completed_by_id != ctx.actor.user_id:
+            raise NotAllowed(f"只能拿回自己办理的环节（“{row.name}”）")
+        later = list(ctx.session.scalars(select(Task).where(Task.case_id == case.row.id, Task.state == "ready")))
+        if not later or any(t.created_at < row.completed_at or t.assignee_id is not None or t.draft for t in later):
+            raise Conflict("下一环节已开始办理，不能拿回")
+        for task in later:
+            task.state, task.completed_at = "taken_back", ctx.at
+            case.closed.append(task)
+        _reset_to(ctx, case, row)
+        row.assignee_id = ctx.actor.user_id
+        return Applied(row, {"task": row.spiff_id, "element": row.element_id,
+                             "withdrawn": sorted(t.spiff_id for t in later)})

@@ -18,7 +18,7 @@ from typing import Callable
 
 from engine import Actor, Database, Engine, FixedClock
 from engine.commands import (ClaimTask, CompleteTask, ExtendDeadline, ReceiveSupplement, ReleaseTask,
-                             RequestSupplement, StartCase, SuspendClocks)
+                             RequestSupplement, ReturnTask, StartCase, SuspendClocks, TakeBackTask)
 from engine.demo import seed
 from engine.deploy import set_time_policy
 from engine.people import actor_for
@@ -167,6 +167,18 @@ def backup_stands_in(s: Story):
     s.at("2026-03-04T10:00").complete("fuzeren", {"decision": "grant"})
 
 
+def returned_and_taken_back(s: Story):
+    s.start()
+    s.at("2026-03-02T10:00").complete("chuangkou", {"acceptance": "accept"})
+    s.at("2026-03-03T10:00").complete("shencha", {"review_result": "pass"})
+    s.at("2026-03-04T10:00").do("fuzeren", ReturnTask(task=s.task("fuzeren"), to="review", reason="现场核查记录不全"))
+    review = s.task("shencha")
+    s.at("2026-03-05T10:00").complete("shencha", {"review_result": "pass"}, "已补充核查记录")
+    s.at("2026-03-05T10:30").do("shencha", TakeBackTask(task=review))
+    s.at("2026-03-05T11:00").complete("shencha", {"review_result": "pass"}, "核查记录已补全")
+    s.at("2026-03-06T10:00").complete("fuzeren", {"decision": "grant"})
+
+
 def joint_parallel(s: Story):
     s.start(item="JOINT", applicant="某养老服务有限公司")
     s.at("2026-03-02T10:00").complete("chuangkou", {"acceptance": "accept"})
@@ -198,7 +210,8 @@ def provisional_year(s: Story):
 
 SCENARIOS: dict[str, Callable[[Story], None]] = {f.__name__: f for f in (
     straight_grant, refused_at_acceptance, supplement_then_deny, deemed_acceptance, inspection_pause,
-    extension, cards_and_escalation, item_deemed_approval, claim_and_release, backup_stands_in, joint_parallel,
+    extension, cards_and_escalation, item_deemed_approval, claim_and_release, backup_stands_in,
+    returned_and_taken_back, joint_parallel,
     joint_department_defaults, provisional_year)}
 
 
