@@ -92,6 +92,30 @@ class ProcessDefinition:
     warnings: list[str]
 
 
+def next_user_tasks(definition: "ProcessDefinition", element_id: str, limit: int = 20) -> list[UserTaskInfo]:
+    """The user tasks the flow can reach next from ``element_id``, through gateways and events
+    (and into a called process): what the task page previews as 下一环节."""
+    specs = [definition.spec, *definition.subprocess_specs.values()]
+    spec = next((s for s in specs if element_id in s.task_specs), None)
+    if spec is None:
+        return []
+    found: dict[str, UserTaskInfo] = {}
+    seen: set[str] = set()
+    queue = list(spec.task_specs[element_id].outputs)
+    while queue and len(seen) < 500:
+        task_spec = queue.pop(0)
+        if task_spec.name in seen:
+            continue
+        seen.add(task_spec.name)
+        bpmn_id = getattr(task_spec, "bpmn_id", None)
+        if bpmn_id in definition.user_tasks:
+            found.setdefault(bpmn_id, definition.user_tasks[bpmn_id])
+            continue
+        called = definition.subprocess_specs.get(getattr(task_spec, "spec", None) or "")
+        queue.extend(called.start.outputs if called is not None else task_spec.outputs)
+    return list(found.values())[:limit]
+
+
 def content_hash(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 

@@ -168,3 +168,16 @@ def test_corpus_files_load_or_are_refused_clearly(path: Path):
         assert error.line or error.element, error.message
     else:
         assert definition.process_id
+
+
+def test_next_user_tasks_follow_gateways_and_call_activities():
+    from engine.definitions import next_user_tasks
+
+    def nexts(name, element):
+        definition = parse_definition((BPMN / f"{name}.bpmn").read_bytes(), f"{name}.bpmn")
+        return [t.element_id for t in next_user_tasks(definition, element)]
+
+    assert nexts("investment_project", "accept_application") == ["zrzy_opinion", "sthj_opinion", "zjj_opinion"]
+    assert nexts("food_production", "preliminary_review") == ["city_review"]
+    assert sorted(nexts("complaint_12345", "follow_up")) == ["close", "handle"]
+    assert nexts("marriage_registration", "register") == []

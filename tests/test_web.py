@@ -474,3 +474,11 @@ def test_return_to_an_earlier_step_and_take_back_before_the_next_one_acts(app, f
     flow.engine.execute(ClaimTask(task=flow.task_of("fuzeren", case.number).id), flow.actors["fuzeren"])
     done = reviewer.get("/?tab=done").get_data(as_text=True)
     assert reviewer.post(f"/tasks/{review.id}/take-back", data={"csrf_token": csrf_of(done)}).status_code == 409
+
+
+def test_the_task_page_previews_who_handles_the_next_step(app, flow):
+    case = flow.start(item="FGW-TZXM", applicant="某新能源科技有限公司")
+    task = flow.task_of("fgw_chuangkou", case.number)
+    page = login(app.test_client(), "fgw_chuangkou").get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert "下一环节：用地预审与选址意见（市自然资源和规划局 审查员：尤审查）" in page
+    assert "环境影响评价审查意见（市生态环境局 审查员：许审查）" in page

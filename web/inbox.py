@@ -10,6 +10,7 @@ from engine.models import Task, User, UserRole
 from engine.commands.base import authorize_task
 from engine.errors import ApprovalError, NotAllowed
 from engine.clock import china_date
+from engine.definitions import next_user_tasks
 from engine.queries import INBOX_TABS, get_task, inbox, pending_extension_requests, task_dict
 
 from .auth import login_required
@@ -43,6 +44,26 @@ def _task_for_user(session, task_id: int):
     return task
 
 
+def _next_steps(session, definition, row) -> list[dict]:
+    """下一环节 and who would handle it: the department's holders of the role."""
+    from engine.models import Department
+    from engine.roles import role_name
+
+    steps = []
+    for info in next_user_tasks(definition, row.element_id):
+        if info.settings.department_field:
+            steps.append({"name": info.name, "who": f"登记时指定的承办单位的{role_name(info.role)}"})
+            continue
+        department = (session.scalar(select(Department).where(Department.code == info.department))
+                      if info.department else row.case.item.department)
+        people = session.scalars(select(User.display_name).join(UserRole).where(
+            UserRole.role == info.role, User.department_id == department.id, User.active.is_(True))
+            .order_by(User.username)).all()
+        steps.append({"name": info.name, "who": f"{department.name} {role_name(info.role)}："
+                                                f"{'、'.join(people) or '（暂无人员）'}"})
+    return steps
+
+
 @bp.route("/tasks/<int:task_id>")
 @login_required
 def task(task_id: int):
@@ -64,12 +85,13 @@ def task(task_id: int):
             (t.element_id, t.name) for t in session.scalars(
                 select(Task).where(Task.case_id == row.case_id, Task.kind == "bpmn", Task.state == "completed",
                                    Task.element_id != row.element_id).order_by(Task.completed_at))))
+        preview = _next_steps(session, get_engine().definition(session, row.case.process_version), row)
         guide_materials = (row.case.item.guide or {}).get("materials", [])
         checklist = row.case.materials or {}
     return render_template("task.html", task=out, form=info.form, values=draft.get("data", {}), error=None,
                            opinion=draft.get("opinion", ""), stage=info.settings.stage, acceptance=acceptance,
                            colleagues=colleagues, drafted=bool(draft), materials=guide_materials,
-                           checklist=checklist, earlier=earlier)
+                           checklist=checklist, earlier=earlier, preview=preview)
 
 
 @bp.route("/tasks/<int:task_id>/complete", methods=["POST"])
