@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from .actors import Actor
 from .clock import FixedClock, parse_datetime
-from .commands import (COMMANDS, ClaimTask, CompleteTask, CopyCase, DecideExtension, ExtendDeadline, FireDeadline,
+from .commands import (COMMANDS, AddCosigner, ClaimTask, CompleteTask, CopyCase, DecideExtension, ExtendDeadline, FireDeadline,
                        ReceiveSupplement, RecomputeDeadlines, RecordMaterials, ReleaseTask, RequestExtension,
                        RequestSupplement, ResumeClocks, ReturnTask, SaveDraft, StartCase, SuspendClocks, TakeBackTask,
                        TransferTask, UrgeTask)
@@ -59,6 +59,7 @@ BUILDERS: dict[str, Callable[[dict, str], Any]] = {
         (name, entry["status"]) for name, entry in p["materials"].items())),
     "return_task": lambda p, _: ReturnTask(task=p["task"], to=p["to"], reason=p["reason"]),
     "take_back_task": lambda p, _: TakeBackTask(task=p["task"]),
+    "add_cosigner": lambda p, _: AddCosigner(task=p["task"], to=p["to"], note=p.get("note", "")),
     "copy_case": lambda p, _: CopyCase(case=p["case"], to=tuple(p["to"]), note=p.get("note", "")),
     "save_draft": lambda p, _: SaveDraft(task=p["task"], data=p.get("data", {}), opinion=p.get("opinion", "")),
 }

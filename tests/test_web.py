@@ -482,3 +482,30 @@ def test_the_task_page_previews_who_handles_the_next_step(app, flow):
     page = login(app.test_client(), "fgw_chuangkou").get(f"/tasks/{task.id}").get_data(as_text=True)
     assert "下一环节：用地预审与选址意见（市自然资源和规划局 审查员：尤审查）" in page
     assert "环境影响评价审查意见（市生态环境局 审查员：许审查）" in page
+
+
+def test_a_cosigner_must_sign_before_the_step_can_be_completed(app, flow):
+    case = flow.start()
+    flow.complete("chuangkou", {"acceptance": "accept"}, number=case.number)
+    review = flow.task_of("shencha", case.number)
+    reviewer = login(app.test_client(), "shencha")
+    page = reviewer.get(f"/tasks/{review.id}").get_data(as_text=True)
+    assert reviewer.post(f"/tasks/{review.id}/cosign", data={"to": "ws_shencha", "note": "涉及卫生条件，请会签",
+                                                             "csrf_token": csrf_of(page),
+                                                             "case_version": version_of(page)}).status_code == 302
+    page = reviewer.get(f"/tasks/{review.id}").get_data(as_text=True)
+    blocked = reviewer.post(f"/tasks/{review.id}/complete", data={"review_result": "pass", "csrf_token": csrf_of(page),
+                                                                  "case_version": version_of(page)})
+    assert blocked.status_code == 409 and "加签人尚未签署意见：冯审查" in blocked.get_data(as_text=True)
+
+    cosigner = login(app.test_client(), "ws_shencha")
+    assert "【加签】" in cosigner.get("/messages/").get_data(as_text=True)
+    cosign = flow.task_of("ws_shencha", case.number)
+    assert cosign.kind == "cosign" and cosign.name == "加签：审查"
+    form = cosigner.get(f"/tasks/{cosign.id}").get_data(as_text=True)
+    assert cosigner.post(f"/tasks/{cosign.id}/complete", data={"opinion": "卫生条件符合", "csrf_token": csrf_of(form),
+                                                               "case_version": version_of(form)}).status_code == 302
+    page = reviewer.get(f"/tasks/{review.id}").get_data(as_text=True)
+    assert reviewer.post(f"/tasks/{review.id}/complete", data={"review_result": "pass", "csrf_token": csrf_of(page),
+                                                               "case_version": version_of(page)}).status_code == 302
+    assert flow.task_of("fuzeren", case.number).element_id == "decide"

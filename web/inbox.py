@@ -5,7 +5,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 
 from sqlalchemy import select
 
-from engine.commands import ClaimTask, CompleteTask, ReleaseTask, ReturnTask, SaveDraft, TakeBackTask, TransferTask
+from engine.commands import AddCosigner, ClaimTask, CompleteTask, ReleaseTask, ReturnTask, SaveDraft, TakeBackTask, TransferTask
 from engine.models import Task, User, UserRole
 from engine.commands.base import authorize_task
 from engine.errors import ApprovalError, NotAllowed
@@ -44,6 +44,16 @@ def _task_for_user(session, task_id: int):
     return task
 
 
+def _task_info(session, row):
+    """The task's BPMN definition; opinion-only tasks (补充意见, 加签) have no form of their own."""
+    from dataclasses import replace
+
+    from . import get_engine
+
+    info = get_engine().definition(session, row.case.process_version).user_tasks[row.element_id]
+    return info if row.kind == "bpmn" else replace(info, form=(), settings=replace(info.settings, stage=None))
+
+
 def _next_steps(session, definition, row) -> list[dict]:
     """下一环节 and who would handle it: the department's holders of the role."""
     from engine.models import Department
@@ -73,7 +83,7 @@ def task(task_id: int):
         row = _task_for_user(session, task_id)
         if row.state != "ready":
             abort(404)
-        info = get_engine().definition(session, row.case.process_version).user_tasks[row.element_id]
+        info = _task_info(session, row)
         out = task_dict(row)
         acceptance = row.case.acceptance
         colleagues = [(u.username, u.display_name) for u in session.scalars(
@@ -101,7 +111,7 @@ def complete(task_id: int):
 
     with get_db().reader() as session:
         row = _task_for_user(session, task_id)
-        info = get_engine().definition(session, row.case.process_version).user_tasks[row.element_id]
+        info = _task_info(session, row)
         out = task_dict(row)
         acceptance = row.case.acceptance
     values = {f.id: request.form.get(f.id, "") for f in info.form}
@@ -127,7 +137,7 @@ def draft(task_id: int):
 
     with get_db().reader() as session:
         row = _task_for_user(session, task_id)
-        info = get_engine().definition(session, row.case.process_version).user_tasks[row.element_id]
+        info = _task_info(session, row)
     values = {f.id: request.form.get(f.id, "") for f in info.form}
     get_engine().execute(SaveDraft(task=task_id, data=values, opinion=request.form.get("opinion", ""),
                                    expected_version=request.form.get("case_version", type=int)), g.actor)
@@ -155,6 +165,19 @@ def take_back(task_id: int):
 
     get_engine().execute(TakeBackTask(task=task_id), g.actor)
     flash("已拿回")
+    return redirect(url_for("inbox.task", task_id=task_id))
+
+
+@bp.route("/tasks/<int:task_id>/cosign", methods=["POST"])
+@login_required
+def cosign(task_id: int):
+    """加签: ask a colleague to co-sign before the step can be completed."""
+    from . import get_engine
+
+    get_engine().execute(AddCosigner(task=task_id, to=request.form.get("to", "").strip(),
+                                     note=request.form.get("note", ""),
+                                     expected_version=request.form.get("case_version", type=int)), g.actor)
+    flash("已加签")
     return redirect(url_for("inbox.task", task_id=task_id))
 
 

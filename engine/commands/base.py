@@ -135,6 +135,10 @@ class OpenCase:
             for task in closed:
                 if task.kind == "bpmn" and task.state == "completed":
                     outcomes.completed(self, task)
+                elif task.kind == "bpmn":  # withdrawn, returned, taken back: its co-signers are not needed
+                    for cosign in self.ctx.session.scalars(select(Task).where(
+                            Task.followup_of_id == task.id, Task.kind == "cosign", Task.state == "ready")):
+                        cosign.state = "cancelled"
             self.timekeeper.sync(opened, closed)
 
     def task_row(self, task_id: int | str) -> Task:

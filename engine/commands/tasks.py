@@ -1,5 +1,5 @@
 """Commands on one task: complete, claim, release, transfer (转办), urge (催办), draft (暂存),
-return (退回) and take back (拿回)."""
+return (退回), take back (拿回) and add a co-signer (加签)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -12,6 +12,7 @@ from .. import alerts, outcomes
 from ..errors import BadInput, Conflict, NotAllowed
 from ..models import Task, User, UserRole
 from ..roles import role_name
+from ..spiff_runtime import next_id
 from ..values import check_form
 from .base import Applied, CommandContext, OpenCase, TaskCommand
 
@@ -33,12 +34,16 @@ class CompleteTask(TaskCommand):
         opinion = self.opinion.strip()
         if len(opinion) > MAX_OPINION:
             raise BadInput(f"审批意见过长（上限 {MAX_OPINION} 字）")
-        if row.kind == "followup":
-            # An opinion owed after a deemed approval: recorded, the flow has moved on already.
+        if row.kind in ("followup", "cosign"):
+            # An opinion owed after a deemed approval, or a co-signed opinion (加签): recorded only.
             if not opinion:
                 raise BadInput(f"“{row.name}”需要填写意见")
             data = {}
         else:
+            waiting = ctx.session.scalars(select(User.display_name).join(Task, Task.assignee_id == User.id).where(
+                Task.followup_of_id == row.id, Task.kind == "cosign", Task.state == "ready")).all()
+            if waiting:
+                raise Conflict(f"加签人尚未签署意见：{'、'.join(waiting)}")
             data = check_form(case.definition.user_tasks[row.element_id].form, self.data)
             outcomes.check(case, row, data, opinion)
             case.timekeeper.check_completion(row, data)
@@ -226,3 +231,37 @@ class TakeBackTask(TaskCommand):
         row.assignee_id = ctx.actor.user_id
         return Applied(row, {"task": row.spiff_id, "element": row.element_id,
                              "withdrawn": sorted(t.spiff_id for t in later)})
+
+
+@dataclass(frozen=True)
+class AddCosigner(TaskCommand):
+    """加签: ask a colleague for a co-signed opinion; the step cannot be completed until they give it."""
+
+    type = "add_cosigner"
+    task: int | str
+    to: str = ""
+    note: str = ""
+    expected_version: int | None = None
+
+    def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
+        row = self.actionable_task(ctx, case)
+        if row.kind != "bpmn":
+            raise BadInput("只能在流程环节上加签")
+        target = ctx.session.scalar(select(User).where(User.username == self.to, User.active.is_(True)))
+        if target is None or target.id == ctx.actor.user_id or not target.role_codes:
+            raise BadInput(f"不能加签给 {self.to}")
+        if ctx.session.scalar(select(Task.id).where(Task.followup_of_id == row.id, Task.kind == "cosign",
+                                                    Task.state == "ready", Task.assignee_id == target.id)):
+            raise Conflict(f"已加签给 {target.display_name}，尚未签署")
+        role = row.role if row.role in target.role_codes else target.role_codes[0]
+        cosign = Task(case_id=case.row.id, spiff_id=str(next_id()), element_id=row.element_id,
+                      name=f"加签：{row.name}", role=role, department_id=target.department_id,
+                      assignee_id=target.id, state="ready", created_at=ctx.at, kind="cosign", deemed=False,
+                      followup_of_id=row.id)
+        ctx.session.add(cosign)
+        ctx.session.flush()
+        note = self.note.strip()[:500]
+        alerts.send(ctx.session, [target], case=case.row, kind="cosign",
+                    title=f"【加签】{case.row.number} 请对“{row.name}”签署意见", body=note, at=ctx.at)
+        return Applied(cosign, {"task": row.spiff_id, "element": row.element_id, "to": target.username,
+                                "cosign_task": cosign.spiff_id, "note": note})
