@@ -216,10 +216,12 @@ class Task(Base):
     due_on: Mapped[Optional[date]] = mapped_column(Date)
     alert: Mapped[Optional[str]] = mapped_column(String(8))
     draft: Mapped[Optional[dict[str, Any]]]  # 暂存: the form and opinion saved so far
+    delegated_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))  # 委派: whose it is
     case: Mapped[Case] = relationship()
     department: Mapped[Department] = relationship()
     assignee: Mapped[Optional[User]] = relationship(foreign_keys=[assignee_id])
     completed_by: Mapped[Optional[User]] = relationship(foreign_keys=[completed_by_id])
+    delegated_by: Mapped[Optional[User]] = relationship(foreign_keys=[delegated_by_id])
 
 
 class Clock(Base):

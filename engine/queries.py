@@ -53,7 +53,8 @@ def _may_act_on(actor: Actor):
 
     conditions = [holder(actor.user_id, actor.department_id, actor.roles)]
     conditions += [holder(p.user_id, p.department_id, p.roles) for p in actor.principals]
-    return conditions[0] if len(conditions) == 1 else or_(*conditions)
+    conditions.append(and_(Task.assignee_id == actor.user_id, Task.delegated_by_id.is_not(None)))  # 委派 to me
+    return or_(*conditions)
 
 
 def acting_for(actor: Actor, task: Task) -> str | None:

@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session
 
 from .actors import Actor
 from .clock import FixedClock, parse_datetime
-from .commands import (COMMANDS, AddCosigner, ClaimTask, CompleteTask, CopyCase, DecideExtension, ExtendDeadline, FireDeadline,
-                       ReceiveSupplement, RecomputeDeadlines, RecordMaterials, ReleaseTask, RequestExtension,
-                       RequestSupplement, ResumeClocks, ReturnTask, SaveDraft, StartCase, SuspendClocks, TakeBackTask,
-                       TransferTask, UrgeTask)
+from .commands import (COMMANDS, AddCosigner, ClaimTask, CompleteTask, CopyCase, DecideExtension, DelegateTask,
+                       ExtendDeadline, FireDeadline, HandBackTask, ReceiveSupplement, RecomputeDeadlines,
+                       RecordMaterials, ReleaseTask, RequestExtension, RequestSupplement, ResumeClocks, ReturnTask,
+                       SaveDraft, StartCase, SuspendClocks, TakeBackTask, TransferTask, UrgeTask)
 from .db import Database
 from .definitions import DefinitionCache
 from .deploy import deploy
@@ -60,6 +60,8 @@ BUILDERS: dict[str, Callable[[dict, str], Any]] = {
     "return_task": lambda p, _: ReturnTask(task=p["task"], to=p["to"], reason=p["reason"]),
     "take_back_task": lambda p, _: TakeBackTask(task=p["task"]),
     "add_cosigner": lambda p, _: AddCosigner(task=p["task"], to=p["to"], note=p.get("note", "")),
+    "delegate_task": lambda p, _: DelegateTask(task=p["task"], to=p["to"], note=p.get("note", "")),
+    "hand_back_task": lambda p, _: HandBackTask(task=p["task"], data=p.get("data", {}), opinion=p["opinion"]),
     "copy_case": lambda p, _: CopyCase(case=p["case"], to=tuple(p["to"]), note=p.get("note", "")),
     "save_draft": lambda p, _: SaveDraft(task=p["task"], data=p.get("data", {}), opinion=p.get("opinion", "")),
 }

@@ -509,3 +509,30 @@ def test_a_cosigner_must_sign_before_the_step_can_be_completed(app, flow):
     assert reviewer.post(f"/tasks/{review.id}/complete", data={"review_result": "pass", "csrf_token": csrf_of(page),
                                                                "case_version": version_of(page)}).status_code == 302
     assert flow.task_of("fuzeren", case.number).element_id == "decide"
+
+
+def test_delegate_and_get_it_back_with_an_opinion(app, flow):
+    case = flow.start()
+    flow.complete("chuangkou", {"acceptance": "accept"}, number=case.number)
+    review = flow.task_of("shencha", case.number)
+    owner = login(app.test_client(), "shencha")
+    page = owner.get(f"/tasks/{review.id}").get_data(as_text=True)
+    assert owner.post(f"/tasks/{review.id}/delegate", data={"to": "mz_shencha", "note": "请协助核实",
+                                                            "csrf_token": csrf_of(page),
+                                                            "case_version": version_of(page)}).status_code == 302
+    assert owner.get(f"/tasks/{review.id}").status_code == 403  # with the delegate now
+
+    delegate = login(app.test_client(), "mz_shencha")
+    assert case.number in delegate.get("/").get_data(as_text=True)
+    form = delegate.get(f"/tasks/{review.id}").get_data(as_text=True)
+    assert "办完交回" in form
+    refused = delegate.post(f"/tasks/{review.id}/complete", data={"review_result": "pass", "csrf_token": csrf_of(form),
+                                                                  "case_version": version_of(form)})
+    assert refused.status_code == 409
+    assert delegate.post(f"/tasks/{review.id}/hand-back", data={"review_result": "pass", "opinion": "经核实符合",
+                                                                "csrf_token": csrf_of(form)}).status_code == 302
+    page = owner.get(f"/tasks/{review.id}").get_data(as_text=True)
+    assert "经核实符合" in page and 'value="pass" checked' in page and "【委派交回】" in owner.get("/messages/").get_data(as_text=True)
+    assert owner.post(f"/tasks/{review.id}/complete", data={"review_result": "pass", "opinion": "经核实符合",
+                                                            "csrf_token": csrf_of(page),
+                                                            "case_version": version_of(page)}).status_code == 302

@@ -5,7 +5,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 
 from sqlalchemy import select
 
-from engine.commands import AddCosigner, ClaimTask, CompleteTask, ReleaseTask, ReturnTask, SaveDraft, TakeBackTask, TransferTask
+from engine.commands import AddCosigner, ClaimTask, DelegateTask, HandBackTask, CompleteTask, ReleaseTask, ReturnTask, SaveDraft, TakeBackTask, TransferTask
 from engine.models import Task, User, UserRole
 from engine.commands.base import authorize_task
 from engine.errors import ApprovalError, NotAllowed
@@ -91,6 +91,7 @@ def task(task_id: int):
                                               User.active.is_(True), User.id != g.actor.user_id)
             .order_by(User.username))]
         draft = row.draft or {}
+        delegated = row.delegated_by_id is not None
         earlier = list(dict.fromkeys(
             (t.element_id, t.name) for t in session.scalars(
                 select(Task).where(Task.case_id == row.case_id, Task.kind == "bpmn", Task.state == "completed",
@@ -101,7 +102,7 @@ def task(task_id: int):
     return render_template("task.html", task=out, form=info.form, values=draft.get("data", {}), error=None,
                            opinion=draft.get("opinion", ""), stage=info.settings.stage, acceptance=acceptance,
                            colleagues=colleagues, drafted=bool(draft), materials=guide_materials,
-                           checklist=checklist, earlier=earlier, preview=preview)
+                           checklist=checklist, earlier=earlier, preview=preview, delegated=delegated)
 
 
 @bp.route("/tasks/<int:task_id>/complete", methods=["POST"])
@@ -179,6 +180,33 @@ def cosign(task_id: int):
                                      expected_version=request.form.get("case_version", type=int)), g.actor)
     flash("已加签")
     return redirect(url_for("inbox.task", task_id=task_id))
+
+
+@bp.route("/tasks/<int:task_id>/delegate", methods=["POST"])
+@login_required
+def delegate(task_id: int):
+    """委派 to a colleague, who hands it back with an opinion."""
+    from . import get_engine
+
+    get_engine().execute(DelegateTask(task=task_id, to=request.form.get("to", "").strip(),
+                                      note=request.form.get("note", ""),
+                                      expected_version=request.form.get("case_version", type=int)), g.actor)
+    flash("已委派")
+    return redirect(url_for("inbox.index"))
+
+
+@bp.route("/tasks/<int:task_id>/hand-back", methods=["POST"])
+@login_required
+def hand_back(task_id: int):
+    """The delegate hands the task back, the form and opinion becoming the owner's draft."""
+    from . import get_db, get_engine
+
+    with get_db().reader() as session:
+        info = _task_info(session, _task_for_user(session, task_id))
+    values = {f.id: request.form.get(f.id, "") for f in info.form}
+    get_engine().execute(HandBackTask(task=task_id, data=values, opinion=request.form.get("opinion", "")), g.actor)
+    flash("已交回委派人")
+    return redirect(url_for("inbox.index"))
 
 
 @bp.route("/tasks/<int:task_id>/transfer", methods=["POST"])

@@ -4,18 +4,19 @@ from .clocks import (CopyCase, DecideExtension, ExtendDeadline, ReceiveSupplemen
                      RequestSupplement, ResumeClocks, SuspendClocks)
 from .deadlines import FireDeadline, RecomputeDeadlines
 from .start_case import StartCase
-from .tasks import (AddCosigner, ClaimTask, CompleteTask, ReleaseTask, ReturnTask, SaveDraft, TakeBackTask, TransferTask,
-                    UrgeTask)
+from .tasks import (AddCosigner, ClaimTask, CompleteTask, DelegateTask, HandBackTask, ReleaseTask, ReturnTask,
+                    SaveDraft, TakeBackTask, TransferTask, UrgeTask)
 
 #: Every command by its history name: how a recorded history is turned back into commands.
 COMMANDS = {cls.type: cls for cls in (StartCase, CompleteTask, ClaimTask, ReleaseTask, RequestSupplement,
                                       ReceiveSupplement, SuspendClocks, ResumeClocks, ExtendDeadline,
                                       FireDeadline, RecomputeDeadlines, TransferTask, UrgeTask, SaveDraft, CopyCase,
                                       RequestExtension, DecideExtension, RecordMaterials, ReturnTask, TakeBackTask,
-                                      AddCosigner)}
+                                      AddCosigner, DelegateTask, HandBackTask)}
 
 __all__ = ["Applied", "Command", "CommandContext", "OpenCase", "TaskCommand", "StartCase", "CompleteTask",
            "ClaimTask", "ReleaseTask", "RequestSupplement", "ReceiveSupplement", "SuspendClocks",
            "ResumeClocks", "ExtendDeadline", "FireDeadline", "RecomputeDeadlines", "TransferTask", "UrgeTask",
            "SaveDraft", "CopyCase", "RequestExtension", "DecideExtension",
-           "RecordMaterials", "ReturnTask", "TakeBackTask", "AddCosigner", "COMMANDS"]
+           "RecordMaterials", "ReturnTask", "TakeBackTask", "AddCosigner", "DelegateTask",
+           "HandBackTask", "COMMANDS"]

@@ -215,6 +215,10 @@ def authorize_task(actor: Actor, task: Task) -> str | None:
     or the named backup (AB岗) of such a user who is away. Returns the username acted for, if any."""
     if actor.user_id is None:
         raise NotAllowed(f"只有工作人员可以办理任务“{task.name}”")
+    if task.delegated_by_id is not None:  # 委派: only the delegate acts until it is handed back
+        if task.assignee_id == actor.user_id:
+            return None
+        raise NotAllowed(f"任务“{task.name}”已委派给 {task.assignee.display_name}，待其交回")
     if _may_handle(actor.user_id, actor.department_id, actor.roles, task):
         return None
     for principal in actor.principals:

@@ -39,6 +39,8 @@ class CompleteTask(TaskCommand):
             if not opinion:
                 raise BadInput(f"“{row.name}”需要填写意见")
             data = {}
+        elif row.delegated_by_id is not None:
+            raise Conflict("委派的任务请办理后交回委派人，由其提交")
         else:
             waiting = ctx.session.scalars(select(User.display_name).join(Task, Task.assignee_id == User.id).where(
                 Task.followup_of_id == row.id, Task.kind == "cosign", Task.state == "ready")).all()
@@ -265,3 +267,56 @@ class AddCosigner(TaskCommand):
                     title=f"【加签】{case.row.number} 请对“{row.name}”签署意见", body=note, at=ctx.at)
         return Applied(cosign, {"task": row.spiff_id, "element": row.element_id, "to": target.username,
                                 "cosign_task": cosign.spiff_id, "note": note})
+
+
+@dataclass(frozen=True)
+class DelegateTask(TaskCommand):
+    """委派: the handler asks a colleague to work on the step; it comes back with their opinion
+    (``HandBackTask``) and the handler decides."""
+
+    type = "delegate_task"
+    task: int | str
+    to: str = ""
+    note: str = ""
+    expected_version: int | None = None
+
+    def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
+        row = self.actionable_task(ctx, case)
+        if row.kind != "bpmn" or row.delegated_by_id is not None:
+            raise BadInput(f"“{row.name}”不能再委派")
+        target = ctx.session.scalar(select(User).where(User.username == self.to, User.active.is_(True)))
+        if target is None or target.id == ctx.actor.user_id or not target.role_codes:
+            raise BadInput(f"不能委派给 {self.to}")
+        row.delegated_by_id, row.assignee_id = ctx.actor.user_id, target.id
+        note = self.note.strip()[:500]
+        alerts.send(ctx.session, [target], case=case.row, kind="delegate",
+                    title=f"【委派】{case.row.number} “{row.name}”请您办理后交回", body=note, at=ctx.at)
+        return Applied(row, {"task": row.spiff_id, "element": row.element_id, "to": target.username, "note": note})
+
+
+@dataclass(frozen=True)
+class HandBackTask(TaskCommand):
+    """The delegate hands the step back with their opinion and form values, as the handler's draft."""
+
+    type = "hand_back_task"
+    task: int | str
+    data: dict[str, Any] = field(default_factory=dict)
+    opinion: str = ""
+
+    def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
+        row = self.actionable_task(ctx, case)
+        if row.delegated_by_id is None:
+            raise BadInput(f"“{row.name}”不是委派给您的任务")
+        opinion = self.opinion.strip()[:MAX_OPINION]
+        if not opinion:
+            raise BadInput("交回时请写明办理意见")
+        data = check_form(case.definition.user_tasks[row.element_id].form,
+                          {k: v for k, v in self.data.items() if v not in ("", None)}, partial=True)
+        owner = row.delegated_by
+        row.draft = {"data": data, "opinion": opinion, "by": ctx.actor.name}
+        row.assignee_id, row.delegated_by_id = owner.id, None
+        alerts.send(ctx.session, [owner], case=case.row, kind="delegate",
+                    title=f"【委派交回】{case.row.number} “{row.name}”已由 {ctx.actor.display_name or ctx.actor.name} 办理交回",
+                    body=opinion, at=ctx.at)
+        return Applied(row, {"task": row.spiff_id, "element": row.element_id, "data": data, "opinion": opinion,
+                             "to": owner.username})
