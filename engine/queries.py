@@ -277,3 +277,22 @@ def pending_extension_requests(session: Session, actor: Actor) -> list[dict[str,
     return [{"case": r.case.number, "item_name": r.case.item.name, "applicant": r.case.applicant,
              "days": r.detail["days"], "reason": r.detail["reason"], "requested_by": r.requested_by,
              "requested_at": iso(r.requested_at)} for r in rows]
+
+
+FIRST_CONTACT_ITEM = "ZWFW-SWFZ"
+
+
+def first_contacts(session: Session, actor: Actor, limit: int = 20) -> list[dict[str, Any]]:
+    """首问负责: what this clerk registered and forwarded, newest first, until it is taken up."""
+    from .models import Department
+
+    rows = session.execute(
+        select(Case, HistoryEntry.payload).join(HistoryEntry, (HistoryEntry.case_id == Case.id) & (HistoryEntry.seq == 1))
+        .join(Item, Item.id == Case.item_id)
+        .where(Item.code == FIRST_CONTACT_ITEM, HistoryEntry.actor == actor.name)
+        .order_by(Case.started_at.desc()).limit(limit)).all()
+    names = dict(session.execute(select(Department.code, Department.name)).all())
+    return [{"number": case.number, "applicant": case.applicant, "state": case.state,
+             "subject": (payload.get("data") or {}).get("subject", ""),
+             "department": names.get((payload.get("data") or {}).get("target_department"), ""),
+             "started_at": iso(case.started_at)} for case, payload in rows]

@@ -536,3 +536,29 @@ def test_delegate_and_get_it_back_with_an_opinion(app, flow):
     assert owner.post(f"/tasks/{review.id}/complete", data={"review_result": "pass", "opinion": "经核实符合",
                                                             "csrf_token": csrf_of(page),
                                                             "case_version": version_of(page)}).status_code == 302
+
+
+def test_first_contact_is_forwarded_and_followed_until_taken_up(app, flow):
+    clerk = login(app.test_client(), "chuangkou")  # a 市场监管 window asked about something of 民政
+    page = clerk.get("/").get_data(as_text=True)
+    assert "首问登记转办" in page
+    response = clerk.post("/first-contact", data={"applicant": "周大爷", "subject": "咨询高龄津贴申领",
+                                                  "department": "mz", "csrf_token": csrf_of(page)})
+    assert response.status_code == 302
+    page = clerk.get("/").get_data(as_text=True)
+    number = re.search(r"(SW-\d{8}-\d{5})", page).group(1)
+    assert "咨询高龄津贴申领" in page and "市民政局" in page and "待接办" in page
+    assert clerk.get(f"/cases/{number}").status_code == 200  # the first person asked keeps seeing it
+
+    mz = login(app.test_client(), "mz_chuangkou")
+    task = flow.task_of("mz_chuangkou", number)
+    assert task.element_id == "take_up" and task.department.code == "mz"
+    form = mz.get(f"/tasks/{task.id}").get_data(as_text=True)
+    mz.post(f"/tasks/{task.id}/complete", data={"taken_up": "answered", "csrf_token": csrf_of(form),
+                                                "case_version": version_of(form)})
+    assert "已接办" in clerk.get("/").get_data(as_text=True)
+    reviewer = login(app.test_client(), "shencha")  # not a window: cannot register
+    page = reviewer.get("/").get_data(as_text=True)
+    assert "首问登记转办" not in page
+    assert reviewer.post("/first-contact", data={"applicant": "x", "subject": "y", "department": "mz",
+                                                 "csrf_token": csrf_of(page)}).status_code == 403

@@ -9,7 +9,7 @@ from engine.commands import (CopyCase, DecideExtension, ExtendDeadline, ReceiveS
                              RequestExtension, RequestSupplement, ResumeClocks, SuspendClocks, UrgeTask)
 from engine.errors import BadInput, NotAllowed
 from engine.diagram import render, task_states
-from engine.models import Message, ProcessVersion, Task
+from engine.models import HistoryEntry, Message, ProcessVersion, Task
 from engine.policy import SUSPENSION_KINDS
 from engine.queries import case_clocks, case_dict, case_history, case_notices, get_case, history_dict
 
@@ -37,7 +37,10 @@ def show(number: str):
         departments.add(case.item.department_id)
         copied = session.scalar(select(Message.id).where(Message.case_id == case.id, Message.kind == "copy",
                                                          Message.user_id == g.actor.user_id).limit(1))
-        if g.actor.department_id not in departments and not (g.actor.roles & OVERSIGHT_ROLES) and copied is None:
+        registered = session.scalar(select(HistoryEntry.actor).where(HistoryEntry.case_id == case.id,
+                                                                     HistoryEntry.seq == 1)) == g.actor.name
+        if g.actor.department_id not in departments and not (g.actor.roles & OVERSIGHT_ROLES) and copied is None \
+                and not registered:  # 首问负责: whoever registered it keeps seeing it
             raise NotAllowed("您所在的部门没有参与办理该办件")
         out = case_dict(session, case)
         tasks = session.scalars(select(Task).where(Task.case_id == case.id).order_by(Task.id)).all()

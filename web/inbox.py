@@ -5,13 +5,14 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 
 from sqlalchemy import select
 
-from engine.commands import AddCosigner, ClaimTask, DelegateTask, HandBackTask, CompleteTask, ReleaseTask, ReturnTask, SaveDraft, TakeBackTask, TransferTask
-from engine.models import Task, User, UserRole
+from engine.commands import AddCosigner, ClaimTask, DelegateTask, HandBackTask, StartCase, CompleteTask, ReleaseTask, ReturnTask, SaveDraft, TakeBackTask, TransferTask
+from engine.models import Department, Task, User, UserRole
 from engine.commands.base import authorize_task
-from engine.errors import ApprovalError, NotAllowed
+from engine.errors import ApprovalError, BadInput, NotAllowed
 from engine.clock import china_date
 from engine.definitions import next_user_tasks
-from engine.queries import INBOX_TABS, get_task, inbox, pending_extension_requests, task_dict
+from engine.queries import (FIRST_CONTACT_ITEM, INBOX_TABS, first_contacts, get_task, inbox,
+                            pending_extension_requests, task_dict)
 
 from .auth import login_required
 
@@ -34,8 +35,29 @@ def index():
         counts = {name: inbox(session, g.actor, tab=name, per_page=1, today=today).total
                   for name in ("todo", "warning", "overdue")}
         requests = pending_extension_requests(session, g.actor)
+        contacts = first_contacts(session, g.actor) if g.actor.has_role("window_clerk") else []
+        departments = ([(d.code, d.name) for d in session.scalars(select(Department).order_by(Department.id))
+                        if d.id != g.actor.department_id] if g.actor.has_role("window_clerk") else [])
     return render_template("inbox.html", page=page, tabs=INBOX_TABS, counts=counts, search=search, today=today,
-                           requests=requests)
+                           requests=requests, contacts=contacts, departments=departments)
+
+
+@bp.route("/first-contact", methods=["POST"])
+@login_required
+def first_contact():
+    """首问负责: register a request that is not this window's and forward it to the right department."""
+    from . import get_engine
+
+    if not g.actor.has_role("window_clerk"):
+        raise NotAllowed("只有窗口人员可以登记首问件")
+    subject = request.form.get("subject", "").strip()[:500]
+    if not subject:
+        raise BadInput("请写明咨询或申请的内容")
+    case = get_engine().execute(StartCase(item=FIRST_CONTACT_ITEM, applicant=request.form.get("applicant", ""),
+                                          data={"target_department": request.form.get("department", ""),
+                                                "subject": subject}), g.actor)
+    flash(f"已登记并转交：{case.number}")
+    return redirect(url_for("inbox.index"))
 
 
 def _task_for_user(session, task_id: int):
