@@ -562,3 +562,62 @@ def test_first_contact_is_forwarded_and_followed_until_taken_up(app, flow):
     assert "首问登记转办" not in page
     assert reviewer.post("/first-contact", data={"applicant": "x", "subject": "y", "department": "mz",
                                                  "csrf_token": csrf_of(page)}).status_code == 403
+
+
+def test_a_refusal_without_a_reason_is_refused_on_the_form(app, flow):
+    case = flow.start()
+    task = flow.task_of("chuangkou", case.number)
+    client = login(app.test_client(), "chuangkou")
+    page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    response = client.post(f"/tasks/{task.id}/complete", data={"acceptance": "refuse", "csrf_token": csrf_of(page),
+                                                               "case_version": version_of(page)})
+    assert response.status_code == 400 and "不予受理须在审批意见中写明理由" in response.get_data(as_text=True)
+    done = client.post(f"/tasks/{task.id}/complete", data={"acceptance": "refuse", "opinion": "不属于本机关职权范围",
+                                                           "csrf_token": csrf_of(page), "case_version": version_of(page)})
+    assert done.status_code == 302
+    assert "不属于本机关职权范围" in client.get(f"/cases/{case.number}").get_data(as_text=True)
+
+
+def test_suspend_and_resume_from_the_case_page(app, flow):
+    case = flow.start()
+    flow.complete("chuangkou", {"acceptance": "accept"}, number=case.number)
+    client = login(app.test_client(), "shencha")
+    page = client.get(f"/cases/{case.number}").get_data(as_text=True)
+    assert client.post(f"/cases/{case.number}/suspend", data={"kind": "expert_review", "days": "5",
+                                                              "reason": "组织专家评审", "csrf_token": csrf_of(page)}).status_code == 302
+    page = client.get(f"/cases/{case.number}").get_data(as_text=True)
+    assert "特别程序中，暂停计时" in page and "专家评审" in page
+    assert client.post(f"/cases/{case.number}/resume", data={"csrf_token": csrf_of(page)}).status_code == 302
+    assert "特别程序中" not in client.get(f"/cases/{case.number}").get_data(as_text=True)
+    outsider = login(app.test_client(), "mz_chuangkou")
+    page = outsider.get("/").get_data(as_text=True)
+    assert outsider.post(f"/cases/{case.number}/suspend", data={"kind": "hearing", "days": "3", "reason": "x",
+                                                                "csrf_token": csrf_of(page)}).status_code == 403
+
+
+@pytest.mark.parametrize("path", [
+    "/tasks/{task}/complete", "/tasks/{task}/claim", "/tasks/{task}/release", "/tasks/{task}/draft",
+    "/tasks/{task}/transfer", "/tasks/{task}/return", "/tasks/{task}/delegate", "/tasks/{task}/cosign",
+    "/tasks/{task}/take-back", "/cases/{case}/supplement", "/cases/{case}/suspend", "/cases/{case}/extend",
+    "/cases/{case}/extension-request", "/cases/{case}/copy", "/cases/{case}/materials", "/first-contact",
+    "/messages/read", "/me/", "/admin/calendar",
+])
+def test_every_form_refuses_a_forged_csrf_token(app, flow, path):
+    case = flow.start()
+    task = flow.task_of("chuangkou", case.number)
+    client = login(app.test_client(), "admin" if path.startswith("/admin") else "chuangkou")
+    response = client.post(path.format(task=task.id, case=case.number), data={"csrf_token": "forged"})
+    assert response.status_code == 400 and "CSRF" in response.get_data(as_text=True)
+    assert flow.task_of("chuangkou", case.number).id == task.id  # nothing changed
+
+
+def test_the_one_time_notice_prints_for_the_applicant(app, flow, actors):
+    from engine.commands import RequestSupplement
+
+    case = flow.start(item="SCJG-SPJY", applicant="某餐饮管理有限公司")
+    flow.engine.execute(RequestSupplement(case=case.number, materials=("食品安全管理制度目录", "设备布局图")),
+                        actors["chuangkou"])
+    client = login(app.test_client(), "chuangkou")
+    page = client.get(f"/cases/{case.number}/print").get_data(as_text=True)
+    assert "补正材料一次性告知书" in page and "1. 食品安全管理制度目录" in page and "12315" in page
+    assert login(app.test_client(), "ws_chuangkou").get(f"/cases/{case.number}/print").status_code == 403

@@ -26,22 +26,45 @@ COMMAND_NAMES = {
 }
 
 
+def _readable_case(session, number: str):
+    """The case, if the user's department took part, they oversee, it was copied to them, or
+    they registered it (首问负责)."""
+    case = get_case(session, number)
+    departments = set(session.scalars(select(Task.department_id).where(Task.case_id == case.id)))
+    departments.add(case.item.department_id)
+    copied = session.scalar(select(Message.id).where(Message.case_id == case.id, Message.kind == "copy",
+                                                     Message.user_id == g.actor.user_id).limit(1))
+    registered = session.scalar(select(HistoryEntry.actor).where(HistoryEntry.case_id == case.id,
+                                                                 HistoryEntry.seq == 1)) == g.actor.name
+    if g.actor.department_id not in departments and not (g.actor.roles & OVERSIGHT_ROLES) and copied is None \
+            and not registered:
+        raise NotAllowed("您所在的部门没有参与办理该办件")
+    return case
+
+
+@bp.route("/<number>/print")
+@login_required
+def printable(number: str):
+    """A page to print for the applicant: the case, what they were told, limits, where to complain."""
+    from . import get_db
+
+    with get_db().reader() as session:
+        case = _readable_case(session, number)
+        out = case_dict(session, case)
+        notices = case_notices(session, case)
+        clocks = case_clocks(session, case)
+        guide = case.item.guide or {}
+    decision = next((c for c in clocks if c["kind"] == "decision"), None)
+    return render_template("print.html", case=out, notices=notices, decision=decision, guide=guide)
+
+
 @bp.route("/<number>")
 @login_required
 def show(number: str):
     from . import get_db
 
     with get_db().reader() as session:
-        case = get_case(session, number)
-        departments = set(session.scalars(select(Task.department_id).where(Task.case_id == case.id)))
-        departments.add(case.item.department_id)
-        copied = session.scalar(select(Message.id).where(Message.case_id == case.id, Message.kind == "copy",
-                                                         Message.user_id == g.actor.user_id).limit(1))
-        registered = session.scalar(select(HistoryEntry.actor).where(HistoryEntry.case_id == case.id,
-                                                                     HistoryEntry.seq == 1)) == g.actor.name
-        if g.actor.department_id not in departments and not (g.actor.roles & OVERSIGHT_ROLES) and copied is None \
-                and not registered:  # 首问负责: whoever registered it keeps seeing it
-            raise NotAllowed("您所在的部门没有参与办理该办件")
+        case = _readable_case(session, number)
         out = case_dict(session, case)
         tasks = session.scalars(select(Task).where(Task.case_id == case.id).order_by(Task.id)).all()
         xml = session.scalar(select(ProcessVersion.bpmn_xml).where(ProcessVersion.id == case.process_version_id))
