@@ -19,6 +19,13 @@ from .base import Applied, CommandContext, OpenCase, TaskCommand
 MAX_OPINION = 2000
 
 
+def _opinion(text: str) -> str:
+    opinion = text.strip()
+    if len(opinion) > MAX_OPINION:
+        raise BadInput(f"审批意见过长（上限 {MAX_OPINION} 字）")
+    return opinion
+
+
 @dataclass(frozen=True)
 class CompleteTask(TaskCommand):
     """Submit a task's form and opinion (审批意见); the flow moves on."""
@@ -31,9 +38,7 @@ class CompleteTask(TaskCommand):
 
     def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
         row = self.actionable_task(ctx, case)
-        opinion = self.opinion.strip()
-        if len(opinion) > MAX_OPINION:
-            raise BadInput(f"审批意见过长（上限 {MAX_OPINION} 字）")
+        opinion = _opinion(self.opinion)
         if row.kind in ("followup", "cosign"):
             # An opinion owed after a deemed approval, or a co-signed opinion (加签): recorded only.
             if not opinion:
@@ -162,9 +167,7 @@ class SaveDraft(TaskCommand):
 
     def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
         row = self.actionable_task(ctx, case)
-        opinion = self.opinion.strip()
-        if len(opinion) > MAX_OPINION:
-            raise BadInput(f"审批意见过长（上限 {MAX_OPINION} 字）")
+        opinion = _opinion(self.opinion)
         form = case.definition.user_tasks[row.element_id].form if row.kind == "bpmn" else ()
         data = check_form(form, {k: v for k, v in self.data.items() if v not in ("", None)}, partial=True)
         row.draft = {"data": data, "opinion": opinion, "by": ctx.actor.name}
@@ -192,7 +195,7 @@ class ReturnTask(TaskCommand):
         row = self.actionable_task(ctx, case)
         if row.kind != "bpmn":
             raise BadInput("补充意见任务不能退回")
-        reason = self.reason.strip()[:MAX_OPINION]
+        reason = _opinion(self.reason)
         if not reason:
             raise BadInput("退回须写明理由")
         target = ctx.session.scalar(select(Task).where(Task.case_id == case.row.id, Task.kind == "bpmn",
@@ -307,7 +310,7 @@ class HandBackTask(TaskCommand):
         row = self.actionable_task(ctx, case)
         if row.delegated_by_id is None:
             raise BadInput(f"“{row.name}”不是委派给您的任务")
-        opinion = self.opinion.strip()[:MAX_OPINION]
+        opinion = _opinion(self.opinion)
         if not opinion:
             raise BadInput("交回时请写明办理意见")
         data = check_form(case.definition.user_tasks[row.element_id].form,
