@@ -7,12 +7,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .models import Case, Clock, Department, Message, Task, User, UserRole
+from .people import role_holders
 
 
-def _holders(session: Session, role: str, department_id: int) -> list[User]:
-    return list(session.scalars(
-        select(User).join(UserRole).where(UserRole.role == role, User.department_id == department_id,
-                                          User.active.is_(True)).order_by(User.id)))
+def handlers(session: Session, task: Task) -> list[User]:
+    """Who holds a task: its assignee, or everyone who may take it."""
+    return [task.assignee] if task.assignee is not None else role_holders(session, task.role, task.department_id)
 
 
 def _handler_tasks(session: Session, case: Case, clock: Clock) -> list[Task]:
@@ -31,16 +31,15 @@ def recipients(session: Session, case: Case, clock: Clock, to: str) -> list[User
     found: dict[int, User] = {}
     if to == "handler":
         for task in tasks:
-            users = [task.assignee] if task.assignee is not None else _holders(session, task.role, task.department_id)
-            found.update((u.id, u) for u in users)
+            found.update((u.id, u) for u in handlers(session, task))
     elif to == "head":
         departments = {t.department_id for t in tasks} or {case.item.department_id}
         for department_id in sorted(departments):
-            found.update((u.id, u) for u in _holders(session, "head", department_id))
+            found.update((u.id, u) for u in role_holders(session, "head", department_id))
     elif to == "supervisor":
         department = session.get(Department, case.item.department_id)
         while department is not None and not found:
-            found.update((u.id, u) for u in _holders(session, "supervisor", department.id))
+            found.update((u.id, u) for u in role_holders(session, "supervisor", department.id))
             department = department.parent
         if not found:
             found.update((u.id, u) for u in session.scalars(

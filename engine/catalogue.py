@@ -207,14 +207,15 @@ def load_file(session: Session, path: Path, bpmn_dir: Path, *, loaded_by: str, a
     bpmn_path = bpmn_dir / data["process"]
     if not bpmn_path.is_file():
         raise entry.error(["process"], f"找不到流程图 {bpmn_path}")
+    content = bpmn_path.read_bytes()
     try:
-        definition = parse_cached(bpmn_path.read_bytes(), bpmn_path.name)
+        definition = parse_cached(content, bpmn_path.name)
     except ApprovalError as exc:
         raise entry.error(["process"], f"流程图有误：{exc.message}") from None
     policy = _policy(entry, definition.user_tasks)
     item = session.scalar(select(Item).where(Item.code == data["code"]))
     try:
-        deployment = deploy(session, bpmn_path.read_bytes(), bpmn_path.name, data["code"], deployed_by=loaded_by,
+        deployment = deploy(session, content, bpmn_path.name, data["code"], deployed_by=loaded_by,
                             at=at, department_code=data["department"], item_name=data["name"])
     except ApprovalError as exc:
         raise entry.error(["process"], exc.message) from None

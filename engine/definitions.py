@@ -351,18 +351,6 @@ def parse_definition(content: bytes | str, filename: str = "<bpmn>") -> ProcessD
                              user_tasks, _diagram_warnings(root))
 
 
-_shared = None
-
-
-def parse_cached(content: bytes, filename: str = "<bpmn>") -> ProcessDefinition:
-    """``parse_definition`` through a process-wide cache by content hash and file name:
-    seeding, catalogue loads and replays parse the same diagrams again and again."""
-    global _shared
-    if _shared is None:
-        _shared = DefinitionCache(size=128)
-    return _shared.get(f"{content_hash(content)}:{filename}", lambda: (content, filename))
-
-
 class DefinitionCache:
     """Parsed definitions by content hash (a small LRU shared by all cases of the process)."""
 
@@ -383,3 +371,12 @@ class DefinitionCache:
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
         return definition
+
+
+_shared = DefinitionCache(size=128)
+
+
+def parse_cached(content: bytes, filename: str = "<bpmn>") -> ProcessDefinition:
+    """``parse_definition`` through a process-wide cache by content hash and file name:
+    seeding, catalogue loads and replays parse the same diagrams again and again."""
+    return _shared.get(f"{content_hash(content)}:{filename}", lambda: (content, filename))

@@ -84,10 +84,10 @@ class Engine:
         with command_scope(at, row.key, seq, calendar=lambda: self.calendar(session)):
             applied = command.apply(ctx, case)
             case.project()
-            case.timekeeper.refresh_tasks()
+        ready = open_tasks(session, row.id)
+        case.timekeeper.refresh_tasks(ready)
         if case.workflow_changed:
             row.workflow_state = self.codec.dump(case.workflow)
-        ready = open_tasks(session, row.id)
         payload = dict(applied.payload)
         if ctx.on_behalf_of is not None:  # AB岗: done by the backup for an away colleague
             payload["on_behalf_of"] = ctx.on_behalf_of

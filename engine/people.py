@@ -70,6 +70,17 @@ def user_by_name(session: Session, username: str) -> User:
     return user
 
 
+def active_user(session: Session, username: str) -> User | None:
+    return session.scalar(select(User).where(User.username == username, User.active.is_(True)))
+
+
+def role_holders(session: Session, role: str, department_id: int) -> list[User]:
+    """The active users holding ``role`` in a department, by user name."""
+    return list(session.scalars(
+        select(User).join(UserRole).where(UserRole.role == role, User.department_id == department_id,
+                                          User.active.is_(True)).order_by(User.username)))
+
+
 def actor_for(session: Session, username: str, *, on_behalf_of: str | None = None) -> Actor:
     """The user as an actor, with the away colleagues they stand in for (AB岗). A replay names
     the one it acted for (``on_behalf_of``), whatever the away flags say today."""

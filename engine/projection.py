@@ -14,7 +14,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from .definitions import ProcessDefinition
 from .errors import BadInput, BpmnError
-from .models import Case, Department, Task
+from .models import Case, Deadline, Department, Task
 
 
 def ready_user_tasks(workflow) -> list:
@@ -95,8 +95,6 @@ def department_ids(session: Session, codes) -> dict[str, int]:
 def observe(session: Session, case: Case) -> dict[str, Any]:
     """The case's pending deadlines and time-limit state, as the history records them:
     no database ids, so the same on every database and in replay."""
-    from .models import Deadline
-
     deadlines = session.execute(select(Deadline.key, Deadline.kind, Deadline.due_on, Deadline.state,
                                        Deadline.provisional)
                                 .where(Deadline.case_id == case.id, Deadline.state.in_(("armed", "paused")))

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
+from .access import acting_for
 from .actors import Actor
 from .clock import CHINA_TZ
 from .errors import NotFound
@@ -57,16 +58,6 @@ def _may_act_on(actor: Actor):
     return or_(*conditions)
 
 
-def acting_for(actor: Actor, task: Task) -> str | None:
-    """The away colleague on whose behalf the actor would handle this task, if any."""
-    if task.role in actor.roles and task.department_id == actor.department_id and \
-            task.assignee_id in (None, actor.user_id):
-        return None
-    return next((p.display_name or p.name for p in actor.principals
-                 if task.role in p.roles and task.department_id == p.department_id
-                 and task.assignee_id in (None, p.user_id)), None)
-
-
 def ready_tasks(session: Session, actor: Actor | None = None, *, limit: int = 200) -> list[Task]:
     """Ready tasks, oldest first; for an actor only those they may act on."""
     query = select(Task).where(Task.state == "ready")
@@ -102,14 +93,11 @@ class InboxPage:
         return max(1, -(-min(self.total, COUNT_CAP) // self.per_page))
 
 
-def inbox(session: Session, actor: Actor, *, tab: str = "todo", search: str = "", page: int = 1,
-          per_page: int = 20, today: date | None = None, calendar=None) -> InboxPage:
-    """One page of a tab of the actor's inbox, what runs out first at the top (已办: newest).
-
-    Served by ``ix_tasks_inbox (state, department_id, role, due_on)`` and ``ix_tasks_done``."""
+def _inbox_query(session: Session, actor: Actor, tab: str, search: str, today: date | None):
+    """The tab's filter and order, served by ``ix_tasks_inbox (state, department_id, role, due_on)``
+    and ``ix_tasks_done``."""
     if tab not in INBOX_TABS:
         raise NotFound(f"没有 “{tab}” 这一栏")
-    page = min(max(1, page), COUNT_CAP // per_page)
     if tab == "done":
         query = select(Task).where(Task.completed_by_id == actor.user_id, Task.state == "completed")
         order = (Task.completed_at.desc(), Task.id.desc())
@@ -133,8 +121,25 @@ def inbox(session: Session, actor: Actor, *, tab: str = "todo", search: str = ""
         case_ids = list(session.scalars(cases.limit(COUNT_CAP)))
         task_ids = list(session.scalars(select(Task.id).where(Task.case_id.in_(case_ids))))
         query = query.where(Task.id.in_(task_ids))
-    # Counting is capped: beyond COUNT_CAP the page says "1000+" and asks for a search.
-    total = session.scalar(select(func.count()).select_from(query.limit(COUNT_CAP + 1).subquery())) or 0
+    return query, order
+
+
+def inbox_count(session: Session, actor: Actor, tab: str, *, search: str = "", today: date | None = None) -> int:
+    """How many tasks a tab holds, counting no further than ``COUNT_CAP + 1``: beyond it the page
+    says "1000+" and asks for a search."""
+    return _capped_count(session, _inbox_query(session, actor, tab, search, today)[0])
+
+
+def _capped_count(session: Session, query) -> int:
+    return session.scalar(select(func.count()).select_from(query.limit(COUNT_CAP + 1).subquery())) or 0
+
+
+def inbox(session: Session, actor: Actor, *, tab: str = "todo", search: str = "", page: int = 1,
+          per_page: int = 20, today: date | None = None, calendar=None) -> InboxPage:
+    """One page of a tab of the actor's inbox, what runs out first at the top (已办: newest)."""
+    page = min(max(1, page), COUNT_CAP // per_page)
+    query, order = _inbox_query(session, actor, tab, search, today)
+    total = _capped_count(session, query)
     rows = session.scalars(query.options(joinedload(Task.case).joinedload(Case.item), joinedload(Task.department),
                                          joinedload(Task.assignee))
                            .order_by(*order).limit(per_page).offset((page - 1) * per_page))

@@ -293,23 +293,24 @@ class Timekeeper(DeemedDecisions):
             raise Conflict("已发出一次性告知，补正材料尚未登记收到，不能受理：请先登记收到补正材料")
 
     # ---------------------------------------------------------------- the inbox's view
-    def refresh_tasks(self) -> None:
-        """Put on each open task the day its limit runs out and its worst alert, so that the
-        inbox can sort and mark 100,000 open cases from one index."""
-        tasks = list(self.session.scalars(select(Task).where(Task.case_id == self.row.id, Task.state == "ready")))
+    def refresh_tasks(self, tasks: list[Task]) -> None:
+        """Put on each of the case's open ``tasks`` the day its limit runs out and its worst alert,
+        so that the inbox can sort and mark 100,000 open cases from one index."""
         if not tasks:
             return
-        clocks = {c.key: c for c in self.clocks()}
+        active = self.clocks()
         fired: dict[int, set[str]] = {}
         for clock_id, kind in self.session.execute(
                 select(Deadline.clock_id, Deadline.kind).where(Deadline.case_id == self.row.id,
                                                                Deadline.state == "fired")):
             fired.setdefault(clock_id, set()).add(kind)
-        case_clock = next((clocks[k] for k in ("acceptance", "decision", "issue") if k in clocks), None)
-        if case_clock is None:
-            case_clock = next((c for c in clocks.values() if c.kind == "acceptance"), None)
+        by_task = {c.task_id: c for c in active if c.task_id is not None}
+        by_kind: dict[str, Clock] = {}
+        for clock in active:
+            by_kind.setdefault(clock.kind, clock)
+        case_clock = next((by_kind[k] for k in ("acceptance", "decision", "issue") if k in by_kind), None)
         for task in tasks:
-            clock = next((c for c in clocks.values() if c.task_id == task.id), None) or case_clock
+            clock = by_task.get(task.id) or case_clock
             task.due_on = self.limit_due(clock) if clock is not None else None
             seen = set(fired.get(clock.id, set())) if clock is not None else set()
             if case_clock is not None:  # the case's own warning concerns whoever holds it now

@@ -6,12 +6,13 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from sqlalchemy import select
 
 from engine.commands import AddCosigner, ClaimTask, DelegateTask, HandBackTask, StartCase, CompleteTask, ReleaseTask, ReturnTask, SaveDraft, TakeBackTask, TransferTask
-from engine.models import Department, Task, User, UserRole
-from engine.commands.base import authorize_task
+from engine.models import Department, Task
+from engine.access import authorize_task
 from engine.errors import ApprovalError, BadInput, NotAllowed
 from engine.clock import china_date
 from engine.definitions import next_user_tasks
-from engine.queries import (FIRST_CONTACT_ITEM, INBOX_TABS, first_contacts, get_task, inbox,
+from engine.people import role_holders
+from engine.queries import (FIRST_CONTACT_ITEM, INBOX_TABS, first_contacts, get_task, inbox, inbox_count,
                             pending_extension_requests, task_dict)
 
 from .auth import login_required
@@ -32,8 +33,7 @@ def index():
     with get_db().reader() as session:
         page = inbox(session, g.actor, tab=tab, search=search, page=request.args.get("page", 1, type=int),
                      today=today, calendar=engine.calendar(session))
-        counts = {name: inbox(session, g.actor, tab=name, per_page=1, today=today).total
-                  for name in ("todo", "warning", "overdue")}
+        counts = {name: inbox_count(session, g.actor, name, today=today) for name in ("todo", "warning", "overdue")}
         requests = pending_extension_requests(session, g.actor)
         contacts = first_contacts(session, g.actor) if g.actor.has_role("window_clerk") else []
         departments = ([(d.code, d.name) for d in session.scalars(select(Department).order_by(Department.id))
@@ -88,9 +88,7 @@ def _next_steps(session, definition, row) -> list[dict]:
             continue
         department = (session.scalar(select(Department).where(Department.code == info.department))
                       if info.department else row.case.item.department)
-        people = session.scalars(select(User.display_name).join(UserRole).where(
-            UserRole.role == info.role, User.department_id == department.id, User.active.is_(True))
-            .order_by(User.username)).all()
+        people = [u.display_name for u in role_holders(session, info.role, department.id)]
         steps.append({"name": info.name, "who": f"{department.name} {role_name(info.role)}："
                                                 f"{'、'.join(people) or '（暂无人员）'}"})
     return steps
@@ -108,10 +106,8 @@ def task(task_id: int):
         info = _task_info(session, row)
         out = task_dict(row)
         acceptance = row.case.acceptance
-        colleagues = [(u.username, u.display_name) for u in session.scalars(
-            select(User).join(UserRole).where(UserRole.role == row.role, User.department_id == row.department_id,
-                                              User.active.is_(True), User.id != g.actor.user_id)
-            .order_by(User.username))]
+        colleagues = [(u.username, u.display_name) for u in role_holders(session, row.role, row.department_id)
+                      if u.id != g.actor.user_id]
         draft = row.draft or {}
         delegated = row.delegated_by_id is not None
         earlier = list(dict.fromkeys(

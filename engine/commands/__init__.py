@@ -1,7 +1,8 @@
 """One module per kind of state change; each command is a small dataclass of its inputs."""
 from .base import Applied, Command, CommandContext, OpenCase, TaskCommand
-from .clocks import (CopyCase, DecideExtension, ExtendDeadline, ReceiveSupplement, RecordMaterials, RequestExtension,
-                     RequestSupplement, ResumeClocks, SuspendClocks)
+from .cases import CopyCase, RecordMaterials
+from .clocks import (DecideExtension, ExtendDeadline, ReceiveSupplement, RequestExtension, RequestSupplement,
+                     ResumeClocks, SuspendClocks)
 from .deadlines import FireDeadline, RecomputeDeadlines
 from .start_case import StartCase
 from .tasks import (AddCosigner, ClaimTask, CompleteTask, DelegateTask, HandBackTask, ReleaseTask, ReturnTask,

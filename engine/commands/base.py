@@ -18,13 +18,13 @@ from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
+from ..access import authorize_task
 from ..actors import Actor
 from ..definitions import ProcessDefinition
 from ..errors import ApprovalError, BadInput, Conflict, NotAllowed, NotFound, Skipped
 from .. import outcomes
 from ..models import Case, Task
 from ..projection import department_ids, project_tasks
-from ..roles import role_name
 
 if TYPE_CHECKING:
     from ..executor import Engine
@@ -205,26 +205,46 @@ class TaskCommand(Command):
             raise Conflict("办件已被他人更新，请刷新后重试")
 
 
-def _may_handle(user_id: int, department_id: int | None, roles, task: Task) -> bool:
-    return (task.role in roles and department_id == task.department_id
-            and (task.assignee_id is None or task.assignee_id == user_id))
+MAX_TEXT = 500
 
 
-def authorize_task(actor: Actor, task: Task) -> str | None:
-    """Only a user with the task's role in the task's department, and its assignee if claimed —
-    or the named backup (AB岗) of such a user who is away. Returns the username acted for, if any."""
-    if actor.user_id is None:
-        raise NotAllowed(f"只有工作人员可以办理任务“{task.name}”")
-    if task.delegated_by_id is not None:  # 委派: only the delegate acts until it is handed back
-        if task.assignee_id == actor.user_id:
-            return None
-        raise NotAllowed(f"任务“{task.name}”已委派给 {task.assignee.display_name}，待其交回")
-    if _may_handle(actor.user_id, actor.department_id, actor.roles, task):
-        return None
-    for principal in actor.principals:
-        if _may_handle(principal.user_id, principal.department_id, principal.roles, task):
-            return principal.name
-    if task.assignee_id is not None and actor.has_role(task.role) and actor.department_id == task.department_id:
-        raise NotAllowed(f"任务“{task.name}”已由 {task.assignee.display_name} 认领")
-    raise NotAllowed(f"用户 {actor.name} 不能办理任务“{task.name}”：需要 {task.department.name} 的"
-                     f"{role_name(task.role)}")
+def bounded_text(value: str, what: str, required: bool = True) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise BadInput(f"{what}不能为空")
+    if len(value) > MAX_TEXT:
+        raise BadInput(f"{what}过长（上限 {MAX_TEXT} 字）")
+    return value
+
+
+class CaseCommand(Command):
+    """A command on a whole case, named by its number."""
+
+    case: str
+
+    def load(self, ctx: CommandContext) -> OpenCase:
+        return ctx.engine.open_case(ctx, ctx.case_by_number(self.case))
+
+    @staticmethod
+    def acceptance_task(ctx: CommandContext, case: OpenCase) -> Task:
+        """The ready acceptance step, which the actor must be allowed to handle."""
+        stage = {e for e, t in case.definition.user_tasks.items() if t.settings.stage == "acceptance"}
+        task = next((t for t in ctx.session.scalars(select(Task).where(
+            Task.case_id == case.row.id, Task.state == "ready", Task.kind == "bpmn")) if t.element_id in stage), None)
+        if task is None:
+            raise Conflict(f"办件 {case.row.number} 不在受理环节")
+        ctx.on_behalf_of = authorize_task(ctx.actor, task)
+        return task
+
+    @staticmethod
+    def authorize_handler(ctx: CommandContext, case: OpenCase) -> None:
+        """Someone who may act on one of the case's open steps, or the item department's 负责人."""
+        actor = ctx.actor
+        if actor.user_id is None:
+            raise NotAllowed("只有工作人员可以操作办件时限")
+        if actor.has_role("head") and actor.department_id == case.row.item.department_id:
+            return
+        for task in ctx.session.scalars(select(Task).where(Task.case_id == case.row.id, Task.state == "ready")):
+            if actor.has_role(task.role) and actor.department_id == task.department_id:
+                return
+        raise NotAllowed(f"用户 {actor.name} 不是办件 {case.row.number} 的经办人或负责人")

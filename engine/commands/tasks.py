@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from .. import alerts, outcomes
 from ..errors import BadInput, Conflict, NotAllowed
-from ..models import Task, User, UserRole
+from ..models import Task, User
+from ..people import active_user
 from ..roles import role_name
 from ..spiff_runtime import next_id
 from ..values import check_form
@@ -112,11 +113,10 @@ class TransferTask(TaskCommand):
 
     def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
         row = self.actionable_task(ctx, case)
-        target = ctx.session.scalar(select(User).where(User.username == self.to, User.active.is_(True)))
+        target = active_user(ctx.session, self.to)
         if target is None:
             raise BadInput(f"用户 {self.to} 不存在或已停用")
-        qualified = ctx.session.scalar(select(UserRole).where(UserRole.user_id == target.id, UserRole.role == row.role))
-        if qualified is None or target.department_id != row.department_id:
+        if row.role not in target.role_codes or target.department_id != row.department_id:
             raise BadInput(f"{target.display_name} 不是 {row.department.name} 的{role_name(row.role)}，不能转办给他")
         if target.id == ctx.actor.user_id:
             raise BadInput("不能转办给自己")
@@ -143,13 +143,8 @@ class UrgeTask(TaskCommand):
         allowed = actor.has_role("supervisor") or (actor.has_role("head") and actor.department_id == row.department_id)
         if actor.user_id is None or not allowed:
             raise NotAllowed(f"只有 {row.department.name} 的负责人或监察员可以催办")
-        if row.assignee_id is not None:
-            users = [ctx.session.get(User, row.assignee_id)]
-        else:
-            users = list(ctx.session.scalars(select(User).join(UserRole).where(
-                UserRole.role == row.role, User.department_id == row.department_id, User.active.is_(True))))
         note = self.note.strip()[:500]
-        notified = alerts.send(ctx.session, users, case=case.row, kind="urge",
+        notified = alerts.send(ctx.session, alerts.handlers(ctx.session, row), case=case.row, kind="urge",
                                title=f"【催办】{case.row.number} “{row.name}”：{actor.display_name or actor.name} 催促办理",
                                body=note, at=ctx.at)
         return Applied(row, {"task": row.spiff_id, "element": row.element_id, "note": note, "notified": notified})
@@ -252,7 +247,7 @@ class AddCosigner(TaskCommand):
         row = self.actionable_task(ctx, case)
         if row.kind != "bpmn":
             raise BadInput("只能在流程环节上加签")
-        target = ctx.session.scalar(select(User).where(User.username == self.to, User.active.is_(True)))
+        target = active_user(ctx.session, self.to)
         if target is None or target.id == ctx.actor.user_id or not target.role_codes:
             raise BadInput(f"不能加签给 {self.to}")
         if ctx.session.scalar(select(Task.id).where(Task.followup_of_id == row.id, Task.kind == "cosign",
@@ -287,7 +282,7 @@ class DelegateTask(TaskCommand):
         row = self.actionable_task(ctx, case)
         if row.kind != "bpmn" or row.delegated_by_id is not None:
             raise BadInput(f"“{row.name}”不能再委派")
-        target = ctx.session.scalar(select(User).where(User.username == self.to, User.active.is_(True)))
+        target = active_user(ctx.session, self.to)
         if target is None or target.id == ctx.actor.user_id or not target.role_codes:
             raise BadInput(f"不能委派给 {self.to}")
         row.delegated_by_id, row.assignee_id = ctx.actor.user_id, target.id
