@@ -24,11 +24,11 @@ from SpiffWorkflow.util.task import TaskState  # noqa: E402
 from engine import Actor, Database, Engine, FixedClock  # noqa: E402
 from engine import people  # noqa: E402
 from engine.commands import ClaimTask, CompleteTask, ReleaseTask, StartCase  # noqa: E402
-from engine.definitions import parse_definition  # noqa: E402
-from engine.demo import seed  # noqa: E402
-from engine.expressions import make_script_engine  # noqa: E402
+from engine.runtime.definitions import parse_definition  # noqa: E402
+from cli.demo import seed  # noqa: E402
+from engine.runtime.expressions import make_script_engine  # noqa: E402
 from engine.people import actor_for  # noqa: E402
-from engine.queries import ready_tasks  # noqa: E402
+from engine.read.queries import ready_tasks  # noqa: E402
 
 STEPS = [("chuangkou", {"acceptance": "accept"}), ("shencha", {"review_result": "pass"}),
          ("fuzeren", {"decision": "grant"})]

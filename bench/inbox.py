@@ -26,7 +26,7 @@ from bench.population import build  # noqa: E402
 from engine import people  # noqa: E402
 from engine.clock import china_date  # noqa: E402
 from engine.people import actor_for  # noqa: E402
-from engine.queries import inbox  # noqa: E402
+from engine.read.queries import inbox  # noqa: E402
 
 QUERIES = {
     "todo_first_page": dict(tab="todo"),

@@ -14,10 +14,10 @@ from sqlalchemy import func, insert, select
 
 from engine import Actor, Database, Engine, FixedClock
 from engine.commands import CompleteTask, StartCase
-from engine.demo import seed
-from engine.models import Base, Case, Clock, Deadline, Task
+from cli.demo import seed
+from engine.store.models import Base, Case, Clock, Deadline, Task
 from engine.people import actor_for
-from engine.workdays import seed_from_chinesecalendar
+from engine.timelimits.workdays import seed_from_chinesecalendar
 
 START = "2026-03-02T09:00:00+08:00"
 CHUNK = 5000

@@ -31,7 +31,7 @@ from sqlalchemy import func, select, update  # noqa: E402
 
 from bench.population import build  # noqa: E402
 from engine import people  # noqa: E402
-from engine.models import Deadline  # noqa: E402
+from engine.store.models import Deadline  # noqa: E402
 from timers import sweep  # noqa: E402
 
 def measure(url: str, cases: int, due: int) -> dict:

@@ -36,7 +36,7 @@ class State:
 
 def prepare_database(db: Database, *, simulation: bool = False) -> None:
     """Tables, and the official holiday schedule for every year the calendar library covers."""
-    from engine.workdays import seed_from_chinesecalendar
+    from engine.timelimits.workdays import seed_from_chinesecalendar
 
     db.create_schema(simulation=simulation)
     with db.transaction() as session:

@@ -14,7 +14,7 @@ from engine import Actor
 from engine.clock import SystemClock
 from engine.commands import ClaimTask, CompleteTask, ReleaseTask, StartCase
 from engine.errors import BpmnError
-from engine.values import parse_json_object
+from engine.runtime.values import parse_json_object
 from timers.scheduler import DEFAULT_INTERVAL
 
 from . import catalogue, replay, time_limits
@@ -43,7 +43,7 @@ def init_db(state: State, simulation: bool) -> None:
 @click.pass_obj
 def demo(state: State) -> None:
     """Load the demo departments, users and processes into an empty database."""
-    from engine.demo import is_seeded, seed
+    from cli.demo import is_seeded, seed
 
     prepare_database(state.db)
     with state.db.transaction() as session:
@@ -89,7 +89,7 @@ def deploy(state: State, file: Path, item_code: str, department: str | None, ite
 @json_option
 def lint(files: tuple[Path, ...], as_json: bool) -> None:
     """Validate BPMN files without storing anything."""
-    from engine.definitions import parse_definition
+    from engine.runtime.definitions import parse_definition
 
     results, failed = [], False
     for file in files:
@@ -174,8 +174,8 @@ def users(state: State, as_json: bool) -> None:
     """List users."""
     from sqlalchemy import select
 
-    from engine.models import User
-    from engine.queries import user_dict
+    from engine.store.models import User
+    from engine.read.queries import user_dict
 
     with state.db.reader() as session:
         rows = [user_dict(u) for u in session.scalars(select(User).order_by(User.username))]
@@ -231,7 +231,7 @@ def start(state: State, item: str, applicant: str, data_text: str | None, now: s
 def tasks(state: State, username: str | None, as_json: bool) -> None:
     """List ready tasks."""
     from engine.people import actor_for
-    from engine.queries import ready_tasks, task_dict
+    from engine.read.queries import ready_tasks, task_dict
 
     with state.db.reader() as session:
         actor = actor_for(session, username) if username else None
@@ -246,14 +246,14 @@ def tasks(state: State, username: str | None, as_json: bool) -> None:
 
 def _task_command(state: State, command, username: str, now: str | None, as_json: bool, verb: str) -> None:
     from engine.people import actor_for
-    from engine.queries import task_dict
+    from engine.read.queries import task_dict
 
     engine = state.engine(now)
     with state.db.reader() as session:
         actor = actor_for(session, username)
     row = engine.execute(command, actor)
     with state.db.reader() as session:
-        from engine.queries import get_task
+        from engine.read.queries import get_task
 
         out = task_dict(get_task(session, row.id))
     if as_json:
@@ -310,7 +310,7 @@ def case() -> None:
 @click.pass_obj
 def case_show(state: State, number: str, as_json: bool) -> None:
     """Show a case and its tasks."""
-    from engine.queries import case_dict, get_case
+    from engine.read.queries import case_dict, get_case
 
     with state.db.reader() as session:
         out = case_dict(session, get_case(session, number))
@@ -330,7 +330,7 @@ def case_show(state: State, number: str, as_json: bool) -> None:
 @click.pass_obj
 def case_history(state: State, number: str, as_json: bool) -> None:
     """Show a case's command history."""
-    from engine.queries import case_history as history, get_case, history_dict
+    from engine.read.queries import case_history as history, get_case, history_dict
 
     with state.db.reader() as session:
         rows = [history_dict(h) for h in history(session, get_case(session, number))]
@@ -351,7 +351,7 @@ def case_history(state: State, number: str, as_json: bool) -> None:
 def serve(state: State, host: str, port: int, interval: int) -> None:
     """Start the web application and the timer sweep (loads demo data into an empty database)."""
     from engine import Engine
-    from engine.demo import DEMO_PASSWORD, is_seeded, logins, seed
+    from cli.demo import DEMO_PASSWORD, is_seeded, logins, seed
     from timers.scheduler import start_background
     from web import create_app
 

@@ -17,7 +17,7 @@ def case_export(state: State, number: str, output: Path | None) -> None:
     """Export case NUMBER's history as one JSON file, for replay."""
     import json
 
-    from engine.queries import get_case
+    from engine.read.queries import get_case
     from engine.replay import export_case
 
     with state.db.reader() as session:
@@ -44,7 +44,7 @@ def _candidate(state: State, against: str | None, item_code: str) -> tuple[bytes
     from sqlalchemy import select
 
     from engine.errors import NotFound
-    from engine.models import Item, ProcessVersion
+    from engine.store.models import Item, ProcessVersion
 
     with state.db.reader() as session:
         query = select(ProcessVersion).join(Item).where(Item.code == item_code)
@@ -67,7 +67,7 @@ def replay(state: State, source: str | None, against: str | None, item_code: str
     """Replay a history FILE or a CASE number (default: against the version it ran on); with --item,
     every case of the item against a candidate. Exit 0 when identical, 1 at the first divergence."""
     from engine.errors import BadInput
-    from engine.queries import get_case
+    from engine.read.queries import get_case
     from engine.replay import export_case, load_history, replay_item, Replayer
 
     if item_code:

@@ -16,7 +16,7 @@ def calendar() -> None:
 
 
 def _work_calendar(state: State):
-    from engine.workdays import WorkCalendar
+    from engine.timelimits.workdays import WorkCalendar
 
     with state.db.reader() as session:
         return WorkCalendar.load(session)
@@ -65,7 +65,7 @@ def calendar_between(state: State, start, end, as_json: bool) -> None:
 def calendar_import(state: State, file: Path, username: str, as_json: bool) -> None:
     """Import (or correct) one year's official schedule from a JSON FILE; deadlines it moves
     are recomputed and recorded in their cases' histories."""
-    from engine.schedule import import_schedule, parse_schedule
+    from engine.timelimits.schedule import import_schedule, parse_schedule
 
     result = import_schedule(state.engine(), parse_schedule(file.read_bytes()), username)
     if as_json:
@@ -82,7 +82,7 @@ def calendar_import(state: State, file: Path, username: str, as_json: bool) -> N
 @click.pass_obj
 def calendar_years(state: State, as_json: bool) -> None:
     """The years whose official schedule is loaded."""
-    from engine.queries import calendar_years as years
+    from engine.read.queries import calendar_years as years
 
     with state.db.reader() as session:
         rows = years(session)
@@ -228,7 +228,7 @@ def case_extend(state: State, number: str, reason: str, days: int | None, userna
 @click.pass_obj
 def case_deadlines(state: State, number: str, as_json: bool) -> None:
     """The clocks and deadlines of case NUMBER."""
-    from engine.queries import case_clocks, get_case
+    from engine.read.queries import case_clocks, get_case
 
     with state.db.reader() as session:
         rows = case_clocks(session, get_case(session, number))
@@ -251,7 +251,7 @@ def case_deadlines(state: State, number: str, as_json: bool) -> None:
 def messages(state: State, username: str, unread: bool, as_json: bool) -> None:
     """A user's in-app messages (站内消息)."""
     from engine.people import actor_for
-    from engine.queries import messages as inbox
+    from engine.read.queries import messages as inbox
 
     with state.db.reader() as session:
         rows = inbox(session, actor_for(session, username).user_id, unread_only=unread)
@@ -279,9 +279,9 @@ def item_limits(state: State, code: str, settings: str | None, as_json: bool) ->
 
     from engine.deploy import set_time_policy
     from engine.errors import NotFound
-    from engine.models import Item
-    from engine.policy import policy_from_json
-    from engine.values import parse_json_object
+    from engine.store.models import Item
+    from engine.timelimits.policy import policy_from_json
+    from engine.runtime.values import parse_json_object
 
     with state.db.transaction() as session:
         if settings is not None:

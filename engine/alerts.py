@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .models import Case, Clock, Department, Message, Task, User, UserRole
+from engine.store.models import Case, Clock, Department, Message, Task, User, UserRole
 from .people import role_holders
 
 

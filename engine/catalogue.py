@@ -22,12 +22,12 @@ from jsonschema import Draft202012Validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .db import Database
-from .definitions import parse_cached
+from engine.store.db import Database
+from engine.runtime.definitions import parse_cached
 from .deploy import deploy
 from .errors import ApprovalError, BadInput
-from .models import Department, Item
-from .policy import TimePolicy
+from engine.store.models import Department, Item
+from engine.timelimits.policy import TimePolicy
 
 KINDS = ("即办件", "承诺件", "联办件", "上报件")
 MAX_FILE_BYTES = 256 * 1024
@@ -243,7 +243,7 @@ def load_catalogue(db: Database, directory: Path, bpmn_dir: Path, *, loaded_by: 
 
 
 def catalogue_rows(session: Session) -> list[dict[str, Any]]:
-    from .policy import policy_from_json
+    from engine.timelimits.policy import policy_from_json
 
     rows = []
     for item in session.scalars(select(Item).order_by(Item.code)):

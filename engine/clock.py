@@ -2,7 +2,7 @@
 
 Everything else receives time as an input: a command carries the moment it
 happens, and SpiffWorkflow's timer module is pointed at the running command's
-time (see ``engine.spiff_runtime``). Tests and replays use ``FixedClock``.
+time (see ``engine.runtime.spiff``). Tests and replays use ``FixedClock``.
 """
 from __future__ import annotations
 

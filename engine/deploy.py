@@ -7,10 +7,10 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .definitions import ProcessDefinition, parse_cached
+from engine.runtime.definitions import ProcessDefinition, parse_cached
 from .errors import BadInput, BpmnError, NotFound
-from .models import Department, Item, ProcessVersion
-from .policy import TimePolicy
+from engine.store.models import Department, Item, ProcessVersion
+from engine.timelimits.policy import TimePolicy
 
 
 @dataclass(frozen=True)

@@ -11,15 +11,16 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from .actors import Actor
 from .clock import Clock, SystemClock, aware
-from .commands.base import Command, CommandContext, OpenCase
-from .db import Database
-from .definitions import DefinitionCache, ProcessDefinition
+from .commands.base import Command
+from .unit_of_work import CommandContext, OpenCase
+from engine.store.db import Database
+from engine.runtime.definitions import DefinitionCache, ProcessDefinition
 from .errors import Conflict, TimeOrderError
-from .expressions import make_script_engine
-from .models import Case, HistoryEntry, ProcessVersion
-from .projection import observe, open_tasks, snapshot
-from .spiff_runtime import StateCodec, command_scope
-from .workdays import WorkCalendar, calendar_version
+from engine.runtime.expressions import make_script_engine
+from engine.store.models import Case, HistoryEntry, ProcessVersion
+from engine.runtime.projection import observe, open_tasks, snapshot
+from engine.runtime.spiff import StateCodec, command_scope
+from engine.timelimits.workdays import WorkCalendar, calendar_version
 
 
 class Engine:

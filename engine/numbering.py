@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from .clock import CHINA_TZ
-from .models import Sequence
+from engine.store.models import Sequence
 
 
 def next_value(session: Session, name: str) -> int:

@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING, Any
 
 from . import alerts
 from .errors import BadInput
-from .models import Notice, Task
+from engine.store.models import Notice, Task
 
 if TYPE_CHECKING:
-    from .commands.base import OpenCase
+    from .unit_of_work import OpenCase
 
 #: (stage, field, value) that is a refusal, and what it is called.
 REFUSALS = {("acceptance", "acceptance", "refuse"): "不予受理", ("decision", "decision", "deny"): "不予许可"}

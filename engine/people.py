@@ -7,7 +7,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from .actors import Actor
 from .errors import BadInput, NotFound
-from .models import Department, User, UserRole
+from engine.store.models import Department, User, UserRole
 from .roles import resolve_role
 
 LEVELS = ("province", "city", "county", "township", "village")

@@ -23,15 +23,15 @@ from .commands import (COMMANDS, AddCosigner, ClaimTask, CompleteTask, CopyCase,
                        ExtendDeadline, FireDeadline, HandBackTask, ReceiveSupplement, RecomputeDeadlines,
                        RecordMaterials, ReleaseTask, RequestExtension, RequestSupplement, ResumeClocks, ReturnTask,
                        SaveDraft, StartCase, SuspendClocks, TakeBackTask, TransferTask, UrgeTask)
-from .db import Database
-from .definitions import DefinitionCache
+from engine.store.db import Database
+from engine.runtime.definitions import DefinitionCache
 from .deploy import deploy
 from .errors import ApprovalError, BadInput
 from .executor import Engine
-from .models import CalendarDay, CalendarYear, Case, Deadline, Department, HistoryEntry, Item, Task, User, UserRole
-from .policy import policy_from_json
-from .queries import case_history, iso
-from .workdays import import_year
+from engine.store.models import CalendarDay, CalendarYear, Case, Deadline, Department, HistoryEntry, Item, Task, User, UserRole
+from engine.timelimits.policy import policy_from_json
+from engine.read.queries import case_history, iso
+from engine.timelimits.workdays import import_year
 
 FORMAT = "approvals-history/1"
 
@@ -365,7 +365,7 @@ class BatchReport:
 
 def replay_item(db: Database, item_code: str, bpmn: bytes, filename: str) -> BatchReport:
     """Replay every case of an item (running and concluded) against a candidate BPMN."""
-    from .definitions import parse_definition
+    from engine.runtime.definitions import parse_definition
 
     parse_definition(bpmn, filename)  # a broken candidate is refused once, before any case
     replayer, report = Replayer(), BatchReport(item_code)

@@ -11,10 +11,10 @@ from sqlalchemy import select
 
 from engine import Actor, Database, Engine, FixedClock
 from engine.commands import CompleteTask, StartCase
-from engine.demo import seed
+from cli.demo import seed
 from engine.people import actor_for
-from engine.queries import ready_tasks
-from engine.workdays import seed_from_chinesecalendar
+from engine.read.queries import ready_tasks
+from engine.timelimits.workdays import seed_from_chinesecalendar
 
 ROOT = Path(__file__).resolve().parent.parent
 BPMN = ROOT / "bpmn"
@@ -34,7 +34,7 @@ def _cheap_password_hashes():
 @pytest.fixture(scope="session")
 def _shared_pg():
     db = Database(PG_URL)
-    from engine.models import Base
+    from engine.store.models import Base
 
     Base.metadata.drop_all(db.engine)  # the schema may be an older one from an earlier run
     db.create_schema()
@@ -75,7 +75,7 @@ def seeded(db, clock):
 
 @pytest.fixture
 def actors(seeded):
-    from engine.models import User
+    from engine.store.models import User
 
     with seeded.reader() as session:
         return {n: actor_for(session, n) for n in session.scalars(select(User.username))}

@@ -14,8 +14,8 @@ from sqlalchemy import select
 from cli.main import main
 from engine.catalogue import CatalogueError, load_catalogue, read_entry
 from engine.clock import CHINA_TZ
-from engine.definitions import parse_definition
-from engine.models import Item
+from engine.runtime.definitions import parse_definition
+from engine.store.models import Item
 
 from .conftest import BPMN, ROOT
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from engine import Engine, FixedClock
 from engine.commands import CompleteTask
 from engine.errors import Conflict
-from engine.models import HistoryEntry
+from engine.store.models import HistoryEntry
 from engine.people import actor_for, add_user
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.definitions import parse_definition
+from engine.runtime.definitions import parse_definition
 from engine.errors import BpmnError
 
 from .conftest import BPMN, ROOT
@@ -171,7 +171,7 @@ def test_corpus_files_load_or_are_refused_clearly(path: Path):
 
 
 def test_next_user_tasks_follow_gateways_and_call_activities():
-    from engine.definitions import next_user_tasks
+    from engine.runtime.definitions import next_user_tasks
 
     def nexts(name, element):
         definition = parse_definition((BPMN / f"{name}.bpmn").read_bytes(), f"{name}.bpmn")

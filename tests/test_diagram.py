@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from lxml import etree
 
-from engine.diagram import render
+from web.diagram import render
 
 from .conftest import BPMN
 

@@ -9,8 +9,8 @@ from engine import Actor, Engine, FixedClock
 from engine.commands import ClaimTask, CompleteTask, ReleaseTask, StartCase
 from engine.deploy import deploy
 from engine.errors import BadInput, BpmnError, Conflict, NotAllowed, NotFound, TimeOrderError
-from engine.models import Case, HistoryEntry, ProcessVersion, Task
-from engine.queries import case_dict, case_history, get_case, history_dict
+from engine.store.models import Case, HistoryEntry, ProcessVersion, Task
+from engine.read.queries import case_dict, case_history, get_case, history_dict
 
 from .conftest import BPMN
 
@@ -158,7 +158,7 @@ def test_history_is_append_only_in_the_database(flow):
 def test_task_ids_derive_from_case_key_and_command_number(flow, clock):
     """The same commands with the same case key give the same task ids on another database."""
     from engine import Database
-    from engine.demo import seed
+    from cli.demo import seed
     from engine.people import actor_for
 
     key = "7f1d3c7e-1111-4222-8333-944445555666"

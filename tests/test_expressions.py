@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.expressions import ExpressionError, SafeEnvironment, parse_script
+from engine.runtime.expressions import ExpressionError, SafeEnvironment, parse_script
 from engine.errors import BadInput
-from engine.values import check_data
+from engine.runtime.values import check_data
 
 env = SafeEnvironment()
 

@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from engine.commands import ReceiveSupplement, RequestSupplement
 from engine.errors import BadInput
-from engine.models import Clock, Message, Notice, Task
-from engine.workdays import WorkCalendar
+from engine.store.models import Clock, Message, Notice, Task
+from engine.timelimits.workdays import WorkCalendar
 
 from .test_time_limits import at, case_of, deadline, inbox, sweep_at
 

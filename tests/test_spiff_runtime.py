@@ -7,7 +7,7 @@ import pytest
 from SpiffWorkflow.bpmn.specs.event_definitions import timer
 
 from engine.clock import CHINA_TZ
-from engine.spiff_runtime import IdSource, OutsideCommandError, command_scope
+from engine.runtime.spiff import IdSource, OutsideCommandError, command_scope
 
 KEY = "7f1d3c7e-1111-4222-8333-944445555666"
 

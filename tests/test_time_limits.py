@@ -12,7 +12,7 @@ from engine.commands import (CompleteTask, ExtendDeadline, ReceiveSupplement, Re
                              SuspendClocks)
 from engine.deploy import set_time_policy
 from engine.errors import Conflict, NotAllowed
-from engine.models import Case, Clock, Deadline, HistoryEntry, Message, Notice, Task, User
+from engine.store.models import Case, Clock, Deadline, HistoryEntry, Message, Notice, Task, User
 from timers import sweep
 
 

@@ -13,8 +13,8 @@ from engine import Database, Engine, FixedClock
 from engine.clock import CHINA_TZ
 from engine.deploy import deploy
 from engine.errors import BadInput
-from engine.models import Case, Deadline, HistoryEntry, Message
-from engine.schedule import import_schedule, parse_schedule
+from engine.store.models import Case, Deadline, HistoryEntry, Message
+from engine.timelimits.schedule import import_schedule, parse_schedule
 from timers import sweep
 from timers.sweep import MAX_ATTEMPTS
 

@@ -6,7 +6,7 @@ import re
 import pytest
 
 from engine.commands import CompleteTask
-from engine.demo import DEMO_PASSWORD
+from cli.demo import DEMO_PASSWORD
 from web import create_app
 
 
@@ -271,7 +271,7 @@ def test_a_draft_is_saved_without_moving_the_case_and_comes_back(app, flow):
 def test_ab_post_backup_sees_and_handles_the_away_users_tasks_on_their_behalf(app, flow, seeded):
     from sqlalchemy import select
 
-    from engine.models import HistoryEntry
+    from engine.store.models import HistoryEntry
 
     case = flow.start()
     flow.complete("chuangkou", {"acceptance": "accept"}, number=case.number)
@@ -302,7 +302,7 @@ def test_a_backup_acts_for_an_away_colleague_only_while_they_are_away(app, flow,
     from sqlalchemy import select
 
     from engine.commands import ClaimTask
-    from engine.models import HistoryEntry
+    from engine.store.models import HistoryEntry
     from engine.people import set_away, set_backup
 
     with seeded.transaction() as session:
@@ -378,7 +378,7 @@ def test_an_extension_request_goes_to_the_head_who_approves_or_refuses(app, flow
 
     from sqlalchemy import select
 
-    from engine.models import Case, Deadline
+    from engine.store.models import Case, Deadline
 
     case = flow.start()
     flow.complete("chuangkou", {"acceptance": "accept"}, number=case.number)
@@ -436,7 +436,7 @@ def test_return_to_an_earlier_step_and_take_back_before_the_next_one_acts(app, f
     from sqlalchemy import select
 
     from engine.commands import ClaimTask
-    from engine.models import Clock, HistoryEntry, Task
+    from engine.store.models import Clock, HistoryEntry, Task
 
     case = flow.start()
     flow.complete("chuangkou", {"acceptance": "accept"}, number=case.number)

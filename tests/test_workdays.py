@@ -5,7 +5,7 @@ from datetime import date
 
 import pytest
 
-from engine.workdays import WorkCalendar, import_year, seed_from_chinesecalendar
+from engine.timelimits.workdays import WorkCalendar, import_year, seed_from_chinesecalendar
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from engine.actors import Actor
 from engine.commands import FireDeadline
 from engine.errors import ApprovalError, Conflict, Skipped
 from engine.executor import Engine
-from engine.models import Case, Deadline, User, UserRole
+from engine.store.models import Case, Deadline, User, UserRole
 
 log = logging.getLogger("approvals.timers")
 

@@ -6,8 +6,8 @@ from functools import wraps
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
 from engine.errors import ApprovalError, NotAllowed
-from engine.queries import calendar_years
-from engine.schedule import import_schedule, parse_schedule
+from engine.read.queries import calendar_years
+from engine.timelimits.schedule import import_schedule, parse_schedule
 
 from .auth import login_required
 

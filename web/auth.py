@@ -7,7 +7,7 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 
 from engine.actors import Actor
 from engine.people import authenticate, principals_of
-from engine.models import User
+from engine.store.models import User
 
 bp = Blueprint("auth", __name__)
 

@@ -8,10 +8,10 @@ from sqlalchemy import select
 from engine.commands import (CopyCase, DecideExtension, ExtendDeadline, ReceiveSupplement, RecordMaterials,
                              RequestExtension, RequestSupplement, ResumeClocks, SuspendClocks, UrgeTask)
 from engine.errors import BadInput, NotAllowed
-from engine.diagram import render, task_states
-from engine.models import HistoryEntry, Message, ProcessVersion, Task
-from engine.policy import SUSPENSION_KINDS
-from engine.queries import case_clocks, case_dict, case_history, case_notices, get_case, history_dict
+from web.diagram import render, task_states
+from engine.store.models import HistoryEntry, Message, ProcessVersion, Task
+from engine.timelimits.policy import SUSPENSION_KINDS
+from engine.read.queries import case_clocks, case_dict, case_history, case_notices, get_case, history_dict
 
 from .auth import login_required
 

@@ -6,13 +6,13 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from sqlalchemy import select
 
 from engine.commands import AddCosigner, ClaimTask, DelegateTask, HandBackTask, StartCase, CompleteTask, ReleaseTask, ReturnTask, SaveDraft, TakeBackTask, TransferTask
-from engine.models import Department, Task
-from engine.access import authorize_task
+from engine.store.models import Department, Task
+from engine.read.access import authorize_task
 from engine.errors import ApprovalError, BadInput, NotAllowed
 from engine.clock import china_date
-from engine.definitions import next_user_tasks
+from engine.runtime.definitions import next_user_tasks
 from engine.people import role_holders
-from engine.queries import (FIRST_CONTACT_ITEM, INBOX_TABS, first_contacts, get_task, inbox, inbox_count,
+from engine.read.queries import (FIRST_CONTACT_ITEM, INBOX_TABS, first_contacts, get_task, inbox, inbox_count,
                             pending_extension_requests, task_dict)
 
 from .auth import login_required
@@ -78,7 +78,7 @@ def _task_info(session, row):
 
 def _next_steps(session, definition, row) -> list[dict]:
     """下一环节 and who would handle it: the department's holders of the role."""
-    from engine.models import Department
+    from engine.store.models import Department
     from engine.roles import role_name
 
     steps = []

@@ -4,8 +4,8 @@ from __future__ import annotations
 from flask import Blueprint, g, redirect, render_template, request, url_for
 from sqlalchemy import update
 
-from engine.models import Message
-from engine.queries import messages
+from engine.store.models import Message
+from engine.read.queries import messages
 
 from .auth import login_required
 

@@ -5,7 +5,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from sqlalchemy import select
 
 from engine.errors import ApprovalError
-from engine.models import User, UserRole
+from engine.store.models import User, UserRole
 from engine.people import set_away, set_backup
 
 from .auth import login_required

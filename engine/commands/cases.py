@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from .. import alerts
 from ..errors import BadInput
-from ..models import User
+from engine.store.models import User
 from .base import Applied, CaseCommand, CommandContext, OpenCase, bounded_text
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from ..errors import ApprovalError, BadInput, Conflict, NotAllowed
-from ..policy import SUSPENSION_KINDS
+from engine.timelimits.policy import SUSPENSION_KINDS
 from .base import Applied, CaseCommand, CommandContext, OpenCase, bounded_text
 
 MAX_MATERIALS = 50
@@ -138,7 +138,7 @@ class RequestExtension(CaseCommand):
 
     def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
         from .. import alerts
-        from ..models import CaseRequest
+        from engine.store.models import CaseRequest
         from ..people import role_holders
 
         self.authorize_handler(ctx, case)
@@ -173,7 +173,7 @@ class DecideExtension(CaseCommand):
 
     def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
         from .. import alerts
-        from ..models import CaseRequest
+        from engine.store.models import CaseRequest
         from ..people import user_by_name
 
         actor, row = ctx.actor, case.row

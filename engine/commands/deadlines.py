@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from ..errors import BadInput, NotFound, Skipped
-from ..models import Case, Deadline
+from engine.store.models import Case, Deadline
 from .base import Applied, Command, CommandContext, OpenCase
 
 

@@ -7,9 +7,9 @@ from sqlalchemy import select
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 
 from ..errors import BadInput, NotFound
-from ..models import Case, Item, ProcessVersion
+from engine.store.models import Case, Item, ProcessVersion
 from ..numbering import case_number
-from ..values import check_data
+from engine.runtime.values import check_data
 from .base import Applied, Command, CommandContext, OpenCase
 
 

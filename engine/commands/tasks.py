@@ -10,11 +10,11 @@ from sqlalchemy import select
 
 from .. import alerts, outcomes
 from ..errors import BadInput, Conflict, NotAllowed
-from ..models import Task, User
+from engine.store.models import Task, User
 from ..people import active_user
 from ..roles import role_name
-from ..spiff_runtime import next_id
-from ..values import check_form
+from engine.runtime.spiff import next_id
+from engine.runtime.values import check_form
 from .base import Applied, CommandContext, OpenCase, TaskCommand
 
 MAX_OPINION = 2000

@@ -19,13 +19,13 @@ from typing import Callable
 from engine import Actor, Database, Engine, FixedClock
 from engine.commands import (ClaimTask, CompleteTask, ExtendDeadline, ReceiveSupplement, ReleaseTask,
                              RequestSupplement, ReturnTask, StartCase, SuspendClocks, TakeBackTask)
-from engine.demo import seed
+from cli.demo import seed
 from engine.deploy import set_time_policy
 from engine.people import actor_for
-from engine.queries import get_case, ready_tasks
+from engine.read.queries import get_case, ready_tasks
 from engine.replay import export_case
-from engine.schedule import Schedule, import_schedule
-from engine.workdays import seed_from_chinesecalendar
+from engine.timelimits.schedule import Schedule, import_schedule
+from engine.timelimits.workdays import seed_from_chinesecalendar
 from timers import sweep
 
 HERE = Path(__file__).resolve().parent

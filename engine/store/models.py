@@ -122,7 +122,7 @@ class Item(Base):
     name: Mapped[str] = mapped_column(String(255))
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
     created_at: Mapped[datetime]
-    time_policy: Mapped[Optional[dict[str, Any]]]  # engine.policy.TimePolicy as JSON; None = defaults
+    time_policy: Mapped[Optional[dict[str, Any]]]  # engine.timelimits.policy.TimePolicy as JSON; None = defaults
     kind: Mapped[Optional[str]] = mapped_column(String(16))  # 即办件 承诺件 联办件 上报件
     guide: Mapped[Optional[dict[str, Any]]]  # the published guide (办事指南) from the catalogue
     numbering: Mapped[Optional[dict[str, Any]]]  # the case-number rule; None = item code, date, sequence

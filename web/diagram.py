@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from .definitions import NS as BPMN_NS_MAP, parse_xml
+from engine.runtime.definitions import NS as BPMN_NS_MAP, parse_xml
 
 SVG = "http://www.w3.org/2000/svg"
 NS = {**BPMN_NS_MAP, "dc": "http://www.omg.org/spec/DD/20100524/DC", "di": "http://www.omg.org/spec/DD/20100524/DI"}

@@ -13,13 +13,13 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from .access import acting_for
-from .actors import Actor
-from .clock import CHINA_TZ
-from .errors import NotFound
-from .models import (CalendarDay, CalendarYear, Case, Clock, Deadline, HistoryEntry, Item, Message, Notice,
+from engine.read.access import acting_for
+from engine.actors import Actor
+from engine.clock import CHINA_TZ
+from engine.errors import NotFound
+from engine.store.models import (CalendarDay, CalendarYear, Case, Clock, Deadline, HistoryEntry, Item, Message, Notice,
                      ProcessVersion, Task, User)
-from .roles import role_name
+from engine.roles import role_name
 
 
 def iso(value: datetime | None) -> str | None:
@@ -271,7 +271,7 @@ def calendar_years(session: Session) -> list[dict[str, Any]]:
 
 def pending_extension_requests(session: Session, actor: Actor) -> list[dict[str, Any]]:
     """For a 负责人: the extension requests of cases their department decides."""
-    from .models import CaseRequest
+    from engine.store.models import CaseRequest
 
     if not actor.has_role("head"):
         return []
@@ -289,7 +289,7 @@ FIRST_CONTACT_ITEM = "ZWFW-SWFZ"
 
 def first_contacts(session: Session, actor: Actor, limit: int = 20) -> list[dict[str, Any]]:
     """首问负责: what this clerk registered and forwarded, newest first, until it is taken up."""
-    from .models import Department
+    from engine.store.models import Department
 
     rows = session.execute(
         select(Case, HistoryEntry.payload).join(HistoryEntry, (HistoryEntry.case_id == Case.id) & (HistoryEntry.seq == 1))

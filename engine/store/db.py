@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine as SAEngine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
-from .models import Base, Meta
+from engine.store.models import Base, Meta
 
 DEFAULT_URL = "sqlite:///instance/approvals.db"
 SIMULATION_KEY = "simulation"

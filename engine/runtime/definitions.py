@@ -24,10 +24,10 @@ from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 
-from .errors import BadInput, BpmnError
-from .expressions import BASE_HELPERS, COMMAND_HELPERS, check_expression, parse_script
-from .policy import StepSettings, step_settings
-from .roles import resolve_role
+from engine.errors import BadInput, BpmnError
+from engine.runtime.expressions import BASE_HELPERS, COMMAND_HELPERS, check_expression, parse_script
+from engine.timelimits.policy import StepSettings, step_settings
+from engine.roles import resolve_role
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 BPMNDI_NS = "http://www.omg.org/spec/BPMN/20100524/DI"

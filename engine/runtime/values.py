@@ -5,9 +5,9 @@ import json
 from datetime import date
 from typing import Any, Mapping
 
-from .definitions import FormField
-from .errors import BadInput
-from .expressions import BASE_HELPERS, COMMAND_HELPERS
+from engine.runtime.definitions import FormField
+from engine.errors import BadInput
+from engine.runtime.expressions import BASE_HELPERS, COMMAND_HELPERS
 
 MAX_TEXT = 10_000
 MAX_DATA_BYTES = 256 * 1024

@@ -17,11 +17,11 @@ from uuid import UUID
 
 from sqlalchemy import select
 
-from . import alerts
-from .clock import china_date
-from .errors import BadInput
-from .models import Clock, Deadline, Task
-from .spiff_runtime import next_id
+from engine import alerts
+from engine.clock import china_date
+from engine.errors import BadInput
+from engine.store.models import Clock, Deadline, Task
+from engine.runtime.spiff import next_id
 
 
 class DeemedDecisions:

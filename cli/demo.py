@@ -10,9 +10,9 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import people
-from .catalogue import load_file
-from .models import Department
+from engine import people
+from engine.catalogue import load_file
+from engine.store.models import Department
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_PASSWORD = "demo123"
@@ -86,6 +86,6 @@ def seed(session: Session, at: datetime) -> None:
 
 def logins() -> list[tuple[str, str, str]]:
     """(username, display name, roles) for printing at start-up."""
-    from .roles import role_name
+    from engine.roles import role_name
 
     return [(u, d, "、".join(role_name(r) for r in roles)) for u, d, roles, _ in USERS]

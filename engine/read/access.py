@@ -1,10 +1,10 @@
 """Who may act on a task: the rule the commands enforce and the inbox query lists by."""
 from __future__ import annotations
 
-from .actors import Actor
-from .errors import NotAllowed
-from .models import Task
-from .roles import role_name
+from engine.actors import Actor
+from engine.errors import NotAllowed
+from engine.store.models import Task
+from engine.roles import role_name
 
 
 def may_handle(user_id: int | None, department_id: int | None, roles, task: Task) -> bool:

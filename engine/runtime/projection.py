@@ -12,9 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from SpiffWorkflow.util.task import TaskState
 
-from .definitions import ProcessDefinition
-from .errors import BadInput, BpmnError
-from .models import Case, Deadline, Department, Task
+from engine.runtime.definitions import ProcessDefinition
+from engine.errors import BadInput, BpmnError
+from engine.store.models import Case, Deadline, Department, Task
 
 
 def ready_user_tasks(workflow) -> list:

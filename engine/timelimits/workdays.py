@@ -16,8 +16,8 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .errors import BadInput
-from .models import CalendarDay, CalendarYear, Meta
+from engine.errors import BadInput
+from engine.store.models import CalendarDay, CalendarYear, Meta
 
 VERSION_KEY = "calendar_version"
 

@@ -14,7 +14,7 @@ import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from .errors import BadInput
+from engine.errors import BadInput
 
 #: Who an alert goes to: the step's handler, the department's 负责人, the supervisor.
 RECIPIENTS = ("handler", "head", "supervisor")

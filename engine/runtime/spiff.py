@@ -26,7 +26,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer_modu
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 
-from .clock import CHINA_TZ, china_date, end_of_day
+from engine.clock import CHINA_TZ, china_date, end_of_day
 
 _command_time: ContextVar[datetime | None] = ContextVar("approvals_command_time", default=None)
 _id_source: ContextVar["IdSource | None"] = ContextVar("approvals_id_source", default=None)
@@ -81,7 +81,7 @@ def workdays(n: int) -> str:
     if at is None or calendar is None:
         raise OutsideCommandError("workdays() was evaluated outside a command")
     if isinstance(n, bool) or not isinstance(n, int) or not 0 < n <= 365:
-        from .errors import BadInput
+        from engine.errors import BadInput
 
         raise BadInput(f"workdays() 需要 1 到 365 之间的整数，收到 {n!r}")
     due = calendar().add(china_date(at), n).value

@@ -22,15 +22,15 @@ from sqlalchemy import select
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
-from . import alerts
-from .clock import china_date, end_of_day
-from .errors import BadInput, Conflict
-from .models import Clock, Deadline, Notice, Task
-from .policy import SUSPENSION_KINDS, WarningRule, policy_from_json
-from .deemed import DeemedDecisions
+from engine import alerts
+from engine.clock import china_date, end_of_day
+from engine.errors import BadInput, Conflict
+from engine.store.models import Clock, Deadline, Notice, Task
+from engine.timelimits.policy import SUSPENSION_KINDS, WarningRule, policy_from_json
+from engine.timelimits.deemed import DeemedDecisions
 
 if TYPE_CHECKING:
-    from .commands.base import CommandContext, OpenCase
+    from engine.unit_of_work import CommandContext, OpenCase
 
 #: Clocks that a suspended period (特别程序) stops.
 SUSPENDABLE = ("decision", "step")

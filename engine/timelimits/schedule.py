@@ -22,11 +22,11 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
-from .actors import Actor
-from .commands import RecomputeDeadlines
-from .errors import BadInput, Skipped
-from .models import Case, Deadline
-from .workdays import import_year
+from engine.actors import Actor
+from engine.commands import RecomputeDeadlines
+from engine.errors import BadInput, Skipped
+from engine.store.models import Case, Deadline
+from engine.timelimits.workdays import import_year
 
 MAX_DAYS_PER_ENTRY = 31
 

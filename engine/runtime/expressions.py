@@ -18,7 +18,7 @@ from simpleeval import EvalWithCompoundTypes, InvalidExpression
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
-from .errors import BadInput
+from engine.errors import BadInput
 
 #: Functions every expression may call. Deterministic only: no random, no clock.
 BASE_HELPERS: dict[str, Callable[..., Any]] = {
@@ -102,6 +102,6 @@ class SafeEnvironment(BasePythonScriptEngineEnvironment):
 
 
 def make_script_engine(helpers: Mapping[str, Callable[..., Any]] | None = None) -> PythonScriptEngine:
-    from .spiff_runtime import workdays
+    from engine.runtime.spiff import workdays
 
     return PythonScriptEngine(environment=SafeEnvironment({"workdays": workdays, **(helpers or {})}))

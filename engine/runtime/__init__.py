@@ -1,0 +1,2 @@
+"""The SpiffWorkflow runtime: safe BPMN definitions, bounded expressions, the state codec,
+form values, and the projection of ready tasks into the task table."""

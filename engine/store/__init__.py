@@ -1,0 +1,1 @@
+"""Infrastructure: the database connection, the relational model and its migrations."""
