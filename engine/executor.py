@@ -81,6 +81,9 @@ class Engine:
         if row.last_seq and at < row.last_event_at:
             raise TimeOrderError(f"时间 {at.isoformat()} 早于办件 {row.number} 的最后一次操作"
                                  f"（{row.last_event_at.astimezone(at.tzinfo).isoformat()}），不能倒退")
+        grant = type(command).policy.authorize(session, actor, command.subject(case))
+        ctx.on_behalf_of = grant.on_behalf_of
+        inputs = command.recorded_inputs(case)  # before apply: what was asked, not what came of it
         seq = row.last_seq + 1
         with command_scope(at, row.key, seq, calendar=lambda: self.calendar(session)):
             applied = command.apply(ctx, case)
@@ -89,13 +92,12 @@ class Engine:
         case.timekeeper.refresh_tasks(ready)
         if case.workflow_changed:
             row.workflow_state = self.codec.dump(case.workflow)
-        payload = dict(applied.payload)
+        result = dict(applied.result)
         if ctx.on_behalf_of is not None:  # AB岗: done by the backup for an away colleague
-            payload["on_behalf_of"] = ctx.on_behalf_of
+            result["on_behalf_of"] = ctx.on_behalf_of
         session.add(HistoryEntry(case_id=row.id, seq=seq, command=command.type, actor=actor.name, at=at,
-                                 payload=payload, ready_tasks=snapshot(ready), case_state=row.state,
+                                 inputs=inputs, payload=result, ready_tasks=snapshot(ready), case_state=row.state,
                                  observed=observe(session, row)))
         row.last_seq, row.last_event_at = seq, at
         session.flush()
         return applied.value
-

@@ -12,17 +12,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .actors import Actor
 from .clock import FixedClock, parse_datetime
-from .commands import (COMMANDS, AddCosigner, ClaimTask, CompleteTask, CopyCase, DecideExtension, DelegateTask,
-                       ExtendDeadline, FireDeadline, HandBackTask, ReceiveSupplement, RecomputeDeadlines,
-                       RecordMaterials, ReleaseTask, RequestExtension, RequestSupplement, ResumeClocks, ReturnTask,
-                       SaveDraft, StartCase, SuspendClocks, TakeBackTask, TransferTask, UrgeTask)
+from .commands import COMMANDS
 from engine.store.db import Database
 from engine.runtime.definitions import DefinitionCache
 from .deploy import deploy
@@ -33,42 +30,10 @@ from engine.timelimits.policy import policy_from_json
 from engine.read.queries import case_history, iso
 from engine.timelimits.workdays import import_year
 
-FORMAT = "approvals-history/1"
+FORMAT = "approvals-history/2"  # 2: each command's inputs apart from its result
 
-#: How each recorded command is rebuilt from its history payload.
-BUILDERS: dict[str, Callable[[dict, str], Any]] = {
-    "start_case": lambda p, version: StartCase(item=p["item"], applicant=p["applicant"], data=p.get("data", {}),
-                                               version=version, key=p["key"], number=p["number"]),
-    "complete_task": lambda p, _: CompleteTask(task=p["task"], data=p.get("data", {}), opinion=p.get("opinion", "")),
-    "claim_task": lambda p, _: ClaimTask(task=p["task"]),
-    "release_task": lambda p, _: ReleaseTask(task=p["task"]),
-    "request_supplement": lambda p, _: RequestSupplement(case=p["case"], materials=tuple(p["materials"]),
-                                                         note=p.get("note", "")),
-    "receive_supplement": lambda p, _: ReceiveSupplement(case=p["case"], note=p.get("note", "")),
-    "suspend_clocks": lambda p, _: SuspendClocks(case=p["case"], kind=p["kind"], days=p["days"],
-                                                 reason=p.get("reason", "")),
-    "resume_clocks": lambda p, _: ResumeClocks(case=p["case"]),
-    "extend_deadline": lambda p, _: ExtendDeadline(case=p["case"], reason=p["reason"], days=p["days"]),
-    "fire_deadline": lambda p, _: FireDeadline(case=p["case"], key=p["deadline"]),
-    "recompute_deadlines": lambda p, _: RecomputeDeadlines(case=p["case"], schedule=p.get("schedule")),
-    "transfer_task": lambda p, _: TransferTask(task=p["task"], to=p["to"], reason=p.get("reason", "")),
-    "urge_task": lambda p, _: UrgeTask(task=p["task"], note=p.get("note", "")),
-    "request_extension": lambda p, _: RequestExtension(case=p["case"], reason=p["reason"], days=p["days"]),
-    "decide_extension": lambda p, _: DecideExtension(case=p["case"], approve=p["approve"], note=p.get("note", "")),
-    "record_materials": lambda p, _: RecordMaterials(case=p["case"], statuses=tuple(
-        (name, entry["status"]) for name, entry in p["materials"].items())),
-    "return_task": lambda p, _: ReturnTask(task=p["task"], to=p["to"], reason=p["reason"]),
-    "take_back_task": lambda p, _: TakeBackTask(task=p["task"]),
-    "add_cosigner": lambda p, _: AddCosigner(task=p["task"], to=p["to"], note=p.get("note", "")),
-    "delegate_task": lambda p, _: DelegateTask(task=p["task"], to=p["to"], note=p.get("note", "")),
-    "hand_back_task": lambda p, _: HandBackTask(task=p["task"], data=p.get("data", {}), opinion=p["opinion"]),
-    "copy_case": lambda p, _: CopyCase(case=p["case"], to=tuple(p["to"]), note=p.get("note", "")),
-    "save_draft": lambda p, _: SaveDraft(task=p["task"], data=p.get("data", {}), opinion=p.get("opinion", "")),
-}
-assert set(BUILDERS) == set(COMMANDS), "every command must be replayable"
-
-#: Payload keys that are inputs taken from the file (the version, the policy it started with)
-#: rather than what happened.
+#: Result keys taken from the file (the version replayed, the policy it started with) rather
+#: than what happened.
 NOT_COMPARED = {"start_case": {"version", "time_policy"}}
 
 
@@ -78,7 +43,8 @@ def export_case(session: Session, case: Case) -> dict[str, Any]:
     version = case.process_version
     bpmn = session.scalar(select(type(version).bpmn_xml).where(type(version).id == version.id))
     entries = case_history(session, case)
-    commands = [{"seq": e.seq, "command": e.command, "actor": e.actor, "at": iso(e.at), "payload": e.payload,
+    commands = [{"seq": e.seq, "command": e.command, "actor": e.actor, "at": iso(e.at), "inputs": e.inputs,
+                 "result": e.payload,
                  "observed": {"ready_tasks": e.ready_tasks, "case_state": e.case_state, **(e.observed or {})}}
                 for e in entries]
     return {
@@ -144,6 +110,9 @@ def load_history(text: str | bytes) -> dict[str, Any]:
         history = json.loads(text)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadInput(f"历史文件不是有效的 JSON：{exc}") from None
+    if isinstance(history, dict) and history.get("format") == "approvals-history/1":
+        raise BadInput("这是旧格式（approvals-history/1）的历史文件，命令的输入和结果未分开保存，"
+                       "不能重放；请用当前版本重新导出")
     if not isinstance(history, dict) or history.get("format") != FORMAT:
         raise BadInput(f"不是办件历史文件（format 应为 {FORMAT}）")
     for key in ("case", "item", "process", "directory", "calendar", "commands"):
@@ -153,9 +122,11 @@ def load_history(text: str | bytes) -> dict[str, Any]:
     if not isinstance(commands, list) or not commands:
         raise BadInput("历史文件中没有命令")
     for n, entry in enumerate(commands, 1):
-        if not isinstance(entry, dict) or not {"command", "actor", "at", "payload", "observed"} <= set(entry):
-            raise BadInput(f"第 {n} 条命令缺少 command、actor、at、payload 或 observed")
-        if entry["command"] not in BUILDERS:
+        if not isinstance(entry, dict) or not {"command", "actor", "at", "inputs", "result", "observed"} <= set(entry):
+            raise BadInput(f"第 {n} 条命令缺少 command、actor、at、inputs、result 或 observed")
+        if not isinstance(entry["inputs"], dict):
+            raise BadInput(f"第 {n} 条命令没有记录输入（早期版本的记录），不能重放")
+        if entry["command"] not in COMMANDS:
             raise BadInput(f"第 {n} 条命令 “{entry['command']}” 不是已知的命令")
         if entry.get("seq", n) != n:
             raise BadInput(f"第 {n} 条命令的序号是 {entry.get('seq')}：命令不全或顺序有误")
@@ -227,8 +198,8 @@ class Replayer:
     def replay(self, history: dict[str, Any], bpmn: bytes | None = None, filename: str | None = None) -> ReplayResult:
         commands = history["commands"]
         result = ReplayResult(history["case"]["number"], len(commands))
-        later_years = {int(e["payload"]["schedule"]["year"]) for e in commands
-                       if e["command"] == "recompute_deadlines" and e["payload"].get("schedule")}
+        later_years = {int(e["inputs"]["schedule"]["year"]) for e in commands
+                       if e["command"] == "recompute_deadlines" and e["inputs"].get("schedule")}
         db = Database("sqlite://")
         try:
             db.create_schema()
@@ -274,15 +245,15 @@ class Replayer:
         def diverged(what, expected=None, actual=None):
             return Divergence(n, entry["command"], entry["actor"], entry["at"], what, expected, actual)
 
-        payload = entry["payload"]
+        inputs, payload = entry["inputs"], entry["result"]
         try:
-            command = BUILDERS[entry["command"]](payload, version)
+            command = COMMANDS[entry["command"]].from_record(inputs, payload, version=version)
         except (KeyError, TypeError) as exc:
-            raise BadInput(f"第 {n} 条命令 {entry['command']} 的 payload 不完整：{exc}") from None
+            raise BadInput(f"第 {n} 条命令 {entry['command']} 的记录不完整：{exc}") from None
         at = parse_datetime(entry["at"])
-        if entry["command"] == "recompute_deadlines" and payload.get("schedule"):
+        if entry["command"] == "recompute_deadlines" and inputs.get("schedule"):
             with db.transaction() as session:
-                _import(session, payload["schedule"])
+                _import(session, inputs["schedule"])
         try:
             actor = _actor(db, entry["actor"], payload.get("on_behalf_of"))
             engine.execute(command, actor, at=at)
@@ -300,6 +271,8 @@ class Replayer:
         for key, what in (("case_state", "办件状态"), ("case", "时限状态"), ("deadlines", "待触发的期限")):
             if key in observed and observed[key] != actual.get(key):
                 return diverged(what, observed[key], actual.get(key))
+        if inputs != got.inputs:
+            return diverged("命令输入", inputs, got.inputs)
         skip = NOT_COMPARED.get(entry["command"], set())
         expected_payload = {k: v for k, v in payload.items() if k not in skip}
         actual_payload = {k: v for k, v in got.payload.items() if k not in skip}

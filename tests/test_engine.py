@@ -29,7 +29,7 @@ def test_start_projects_the_first_task_with_role_and_department(flow):
         ("accept_application", "window_clerk", "scjg", "ready")]
     assert [h["command"] for h in history] == ["start_case"]
     assert history[0]["actor"] == "applicant:张三"
-    assert history[0]["payload"]["data"] == {"shop_name": "老王小吃"}
+    assert history[0]["inputs"]["data"] == {"shop_name": "老王小吃"}
     assert history[0]["ready_tasks"][0]["element"] == "accept_application"
 
 
@@ -47,8 +47,8 @@ def test_a_case_runs_to_conclusion_with_opinions_in_history(flow, clock):
     assert [h["seq"] for h in history] == [1, 2, 3, 4]
     assert [(h["command"], h["actor"]) for h in history[1:]] == [
         ("complete_task", "chuangkou"), ("complete_task", "shencha"), ("complete_task", "fuzeren")]
-    assert history[1]["payload"]["opinion"] == "材料齐全，予以受理"
-    assert history[1]["payload"]["data"] == {"acceptance": "accept"}
+    assert history[1]["inputs"]["opinion"] == "材料齐全，予以受理"
+    assert history[1]["result"]["data"] == {"acceptance": "accept"}
     assert [t["element"] for t in history[1]["ready_tasks"]] == ["review"]
     assert history[-1]["ready_tasks"] == [] and history[-1]["case_state"] == "concluded"
 

@@ -72,7 +72,8 @@ def test_a_command_the_candidate_cannot_accept_is_a_divergence_not_a_crash():
 @pytest.mark.parametrize("text, reason", [
     ("{broken", "不是有效的 JSON"),
     ('{"format": "something-else"}', "format"),
-    ('{"format": "approvals-history/1", "case": {}}', "缺少"),
+    ('{"format": "approvals-history/2", "case": {}}', "缺少"),
+    ('{"format": "approvals-history/1", "case": {}}', "旧格式"),
 ])
 def test_a_broken_history_file_gets_a_clear_error(text, reason):
     with pytest.raises(BadInput) as caught:

@@ -22,7 +22,7 @@ def csrf_of(html: str) -> str:
 
 
 def version_of(page: str) -> str:
-    return re.search(r'name="case_version" value="(\d+)"', page).group(1)
+    return re.search(r'name="task_version" value="(\d+)"', page).group(1)
 
 
 def login(client, username: str):
@@ -55,7 +55,7 @@ def test_clerk_completes_a_task_from_the_inbox(app, flow):
     page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
     assert "予以受理" in page and "审批意见" in page
     response = client.post(f"/tasks/{task.id}/complete", data={
-        "csrf_token": csrf_of(page), "case_version": version_of(page), "acceptance": "accept", "opinion": "材料齐全"})
+        "csrf_token": csrf_of(page), "task_version": version_of(page), "acceptance": "accept", "opinion": "材料齐全"})
     assert response.status_code == 302
     view = client.get(f"/cases/{case.number}").get_data(as_text=True)
     assert "材料齐全" in view and "审查" in view
@@ -95,7 +95,7 @@ def test_stale_form_after_someone_else_completed(app, flow):
         other = actor_for(session, "chuangkou2")
     flow.engine.execute(CompleteTask(task=task.id, data={"acceptance": "accept"}), other)
     response = client.post(f"/tasks/{task.id}/complete", data={
-        "csrf_token": csrf_of(page), "case_version": version_of(page), "acceptance": "refuse"})
+        "csrf_token": csrf_of(page), "task_version": version_of(page), "acceptance": "refuse"})
     assert response.status_code == 409 and "刷新" in response.get_data(as_text=True)
 
 
@@ -224,10 +224,10 @@ def test_transfer_to_a_qualified_colleague_and_not_to_anyone_else(app, flow):
     page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
     assert "卫审查（shencha_b）" in page
     refused = client.post(f"/tasks/{task.id}/transfer", data={"to": "chuangkou", "csrf_token": csrf_of(page),
-                                                              "case_version": version_of(page)})
+                                                              "task_version": version_of(page)})
     assert refused.status_code == 400 and "不能转办" in refused.get_data(as_text=True)
     done = client.post(f"/tasks/{task.id}/transfer", data={"to": "shencha_b", "reason": "休假", "csrf_token": csrf_of(page),
-                                                           "case_version": version_of(page)})
+                                                           "task_version": version_of(page)})
     assert done.status_code == 302
     other = login(app.test_client(), "shencha_b")
     assert case.number in other.get("/").get_data(as_text=True)
@@ -258,7 +258,7 @@ def test_a_draft_is_saved_without_moving_the_case_and_comes_back(app, flow):
     client = login(app.test_client(), "shencha")
     page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
     response = client.post(f"/tasks/{task.id}/draft", data={"review_result": "pass", "opinion": "初步同意，待核实",
-                                                            "csrf_token": csrf_of(page), "case_version": version_of(page)})
+                                                            "csrf_token": csrf_of(page), "task_version": version_of(page)})
     assert response.status_code == 302
     page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
     assert "已载入暂存的内容" in page and "初步同意，待核实" in page and 'value="pass" checked' in page
@@ -290,7 +290,7 @@ def test_ab_post_backup_sees_and_handles_the_away_users_tasks_on_their_behalf(ap
     assert case.number in inbox_page
     form = stand_in.get(f"/tasks/{task.id}").get_data(as_text=True)
     done = stand_in.post(f"/tasks/{task.id}/complete", data={"review_result": "pass", "csrf_token": csrf_of(form),
-                                                             "case_version": version_of(form)})
+                                                             "task_version": version_of(form)})
     assert done.status_code == 302
     with seeded.reader() as session:
         entry = session.scalar(select(HistoryEntry).where(HistoryEntry.command == "complete_task")
@@ -319,7 +319,7 @@ def test_a_backup_acts_for_an_away_colleague_only_while_they_are_away(app, flow,
     assert "代 李审查" in page
     form = stand_in.get(f"/tasks/{task.id}").get_data(as_text=True)
     stand_in.post(f"/tasks/{task.id}/complete", data={"review_result": "pass", "csrf_token": csrf_of(form),
-                                                      "case_version": version_of(form)})
+                                                      "task_version": version_of(form)})
     with seeded.reader() as session:
         entry = session.scalar(select(HistoryEntry).where(HistoryEntry.command == "complete_task")
                                .order_by(HistoryEntry.id.desc()))
@@ -446,10 +446,10 @@ def test_return_to_an_earlier_step_and_take_back_before_the_next_one_acts(app, f
     page = head.get(f"/tasks/{decide.id}").get_data(as_text=True)
     assert "退回到" in page and '<option value="review">审查</option>' in page
     no_reason = head.post(f"/tasks/{decide.id}/return", data={"to": "review", "csrf_token": csrf_of(page),
-                                                              "case_version": version_of(page)})
+                                                              "task_version": version_of(page)})
     assert no_reason.status_code == 400
     head.post(f"/tasks/{decide.id}/return", data={"to": "review", "reason": "现场核查记录不全",
-                                                   "csrf_token": csrf_of(page), "case_version": version_of(page)})
+                                                   "csrf_token": csrf_of(page), "task_version": version_of(page)})
     review = flow.task_of("shencha", case.number)
     assert review.element_id == "review"
     reviewer = login(app.test_client(), "shencha")
@@ -492,10 +492,10 @@ def test_a_cosigner_must_sign_before_the_step_can_be_completed(app, flow):
     page = reviewer.get(f"/tasks/{review.id}").get_data(as_text=True)
     assert reviewer.post(f"/tasks/{review.id}/cosign", data={"to": "ws_shencha", "note": "涉及卫生条件，请会签",
                                                              "csrf_token": csrf_of(page),
-                                                             "case_version": version_of(page)}).status_code == 302
+                                                             "task_version": version_of(page)}).status_code == 302
     page = reviewer.get(f"/tasks/{review.id}").get_data(as_text=True)
     blocked = reviewer.post(f"/tasks/{review.id}/complete", data={"review_result": "pass", "csrf_token": csrf_of(page),
-                                                                  "case_version": version_of(page)})
+                                                                  "task_version": version_of(page)})
     assert blocked.status_code == 409 and "加签人尚未签署意见：冯审查" in blocked.get_data(as_text=True)
 
     cosigner = login(app.test_client(), "ws_shencha")
@@ -504,10 +504,10 @@ def test_a_cosigner_must_sign_before_the_step_can_be_completed(app, flow):
     assert cosign.kind == "cosign" and cosign.name == "加签：审查"
     form = cosigner.get(f"/tasks/{cosign.id}").get_data(as_text=True)
     assert cosigner.post(f"/tasks/{cosign.id}/complete", data={"opinion": "卫生条件符合", "csrf_token": csrf_of(form),
-                                                               "case_version": version_of(form)}).status_code == 302
+                                                               "task_version": version_of(form)}).status_code == 302
     page = reviewer.get(f"/tasks/{review.id}").get_data(as_text=True)
     assert reviewer.post(f"/tasks/{review.id}/complete", data={"review_result": "pass", "csrf_token": csrf_of(page),
-                                                               "case_version": version_of(page)}).status_code == 302
+                                                               "task_version": version_of(page)}).status_code == 302
     assert flow.task_of("fuzeren", case.number).element_id == "decide"
 
 
@@ -519,7 +519,7 @@ def test_delegate_and_get_it_back_with_an_opinion(app, flow):
     page = owner.get(f"/tasks/{review.id}").get_data(as_text=True)
     assert owner.post(f"/tasks/{review.id}/delegate", data={"to": "mz_shencha", "note": "请协助核实",
                                                             "csrf_token": csrf_of(page),
-                                                            "case_version": version_of(page)}).status_code == 302
+                                                            "task_version": version_of(page)}).status_code == 302
     assert owner.get(f"/tasks/{review.id}").status_code == 403  # with the delegate now
 
     delegate = login(app.test_client(), "mz_shencha")
@@ -527,15 +527,19 @@ def test_delegate_and_get_it_back_with_an_opinion(app, flow):
     form = delegate.get(f"/tasks/{review.id}").get_data(as_text=True)
     assert "办完交回" in form
     refused = delegate.post(f"/tasks/{review.id}/complete", data={"review_result": "pass", "csrf_token": csrf_of(form),
-                                                                  "case_version": version_of(form)})
-    assert refused.status_code == 409
+                                                                  "task_version": version_of(form)})
+    assert refused.status_code == 403  # a delegate hands back; the owner submits
+    for action, extra in (("return", {"to": "accept_application", "reason": "退回"}),
+                          ("transfer", {"to": "shencha_b"}), ("release", {})):
+        response = delegate.post(f"/tasks/{review.id}/{action}", data={"csrf_token": csrf_of(form), **extra})
+        assert response.status_code == 403, action
     assert delegate.post(f"/tasks/{review.id}/hand-back", data={"review_result": "pass", "opinion": "经核实符合",
                                                                 "csrf_token": csrf_of(form)}).status_code == 302
     page = owner.get(f"/tasks/{review.id}").get_data(as_text=True)
     assert "经核实符合" in page and 'value="pass" checked' in page and "【委派交回】" in owner.get("/messages/").get_data(as_text=True)
     assert owner.post(f"/tasks/{review.id}/complete", data={"review_result": "pass", "opinion": "经核实符合",
                                                             "csrf_token": csrf_of(page),
-                                                            "case_version": version_of(page)}).status_code == 302
+                                                            "task_version": version_of(page)}).status_code == 302
 
 
 def test_first_contact_is_forwarded_and_followed_until_taken_up(app, flow):
@@ -555,7 +559,7 @@ def test_first_contact_is_forwarded_and_followed_until_taken_up(app, flow):
     assert task.element_id == "take_up" and task.department.code == "mz"
     form = mz.get(f"/tasks/{task.id}").get_data(as_text=True)
     mz.post(f"/tasks/{task.id}/complete", data={"taken_up": "answered", "csrf_token": csrf_of(form),
-                                                "case_version": version_of(form)})
+                                                "task_version": version_of(form)})
     assert "已接办" in clerk.get("/").get_data(as_text=True)
     reviewer = login(app.test_client(), "shencha")  # not a window: cannot register
     page = reviewer.get("/").get_data(as_text=True)
@@ -570,10 +574,10 @@ def test_a_refusal_without_a_reason_is_refused_on_the_form(app, flow):
     client = login(app.test_client(), "chuangkou")
     page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
     response = client.post(f"/tasks/{task.id}/complete", data={"acceptance": "refuse", "csrf_token": csrf_of(page),
-                                                               "case_version": version_of(page)})
+                                                               "task_version": version_of(page)})
     assert response.status_code == 400 and "不予受理须在审批意见中写明理由" in response.get_data(as_text=True)
     done = client.post(f"/tasks/{task.id}/complete", data={"acceptance": "refuse", "opinion": "不属于本机关职权范围",
-                                                           "csrf_token": csrf_of(page), "case_version": version_of(page)})
+                                                           "csrf_token": csrf_of(page), "task_version": version_of(page)})
     assert done.status_code == 302
     assert "不属于本机关职权范围" in client.get(f"/cases/{case.number}").get_data(as_text=True)
 

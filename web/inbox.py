@@ -136,7 +136,7 @@ def complete(task_id: int):
     values = {f.id: request.form.get(f.id, "") for f in info.form}
     try:
         get_engine().execute(CompleteTask(task=task_id, data=values, opinion=request.form.get("opinion", ""),
-                                          expected_version=request.form.get("case_version", type=int)), g.actor)
+                                          expected_version=request.form.get("task_version", type=int)), g.actor)
     except NotAllowed:
         raise
     except ApprovalError as exc:
@@ -159,7 +159,7 @@ def draft(task_id: int):
         info = _task_info(session, row)
     values = {f.id: request.form.get(f.id, "") for f in info.form}
     get_engine().execute(SaveDraft(task=task_id, data=values, opinion=request.form.get("opinion", ""),
-                                   expected_version=request.form.get("case_version", type=int)), g.actor)
+                                   expected_version=request.form.get("task_version", type=int)), g.actor)
     flash("已暂存")
     return redirect(url_for("inbox.task", task_id=task_id))
 
@@ -171,7 +171,7 @@ def return_task(task_id: int):
     from . import get_engine
 
     get_engine().execute(ReturnTask(task=task_id, to=request.form.get("to", ""), reason=request.form.get("reason", ""),
-                                    expected_version=request.form.get("case_version", type=int)), g.actor)
+                                    expected_version=request.form.get("task_version", type=int)), g.actor)
     flash("已退回")
     return redirect(url_for("inbox.index"))
 
@@ -195,7 +195,7 @@ def cosign(task_id: int):
 
     get_engine().execute(AddCosigner(task=task_id, to=request.form.get("to", "").strip(),
                                      note=request.form.get("note", ""),
-                                     expected_version=request.form.get("case_version", type=int)), g.actor)
+                                     expected_version=request.form.get("task_version", type=int)), g.actor)
     flash("已加签")
     return redirect(url_for("inbox.task", task_id=task_id))
 
@@ -208,7 +208,7 @@ def delegate(task_id: int):
 
     get_engine().execute(DelegateTask(task=task_id, to=request.form.get("to", "").strip(),
                                       note=request.form.get("note", ""),
-                                      expected_version=request.form.get("case_version", type=int)), g.actor)
+                                      expected_version=request.form.get("task_version", type=int)), g.actor)
     flash("已委派")
     return redirect(url_for("inbox.index"))
 
@@ -235,7 +235,7 @@ def transfer(task_id: int):
 
     get_engine().execute(TransferTask(task=task_id, to=request.form.get("to", ""),
                                       reason=request.form.get("reason", ""),
-                                      expected_version=request.form.get("case_version", type=int)), g.actor)
+                                      expected_version=request.form.get("task_version", type=int)), g.actor)
     flash("已转办")
     return redirect(url_for("inbox.index"))
 

@@ -1,46 +1,101 @@
-"""What every command shares: its context and the case it works on.
+"""What every command is: its declaration, and the two kinds most commands are.
 
-A command is a small frozen dataclass holding only its inputs. ``Engine.execute``
-gives it a ``CommandContext``; the command finds its case with ``load`` (which
-locks the case row), changes it in ``apply``, and says what to record with
-``record``. The engine does the rest: transaction, time order, ids, saving the
-workflow, projecting tasks, and appending the history entry.
+A command is a small frozen dataclass of its inputs, declared once:
+
+- ``type``: its name in histories and the CLI (``approvals run TYPE``);
+- ``label``: its Chinese name on pages and in the case history;
+- ``policy``: who may run it (``engine.authorization``), checked by ``Engine.execute``;
+- ``recorded_inputs`` / ``from_record``: how its inputs are written to the history and how a
+  replay rebuilds it (by default the dataclass fields, as JSON);
+- ``load`` finds and locks its case; ``apply`` changes it and returns ``Applied``: a value for
+  the caller and the ``result`` — what the command produced, kept apart from its inputs.
+
+Defining the class registers it in ``COMMANDS``; nothing else needs editing.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, fields
 from typing import Any, ClassVar
 
 from sqlalchemy import select
 
-from engine.errors import BadInput, Conflict, NotAllowed, NotFound
-from engine.read.access import authorize_task
+from engine.authorization import Policy, Subject, acceptance_task
+from engine.errors import BadInput, Conflict, NotFound
 from engine.store.models import Task
 from engine.unit_of_work import CommandContext, OpenCase
+
+#: Every command class by its ``type``: filled as command modules are imported.
+COMMANDS: dict[str, type["Command"]] = {}
 
 
 @dataclass(frozen=True)
 class Applied:
-    """What a command did: ``value`` for the caller, ``payload`` for the history —
-    everything needed to run the command again in a replay."""
+    """What a command did: ``value`` for the caller, ``result`` for the history — what the
+    command produced (ids it minted, values it computed, whom it told), apart from its inputs."""
 
     value: Any
-    payload: dict[str, Any]
+    result: dict[str, Any]
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_json(v) for v in value]
+    return value
 
 
 class Command:
     type: ClassVar[str]
+    label: ClassVar[str]
+    policy: ClassVar[Policy]
+    #: fields that are not inputs of the change itself (the task version a form was rendered at)
+    unrecorded: ClassVar[frozenset[str]] = frozenset({"expected_version"})
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "type" not in cls.__dict__:
+            return  # an abstract kind of command (TaskCommand, CaseCommand)
+        missing = [name for name in ("label", "policy") if not hasattr(cls, name)]
+        if missing:
+            raise TypeError(f"command {cls.__name__} must declare {', '.join(missing)}")
+        if not isinstance(cls.policy, Policy):
+            raise TypeError(f"command {cls.__name__}: policy must be an engine.authorization.Policy")
+        if cls.type in COMMANDS and COMMANDS[cls.type].__qualname__ != cls.__qualname__:
+            raise TypeError(f"command type {cls.type!r} declared twice")
+        COMMANDS[cls.type] = cls
 
     def load(self, ctx: CommandContext) -> OpenCase:
         raise NotImplementedError
 
+    def subject(self, case: OpenCase) -> Subject:
+        """What the policy is checked against."""
+        return Subject(case.row, case.definition)
+
     def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
         raise NotImplementedError
+
+    def recorded_inputs(self, case: OpenCase) -> dict[str, Any]:
+        """The inputs as the history records them: enough to run the command again."""
+        return {f.name: _json(getattr(self, f.name)) for f in fields(self) if f.name not in self.unrecorded}
+
+    @classmethod
+    def from_record(cls, inputs: dict[str, Any], result: dict[str, Any], *, version: str | None = None) -> "Command":
+        """Rebuild the command from a history entry (replay)."""
+        known = {f.name: f for f in fields(cls) if f.name not in cls.unrecorded}
+        missing = [name for name, f in known.items() if name not in inputs
+                   and f.default is MISSING and f.default_factory is MISSING]
+        if missing:
+            raise BadInput(f"命令 {cls.type} 的记录缺少输入：{'、'.join(missing)}")
+        values = {}
+        for name, value in inputs.items():
+            if name in known:
+                values[name] = tuple(value) if isinstance(value, list) and "tuple" in str(known[name].type) else value
+        return cls(**values)
 
 
 class TaskCommand(Command):
     """A command on one task; finds and locks the task's case. ``task`` is a database id or
-    a SpiffWorkflow task id (as recorded in histories)."""
+    a SpiffWorkflow task id (as recorded in histories). ``expected_version`` is the task's
+    version when the form was rendered: a form is stale only when its own task changed."""
 
     task: int | str
 
@@ -51,27 +106,21 @@ class TaskCommand(Command):
             raise NotFound(f"任务 {self.task} 不存在")
         return ctx.engine.open_case(ctx, ctx.lock_case(case_id))
 
-    @staticmethod
-    def ready_task(case: OpenCase, task_id: int | str) -> Task:
-        row = case.task_row(task_id)
-        if row.state != "ready":
-            who = f"（{row.completed_by.display_name} 已于 {row.completed_at:%Y-%m-%d %H:%M} 办理）" \
-                if row.completed_by is not None and row.completed_at else ""
-            raise Conflict(f"任务“{row.name}”已不是待办状态{who}，请刷新后重试")
-        return row
+    def subject(self, case: OpenCase) -> Subject:
+        return Subject(case.row, case.definition, case.task_row(self.task))
 
-    def actionable_task(self, ctx: CommandContext, case: OpenCase) -> Task:
-        """The ready task, checked against a stale form and the actor's right to act on it."""
-        row = self.ready_task(case, self.task)
-        self.check_version(case)
-        ctx.on_behalf_of = authorize_task(ctx.actor, row)
-        return row
+    def recorded_inputs(self, case: OpenCase) -> dict[str, Any]:
+        inputs = super().recorded_inputs(case)
+        inputs["task"] = case.task_row(self.task).spiff_id  # database ids differ between databases
+        return inputs
 
-    def check_version(self, case: OpenCase) -> None:
-        """A form carries the case version it was rendered at; refuse it once the case moved on."""
+    def task_row(self, case: OpenCase) -> Task:
+        """The command's task, checked against a stale form (the policy has checked it is ready)."""
+        row = case.task_row(self.task)
         expected = getattr(self, "expected_version", None)
-        if expected is not None and expected != case.row.version:
-            raise Conflict("办件已被他人更新，请刷新后重试")
+        if expected is not None and expected != row.version:
+            raise Conflict(f"任务“{row.name}”已被他人处理过（认领、转办、退回或办理），请刷新后重试")
+        return row
 
 
 MAX_TEXT = 500
@@ -94,26 +143,9 @@ class CaseCommand(Command):
     def load(self, ctx: CommandContext) -> OpenCase:
         return ctx.engine.open_case(ctx, ctx.case_by_number(self.case))
 
-    @staticmethod
-    def acceptance_task(ctx: CommandContext, case: OpenCase) -> Task:
-        """The ready acceptance step, which the actor must be allowed to handle."""
-        stage = {e for e, t in case.definition.user_tasks.items() if t.settings.stage == "acceptance"}
-        task = next((t for t in ctx.session.scalars(select(Task).where(
-            Task.case_id == case.row.id, Task.state == "ready", Task.kind == "bpmn")) if t.element_id in stage), None)
+    def acceptance_task(self, ctx: CommandContext, case: OpenCase) -> Task:
+        """The open acceptance step (the policy ``ACCEPTANCE_WINDOW`` has checked there is one)."""
+        task = acceptance_task(ctx.session, case.row, case.definition)
         if task is None:
             raise Conflict(f"办件 {case.row.number} 不在受理环节")
-        ctx.on_behalf_of = authorize_task(ctx.actor, task)
         return task
-
-    @staticmethod
-    def authorize_handler(ctx: CommandContext, case: OpenCase) -> None:
-        """Someone who may act on one of the case's open steps, or the item department's 负责人."""
-        actor = ctx.actor
-        if actor.user_id is None:
-            raise NotAllowed("只有工作人员可以操作办件时限")
-        if actor.has_role("head") and actor.department_id == case.row.item.department_id:
-            return
-        for task in ctx.session.scalars(select(Task).where(Task.case_id == case.row.id, Task.state == "ready")):
-            if actor.has_role(task.role) and actor.department_id == task.department_id:
-                return
-        raise NotAllowed(f"用户 {actor.name} 不是办件 {case.row.number} 的经办人或负责人")

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from .. import alerts
 from ..errors import BadInput
 from engine.store.models import User
+from engine.authorization import ACCEPTANCE_WINDOW, CASE_HANDLER_OR_OVERSIGHT
 from .base import Applied, CaseCommand, CommandContext, OpenCase, bounded_text
 
 
@@ -16,14 +17,14 @@ class CopyCase(CaseCommand):
     """抄送: send the case to colleagues for information; they may read it from then on."""
 
     type = "copy_case"
+    label = "抄送"
+    policy = CASE_HANDLER_OR_OVERSIGHT
     case: str
     to: tuple[str, ...] = ()
     note: str = ""
 
     def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
         actor = ctx.actor
-        if not (actor.has_role("supervisor") or actor.has_role("admin")):
-            self.authorize_handler(ctx, case)
         names = sorted(set(self.to))
         if not names:
             raise BadInput("请选择抄送对象")
@@ -35,7 +36,7 @@ class CopyCase(CaseCommand):
         notified = alerts.send(ctx.session, users, case=case.row, kind="copy",
                                title=f"【抄送】{case.row.number} {case.row.item.name}（{actor.display_name or actor.name} 抄送）",
                                body=note, at=ctx.at)
-        return Applied(notified, {"case": case.row.number, "to": notified, "note": note})
+        return Applied(notified, {"notified": notified})
 
 
 MATERIAL_STATES = {"received": "已收", "missing": "缺", "deferred": "容缺"}
@@ -48,6 +49,8 @@ class RecordMaterials(CaseCommand):
     or — where the guide allows 容缺 — accepted for later, due within 5 working days."""
 
     type = "record_materials"
+    label = "核对材料"
+    policy = ACCEPTANCE_WINDOW
     case: str
     statuses: tuple[tuple[str, str], ...] = ()
 
@@ -71,4 +74,4 @@ class RecordMaterials(CaseCommand):
             raise BadInput(f"请逐项核对材料，尚未核对：{'、'.join(unmarked)}")
         case.row.materials = checklist
         missing = [n for n, s in checklist.items() if s["status"] == "missing" and guide[n].get("required")]
-        return Applied(checklist, {"case": case.row.number, "materials": checklist, "missing_required": missing})
+        return Applied(checklist, {"materials": checklist, "missing_required": missing})

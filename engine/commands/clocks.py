@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from ..errors import ApprovalError, BadInput, Conflict, NotAllowed
 from engine.timelimits.policy import SUSPENSION_KINDS
+from engine.authorization import ACCEPTANCE_WINDOW, CASE_HANDLER, ITEM_HEAD
 from .base import Applied, CaseCommand, CommandContext, OpenCase, bounded_text
 
 MAX_MATERIALS = 50
@@ -29,6 +30,8 @@ class RequestSupplement(CaseCommand):
     The acceptance clock stops; the decision clock waits for the complete supplement."""
 
     type = "request_supplement"
+    label = "一次性告知补正"
+    policy = ACCEPTANCE_WINDOW
     case: str
     materials: tuple[str, ...] = ()
     note: str = ""
@@ -43,7 +46,7 @@ class RequestSupplement(CaseCommand):
         if len(materials) > MAX_MATERIALS:
             raise BadInput(f"补正材料过多（上限 {MAX_MATERIALS} 项）")
         record = case.timekeeper.request_supplement(materials, bounded_text(self.note, "说明", required=False))
-        return Applied(record, {"case": case.row.number, **record})
+        return Applied(record, record)
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,8 @@ class ReceiveSupplement(CaseCommand):
     clock will count from today once the case is accepted."""
 
     type = "receive_supplement"
+    label = "收到补正材料"
+    policy = ACCEPTANCE_WINDOW
     case: str
     note: str = ""
 
@@ -61,7 +66,7 @@ class ReceiveSupplement(CaseCommand):
             raise Conflict("办件没有待补正的材料")
         record = case.timekeeper.receive_supplement()
         record["note"] = bounded_text(self.note, "说明", required=False)
-        return Applied(record, {"case": case.row.number, **record})
+        return Applied(record, record)
 
 
 @dataclass(frozen=True)
@@ -71,13 +76,14 @@ class SuspendClocks(CaseCommand):
     when the period is ended, or by themselves when its declared duration is over."""
 
     type = "suspend_clocks"
+    label = "进入特别程序"
+    policy = CASE_HANDLER
     case: str
     kind: str = ""
     days: int = 0
     reason: str = ""
 
     def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
-        self.authorize_handler(ctx, case)
         row = case.row
         if self.kind not in SUSPENSION_KINDS:
             raise BadInput(f"特别程序应为 {'、'.join(f'{k}（{v}）' for k, v in SUSPENSION_KINDS.items())} 之一")
@@ -88,7 +94,7 @@ class SuspendClocks(CaseCommand):
         if row.suspended:
             raise Conflict("办件已在特别程序中")
         record = case.timekeeper.suspend(self.kind, self.days, bounded_text(self.reason, "特别程序说明"))
-        return Applied(record, {"case": row.number, **record})
+        return Applied(record, record)
 
 
 @dataclass(frozen=True)
@@ -96,14 +102,15 @@ class ResumeClocks(CaseCommand):
     """End the suspended period now; the stopped clocks go on where they stood."""
 
     type = "resume_clocks"
+    label = "恢复计时"
+    policy = CASE_HANDLER
     case: str
 
     def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
-        self.authorize_handler(ctx, case)
         if not case.row.suspended:
             raise Conflict("办件不在特别程序中")
         record = case.timekeeper.end_suspension()
-        return Applied(record, {"case": case.row.number, **record})
+        return Applied(record, record)
 
 
 @dataclass(frozen=True)
@@ -113,17 +120,17 @@ class ExtendDeadline(CaseCommand):
     told why."""
 
     type = "extend_deadline"
+    label = "延期"
+    policy = ITEM_HEAD
     case: str
     reason: str = ""
     days: int | None = None
 
     def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
         actor, row = ctx.actor, case.row
-        if not (actor.has_role("head") and actor.department_id == row.item.department_id):
-            raise NotAllowed(f"延期须由 {row.item.department.name} 负责人批准")
         days = _extension_days(case, self.days)
         record = case.timekeeper.extend(days, bounded_text(self.reason, "延期理由"))
-        return Applied(record, {"case": row.number, **record})
+        return Applied(record, record)
 
 
 
@@ -132,6 +139,8 @@ class RequestExtension(CaseCommand):
     """延期申请: the handler asks the authority's 负责人 to extend the decision limit."""
 
     type = "request_extension"
+    label = "申请延期"
+    policy = CASE_HANDLER
     case: str
     reason: str = ""
     days: int | None = None
@@ -141,7 +150,6 @@ class RequestExtension(CaseCommand):
         from engine.store.models import CaseRequest
         from ..people import role_holders
 
-        self.authorize_handler(ctx, case)
         row = case.row
         pending = ctx.session.scalar(select(CaseRequest.id).where(CaseRequest.case_id == row.id,
                                                                   CaseRequest.kind == "extension",
@@ -158,7 +166,7 @@ class RequestExtension(CaseCommand):
                                     requested_by=ctx.actor.name, requested_at=ctx.at))
         notified = alerts.send(ctx.session, role_holders(ctx.session, "head", row.item.department_id), case=row, kind="extension_request",
                                title=f"【延期申请】{row.number} 申请延期 {days} 个工作日", body=reason, at=ctx.at)
-        return Applied({"days": days}, {"case": row.number, "days": days, "reason": reason, "notified": notified})
+        return Applied({"days": days}, {"days": days, "notified": notified})
 
 
 @dataclass(frozen=True)
@@ -167,6 +175,8 @@ class DecideExtension(CaseCommand):
     extension request; the requester is told either way."""
 
     type = "decide_extension"
+    label = "审批延期"
+    policy = ITEM_HEAD
     case: str
     approve: bool = False
     note: str = ""
@@ -177,16 +187,13 @@ class DecideExtension(CaseCommand):
         from ..people import user_by_name
 
         actor, row = ctx.actor, case.row
-        if not (actor.has_role("head") and actor.department_id == row.item.department_id):
-            raise NotAllowed(f"延期须由 {row.item.department.name} 负责人审批")
         request = ctx.session.scalar(select(CaseRequest).where(CaseRequest.case_id == row.id,
                                                                CaseRequest.kind == "extension",
                                                                CaseRequest.state == "pending"))
         if request is None:
             raise Conflict("没有待审批的延期申请")
         note = bounded_text(self.note, "审批意见", required=not self.approve)
-        record: dict = {"case": row.number, "approve": self.approve, "note": note,
-                        "requested_by": request.requested_by}
+        record: dict = {"requested_by": request.requested_by}
         if self.approve:
             record.update(case.timekeeper.extend(request.detail["days"], request.detail["reason"]))
         request.state = "approved" if self.approve else "refused"

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from ..errors import BadInput, NotFound, Skipped
 from engine.store.models import Case, Deadline
+from engine.authorization import SYSTEM
 from .base import Applied, Command, CommandContext, OpenCase
 
 
@@ -22,6 +23,8 @@ class FireDeadline(Command):
     """
 
     type = "fire_deadline"
+    label = "时限触发"
+    policy = SYSTEM
     deadline: int | None = None
     case: str | None = None
     key: str | None = None
@@ -52,7 +55,12 @@ class FireDeadline(Command):
         if deadline.due_at > ctx.at:
             raise Skipped(f"期限 {deadline.key} 尚未到期（{deadline.due_at.isoformat()}）")
         record = case.timekeeper.fire(deadline)
-        return Applied(record, {"case": case.row.number, **record})
+        return Applied(record, record)
+
+    def recorded_inputs(self, case: OpenCase) -> dict:
+        """By case number and key: row ids differ between databases."""
+        key = self.key or case.ctx.session.scalar(select(Deadline.key).where(Deadline.id == self.deadline))
+        return {"case": case.row.number, "key": key}
 
 
 @dataclass(frozen=True)
@@ -62,6 +70,8 @@ class RecomputeDeadlines(Command):
     when nothing changed, nothing is recorded (``Skipped``)."""
 
     type = "recompute_deadlines"
+    label = "按新日历重算期限"
+    policy = SYSTEM
     case: str
     #: the schedule whose import caused this, kept in the history so that a replay can
     #: apply it at the same point: {"year", "days_off": [[date, name]…], "makeup_days": […]}
@@ -74,5 +84,4 @@ class RecomputeDeadlines(Command):
         moved, confirmed = case.timekeeper.recompute_all()
         if not moved and not confirmed:
             raise Skipped(f"办件 {case.row.number} 的期限没有变化")
-        return Applied(moved, {"case": case.row.number, "moved": [m.to_dict() for m in moved],
-                               "confirmed": confirmed, "schedule": self.schedule})
+        return Applied(moved, {"moved": [m.to_dict() for m in moved], "confirmed": confirmed})

@@ -10,6 +10,7 @@ from ..errors import BadInput, NotFound
 from engine.store.models import Case, Item, ProcessVersion
 from ..numbering import case_number
 from engine.runtime.values import check_data
+from engine.authorization import CASE_STARTER
 from .base import Applied, Command, CommandContext, OpenCase
 
 
@@ -21,6 +22,10 @@ class StartCase(Command):
     """
 
     type = "start_case"
+    label = "提交申请"
+    policy = CASE_STARTER
+    #: minted here (a replay passes the recorded ones): results, not inputs
+    unrecorded = frozenset({"version", "key", "number"})
     item: str
     applicant: str
     data: dict[str, Any] = field(default_factory=dict)
@@ -59,6 +64,12 @@ class StartCase(Command):
         case.advance()
         case.timekeeper.start_case()
         row = case.row
-        return Applied(row, {"item": self.item, "version": row.process_version.content_hash,
-                             "key": row.key, "number": row.number, "applicant": row.applicant,
+        return Applied(row, {"version": row.process_version.content_hash, "key": row.key, "number": row.number,
                              "data": data, "time_policy": row.time_policy})
+
+    @classmethod
+    def from_record(cls, inputs: dict[str, Any], result: dict[str, Any], *, version: str | None = None) -> "StartCase":
+        """The same case again: its recorded key and number, on the version being replayed."""
+        command = super().from_record(inputs, result)
+        return cls(item=command.item, applicant=command.applicant, data=command.data,
+                   version=version or result.get("version"), key=result["key"], number=result["number"])

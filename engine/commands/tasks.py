@@ -15,6 +15,7 @@ from ..people import active_user
 from ..roles import role_name
 from engine.runtime.spiff import next_id
 from engine.runtime.values import check_form
+from engine.authorization import TASK_COMPLETER, TASK_DELEGATE, TASK_HANDLER, TASK_OVERSIGHT, TASK_WORKER
 from .base import Applied, CommandContext, OpenCase, TaskCommand
 
 MAX_OPINION = 2000
@@ -32,21 +33,21 @@ class CompleteTask(TaskCommand):
     """Submit a task's form and opinion (审批意见); the flow moves on."""
 
     type = "complete_task"
+    label = "办理"
+    policy = TASK_HANDLER
     task: int | str
     data: dict[str, Any] = field(default_factory=dict)
     opinion: str = ""
     expected_version: int | None = None
 
     def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
-        row = self.actionable_task(ctx, case)
+        row = self.task_row(case)
         opinion = _opinion(self.opinion)
         if row.kind in ("followup", "cosign"):
             # An opinion owed after a deemed approval, or a co-signed opinion (加签): recorded only.
             if not opinion:
                 raise BadInput(f"“{row.name}”需要填写意见")
             data = {}
-        elif row.delegated_by_id is not None:
-            raise Conflict("委派的任务请办理后交回委派人，由其提交")
         else:
             waiting = ctx.session.scalars(select(User.display_name).join(Task, Task.assignee_id == User.id).where(
                 Task.followup_of_id == row.id, Task.kind == "cosign", Task.state == "ready")).all()
@@ -66,8 +67,7 @@ class CompleteTask(TaskCommand):
                 spiff_task.run()
 
             case.advance(submit)
-        return Applied(row, {"task": row.spiff_id, "element": row.element_id, "data": data,
-                             "opinion": opinion})
+        return Applied(row, {"element": row.element_id, "data": data})
 
 
 @dataclass(frozen=True)
@@ -75,13 +75,15 @@ class ClaimTask(TaskCommand):
     """Take a task so that colleagues see it is being handled (认领)."""
 
     type = "claim_task"
+    label = "认领"
+    policy = TASK_HANDLER
     task: int | str
     expected_version: int | None = None
 
     def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
-        row = self.actionable_task(ctx, case)
+        row = self.task_row(case)
         row.assignee_id = ctx.actor.user_id
-        return Applied(row, {"task": row.spiff_id, "element": row.element_id})
+        return Applied(row, {"element": row.element_id})
 
 
 @dataclass(frozen=True)
@@ -89,15 +91,17 @@ class ReleaseTask(TaskCommand):
     """Give a claimed task back to the shared inbox (释放)."""
 
     type = "release_task"
+    label = "释放"
+    policy = TASK_HANDLER
     task: int | str
     expected_version: int | None = None
 
     def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
-        row = self.actionable_task(ctx, case)
+        row = self.task_row(case)
         if row.assignee_id is None:
             raise BadInput(f"任务“{row.name}”没有被认领")
         row.assignee_id = None
-        return Applied(row, {"task": row.spiff_id, "element": row.element_id})
+        return Applied(row, {"element": row.element_id})
 
 
 @dataclass(frozen=True)
@@ -106,13 +110,15 @@ class TransferTask(TaskCommand):
     for them and they are told."""
 
     type = "transfer_task"
+    label = "转办"
+    policy = TASK_HANDLER
     task: int | str
     to: str = ""
     reason: str = ""
     expected_version: int | None = None
 
     def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
-        row = self.actionable_task(ctx, case)
+        row = self.task_row(case)
         target = active_user(ctx.session, self.to)
         if target is None:
             raise BadInput(f"用户 {self.to} 不存在或已停用")
@@ -125,7 +131,7 @@ class TransferTask(TaskCommand):
         alerts.send(ctx.session, [target], case=case.row, kind="transfer",
                     title=f"【转办】{case.row.number} “{row.name}”由 {ctx.actor.display_name or ctx.actor.name} 转给您",
                     body=reason, at=ctx.at)
-        return Applied(row, {"task": row.spiff_id, "element": row.element_id, "to": target.username, "reason": reason})
+        return Applied(row, {"element": row.element_id, "assignee": target.username})
 
 
 @dataclass(frozen=True)
@@ -134,20 +140,18 @@ class UrgeTask(TaskCommand):
     the case history and sent to whoever holds the task."""
 
     type = "urge_task"
+    label = "催办"
+    policy = TASK_OVERSIGHT
     task: int | str
     note: str = ""
 
     def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
-        row = self.ready_task(case, self.task)
-        actor = ctx.actor
-        allowed = actor.has_role("supervisor") or (actor.has_role("head") and actor.department_id == row.department_id)
-        if actor.user_id is None or not allowed:
-            raise NotAllowed(f"只有 {row.department.name} 的负责人或监察员可以催办")
+        row, actor = self.task_row(case), ctx.actor
         note = self.note.strip()[:500]
         notified = alerts.send(ctx.session, alerts.handlers(ctx.session, row), case=case.row, kind="urge",
                                title=f"【催办】{case.row.number} “{row.name}”：{actor.display_name or actor.name} 催促办理",
                                body=note, at=ctx.at)
-        return Applied(row, {"task": row.spiff_id, "element": row.element_id, "note": note, "notified": notified})
+        return Applied(row, {"element": row.element_id, "notified": notified})
 
 
 @dataclass(frozen=True)
@@ -155,18 +159,20 @@ class SaveDraft(TaskCommand):
     """暂存: keep the form and opinion filled in so far; the flow does not move."""
 
     type = "save_draft"
+    label = "暂存"
+    policy = TASK_WORKER
     task: int | str
     data: dict[str, Any] = field(default_factory=dict)
     opinion: str = ""
     expected_version: int | None = None
 
     def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
-        row = self.actionable_task(ctx, case)
+        row = self.task_row(case)
         opinion = _opinion(self.opinion)
         form = case.definition.user_tasks[row.element_id].form if row.kind == "bpmn" else ()
         data = check_form(form, {k: v for k, v in self.data.items() if v not in ("", None)}, partial=True)
         row.draft = {"data": data, "opinion": opinion, "by": ctx.actor.name}
-        return Applied(row, {"task": row.spiff_id, "element": row.element_id, "data": data, "opinion": opinion})
+        return Applied(row, {"element": row.element_id, "data": data})
 
 
 def _reset_to(ctx: CommandContext, case: OpenCase, target: Task) -> None:
@@ -181,13 +187,15 @@ class ReturnTask(TaskCommand):
     """退回: send the case back to an earlier step, with a reason; that step's last handler is told."""
 
     type = "return_task"
+    label = "退回"
+    policy = TASK_HANDLER
     task: int | str
     to: str = ""
     reason: str = ""
     expected_version: int | None = None
 
     def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
-        row = self.actionable_task(ctx, case)
+        row = self.task_row(case)
         if row.kind != "bpmn":
             raise BadInput("补充意见任务不能退回")
         reason = _opinion(self.reason)
@@ -205,8 +213,7 @@ class ReturnTask(TaskCommand):
         if previous is not None:
             alerts.send(ctx.session, [previous], case=case.row, kind="returned",
                         title=f"【退回】{case.row.number} 退回到“{target.name}”", body=reason, at=ctx.at)
-        return Applied(row, {"task": row.spiff_id, "element": row.element_id, "to": target.element_id,
-                             "to_task": target.spiff_id, "reason": reason})
+        return Applied(row, {"element": row.element_id, "to_task": target.spiff_id})
 
 
 @dataclass(frozen=True)
@@ -215,12 +222,12 @@ class TakeBackTask(TaskCommand):
     claimed, nothing saved), and it is theirs again."""
 
     type = "take_back_task"
+    label = "拿回"
+    policy = TASK_COMPLETER
     task: int | str
 
     def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
         row = case.task_row(self.task)
-        if row.kind != "bpmn" or row.state != "completed" or row.completed_by_id != ctx.actor.user_id:
-            raise NotAllowed(f"只能拿回自己办理的环节（“{row.name}”）")
         later = list(ctx.session.scalars(select(Task).where(Task.case_id == case.row.id, Task.state == "ready")))
         if not later or any(t.created_at < row.completed_at or t.assignee_id is not None or t.draft for t in later):
             raise Conflict("下一环节已开始办理，不能拿回")
@@ -229,7 +236,7 @@ class TakeBackTask(TaskCommand):
             case.closed.append(task)
         _reset_to(ctx, case, row)
         row.assignee_id = ctx.actor.user_id
-        return Applied(row, {"task": row.spiff_id, "element": row.element_id,
+        return Applied(row, {"element": row.element_id,
                              "withdrawn": sorted(t.spiff_id for t in later)})
 
 
@@ -238,13 +245,15 @@ class AddCosigner(TaskCommand):
     """加签: ask a colleague for a co-signed opinion; the step cannot be completed until they give it."""
 
     type = "add_cosigner"
+    label = "加签"
+    policy = TASK_HANDLER
     task: int | str
     to: str = ""
     note: str = ""
     expected_version: int | None = None
 
     def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
-        row = self.actionable_task(ctx, case)
+        row = self.task_row(case)
         if row.kind != "bpmn":
             raise BadInput("只能在流程环节上加签")
         target = active_user(ctx.session, self.to)
@@ -263,8 +272,7 @@ class AddCosigner(TaskCommand):
         note = self.note.strip()[:500]
         alerts.send(ctx.session, [target], case=case.row, kind="cosign",
                     title=f"【加签】{case.row.number} 请对“{row.name}”签署意见", body=note, at=ctx.at)
-        return Applied(cosign, {"task": row.spiff_id, "element": row.element_id, "to": target.username,
-                                "cosign_task": cosign.spiff_id, "note": note})
+        return Applied(cosign, {"element": row.element_id, "cosign_task": cosign.spiff_id})
 
 
 @dataclass(frozen=True)
@@ -273,13 +281,15 @@ class DelegateTask(TaskCommand):
     (``HandBackTask``) and the handler decides."""
 
     type = "delegate_task"
+    label = "委派"
+    policy = TASK_HANDLER
     task: int | str
     to: str = ""
     note: str = ""
     expected_version: int | None = None
 
     def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
-        row = self.actionable_task(ctx, case)
+        row = self.task_row(case)
         if row.kind != "bpmn" or row.delegated_by_id is not None:
             raise BadInput(f"“{row.name}”不能再委派")
         target = active_user(ctx.session, self.to)
@@ -289,7 +299,7 @@ class DelegateTask(TaskCommand):
         note = self.note.strip()[:500]
         alerts.send(ctx.session, [target], case=case.row, kind="delegate",
                     title=f"【委派】{case.row.number} “{row.name}”请您办理后交回", body=note, at=ctx.at)
-        return Applied(row, {"task": row.spiff_id, "element": row.element_id, "to": target.username, "note": note})
+        return Applied(row, {"element": row.element_id, "assignee": target.username})
 
 
 @dataclass(frozen=True)
@@ -297,14 +307,14 @@ class HandBackTask(TaskCommand):
     """The delegate hands the step back with their opinion and form values, as the handler's draft."""
 
     type = "hand_back_task"
+    label = "委派交回"
+    policy = TASK_DELEGATE
     task: int | str
     data: dict[str, Any] = field(default_factory=dict)
     opinion: str = ""
 
     def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
-        row = self.actionable_task(ctx, case)
-        if row.delegated_by_id is None:
-            raise BadInput(f"“{row.name}”不是委派给您的任务")
+        row = self.task_row(case)
         opinion = _opinion(self.opinion)
         if not opinion:
             raise BadInput("交回时请写明办理意见")
@@ -316,5 +326,4 @@ class HandBackTask(TaskCommand):
         alerts.send(ctx.session, [owner], case=case.row, kind="delegate",
                     title=f"【委派交回】{case.row.number} “{row.name}”已由 {ctx.actor.display_name or ctx.actor.name} 办理交回",
                     body=opinion, at=ctx.at)
-        return Applied(row, {"task": row.spiff_id, "element": row.element_id, "data": data, "opinion": opinion,
-                             "to": owner.username})
+        return Applied(row, {"element": row.element_id, "data": data, "owner": owner.username})

@@ -36,7 +36,7 @@ def task_dict(task: Task) -> dict[str, Any]:
         "assignee": task.assignee.username if task.assignee else None, "state": task.state,
         "created_at": iso(task.created_at), "completed_at": iso(task.completed_at),
         "completed_by": task.completed_by.username if task.completed_by else None,
-        "opinion": task.opinion, "case_version": case.version, "kind": task.kind, "deemed": task.deemed,
+        "opinion": task.opinion, "version": task.version, "kind": task.kind, "deemed": task.deemed,
     }
 
 
@@ -189,7 +189,7 @@ def case_dict(session: Session, case: Case) -> dict[str, Any]:
 
 def history_dict(entry: HistoryEntry) -> dict[str, Any]:
     return {"seq": entry.seq, "command": entry.command, "actor": entry.actor, "at": iso(entry.at),
-            "payload": entry.payload, "ready_tasks": entry.ready_tasks, "case_state": entry.case_state,
+            "inputs": entry.inputs, "result": entry.payload, "ready_tasks": entry.ready_tasks, "case_state": entry.case_state,
             "observed": entry.observed}
 
 

@@ -10,7 +10,7 @@ from datetime import date, datetime, timezone
 from typing import Any, Optional
 
 from sqlalchemy import (JSON, Boolean, Date, DateTime, DDL, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint, event)
+                        UniqueConstraint, event, inspect)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -217,11 +217,26 @@ class Task(Base):
     alert: Mapped[Optional[str]] = mapped_column(String(8))
     draft: Mapped[Optional[dict[str, Any]]]  # 暂存: the form and opinion saved so far
     delegated_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))  # 委派: whose it is
+    #: bumped whenever the task itself changes hands or state (see ``_bump_task_version``); a form
+    #: carries it, so a form is refused as stale only when its own task changed
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     case: Mapped[Case] = relationship()
     department: Mapped[Department] = relationship()
     assignee: Mapped[Optional[User]] = relationship(foreign_keys=[assignee_id])
     completed_by: Mapped[Optional[User]] = relationship(foreign_keys=[completed_by_id])
     delegated_by: Mapped[Optional[User]] = relationship(foreign_keys=[delegated_by_id])
+
+
+#: What makes a task "changed" for a form rendered earlier: its state, who holds it, delegation.
+#: Drafts, due dates and alerts (the sweep's warnings) are not.
+TASK_IDENTITY = ("state", "assignee_id", "delegated_by_id", "completed_at")
+
+
+@event.listens_for(Task, "before_update")
+def _bump_task_version(_mapper, _connection, task: Task) -> None:
+    state = inspect(task)
+    if any(state.attrs[name].history.has_changes() for name in TASK_IDENTITY):
+        task.version = (task.version or 1) + 1
 
 
 class Clock(Base):
@@ -342,6 +357,10 @@ class HistoryEntry(Base):
     command: Mapped[str] = mapped_column(String(64))
     actor: Mapped[str] = mapped_column(String(128))
     at: Mapped[datetime]
+    #: the command's inputs as given (None on entries written before inputs were kept apart)
+    inputs: Mapped[Optional[dict[str, Any]]]
+    #: what the command produced: ids it minted, values it computed, whom it told; and
+    #: ``on_behalf_of`` where the actor stood in for an away colleague (AB岗)
     payload: Mapped[dict[str, Any]]
     ready_tasks: Mapped[list[Any]]
     case_state: Mapped[str] = mapped_column(String(16))

@@ -1,0 +1,274 @@
+"""Who may run a command: a small set of named policies, checked by ``Engine.execute``.
+
+Every command class names one policy (``Command.policy``). The engine checks it after the
+command has loaded and locked its case and before the command changes anything; a refusal
+is a uniform ``NotAllowed`` and nothing is written. The check returns a ``Grant`` saying on
+whose behalf the actor acts (AB岗), which the history records.
+
+Pages ask the same policies which operations to offer (``engine.read.views``), so no page
+offers a form the engine would refuse.
+
+The policies:
+
+==========================  ====================================================================
+``TASK_HANDLER``            the step's handler: its role in its department (and its assignee
+                            once claimed), or the named backup of an away handler (AB岗). Not
+                            while the step is delegated (委派): then only the delegate works on it.
+``TASK_WORKER``             the handler, or the delegate of a delegated step (暂存).
+``TASK_DELEGATE``           only the delegate of a delegated step (交回).
+``TASK_COMPLETER``          whoever completed the step (拿回).
+``TASK_OVERSIGHT``          the 负责人 of the step's department, or a supervisor (催办).
+``ACCEPTANCE_WINDOW``       the handler of the case's open acceptance step (一次性告知, 材料核对).
+``CASE_HANDLER``            a handler of one of the case's open steps, or the 负责人 of the item's
+                            department (特别程序, 延期申请, 抄送).
+``ITEM_HEAD``               the 负责人 of the item's department (延期, 审批延期).
+``CASE_STARTER``            an applicant for themselves, a window clerk registering a walk-in
+                            application or a 首问 request, or the system.
+``SUPERVISOR``              a supervisor (电子监察).
+``ADMINISTRATOR``           an administrator.
+``SYSTEM``                  the system itself: the deadline sweep, a calendar import.
+==========================  ====================================================================
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.actors import Actor
+from engine.errors import Conflict, NotAllowed
+from engine.read.access import may_handle
+from engine.roles import role_name
+from engine.runtime.definitions import ProcessDefinition
+from engine.store.models import Case, Task
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A policy's yes: ``on_behalf_of`` names the away colleague the actor stands in for (AB岗)."""
+
+    on_behalf_of: str | None = None
+
+
+ALLOWED = Grant()
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What a command acts on: its case (always, once loaded) with its process definition and,
+    for task commands, the task."""
+
+    case: Case
+    definition: ProcessDefinition
+    task: Task | None = None
+
+
+Check = Callable[[Session, Actor, Subject], Grant]
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A named rule of who may act. ``check`` returns a ``Grant`` or raises ``NotAllowed``
+    (``Conflict`` where the subject is no longer there to act on, e.g. a finished step)."""
+
+    name: str
+    label: str  # who, in Chinese, for pages and docs
+    check: Check
+
+    def authorize(self, session: Session, actor: Actor, subject: Subject) -> Grant:
+        return self.check(session, actor, subject)
+
+    def allows(self, session: Session, actor: Actor, subject: Subject) -> bool:
+        """For pages: would ``authorize`` say yes?"""
+        try:
+            self.check(session, actor, subject)
+        except (NotAllowed, Conflict):
+            return False
+        return True
+
+
+def _staff(actor: Actor, what: str) -> None:
+    if actor.user_id is None:
+        raise NotAllowed(f"只有工作人员可以{what}")
+
+
+def _ready(task: Task) -> None:
+    if task.state != "ready":
+        who = f"（{task.completed_by.display_name} 已于 {task.completed_at:%Y-%m-%d %H:%M} 办理）" \
+            if task.completed_by is not None and task.completed_at else ""
+        raise Conflict(f"任务“{task.name}”已不是待办状态{who}，请刷新后重试")
+
+
+def _handler(actor: Actor, task: Task) -> Grant:
+    """The role in the department (and the assignee once claimed), or an away holder's backup."""
+    if may_handle(actor.user_id, actor.department_id, actor.roles, task):
+        return ALLOWED
+    for principal in actor.principals:
+        if may_handle(principal.user_id, principal.department_id, principal.roles, task):
+            return Grant(on_behalf_of=principal.name)
+    if task.assignee_id is not None and actor.has_role(task.role) and actor.department_id == task.department_id:
+        raise NotAllowed(f"任务“{task.name}”已由 {task.assignee.display_name} 认领")
+    raise NotAllowed(f"{actor.display_name or actor.name} 不能办理任务“{task.name}”：需要 {task.department.name} 的"
+                     f"{role_name(task.role)}")
+
+
+def _task(subject: Subject) -> Task:
+    if subject.task is None:  # a wiring error, not a user's mistake
+        raise TypeError("this policy needs a task command")
+    return subject.task
+
+
+def _task_handler(session: Session, actor: Actor, subject: Subject) -> Grant:
+    task = _task(subject)
+    _staff(actor, f"办理任务“{task.name}”")
+    _ready(task)
+    if task.delegated_by_id is not None:
+        if task.assignee_id == actor.user_id:
+            raise NotAllowed(f"“{task.name}”是委派给您的任务：请办理后交回委派人，由其提交、退回或转办")
+        raise NotAllowed(f"任务“{task.name}”已委派给 {task.assignee.display_name}，待其交回")
+    return _handler(actor, task)
+
+
+def _task_worker(session: Session, actor: Actor, subject: Subject) -> Grant:
+    task = _task(subject)
+    _staff(actor, f"办理任务“{task.name}”")
+    _ready(task)
+    if task.delegated_by_id is not None:
+        if task.assignee_id == actor.user_id:
+            return ALLOWED
+        raise NotAllowed(f"任务“{task.name}”已委派给 {task.assignee.display_name}，待其交回")
+    return _handler(actor, task)
+
+
+def _task_delegate(session: Session, actor: Actor, subject: Subject) -> Grant:
+    task = _task(subject)
+    _staff(actor, f"交回任务“{task.name}”")
+    _ready(task)
+    if task.delegated_by_id is None or task.assignee_id != actor.user_id:
+        raise NotAllowed(f"“{task.name}”不是委派给您的任务")
+    return ALLOWED
+
+
+def _task_completer(session: Session, actor: Actor, subject: Subject) -> Grant:
+    task = _task(subject)
+    _staff(actor, "拿回环节")
+    if task.kind != "bpmn" or task.state != "completed" or task.completed_by_id != actor.user_id:
+        raise NotAllowed(f"只能拿回自己办理的环节（“{task.name}”）")
+    return ALLOWED
+
+
+def _task_oversight(session: Session, actor: Actor, subject: Subject) -> Grant:
+    task = _task(subject)
+    _ready(task)
+    if actor.user_id is not None and (actor.has_role("supervisor") or (
+            actor.has_role("head") and actor.department_id == task.department_id)):
+        return ALLOWED
+    raise NotAllowed(f"只有 {task.department.name} 的负责人或监察员可以催办")
+
+
+def acceptance_task(session: Session, case: Case, definition: ProcessDefinition) -> Task | None:
+    """The case's open acceptance step (受理), if it has one."""
+    stage = {e for e, t in definition.user_tasks.items() if t.settings.stage == "acceptance"}
+    return next((t for t in session.scalars(select(Task).where(
+        Task.case_id == case.id, Task.state == "ready", Task.kind == "bpmn")) if t.element_id in stage), None)
+
+
+def _acceptance_window(session: Session, actor: Actor, subject: Subject) -> Grant:
+    _staff(actor, "办理受理事项")
+    task = acceptance_task(session, subject.case, subject.definition)
+    if task is None:
+        raise Conflict(f"办件 {subject.case.number} 不在受理环节")
+    return _task_handler(session, actor, Subject(subject.case, subject.definition, task))
+
+
+def _item_head(actor: Actor, case: Case) -> bool:
+    return actor.user_id is not None and actor.has_role("head") and actor.department_id == case.item.department_id
+
+
+def _case_handler(session: Session, actor: Actor, subject: Subject) -> Grant:
+    _staff(actor, "操作办件")
+    case = subject.case
+    if _item_head(actor, case):
+        return ALLOWED
+    for task in session.scalars(select(Task).where(Task.case_id == case.id, Task.state == "ready")):
+        if task.delegated_by_id is not None:
+            continue
+        try:
+            return _handler(actor, task)
+        except NotAllowed:
+            continue
+    raise NotAllowed(f"{actor.display_name or actor.name} 不是办件 {case.number} 的经办人或负责人")
+
+
+def _item_head_check(session: Session, actor: Actor, subject: Subject) -> Grant:
+    if _item_head(actor, subject.case):
+        return ALLOWED
+    raise NotAllowed(f"须由 {subject.case.item.department.name} 负责人办理")
+
+
+def _case_starter(session: Session, actor: Actor, subject: Subject) -> Grant:
+    if actor.kind == "system":
+        return ALLOWED
+    if actor.kind == "applicant":
+        if subject.case.applicant == actor.display_name:
+            return ALLOWED
+        raise NotAllowed("申请人只能以本人名义提交申请")
+    if actor.user_id is not None and actor.has_role("window_clerk"):
+        return ALLOWED
+    raise NotAllowed(f"只有窗口受理员可以登记申请（{actor.display_name or actor.name} 不是窗口受理员）")
+
+
+def _role(role: str) -> Check:
+    def check(session: Session, actor: Actor, subject: Subject) -> Grant:
+        if actor.user_id is not None and actor.has_role(role):
+            return ALLOWED
+        raise NotAllowed(f"只有{role_name(role)}可以进行此操作")
+
+    return check
+
+
+def _system(session: Session, actor: Actor, subject: Subject) -> Grant:
+    if actor.kind == "system":
+        return ALLOWED
+    raise NotAllowed("此操作只由系统执行（时限扫描、日历导入）")
+
+
+TASK_HANDLER = Policy("task_handler", "环节的经办人（含 AB 岗替岗人；委派期间除外）", _task_handler)
+TASK_WORKER = Policy("task_worker", "环节的经办人或受委派人", _task_worker)
+TASK_DELEGATE = Policy("task_delegate", "环节的受委派人", _task_delegate)
+TASK_COMPLETER = Policy("task_completer", "办理该环节的人", _task_completer)
+TASK_OVERSIGHT = Policy("task_oversight", "环节所在部门的负责人或监察员", _task_oversight)
+ACCEPTANCE_WINDOW = Policy("acceptance_window", "受理环节的经办人", _acceptance_window)
+CASE_HANDLER = Policy("case_handler", "办件当前环节的经办人，或事项主管部门负责人", _case_handler)
+ITEM_HEAD = Policy("item_head", "事项主管部门负责人", _item_head_check)
+CASE_STARTER = Policy("case_starter", "申请人本人、窗口受理员或系统", _case_starter)
+SUPERVISOR = Policy("supervisor", "监察员", _role("supervisor"))
+ADMINISTRATOR = Policy("administrator", "管理员", _role("admin"))
+SYSTEM = Policy("system", "系统", _system)
+
+POLICIES: tuple[Policy, ...] = (TASK_HANDLER, TASK_WORKER, TASK_DELEGATE, TASK_COMPLETER, TASK_OVERSIGHT,
+                                ACCEPTANCE_WINDOW, CASE_HANDLER, ITEM_HEAD, CASE_STARTER, SUPERVISOR,
+                                ADMINISTRATOR, SYSTEM)
+
+
+def any_of(name: str, label: str, *policies: Policy) -> Policy:
+    """A policy satisfied by any of ``policies``; the refusal is the first one's."""
+
+    def check(session: Session, actor: Actor, subject: Subject) -> Grant:
+        first: Exception | None = None
+        for policy in policies:
+            try:
+                return policy.check(session, actor, subject)
+            except (NotAllowed, Conflict) as exc:
+                first = first or exc
+        assert first is not None
+        raise first
+
+    return Policy(name, label, check)
+
+
+CASE_HANDLER_OR_OVERSIGHT = any_of("case_handler_or_oversight", "办件的经办人、负责人、监察员或管理员",
+                                   CASE_HANDLER, SUPERVISOR, ADMINISTRATOR)
+POLICIES += (CASE_HANDLER_OR_OVERSIGHT,)
