@@ -17,7 +17,7 @@ from engine.errors import BpmnError
 from engine.runtime.values import parse_json_object
 from timers.scheduler import DEFAULT_INTERVAL
 
-from . import catalogue, replay, time_limits
+from . import catalogue, operations, replay, time_limits
 from .common import ApprovalsGroup, State, emit, json_option, now_option, prepare_database
 
 
@@ -376,6 +376,7 @@ def serve(state: State, host: str, port: int, interval: int) -> None:
 time_limits.register(main, case)
 replay.register(main, case)
 catalogue.register(main)
+operations.register(main)
 
 if __name__ == "__main__":
     main()

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from engine.store.models import Case, Clock, Department, Message, Task, User, UserRole
-from .people import role_holders
+from engine.people import role_holders
 
 
 def handlers(session: Session, task: Task) -> list[User]:
@@ -59,7 +59,14 @@ def send(session: Session, users: list[User], *, case: Case | None, kind: str, t
 
 
 def unread_count(session: Session, user_id: int) -> int:
-    from sqlalchemy import func
-
     return session.scalar(select(func.count(Message.id)).where(Message.user_id == user_id,
                                                                 Message.read_at.is_(None))) or 0
+
+
+def mark_read(session: Session, user_id: int, at: datetime, message_id: int | None = None) -> int:
+    """Mark one of the user's messages, or all of them, as read; returns how many changed.
+    Messages are not case history: reading one changes no case."""
+    query = update(Message).where(Message.user_id == user_id, Message.read_at.is_(None))
+    if message_id is not None:
+        query = query.where(Message.id == message_id)
+    return session.execute(query.values(read_at=at)).rowcount or 0

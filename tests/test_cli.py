@@ -177,3 +177,36 @@ def test_ab_post_from_the_command_line(sim):
     assert "已回岗" in sim("user", "away", "shencha", "--back").stdout
     wrong = sim("user", "backup", "shencha", "--to", "chuangkou", ok=False)
     assert wrong.exit_code == 1 and "相同的岗位角色" in wrong.stderr
+
+
+def test_every_web_operation_runs_from_the_command_line(sim):
+    """`approvals run TYPE` drives any command as the web would: same policy, same history."""
+    listed = {c["type"]: c for c in json.loads(sim("commands", "--json").stdout)}
+    assert listed["return_task"]["label"] == "退回" and listed["return_task"]["policy"] == "task_handler"
+    number = sim("start", "GENERAL", "--applicant", "张三", "--now", "2026-03-02T09:00").stdout.strip()
+    task = json.loads(sim("tasks", "--user", "chuangkou", "--json").stdout)[0]
+    view = json.loads(sim("task", "view", str(task["id"]), "--user", "chuangkou", "--json").stdout)
+    assert {"complete_task", "save_draft", "claim_task", "request_supplement"} <= set(view["operations"])
+    assert "release_task" not in view["operations"] and view["form"] == ["acceptance"]
+    sim("run", "claim_task", "--user", "chuangkou", "--input", json.dumps({"task": task["id"]}),
+        "--now", "2026-03-02T09:10")
+    sim("run", "complete_task", "--user", "chuangkou", "--now", "2026-03-02T09:20",
+        "--input", json.dumps({"task": task["id"], "data": {"acceptance": "accept"}, "opinion": "齐全"}))
+    review = json.loads(sim("tasks", "--user", "shencha", "--json").stdout)[0]
+    sim("run", "delegate_task", "--user", "shencha", "--now", "2026-03-02T10:00",
+        "--input", json.dumps({"task": review["id"], "to": "mz_shencha"}))
+    refused = sim("run", "return_task", "--user", "mz_shencha", "--now", "2026-03-02T10:10",
+                  "--input", json.dumps({"task": review["id"], "to": "accept_application", "reason": "退回"}),
+                  ok=False)
+    assert refused.exit_code == 1 and "交回委派人" in refused.stderr
+    sim("run", "hand_back_task", "--user", "mz_shencha", "--now", "2026-03-02T10:20",
+        "--input", json.dumps({"task": review["id"], "opinion": "经核实符合"}))
+    history = json.loads(sim("case", "history", number, "--json").stdout)
+    assert [h["command"] for h in history] == ["start_case", "claim_task", "complete_task", "delegate_task",
+                                               "hand_back_task"]
+    assert history[2]["inputs"]["opinion"] == "齐全" and history[4]["inputs"]["opinion"] == "经核实符合"
+    unread = json.loads(sim("messages", "--user", "shencha", "--unread", "--json").stdout)
+    assert unread and json.loads(sim("messages-read", "--user", "shencha", "--json").stdout)["marked"] == len(unread)
+    assert json.loads(sim("messages", "--user", "shencha", "--unread", "--json").stdout) == []
+    bad = sim("run", "no_such_command", "--user", "shencha", ok=False)
+    assert bad.exit_code == 1 and "approvals commands" in bad.stderr

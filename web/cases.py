@@ -11,30 +11,14 @@ from engine.errors import BadInput, NotAllowed
 from web.diagram import render, task_states
 from engine.store.models import HistoryEntry, Message, ProcessVersion, Task
 from engine.timelimits.policy import SUSPENSION_KINDS
+from engine.read.views import case_operations, readable_case
 from engine.read.queries import case_clocks, case_dict, case_history, case_notices, get_case, history_dict
 
 from .auth import login_required
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
-OVERSIGHT_ROLES = {"supervisor", "admin"}
 COMMAND_NAMES = {name: command.label for name, command in COMMANDS.items()}
-
-
-def _readable_case(session, number: str):
-    """The case, if the user's department took part, they oversee, it was copied to them, or
-    they registered it (首问负责)."""
-    case = get_case(session, number)
-    departments = set(session.scalars(select(Task.department_id).where(Task.case_id == case.id)))
-    departments.add(case.item.department_id)
-    copied = session.scalar(select(Message.id).where(Message.case_id == case.id, Message.kind == "copy",
-                                                     Message.user_id == g.actor.user_id).limit(1))
-    registered = session.scalar(select(HistoryEntry.actor).where(HistoryEntry.case_id == case.id,
-                                                                 HistoryEntry.seq == 1)) == g.actor.name
-    if g.actor.department_id not in departments and not (g.actor.roles & OVERSIGHT_ROLES) and copied is None \
-            and not registered:
-        raise NotAllowed("您所在的部门没有参与办理该办件")
-    return case
 
 
 @bp.route("/<number>/print")
@@ -44,7 +28,7 @@ def printable(number: str):
     from . import get_db
 
     with get_db().reader() as session:
-        case = _readable_case(session, number)
+        case = readable_case(session, g.actor, number)
         out = case_dict(session, case)
         notices = case_notices(session, case)
         clocks = case_clocks(session, case)
@@ -56,10 +40,10 @@ def printable(number: str):
 @bp.route("/<number>")
 @login_required
 def show(number: str):
-    from . import get_db
+    from . import get_db, get_engine
 
     with get_db().reader() as session:
-        case = _readable_case(session, number)
+        case = readable_case(session, g.actor, number)
         out = case_dict(session, case)
         tasks = session.scalars(select(Task).where(Task.case_id == case.id).order_by(Task.id)).all()
         xml = session.scalar(select(ProcessVersion.bpmn_xml).where(ProcessVersion.id == case.process_version_id))
@@ -67,8 +51,10 @@ def show(number: str):
         clocks = case_clocks(session, case)
         notices = case_notices(session, case)
         history = [history_dict(h) for h in case_history(session, case)]
+        offered = case_operations(session, g.actor, case, get_engine().definition(session, case.process_version))
     return render_template("case.html", case=out, clocks=clocks, notices=notices, history=history, diagram=diagram,
-                           command_names=COMMAND_NAMES, suspension_kinds=SUSPENSION_KINDS)
+                           command_names=COMMAND_NAMES, suspension_kinds=SUSPENSION_KINDS,
+                           ops=offered["operations"], urgeable=offered["urge"])
 
 
 def _run(number: str, command, done: str):

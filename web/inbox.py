@@ -1,19 +1,17 @@
 """The task inbox and the task page."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
 from sqlalchemy import select
 
 from engine.commands import AddCosigner, ClaimTask, DelegateTask, HandBackTask, StartCase, CompleteTask, ReleaseTask, ReturnTask, SaveDraft, TakeBackTask, TransferTask
-from engine.store.models import Department, Task
-from engine.read.access import authorize_task
+from engine.store.models import Department
 from engine.errors import ApprovalError, BadInput, NotAllowed
 from engine.clock import china_date
-from engine.runtime.definitions import next_user_tasks
-from engine.people import role_holders
 from engine.read.queries import (FIRST_CONTACT_ITEM, INBOX_TABS, first_contacts, get_task, inbox, inbox_count,
-                            pending_extension_requests, task_dict)
+                                 pending_extension_requests)
+from engine.read.views import TaskView, task_form, task_view
 
 from .auth import login_required
 
@@ -48,8 +46,6 @@ def first_contact():
     """首问负责: register a request that is not this window's and forward it to the right department."""
     from . import get_engine
 
-    if not g.actor.has_role("window_clerk"):
-        raise NotAllowed("只有窗口人员可以登记首问件")
     subject = request.form.get("subject", "").strip()[:500]
     if not subject:
         raise BadInput("请写明咨询或申请的内容")
@@ -60,67 +56,26 @@ def first_contact():
     return redirect(url_for("inbox.index"))
 
 
-def _task_for_user(session, task_id: int):
-    task = get_task(session, task_id)
-    authorize_task(g.actor, task)
-    return task
-
-
-def _task_info(session, row):
-    """The task's BPMN definition; opinion-only tasks (补充意见, 加签) have no form of their own."""
-    from dataclasses import replace
-
+def _view(session, task_id: int) -> TaskView:
     from . import get_engine
 
-    info = get_engine().definition(session, row.case.process_version).user_tasks[row.element_id]
-    return info if row.kind == "bpmn" else replace(info, form=(), settings=replace(info.settings, stage=None))
+    return task_view(session, g.actor, task_id, get_engine().definition)
 
 
-def _next_steps(session, definition, row) -> list[dict]:
-    """下一环节 and who would handle it: the department's holders of the role."""
-    from engine.store.models import Department
-    from engine.roles import role_name
-
-    steps = []
-    for info in next_user_tasks(definition, row.element_id):
-        if info.settings.department_field:
-            steps.append({"name": info.name, "who": f"登记时指定的承办单位的{role_name(info.role)}"})
-            continue
-        department = (session.scalar(select(Department).where(Department.code == info.department))
-                      if info.department else row.case.item.department)
-        people = [u.display_name for u in role_holders(session, info.role, department.id)]
-        steps.append({"name": info.name, "who": f"{department.name} {role_name(info.role)}："
-                                                f"{'、'.join(people) or '（暂无人员）'}"})
-    return steps
+def _render_task(view: TaskView, *, error: str | None = None, values=None, opinion=None):
+    return render_template("task.html", view=view, task=view.task, form=view.form, stage=view.stage,
+                           values=view.values if values is None else values,
+                           opinion=view.opinion if opinion is None else opinion, error=error)
 
 
 @bp.route("/tasks/<int:task_id>")
 @login_required
 def task(task_id: int):
-    from . import get_db, get_engine
+    from . import get_db
 
     with get_db().reader() as session:
-        row = _task_for_user(session, task_id)
-        if row.state != "ready":
-            abort(404)
-        info = _task_info(session, row)
-        out = task_dict(row)
-        acceptance = row.case.acceptance
-        colleagues = [(u.username, u.display_name) for u in role_holders(session, row.role, row.department_id)
-                      if u.id != g.actor.user_id]
-        draft = row.draft or {}
-        delegated = row.delegated_by_id is not None
-        earlier = list(dict.fromkeys(
-            (t.element_id, t.name) for t in session.scalars(
-                select(Task).where(Task.case_id == row.case_id, Task.kind == "bpmn", Task.state == "completed",
-                                   Task.element_id != row.element_id).order_by(Task.completed_at))))
-        preview = _next_steps(session, get_engine().definition(session, row.case.process_version), row)
-        guide_materials = (row.case.item.guide or {}).get("materials", [])
-        checklist = row.case.materials or {}
-    return render_template("task.html", task=out, form=info.form, values=draft.get("data", {}), error=None,
-                           opinion=draft.get("opinion", ""), stage=info.settings.stage, acceptance=acceptance,
-                           colleagues=colleagues, drafted=bool(draft), materials=guide_materials,
-                           checklist=checklist, earlier=earlier, preview=preview, delegated=delegated)
+        view = _view(session, task_id)
+    return _render_task(view)
 
 
 @bp.route("/tasks/<int:task_id>/complete", methods=["POST"])
@@ -129,22 +84,24 @@ def complete(task_id: int):
     from . import get_db, get_engine
 
     with get_db().reader() as session:
-        row = _task_for_user(session, task_id)
-        info = _task_info(session, row)
-        out = task_dict(row)
-        acceptance = row.case.acceptance
-    values = {f.id: request.form.get(f.id, "") for f in info.form}
+        form = task_form(session, task_id, get_engine().definition)
+        label = f"{get_task(session, task_id).name}（{get_task(session, task_id).case.number}）"
+    values = {f.id: request.form.get(f.id, "") for f in form}
+    opinion = request.form.get("opinion", "")
     try:
-        get_engine().execute(CompleteTask(task=task_id, data=values, opinion=request.form.get("opinion", ""),
-                                          expected_version=request.form.get("task_version", type=int)), g.actor)
-    except NotAllowed:
-        raise
+        get_engine().execute(CompleteTask(task=task_id, data=values, opinion=opinion,
+                                                 expected_version=request.form.get("task_version", type=int)), g.actor)
     except ApprovalError as exc:
-        status = 409 if exc.code == "conflict" else 400
-        return render_template("task.html", task=out, form=info.form, values=values, error=exc.message,
-                               opinion=request.form.get("opinion", ""), stage=info.settings.stage,
-                               acceptance=acceptance), status
-    flash(f"已办理：{out['name']}（{out['case']}）")
+        if exc.code == "not_allowed":
+            raise
+        with get_db().reader() as session:
+            try:
+                view = _view(session, task_id)
+            except ApprovalError:
+                raise exc from None  # the step is gone: the engine's reason, on its own page
+        return _render_task(view, error=exc.message, values=values, opinion=opinion), \
+            409 if exc.code == "conflict" else 400
+    flash(f"已办理：{label}")
     return redirect(url_for("inbox.index"))
 
 
@@ -155,9 +112,8 @@ def draft(task_id: int):
     from . import get_db, get_engine
 
     with get_db().reader() as session:
-        row = _task_for_user(session, task_id)
-        info = _task_info(session, row)
-    values = {f.id: request.form.get(f.id, "") for f in info.form}
+        view = _view(session, task_id)
+    values = {f.id: request.form.get(f.id, "") for f in view.form}
     get_engine().execute(SaveDraft(task=task_id, data=values, opinion=request.form.get("opinion", ""),
                                    expected_version=request.form.get("task_version", type=int)), g.actor)
     flash("已暂存")
@@ -220,8 +176,8 @@ def hand_back(task_id: int):
     from . import get_db, get_engine
 
     with get_db().reader() as session:
-        info = _task_info(session, _task_for_user(session, task_id))
-    values = {f.id: request.form.get(f.id, "") for f in info.form}
+        view = _view(session, task_id)
+    values = {f.id: request.form.get(f.id, "") for f in view.form}
     get_engine().execute(HandBackTask(task=task_id, data=values, opinion=request.form.get("opinion", "")), g.actor)
     flash("已交回委派人")
     return redirect(url_for("inbox.index"))
@@ -245,7 +201,8 @@ def transfer(task_id: int):
 def claim(task_id: int):
     from . import get_engine
 
-    get_engine().execute(ClaimTask(task=task_id), g.actor)
+    get_engine().execute(ClaimTask(task=task_id, expected_version=request.form.get("task_version", type=int)),
+                         g.actor)
     flash("已认领")
     return redirect(url_for("inbox.task", task_id=task_id))
 
@@ -255,6 +212,7 @@ def claim(task_id: int):
 def release(task_id: int):
     from . import get_engine
 
-    get_engine().execute(ReleaseTask(task=task_id), g.actor)
+    get_engine().execute(ReleaseTask(task=task_id, expected_version=request.form.get("task_version", type=int)),
+                         g.actor)
     flash("已释放")
     return redirect(url_for("inbox.index"))

@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, g, redirect, render_template, request, url_for
-from sqlalchemy import update
-
-from engine.store.models import Message
+from engine import alerts
 from engine.read.queries import messages
 
 from .auth import login_required
@@ -28,10 +26,6 @@ def mark_read():
     """Mark one message (``id``) or all of the user's messages as read."""
     from . import get_db, get_engine
 
-    query = update(Message).where(Message.user_id == g.actor.user_id, Message.read_at.is_(None))
-    message_id = request.form.get("id", type=int)
-    if message_id is not None:
-        query = query.where(Message.id == message_id)
     with get_db().transaction() as session:
-        session.execute(query.values(read_at=get_engine().now()))
+        alerts.mark_read(session, g.actor.user_id, get_engine().now(), request.form.get("id", type=int))
     return redirect(url_for("messages.index"))

@@ -1,0 +1,254 @@
+"""The command contract: every command declares who may run it, is refused uniformly for anyone
+else with nothing changed, records its inputs apart from its result, and rebuilds for replay;
+a form goes stale only when its own task changed."""
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+from sqlalchemy import func, select
+
+from engine import Actor, NotAllowed
+from engine.authorization import POLICIES, Policy
+from engine.commands import (COMMANDS, ClaimTask, CompleteTask, DelegateTask, FireDeadline, RecomputeDeadlines,
+                             StartCase, UrgeTask)
+from engine.errors import Conflict
+from engine.store.models import Case, Deadline, HistoryEntry, Task
+from timers.sweep import sweep
+from web import create_app
+
+from .test_web import csrf_of, login, version_of
+
+
+# ------------------------------------------------------------------ declarations
+
+def test_every_registered_command_declares_label_policy_and_record_format():
+    assert len(COMMANDS) >= 23
+    for name, cls in COMMANDS.items():
+        assert cls.type == name
+        assert isinstance(cls.policy, Policy) and cls.policy in POLICIES, f"{name} has no named policy"
+        assert cls.label and not cls.label.isascii(), f"{name} needs a Chinese label"
+        assert dataclasses.is_dataclass(cls) and cls.__dataclass_params__.frozen, f"{name} must be a frozen dataclass"
+
+
+def test_a_command_without_a_policy_cannot_even_be_defined():
+    from engine.commands.base import CaseCommand
+
+    with pytest.raises(TypeError, match="must declare policy"):
+        @dataclasses.dataclass(frozen=True)
+        class Unchecked(CaseCommand):  # noqa: F841
+            type = "unchecked_example"
+            label = "未检查"
+            case: str = ""
+    assert "unchecked_example" not in COMMANDS
+
+
+# ------------------------------------------------------------------ refusals for outsiders
+
+def _accepted(flow):
+    case = flow.start()
+    flow.complete("chuangkou", {"acceptance": "accept"}, number=case.number)
+    return case
+
+
+def _task(flow, username, number):
+    return flow.task_of(username, number).id
+
+
+def _armed_deadline(flow, number):
+    with flow.db.reader() as session:
+        case_id = session.scalar(select(Case.id).where(Case.number == number))
+        return session.scalar(select(Deadline.key).where(Deadline.case_id == case_id, Deadline.state == "armed")
+                              .order_by(Deadline.due_at).limit(1))
+
+
+def _delegated(flow):
+    case = flow.start()
+    task = _task(flow, "chuangkou", case.number)
+    flow.engine.execute(DelegateTask(task=task, to="shencha"), flow.actors["chuangkou"])
+    return case, task
+
+
+def _completed_acceptance(flow):
+    case = _accepted(flow)
+    with flow.db.reader() as session:
+        return case, session.scalar(select(Task.id).join(Case).where(Case.number == case.number,
+                                                                     Task.element_id == "accept_application"))
+
+
+#: For every command: (who is outside its policy, how to build it on a case in the right state).
+#: A new command must be added here, or test_every_command_has_an_outsider_example fails.
+OUTSIDERS = {
+    "start_case": ("jiancha", lambda f: (None, StartCase(item="GENERAL", applicant="张三"))),
+    "complete_task": ("mz_shencha", lambda f: (c := f.start(), CompleteTask(
+        task=_task(f, "chuangkou", c.number), data={"acceptance": "accept"}))),
+    "claim_task": ("shencha", lambda f: (c := f.start(), ClaimTask(task=_task(f, "chuangkou", c.number)))),
+    "release_task": ("mz_chuangkou", lambda f: (c := f.start(), COMMANDS["release_task"](
+        task=_task(f, "chuangkou", c.number)))),
+    "transfer_task": ("mz_chuangkou", lambda f: (c := f.start(), COMMANDS["transfer_task"](
+        task=_task(f, "chuangkou", c.number), to="chuangkou"))),
+    "urge_task": ("shencha_b", lambda f: (c := f.start(), UrgeTask(task=_task(f, "chuangkou", c.number)))),
+    "save_draft": ("mz_chuangkou", lambda f: (c := f.start(), COMMANDS["save_draft"](
+        task=_task(f, "chuangkou", c.number), opinion="草稿"))),
+    "return_task": ("mz_shencha", lambda f: (c := _accepted(f), COMMANDS["return_task"](
+        task=_task(f, "shencha", c.number), to="accept_application", reason="退回"))),
+    "take_back_task": ("shencha_b", lambda f: (lambda c, t: (c, COMMANDS["take_back_task"](task=t)))(
+        *_completed_acceptance(f))),
+    "add_cosigner": ("mz_shencha", lambda f: (c := _accepted(f), COMMANDS["add_cosigner"](
+        task=_task(f, "shencha", c.number), to="shencha_b"))),
+    "delegate_task": ("mz_shencha", lambda f: (c := _accepted(f), COMMANDS["delegate_task"](
+        task=_task(f, "shencha", c.number), to="shencha_b"))),
+    "hand_back_task": ("chuangkou", lambda f: (lambda c, t: (c, COMMANDS["hand_back_task"](task=t, opinion="好")))(
+        *_delegated(f))),
+    "request_supplement": ("mz_chuangkou", lambda f: (c := f.start(), COMMANDS["request_supplement"](
+        case=c.number, materials=("营业执照",)))),
+    "receive_supplement": ("mz_chuangkou", lambda f: (c := f.start(), COMMANDS["receive_supplement"](case=c.number))),
+    "record_materials": ("shencha", lambda f: (c := f.start(), COMMANDS["record_materials"](
+        case=c.number, statuses=(("申请书", "received"),)))),
+    "copy_case": ("mz_shencha", lambda f: (c := f.start(), COMMANDS["copy_case"](case=c.number, to=("shencha",)))),
+    "suspend_clocks": ("mz_shencha", lambda f: (c := _accepted(f), COMMANDS["suspend_clocks"](
+        case=c.number, kind="inspection", days=5, reason="检验"))),
+    "resume_clocks": ("mz_shencha", lambda f: (c := _accepted(f), COMMANDS["resume_clocks"](case=c.number))),
+    "extend_deadline": ("mz_fuzeren", lambda f: (c := _accepted(f), COMMANDS["extend_deadline"](
+        case=c.number, reason="情况复杂", days=5))),
+    "request_extension": ("mz_shencha", lambda f: (c := _accepted(f), COMMANDS["request_extension"](
+        case=c.number, reason="情况复杂", days=5))),
+    "decide_extension": ("shencha", lambda f: (c := _accepted(f), COMMANDS["decide_extension"](
+        case=c.number, approve=True))),
+    "fire_deadline": ("admin", lambda f: (c := _accepted(f), FireDeadline(case=c.number,
+                                                                          key=_armed_deadline(f, c.number)))),
+    "recompute_deadlines": ("admin", lambda f: (c := _accepted(f), RecomputeDeadlines(case=c.number))),
+}
+
+
+def test_every_command_has_an_outsider_example():
+    assert set(OUTSIDERS) == set(COMMANDS), "add the new command to OUTSIDERS"
+
+
+def _state(db):
+    with db.reader() as session:
+        return (session.scalar(select(func.count(HistoryEntry.id))), session.scalar(select(func.count(Case.id))),
+                sorted(session.execute(select(Task.id, Task.state, Task.assignee_id, Task.delegated_by_id,
+                                              Task.version, Task.draft)).all(), key=lambda r: r[0]),
+                session.scalar(select(func.count(Deadline.id)).where(Deadline.state == "armed")))
+
+
+@pytest.mark.parametrize("command_type", sorted(OUTSIDERS))
+def test_every_command_is_refused_for_an_actor_outside_its_policy_with_nothing_changed(flow, command_type):
+    outsider, build = OUTSIDERS[command_type]
+    _case, command = build(flow)
+    before = _state(flow.db)
+    with pytest.raises(NotAllowed):
+        flow.engine.execute(command, flow.actors[outsider])
+    assert _state(flow.db) == before
+
+
+def test_an_applicant_may_start_a_case_only_in_their_own_name(flow):
+    with pytest.raises(NotAllowed, match="本人"):
+        flow.engine.execute(StartCase(item="GENERAL", applicant="李四"), Actor.applicant("张三"))
+    case = flow.engine.execute(StartCase(item="GENERAL", applicant="张三"), Actor.applicant("张三"))
+    assert case.number.startswith("GENERAL-")
+    walk_in = flow.engine.execute(StartCase(item="GENERAL", applicant="李四"), flow.actors["chuangkou"])
+    assert walk_in.applicant == "李四"
+
+
+def test_a_delegate_hands_back_but_cannot_complete_return_transfer_or_release(flow):
+    case = _accepted(flow)
+    task = _task(flow, "shencha", case.number)
+    flow.engine.execute(DelegateTask(task=task, to="mz_shencha"), flow.actors["shencha"])
+    delegate = flow.actors["mz_shencha"]
+    for command in (CompleteTask(task=task, data={"review_result": "pass"}),
+                    COMMANDS["return_task"](task=task, to="accept_application", reason="不行"),
+                    COMMANDS["transfer_task"](task=task, to="shencha_b"),
+                    COMMANDS["release_task"](task=task),
+                    COMMANDS["delegate_task"](task=task, to="shencha_b")):
+        with pytest.raises(NotAllowed, match="交回委派人"):
+            flow.engine.execute(command, delegate)
+    flow.engine.execute(COMMANDS["save_draft"](task=task, opinion="初步核实"), delegate)
+    flow.engine.execute(COMMANDS["hand_back_task"](task=task, opinion="经核实符合"), delegate)
+    with pytest.raises(NotAllowed):  # the owner has it again; the delegate is done
+        flow.engine.execute(COMMANDS["save_draft"](task=task, opinion="再改"), delegate)
+
+
+# ------------------------------------------------------------------ history and replay records
+
+def test_history_keeps_inputs_apart_from_results_and_every_entry_rebuilds_its_command(flow):
+    case = _accepted(flow)
+    flow.complete("shencha", {"review_result": "pass"}, opinion="符合条件", number=case.number)
+    with flow.db.reader() as session:
+        entries = list(session.scalars(select(HistoryEntry).join(Case).where(Case.number == case.number)
+                                       .order_by(HistoryEntry.seq)))
+    start, accept, review = entries
+    assert start.inputs == {"item": "GENERAL", "applicant": "张三", "data": {}}
+    assert set(start.payload) >= {"key", "number", "version"}
+    assert review.inputs["opinion"] == "符合条件"
+    assert "opinion" not in review.payload and review.payload["data"] == {"review_result": "pass"}
+    assert isinstance(review.inputs["task"], str)  # the SpiffWorkflow id, the same on every database
+    for entry in entries:
+        rebuilt = COMMANDS[entry.command].from_record(json.loads(json.dumps(entry.inputs)), entry.payload,
+                                                      version=start.payload["version"])
+        assert type(rebuilt).type == entry.command
+
+
+# ------------------------------------------------------------------ staleness per task
+
+@pytest.fixture
+def app(seeded, engine):
+    return create_app({"TESTING": True, "SECRET_KEY": "test"}, db=seeded, clock=engine.clock)
+
+
+def _form(client, task_id):
+    page = client.get(f"/tasks/{task_id}").get_data(as_text=True)
+    return {"csrf_token": csrf_of(page), "task_version": version_of(page)}
+
+
+def test_two_parallel_reviewers_of_a_joint_case_both_submit(app, flow, clock):
+    case = flow.start(item="FGW-TZXM", applicant="某新能源科技有限公司")
+    flow.complete("fgw_chuangkou", {"acceptance": "accept"}, number=case.number)
+    zrzy, sthj = login(app.test_client(), "zrzy_shencha"), login(app.test_client(), "sthj_shencha")
+    zrzy_task, sthj_task = _task(flow, "zrzy_shencha", case.number), _task(flow, "sthj_shencha", case.number)
+    zrzy_form, sthj_form = _form(zrzy, zrzy_task), _form(sthj, sthj_task)  # both pages open at once
+    clock.advance(hours=1)
+    assert zrzy.post(f"/tasks/{zrzy_task}/complete", data={**zrzy_form, "zrzy_result": "agree"}).status_code == 302
+    clock.advance(hours=1)
+    response = sthj.post(f"/tasks/{sthj_task}/complete", data={**sthj_form, "sthj_result": "agree"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    with flow.db.reader() as session:
+        done = set(session.scalars(select(Task.element_id).join(Case).where(Case.number == case.number,
+                                                                             Task.state == "completed")))
+    assert {"zrzy_opinion", "sthj_opinion"} <= done
+
+
+def test_an_urge_a_colleagues_draft_or_the_sweep_between_render_and_submit_does_not_refuse_the_form(
+        app, flow, clock, engine):
+    case = _accepted(flow)
+    task = _task(flow, "shencha", case.number)
+    client = login(app.test_client(), "shencha")
+    form = _form(client, task)
+    engine.execute(UrgeTask(task=task, note="请尽快"), flow.actors["fuzeren"])
+    clock.set("2026-03-30T08:00:00+08:00")  # past the warning and the promised limit
+    assert sweep(engine).fired > 0
+    response = client.post(f"/tasks/{task}/complete", data={**form, "review_result": "pass", "opinion": "符合"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+
+
+def test_the_same_task_submitted_twice_is_still_refused(app, flow):
+    case = flow.start()
+    task = _task(flow, "chuangkou", case.number)
+    client = login(app.test_client(), "chuangkou")
+    form = _form(client, task)
+    assert client.post(f"/tasks/{task}/complete", data={**form, "acceptance": "accept"}).status_code == 302
+    again = client.post(f"/tasks/{task}/complete", data={**form, "acceptance": "accept"})
+    assert again.status_code == 409 and "刷新" in again.get_data(as_text=True)
+
+
+def test_a_form_is_stale_once_its_own_task_changed_hands(flow):
+    case = flow.start()
+    task = _task(flow, "chuangkou", case.number)
+    with flow.db.reader() as session:
+        rendered = session.get(Task, task).version
+    flow.engine.execute(ClaimTask(task=task), flow.actors["chuangkou"])  # from another page, say
+    with pytest.raises(Conflict, match="已被他人处理过"):
+        flow.engine.execute(CompleteTask(task=task, data={"acceptance": "accept"}, expected_version=rendered),
+                            flow.actors["chuangkou"])
