@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Protocol
 
+from engine.errors import BadInput
+
 #: China Standard Time. China has had no daylight saving time since 1991, so a
 #: fixed offset is exact and needs no tz database.
 CHINA_TZ = timezone(timedelta(hours=8), "CST")
@@ -52,8 +54,6 @@ def parse_datetime(text: str) -> datetime:
     try:
         return aware(datetime.fromisoformat(text.strip()))
     except ValueError:
-        from .errors import BadInput
-
         raise BadInput(f"时间格式无效：{text!r}（应为 ISO 8601，例如 2026-03-02T09:30）") from None
 
 

@@ -23,7 +23,9 @@ from .commands import COMMANDS
 from engine.store.db import Database
 from engine.runtime.definitions import DefinitionCache
 from .deploy import deploy
-from .errors import ApprovalError, BadInput
+from .errors import ApprovalError, BadInput, NotFound
+from .people import actor_for, add_department, add_user
+from engine.runtime.definitions import parse_definition
 from .executor import Engine
 from engine.store.models import CalendarDay, CalendarYear, Case, Deadline, Department, HistoryEntry, Item, Task, User, UserRole
 from engine.timelimits.policy import policy_from_json
@@ -218,8 +220,6 @@ class Replayer:
 
     def _prepare(self, session: Session, history: dict, later_years: set[int], bpmn: bytes | None,
                  filename: str | None) -> str:
-        from .people import add_department, add_user
-
         directory = history["directory"]
         for d in directory["departments"]:
             add_department(session, d["code"], d["name"], parent=d.get("parent"), level=d.get("level"))
@@ -299,8 +299,6 @@ def _actor(db: Database, name: str, on_behalf_of: str | None = None) -> Actor:
         return Actor.system(name.split(":", 1)[1])
     if name.startswith("applicant:"):
         return Actor.applicant(name.split(":", 1)[1])
-    from .people import actor_for
-
     with db.reader() as session:
         return actor_for(session, name, on_behalf_of=on_behalf_of)
 
@@ -338,15 +336,11 @@ class BatchReport:
 
 def replay_item(db: Database, item_code: str, bpmn: bytes, filename: str) -> BatchReport:
     """Replay every case of an item (running and concluded) against a candidate BPMN."""
-    from engine.runtime.definitions import parse_definition
-
     parse_definition(bpmn, filename)  # a broken candidate is refused once, before any case
     replayer, report = Replayer(), BatchReport(item_code)
     with db.reader() as session:
         item = session.scalar(select(Item).where(Item.code == item_code))
         if item is None:
-            from .errors import NotFound
-
             raise NotFound(f"审批事项 {item_code} 不存在")
         numbers = list(session.scalars(select(Case.number).where(Case.item_id == item.id).order_by(Case.number)))
     for number in numbers:

@@ -17,6 +17,8 @@ from engine.clock import Clock, SystemClock
 from engine.alerts import unread_count
 from engine.errors import ApprovalError
 
+from . import admin, auth, cases, inbox, messages, profile
+from .context import get_db, get_engine  # noqa: F401 — the app's accessors, also as web.get_db
 from .sessions import init_sessions
 
 csrf = CSRFProtect()
@@ -39,8 +41,6 @@ def create_app(config: dict[str, Any] | None = None, *, db: Database | None = No
     app.extensions["approvals.engine"] = Engine(database, clock or SystemClock())
     csrf.init_app(app)
     init_sessions(app, database)
-
-    from . import admin, auth, cases, inbox, messages, profile
 
     for blueprint in (auth.bp, inbox.bp, cases.bp, messages.bp, admin.bp, profile.bp):
         app.register_blueprint(blueprint)
@@ -65,15 +65,3 @@ def create_app(config: dict[str, Any] | None = None, *, db: Database | None = No
         return {"current_user": user, "unread_messages": unread}
 
     return app
-
-
-def get_db() -> Database:
-    from flask import current_app
-
-    return current_app.extensions["approvals.db"]
-
-
-def get_engine() -> Engine:
-    from flask import current_app
-
-    return current_app.extensions["approvals.engine"]

@@ -10,6 +10,7 @@ from engine.read.queries import calendar_years
 from engine.timelimits.schedule import import_schedule, parse_schedule
 
 from .auth import login_required
+from .context import get_db, get_engine
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -28,7 +29,6 @@ def admin_required(view):
 @bp.route("/calendar", methods=["GET", "POST"])
 @admin_required
 def calendar():
-    from . import get_db, get_engine
 
     error, result = None, None
     if request.method == "POST":

@@ -10,10 +10,10 @@ from engine.people import authenticate, principals_of
 from engine.store.models import User
 
 bp = Blueprint("auth", __name__)
+from .context import get_db
 
 
 def load_current_user() -> None:
-    from . import get_db
 
     g.user = None
     user_id = session.get("user_id")
@@ -38,7 +38,6 @@ def login_required(view):
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    from . import get_db
 
     error = None
     if request.method == "POST":

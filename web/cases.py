@@ -15,6 +15,7 @@ from engine.read.views import case_operations, readable_case
 from engine.read.queries import case_clocks, case_dict, case_history, case_notices, get_case, history_dict
 
 from .auth import login_required
+from .context import get_db, get_engine
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
@@ -25,7 +26,6 @@ COMMAND_NAMES = {name: command.label for name, command in COMMANDS.items()}
 @login_required
 def printable(number: str):
     """A page to print for the applicant: the case, what they were told, limits, where to complain."""
-    from . import get_db
 
     with get_db().reader() as session:
         case = readable_case(session, g.actor, number)
@@ -40,7 +40,6 @@ def printable(number: str):
 @bp.route("/<number>")
 @login_required
 def show(number: str):
-    from . import get_db, get_engine
 
     with get_db().reader() as session:
         case = readable_case(session, g.actor, number)
@@ -58,7 +57,6 @@ def show(number: str):
 
 
 def _run(number: str, command, done: str):
-    from . import get_engine
 
     get_engine().execute(command, g.actor)
     flash(done)
@@ -82,7 +80,6 @@ def request_extension(number: str):
 @bp.route("/<number>/extension-decision", methods=["POST"])
 @login_required
 def decide_extension(number: str):
-    from . import get_engine
 
     approve = request.form.get("approve") == "1"
     get_engine().execute(DecideExtension(case=number, approve=approve, note=request.form.get("note", "")), g.actor)

@@ -14,6 +14,7 @@ from engine.read.queries import (FIRST_CONTACT_ITEM, INBOX_TABS, first_contacts,
 from engine.read.views import TaskView, task_form, task_view
 
 from .auth import login_required
+from .context import get_db, get_engine
 
 bp = Blueprint("inbox", __name__)
 
@@ -22,7 +23,6 @@ bp = Blueprint("inbox", __name__)
 @login_required
 def index():
     """The inbox: 待办, 已办, 预警, 超期 — what runs out first at the top, searchable, paged."""
-    from . import get_db, get_engine
 
     engine = get_engine()
     tab = request.args.get("tab", "todo")
@@ -44,7 +44,6 @@ def index():
 @login_required
 def first_contact():
     """首问负责: register a request that is not this window's and forward it to the right department."""
-    from . import get_engine
 
     subject = request.form.get("subject", "").strip()[:500]
     if not subject:
@@ -57,7 +56,6 @@ def first_contact():
 
 
 def _view(session, task_id: int) -> TaskView:
-    from . import get_engine
 
     return task_view(session, g.actor, task_id, get_engine().definition)
 
@@ -71,7 +69,6 @@ def _render_task(view: TaskView, *, error: str | None = None, values=None, opini
 @bp.route("/tasks/<int:task_id>")
 @login_required
 def task(task_id: int):
-    from . import get_db
 
     with get_db().reader() as session:
         view = _view(session, task_id)
@@ -81,7 +78,6 @@ def task(task_id: int):
 @bp.route("/tasks/<int:task_id>/complete", methods=["POST"])
 @login_required
 def complete(task_id: int):
-    from . import get_db, get_engine
 
     with get_db().reader() as session:
         form = task_form(session, task_id, get_engine().definition)
@@ -109,7 +105,6 @@ def complete(task_id: int):
 @login_required
 def draft(task_id: int):
     """暂存 the form as filled in so far."""
-    from . import get_db, get_engine
 
     with get_db().reader() as session:
         view = _view(session, task_id)
@@ -124,7 +119,6 @@ def draft(task_id: int):
 @login_required
 def return_task(task_id: int):
     """退回 to an earlier step of the case."""
-    from . import get_engine
 
     get_engine().execute(ReturnTask(task=task_id, to=request.form.get("to", ""), reason=request.form.get("reason", ""),
                                     expected_version=request.form.get("task_version", type=int)), g.actor)
@@ -136,7 +130,6 @@ def return_task(task_id: int):
 @login_required
 def take_back(task_id: int):
     """拿回 a step one finished, while the next one is untouched."""
-    from . import get_engine
 
     get_engine().execute(TakeBackTask(task=task_id), g.actor)
     flash("已拿回")
@@ -147,7 +140,6 @@ def take_back(task_id: int):
 @login_required
 def cosign(task_id: int):
     """加签: ask a colleague to co-sign before the step can be completed."""
-    from . import get_engine
 
     get_engine().execute(AddCosigner(task=task_id, to=request.form.get("to", "").strip(),
                                      note=request.form.get("note", ""),
@@ -160,7 +152,6 @@ def cosign(task_id: int):
 @login_required
 def delegate(task_id: int):
     """委派 to a colleague, who hands it back with an opinion."""
-    from . import get_engine
 
     get_engine().execute(DelegateTask(task=task_id, to=request.form.get("to", "").strip(),
                                       note=request.form.get("note", ""),
@@ -173,7 +164,6 @@ def delegate(task_id: int):
 @login_required
 def hand_back(task_id: int):
     """The delegate hands the task back, the form and opinion becoming the owner's draft."""
-    from . import get_db, get_engine
 
     with get_db().reader() as session:
         view = _view(session, task_id)
@@ -187,7 +177,6 @@ def hand_back(task_id: int):
 @login_required
 def transfer(task_id: int):
     """转办 to a colleague with the same role in the same department."""
-    from . import get_engine
 
     get_engine().execute(TransferTask(task=task_id, to=request.form.get("to", ""),
                                       reason=request.form.get("reason", ""),
@@ -199,7 +188,6 @@ def transfer(task_id: int):
 @bp.route("/tasks/<int:task_id>/claim", methods=["POST"])
 @login_required
 def claim(task_id: int):
-    from . import get_engine
 
     get_engine().execute(ClaimTask(task=task_id, expected_version=request.form.get("task_version", type=int)),
                          g.actor)
@@ -210,7 +198,6 @@ def claim(task_id: int):
 @bp.route("/tasks/<int:task_id>/release", methods=["POST"])
 @login_required
 def release(task_id: int):
-    from . import get_engine
 
     get_engine().execute(ReleaseTask(task=task_id, expected_version=request.form.get("task_version", type=int)),
                          g.actor)

@@ -6,6 +6,7 @@ from engine import alerts
 from engine.read.queries import messages
 
 from .auth import login_required
+from .context import get_db, get_engine
 
 bp = Blueprint("messages", __name__, url_prefix="/messages")
 
@@ -13,7 +14,6 @@ bp = Blueprint("messages", __name__, url_prefix="/messages")
 @bp.route("/")
 @login_required
 def index():
-    from . import get_db
 
     with get_db().reader() as session:
         rows = messages(session, g.actor.user_id, unread_only=request.args.get("unread") == "1")
@@ -24,7 +24,6 @@ def index():
 @login_required
 def mark_read():
     """Mark one message (``id``) or all of the user's messages as read."""
-    from . import get_db, get_engine
 
     with get_db().transaction() as session:
         alerts.mark_read(session, g.actor.user_id, get_engine().now(), request.form.get("id", type=int))

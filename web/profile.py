@@ -9,6 +9,7 @@ from engine.store.models import User, UserRole
 from engine.people import set_away, set_backup
 
 from .auth import login_required
+from .context import get_db
 
 bp = Blueprint("profile", __name__, url_prefix="/me")
 
@@ -16,7 +17,6 @@ bp = Blueprint("profile", __name__, url_prefix="/me")
 @bp.route("/", methods=["GET", "POST"])
 @login_required
 def settings():
-    from . import get_db
 
     error = None
     if request.method == "POST":

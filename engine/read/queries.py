@@ -17,8 +17,8 @@ from engine.read.access import acting_for
 from engine.actors import Actor
 from engine.clock import CHINA_TZ
 from engine.errors import NotFound
-from engine.store.models import (CalendarDay, CalendarYear, Case, Clock, Deadline, HistoryEntry, Item, Message, Notice,
-                     ProcessVersion, Task, User)
+from engine.store.models import (CalendarDay, CalendarYear, Case, CaseRequest, Clock, Deadline, Department,
+                                 HistoryEntry, Item, Message, Notice, ProcessVersion, Task, User)
 from engine.roles import role_name
 
 
@@ -271,8 +271,6 @@ def calendar_years(session: Session) -> list[dict[str, Any]]:
 
 def pending_extension_requests(session: Session, actor: Actor) -> list[dict[str, Any]]:
     """For a 负责人: the extension requests of cases their department decides."""
-    from engine.store.models import CaseRequest
-
     if not actor.has_role("head"):
         return []
     rows = session.scalars(select(CaseRequest).where(CaseRequest.kind == "extension", CaseRequest.state == "pending",
@@ -289,8 +287,6 @@ FIRST_CONTACT_ITEM = "ZWFW-SWFZ"
 
 def first_contacts(session: Session, actor: Actor, limit: int = 20) -> list[dict[str, Any]]:
     """首问负责: what this clerk registered and forwarded, newest first, until it is taken up."""
-    from engine.store.models import Department
-
     rows = session.execute(
         select(Case, HistoryEntry.payload).join(HistoryEntry, (HistoryEntry.case_id == Case.id) & (HistoryEntry.seq == 1))
         .join(Item, Item.id == Case.item_id)
