@@ -4,9 +4,14 @@ On an upgrade of SpiffWorkflow this module (and ``tests/test_spiff_contract.py``
 which checks each assumption below) is the one place to look. Declared range:
 ``SpiffWorkflow>=3.2.0,<3.3`` in ``setup.cfg``.
 
-* **Time.** SpiffWorkflow's timer module's ``datetime`` is replaced by a subclass
-  whose ``now()`` returns the time of the command being executed (a context
-  variable), so timers follow the injected clock; outside a command it raises.
+* **Time.** SpiffWorkflow reads the clock in two places. Its timer module's
+  ``datetime`` is replaced by a subclass whose ``now()`` returns the time of the
+  command being executed (a context variable), so timers follow the injected clock;
+  outside a command it raises. Its task module's ``time`` is replaced by a shim whose
+  ``time()`` is the command's time, so ``Task.last_state_change`` (saved with the
+  state; joins order the branches they merge by it) follows the command's clock too;
+  outside a command (library use in tests and benchmarks, which save nothing) it is
+  SpiffWorkflow's own wall-clock reading.
 * **Ids.** Spiff gives every task a ``uuid4()``. Inside a command the ids come from
   the case key and the command's sequence number instead, so replaying a history
   recreates the very same task ids.
@@ -75,6 +80,21 @@ class IdSource:
         return uuid.uuid5(self._namespace, f"{self._seq}:{self._n}")
 
 
+class _CommandTime:
+    """``time`` as seen by SpiffWorkflow's task module, which calls only ``time.time()``
+    (for ``Task.last_state_change``): inside a command it is the command's time."""
+
+    def __init__(self, wall):
+        self._wall = wall
+
+    def time(self) -> float:
+        at = _command_time.get()
+        return at.timestamp() if at is not None else self._wall.time()
+
+    def __getattr__(self, name):
+        return getattr(self._wall, name)
+
+
 def _task_uuid() -> uuid.UUID:
     source = _id_source.get()
     return source() if source is not None else uuid.uuid4()
@@ -108,6 +128,7 @@ PATCHED = (
     (spiff_timer_module, "datetime", "datetime.now() when a timer computes and checks its due moment"),
     (spiff_timer_module, "LOCALTZ", "the zone of timer expressions written without an offset"),
     (spiff_task_module, "uuid4", "the id of every new task"),
+    (spiff_task_module, "time", "time.time() for Task.last_state_change"),
 )
 
 
@@ -120,6 +141,8 @@ def _install() -> None:
     # Timer expressions without an offset are China time, whatever the server's zone.
     spiff_timer_module.LOCALTZ = CHINA_TZ
     spiff_task_module.uuid4 = _task_uuid
+    if not isinstance(spiff_task_module.time, _CommandTime):
+        spiff_task_module.time = _CommandTime(spiff_task_module.time)
 
 
 _install()
