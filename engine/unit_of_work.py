@@ -17,6 +17,7 @@ from engine.actors import Actor
 from engine.errors import ApprovalError, BadInput, NotFound, Skipped
 from engine.runtime.definitions import ProcessDefinition
 from engine.runtime.projection import department_ids, project_tasks
+from engine.runtime.spiff import run_engine
 from engine.store.models import Case, Task
 from engine.timelimits.timekeeper import Timekeeper
 
@@ -96,8 +97,7 @@ class OpenCase:
         try:
             if step is not None:
                 step()
-            self.workflow.refresh_timers()
-            self.workflow.do_engine_steps()
+            run_engine(self.workflow)
         except ApprovalError:
             raise
         except WorkflowTaskException as exc:

@@ -4,11 +4,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
-from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 
 from ..errors import BadInput, NotFound
 from engine.store.models import Case, Item, ProcessVersion
 from ..numbering import case_number
+from engine.runtime.spiff import new_workflow
 from engine.runtime.values import check_data
 from engine.authorization import CASE_STARTER
 from .base import Applied, Command, CommandContext, OpenCase
@@ -57,10 +57,10 @@ class StartCase(Command):
 
     def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
         data = check_data(self.data)
-        workflow = BpmnWorkflow(case.definition.spec, case.definition.subprocess_specs,
-                                script_engine=ctx.engine.script_engine)
+        # data given at start flows to every later task
+        workflow = new_workflow(case.definition.spec, case.definition.subprocess_specs,
+                                ctx.engine.script_engine, data)
         case.attach(workflow)
-        workflow.task_tree.data.update(data)  # data given at start flows to every later task
         case.advance()
         case.timekeeper.start_case()
         row = case.row

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-from uuid import UUID
 
 from sqlalchemy import select
 
@@ -13,7 +12,7 @@ from ..errors import BadInput, Conflict, NotAllowed
 from engine.store.models import Task, User
 from ..people import active_user
 from ..roles import role_name
-from engine.runtime.spiff import next_id
+from engine.runtime.spiff import next_id, reset_to, submit_task
 from engine.runtime.values import check_form
 from engine.authorization import TASK_COMPLETER, TASK_DELEGATE, TASK_HANDLER, TASK_OVERSIGHT, TASK_WORKER
 from .base import Applied, CommandContext, OpenCase, TaskCommand
@@ -60,13 +59,7 @@ class CompleteTask(TaskCommand):
         row.opinion, row.form_data = opinion or None, data
         case.closed.append(row)
         if row.kind == "bpmn":
-            spiff_task = case.workflow.get_task_from_id(UUID(row.spiff_id))
-
-            def submit():
-                spiff_task.data.update(data)
-                spiff_task.run()
-
-            case.advance(submit)
+            case.advance(lambda: submit_task(case.workflow, row.spiff_id, data))
         return Applied(row, {"element": row.element_id, "data": data})
 
 
@@ -177,8 +170,7 @@ class SaveDraft(TaskCommand):
 
 def _reset_to(ctx: CommandContext, case: OpenCase, target: Task) -> None:
     """Take the flow back to ``target`` (a completed step): it is ready again, later steps go."""
-    spiff_id = UUID(target.spiff_id)
-    case.advance(lambda: case.workflow.reset_from_task_id(spiff_id))
+    case.advance(lambda: reset_to(case.workflow, target.spiff_id))
     case.project()
 
 

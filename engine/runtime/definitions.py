@@ -25,6 +25,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 
 from engine.errors import BadInput, BpmnError
+from engine.runtime.spiff import elements_after, parser_knows
 from engine.runtime.expressions import BASE_HELPERS, COMMAND_HELPERS, check_expression, parse_script
 from engine.timelimits.policy import StepSettings, step_settings
 from engine.roles import resolve_role
@@ -95,24 +96,11 @@ class ProcessDefinition:
 def next_user_tasks(definition: "ProcessDefinition", element_id: str, limit: int = 20) -> list[UserTaskInfo]:
     """The user tasks the flow can reach next from ``element_id``, through gateways and events
     (and into a called process): what the task page previews as 下一环节."""
-    specs = [definition.spec, *definition.subprocess_specs.values()]
-    spec = next((s for s in specs if element_id in s.task_specs), None)
-    if spec is None:
-        return []
     found: dict[str, UserTaskInfo] = {}
-    seen: set[str] = set()
-    queue = list(spec.task_specs[element_id].outputs)
-    while queue and len(seen) < 500:
-        task_spec = queue.pop(0)
-        if task_spec.name in seen:
-            continue
-        seen.add(task_spec.name)
-        bpmn_id = getattr(task_spec, "bpmn_id", None)
+    for bpmn_id in elements_after(definition.spec, definition.subprocess_specs, element_id,
+                                  stop=lambda e: e in definition.user_tasks):
         if bpmn_id in definition.user_tasks:
             found.setdefault(bpmn_id, definition.user_tasks[bpmn_id])
-            continue
-        called = definition.subprocess_specs.get(getattr(task_spec, "spec", None) or "")
-        queue.extend(called.start.outputs if called is not None else task_spec.outputs)
     return list(found.values())[:limit]
 
 
@@ -208,7 +196,7 @@ def _check_supported(root: etree._Element, filename: str, parser: CamundaParser)
         local = _local(node.tag)
         if local in REFUSED_TAGS:
             raise _located(node, filename, REFUSED_TAGS[local])
-        if local in FLOW_NODE_TAGS and parser._get_parser_class(node.tag) == (None, None):
+        if local in FLOW_NODE_TAGS and not parser_knows(parser, node.tag):
             raise _located(node, filename, f"不支持的 BPMN 元素：{local}")
 
 

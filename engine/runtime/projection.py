@@ -10,15 +10,10 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from SpiffWorkflow.util.task import TaskState
-
 from engine.runtime.definitions import ProcessDefinition
+from engine.runtime.spiff import ready_user_tasks
 from engine.errors import BadInput, BpmnError
 from engine.store.models import Case, Deadline, Department, Task
-
-
-def ready_user_tasks(workflow) -> list:
-    return workflow.get_tasks(state=TaskState.READY, manual=True)
 
 
 def project_tasks(session: Session, case: Case, definition: ProcessDefinition, workflow,
@@ -27,7 +22,7 @@ def project_tasks(session: Session, case: Case, definition: ProcessDefinition, w
 
     Only workflow tasks are compared: follow-up tasks the engine creates itself are not
     in the workflow and stay as they are."""
-    ready = {str(t.id): t for t in ready_user_tasks(workflow)}
+    ready = {t.id: t for t in ready_user_tasks(workflow)}
     open_rows = [row for row in open_tasks(session, case.id) if row.kind == "bpmn"]
     cancelled = []
     for row in open_rows:
@@ -48,9 +43,9 @@ def project_tasks(session: Session, case: Case, definition: ProcessDefinition, w
             row.assignee_id, row.opinion, row.form_data, row.draft, row.deemed = None, None, None, None, False
             opened.append(row)
             continue
-        info = definition.user_tasks.get(task.task_spec.bpmn_id)
+        info = definition.user_tasks.get(task.element)
         if info is None:
-            raise BpmnError("就绪的用户任务在定义中找不到", element=task.task_spec.bpmn_id)
+            raise BpmnError("就绪的用户任务在定义中找不到", element=task.element)
         if info.settings.department_field:  # the department is chosen in an earlier form (交办)
             code = task.data.get(info.settings.department_field)
             department_id = session.scalar(select(Department.id).where(Department.code == str(code)))

@@ -1,13 +1,29 @@
-"""Everything that touches SpiffWorkflow's runtime: time, ids and state storage.
+"""The SpiffWorkflow fence: every touch of SpiffWorkflow beyond its plain public API.
 
-* **Time.** SpiffWorkflow reads the clock only in its timer module. That module's
+On an upgrade of SpiffWorkflow this module (and ``tests/test_spiff_contract.py``,
+which checks each assumption below) is the one place to look. Declared range:
+``SpiffWorkflow>=3.2.0,<3.3`` in ``setup.cfg``.
+
+* **Time.** SpiffWorkflow reads the clock in two places. Its timer module's
   ``datetime`` is replaced by a subclass whose ``now()`` returns the time of the
-  command being executed (a context variable), so timers follow the injected clock.
+  command being executed (a context variable), so timers follow the injected clock;
+  outside a command it raises. Its task module's ``time`` is replaced by a shim whose
+  ``time()`` is the command's time, so ``Task.last_state_change`` (saved with the
+  state; joins order the branches they merge by it) follows the command's clock too;
+  outside a command (library use in tests and benchmarks, which save nothing) it is
+  SpiffWorkflow's own wall-clock reading.
 * **Ids.** Spiff gives every task a ``uuid4()``. Inside a command the ids come from
   the case key and the command's sequence number instead, so replaying a history
   recreates the very same task ids.
 * **State.** A case stores only runtime state; the specification is shared per
-  process version and re-attached on load (``RuntimeOnlyWorkflowConverter``).
+  process version and re-attached on load (``RuntimeOnlyWorkflowConverter``, built
+  on the serializer's converter internals).
+* **Running.** ``run_engine`` (``refresh_timers``, new in 3.2.0), ``submit_task``,
+  ``reset_to``, ``new_workflow``.
+* **Reading.** ``ready_user_tasks``, ``waiting_timers`` and ``move_timer`` (a timer
+  keeps its due moment in the private ``internal_data["event_value"]``),
+  ``parser_knows`` (the parser's private tag table) and ``elements_after`` (the
+  specification graph).
 """
 from __future__ import annotations
 
@@ -15,16 +31,19 @@ import json
 import uuid
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Mapping
 
 import SpiffWorkflow.task as spiff_task_module
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer_module
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+from SpiffWorkflow.util.task import TaskState
 
 from engine.clock import CHINA_TZ, china_date, end_of_day
 
@@ -61,6 +80,21 @@ class IdSource:
         return uuid.uuid5(self._namespace, f"{self._seq}:{self._n}")
 
 
+class _CommandTime:
+    """``time`` as seen by SpiffWorkflow's task module, which calls only ``time.time()``
+    (for ``Task.last_state_change``): inside a command it is the command's time."""
+
+    def __init__(self, wall):
+        self._wall = wall
+
+    def time(self) -> float:
+        at = _command_time.get()
+        return at.timestamp() if at is not None else self._wall.time()
+
+    def __getattr__(self, name):
+        return getattr(self._wall, name)
+
+
 def _task_uuid() -> uuid.UUID:
     source = _id_source.get()
     return source() if source is not None else uuid.uuid4()
@@ -89,11 +123,26 @@ def workdays(n: int) -> str:
     return f"PT{seconds}S"
 
 
+#: The module attributes replaced on import: (module, attribute, what SpiffWorkflow uses it for).
+PATCHED = (
+    (spiff_timer_module, "datetime", "datetime.now() when a timer computes and checks its due moment"),
+    (spiff_timer_module, "LOCALTZ", "the zone of timer expressions written without an offset"),
+    (spiff_task_module, "uuid4", "the id of every new task"),
+    (spiff_task_module, "time", "time.time() for Task.last_state_change"),
+)
+
+
 def _install() -> None:
+    for module, name, use in PATCHED:
+        if not hasattr(module, name):  # patching a name nobody reads would silently do nothing
+            raise ImportError(f"SpiffWorkflow upgrade: {module.__name__}.{name} ({use}) is gone; "
+                              "see engine/runtime/spiff.py and docs/architecture.md (The SpiffWorkflow fence)")
     spiff_timer_module.datetime = _CommandDatetime
     # Timer expressions without an offset are China time, whatever the server's zone.
     spiff_timer_module.LOCALTZ = CHINA_TZ
     spiff_task_module.uuid4 = _task_uuid
+    if not isinstance(spiff_task_module.time, _CommandTime):
+        spiff_task_module.time = _CommandTime(spiff_task_module.time)
 
 
 _install()
@@ -152,3 +201,115 @@ class StateCodec:
         dct = json.loads(state)
         self._serializer.migrate(dct)
         return self._serializer.from_dict(dct, spec=spec, subprocess_specs=subprocess_specs)
+
+
+# ---------------------------------------------------------------- running a workflow
+def new_workflow(spec, subprocess_specs, script_engine, data: Mapping[str, Any]) -> BpmnWorkflow:
+    """A new workflow whose every task sees ``data`` (put on the root task, which all inherit)."""
+    workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=script_engine)
+    workflow.task_tree.data.update(data)
+    return workflow
+
+
+def run_engine(workflow: BpmnWorkflow) -> None:
+    """Run until the workflow waits for people or time: check waiting timers against the
+    command's time (``refresh_timers``, new in SpiffWorkflow 3.2.0), then every automatic task."""
+    workflow.refresh_timers()
+    workflow.do_engine_steps()
+
+
+def _task(workflow: BpmnWorkflow, task_id: str | uuid.UUID):
+    task = workflow.get_task_from_id(task_id if isinstance(task_id, uuid.UUID) else uuid.UUID(task_id))
+    if task is None:
+        from engine.errors import BpmnError
+
+        raise BpmnError(f"流程中没有任务 {task_id}")
+    return task
+
+
+def submit_task(workflow: BpmnWorkflow, task_id: str | uuid.UUID, data: Mapping[str, Any]) -> None:
+    """Complete a ready user task with the submitted form data (the engine is not run)."""
+    task = _task(workflow, task_id)
+    task.data.update(data)
+    task.run()
+
+
+def reset_to(workflow: BpmnWorkflow, task_id: str | uuid.UUID) -> None:
+    """Take the flow back to a completed task: it is ready again, later tasks are dropped."""
+    workflow.reset_from_task_id(task_id if isinstance(task_id, uuid.UUID) else uuid.UUID(task_id))
+
+
+# ---------------------------------------------------------------- reading a workflow
+@dataclass(frozen=True)
+class ReadyTask:
+    """A ready user task: its SpiffWorkflow id, BPMN element id and data."""
+
+    id: str
+    element: str
+    data: Mapping[str, Any]
+
+
+def ready_user_tasks(workflow: BpmnWorkflow) -> list[ReadyTask]:
+    return [ReadyTask(str(t.id), t.task_spec.bpmn_id, t.data)
+            for t in workflow.get_tasks(state=TaskState.READY, manual=True)]
+
+
+@dataclass(frozen=True)
+class WaitingTimer:
+    """A BPMN timer event waiting for its moment (``fires``, aware)."""
+
+    task: str
+    element: str
+    name: str
+    expression: str | None
+    fires: datetime
+
+
+def waiting_timers(workflow: BpmnWorkflow) -> list[WaitingTimer]:
+    """The workflow's waiting timer events that wait for one moment (date or duration timers;
+    a cycle keeps a dict and is left out). The moment is the task's private
+    ``internal_data["event_value"]``, an ISO string the timer computed when it began waiting."""
+    timers = []
+    for task in workflow.get_tasks(state=TaskState.WAITING):
+        definition = getattr(task.task_spec, "event_definition", None)
+        value = task._get_internal_data("event_value")
+        if isinstance(definition, TimerEventDefinition) and isinstance(value, str):
+            spec = task.task_spec
+            timers.append(WaitingTimer(str(task.id), spec.bpmn_id, spec.bpmn_name or spec.bpmn_id,
+                                       definition.expression, TimerEventDefinition.get_datetime(value)))
+    return timers
+
+
+def move_timer(workflow: BpmnWorkflow, task_id: str | uuid.UUID, fires: datetime) -> None:
+    """Make a waiting timer fire at ``fires`` instead (a working-day timer whose calendar changed)."""
+    _task(workflow, task_id)._set_internal_data(event_value=fires.isoformat())
+
+
+# ---------------------------------------------------------------- reading a specification
+def parser_knows(parser, tag: str) -> bool:
+    """Whether the BPMN parser has a parser class for an element (``{namespace}local`` tag)."""
+    return parser._get_parser_class(tag) != (None, None)
+
+
+def elements_after(spec, subprocess_specs: Mapping[str, Any], element_id: str,
+                   stop: Callable[[str], bool], limit: int = 500) -> Iterator[str]:
+    """BPMN ids of the elements the flow can reach from ``element_id``, breadth first,
+    stepping into called processes; the walk does not go past an element ``stop`` accepts."""
+    specs = [spec, *subprocess_specs.values()]
+    owner = next((s for s in specs if element_id in s.task_specs), None)
+    if owner is None:
+        return
+    seen: set[str] = set()
+    queue = list(owner.task_specs[element_id].outputs)
+    while queue and len(seen) < limit:
+        task_spec = queue.pop(0)
+        if task_spec.name in seen:
+            continue
+        seen.add(task_spec.name)
+        bpmn_id = getattr(task_spec, "bpmn_id", None)
+        if bpmn_id is not None:
+            yield bpmn_id
+            if stop(bpmn_id):
+                continue
+        called = subprocess_specs.get(getattr(task_spec, "spec", None) or "")
+        queue.extend(called.start.outputs if called is not None else task_spec.outputs)

@@ -13,7 +13,6 @@ A mixin of ``Timekeeper``: it works on the same locked case, inside the same com
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
 
 from sqlalchemy import select
 
@@ -21,7 +20,7 @@ from engine import alerts
 from engine.clock import china_date
 from engine.errors import BadInput
 from engine.store.models import Clock, Deadline, Task
-from engine.runtime.spiff import next_id
+from engine.runtime.spiff import next_id, submit_task
 
 
 class DeemedDecisions:
@@ -45,16 +44,11 @@ class DeemedDecisions:
                                                             Task.kind == "bpmn").order_by(Task.id)))
 
     def complete_deemed(self, task: Task, data: dict[str, Any], opinion: str) -> None:
-        spiff_task = self.case.workflow.get_task_from_id(UUID(task.spiff_id))
         task.state, task.completed_at, task.completed_by_id = "completed", self.at, None
         task.opinion, task.form_data, task.deemed = opinion, dict(data), True
         self.case.closed.append(task)
 
-        def submit():
-            spiff_task.data.update(data)
-            spiff_task.run()
-
-        self.case.advance(submit)
+        self.case.advance(lambda: submit_task(self.case.workflow, task.spiff_id, data))
         self.case.project()
 
     def _deemed_acceptance(self, clock: Clock) -> dict[str, Any]:

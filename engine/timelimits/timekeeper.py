@@ -16,15 +16,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from uuid import UUID
 
 from sqlalchemy import select
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
-from SpiffWorkflow.util.task import TaskState
 
 from engine import alerts
 from engine.clock import china_date, end_of_day
 from engine.errors import BadInput, Conflict
+from engine.runtime.spiff import move_timer, waiting_timers
 from engine.store.models import Clock, Deadline, Notice, Task
 from engine.timelimits.policy import SUSPENSION_KINDS, WarningRule, policy_from_json
 from engine.timelimits.deemed import DeemedDecisions
@@ -322,26 +320,20 @@ class Timekeeper(DeemedDecisions):
     # ---------------------------------------------------------------- BPMN timers
     def sync_timers(self, workflow) -> None:
         """Mirror the workflow's waiting timer events into the deadline table."""
-        waiting = {}
-        for spiff_task in workflow.get_tasks(state=TaskState.WAITING):
-            definition = getattr(spiff_task.task_spec, "event_definition", None)
-            value = spiff_task._get_internal_data("event_value")
-            if isinstance(definition, TimerEventDefinition) and isinstance(value, str):
-                waiting[str(spiff_task.id)] = (spiff_task, definition, value)
+        waiting = {timer.task: timer for timer in waiting_timers(workflow)}
         for clock in self.clocks("timer"):
             if clock.detail.get("task") not in waiting:
                 self.stop(clock, "cancelled")
-        for spiff_id, (spiff_task, definition, value) in waiting.items():
+        for spiff_id, timer in waiting.items():
             key = f"timer.{spiff_id}"
             if self.clock(key) is not None:
                 continue
-            fires = TimerEventDefinition.get_datetime(value)
-            in_workdays = "workdays(" in (definition.expression or "")
+            fires = timer.fires
+            in_workdays = "workdays(" in (timer.expression or "")
             # A working-day timer fires as its last day ends, at midnight: that day is the due day.
             due_on = china_date(fires - _ONE_SECOND) if in_workdays else china_date(fires)
-            detail = {"task": spiff_id, "element": spiff_task.task_spec.bpmn_id,
-                      "name": spiff_task.task_spec.bpmn_name or spiff_task.task_spec.bpmn_id,
-                      "expression": definition.expression}
+            detail = {"task": spiff_id, "element": timer.element, "name": timer.name,
+                      "expression": timer.expression}
             clock = self.start("timer", key, 0, [], started_at=self.at, detail=detail)
             days = self.calendar.between(clock.started_on, due_on) if in_workdays else None
             if days is not None:
@@ -362,9 +354,8 @@ class Timekeeper(DeemedDecisions):
         deadline.provisional = answer.provisional
         if answer.value == deadline.due_on:
             return None
-        spiff_task = self.case.workflow.get_task_from_id(UUID(clock.detail["task"]))
         fires = end_of_day(answer.value)
-        spiff_task._set_internal_data(event_value=fires.isoformat())
+        move_timer(self.case.workflow, clock.detail["task"], fires)
         self.case.workflow_changed = True
         moved = Moved(deadline.key, deadline.due_on, answer.value)
         deadline.due_on, deadline.due_at = answer.value, fires + _ONE_SECOND
