@@ -1,10 +1,17 @@
 """Export and replay case histories (testers)."""
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
 import click
+from sqlalchemy import select
+
+from engine.errors import BadInput, NotFound
+from engine.read.queries import get_case
+from engine.replay import Replayer, export_case, load_history, replay_item
+from engine.store.models import Item, ProcessVersion
 
 from .common import State, emit, json_option
 
@@ -15,11 +22,6 @@ from .common import State, emit, json_option
 @click.pass_obj
 def case_export(state: State, number: str, output: Path | None) -> None:
     """Export case NUMBER's history as one JSON file, for replay."""
-    import json
-
-    from engine.read.queries import get_case
-    from engine.replay import export_case
-
     with state.db.reader() as session:
         history = export_case(session, get_case(session, number))
     text = json.dumps(history, ensure_ascii=False, indent=1, sort_keys=True) + "\n"  # stable on any database
@@ -37,14 +39,8 @@ def _candidate(state: State, against: str | None, item_code: str) -> tuple[bytes
     path = Path(against)
     if path.suffix == ".bpmn" or path.is_file():
         if not path.is_file():
-            from engine.errors import NotFound
-
             raise NotFound(f"文件 {against} 不存在")
         return path.read_bytes(), path.name
-    from sqlalchemy import select
-
-    from engine.errors import NotFound
-    from engine.store.models import Item, ProcessVersion
 
     with state.db.reader() as session:
         query = select(ProcessVersion).join(Item).where(Item.code == item_code)
@@ -66,10 +62,6 @@ def _candidate(state: State, against: str | None, item_code: str) -> tuple[bytes
 def replay(state: State, source: str | None, against: str | None, item_code: str | None, as_json: bool) -> None:
     """Replay a history FILE or a CASE number (default: against the version it ran on); with --item,
     every case of the item against a candidate. Exit 0 when identical, 1 at the first divergence."""
-    from engine.errors import BadInput
-    from engine.read.queries import get_case
-    from engine.replay import export_case, load_history, replay_item, Replayer
-
     if item_code:
         if source or not against:
             raise BadInput("批量重放的用法：approvals replay --item 事项代码 --against 候选.bpmn")
