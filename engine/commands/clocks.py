@@ -7,7 +7,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from .. import alerts
 from ..errors import ApprovalError, BadInput, Conflict, NotAllowed
+from ..people import role_holders, user_by_name
+from engine.store.models import CaseRequest
+from engine.timelimits import clocks, supplements
 from engine.timelimits.policy import SUSPENSION_KINDS
 from .base import Applied, CaseCommand, CommandContext, OpenCase, bounded_text
 
@@ -42,7 +46,7 @@ class RequestSupplement(CaseCommand):
             raise BadInput("一次性告知须列出全部需要补正的材料")
         if len(materials) > MAX_MATERIALS:
             raise BadInput(f"补正材料过多（上限 {MAX_MATERIALS} 项）")
-        record = case.timekeeper.request_supplement(materials, bounded_text(self.note, "说明", required=False))
+        record = supplements.request_supplement(case.timekeeper, materials, bounded_text(self.note, "说明", required=False))
         return Applied(record, {"case": case.row.number, **record})
 
 
@@ -59,7 +63,7 @@ class ReceiveSupplement(CaseCommand):
         self.acceptance_task(ctx, case)
         if case.row.acceptance != "supplement":
             raise Conflict("办件没有待补正的材料")
-        record = case.timekeeper.receive_supplement()
+        record = supplements.receive_supplement(case.timekeeper)
         record["note"] = bounded_text(self.note, "说明", required=False)
         return Applied(record, {"case": case.row.number, **record})
 
@@ -87,7 +91,7 @@ class SuspendClocks(CaseCommand):
             raise Conflict("只有已受理、尚未作出决定的办件可以进入特别程序")
         if row.suspended:
             raise Conflict("办件已在特别程序中")
-        record = case.timekeeper.suspend(self.kind, self.days, bounded_text(self.reason, "特别程序说明"))
+        record = clocks.suspend(case.timekeeper, self.kind, self.days, bounded_text(self.reason, "特别程序说明"))
         return Applied(record, {"case": row.number, **record})
 
 
@@ -102,7 +106,7 @@ class ResumeClocks(CaseCommand):
         self.authorize_handler(ctx, case)
         if not case.row.suspended:
             raise Conflict("办件不在特别程序中")
-        record = case.timekeeper.end_suspension()
+        record = clocks.end_suspension(case.timekeeper)
         return Applied(record, {"case": case.row.number, **record})
 
 
@@ -122,7 +126,7 @@ class ExtendDeadline(CaseCommand):
         if not (actor.has_role("head") and actor.department_id == row.item.department_id):
             raise NotAllowed(f"延期须由 {row.item.department.name} 负责人批准")
         days = _extension_days(case, self.days)
-        record = case.timekeeper.extend(days, bounded_text(self.reason, "延期理由"))
+        record = clocks.extend(case.timekeeper, days, bounded_text(self.reason, "延期理由"))
         return Applied(record, {"case": row.number, **record})
 
 
@@ -137,10 +141,6 @@ class RequestExtension(CaseCommand):
     days: int | None = None
 
     def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
-        from .. import alerts
-        from engine.store.models import CaseRequest
-        from ..people import role_holders
-
         self.authorize_handler(ctx, case)
         row = case.row
         pending = ctx.session.scalar(select(CaseRequest.id).where(CaseRequest.case_id == row.id,
@@ -172,10 +172,6 @@ class DecideExtension(CaseCommand):
     note: str = ""
 
     def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
-        from .. import alerts
-        from engine.store.models import CaseRequest
-        from ..people import user_by_name
-
         actor, row = ctx.actor, case.row
         if not (actor.has_role("head") and actor.department_id == row.item.department_id):
             raise NotAllowed(f"延期须由 {row.item.department.name} 负责人审批")
@@ -188,7 +184,7 @@ class DecideExtension(CaseCommand):
         record: dict = {"case": row.number, "approve": self.approve, "note": note,
                         "requested_by": request.requested_by}
         if self.approve:
-            record.update(case.timekeeper.extend(request.detail["days"], request.detail["reason"]))
+            record.update(clocks.extend(case.timekeeper, request.detail["days"], request.detail["reason"]))
         request.state = "approved" if self.approve else "refused"
         request.decided_by, request.decided_at, request.decision_note = actor.name, ctx.at, note or None
         try:

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from ..errors import BadInput, NotFound, Skipped
 from engine.store.models import Case, Deadline
+from engine.timelimits import firing, recompute
 from .base import Applied, Command, CommandContext, OpenCase
 
 
@@ -51,7 +52,7 @@ class FireDeadline(Command):
             raise Skipped(f"期限 {deadline.key} 已是 {deadline.state} 状态")
         if deadline.due_at > ctx.at:
             raise Skipped(f"期限 {deadline.key} 尚未到期（{deadline.due_at.isoformat()}）")
-        record = case.timekeeper.fire(deadline)
+        record = firing.fire(case.timekeeper, deadline)
         return Applied(record, {"case": case.row.number, **record})
 
 
@@ -71,7 +72,7 @@ class RecomputeDeadlines(Command):
         return ctx.engine.open_case(ctx, ctx.case_by_number(self.case))
 
     def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
-        moved, confirmed = case.timekeeper.recompute_all()
+        moved, confirmed = recompute.recompute_all(case.timekeeper)
         if not moved and not confirmed:
             raise Skipped(f"办件 {case.row.number} 的期限没有变化")
         return Applied(moved, {"case": case.row.number, "moved": [m.to_dict() for m in moved],

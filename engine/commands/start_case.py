@@ -10,6 +10,7 @@ from ..errors import BadInput, NotFound
 from engine.store.models import Case, Item, ProcessVersion
 from ..numbering import case_number
 from engine.runtime.values import check_data
+from engine.timelimits import planning
 from .base import Applied, Command, CommandContext, OpenCase
 
 
@@ -57,7 +58,7 @@ class StartCase(Command):
         case.attach(workflow)
         workflow.task_tree.data.update(data)  # data given at start flows to every later task
         case.advance()
-        case.timekeeper.start_case()
+        planning.start_case(case.timekeeper)
         row = case.row
         return Applied(row, {"item": self.item, "version": row.process_version.content_hash,
                              "key": row.key, "number": row.number, "applicant": row.applicant,

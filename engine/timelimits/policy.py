@@ -71,6 +71,8 @@ class TimePolicy:
     issue_days: int = 10
     extension_days: int = 10
     deemed_approval: bool = False
+    #: 上报件: the lower level's own limit for its preliminary review (行政许可法 art. 43: 20)
+    preliminary_days: int | None = None
     #: per-step limits from the catalogue, by BPMN element id; they win over ``limit_days`` in the diagram
     step_days: dict[str, int] = field(default_factory=dict)
     warning: WarningRule = field(default_factory=WarningRule)
@@ -83,6 +85,8 @@ class TimePolicy:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        if data["preliminary_days"] is None:  # only 上报件 have it; other policies keep their stored shape
+            del data["preliminary_days"]
         data["escalation"] = {k: [asdict(e) for e in v] for k, v in self.escalation.items()}
         return data
 
@@ -99,6 +103,8 @@ class TimePolicy:
         for name in ("statutory_days", "acceptance_days", "issue_days", "extension_days"):
             if name in data:
                 values[name] = _days(name, data[name], minimum=0 if name == "extension_days" else 1)
+        if data.get("preliminary_days") is not None:
+            values["preliminary_days"] = _days("preliminary_days", data["preliminary_days"])
         if data.get("promised_days") is not None:
             values["promised_days"] = _days("promised_days", data["promised_days"], minimum=0)
         if "step_days" in data:

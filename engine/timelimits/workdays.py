@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+import chinese_calendar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -113,8 +114,6 @@ def bump_version(session: Session) -> None:
 
 def seed_from_chinesecalendar(session: Session) -> list[int]:
     """Load every year the ``chinesecalendar`` package covers and the tables do not have yet."""
-    import chinese_calendar
-
     have = set(session.scalars(select(CalendarYear.year)))
     years = sorted({d.year for d in chinese_calendar.holidays} - have)
     for year in years:
