@@ -21,7 +21,7 @@ from .actors import Actor
 from .clock import FixedClock, parse_datetime
 from .commands import (COMMANDS, AddCosigner, ClaimTask, CompleteTask, CopyCase, DecideExtension, DelegateTask,
                        ExtendDeadline, FireDeadline, HandBackTask, ReceiveSupplement, RecomputeDeadlines,
-                       RecordMaterials, ReleaseTask, RequestExtension, RequestSupplement, ResumeClocks, ReturnTask,
+                       RecordDeadlineFailure, RecordMaterials, ReleaseTask, RequestExtension, RequestSupplement, ResumeClocks, ReturnTask,
                        SaveDraft, StartCase, SuspendClocks, TakeBackTask, TransferTask, UrgeTask)
 from engine.store.db import Database
 from engine.runtime.definitions import DefinitionCache
@@ -50,6 +50,8 @@ BUILDERS: dict[str, Callable[[dict, str], Any]] = {
     "resume_clocks": lambda p, _: ResumeClocks(case=p["case"]),
     "extend_deadline": lambda p, _: ExtendDeadline(case=p["case"], reason=p["reason"], days=p["days"]),
     "fire_deadline": lambda p, _: FireDeadline(case=p["case"], key=p["deadline"]),
+    "record_deadline_failure": lambda p, _: RecordDeadlineFailure(case=p["case"], key=p["deadline"],
+                                                                  error=p["error"]),
     "recompute_deadlines": lambda p, _: RecomputeDeadlines(case=p["case"], schedule=p.get("schedule")),
     "transfer_task": lambda p, _: TransferTask(task=p["task"], to=p["to"], reason=p.get("reason", "")),
     "urge_task": lambda p, _: UrgeTask(task=p["task"], note=p.get("note", "")),
@@ -110,7 +112,10 @@ def _directory(session: Session, case: Case, entries: list[HistoryEntry]) -> dic
     users = session.scalars(select(User).where(User.department_id.in_(involved) | User.username.in_(actors))
                             .order_by(User.username))
     supervisors = session.scalars(select(User).join(UserRole).where(UserRole.role == "supervisor"))
-    people = {u.username: u for u in list(users) + list(supervisors)}
+    # A deadline that failed for good was reported to the administrators: they are in the payload.
+    gave_up = any(e.command == "record_deadline_failure" and e.payload.get("failed") for e in entries)
+    admins = session.scalars(select(User).join(UserRole).where(UserRole.role == "admin")) if gave_up else []
+    people = {u.username: u for u in list(users) + list(supervisors) + list(admins)}
     return {
         "departments": [{"code": d.code, "name": d.name, "level": d.level,
                          "parent": by_id[d.parent_id].code if d.parent_id else None} for d in departments],

@@ -164,3 +164,28 @@ def test_two_sweeper_processes_fire_every_due_deadline_exactly_once(flow, clock,
         assert session.scalar(select(func.count()).where(Deadline.state == "armed", Deadline.due_at <= at(now[:19]))) == 0
     assert {case_of(seeded, n).acceptance for n in cases} == {"deemed"}
     assert all(k for _, k in fired(seeded, cases[0]))
+
+
+def test_a_failed_firing_is_recorded_in_the_history_and_replays(flow, clock, seeded):
+    """The deemed review cannot complete (the gateway after it needs a score): each failed
+    firing is a ``record_deadline_failure`` command, and the exported history replays."""
+    from engine.replay import export_case, replay
+
+    with seeded.transaction() as session:
+        deploy(session, (FIXTURES / "deemed_gateway.bpmn").read_bytes(), "deemed_gateway.bpmn", "SCORED",
+               deployed_by="test", at=clock.now(), department_code="scjg", item_name="评分审查")
+    case = flow.start(item="SCORED")
+    report = sweep_at(flow, clock, "2026-03-05T08:00")
+    assert len(report.failed) == 1 and "score" in report.failed[0]["error"]
+    sweep_at(flow, clock, "2026-03-05T08:02")
+    with seeded.reader() as session:
+        row = session.scalar(select(Case).where(Case.number == case.number))
+        failures = [e.payload for e in session.scalars(select(HistoryEntry).where(
+            HistoryEntry.case_id == row.id, HistoryEntry.command == "record_deadline_failure")
+            .order_by(HistoryEntry.seq))]
+        history = export_case(session, row)
+    assert [(f["attempt"], f["retry_at"]) for f in failures] == [(1, "2026-03-05T08:01:00+08:00"),
+                                                                 (2, "2026-03-05T08:04:00+08:00")]
+    assert all("评分是否合格" in f["error"] for f in failures)
+    result = replay(history)
+    assert result.same, result.summary()

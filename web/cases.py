@@ -22,6 +22,7 @@ COMMAND_NAMES = {
     "start_case": "提交申请", "complete_task": "办理", "claim_task": "认领", "release_task": "释放",
     "request_supplement": "一次性告知补正", "receive_supplement": "收到补正材料", "suspend_clocks": "进入特别程序",
     "resume_clocks": "恢复计时", "extend_deadline": "延期", "fire_deadline": "时限触发",
+    "record_deadline_failure": "时限触发失败",
     "recompute_deadlines": "按新日历重算期限", "transfer_task": "转办", "urge_task": "催办", "save_draft": "暂存", "copy_case": "抄送", "request_extension": "申请延期", "decide_extension": "审批延期", "record_materials": "核对材料", "return_task": "退回", "take_back_task": "拿回", "add_cosigner": "加签", "delegate_task": "委派", "hand_back_task": "委派交回",
 }
 

@@ -3,7 +3,7 @@ from .base import Applied, Command, CommandContext, OpenCase, TaskCommand
 from .cases import CopyCase, RecordMaterials
 from .clocks import (DecideExtension, ExtendDeadline, ReceiveSupplement, RequestExtension, RequestSupplement,
                      ResumeClocks, SuspendClocks)
-from .deadlines import FireDeadline, RecomputeDeadlines
+from .deadlines import FireDeadline, RecomputeDeadlines, RecordDeadlineFailure
 from .start_case import StartCase
 from .tasks import (AddCosigner, ClaimTask, CompleteTask, DelegateTask, HandBackTask, ReleaseTask, ReturnTask,
                     SaveDraft, TakeBackTask, TransferTask, UrgeTask)
@@ -13,11 +13,11 @@ COMMANDS = {cls.type: cls for cls in (StartCase, CompleteTask, ClaimTask, Releas
                                       ReceiveSupplement, SuspendClocks, ResumeClocks, ExtendDeadline,
                                       FireDeadline, RecomputeDeadlines, TransferTask, UrgeTask, SaveDraft, CopyCase,
                                       RequestExtension, DecideExtension, RecordMaterials, ReturnTask, TakeBackTask,
-                                      AddCosigner, DelegateTask, HandBackTask)}
+                                      AddCosigner, DelegateTask, HandBackTask, RecordDeadlineFailure)}
 
 __all__ = ["Applied", "Command", "CommandContext", "OpenCase", "TaskCommand", "StartCase", "CompleteTask",
            "ClaimTask", "ReleaseTask", "RequestSupplement", "ReceiveSupplement", "SuspendClocks",
            "ResumeClocks", "ExtendDeadline", "FireDeadline", "RecomputeDeadlines", "TransferTask", "UrgeTask",
            "SaveDraft", "CopyCase", "RequestExtension", "DecideExtension",
            "RecordMaterials", "ReturnTask", "TakeBackTask", "AddCosigner", "DelegateTask",
-           "HandBackTask", "COMMANDS"]
+           "HandBackTask", "RecordDeadlineFailure", "COMMANDS"]

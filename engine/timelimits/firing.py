@@ -2,11 +2,14 @@
 the end of a suspended period and BPMN timers. ``FireDeadline`` lands in ``fire``."""
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
+
+from sqlalchemy import select
 
 from engine import alerts
 from engine.errors import BadInput
-from engine.store.models import Clock, Deadline
+from engine.store.models import Clock, Deadline, User, UserRole
 from engine.timelimits import clocks, deemed, timers
 from engine.timelimits.case_time import CaseTime
 
@@ -77,3 +80,33 @@ def describe(t: CaseTime, clock: Clock, kind: str) -> str:
     if kind == "warning":
         return f"{label}将于 {due} 届满"
     return f"已超过{label}（{due}）"
+
+
+# ---------------------------------------------------------------- a firing that failed
+
+def backoff(attempts: int) -> timedelta:
+    """1, 2, 4 … minutes, at most six hours."""
+    return timedelta(minutes=min(2 ** (attempts - 1), 360))
+
+
+def record_failure(t: CaseTime, deadline: Deadline, error: str) -> dict[str, Any]:
+    """Count a failed attempt: retry later, or after ``MAX_ATTEMPTS`` give up and tell the
+    administrators (管理员), who must repair the case by hand."""
+    error = error[:2000]
+    deadline.attempts += 1
+    deadline.last_error = error
+    record: dict[str, Any] = {"deadline": deadline.key, "kind": deadline.kind, "attempt": deadline.attempts,
+                              "error": error}
+    if deadline.attempts >= MAX_ATTEMPTS:
+        deadline.state = "failed"
+        admins = list(t.session.scalars(select(User).join(UserRole).where(UserRole.role == "admin",
+                                                                          User.active.is_(True))))
+        record["failed"] = True
+        record["notified"] = alerts.send(
+            t.session, admins, case=t.row, kind="timer_failed",
+            title=f"【定时失败】{t.row.number} 期限 {deadline.key} 多次触发失败",
+            body=f"已重试 {deadline.attempts} 次，最后一次错误：{error}", at=t.at)
+    else:
+        deadline.due_at = t.at + backoff(deadline.attempts)
+        record["retry_at"] = deadline.due_at.isoformat()
+    return record

@@ -71,10 +71,19 @@ class Story:
         self.engine.execute(command, self.actor(username))
         return self
 
-    def sweep(self, when: str) -> "Story":
+    def sweep(self, when: str, failing: int = 0) -> "Story":
         self.at(when)
         report = sweep(self.engine)
-        assert not report.failed, report.failed
+        assert len(report.failed) == failing, report.failed
+        return self
+
+    def deploy(self, fixture: str, item: str, name: str) -> "Story":
+        """A test diagram from tests/fixtures as an item of 市市场监督管理局."""
+        from engine.deploy import deploy
+
+        with self.db.transaction() as session:
+            deploy(session, (HERE.parent / "fixtures" / fixture).read_bytes(), fixture, item,
+                   deployed_by="test", at=self.clock.now(), department_code="scjg", item_name=name)
         return self
 
 
@@ -208,11 +217,22 @@ def provisional_year(s: Story):
     s.at("2026-12-17T10:00").complete("fuzeren", {"decision": "grant"})
 
 
+def deemed_step_fails(s: Story):
+    """The review may be deemed agreed, but the gateway after it needs the reviewer's score:
+    each firing fails, is recorded in the history and retried, and after 8 attempts the
+    deadline is given up and the administrators are told; the reviewer then decides by hand."""
+    s.deploy("deemed_gateway.bpmn", "SCORED", "评分审查")
+    s.start(item="SCORED")
+    for hour in range(8, 23, 2):  # due when 4 March is over; retried after 1, 2, 4 … 64 minutes
+        s.sweep(f"2026-03-05T{hour:02d}:00", failing=1)
+    s.at("2026-03-06T10:00").complete("shencha", {"review_result": "pass", "score": 75}, "评分 75，合格")
+
+
 SCENARIOS: dict[str, Callable[[Story], None]] = {f.__name__: f for f in (
     straight_grant, refused_at_acceptance, supplement_then_deny, deemed_acceptance, inspection_pause,
     extension, cards_and_escalation, item_deemed_approval, claim_and_release, backup_stands_in,
     returned_and_taken_back, joint_parallel,
-    joint_department_defaults, provisional_year)}
+    joint_department_defaults, provisional_year, deemed_step_fails)}
 
 
 def record(db: Database, name: str) -> dict:
