@@ -74,21 +74,25 @@ def test_a_deadline_in_an_unpublished_year_is_provisional_and_moves_when_it_is_i
     case = flow.start()
     flow.complete("chuangkou", {"acceptance": "accept"}, number=case.number)
     red = deadline(seeded, case.number, "decision/red")
-    # On weekends alone, the 20th working day after 10 December is 7 January 2027.
-    assert red.due_on == date(2027, 1, 7) and red.provisional
+    # On weekends and the fixed-date 元旦 alone, the 20th working day after 10 December is 8 January 2027.
+    assert red.due_on == date(2027, 1, 8) and red.provisional
     assert not deadline(seeded, case.number, "decision/warning").provisional  # 23 December: known
 
-    result = import_schedule(flow.engine, parse_schedule(json.dumps(SCHEDULE_2027)), "admin")
-    assert {"case": case.number, "deadline": "decision/red", "from": "2027-01-07", "to": "2027-01-08"} in result["moved"]
+    # A (made-up) schedule that also gives Monday 4 January off.
+    schedule = json.dumps({**SCHEDULE_2027, "days_off": SCHEDULE_2027["days_off"] + [
+        {"date": "2027-01-04", "name": "测试"}]})
+    result = import_schedule(flow.engine, parse_schedule(schedule), "admin")
+    assert {"case": case.number, "deadline": "decision/red", "from": "2027-01-08", "to": "2027-01-11"} in result["moved"]
+    assert result["failed"] == []
     red = deadline(seeded, case.number, "decision/red")
-    assert red.due_on == date(2027, 1, 8) and not red.provisional
+    assert red.due_on == date(2027, 1, 11) and not red.provisional
     with seeded.reader() as session:
         entry = session.scalar(select(HistoryEntry).where(HistoryEntry.command == "recompute_deadlines"))
     assert entry.actor == "system:calendar"
-    assert {"deadline": "decision/red", "from": "2027-01-07", "to": "2027-01-08"} in entry.payload["moved"]
+    assert {"deadline": "decision/red", "from": "2027-01-08", "to": "2027-01-11"} in entry.payload["moved"]
 
     # Importing the same schedule again moves nothing and records nothing.
-    again = import_schedule(flow.engine, parse_schedule(json.dumps(SCHEDULE_2027)), "admin")
+    again = import_schedule(flow.engine, parse_schedule(schedule), "admin")
     assert again["moved"] == []
     with seeded.reader() as session:
         assert session.scalar(select(func.count()).where(HistoryEntry.command == "recompute_deadlines")) == 1

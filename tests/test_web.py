@@ -123,7 +123,7 @@ def test_case_page_shows_clocks_and_marks_provisional_deadlines(app, flow, clock
     case = flow.start()
     flow.complete("chuangkou", {"acceptance": "accept"}, number=case.number)
     page = login(app.test_client(), "chuangkou").get(f"/cases/{case.number}").get_data(as_text=True)
-    assert "办理时限" in page and "2027-01-07 红牌" in page and "暂定" in page
+    assert "办理时限" in page and "2027-01-08 红牌" in page and "暂定" in page
 
 
 def test_one_time_notice_from_the_case_page(app, flow):
@@ -170,10 +170,11 @@ def test_only_administrators_import_the_calendar(app, flow, clock):
     assert "2026" in page and "chinesecalendar" in page
     bad = admin.post("/admin/calendar", data={"schedule": "{not json", "csrf_token": csrf_of(page)})
     assert bad.status_code == 400 and "不是有效的 JSON" in bad.get_data(as_text=True)
-    schedule = {"year": 2027, "source": "测试", "days_off": [{"date": "2027-01-01", "name": "元旦"}]}
+    schedule = {"year": 2027, "source": "测试", "days_off": [{"date": "2027-01-01", "name": "元旦"},
+                                                             {"date": "2027-01-04", "name": "测试"}]}
     done = admin.post("/admin/calendar", data={"schedule": json.dumps(schedule), "csrf_token": csrf_of(page)})
     text = done.get_data(as_text=True)
-    assert done.status_code == 200 and "2027-01-07 → 2027-01-08" in text
+    assert done.status_code == 200 and "2027-01-08 → 2027-01-11" in text
 
 
 def test_inbox_tabs_show_what_runs_out_first_with_marks_search_and_pages(app, flow, clock):

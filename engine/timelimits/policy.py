@@ -102,7 +102,9 @@ class TimePolicy:
         values: dict[str, Any] = {}
         for name in ("statutory_days", "acceptance_days", "issue_days", "extension_days"):
             if name in data:
-                values[name] = _days(name, data[name], minimum=0 if name == "extension_days" else 1)
+                # 0: the same day (当场办结, 即办件) for the statutory limit; no extension at all
+                values[name] = _days(name, data[name],
+                                     minimum=0 if name in ("extension_days", "statutory_days") else 1)
         if data.get("preliminary_days") is not None:
             values["preliminary_days"] = _days("preliminary_days", data["preliminary_days"])
         if data.get("promised_days") is not None:

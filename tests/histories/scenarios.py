@@ -210,7 +210,9 @@ def joint_department_defaults(s: Story):
 def provisional_year(s: Story):
     s.at("2026-12-10T09:00").start()
     s.at("2026-12-10T10:00").complete("chuangkou", {"acceptance": "accept"})
-    schedule = Schedule(2027, "测试用 2027 年安排", [(__import__("datetime").date(2027, 1, 1), "元旦")], [])
+    # 元旦 (a fixed date) was already counted as provisional; the made-up 4 January moves the deadline.
+    schedule = Schedule(2027, "测试用 2027 年安排", [(__import__("datetime").date(2027, 1, 1), "元旦"),
+                                                    (__import__("datetime").date(2027, 1, 4), "测试")], [])
     s.at("2026-12-15T09:00")
     import_schedule(s.engine, schedule, "admin")
     s.at("2026-12-16T10:00").complete("shencha", {"review_result": "pass"})
