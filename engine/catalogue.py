@@ -61,6 +61,7 @@ SCHEMA: dict[str, Any] = {
         "limits": {"type": "object", "additionalProperties": False, "required": ["statutory_days"],
                    "properties": {"statutory_days": {"type": "integer", "minimum": 0, "maximum": 365},
                                   "preliminary_days": {"type": "integer", "minimum": 1, "maximum": 365},
+                                  "extension_approver": {"enum": ["head", "government"]},
                                   "promised_days": {"type": "integer", "minimum": 0, "maximum": 365},
                                   "acceptance_days": {"type": "integer", "minimum": 1, "maximum": 365},
                                   "issue_days": {"type": "integer", "minimum": 1, "maximum": 365},
@@ -179,6 +180,8 @@ def _policy(entry: Entry, user_tasks: dict) -> TimePolicy:
     steps = limits.pop("steps", {})
     if entry.data["kind"] == "上报件":  # the lower level's own limit (行政许可法 art. 43)
         limits.setdefault("preliminary_days", PRELIMINARY_DAYS)
+    if entry.data["kind"] == "联办件":  # extended only with the government head's approval (art. 42)
+        limits.setdefault("extension_approver", "government")
     for element in steps:
         if element not in user_tasks:
             raise entry.error(["limits", "steps", element], f"流程中没有用户任务 “{element}”"

@@ -161,3 +161,96 @@ def test_a_case_that_cannot_be_recomputed_does_not_stop_the_calendar_import(flow
     assert {m["case"] for m in result["moved"]} == {fine.number}
     assert deadline(seeded, fine.number, "decision/red").due_on == date(2027, 1, 11)
     assert deadline(seeded, broken.number, "decision/red").due_on == date(2027, 1, 8)  # unchanged, still provisional
+
+
+# ---------------------------------------------------------------- 联办件: the government's head extends
+
+def test_a_joint_case_is_extended_by_the_head_of_the_peoples_government(flow, clock, seeded, actors):
+    from engine.commands import DecideExtension, RequestExtension
+    from engine.errors import NotAllowed
+    from engine.read.queries import pending_extension_requests
+
+    case = flow.start(item="JOINT", applicant="某养老服务有限公司")
+    accept(flow, clock, "2026-03-02T10:00", case.number)
+    clock.set(at("2026-03-20T10:00"))
+    with pytest.raises(NotAllowed) as caught:
+        flow.engine.execute(ExtendDeadline(case=case.number, reason="需补充专家论证"), actors["fuzeren"])
+    assert "本级人民政府负责人" in caught.value.message and "第四十二条" in caught.value.message
+
+    result = flow.engine.execute(RequestExtension(case=case.number, reason="需补充专家论证"), actors["ws_shencha"])
+    assert result == {"days": 15}
+    with seeded.reader() as session:
+        assert [r["case"] for r in pending_extension_requests(session, actors["fushizhang"])] == [case.number]
+        assert pending_extension_requests(session, actors["fuzeren"]) == []
+    assert any("延期申请" in t for t in inbox(seeded, "fushizhang"))
+    with pytest.raises(NotAllowed):
+        flow.engine.execute(DecideExtension(case=case.number, approve=True), actors["fuzeren"])
+    clock.set(at("2026-03-20T15:00"))
+    record = flow.engine.execute(DecideExtension(case=case.number, approve=True, note="同意"), actors["fushizhang"])
+    assert record["days"] == 15
+    with seeded.reader() as session:
+        notice = session.scalar(select(Notice).where(Notice.kind == "extension"))
+    assert "经本级人民政府负责人批准" in notice.body and "15 个工作日" in notice.body
+
+
+def test_an_ordinary_case_is_still_extended_by_the_departments_head(flow, clock, seeded, actors):
+    from engine.errors import NotAllowed
+
+    case = flow.start()
+    accept(flow, clock, "2026-03-02T10:00", case.number)
+    with pytest.raises(NotAllowed):
+        flow.engine.execute(ExtendDeadline(case=case.number, reason="x"), actors["fushizhang"])
+    assert flow.engine.execute(ExtendDeadline(case=case.number, reason="需现场核查"), actors["fuzeren"])["days"] == 10
+
+
+# ---------------------------------------------------------------- 上报件: the lower level's own 20 days
+
+def _reported_case(flow, clock):
+    case = flow.start(item="SCJG-SPSC", applicant="某食品厂")
+    clock.set(at("2026-03-02T10:00"))
+    flow.complete("xian_chuangkou", {"acceptance": "accept"}, number=case.number)
+    return case
+
+
+def test_a_reported_case_has_the_lower_levels_own_clock_until_it_is_reported(flow, clock, seeded):
+    case = _reported_case(flow, clock)
+    assert deadline(seeded, case.number, "preliminary/red").due_on == date(2026, 3, 30)  # 20 working days
+    assert deadline(seeded, case.number, "preliminary/warning").due_on == date(2026, 3, 27)
+    clock.set(at("2026-03-10T10:00"))
+    flow.complete("xian_shencha", {"preliminary_result": "recommend", "preliminary_notes": "现场核查合格"},
+                  number=case.number)
+    assert flow.task_of("shencha", case.number).element_id == "city_review"  # reported up to the city
+    with seeded.reader() as session:
+        from engine.store.models import Clock
+
+        row = session.scalar(select(Case).where(Case.number == case.number))
+        clock_row = session.scalar(select(Clock).where(Clock.case_id == row.id, Clock.key == "preliminary"))
+    assert (clock_row.state, clock_row.outcome) == ("stopped", "on_time")
+    assert deadline(seeded, case.number, "preliminary/red").state == "cancelled"
+
+
+def test_a_lower_level_late_with_its_preliminary_review_gets_the_red_card(flow, clock, seeded):
+    case = _reported_case(flow, clock)
+    sweep_at(flow, clock, "2026-03-31T08:00")
+    assert "preliminary/red" in [k for _, k in fired(seeded, case.number)]
+    assert case_of(seeded, case.number).card == "red"
+    assert any("已超过先行审查时限（2026-03-30）" in t for t in inbox(seeded, "xian_fuzeren"))
+
+
+def test_the_catalogue_gives_a_reported_item_twenty_preliminary_days(seeded):
+    from engine.store.models import Item
+
+    with seeded.reader() as session:
+        policy = session.scalar(select(Item.time_policy).where(Item.code == "SCJG-SPSC"))
+        general = session.scalar(select(Item.time_policy).where(Item.code == "GENERAL"))
+    assert policy["preliminary_days"] == 20 and "preliminary_days" not in general
+
+
+def test_the_extension_approver_is_part_of_the_policy_and_checked():
+    from engine.errors import BadInput
+
+    assert TimePolicy.from_dict({"extension_approver": "government"}).to_dict()["extension_approver"] == "government"
+    assert "extension_approver" not in TimePolicy.from_dict({}).to_dict()  # stored policies keep their shape
+    with pytest.raises(BadInput) as caught:
+        TimePolicy.from_dict({"extension_approver": "mayor"})
+    assert "本级人民政府负责人" in caught.value.message

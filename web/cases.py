@@ -9,7 +9,7 @@ from engine.commands import (CopyCase, DecideExtension, ExtendDeadline, ReceiveS
                              RequestExtension, RequestSupplement, ResumeClocks, SuspendClocks, UrgeTask)
 from engine.errors import BadInput, NotAllowed
 from web.diagram import render, task_states
-from engine.store.models import HistoryEntry, Message, ProcessVersion, Task
+from engine.store.models import CaseRequest, HistoryEntry, Message, ProcessVersion, Task
 from engine.timelimits.policy import SUSPENSION_KINDS
 from engine.read.queries import case_clocks, case_dict, case_history, case_notices, get_case, history_dict
 
@@ -37,8 +37,12 @@ def _readable_case(session, number: str):
                                                      Message.user_id == g.actor.user_id).limit(1))
     registered = session.scalar(select(HistoryEntry.actor).where(HistoryEntry.case_id == case.id,
                                                                  HistoryEntry.seq == 1)) == g.actor.name
+    # 联办件: the 本级人民政府负责人 reads the case whose extension their government decides.
+    deciding = session.scalar(select(CaseRequest.id).where(CaseRequest.case_id == case.id,
+                                                           CaseRequest.department_id == g.actor.department_id)
+                              .limit(1)) is not None
     if g.actor.department_id not in departments and not (g.actor.roles & OVERSIGHT_ROLES) and copied is None \
-            and not registered:
+            and not registered and not deciding:
         raise NotAllowed("您所在的部门没有参与办理该办件")
     return case
 

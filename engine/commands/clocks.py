@@ -113,8 +113,8 @@ class ResumeClocks(CaseCommand):
 @dataclass(frozen=True)
 class ExtendDeadline(CaseCommand):
     """延期: the authority's head extends the decision limit once, by at most the item's
-    allowance (10 working days by default, 15 for joint handling), and the applicant is
-    told why."""
+    allowance (10 working days by default, 15 for joint handling — approved then by the
+    head of the people's government at that level), and the applicant is told why."""
 
     type = "extend_deadline"
     case: str
@@ -123,10 +123,11 @@ class ExtendDeadline(CaseCommand):
 
     def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
         actor, row = ctx.actor, case.row
-        if not (actor.has_role("head") and actor.department_id == row.item.department_id):
-            raise NotAllowed(f"延期须由 {row.item.department.name} 负责人批准")
+        approver = clocks.extension_approver(row.item, case.timekeeper.policy)
+        if not approver.allows(actor):
+            raise NotAllowed(approver.refusal(row.item))
         days = _extension_days(case, self.days)
-        record = clocks.extend(case.timekeeper, days, bounded_text(self.reason, "延期理由"))
+        record = clocks.extend(case.timekeeper, days, bounded_text(self.reason, "延期理由"), approver.title)
         return Applied(record, {"case": row.number, **record})
 
 
@@ -153,10 +154,11 @@ class RequestExtension(CaseCommand):
         if decision is None or decision.state == "stopped" or decision.extended_days:
             raise Conflict("办件的办理时限不在计算中或已延期过，不能申请延期")
         reason = bounded_text(self.reason, "延期理由")
-        ctx.session.add(CaseRequest(case_id=row.id, kind="extension", department_id=row.item.department_id,
+        approver = clocks.extension_approver(row.item, case.timekeeper.policy)
+        ctx.session.add(CaseRequest(case_id=row.id, kind="extension", department_id=approver.department.id,
                                     state="pending", detail={"days": days, "reason": reason},
                                     requested_by=ctx.actor.name, requested_at=ctx.at))
-        notified = alerts.send(ctx.session, role_holders(ctx.session, "head", row.item.department_id), case=row, kind="extension_request",
+        notified = alerts.send(ctx.session, role_holders(ctx.session, approver.role, approver.department.id), case=row, kind="extension_request",
                                title=f"【延期申请】{row.number} 申请延期 {days} 个工作日", body=reason, at=ctx.at)
         return Applied({"days": days}, {"case": row.number, "days": days, "reason": reason, "notified": notified})
 
@@ -173,8 +175,9 @@ class DecideExtension(CaseCommand):
 
     def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
         actor, row = ctx.actor, case.row
-        if not (actor.has_role("head") and actor.department_id == row.item.department_id):
-            raise NotAllowed(f"延期须由 {row.item.department.name} 负责人审批")
+        approver = clocks.extension_approver(row.item, case.timekeeper.policy)
+        if not approver.allows(actor):
+            raise NotAllowed(approver.refusal(row.item, "审批"))
         request = ctx.session.scalar(select(CaseRequest).where(CaseRequest.case_id == row.id,
                                                                CaseRequest.kind == "extension",
                                                                CaseRequest.state == "pending"))
@@ -184,7 +187,8 @@ class DecideExtension(CaseCommand):
         record: dict = {"case": row.number, "approve": self.approve, "note": note,
                         "requested_by": request.requested_by}
         if self.approve:
-            record.update(clocks.extend(case.timekeeper, request.detail["days"], request.detail["reason"]))
+            record.update(clocks.extend(case.timekeeper, request.detail["days"], request.detail["reason"],
+                                        approver.title))
         request.state = "approved" if self.approve else "refused"
         request.decided_by, request.decided_at, request.decision_note = actor.name, ctx.at, note or None
         try:

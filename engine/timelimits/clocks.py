@@ -2,15 +2,17 @@
 suspended period (特别程序) and the extension (延期), which move them."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from engine.clock import china_date, end_of_day
 from engine.errors import Conflict
-from engine.store.models import Clock, Deadline, Task
+from engine.actors import Actor
+from engine.store.models import Clock, Deadline, Department, Item, Task
 from engine.timelimits import notices
 from engine.timelimits.case_time import LIMIT_KINDS, SUSPENDABLE, CaseTime, Moved
-from engine.timelimits.policy import SUSPENSION_KINDS
+from engine.timelimits.policy import SUSPENSION_KINDS, TimePolicy
 
 #: A plan: (deadline kind, working days from the clock's start, detail) for each deadline to arm.
 Plan = list[tuple[str, int, dict]]
@@ -129,6 +131,40 @@ def end_suspension(t: CaseTime, clock: Clock | None = None, automatic: bool = Fa
 
 
 # ---------------------------------------------------------------- extension
+
+@dataclass(frozen=True)
+class ExtensionApprover:
+    """Who may approve an extension of a case's decision limit."""
+
+    role: str
+    department: Department
+    title: str  # as the applicant's notice names them
+    joint: bool = False
+
+    def allows(self, actor: Actor) -> bool:
+        return actor.has_role(self.role) and actor.department_id == self.department.id
+
+    def refusal(self, item: Item, verb: str = "批准") -> str:
+        if self.joint:
+            return (f"联办件延期须经本级人民政府负责人（{self.department.name}）{verb}（行政许可法第四十二条），"
+                    f"{item.department.name} 负责人不能{verb}")
+        return f"延期须由 {self.department.name} 负责人{verb}"
+
+
+def extension_approver(item: Item, policy: TimePolicy) -> ExtensionApprover:
+    """The item department's 负责人; where the case's policy says ``government`` (联办件: joint
+    handling, 45 working days extended by 15 only with the approval of the head of the people's
+    government at that level, 行政许可法 art. 42) a ``gov_head`` of the government the
+    department belongs to — its nearest ancestor at the same level."""
+    if policy.extension_approver != "government":
+        return ExtensionApprover("head", item.department, "本机关负责人")
+    government = item.department.parent
+    while government is not None and government.level != item.department.level:
+        government = government.parent
+    if government is None:
+        raise Conflict(f"{item.department.name} 没有同级的人民政府，联办件的延期无人可以批准；请先设置部门的上级")
+    return ExtensionApprover("gov_head", government, "本级人民政府负责人", joint=True)
+
 
 def extend(t: CaseTime, days: int, reason: str, approver: str = "本机关负责人") -> dict[str, Any]:
     """Push every pending deadline of the decision clock by ``days``. Refused once the
