@@ -60,7 +60,7 @@ class OpenCase:
     """A locked case with its definition; the workflow is restored on first use.
 
     ``opened`` and ``closed`` collect the task rows the command opened and closed
-    since the last ``project()``; the timekeeper follows them there.
+    since the last ``project()``; ``engine.timelimits.reactions`` follows them there.
     """
 
     def __init__(self, ctx: CommandContext, row: Case, definition: ProcessDefinition, workflow=None):
