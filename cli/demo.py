@@ -61,6 +61,7 @@ USERS = [
     ("xian_shencha", "张审查", ["reviewer"], "county_scjg"),
     ("xian_fuzeren", "孔负责", ["head"], "county_scjg"),
     ("rexian", "曹热线", ["window_clerk"], "zwfw"),
+    ("fushizhang", "林副市长", ["gov_head"], "city"),
     ("jiancha", "孙监察", ["supervisor"], "zwfw"),
     ("admin", "钱管理", ["admin"], "zwfw"),
     ("sheji", "严设计", ["designer"], "zwfw"),

@@ -1,6 +1,7 @@
 """Time-limit commands: the calendar, the timer sweep, a case's clocks, messages, item limits."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -64,17 +65,22 @@ def calendar_between(state: State, start, end, as_json: bool) -> None:
 @click.pass_obj
 def calendar_import(state: State, file: Path, username: str, as_json: bool) -> None:
     """Import (or correct) one year's official schedule from a JSON FILE; deadlines it moves
-    are recomputed and recorded in their cases' histories."""
+    are recomputed and recorded in their cases' histories. A case that cannot be recomputed
+    is listed (exit status 1); the others are recomputed all the same."""
     from engine.timelimits.schedule import import_schedule, parse_schedule
 
     result = import_schedule(state.engine(), parse_schedule(file.read_bytes()), username)
     if as_json:
         emit(result)
-        return
+        sys.exit(1 if result["failed"] else 0)
     click.echo(f"已导入 {result['year']} 年：放假 {result['days_off']} 天，调休上班 {result['makeup_days']} 天")
     click.echo(f"检查办件 {result['cases_checked']} 件，期限变动 {len(result['moved'])} 项")
     for m in result["moved"]:
         click.echo(f"  {m['case']} {m['deadline']}：{m['from']} → {m['to']}")
+    for f in result["failed"]:
+        click.echo(f"  {f['case']} 未能重算：{f['error']}（其余办件已重算；修复该办件后可重新导入本年）", err=True)
+    if result["failed"]:
+        sys.exit(1)
 
 
 @calendar.command("years")

@@ -27,6 +27,8 @@ def recipients(session: Session, case: Case, clock: Clock, to: str) -> list[User
     """``handler``: the assignee, or everyone who may take the task; ``head``: the 负责人 of
     the handling departments (the item's department when no step is open); ``supervisor``:
     the supervisors nearest up the department tree from the item's department."""
+    if to == "supervisor":
+        return supervisors(session, case)
     tasks = _handler_tasks(session, case, clock)
     found: dict[int, User] = {}
     if to == "handler":
@@ -36,16 +38,22 @@ def recipients(session: Session, case: Case, clock: Clock, to: str) -> list[User
         departments = {t.department_id for t in tasks} or {case.item.department_id}
         for department_id in sorted(departments):
             found.update((u.id, u) for u in role_holders(session, "head", department_id))
-    elif to == "supervisor":
-        department = session.get(Department, case.item.department_id)
-        while department is not None and not found:
-            found.update((u.id, u) for u in role_holders(session, "supervisor", department.id))
-            department = department.parent
-        if not found:
-            found.update((u.id, u) for u in session.scalars(
-                select(User).join(UserRole).where(UserRole.role == "supervisor", User.active.is_(True))))
     else:
         raise ValueError(f"unknown recipient {to!r}")
+    return list(found.values())
+
+
+def supervisors(session: Session, case: Case) -> list[User]:
+    """The supervisors (电子监察) nearest up the department tree from the item's department,
+    or every supervisor when none is found there."""
+    found: dict[int, User] = {}
+    department = session.get(Department, case.item.department_id)
+    while department is not None and not found:
+        found.update((u.id, u) for u in role_holders(session, "supervisor", department.id))
+        department = department.parent
+    if not found:
+        found.update((u.id, u) for u in session.scalars(
+            select(User).join(UserRole).where(UserRole.role == "supervisor", User.active.is_(True))))
     return list(found.values())
 
 

@@ -21,7 +21,9 @@ The policies:
 ``ACCEPTANCE_WINDOW``       the handler of the case's open acceptance step (一次性告知, 材料核对).
 ``CASE_HANDLER``            a handler of one of the case's open steps, or the 负责人 of the item's
                             department (特别程序, 延期申请, 抄送).
-``ITEM_HEAD``               the 负责人 of the item's department (延期, 审批延期).
+``ITEM_HEAD``               the 负责人 of the item's department.
+``EXTENSION_APPROVER``      who approves an extension (延期, 审批延期): the item department's 负责人, or
+                            for a 联办件 the 本级人民政府负责人 (行政许可法 art. 42).
 ``CASE_STARTER``            an applicant for themselves, a window clerk registering a walk-in
                             application or a 首问 request, or the system.
 ``SUPERVISOR``              a supervisor (电子监察).
@@ -43,6 +45,8 @@ from engine.read.access import may_handle
 from engine.roles import role_name
 from engine.runtime.definitions import ProcessDefinition
 from engine.store.models import Case, Task
+from engine.timelimits.clocks import extension_approver
+from engine.timelimits.policy import policy_from_json
 
 
 @dataclass(frozen=True)
@@ -208,6 +212,14 @@ def _item_head_check(session: Session, actor: Actor, subject: Subject) -> Grant:
     raise NotAllowed(f"须由 {subject.case.item.department.name} 负责人办理")
 
 
+def _extension_approver(session: Session, actor: Actor, subject: Subject) -> Grant:
+    case = subject.case
+    approver = extension_approver(case.item, policy_from_json(case.time_policy))
+    if actor.user_id is not None and approver.allows(actor):
+        return ALLOWED
+    raise NotAllowed(approver.refusal(case.item))
+
+
 def _case_starter(session: Session, actor: Actor, subject: Subject) -> Grant:
     if actor.kind == "system":
         return ALLOWED
@@ -243,13 +255,15 @@ TASK_OVERSIGHT = Policy("task_oversight", "环节所在部门的负责人或监�
 ACCEPTANCE_WINDOW = Policy("acceptance_window", "受理环节的经办人", _acceptance_window)
 CASE_HANDLER = Policy("case_handler", "办件当前环节的经办人，或事项主管部门负责人", _case_handler)
 ITEM_HEAD = Policy("item_head", "事项主管部门负责人", _item_head_check)
+EXTENSION_APPROVER = Policy("extension_approver", "事项主管部门负责人；联办件为本级人民政府负责人（行政许可法第四十二条）",
+                            _extension_approver)
 CASE_STARTER = Policy("case_starter", "申请人本人、窗口受理员或系统", _case_starter)
 SUPERVISOR = Policy("supervisor", "监察员", _role("supervisor"))
 ADMINISTRATOR = Policy("administrator", "管理员", _role("admin"))
 SYSTEM = Policy("system", "系统", _system)
 
 POLICIES: tuple[Policy, ...] = (TASK_HANDLER, TASK_WORKER, TASK_DELEGATE, TASK_COMPLETER, TASK_OVERSIGHT,
-                                ACCEPTANCE_WINDOW, CASE_HANDLER, ITEM_HEAD, CASE_STARTER, SUPERVISOR,
+                                ACCEPTANCE_WINDOW, CASE_HANDLER, ITEM_HEAD, EXTENSION_APPROVER, CASE_STARTER, SUPERVISOR,
                                 ADMINISTRATOR, SYSTEM)
 
 

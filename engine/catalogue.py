@@ -30,6 +30,8 @@ from engine.store.models import Department, Item
 from engine.timelimits.policy import TimePolicy
 
 KINDS = ("即办件", "承诺件", "联办件", "上报件")
+#: 上报件: the lower level reviews within 20 working days of accepting (行政许可法 art. 43)
+PRELIMINARY_DAYS = 20
 MAX_FILE_BYTES = 256 * 1024
 _TEXT = {"type": "string", "minLength": 1, "maxLength": 2000}
 _TEXTS = {"type": "array", "items": _TEXT, "minItems": 1}
@@ -57,7 +59,9 @@ SCHEMA: dict[str, Any] = {
         "fees": {"type": "object", "additionalProperties": False, "required": ["amount", "basis"],
                  "properties": {"amount": {"type": "number", "minimum": 0}, "basis": _TEXT}},
         "limits": {"type": "object", "additionalProperties": False, "required": ["statutory_days"],
-                   "properties": {"statutory_days": {"type": "integer", "minimum": 1, "maximum": 365},
+                   "properties": {"statutory_days": {"type": "integer", "minimum": 0, "maximum": 365},
+                                  "preliminary_days": {"type": "integer", "minimum": 1, "maximum": 365},
+                                  "extension_approver": {"enum": ["head", "government"]},
                                   "promised_days": {"type": "integer", "minimum": 0, "maximum": 365},
                                   "acceptance_days": {"type": "integer", "minimum": 1, "maximum": 365},
                                   "issue_days": {"type": "integer", "minimum": 1, "maximum": 365},
@@ -174,6 +178,10 @@ def _schema_reason(error) -> str:
 def _policy(entry: Entry, user_tasks: dict) -> TimePolicy:
     limits = dict(entry.data["limits"])
     steps = limits.pop("steps", {})
+    if entry.data["kind"] == "上报件":  # the lower level's own limit (行政许可法 art. 43)
+        limits.setdefault("preliminary_days", PRELIMINARY_DAYS)
+    if entry.data["kind"] == "联办件":  # extended only with the government head's approval (art. 42)
+        limits.setdefault("extension_approver", "government")
     for element in steps:
         if element not in user_tasks:
             raise entry.error(["limits", "steps", element], f"流程中没有用户任务 “{element}”"

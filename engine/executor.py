@@ -20,6 +20,7 @@ from engine.runtime.expressions import make_script_engine
 from engine.store.models import Case, HistoryEntry, ProcessVersion
 from engine.runtime.projection import observe, open_tasks, snapshot
 from engine.runtime.spiff import StateCodec, command_scope
+from engine.timelimits import inbox
 from engine.timelimits.workdays import WorkCalendar, calendar_version
 
 
@@ -89,7 +90,7 @@ class Engine:
             applied = command.apply(ctx, case)
             case.project()
         ready = open_tasks(session, row.id)
-        case.timekeeper.refresh_tasks(ready)
+        inbox.refresh_tasks(case.timekeeper, ready)
         if case.workflow_changed:
             row.workflow_state = self.codec.dump(case.workflow)
         result = dict(applied.result)

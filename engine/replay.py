@@ -78,7 +78,10 @@ def _directory(session: Session, case: Case, entries: list[HistoryEntry]) -> dic
     users = session.scalars(select(User).where(User.department_id.in_(involved) | User.username.in_(actors))
                             .order_by(User.username))
     supervisors = session.scalars(select(User).join(UserRole).where(UserRole.role == "supervisor"))
-    people = {u.username: u for u in list(users) + list(supervisors)}
+    # A deadline that failed for good was reported to the administrators: they are in the payload.
+    gave_up = any(e.command == "record_deadline_failure" and e.payload.get("failed") for e in entries)
+    admins = session.scalars(select(User).join(UserRole).where(UserRole.role == "admin")) if gave_up else []
+    people = {u.username: u for u in list(users) + list(supervisors) + list(admins)}
     return {
         "departments": [{"code": d.code, "name": d.name, "level": d.level,
                          "parent": by_id[d.parent_id].code if d.parent_id else None} for d in departments],

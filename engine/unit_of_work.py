@@ -19,7 +19,8 @@ from engine.runtime.definitions import ProcessDefinition
 from engine.runtime.projection import department_ids, project_tasks
 from engine.runtime.spiff import run_engine
 from engine.store.models import Case, Task
-from engine.timelimits.timekeeper import Timekeeper
+from engine.timelimits import reactions, timers
+from engine.timelimits.case_time import CaseTime
 
 if TYPE_CHECKING:
     from engine.executor import Engine
@@ -60,7 +61,7 @@ class OpenCase:
     """A locked case with its definition; the workflow is restored on first use.
 
     ``opened`` and ``closed`` collect the task rows the command opened and closed
-    since the last ``project()``; the timekeeper follows them there.
+    since the last ``project()``; ``engine.timelimits.reactions`` follows them there.
     """
 
     def __init__(self, ctx: CommandContext, row: Case, definition: ProcessDefinition, workflow=None):
@@ -73,9 +74,11 @@ class OpenCase:
         self._timekeeper = None
 
     @property
-    def timekeeper(self):
+    def timekeeper(self) -> CaseTime:
+        """The case's time state (policy, calendar, clocks); the modules of
+        ``engine.timelimits`` act on it."""
         if self._timekeeper is None:
-            self._timekeeper = Timekeeper(self.ctx, self)
+            self._timekeeper = CaseTime(self.ctx, self)
         return self._timekeeper
 
     @property
@@ -120,7 +123,7 @@ class OpenCase:
                                               department_ids(self.ctx.session, codes))
             self.opened.extend(opened)
             self.closed.extend(cancelled)
-            self.timekeeper.sync_timers(workflow)
+            timers.sync_timers(self.timekeeper, workflow)
         while self.opened or self.closed:
             opened, closed = self.opened, self.closed
             self.opened, self.closed = [], []
@@ -131,7 +134,7 @@ class OpenCase:
                     for cosign in self.ctx.session.scalars(select(Task).where(
                             Task.followup_of_id == task.id, Task.kind == "cosign", Task.state == "ready")):
                         cosign.state = "cancelled"
-            self.timekeeper.sync(opened, closed)
+            reactions.sync(self.timekeeper, opened, closed)
 
     def task_row(self, task_id: int | str) -> Task:
         """The case's task by database id or SpiffWorkflow id."""

@@ -128,7 +128,7 @@ def test_calendar_add_and_between(run):
     assert run("calendar", "add", "2026-09-28", "20").stdout.strip() == "2026-10-30"
     assert run("calendar", "between", "2026-09-28", "2026-10-10").stdout.strip() == "5"
     provisional = json.loads(run("calendar", "add", "2026-12-28", "10", "--json").stdout)
-    assert provisional == {"date": "2027-01-11", "provisional": True, "unknown_years": [2027]}
+    assert provisional == {"date": "2027-01-12", "provisional": True, "unknown_years": [2027]}
     assert "暂定" in run("calendar", "add", "2026-12-28", "10").stdout
 
 

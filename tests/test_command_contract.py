@@ -118,6 +118,8 @@ OUTSIDERS = {
         case=c.number, approve=True))),
     "fire_deadline": ("admin", lambda f: (c := _accepted(f), FireDeadline(case=c.number,
                                                                           key=_armed_deadline(f, c.number)))),
+    "record_deadline_failure": ("admin", lambda f: (c := _accepted(f), COMMANDS["record_deadline_failure"](
+        case=c.number, key=_armed_deadline(f, c.number), error="boom"))),
     "recompute_deadlines": ("admin", lambda f: (c := _accepted(f), RecomputeDeadlines(case=c.number))),
 }
 

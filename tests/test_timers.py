@@ -74,21 +74,25 @@ def test_a_deadline_in_an_unpublished_year_is_provisional_and_moves_when_it_is_i
     case = flow.start()
     flow.complete("chuangkou", {"acceptance": "accept"}, number=case.number)
     red = deadline(seeded, case.number, "decision/red")
-    # On weekends alone, the 20th working day after 10 December is 7 January 2027.
-    assert red.due_on == date(2027, 1, 7) and red.provisional
+    # On weekends and the fixed-date 元旦 alone, the 20th working day after 10 December is 8 January 2027.
+    assert red.due_on == date(2027, 1, 8) and red.provisional
     assert not deadline(seeded, case.number, "decision/warning").provisional  # 23 December: known
 
-    result = import_schedule(flow.engine, parse_schedule(json.dumps(SCHEDULE_2027)), "admin")
-    assert {"case": case.number, "deadline": "decision/red", "from": "2027-01-07", "to": "2027-01-08"} in result["moved"]
+    # A (made-up) schedule that also gives Monday 4 January off.
+    schedule = json.dumps({**SCHEDULE_2027, "days_off": SCHEDULE_2027["days_off"] + [
+        {"date": "2027-01-04", "name": "测试"}]})
+    result = import_schedule(flow.engine, parse_schedule(schedule), "admin")
+    assert {"case": case.number, "deadline": "decision/red", "from": "2027-01-08", "to": "2027-01-11"} in result["moved"]
+    assert result["failed"] == []
     red = deadline(seeded, case.number, "decision/red")
-    assert red.due_on == date(2027, 1, 8) and not red.provisional
+    assert red.due_on == date(2027, 1, 11) and not red.provisional
     with seeded.reader() as session:
         entry = session.scalar(select(HistoryEntry).where(HistoryEntry.command == "recompute_deadlines"))
     assert entry.actor == "system:calendar"
-    assert {"deadline": "decision/red", "from": "2027-01-07", "to": "2027-01-08"} in entry.payload["moved"]
+    assert {"deadline": "decision/red", "from": "2027-01-08", "to": "2027-01-11"} in entry.payload["moved"]
 
     # Importing the same schedule again moves nothing and records nothing.
-    again = import_schedule(flow.engine, parse_schedule(json.dumps(SCHEDULE_2027)), "admin")
+    again = import_schedule(flow.engine, parse_schedule(schedule), "admin")
     assert again["moved"] == []
     with seeded.reader() as session:
         assert session.scalar(select(func.count()).where(HistoryEntry.command == "recompute_deadlines")) == 1
@@ -164,3 +168,28 @@ def test_two_sweeper_processes_fire_every_due_deadline_exactly_once(flow, clock,
         assert session.scalar(select(func.count()).where(Deadline.state == "armed", Deadline.due_at <= at(now[:19]))) == 0
     assert {case_of(seeded, n).acceptance for n in cases} == {"deemed"}
     assert all(k for _, k in fired(seeded, cases[0]))
+
+
+def test_a_failed_firing_is_recorded_in_the_history_and_replays(flow, clock, seeded):
+    """The deemed review cannot complete (the gateway after it needs a score): each failed
+    firing is a ``record_deadline_failure`` command, and the exported history replays."""
+    from engine.replay import export_case, replay
+
+    with seeded.transaction() as session:
+        deploy(session, (FIXTURES / "deemed_gateway.bpmn").read_bytes(), "deemed_gateway.bpmn", "SCORED",
+               deployed_by="test", at=clock.now(), department_code="scjg", item_name="评分审查")
+    case = flow.start(item="SCORED")
+    report = sweep_at(flow, clock, "2026-03-05T08:00")
+    assert len(report.failed) == 1 and "score" in report.failed[0]["error"]
+    sweep_at(flow, clock, "2026-03-05T08:02")
+    with seeded.reader() as session:
+        row = session.scalar(select(Case).where(Case.number == case.number))
+        failures = [e.payload for e in session.scalars(select(HistoryEntry).where(
+            HistoryEntry.case_id == row.id, HistoryEntry.command == "record_deadline_failure")
+            .order_by(HistoryEntry.seq))]
+        history = export_case(session, row)
+    assert [(f["attempt"], f["retry_at"]) for f in failures] == [(1, "2026-03-05T08:01:00+08:00"),
+                                                                 (2, "2026-03-05T08:04:00+08:00")]
+    assert all("评分是否合格" in f["error"] for f in failures)
+    result = replay(history)
+    assert result.same, result.summary()

@@ -123,7 +123,7 @@ def test_case_page_shows_clocks_and_marks_provisional_deadlines(app, flow, clock
     case = flow.start()
     flow.complete("chuangkou", {"acceptance": "accept"}, number=case.number)
     page = login(app.test_client(), "chuangkou").get(f"/cases/{case.number}").get_data(as_text=True)
-    assert "办理时限" in page and "2027-01-07 红牌" in page and "暂定" in page
+    assert "办理时限" in page and "2027-01-08 红牌" in page and "暂定" in page
 
 
 def test_one_time_notice_from_the_case_page(app, flow):
@@ -170,10 +170,11 @@ def test_only_administrators_import_the_calendar(app, flow, clock):
     assert "2026" in page and "chinesecalendar" in page
     bad = admin.post("/admin/calendar", data={"schedule": "{not json", "csrf_token": csrf_of(page)})
     assert bad.status_code == 400 and "不是有效的 JSON" in bad.get_data(as_text=True)
-    schedule = {"year": 2027, "source": "测试", "days_off": [{"date": "2027-01-01", "name": "元旦"}]}
+    schedule = {"year": 2027, "source": "测试", "days_off": [{"date": "2027-01-01", "name": "元旦"},
+                                                             {"date": "2027-01-04", "name": "测试"}]}
     done = admin.post("/admin/calendar", data={"schedule": json.dumps(schedule), "csrf_token": csrf_of(page)})
     text = done.get_data(as_text=True)
-    assert done.status_code == 200 and "2027-01-07 → 2027-01-08" in text
+    assert done.status_code == 200 and "2027-01-08 → 2027-01-11" in text
 
 
 def test_inbox_tabs_show_what_runs_out_first_with_marks_search_and_pages(app, flow, clock):
@@ -625,3 +626,27 @@ def test_the_one_time_notice_prints_for_the_applicant(app, flow, actors):
     page = client.get(f"/cases/{case.number}/print").get_data(as_text=True)
     assert "补正材料一次性告知书" in page and "1. 食品安全管理制度目录" in page and "12315" in page
     assert login(app.test_client(), "ws_chuangkou").get(f"/cases/{case.number}/print").status_code == 403
+
+
+def test_the_government_head_sees_and_approves_a_joint_cases_extension_request(app, flow, clock, actors):
+    from engine.commands import RequestExtension
+
+    clock.set(_at("2026-03-02T09:00"))
+    case = flow.start(item="JOINT", applicant="某养老服务有限公司")
+    flow.complete("chuangkou", {"acceptance": "accept"}, number=case.number)
+    clock.set(_at("2026-03-20T10:00"))
+    flow.engine.execute(RequestExtension(case=case.number, reason="需组织专家论证"), actors["ws_shencha"])
+    head = login(app.test_client(), "fushizhang")
+    inbox_page = head.get("/").get_data(as_text=True)
+    assert "待审批的延期申请" in inbox_page and case.number in inbox_page
+    page = head.get(f"/cases/{case.number}").get_data(as_text=True)
+    assert head.get(f"/cases/{case.number}").status_code == 200
+    done = head.post(f"/cases/{case.number}/extension-decision",
+                     data={"approve": "1", "note": "同意", "csrf_token": csrf_of(page)})
+    assert done.status_code == 302
+    from sqlalchemy import select
+
+    from engine.store.models import Notice
+
+    with flow.db.reader() as session:
+        assert "经本级人民政府负责人批准" in session.scalar(select(Notice.body).where(Notice.kind == "extension"))

@@ -48,10 +48,20 @@ def test_between_does_not_count_the_start_day(calendar):
 def test_unpublished_year_is_provisional_until_imported(db, calendar):
     answer = calendar.add(date(2026, 12, 28), 10)
     assert answer.provisional and answer.unknown_years == (2027,)
-    # weekends only: 12-29 … 12-31, then 2027-01-01, 01-04 … 01-08, 01-11
-    assert answer.value == date(2027, 1, 11)
+    # weekends and the fixed-date 元旦: 12-29 … 12-31, then 01-04 … 01-08, 01-11, 01-12
+    assert answer.value == date(2027, 1, 12)
     with db.transaction() as session:
         import_year(session, 2027, off=[(date(2027, 1, 1), "元旦")], makeup=[], source="test")
     with db.reader() as session:
         again = WorkCalendar.load(session).add(date(2026, 12, 28), 10)
     assert not again.provisional and again.value == date(2027, 1, 12)
+
+
+def test_an_unpublished_year_has_its_fixed_date_holidays_and_stays_provisional(calendar):
+    assert not calendar.is_workday(date(2027, 1, 1))  # Friday, 元旦
+    assert not calendar.is_workday(date(2027, 10, 1)) and not calendar.is_workday(date(2027, 10, 3))
+    assert calendar.is_workday(date(2027, 10, 4))  # Monday after 1–3 October: not guessed
+    assert calendar.is_workday(date(2027, 5, 3))  # Monday: the published 调休 may differ; not guessed
+    answer = calendar.add(date(2027, 4, 29), 2)  # Friday 30 April, then Monday 3 May (1–2 May off)
+    assert answer.value == date(2027, 5, 3) and answer.provisional
+    assert calendar.between(date(2027, 9, 30), date(2027, 10, 8)).value == 5  # 10-04 … 10-08

@@ -1,8 +1,10 @@
 """The sweep: read the due deadlines from their index and fire each through ``FireDeadline``.
 
 Each deadline fires in its own transaction, so one that fails never blocks the
-others: it is retried with exponential backoff (its ``due_at`` moves forward) and,
-after ``MAX_ATTEMPTS``, marked failed and reported to the administrators.
+others. The failure itself goes through the command path too (``RecordDeadlineFailure``,
+in the case's history, so a replay reproduces it): the deadline is retried with
+exponential backoff (its ``due_at`` moves forward) and, after ``MAX_ATTEMPTS``, marked
+failed and reported to the administrators.
 Several sweepers may run at once: ``FireDeadline`` locks the case with SKIP LOCKED
 and re-reads the deadline under the lock, so each deadline fires exactly once.
 """
@@ -10,20 +12,21 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 
-from engine import alerts
 from engine.actors import Actor
-from engine.commands import FireDeadline
+from engine.commands import FireDeadline, RecordDeadlineFailure
 from engine.errors import ApprovalError, Conflict, Skipped
 from engine.executor import Engine
-from engine.store.models import Case, Deadline, User, UserRole
+from engine.store.models import Case, Deadline
+from engine.timelimits.firing import MAX_ATTEMPTS, backoff
 
 log = logging.getLogger("approvals.timers")
 
-MAX_ATTEMPTS = 8
+__all__ = ["MAX_ATTEMPTS", "SweepReport", "backoff", "due_ids", "sweep"]
+
 BATCH = 500
 SWEEPER = Actor.system("timer")
 
@@ -37,11 +40,6 @@ class SweepReport:
 
     def to_dict(self) -> dict:
         return {"at": self.at.isoformat(), "fired": self.fired, "skipped": self.skipped, "failed": self.failed}
-
-
-def backoff(attempts: int) -> timedelta:
-    """1, 2, 4 … minutes, at most six hours."""
-    return timedelta(minutes=min(2 ** (attempts - 1), 360))
 
 
 def due_ids(engine: Engine, now: datetime, limit: int = BATCH) -> list[int]:
@@ -79,26 +77,27 @@ def _fire_one(engine: Engine, deadline_id: int, report: SweepReport, at: datetim
         message = exc.message if isinstance(exc, ApprovalError) else f"{type(exc).__name__}: {exc}"
         log.warning("deadline %s failed: %s", deadline_id, message, exc_info=not isinstance(exc, ApprovalError))
         report.failed.append({"deadline": deadline_id, "error": message})
-        _record_failure(engine, deadline_id, message, at or engine.now())
+        _record_failure(engine, deadline_id, message, at)
 
 
-def _record_failure(engine: Engine, deadline_id: int, message: str, now: datetime) -> None:
+def _record_failure(engine: Engine, deadline_id: int, message: str, at: datetime | None) -> None:
+    try:
+        engine.execute(RecordDeadlineFailure(deadline=deadline_id, error=message), SWEEPER, at=at)
+    except (Skipped, Conflict):
+        pass  # fired, cancelled or being changed meanwhile: nothing to count
+    except Exception:  # the case cannot even record it (e.g. its definition no longer loads)
+        log.exception("deadline %s: the failure could not be recorded in the case history", deadline_id)
+        _postpone_outside_history(engine, deadline_id, at or engine.now())
+
+
+def _postpone_outside_history(engine: Engine, deadline_id: int, now: datetime) -> None:
+    """Last resort, outside the command path: only push the deadline back, so that a case whose
+    history cannot be written is not retried in a tight loop. Nothing else changes."""
     with engine.db.transaction() as session:
         deadline = session.get(Deadline, deadline_id)
         if deadline is None:
             return
-        case = session.scalar(select(Case).where(Case.id == deadline.case_id).with_for_update(of=Case))
+        session.scalar(select(Case.id).where(Case.id == deadline.case_id).with_for_update(of=Case))
         session.refresh(deadline)
-        if deadline.state != "armed":
-            return
-        deadline.attempts += 1
-        deadline.last_error = message[:2000]
-        if deadline.attempts >= MAX_ATTEMPTS:
-            deadline.state = "failed"
-            admins = list(session.scalars(select(User).join(UserRole).where(UserRole.role == "admin",
-                                                                            User.active.is_(True))))
-            alerts.send(session, admins, case=case, kind="timer_failed",
-                        title=f"【定时失败】{case.number} 期限 {deadline.key} 多次触发失败",
-                        body=f"已重试 {deadline.attempts} 次，最后一次错误：{message}", at=now)
-        else:
-            deadline.due_at = now + backoff(deadline.attempts)
+        if deadline.state == "armed":
+            deadline.due_at = now + backoff(deadline.attempts + 1)

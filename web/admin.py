@@ -40,6 +40,8 @@ def calendar():
             error = exc.message
         else:
             flash(f"已导入 {result['year']} 年节假日安排；{len(result['moved'])} 项期限随之调整")
+            for f in result["failed"]:
+                flash(f"办件 {f['case']} 的期限未能重算：{f['error']}（其余办件已重算）")
     with get_db().reader() as session:
         years = calendar_years(session)
     status = 400 if error else 200

@@ -9,7 +9,7 @@ from engine.commands import (COMMANDS, CopyCase, DecideExtension, ExtendDeadline
                              RequestExtension, RequestSupplement, ResumeClocks, SuspendClocks, UrgeTask)
 from engine.errors import BadInput, NotAllowed
 from web.diagram import render, task_states
-from engine.store.models import HistoryEntry, Message, ProcessVersion, Task
+from engine.store.models import CaseRequest, HistoryEntry, Message, ProcessVersion, Task
 from engine.timelimits.policy import SUSPENSION_KINDS
 from engine.read.views import case_operations, readable_case
 from engine.read.queries import case_clocks, case_dict, case_history, case_notices, get_case, history_dict

@@ -4,7 +4,7 @@ from .base import COMMANDS, Applied, CaseCommand, Command, TaskCommand
 from .cases import CopyCase, RecordMaterials
 from .clocks import (DecideExtension, ExtendDeadline, ReceiveSupplement, RequestExtension, RequestSupplement,
                      ResumeClocks, SuspendClocks)
-from .deadlines import FireDeadline, RecomputeDeadlines
+from .deadlines import FireDeadline, RecomputeDeadlines, RecordDeadlineFailure
 from .start_case import StartCase
 from .tasks import (AddCosigner, ClaimTask, CompleteTask, DelegateTask, HandBackTask, ReleaseTask, ReturnTask,
                     SaveDraft, TakeBackTask, TransferTask, UrgeTask)
@@ -14,4 +14,4 @@ __all__ = ["Applied", "CaseCommand", "Command", "TaskCommand", "StartCase", "Com
            "ResumeClocks", "ExtendDeadline", "FireDeadline", "RecomputeDeadlines", "TransferTask", "UrgeTask",
            "SaveDraft", "CopyCase", "RequestExtension", "DecideExtension",
            "RecordMaterials", "ReturnTask", "TakeBackTask", "AddCosigner", "DelegateTask",
-           "HandBackTask", "COMMANDS"]
+           "HandBackTask", "RecordDeadlineFailure", "COMMANDS"]

@@ -7,9 +7,13 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from .. import alerts
 from ..errors import ApprovalError, BadInput, Conflict, NotAllowed
+from ..people import role_holders, user_by_name
+from engine.store.models import CaseRequest
+from engine.timelimits import clocks, supplements
 from engine.timelimits.policy import SUSPENSION_KINDS
-from engine.authorization import ACCEPTANCE_WINDOW, CASE_HANDLER, ITEM_HEAD
+from engine.authorization import ACCEPTANCE_WINDOW, CASE_HANDLER, EXTENSION_APPROVER
 from .base import Applied, CaseCommand, CommandContext, OpenCase, bounded_text
 
 MAX_MATERIALS = 50
@@ -45,7 +49,7 @@ class RequestSupplement(CaseCommand):
             raise BadInput("一次性告知须列出全部需要补正的材料")
         if len(materials) > MAX_MATERIALS:
             raise BadInput(f"补正材料过多（上限 {MAX_MATERIALS} 项）")
-        record = case.timekeeper.request_supplement(materials, bounded_text(self.note, "说明", required=False))
+        record = supplements.request_supplement(case.timekeeper, materials, bounded_text(self.note, "说明", required=False))
         return Applied(record, record)
 
 
@@ -64,7 +68,7 @@ class ReceiveSupplement(CaseCommand):
         self.acceptance_task(ctx, case)
         if case.row.acceptance != "supplement":
             raise Conflict("办件没有待补正的材料")
-        record = case.timekeeper.receive_supplement()
+        record = supplements.receive_supplement(case.timekeeper)
         record["note"] = bounded_text(self.note, "说明", required=False)
         return Applied(record, record)
 
@@ -93,7 +97,7 @@ class SuspendClocks(CaseCommand):
             raise Conflict("只有已受理、尚未作出决定的办件可以进入特别程序")
         if row.suspended:
             raise Conflict("办件已在特别程序中")
-        record = case.timekeeper.suspend(self.kind, self.days, bounded_text(self.reason, "特别程序说明"))
+        record = clocks.suspend(case.timekeeper, self.kind, self.days, bounded_text(self.reason, "特别程序说明"))
         return Applied(record, record)
 
 
@@ -109,27 +113,28 @@ class ResumeClocks(CaseCommand):
     def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
         if not case.row.suspended:
             raise Conflict("办件不在特别程序中")
-        record = case.timekeeper.end_suspension()
+        record = clocks.end_suspension(case.timekeeper)
         return Applied(record, record)
 
 
 @dataclass(frozen=True)
 class ExtendDeadline(CaseCommand):
     """延期: the authority's head extends the decision limit once, by at most the item's
-    allowance (10 working days by default, 15 for joint handling), and the applicant is
-    told why."""
+    allowance (10 working days by default, 15 for joint handling — approved then by the
+    head of the people's government at that level), and the applicant is told why."""
 
     type = "extend_deadline"
     label = "延期"
-    policy = ITEM_HEAD
+    policy = EXTENSION_APPROVER
     case: str
     reason: str = ""
     days: int | None = None
 
     def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
         actor, row = ctx.actor, case.row
+        approver = clocks.extension_approver(row.item, case.timekeeper.policy)
         days = _extension_days(case, self.days)
-        record = case.timekeeper.extend(days, bounded_text(self.reason, "延期理由"))
+        record = clocks.extend(case.timekeeper, days, bounded_text(self.reason, "延期理由"), approver.title)
         return Applied(record, record)
 
 
@@ -146,10 +151,6 @@ class RequestExtension(CaseCommand):
     days: int | None = None
 
     def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
-        from .. import alerts
-        from engine.store.models import CaseRequest
-        from ..people import role_holders
-
         row = case.row
         pending = ctx.session.scalar(select(CaseRequest.id).where(CaseRequest.case_id == row.id,
                                                                   CaseRequest.kind == "extension",
@@ -161,10 +162,11 @@ class RequestExtension(CaseCommand):
         if decision is None or decision.state == "stopped" or decision.extended_days:
             raise Conflict("办件的办理时限不在计算中或已延期过，不能申请延期")
         reason = bounded_text(self.reason, "延期理由")
-        ctx.session.add(CaseRequest(case_id=row.id, kind="extension", department_id=row.item.department_id,
+        approver = clocks.extension_approver(row.item, case.timekeeper.policy)
+        ctx.session.add(CaseRequest(case_id=row.id, kind="extension", department_id=approver.department.id,
                                     state="pending", detail={"days": days, "reason": reason},
                                     requested_by=ctx.actor.name, requested_at=ctx.at))
-        notified = alerts.send(ctx.session, role_holders(ctx.session, "head", row.item.department_id), case=row, kind="extension_request",
+        notified = alerts.send(ctx.session, role_holders(ctx.session, approver.role, approver.department.id), case=row, kind="extension_request",
                                title=f"【延期申请】{row.number} 申请延期 {days} 个工作日", body=reason, at=ctx.at)
         return Applied({"days": days}, {"days": days, "notified": notified})
 
@@ -176,17 +178,14 @@ class DecideExtension(CaseCommand):
 
     type = "decide_extension"
     label = "审批延期"
-    policy = ITEM_HEAD
+    policy = EXTENSION_APPROVER
     case: str
     approve: bool = False
     note: str = ""
 
     def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
-        from .. import alerts
-        from engine.store.models import CaseRequest
-        from ..people import user_by_name
-
         actor, row = ctx.actor, case.row
+        approver = clocks.extension_approver(row.item, case.timekeeper.policy)
         request = ctx.session.scalar(select(CaseRequest).where(CaseRequest.case_id == row.id,
                                                                CaseRequest.kind == "extension",
                                                                CaseRequest.state == "pending"))
@@ -195,7 +194,8 @@ class DecideExtension(CaseCommand):
         note = bounded_text(self.note, "审批意见", required=not self.approve)
         record: dict = {"requested_by": request.requested_by}
         if self.approve:
-            record.update(case.timekeeper.extend(request.detail["days"], request.detail["reason"]))
+            record.update(clocks.extend(case.timekeeper, request.detail["days"], request.detail["reason"],
+                                        approver.title))
         request.state = "approved" if self.approve else "refused"
         request.decided_by, request.decided_at, request.decision_note = actor.name, ctx.at, note or None
         try:

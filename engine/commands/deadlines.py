@@ -1,4 +1,5 @@
-"""Commands the timer sweep and the calendar run: fire a deadline, recompute deadlines."""
+"""Commands the timer sweep and the calendar run: fire a deadline, record that firing it
+failed, recompute deadlines."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,6 +9,7 @@ from sqlalchemy import select
 from ..errors import BadInput, NotFound, Skipped
 from engine.store.models import Case, Deadline
 from engine.authorization import SYSTEM
+from engine.timelimits import firing, recompute
 from .base import Applied, Command, CommandContext, OpenCase
 
 
@@ -54,13 +56,61 @@ class FireDeadline(Command):
             raise Skipped(f"期限 {deadline.key} 已是 {deadline.state} 状态")
         if deadline.due_at > ctx.at:
             raise Skipped(f"期限 {deadline.key} 尚未到期（{deadline.due_at.isoformat()}）")
-        record = case.timekeeper.fire(deadline)
+        record = firing.fire(case.timekeeper, deadline)
         return Applied(record, record)
 
     def recorded_inputs(self, case: OpenCase) -> dict:
         """By case number and key: row ids differ between databases."""
         key = self.key or case.ctx.session.scalar(select(Deadline.key).where(Deadline.id == self.deadline))
         return {"case": case.row.number, "key": key}
+
+
+@dataclass(frozen=True)
+class RecordDeadlineFailure(Command):
+    """Firing a deadline failed (its transaction rolled back): count the attempt in the case's
+    history, retry after 1, 2, 4 … minutes, and after ``MAX_ATTEMPTS`` mark it failed and tell
+    the administrators. Recorded like any other command, so a replay reproduces it.
+
+    Named like ``FireDeadline``: by row id from the sweep, by case and key from a history.
+    """
+
+    type = "record_deadline_failure"
+    label = "时限触发失败"
+    policy = SYSTEM
+    deadline: int | None = None
+    case: str | None = None
+    key: str | None = None
+    error: str = ""
+
+    def load(self, ctx: CommandContext) -> OpenCase:
+        if self.deadline is not None:
+            case_id = ctx.session.scalar(select(Deadline.case_id).where(Deadline.id == self.deadline))
+        elif self.case and self.key:
+            case_id = ctx.session.scalar(select(Case.id).where(Case.number == self.case))
+        else:
+            raise BadInput("RecordDeadlineFailure 需要 deadline，或 case 与 key")
+        if case_id is None:
+            raise NotFound(f"期限 {self.deadline or self.key} 不存在")
+        return ctx.engine.open_case(ctx, ctx.lock_case(case_id))
+
+    def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
+        if self.deadline is not None:
+            deadline = ctx.session.get(Deadline, self.deadline)
+        else:
+            deadline = ctx.session.scalar(select(Deadline).where(Deadline.case_id == case.row.id,
+                                                                 Deadline.key == self.key))
+        if deadline is None:
+            raise NotFound(f"期限 {self.key} 不存在")
+        ctx.session.refresh(deadline)
+        if deadline.state != "armed":
+            raise Skipped(f"期限 {deadline.key} 已是 {deadline.state} 状态")
+        record = firing.record_failure(case.timekeeper, deadline, self.error)
+        return Applied(record, record)
+
+    def recorded_inputs(self, case: OpenCase) -> dict:
+        """By case number and key: row ids differ between databases."""
+        key = self.key or case.ctx.session.scalar(select(Deadline.key).where(Deadline.id == self.deadline))
+        return {"case": case.row.number, "key": key, "error": self.error}
 
 
 @dataclass(frozen=True)
@@ -81,7 +131,7 @@ class RecomputeDeadlines(Command):
         return ctx.engine.open_case(ctx, ctx.case_by_number(self.case))
 
     def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
-        moved, confirmed = case.timekeeper.recompute_all()
+        moved, confirmed = recompute.recompute_all(case.timekeeper)
         if not moved and not confirmed:
             raise Skipped(f"办件 {case.row.number} 的期限没有变化")
         return Applied(moved, {"moved": [m.to_dict() for m in moved], "confirmed": confirmed})

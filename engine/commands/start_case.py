@@ -11,6 +11,7 @@ from ..numbering import case_number
 from engine.runtime.spiff import new_workflow
 from engine.runtime.values import check_data
 from engine.authorization import CASE_STARTER
+from engine.timelimits import planning
 from .base import Applied, Command, CommandContext, OpenCase
 
 
@@ -62,7 +63,7 @@ class StartCase(Command):
                                 ctx.engine.script_engine, data)
         case.attach(workflow)
         case.advance()
-        case.timekeeper.start_case()
+        planning.start_case(case.timekeeper)
         row = case.row
         return Applied(row, {"version": row.process_version.content_hash, "key": row.key, "number": row.number,
                              "data": data, "time_policy": row.time_policy})

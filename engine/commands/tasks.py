@@ -15,6 +15,7 @@ from ..roles import role_name
 from engine.runtime.spiff import next_id, reset_to, submit_task
 from engine.runtime.values import check_form
 from engine.authorization import TASK_COMPLETER, TASK_DELEGATE, TASK_HANDLER, TASK_OVERSIGHT, TASK_WORKER
+from engine.timelimits import reactions
 from .base import Applied, CommandContext, OpenCase, TaskCommand
 
 MAX_OPINION = 2000
@@ -54,7 +55,7 @@ class CompleteTask(TaskCommand):
                 raise Conflict(f"加签人尚未签署意见：{'、'.join(waiting)}")
             data = check_form(case.definition.user_tasks[row.element_id].form, self.data)
             outcomes.check(case, row, data, opinion)
-            case.timekeeper.check_completion(row, data)
+            reactions.check_completion(case.timekeeper, row, data)
         row.state, row.completed_at, row.completed_by_id = "completed", ctx.at, ctx.actor.user_id
         row.opinion, row.form_data = opinion or None, data
         case.closed.append(row)

@@ -270,8 +270,8 @@ def calendar_years(session: Session) -> list[dict[str, Any]]:
 
 
 def pending_extension_requests(session: Session, actor: Actor) -> list[dict[str, Any]]:
-    """For a 负责人: the extension requests of cases their department decides."""
-    if not actor.has_role("head"):
+    """For a 负责人 (or a 本级人民政府负责人, for 联办件): the extension requests their department decides."""
+    if not (actor.has_role("head") or actor.has_role("gov_head")):
         return []
     rows = session.scalars(select(CaseRequest).where(CaseRequest.kind == "extension", CaseRequest.state == "pending",
                                                      CaseRequest.department_id == actor.department_id)

@@ -18,7 +18,7 @@ from engine.people import role_holders
 from engine.read.queries import get_case, get_task, task_dict
 from engine.roles import role_name
 from engine.runtime.definitions import ProcessDefinition, UserTaskInfo, next_user_tasks
-from engine.store.models import Case, Department, HistoryEntry, Message, ProcessVersion, Task, User
+from engine.store.models import Case, CaseRequest, Department, HistoryEntry, Message, ProcessVersion, Task, User
 
 #: roles that may read every case (电子监察, administration)
 OVERSIGHT_ROLES = frozenset({"supervisor", "admin"})
@@ -28,8 +28,9 @@ Definitions = Callable[[Session, ProcessVersion], ProcessDefinition]
 
 def may_read_case(session: Session, actor: Actor, case: Case) -> bool:
     """A case is readable by staff of a department that took part in it or owns its item,
-    by supervisors and administrators, by those it was copied to (抄送), by whoever
-    registered it (首问负责), and by the applicant it belongs to."""
+    by supervisors and administrators, by those it was copied to (抄送), by the government
+    head deciding its extension (联办件), by whoever registered it (首问负责), and by the
+    applicant it belongs to."""
     if actor.kind == "system":
         return True
     if actor.kind == "applicant":
@@ -45,6 +46,11 @@ def may_read_case(session: Session, actor: Actor, case: Case) -> bool:
     copied = session.scalar(select(Message.id).where(Message.case_id == case.id, Message.kind == "copy",
                                                      Message.user_id == actor.user_id).limit(1))
     if copied is not None:
+        return True
+    # 联办件: the 本级人民政府负责人 reads the case whose extension their government decides
+    deciding = session.scalar(select(CaseRequest.id).where(CaseRequest.case_id == case.id,
+                                                           CaseRequest.department_id == actor.department_id).limit(1))
+    if deciding is not None:
         return True
     return session.scalar(select(HistoryEntry.actor).where(HistoryEntry.case_id == case.id,
                                                            HistoryEntry.seq == 1)) == actor.name

@@ -26,6 +26,8 @@ STAGES = ("acceptance", "review", "decision", "issue")
 SUSPENSION_KINDS = {"hearing": "听证", "tender": "招标", "auction": "拍卖", "inspection": "检验",
                     "testing": "检测", "quarantine": "检疫", "appraisal": "鉴定", "expert_review": "专家评审"}
 MAX_DAYS = 365
+#: Who may approve an extension of the decision limit.
+EXTENSION_APPROVERS = ("head", "government")
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,11 @@ class TimePolicy:
     issue_days: int = 10
     extension_days: int = 10
     deemed_approval: bool = False
+    #: 上报件: the lower level's own limit for its preliminary review (行政许可法 art. 43: 20)
+    preliminary_days: int | None = None
+    #: who approves an extension: ``head`` (the department's 负责人) or ``government`` (the
+    #: 本级人民政府负责人, for joint handling: 行政许可法 art. 42)
+    extension_approver: str = "head"
     #: per-step limits from the catalogue, by BPMN element id; they win over ``limit_days`` in the diagram
     step_days: dict[str, int] = field(default_factory=dict)
     warning: WarningRule = field(default_factory=WarningRule)
@@ -83,6 +90,11 @@ class TimePolicy:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        # Only 上报件 and 联办件 have these; other policies keep the shape they were stored with.
+        if data["preliminary_days"] is None:
+            del data["preliminary_days"]
+        if data["extension_approver"] == "head":
+            del data["extension_approver"]
         data["escalation"] = {k: [asdict(e) for e in v] for k, v in self.escalation.items()}
         return data
 
@@ -98,7 +110,16 @@ class TimePolicy:
         values: dict[str, Any] = {}
         for name in ("statutory_days", "acceptance_days", "issue_days", "extension_days"):
             if name in data:
-                values[name] = _days(name, data[name], minimum=0 if name == "extension_days" else 1)
+                # 0: the same day (当场办结, 即办件) for the statutory limit; no extension at all
+                values[name] = _days(name, data[name],
+                                     minimum=0 if name in ("extension_days", "statutory_days") else 1)
+        if "extension_approver" in data:
+            if data["extension_approver"] not in EXTENSION_APPROVERS:
+                raise BadInput(f"extension_approver 应为 {'、'.join(EXTENSION_APPROVERS)} 之一"
+                               f"（head：本机关负责人；government：本级人民政府负责人）")
+            values["extension_approver"] = data["extension_approver"]
+        if data.get("preliminary_days") is not None:
+            values["preliminary_days"] = _days("preliminary_days", data["preliminary_days"])
         if data.get("promised_days") is not None:
             values["promised_days"] = _days("promised_days", data["promised_days"], minimum=0)
         if "step_days" in data:

@@ -11,11 +11,13 @@ The file is JSON::
 Days off may fall on any day; makeup working days must be Saturdays or Sundays.
 After the import every case whose deadlines the new schedule moves (or confirms,
 where they were provisional) gets a ``recompute_deadlines`` command, so each moved
-deadline appears in that case's history.
+deadline appears in that case's history. Each case is its own transaction: one that
+cannot be recomputed is listed under ``failed`` and the others are still recomputed.
 """
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -24,11 +26,12 @@ from sqlalchemy import or_, select
 
 from engine.actors import Actor
 from engine.commands import RecomputeDeadlines
-from engine.errors import BadInput, Skipped
+from engine.errors import ApprovalError, BadInput, Skipped
 from engine.store.models import Case, Deadline
 from engine.timelimits.workdays import import_year
 
 MAX_DAYS_PER_ENTRY = 31
+log = logging.getLogger("approvals.calendar")
 
 
 @dataclass(frozen=True)
@@ -122,12 +125,19 @@ def import_schedule(engine, schedule: Schedule, imported_by: str) -> dict[str, A
         import_year(session, schedule.year, schedule.days_off, schedule.makeup_days,
                     source=f"{schedule.source or '导入'}（{imported_by}）")
         numbers = affected_cases(session, schedule.year)
-    moved, recorded = [], schedule.to_dict()
-    for number in numbers:
+    moved, failed, recorded = [], [], schedule.to_dict()
+    for number in numbers:  # one command, one transaction per case: one that fails stops nothing
         try:
             changes = engine.execute(RecomputeDeadlines(case=number, schedule=recorded), Actor.system("calendar"))
         except Skipped:
             continue
+        except ApprovalError as exc:
+            failed.append({"case": number, "error": exc.message})
+            continue
+        except Exception as exc:  # a case that cannot be recomputed must not stop the others
+            log.exception("calendar import %s: case %s could not be recomputed", schedule.year, number)
+            failed.append({"case": number, "error": f"{type(exc).__name__}: {exc}"})
+            continue
         moved.extend({"case": number, **m.to_dict()} for m in changes)
     return {"year": schedule.year, "days_off": len(schedule.days_off), "makeup_days": len(schedule.makeup_days),
-            "cases_checked": len(numbers), "moved": moved}
+            "cases_checked": len(numbers), "moved": moved, "failed": failed}

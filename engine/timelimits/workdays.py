@@ -2,8 +2,9 @@
 
 The schedule lives in the project's own tables, seeded from the maintained
 ``chinesecalendar`` package and correctable by administrators. A year whose
-schedule is not loaded is counted on weekends only and every answer that
-touches it says so (``provisional``): holidays are never guessed.
+schedule is not loaded is counted on weekends and its fixed-date statutory
+holidays (1 January, 1–2 May, 1–3 October) only, and every answer that touches
+it says so (``provisional``): movable holidays and makeup days are never guessed.
 
 Counting follows the usual rule: the day a period starts is not counted, so
 "N working days from D" is the N-th working day after D.
@@ -13,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+import chinese_calendar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -20,6 +22,11 @@ from engine.errors import BadInput
 from engine.store.models import CalendarDay, CalendarYear, Meta
 
 VERSION_KEY = "calendar_version"
+#: The statutory holidays whose dates are fixed by law (全国年节及纪念日放假办法): 元旦, 劳动节,
+#: 国庆节. In a year whose schedule is not yet published they are taken as days off — the
+#: year stays provisional, since the published schedule also moves weekends (调休) around them.
+FIXED_HOLIDAYS = {(1, 1): "元旦", (5, 1): "劳动节", (5, 2): "劳动节",
+                  (10, 1): "国庆节", (10, 2): "国庆节", (10, 3): "国庆节"}
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,8 @@ class WorkCalendar:
             return False
         if day in self.makeup:
             return True
+        if day.year not in self.years and (day.month, day.day) in FIXED_HOLIDAYS:
+            return False
         return day.weekday() < 5
 
     def add(self, start: date, n: int) -> WorkdayAnswer:
@@ -113,8 +122,6 @@ def bump_version(session: Session) -> None:
 
 def seed_from_chinesecalendar(session: Session) -> list[int]:
     """Load every year the ``chinesecalendar`` package covers and the tables do not have yet."""
-    import chinese_calendar
-
     have = set(session.scalars(select(CalendarYear.year)))
     years = sorted({d.year for d in chinese_calendar.holidays} - have)
     for year in years:

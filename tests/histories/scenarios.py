@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Callable
 
 from engine import Actor, Database, Engine, FixedClock
-from engine.commands import (ClaimTask, CompleteTask, ExtendDeadline, ReceiveSupplement, ReleaseTask,
-                             RequestSupplement, ReturnTask, StartCase, SuspendClocks, TakeBackTask)
+from engine.commands import (ClaimTask, CompleteTask, DecideExtension, ExtendDeadline, ReceiveSupplement,
+                             ReleaseTask, RequestExtension, RequestSupplement, ReturnTask, StartCase, SuspendClocks,
+                             TakeBackTask)
 from cli.demo import seed
 from engine.deploy import set_time_policy
 from engine.people import actor_for
@@ -71,10 +72,19 @@ class Story:
         self.engine.execute(command, self.actor(username))
         return self
 
-    def sweep(self, when: str) -> "Story":
+    def sweep(self, when: str, failing: int = 0) -> "Story":
         self.at(when)
         report = sweep(self.engine)
-        assert not report.failed, report.failed
+        assert len(report.failed) == failing, report.failed
+        return self
+
+    def deploy(self, fixture: str, item: str, name: str) -> "Story":
+        """A test diagram from tests/fixtures as an item of 市市场监督管理局."""
+        from engine.deploy import deploy
+
+        with self.db.transaction() as session:
+            deploy(session, (HERE.parent / "fixtures" / fixture).read_bytes(), fixture, item,
+                   deployed_by="test", at=self.clock.now(), department_code="scjg", item_name=name)
         return self
 
 
@@ -201,18 +211,52 @@ def joint_department_defaults(s: Story):
 def provisional_year(s: Story):
     s.at("2026-12-10T09:00").start()
     s.at("2026-12-10T10:00").complete("chuangkou", {"acceptance": "accept"})
-    schedule = Schedule(2027, "测试用 2027 年安排", [(__import__("datetime").date(2027, 1, 1), "元旦")], [])
+    # 元旦 (a fixed date) was already counted as provisional; the made-up 4 January moves the deadline.
+    schedule = Schedule(2027, "测试用 2027 年安排", [(__import__("datetime").date(2027, 1, 1), "元旦"),
+                                                    (__import__("datetime").date(2027, 1, 4), "测试")], [])
     s.at("2026-12-15T09:00")
     import_schedule(s.engine, schedule, "admin")
     s.at("2026-12-16T10:00").complete("shencha", {"review_result": "pass"})
     s.at("2026-12-17T10:00").complete("fuzeren", {"decision": "grant"})
 
 
+def deemed_step_fails(s: Story):
+    """The review may be deemed agreed, but the gateway after it needs the reviewer's score:
+    each firing fails, is recorded in the history and retried, and after 8 attempts the
+    deadline is given up and the administrators are told; the reviewer then decides by hand."""
+    s.deploy("deemed_gateway.bpmn", "SCORED", "评分审查")
+    s.start(item="SCORED")
+    for hour in range(8, 23, 2):  # due when 4 March is over; retried after 1, 2, 4 … 64 minutes
+        s.sweep(f"2026-03-05T{hour:02d}:00", failing=1)
+    s.at("2026-03-06T10:00").complete("shencha", {"review_result": "pass", "score": 75}, "评分 75，合格")
+
+
+def joint_extension(s: Story):
+    """联办件: the reviewer asks, the head of the city government approves 15 more days (art. 42)."""
+    s.start(item="JOINT", applicant="某养老服务有限公司")
+    s.at("2026-03-02T10:00").complete("chuangkou", {"acceptance": "accept"})
+    s.at("2026-03-20T10:00").do("ws_shencha", RequestExtension(case=s.number, reason="需组织专家论证"))
+    s.at("2026-03-20T15:00").do("fushizhang", DecideExtension(case=s.number, approve=True, note="同意延期"))
+    s.at("2026-03-23T10:00").complete("ws_shencha", {"ws_result": "agree"}, "同意")
+    s.at("2026-03-24T10:00").complete("mz_shencha", {"mz_result": "agree"}, "同意")
+
+
+def second_notice(s: Story):
+    """A second one-time notice after the supplement, only for a defect in what was supplied."""
+    s.start()
+    s.at("2026-03-03T10:00").do("chuangkou", RequestSupplement(case=s.number, materials=("营业执照副本", "场所平面图")))
+    s.at("2026-03-09T10:00").do("chuangkou", ReceiveSupplement(case=s.number))
+    s.at("2026-03-10T10:00").do("chuangkou", RequestSupplement(case=s.number, materials=("场所平面图",),
+                                                                 note="平面图未标注面积"))
+    s.at("2026-03-12T10:00").do("chuangkou", ReceiveSupplement(case=s.number))
+    s.at("2026-03-12T11:00").complete("chuangkou", {"acceptance": "accept"})
+
+
 SCENARIOS: dict[str, Callable[[Story], None]] = {f.__name__: f for f in (
     straight_grant, refused_at_acceptance, supplement_then_deny, deemed_acceptance, inspection_pause,
     extension, cards_and_escalation, item_deemed_approval, claim_and_release, backup_stands_in,
     returned_and_taken_back, joint_parallel,
-    joint_department_defaults, provisional_year)}
+    joint_department_defaults, provisional_year, deemed_step_fails, joint_extension, second_notice)}
 
 
 def record(db: Database, name: str) -> dict:

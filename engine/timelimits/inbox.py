@@ -1,0 +1,37 @@
+"""The inbox's view of the clocks: on each open task, the day its limit runs out and its
+worst alert, so that the inbox can sort and mark 100,000 open cases from one index."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from engine.store.models import Clock, Deadline, Task
+from engine.timelimits.case_time import CaseTime
+
+#: Case-wide clocks whose limit an open step shows when it has no clock of its own, first found first.
+CASE_CLOCKS = ("acceptance", "decision", "issue")
+
+
+def refresh_tasks(t: CaseTime, tasks: list[Task]) -> None:
+    """Put ``due_on`` and ``alert`` on each of the case's open ``tasks``."""
+    if not tasks:
+        return
+    active = t.clocks()
+    fired: dict[int, set[str]] = {}
+    for clock_id, kind in t.session.execute(
+            select(Deadline.clock_id, Deadline.kind).where(Deadline.case_id == t.row.id,
+                                                           Deadline.state == "fired")):
+        fired.setdefault(clock_id, set()).add(kind)
+    by_task = {c.task_id: c for c in active if c.task_id is not None}
+    by_kind: dict[str, Clock] = {}
+    for clock in active:
+        by_kind.setdefault(clock.kind, clock)
+    case_clock = next((by_kind[k] for k in CASE_CLOCKS if k in by_kind), None)
+    for task in tasks:
+        clock = by_task.get(task.id) or case_clock
+        task.due_on = t.limit_due(clock) if clock is not None else None
+        seen = set(fired.get(clock.id, set())) if clock is not None else set()
+        if case_clock is not None:  # the case's own warning concerns whoever holds it now
+            seen |= fired.get(case_clock.id, set())
+        if t.row.card:
+            seen.add(t.row.card)
+        task.alert = next((a for a in ("red", "yellow", "warning") if a in seen), None)
