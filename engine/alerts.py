@@ -6,8 +6,9 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from engine.store.models import Case, Clock, Department, Message, Task, User, UserRole
 from engine.people import role_holders
+from engine.store.enums import TaskState
+from engine.store.models import Case, Clock, Department, Message, Task, User, UserRole
 
 
 def handlers(session: Session, task: Task) -> list[User]:
@@ -19,7 +20,7 @@ def _handler_tasks(session: Session, case: Case, clock: Clock) -> list[Task]:
     """The step's own task, or for a case-wide clock every task now open on the case."""
     if clock.task_id is not None:
         return [clock.task]
-    return list(session.scalars(select(Task).where(Task.case_id == case.id, Task.state == "ready")
+    return list(session.scalars(select(Task).where(Task.case_id == case.id, Task.state == TaskState.READY)
                                 .order_by(Task.id)))
 
 

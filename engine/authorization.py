@@ -44,6 +44,7 @@ from engine.errors import Conflict, NotAllowed
 from engine.read.access import may_handle
 from engine.roles import role_name
 from engine.runtime.definitions import ProcessDefinition
+from engine.store.enums import TaskKind, TaskState
 from engine.store.models import Case, Task
 from engine.timelimits.clocks import extension_approver
 from engine.timelimits.policy import policy_from_json
@@ -176,7 +177,7 @@ def acceptance_task(session: Session, case: Case, definition: ProcessDefinition)
     """The case's open acceptance step (受理), if it has one."""
     stage = {e for e, t in definition.user_tasks.items() if t.settings.stage == "acceptance"}
     return next((t for t in session.scalars(select(Task).where(
-        Task.case_id == case.id, Task.state == "ready", Task.kind == "bpmn")) if t.element_id in stage), None)
+        Task.case_id == case.id, Task.state == TaskState.READY, Task.kind == TaskKind.BPMN)) if t.element_id in stage), None)
 
 
 def _acceptance_window(session: Session, actor: Actor, subject: Subject) -> Grant:
@@ -196,7 +197,7 @@ def _case_handler(session: Session, actor: Actor, subject: Subject) -> Grant:
     case = subject.case
     if _item_head(actor, case):
         return ALLOWED
-    for task in session.scalars(select(Task).where(Task.case_id == case.id, Task.state == "ready")):
+    for task in session.scalars(select(Task).where(Task.case_id == case.id, Task.state == TaskState.READY)):
         if task.delegated_by_id is not None:
             continue
         try:

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from engine import outcomes
 from engine.actors import Actor
@@ -18,6 +18,7 @@ from engine.errors import ApprovalError, BadInput, NotFound, Skipped
 from engine.runtime.definitions import ProcessDefinition
 from engine.runtime.projection import department_ids, project_tasks
 from engine.runtime.spiff import run_engine
+from engine.store.enums import TaskKind, TaskState
 from engine.store.models import Case, Task
 from engine.timelimits import reactions, timers
 from engine.timelimits.case_time import CaseTime
@@ -132,7 +133,7 @@ class OpenCase:
                     outcomes.completed(self, task)
                 elif task.kind == "bpmn":  # withdrawn, returned, taken back: its co-signers are not needed
                     for cosign in self.ctx.session.scalars(select(Task).where(
-                            Task.followup_of_id == task.id, Task.kind == "cosign", Task.state == "ready")):
+                            Task.followup_of_id == task.id, Task.kind == TaskKind.COSIGN, Task.state == TaskState.READY)):
                         cosign.state = "cancelled"
             reactions.sync(self.timekeeper, opened, closed)
 

@@ -116,12 +116,13 @@ def test_a_failing_deadline_is_retried_with_backoff_and_never_blocks_the_others(
     case, other = flow.start(), flow.start()
     broken = deadline(seeded, case.number, "acceptance/warning")
     with seeded.transaction() as session:
-        session.get(Deadline, broken.id).kind = "newer_kind"  # cannot be fired by this code
+        row = session.get(Deadline, broken.id)  # an escalation that lost its detail: this code cannot fire it
+        row.kind, row.detail = "escalate", {}
     report = sweep_at(flow, clock, "2026-03-07T08:00")
     assert report.fired == 1 and [f["deadline"] for f in report.failed] == [broken.id]
     assert fired(seeded, other.number) == [(date(2026, 3, 7), "acceptance/warning")]  # not blocked
     row = deadline(seeded, case.number, "acceptance/warning")
-    assert row.state == "armed" and row.attempts == 1 and "newer_kind" in row.last_error
+    assert row.state == "armed" and row.attempts == 1 and "'to'" in row.last_error
     assert row.due_at == at("2026-03-07T08:01")
 
     for attempt in range(2, MAX_ATTEMPTS + 1):

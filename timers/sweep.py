@@ -20,6 +20,7 @@ from engine.actors import Actor
 from engine.commands import FireDeadline, RecordDeadlineFailure
 from engine.errors import ApprovalError, Conflict, Skipped
 from engine.executor import Engine
+from engine.store.enums import DeadlineState
 from engine.store.models import Case, Deadline
 from engine.timelimits.firing import MAX_ATTEMPTS, backoff
 
@@ -45,7 +46,7 @@ class SweepReport:
 def due_ids(engine: Engine, now: datetime, limit: int = BATCH) -> list[int]:
     """Only due rows, straight from ``ix_deadlines_due``."""
     with engine.db.reader() as session:
-        return list(session.scalars(select(Deadline.id).where(Deadline.state == "armed", Deadline.due_at <= now)
+        return list(session.scalars(select(Deadline.id).where(Deadline.state == DeadlineState.ARMED, Deadline.due_at <= now)
                                     .order_by(Deadline.due_at, Deadline.id).limit(limit)))
 
 

@@ -16,6 +16,7 @@ from engine import Database, Engine
 from engine.clock import Clock, SystemClock
 from engine.alerts import unread_count
 from engine.errors import ApprovalError
+from engine.store import enums
 
 from . import admin, auth, cases, inbox, messages, profile
 from .context import get_db, get_engine  # noqa: F401 — the app's accessors, also as web.get_db
@@ -54,6 +55,11 @@ def create_app(config: dict[str, Any] | None = None, *, db: Database | None = No
     def approval_error(exc: ApprovalError):
         status = {"not_found": 404, "not_allowed": 403, "conflict": 409}.get(exc.code, 400)
         return render_template("error.html", message=exc.message), status
+
+    @app.template_filter("label")
+    def label(value, enum: str, default: str = "") -> str:
+        """The Chinese name of a stored value: ``{{ case.state|label('CaseState') }}``."""
+        return getattr(enums, enum).label_of(value, default)
 
     @app.context_processor
     def globals_for_templates():

@@ -7,13 +7,15 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from .. import alerts
-from ..errors import ApprovalError, BadInput, Conflict, NotAllowed
-from ..people import role_holders, user_by_name
+from engine.authorization import ACCEPTANCE_WINDOW, CASE_HANDLER, EXTENSION_APPROVER
+from engine.store.enums import RequestKind, RequestState
 from engine.store.models import CaseRequest
 from engine.timelimits import clocks, supplements
 from engine.timelimits.policy import SUSPENSION_KINDS
-from engine.authorization import ACCEPTANCE_WINDOW, CASE_HANDLER, EXTENSION_APPROVER
+
+from .. import alerts
+from ..errors import ApprovalError, BadInput, Conflict
+from ..people import role_holders, user_by_name
 from .base import Applied, CaseCommand, CommandContext, OpenCase, bounded_text
 
 MAX_MATERIALS = 50
@@ -153,8 +155,8 @@ class RequestExtension(CaseCommand):
     def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
         row = case.row
         pending = ctx.session.scalar(select(CaseRequest.id).where(CaseRequest.case_id == row.id,
-                                                                  CaseRequest.kind == "extension",
-                                                                  CaseRequest.state == "pending"))
+                                                                  CaseRequest.kind == RequestKind.EXTENSION,
+                                                                  CaseRequest.state == RequestState.PENDING))
         if pending is not None:
             raise Conflict("已有待审批的延期申请")
         days = _extension_days(case, self.days)
@@ -187,8 +189,8 @@ class DecideExtension(CaseCommand):
         actor, row = ctx.actor, case.row
         approver = clocks.extension_approver(row.item, case.timekeeper.policy)
         request = ctx.session.scalar(select(CaseRequest).where(CaseRequest.case_id == row.id,
-                                                               CaseRequest.kind == "extension",
-                                                               CaseRequest.state == "pending"))
+                                                               CaseRequest.kind == RequestKind.EXTENSION,
+                                                               CaseRequest.state == RequestState.PENDING))
         if request is None:
             raise Conflict("没有待审批的延期申请")
         note = bounded_text(self.note, "审批意见", required=not self.approve)

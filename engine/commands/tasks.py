@@ -7,15 +7,17 @@ from typing import Any
 
 from sqlalchemy import select
 
-from .. import alerts, outcomes
-from ..errors import BadInput, Conflict, NotAllowed
-from engine.store.models import Task, User
-from ..people import active_user
-from ..roles import role_name
+from engine.authorization import TASK_COMPLETER, TASK_DELEGATE, TASK_HANDLER, TASK_OVERSIGHT, TASK_WORKER
 from engine.runtime.spiff import next_id, reset_to, submit_task
 from engine.runtime.values import check_form
-from engine.authorization import TASK_COMPLETER, TASK_DELEGATE, TASK_HANDLER, TASK_OVERSIGHT, TASK_WORKER
+from engine.store.enums import TaskKind, TaskState
+from engine.store.models import Task, User
 from engine.timelimits import reactions
+
+from .. import alerts, outcomes
+from ..errors import BadInput, Conflict
+from ..people import active_user
+from ..roles import role_name
 from .base import Applied, CommandContext, OpenCase, TaskCommand
 
 MAX_OPINION = 2000
@@ -50,7 +52,7 @@ class CompleteTask(TaskCommand):
             data = {}
         else:
             waiting = ctx.session.scalars(select(User.display_name).join(Task, Task.assignee_id == User.id).where(
-                Task.followup_of_id == row.id, Task.kind == "cosign", Task.state == "ready")).all()
+                Task.followup_of_id == row.id, Task.kind == TaskKind.COSIGN, Task.state == TaskState.READY)).all()
             if waiting:
                 raise Conflict(f"加签人尚未签署意见：{'、'.join(waiting)}")
             data = check_form(case.definition.user_tasks[row.element_id].form, self.data)
@@ -194,8 +196,8 @@ class ReturnTask(TaskCommand):
         reason = _opinion(self.reason)
         if not reason:
             raise BadInput("退回须写明理由")
-        target = ctx.session.scalar(select(Task).where(Task.case_id == case.row.id, Task.kind == "bpmn",
-                                                       Task.state == "completed", Task.element_id == self.to)
+        target = ctx.session.scalar(select(Task).where(Task.case_id == case.row.id, Task.kind == TaskKind.BPMN,
+                                                       Task.state == TaskState.COMPLETED, Task.element_id == self.to)
                                     .order_by(Task.completed_at.desc(), Task.id.desc()).limit(1))
         if target is None or target.element_id == row.element_id:
             raise BadInput(f"本办件没有已办理的环节“{self.to}”可以退回")
@@ -221,7 +223,7 @@ class TakeBackTask(TaskCommand):
 
     def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
         row = case.task_row(self.task)
-        later = list(ctx.session.scalars(select(Task).where(Task.case_id == case.row.id, Task.state == "ready")))
+        later = list(ctx.session.scalars(select(Task).where(Task.case_id == case.row.id, Task.state == TaskState.READY)))
         if not later or any(t.created_at < row.completed_at or t.assignee_id is not None or t.draft for t in later):
             raise Conflict("下一环节已开始办理，不能拿回")
         for task in later:
@@ -252,8 +254,8 @@ class AddCosigner(TaskCommand):
         target = active_user(ctx.session, self.to)
         if target is None or target.id == ctx.actor.user_id or not target.role_codes:
             raise BadInput(f"不能加签给 {self.to}")
-        if ctx.session.scalar(select(Task.id).where(Task.followup_of_id == row.id, Task.kind == "cosign",
-                                                    Task.state == "ready", Task.assignee_id == target.id)):
+        if ctx.session.scalar(select(Task.id).where(Task.followup_of_id == row.id, Task.kind == TaskKind.COSIGN,
+                                                    Task.state == TaskState.READY, Task.assignee_id == target.id)):
             raise Conflict(f"已加签给 {target.display_name}，尚未签署")
         role = row.role if row.role in target.role_codes else target.role_codes[0]
         cosign = Task(case_id=case.row.id, spiff_id=str(next_id()), element_id=row.element_id,

@@ -13,13 +13,28 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from engine.read.access import acting_for
 from engine.actors import Actor
 from engine.clock import CHINA_TZ
 from engine.errors import NotFound
-from engine.store.models import (CalendarDay, CalendarYear, Case, CaseRequest, Clock, Deadline, Department,
-                                 HistoryEntry, Item, Message, Notice, ProcessVersion, Task, User)
+from engine.read.access import acting_for
 from engine.roles import role_name
+from engine.store.enums import ClockKind, ClockState, DeadlineKind, DeadlineState, RequestKind, RequestState, TaskState
+from engine.store.models import (
+    CalendarDay,
+    CalendarYear,
+    Case,
+    CaseRequest,
+    Clock,
+    Deadline,
+    Department,
+    HistoryEntry,
+    Item,
+    Message,
+    Notice,
+    ProcessVersion,
+    Task,
+    User,
+)
 
 
 def iso(value: datetime | None) -> str | None:
@@ -60,7 +75,7 @@ def _may_act_on(actor: Actor):
 
 def ready_tasks(session: Session, actor: Actor | None = None, *, limit: int = 200) -> list[Task]:
     """Ready tasks, oldest first; for an actor only those they may act on."""
-    query = select(Task).where(Task.state == "ready")
+    query = select(Task).where(Task.state == TaskState.READY)
     if actor is not None:
         query = query.where(_may_act_on(actor))
     query = query.options(joinedload(Task.case).joinedload(Case.item), joinedload(Task.department),
@@ -99,10 +114,10 @@ def _inbox_query(session: Session, actor: Actor, tab: str, search: str, today: d
     if tab not in INBOX_TABS:
         raise NotFound(f"没有 “{tab}” 这一栏")
     if tab == "done":
-        query = select(Task).where(Task.completed_by_id == actor.user_id, Task.state == "completed")
+        query = select(Task).where(Task.completed_by_id == actor.user_id, Task.state == TaskState.COMPLETED)
         order = (Task.completed_at.desc(), Task.id.desc())
     else:
-        query = select(Task).where(Task.state == "ready", _may_act_on(actor))
+        query = select(Task).where(Task.state == TaskState.READY, _may_act_on(actor))
         if tab == "warning":
             query = query.where(Task.alert == "warning")
         elif tab == "overdue":
@@ -202,12 +217,10 @@ def items(session: Session) -> list[Item]:
     return list(session.scalars(select(Item).order_by(Item.code)))
 
 
-CLOCK_LABELS = {"acceptance": "受理时限", "decision": "办理时限", "step": "环节时限", "issue": "发证时限",
-                "followup": "补充意见时限", "suspension": "特别程序", "timer": "流程定时"}
-DEADLINE_LABELS = {"warning": "预警", "yellow": "黄牌", "red": "红牌", "deemed": "超时默许", "escalate": "升级提醒",
-                   "resume": "恢复计时", "timer": "定时事件"}
-CLOCK_STATES = {"running": "计时中", "paused": "已中止", "stopped": "已停止"}
-DEADLINE_STATES = {"armed": "待触发", "paused": "已中止", "fired": "已触发", "cancelled": "已取消", "failed": "失败"}
+CLOCK_LABELS = {k.value: k.label for k in ClockKind}
+DEADLINE_LABELS = {k.value: k.label for k in DeadlineKind}
+CLOCK_STATES = {k.value: k.label for k in ClockState}
+DEADLINE_STATES = {k.value: k.label for k in DeadlineState}
 
 
 def deadline_dict(deadline: Deadline) -> dict[str, Any]:
@@ -273,7 +286,7 @@ def pending_extension_requests(session: Session, actor: Actor) -> list[dict[str,
     """For a 负责人 (or a 本级人民政府负责人, for 联办件): the extension requests their department decides."""
     if not (actor.has_role("head") or actor.has_role("gov_head")):
         return []
-    rows = session.scalars(select(CaseRequest).where(CaseRequest.kind == "extension", CaseRequest.state == "pending",
+    rows = session.scalars(select(CaseRequest).where(CaseRequest.kind == RequestKind.EXTENSION, CaseRequest.state == RequestState.PENDING,
                                                      CaseRequest.department_id == actor.department_id)
                            .options(joinedload(CaseRequest.case).joinedload(Case.item))
                            .order_by(CaseRequest.requested_at))

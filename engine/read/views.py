@@ -11,13 +11,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.actors import Actor
-from engine.authorization import Subject, acceptance_task
+from engine.authorization import Subject
 from engine.commands import COMMANDS
 from engine.errors import NotAllowed, NotFound
 from engine.people import role_holders
 from engine.read.queries import get_case, get_task, task_dict
 from engine.roles import role_name
 from engine.runtime.definitions import ProcessDefinition, UserTaskInfo, next_user_tasks
+from engine.store.enums import TaskKind, TaskState
 from engine.store.models import Case, CaseRequest, Department, HistoryEntry, Message, ProcessVersion, Task, User
 
 #: roles that may read every case (电子监察, administration)
@@ -94,8 +95,8 @@ def return_targets(session: Session, task: Task) -> list[tuple[str, str]]:
     """The earlier steps of the case that a step may be returned to (退回): element and name."""
     if task.kind != "bpmn":
         return []
-    rows = session.scalars(select(Task).where(Task.case_id == task.case_id, Task.kind == "bpmn",
-                                              Task.state == "completed", Task.element_id != task.element_id)
+    rows = session.scalars(select(Task).where(Task.case_id == task.case_id, Task.kind == TaskKind.BPMN,
+                                              Task.state == TaskState.COMPLETED, Task.element_id != task.element_id)
                            .order_by(Task.completed_at))
     return list(dict.fromkeys((t.element_id, t.name) for t in rows))
 
@@ -223,6 +224,6 @@ def case_operations(session: Session, actor: Actor, case: Case, definition: Proc
             ops.discard("resume_clocks")
     if allowed(session, actor, "copy_case", subject):
         ops.add("copy_case")
-    urgeable = {t.id for t in session.scalars(select(Task).where(Task.case_id == case.id, Task.state == "ready"))
+    urgeable = {t.id for t in session.scalars(select(Task).where(Task.case_id == case.id, Task.state == TaskState.READY))
                 if allowed(session, actor, "urge_task", Subject(case, definition, t))}
     return {"operations": frozenset(ops), "urge": urgeable}

@@ -10,9 +10,11 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+
+from engine.errors import BadInput, BpmnError
 from engine.runtime.definitions import ProcessDefinition
 from engine.runtime.spiff import ready_user_tasks
-from engine.errors import BadInput, BpmnError
+from engine.store.enums import TaskKind, TaskState
 from engine.store.models import Case, Deadline, Department, Task
 
 
@@ -32,7 +34,7 @@ def project_tasks(session: Session, case: Case, definition: ProcessDefinition, w
     known = {row.spiff_id for row in open_rows}
     opened = []
     reopened = {row.spiff_id: row for row in session.scalars(
-        select(Task).where(Task.case_id == case.id, Task.kind == "bpmn", Task.state != "ready",
+        select(Task).where(Task.case_id == case.id, Task.kind == TaskKind.BPMN, Task.state != "ready",
                            Task.spiff_id.in_([i for i in ready if i not in known])))}
     for spiff_id, task in ready.items():
         if spiff_id in known:
@@ -66,7 +68,7 @@ def project_tasks(session: Session, case: Case, definition: ProcessDefinition, w
 
 
 def open_tasks(session: Session, case_id: int) -> list[Task]:
-    return list(session.scalars(select(Task).where(Task.case_id == case_id, Task.state == "ready")
+    return list(session.scalars(select(Task).where(Task.case_id == case_id, Task.state == TaskState.READY)
                                 .order_by(Task.created_at, Task.id)))
 
 

@@ -15,6 +15,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from engine.store.enums import checks
+
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 
@@ -70,6 +72,7 @@ class CalendarDay(Base):
     """An exception to the Monday–Friday rule: a day off (法定节假日) or a makeup working day (调休)."""
 
     __tablename__ = "calendar_days"
+    __table_args__ = checks("calendar_days")
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     year: Mapped[int] = mapped_column(Integer, index=True)
     kind: Mapped[str] = mapped_column(String(8))  # off | makeup
@@ -152,6 +155,7 @@ class Case(Base):
     """A case (办件). ``version`` gives optimistic concurrency: every command bumps it."""
 
     __tablename__ = "cases"
+    __table_args__ = checks("cases")
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(64), unique=True)
     key: Mapped[str] = mapped_column(String(36), unique=True)
@@ -188,6 +192,7 @@ class Task(Base):
 
     __tablename__ = "tasks"
     __table_args__ = (
+        *checks("tasks"),
         Index("ix_tasks_inbox", "state", "department_id", "role", "due_on"),
         Index("ix_tasks_done", "completed_by_id", "completed_at"),
         Index("ix_tasks_case_state", "case_id", "state"),
@@ -248,7 +253,7 @@ class Clock(Base):
     """
 
     __tablename__ = "case_clocks"
-    __table_args__ = (UniqueConstraint("case_id", "key"),)
+    __table_args__ = (UniqueConstraint("case_id", "key"), *checks("case_clocks"))
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     key: Mapped[str] = mapped_column(String(80))  # stable within the case, e.g. decision, step.<task>
@@ -277,7 +282,7 @@ class Deadline(Base):
     """
 
     __tablename__ = "deadlines"
-    __table_args__ = (UniqueConstraint("case_id", "key"), Index("ix_deadlines_due", "state", "due_at"),
+    __table_args__ = (*checks("deadlines"), UniqueConstraint("case_id", "key"), Index("ix_deadlines_due", "state", "due_at"),
                       Index("ix_deadlines_provisional", "provisional", "state"))
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
@@ -317,7 +322,7 @@ class CaseRequest(Base):
     handler for the authority's 负责人 to approve or refuse."""
 
     __tablename__ = "case_requests"
-    __table_args__ = (Index("ix_case_requests_pending", "kind", "state", "department_id"),)
+    __table_args__ = (*checks("case_requests"), Index("ix_case_requests_pending", "kind", "state", "department_id"))
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     kind: Mapped[str] = mapped_column(String(16))

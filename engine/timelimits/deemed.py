@@ -20,6 +20,7 @@ from engine import alerts
 from engine.clock import china_date
 from engine.errors import BadInput
 from engine.runtime.spiff import next_id, submit_task
+from engine.store.enums import TaskKind, TaskState
 from engine.store.models import Clock, Task
 from engine.timelimits import notices
 from engine.timelimits.case_time import CaseTime
@@ -36,8 +37,8 @@ def deemed(t: CaseTime, clock: Clock) -> dict[str, Any]:
 
 
 def ready_bpmn_tasks(t: CaseTime) -> list[Task]:
-    return list(t.session.scalars(select(Task).where(Task.case_id == t.row.id, Task.state == "ready",
-                                                     Task.kind == "bpmn").order_by(Task.id)))
+    return list(t.session.scalars(select(Task).where(Task.case_id == t.row.id, Task.state == TaskState.READY,
+                                                     Task.kind == TaskKind.BPMN).order_by(Task.id)))
 
 
 def ready_stage_task(t: CaseTime, stage: str) -> Task | None:
