@@ -17,7 +17,7 @@ from engine.errors import BpmnError
 from engine.runtime.values import parse_json_object
 from timers.scheduler import DEFAULT_INTERVAL
 
-from . import catalogue, replay, time_limits
+from . import catalogue, db, replay, time_limits
 from .common import ApprovalsGroup, State, emit, json_option, now_option, prepare_database
 
 
@@ -34,9 +34,9 @@ def main(ctx: click.Context, url: str | None) -> None:
 @click.option("--simulation", is_flag=True, help="模拟数据库：允许各命令用 --now 指定时间")
 @click.pass_obj
 def init_db(state: State, simulation: bool) -> None:
-    """Create the tables."""
-    prepare_database(state.db, simulation=simulation)
-    click.echo(f"数据库已就绪：{state.db.url}" + ("（模拟模式）" if simulation else ""))
+    """Create the tables, or bring them to the newest schema (like ``db upgrade``)."""
+    revision = prepare_database(state.db, simulation=simulation)
+    click.echo(f"数据库已就绪：{state.db.url}（结构版本 {revision}）" + ("（模拟模式）" if simulation else ""))
 
 
 @main.command()
@@ -376,6 +376,7 @@ def serve(state: State, host: str, port: int, interval: int) -> None:
 time_limits.register(main, case)
 replay.register(main, case)
 catalogue.register(main)
+db.register(main)
 
 if __name__ == "__main__":
     main()
