@@ -16,7 +16,8 @@ columns the baseline lacks), upgrades it to head and runs the cases on.
 
 The rows are read back by reflection too, so this module never needs the models of the
 day; but making the cases needs the engine of the baseline. To make the file again, run
-this module in a checkout of the baseline commit (the one that added migration 0001):
+this module in a checkout where the newest revision is still 0001 (any commit before
+migration 0002 was added; ``make`` checks):
 
     git worktree add /tmp/at-0001 <commit> && cd /tmp/at-0001
     python3 -m tests.migration_fixture        # writes tests/fixtures/baseline_cases.json
@@ -42,7 +43,7 @@ NUMBERS = ("GENERAL-20260302-00001", "GENERAL-20260302-00002", "GENERAL-20260302
 def make(path: Path = FIXTURE) -> None:
     import tempfile
 
-    from engine import Actor, Database, Engine, FixedClock
+    from engine import Actor, Database, Engine, FixedClock, content
     from engine.catalogue import load_file
     from engine.commands import CompleteTask, StartCase
     from engine.people import actor_for
@@ -65,8 +66,8 @@ def make(path: Path = FIXTURE) -> None:
                 people.add_user(session, username, roles=roles, department_code=department,
                                 password=demo.DEMO_PASSWORD, display_name=display)
             seed_from_chinesecalendar(session)
-            load_file(session, demo.CATALOGUE / "general_approval.yaml", demo.BPMN_DIR, loaded_by="demo",
-                      at=clock.now())
+            load_file(session, content.catalogue() / "general_approval.yaml", content.diagrams(),
+                      loaded_by="demo", at=clock.now())
         engine = Engine(db, clock)
         with db.reader() as session:
             actors = {u: actor_for(session, u) for u in ("chuangkou", "shencha", "fuzeren")}
