@@ -10,7 +10,7 @@ from .common import State, emit, json_option
 _STATE_TEXT = {
     "empty": "数据库为空（执行 approvals db upgrade 建立全部表）",
     "unversioned": "数据库没有结构版本记录（由引入迁移之前的版本创建）；"
-                   "执行 approvals db upgrade 将其识别为基线 {baseline} 并升级",
+                   "执行 approvals db upgrade 将按表和列识别其结构版本（可识别：{unversioned}）并升级",
     "behind": "需要升级：执行 approvals db upgrade",
     "current": "已是最新",
     "unknown": "数据库的结构版本不在本程序的迁移脚本中：它可能来自更新的版本，请升级程序",
@@ -27,7 +27,7 @@ def db() -> None:
 @click.pass_obj
 def db_current(state: State, as_json: bool) -> None:
     """Show the schema revision of the database and the newest one this program knows."""
-    from engine.store.migrate import BASELINE, status
+    from engine.store.migrate import UNVERSIONED, status
 
     out = status(state.db).to_dict()
     if as_json:
@@ -35,7 +35,7 @@ def db_current(state: State, as_json: bool) -> None:
         return
     click.echo(f"数据库：{state.db.url}")
     click.echo(f"当前结构版本：{out['current'] or '无'}（本程序最新：{out['head']}）")
-    click.echo(_STATE_TEXT[out["state"]].format(baseline=BASELINE))
+    click.echo(_STATE_TEXT[out["state"]].format(unversioned="、".join(UNVERSIONED)))
 
 
 @db.command("upgrade")
@@ -43,18 +43,19 @@ def db_current(state: State, as_json: bool) -> None:
 @click.pass_obj
 def db_upgrade(state: State, as_json: bool) -> None:
     """Bring the database to the newest schema; its cases stay as they are. A database made
-    before migrations is checked against the baseline and stamped first."""
-    from engine.store.migrate import BASELINE
-
+    before migrations is recognised by its tables and columns and stamped first."""
     result = state.db.create_schema()
     out = result.to_dict()
     if as_json:
         emit(out)
         return
-    if result.stamped_baseline:
-        click.echo(f"数据库没有结构版本记录，已核对与基线 {BASELINE} 一致并标记")
-    if out["changed"]:
-        click.echo(f"已将数据库结构从 {out['from'] or '空库'} 升级到 {out['to']}")
+    if result.stamped:
+        click.echo(f"数据库没有结构版本记录：已核对其表和列与结构版本 {result.stamped} 一致并标记"
+                   + (f"，再升级到 {out['to']}" if out["to"] != result.stamped else ""))
+    elif result.before.state == "empty":
+        click.echo(f"已在空数据库中建立全部表（结构版本 {out['to']}）")
+    elif out["changed"]:
+        click.echo(f"已将数据库结构从 {out['from']} 升级到 {out['to']}")
     else:
         click.echo(f"数据库结构已是最新（{out['to']}），无需升级")
 

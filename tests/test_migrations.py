@@ -131,7 +131,7 @@ def test_a_database_from_before_migrations_is_recognised_as_the_baseline(databas
         connection.exec_driver_sql("DROP TABLE alembic_version")  # what create_all made
     assert migrate.status(database).state == "unversioned"
     result = database.create_schema()
-    assert result.stamped_baseline and result.to_dict()["to"] == migrate.head()
+    assert result.stamped == migrate.BASELINE and result.to_dict()["to"] == migrate.head()
     assert differences(database) == []
 
 
@@ -140,7 +140,18 @@ def test_a_database_older_than_the_baseline_is_refused_and_left_alone(database):
     with database.engine.begin() as connection:
         connection.exec_driver_sql("DROP TABLE alembic_version")
         connection.exec_driver_sql("DROP TABLE deadlines")  # made before the time-limit tables
-    with pytest.raises(migrate.SchemaError, match="缺少 deadlines.*无法自动升级"):
+    with pytest.raises(migrate.SchemaError, match="缺少 deadlines）：无法自动升级"):
+        database.create_schema()
+    assert migrate.status(database).state == "unversioned"
+
+
+def test_a_database_from_a_later_commit_without_its_migration_is_refused(database):
+    """Stamping it 0001 would make the next revision add a column that is already there."""
+    upgrade_for_real(database, migrate.BASELINE)
+    with database.engine.begin() as connection:
+        connection.exec_driver_sql("DROP TABLE alembic_version")
+        connection.exec_driver_sql("ALTER TABLE tasks ADD COLUMN priority INTEGER")
+    with pytest.raises(migrate.SchemaError, match="多出 tasks.priority"):
         database.create_schema()
     assert migrate.status(database).state == "unversioned"
 
@@ -172,7 +183,7 @@ def test_cases_made_at_the_baseline_run_on_after_upgrading_to_head(database, ver
 
     result = database.create_schema()  # what `approvals db upgrade` and every start do
     assert result.to_dict()["to"] == migrate.head()
-    assert result.stamped_baseline is not versioned
+    assert result.stamped == (None if versioned else migrate.BASELINE)
 
     waiting, reviewing, concluded = migration_fixture.NUMBERS
     clock = FixedClock(at("2026-03-03T09:00"))

@@ -8,8 +8,9 @@ migrations began. Every later change to the models is a new revision; the test
 ``upgrade`` brings any database to head in one transaction:
 
 - an empty database gets every revision from 0001;
-- a database made before migrations (the baseline's tables, no ``alembic_version``) is
-  checked against the baseline, stamped 0001 and upgraded;
+- a database made before migrations (tables, no ``alembic_version``) is recognised as one
+  of ``UNVERSIONED`` by its tables and columns, exactly, stamped so and upgraded; one
+  that matches none is refused and left as it is;
 - a database with ``alembic_version`` is upgraded from where it is.
 
 An empty SQLite database is made quicker (tests and replays make hundreds): the first one in a
@@ -43,6 +44,10 @@ if TYPE_CHECKING:
 
 SCRIPT_LOCATION = "engine.store:migrations"
 BASELINE = "0001"
+#: The revisions a database made before migrations (by ``metadata.create_all``) can be at,
+#: each equal in tables and columns to the models of its day: 0001 is main at 965e8ec. A
+#: revision that reproduces exactly what a later pre-migration commit created may be added.
+UNVERSIONED: tuple[str, ...] = (BASELINE,)
 VERSION_TABLE = "alembic_version"
 #: tables in the database that the migrations do not own: Flask-Session creates ``web_sessions``
 IGNORED_TABLES = frozenset({"web_sessions"})
@@ -134,11 +139,11 @@ def status(db: "Database") -> Status:
 class UpgradeResult:
     before: Status
     after: str
-    stamped_baseline: bool  # a pre-migration database recognised as the baseline
+    stamped: str | None = None  # the revision a pre-migration database was recognised as
 
     def to_dict(self) -> dict:
         return {"from": self.before.current, "to": self.after, "state_before": self.before.state,
-                "stamped_baseline": self.stamped_baseline, "changed": self.before.current != self.after}
+                "stamped": self.stamped, "changed": self.before.current != self.after}
 
 
 def upgrade(db: "Database", revision: str = "head") -> UpgradeResult:
@@ -150,12 +155,11 @@ def upgrade(db: "Database", revision: str = "head") -> UpgradeResult:
                               f"（本程序最新为 {before.head}）：数据库可能来自更新的版本，请升级程序")
         if before.state == "empty" and db.is_sqlite and revision == "head":
             _copy_sqlite_template(connection)
-            return UpgradeResult(before, before.head, False)
+            return UpgradeResult(before, before.head)
         config = alembic_config(connection)
-        stamped = before.state == "unversioned"
+        stamped = _recognise(connection) if before.state == "unversioned" else None
         if stamped:
-            _check_baseline(connection)
-            command.stamp(config, BASELINE)
+            command.stamp(config, stamped)
         if before.state != "current" or revision != "head":
             command.upgrade(config, revision)
         after = MigrationContext.configure(connection).get_current_revision()
@@ -188,29 +192,41 @@ def _migration_connection(db: "Database") -> Iterator[Connection]:
                 connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
 
 
-def _check_baseline(connection: Connection) -> None:
-    """A database made before migrations must have every table and column of the baseline."""
-    expected = baseline_shape()
+def _shape(connection: Connection) -> dict[str, set[str]]:
     inspector = inspect(connection)
-    present = set(inspector.get_table_names())
-    missing = [t for t in sorted(expected) if t not in present]
-    for table in sorted(set(expected) & present):
-        columns = {c["name"] for c in inspector.get_columns(table)}
-        missing += [f"{table}.{c}" for c in sorted(expected[table] - columns)]
-    if missing:
-        shown = "、".join(missing[:8]) + ("等" if len(missing) > 8 else "")
-        raise SchemaError(f"数据库没有结构版本记录，且与基线 {BASELINE} 不符（缺少 {shown}）："
-                          "它早于可迁移的版本，无法自动升级，请导出办件后重建数据库")
+    return {t: {c["name"] for c in inspector.get_columns(t)} for t in _app_tables(connection)}
 
 
-def baseline_shape() -> dict[str, set[str]]:
-    """Tables and their columns at the baseline, read from a scratch database upgraded to it."""
+def _recognise(connection: Connection) -> str:
+    """The revision of ``UNVERSIONED`` whose tables and columns a database made before
+    migrations has exactly, newest first."""
+    found = _shape(connection)
+    for revision in reversed(UNVERSIONED):
+        if shape_at(revision) == found:
+            return revision
+    expected = shape_at(BASELINE)
+    missing = [t for t in sorted(expected) if t not in found]
+    extra = [t for t in sorted(found) if t not in expected]
+    for table in sorted(set(expected) & set(found)):
+        missing += [f"{table}.{c}" for c in sorted(expected[table] - found[table])]
+        extra += [f"{table}.{c}" for c in sorted(found[table] - expected[table])]
+
+    def listed(names: list[str]) -> str:
+        return "、".join(names[:8]) + ("等" if len(names) > 8 else "")
+
+    differences = "；".join(([f"缺少 {listed(missing)}"] if missing else []) + ([f"多出 {listed(extra)}"] if extra else []))
+    raise SchemaError(f"数据库没有结构版本记录，且与可识别的结构（{'、'.join(UNVERSIONED)}）都不符（与 {BASELINE} 相比"
+                      f"{differences}）：无法自动升级。请先备份；若它来自引入迁移之前的开发版本，请导出办件后重建数据库")
+
+
+@functools.cache
+def shape_at(revision: str) -> dict[str, set[str]]:
+    """Tables and their columns at ``revision``, read from a scratch database upgraded to it."""
     scratch = create_engine("sqlite://")
     try:
         with scratch.begin() as connection:
-            command.upgrade(alembic_config(connection), BASELINE)
-            inspector = inspect(connection)
-            return {t: {c["name"] for c in inspector.get_columns(t)} for t in _app_tables(connection)}
+            command.upgrade(alembic_config(connection), revision)
+            return _shape(connection)
     finally:
         scratch.dispose()
 
