@@ -17,8 +17,9 @@ from engine.errors import BpmnError
 from engine.runtime.values import parse_json_object
 from timers.scheduler import DEFAULT_INTERVAL
 
-from . import catalogue, db, replay, time_limits
+from . import catalogue, replay, time_limits
 from .common import ApprovalsGroup, State, emit, json_option, now_option, prepare_database
+from .db import register as register_db_commands
 
 
 @click.group(cls=ApprovalsGroup)
@@ -407,9 +408,9 @@ def _print_logins(state: State, host: str, port: int) -> None:
 
 
 time_limits.register(main, case)
+register_db_commands(main)
 replay.register(main, case)
 catalogue.register(main)
-db.register(main)
 
 if __name__ == "__main__":
     main()
