@@ -146,22 +146,22 @@ class UpgradeResult:
                 "stamped": self.stamped, "changed": self.before.current != self.after}
 
 
-def upgrade(db: "Database", revision: str = "head") -> UpgradeResult:
-    """Bring the database to ``revision`` (head by default) in one transaction."""
+def upgrade(db: "Database") -> UpgradeResult:
+    """Bring the database to head in one transaction."""
     with _migration_connection(db) as connection:
         before = _status(connection)
         if before.state == "unknown":
             raise SchemaError(f"数据库的结构版本 {before.current} 不在本程序的迁移脚本中"
                               f"（本程序最新为 {before.head}）：数据库可能来自更新的版本，请升级程序")
-        if before.state == "empty" and db.is_sqlite and revision == "head":
+        if before.state == "empty" and db.is_sqlite:
             _copy_sqlite_template(connection)
             return UpgradeResult(before, before.head)
         config = alembic_config(connection)
         stamped = _recognise(connection) if before.state == "unversioned" else None
         if stamped:
             command.stamp(config, stamped)
-        if before.state != "current" or revision != "head":
-            command.upgrade(config, revision)
+        if before.state != "current":
+            command.upgrade(config, "head")
         after = MigrationContext.configure(connection).get_current_revision()
     return UpgradeResult(before, after, stamped)
 
