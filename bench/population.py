@@ -15,7 +15,7 @@ from sqlalchemy import func, insert, select
 from engine import Actor, Database, Engine, FixedClock
 from engine.commands import CompleteTask, StartCase
 from cli.demo import seed
-from engine.store.models import Base, Case, Clock, Deadline, Task
+from engine.store.models import Case, Clock, Deadline, Task
 from engine.people import actor_for
 from engine.timelimits.workdays import seed_from_chinesecalendar
 
@@ -30,7 +30,7 @@ def _columns(row, skip=("id",)) -> dict:
 def build(url: str, cases: int, due: int) -> tuple[Database, Engine]:
     """A database with ``cases`` accepted cases; ``due`` of them have their warning due."""
     db = Database(url)
-    Base.metadata.drop_all(db.engine)
+    db.drop_schema()
     db.create_schema()
     clock = FixedClock(START)
     engine = Engine(db, clock)

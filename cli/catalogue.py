@@ -8,8 +8,6 @@ import click
 
 from .common import State, emit, json_option, prepare_database
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 @click.group()
 def catalogue() -> None:
@@ -19,18 +17,20 @@ def catalogue() -> None:
 @catalogue.command("load")
 @click.argument("directory", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--bpmn", "bpmn_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="流程图目录（默认 bpmn/）")
+              help="流程图目录（默认随程序发布的流程图）")
 @click.option("--user", "username", default="admin", show_default=True)
 @json_option
 @click.pass_obj
 def catalogue_load(state: State, directory: Path | None, bpmn_dir: Path | None, username: str,
                    as_json: bool) -> None:
-    """Load every item file in DIRECTORY (default processes/); a broken file is refused with its
+    """Load every item file in DIRECTORY (default: the catalogue shipped with the program, processes/
+    in the repository); a broken file is refused with its
     line and field and the others still load. Exit 1 when any file was refused."""
+    from engine import content
     from engine.catalogue import load_catalogue
 
     prepare_database(state.db)
-    report = load_catalogue(state.db, directory or ROOT / "processes", bpmn_dir or ROOT / "bpmn",
+    report = load_catalogue(state.db, directory or content.catalogue(), bpmn_dir or content.diagrams(),
                             loaded_by=username, at=state.engine().now())
     if as_json:
         emit(report.to_dict())

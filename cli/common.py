@@ -34,14 +34,16 @@ class State:
         return Engine(self.db, FixedClock(parse_datetime(now)))
 
 
-def prepare_database(db: Database, *, simulation: bool = False) -> None:
-    """Tables, and the official holiday schedule for every year the calendar library covers."""
+def prepare_database(db: Database, *, simulation: bool = False) -> str:
+    """The schema brought to the newest revision, and the official holiday schedule for every
+    year the calendar library covers. Returns the schema revision."""
     from engine.timelimits.workdays import seed_from_chinesecalendar
 
-    db.create_schema(simulation=simulation)
+    result = db.create_schema(simulation=simulation)
     with db.transaction() as session:
         seed_from_chinesecalendar(session)
     db.optimize()
+    return result.after
 
 
 def emit(value: Any) -> None:

@@ -1,20 +1,20 @@
 """Demo data: a small administrative tree, users for every role, and the whole catalogue.
 
-Loaded by ``approvals serve`` on an empty database and by ``approvals demo``.
+Loaded by ``approvals serve --demo`` on an empty database and by ``approvals demo``; never
+by a plain ``serve``, so a production database gets no users with a known password.
 """
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import people
-from engine.catalogue import load_file
+from engine import content
+from engine.catalogue import item_files, load_file
 from engine.store.models import Department
 
-ROOT = Path(__file__).resolve().parent.parent
 DEMO_PASSWORD = "demo123"
 
 #: code, name, level, parent
@@ -67,10 +67,6 @@ USERS = [
     ("sheji", "严设计", ["designer"], "zwfw"),
 ]
 
-CATALOGUE = ROOT / "processes"
-BPMN_DIR = ROOT / "bpmn"
-
-
 def is_seeded(session: Session) -> bool:
     return session.scalar(select(Department.id).limit(1)) is not None
 
@@ -81,8 +77,8 @@ def seed(session: Session, at: datetime) -> None:
     for username, display, roles, department in USERS:
         people.add_user(session, username, roles=roles, department_code=department,
                         password=DEMO_PASSWORD, display_name=display)
-    for path in sorted(CATALOGUE.glob("*.yaml")):
-        load_file(session, path, BPMN_DIR, loaded_by="demo", at=at)
+    for path in item_files(content.catalogue()):
+        load_file(session, path, content.diagrams(), loaded_by="demo", at=at)
 
 
 def logins() -> list[tuple[str, str, str]]:

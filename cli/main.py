@@ -19,6 +19,7 @@ from timers.scheduler import DEFAULT_INTERVAL
 
 from . import catalogue, operations, replay, time_limits
 from .common import ApprovalsGroup, State, emit, json_option, now_option, prepare_database
+from .db import register as register_db_commands
 
 
 @click.group(cls=ApprovalsGroup)
@@ -34,9 +35,9 @@ def main(ctx: click.Context, url: str | None) -> None:
 @click.option("--simulation", is_flag=True, help="模拟数据库：允许各命令用 --now 指定时间")
 @click.pass_obj
 def init_db(state: State, simulation: bool) -> None:
-    """Create the tables."""
-    prepare_database(state.db, simulation=simulation)
-    click.echo(f"数据库已就绪：{state.db.url}" + ("（模拟模式）" if simulation else ""))
+    """Create the tables, or bring them to the newest schema (like ``db upgrade``)."""
+    revision = prepare_database(state.db, simulation=simulation)
+    click.echo(f"数据库已就绪：{state.db.url}（结构版本 {revision}）" + ("（模拟模式）" if simulation else ""))
 
 
 @main.command()
@@ -347,33 +348,67 @@ def case_history(state: State, number: str, as_json: bool) -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--sweep-interval", "interval", default=DEFAULT_INTERVAL, show_default=True, type=int,
               help="定时扫描间隔（秒）")
+@click.option("--demo", is_flag=True, help="空数据库时加载演示部门、用户和事项目录（演示账号密码公开，仅供试用）")
 @click.pass_obj
-def serve(state: State, host: str, port: int, interval: int) -> None:
-    """Start the web application and the timer sweep (loads demo data into an empty database)."""
+def serve(state: State, host: str, port: int, interval: int, demo: bool) -> None:
+    """Start the web application and the timer sweep on the development server. With --demo an
+    empty database gets the demo data; without it, no user is ever created."""
     from engine import Engine
-    from cli.demo import DEMO_PASSWORD, is_seeded, logins, seed
     from timers.scheduler import start_background
     from web import create_app
 
-    prepare_database(state.db)
-    with state.db.transaction() as session:
-        seeded_now = not is_seeded(session)
-        if seeded_now:
-            seed(session, SystemClock().now())
+    revision = prepare_database(state.db)
+    seeded_now = _seed_demo(state) if demo else False
     app = create_app(db=state.db)
     scheduler = start_background(Engine(state.db, SystemClock()), interval)
-    click.echo(f"数据库：{state.db.url}" + ("（已加载演示数据）" if seeded_now else ""))
+    click.echo(f"数据库：{state.db.url}（结构版本 {revision}）" + ("（已加载演示数据）" if seeded_now else ""))
     click.echo(f"定时扫描已启动：每 {interval} 秒触发到期的时限")
-    click.echo(f"打开 http://{host}:{port}/ ，演示账号（密码均为 {DEMO_PASSWORD}）：")
-    for username, display, roles in logins():
-        click.echo(f"  {username:<14} {display}  {roles}")
+    click.echo("注意：这是 Werkzeug 开发服务器，只用于开发和试用，不可用于生产。生产环境先执行 "
+               "approvals db upgrade，再用 WSGI 服务器运行应用，例如 waitress-serve --call web:create_app "
+               "或 gunicorn 'web:create_app()'，并设置 APPROVALS_DATABASE_URL 和 APPROVALS_SECRET_KEY。")
+    _print_logins(state, host, port)
     try:
         app.run(host=host, port=port, threaded=True, use_reloader=False)
     finally:
         scheduler.shutdown(wait=False)
 
 
+def _seed_demo(state: State) -> bool:
+    """The demo data, into an empty database only. True if loaded now."""
+    from cli.demo import is_seeded, seed
+
+    with state.db.transaction() as session:
+        if is_seeded(session):
+            return False
+        seed(session, SystemClock().now())
+    return True
+
+
+def _print_logins(state: State, host: str, port: int) -> None:
+    from sqlalchemy import func, select
+
+    from cli.demo import DEMO_PASSWORD, USERS, logins
+    from engine.store.models import User
+
+    with state.db.reader() as session:
+        users = session.scalar(select(func.count()).select_from(User))
+        demo_users = session.scalar(select(func.count()).select_from(User).where(
+            User.username.in_([u for u, *_ in USERS])))
+    click.echo(f"打开 http://{host}:{port}/")
+    if demo_users == len(USERS):
+        click.echo(f"演示账号（密码均为 {DEMO_PASSWORD}；含演示账号的数据库不可用于生产）：")
+        for username, display, roles in logins():
+            click.echo(f"  {username:<14} {display}  {roles}")
+    elif not users:
+        click.echo("数据库中还没有用户，无法登录。先建立部门和第一个管理员，再加载事项目录，例如：")
+        click.echo("  approvals department add zwfw 市政务服务管理办公室 --level city")
+        click.echo("  approvals user add admin --role admin --department zwfw --display-name 管理员 --password '<密码>'")
+        click.echo("  approvals catalogue load        # 事项目录中引用的部门须先建立")
+        click.echo("试用请改用 approvals serve --demo（空数据库时加载演示数据）。")
+
+
 time_limits.register(main, case)
+register_db_commands(main)
 replay.register(main, case)
 catalogue.register(main)
 operations.register(main)

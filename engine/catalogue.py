@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
+from importlib.resources.abc import Traversable
 from typing import Any
 
 import yaml
@@ -206,7 +206,14 @@ class LoadReport:
         return {"loaded": self.loaded, "refused": [e.to_dict() for e in self.refused]}
 
 
-def load_file(session: Session, path: Path, bpmn_dir: Path, *, loaded_by: str, at: datetime) -> dict[str, Any]:
+def item_files(directory: Traversable) -> list[Traversable]:
+    """The item files of a catalogue folder (a directory, or a package's resources), by name."""
+    return sorted((p for p in directory.iterdir() if p.name.endswith(".yaml") and p.is_file()),
+                  key=lambda p: p.name)
+
+
+def load_file(session: Session, path: Traversable, bpmn_dir: Traversable, *, loaded_by: str,
+              at: datetime) -> dict[str, Any]:
     """Check one file against the schema, the database and its diagram, then store it."""
     entry = read_entry(path.read_bytes(), path.name)
     data = entry.data
@@ -236,9 +243,10 @@ def load_file(session: Session, path: Path, bpmn_dir: Path, *, loaded_by: str, a
             "new_version": deployment.created}
 
 
-def load_catalogue(db: Database, directory: Path, bpmn_dir: Path, *, loaded_by: str, at: datetime) -> LoadReport:
+def load_catalogue(db: Database, directory: Traversable, bpmn_dir: Traversable, *, loaded_by: str,
+                   at: datetime) -> LoadReport:
     report = LoadReport()
-    files = sorted(p for p in directory.glob("*.yaml") if p.is_file())
+    files = item_files(directory)
     if not files:
         raise BadInput(f"{directory} 下没有 .yaml 事项文件")
     for path in files:

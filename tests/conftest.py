@@ -34,9 +34,7 @@ def _cheap_password_hashes():
 @pytest.fixture(scope="session")
 def _shared_pg():
     db = Database(PG_URL)
-    from engine.store.models import Base
-
-    Base.metadata.drop_all(db.engine)  # the schema may be an older one from an earlier run
+    db.drop_schema()  # the schema may be an older one from an earlier run
     db.create_schema()
     yield db
     db.dispose()

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from sqlalchemy import create_engine, event, select, text
 from sqlalchemy.engine import Engine as SAEngine, make_url
@@ -12,6 +12,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from engine.store.models import Base, Meta
+
+if TYPE_CHECKING:
+    from engine.store.migrate import UpgradeResult
 
 DEFAULT_URL = "sqlite:///instance/approvals.db"
 SIMULATION_KEY = "simulation"
@@ -63,11 +66,16 @@ class Database:
         with self._reader() as session:
             yield session
 
-    def create_schema(self, *, simulation: bool = False) -> None:
-        Base.metadata.create_all(self.engine)
+    def create_schema(self, *, simulation: bool = False) -> "UpgradeResult":
+        """Bring the schema to the newest revision (``engine.store.migrate.upgrade``): all of it
+        on an empty database, what is missing on an older one; cases stay as they are."""
+        from engine.store.migrate import upgrade  # here: importing Alembic takes ~0.1 s, most commands never need it
+
+        result = upgrade(self)
         with self.transaction() as session:
             if simulation and session.get(Meta, SIMULATION_KEY) is None:
                 session.add(Meta(key=SIMULATION_KEY, value="true"))
+        return result
 
     def is_simulation(self) -> bool:
         with self.reader() as session:
@@ -86,11 +94,21 @@ class Database:
     def dispose(self) -> None:
         self.engine.dispose()
 
+    def drop_schema(self) -> None:
+        """Drop every table of the application and the migration record (tests, benchmarks)."""
+        from engine.store.migrate import VERSION_TABLE
+
+        Base.metadata.drop_all(self.engine)
+        with self.engine.begin() as conn:
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {VERSION_TABLE}")
+            if not self.is_sqlite:
+                conn.exec_driver_sql("DROP FUNCTION IF EXISTS approvals_append_only() CASCADE")
+
     def reset_for_tests(self) -> None:
         """Empty every table (tests on a shared PostgreSQL database)."""
         if self.is_sqlite:
-            Base.metadata.drop_all(self.engine)
-            Base.metadata.create_all(self.engine)
+            self.drop_schema()
+            self.create_schema()
             return
         names = ", ".join(t.name for t in reversed(Base.metadata.sorted_tables))
         with self.engine.begin() as conn:

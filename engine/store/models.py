@@ -3,6 +3,9 @@
 Runtime state of a case lives in ``cases.workflow_state`` (SpiffWorkflow's
 serialization without the specification, which is shared per process version);
 everything people query — tasks, history — is projected into indexed tables.
+
+The schema is made by the migrations in ``engine/store/migrations``, not from these classes:
+a change here needs a new revision there (docs/architecture.md, "Schema changes").
 """
 from __future__ import annotations
 
@@ -352,7 +355,8 @@ class Notice(Base):
 
 
 class HistoryEntry(Base):
-    """One command applied to a case. Append-only: database triggers refuse UPDATE and DELETE."""
+    """One command applied to a case. Append-only: database triggers refuse UPDATE and DELETE
+    (created by migration 0001; a migration that copies this table must recreate them)."""
 
     __tablename__ = "case_history"
     __table_args__ = (UniqueConstraint("case_id", "seq"),)
@@ -372,20 +376,3 @@ class HistoryEntry(Base):
     #: after the command: pending deadlines and the case's time-limit state (what replay compares)
     observed: Mapped[dict[str, Any]]
 
-
-_APPEND_ONLY_SQLITE = [
-    "CREATE TRIGGER IF NOT EXISTS case_history_no_update BEFORE UPDATE ON case_history "
-    "BEGIN SELECT RAISE(ABORT, 'case_history is append-only'); END",
-    "CREATE TRIGGER IF NOT EXISTS case_history_no_delete BEFORE DELETE ON case_history "
-    "BEGIN SELECT RAISE(ABORT, 'case_history is append-only'); END",
-]
-_APPEND_ONLY_POSTGRES = [
-    "CREATE OR REPLACE FUNCTION approvals_append_only() RETURNS trigger AS $$ "
-    "BEGIN RAISE EXCEPTION '%% is append-only', TG_TABLE_NAME; END $$ LANGUAGE plpgsql",
-    "CREATE TRIGGER case_history_append_only BEFORE UPDATE OR DELETE ON case_history "
-    "FOR EACH ROW EXECUTE FUNCTION approvals_append_only()",
-]
-for _statement in _APPEND_ONLY_SQLITE:
-    event.listen(HistoryEntry.__table__, "after_create", DDL(_statement).execute_if(dialect="sqlite"))
-for _statement in _APPEND_ONLY_POSTGRES:
-    event.listen(HistoryEntry.__table__, "after_create", DDL(_statement).execute_if(dialect="postgresql"))
