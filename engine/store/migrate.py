@@ -47,7 +47,7 @@ BASELINE = "0001"
 #: The revisions a database made before migrations (by ``metadata.create_all``) can be at,
 #: each equal in tables and columns to the models of its day: 0001 is main at 965e8ec. A
 #: revision that reproduces exactly what a later pre-migration commit created may be added.
-UNVERSIONED: tuple[str, ...] = (BASELINE,)
+UNVERSIONED: tuple[str, ...] = (BASELINE, "0002")
 VERSION_TABLE = "alembic_version"
 #: tables in the database that the migrations do not own: Flask-Session creates ``web_sessions``
 IGNORED_TABLES = frozenset({"web_sessions"})
