@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import threading
 from datetime import datetime
 from pathlib import Path
@@ -33,6 +34,33 @@ from .helpers import ARTIFACTS, BPMN, FIXTURES, ROOT, Flow  # noqa: F401  (re-ex
 PG_URL = os.environ.get("APPROVALS_DATABASE_URL", "")
 ON_POSTGRES = PG_URL.startswith("postgresql")
 SEED_AT = "2026-03-02T09:00:00+08:00"  # the clock fixture's time, and the seed's "loaded at"
+
+
+SLOW_SECONDS = 1.0  # a test over this belongs in the slow set
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests that drive the browser are slow wherever they are."""
+    for item in items:
+        if {"page", "server"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.slow)
+
+
+_slow_but_unmarked: list[tuple[float, str]] = []
+
+
+def pytest_runtest_logreport(report):
+    if report.when == "call" and report.duration > SLOW_SECONDS and "slow" not in report.keywords:
+        _slow_but_unmarked.append((report.duration, report.nodeid))
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Name the tests of the quick loop that took too long, so that it stays quick."""
+    if _slow_but_unmarked:
+        terminalreporter.write_sep("-", f"not marked slow, but over {SLOW_SECONDS:g} s (mark them @pytest.mark.slow?)")
+        for duration, nodeid in sorted(_slow_but_unmarked, reverse=True):
+            terminalreporter.write_line(f"{duration:.2f}s {nodeid}")
 
 
 def _seed(db: Database, at: datetime) -> None:
@@ -85,6 +113,26 @@ class SqliteTemplates:
     def copy(self, seeded: bool, target: Path) -> Database:
         shutil.copyfile(self.path(seeded), target)
         return Database(f"sqlite:///{target}")
+
+    def reuse(self, seeded: bool) -> Database:
+        """One ``Database`` for the session whose contents are replaced by the template's before
+        each test (SQLite's backup API, page by page, through SQLite, so that any connection
+        still open on the file sees a consistent database). A new SQLAlchemy engine per test
+        would compile every statement again, its compiled cache being per engine."""
+        with self._lock:
+            target = self.folder / "test.db"
+            if not hasattr(self, "_database"):
+                shutil.copyfile(self.path(seeded), target)
+                self._database = Database(f"sqlite:///{target}")
+                return self._database
+            self._database.dispose()
+            source, dest = sqlite3.connect(self.path(seeded)), sqlite3.connect(target, timeout=30)
+            try:
+                source.backup(dest)
+            finally:
+                source.close()
+                dest.close()
+            return self._database
 
 
 @pytest.fixture(scope="session")
@@ -257,7 +305,7 @@ def db(request, tmp_path):
         yield baseline.db
     else:
         templates = request.getfixturevalue("_sqlite_templates")
-        database = templates.copy(from_seed, tmp_path / "test.db")
+        database = templates.reuse(from_seed)
         database._test_seeded = "template" if from_seed else False
         yield database
         database.dispose()

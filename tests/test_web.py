@@ -161,6 +161,7 @@ def test_only_administrators_import_the_calendar(app, flow, clock):
     assert done.status_code == 200 and "2027-01-08 → 2027-01-11" in text
 
 
+@pytest.mark.slow  # 1-2.5 s: fills several pages of inbox
 def test_inbox_tabs_show_what_runs_out_first_with_marks_search_and_pages(app, flow, clock):
     from timers import sweep
 
