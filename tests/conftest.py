@@ -149,7 +149,7 @@ class PostgresBaseline:
     ``approvals_tests.written`` on INSERT, UPDATE, DELETE or TRUNCATE (from any connection: the
     web server's threads, CLI runs and sweeper processes too). Restoring deletes the rows of the
     noted tables, copies the seed tables among them back from ``approvals_tests.seed_*`` and sets
-    their sequences back, in one transaction with ``session_replication_role = replica`` so that
+    back every sequence that moved, in one transaction with ``session_replication_role = replica`` so that
     neither foreign keys, the append-only history trigger nor the noting triggers get in the way.
     A table without the trigger (one made during a test, like Flask-Session's ``web_sessions``)
     is treated as written and gets the trigger. Measured against the alternatives on this
@@ -164,8 +164,7 @@ class PostgresBaseline:
         self.db = Database(url)
         self.state = "unknown"  # "empty" or "seeded" once put in order
         self.seed_tables: set[str] = set()
-        self.seed_sequences: dict[str, tuple[int, bool]] = {}
-        self.sequences: dict[str, list[str]] = {}
+        self.seed_sequences: dict[str, int | None] = {}  # sequence -> last value handed out, None if none yet
 
     # -- setting up, once per session
 
@@ -203,20 +202,15 @@ class PostgresBaseline:
             conn.exec_driver_sql(
                 f'CREATE TRIGGER {self.TRIGGER} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON public."{name}" '
                 f"FOR EACH STATEMENT EXECUTE FUNCTION {self.SCHEMA}.note_written()")
-        if new:
-            self._read_sequences(conn)
         return new
 
-    def _read_sequences(self, conn) -> None:
-        rows = conn.exec_driver_sql(
-            "SELECT t.relname, quote_ident(sn.nspname) || '.' || quote_ident(s.relname) "
-            "FROM pg_class s JOIN pg_namespace sn ON sn.oid = s.relnamespace "
-            "JOIN pg_depend d ON d.objid = s.oid AND d.classid = 'pg_class'::regclass AND d.deptype IN ('a', 'i') "
-            "JOIN pg_class t ON t.oid = d.refobjid JOIN pg_namespace tn ON tn.oid = t.relnamespace "
-            "WHERE s.relkind = 'S' AND tn.nspname = 'public'").all()
-        self.sequences = {}
-        for table, sequence in rows:
-            self.sequences.setdefault(table, []).append(sequence)
+    @staticmethod
+    def _sequences(conn) -> dict[str, int | None]:
+        """Where every sequence in public stands. Sequences are not transactional: an insert
+        that was rolled back still used a number, in a table that was not written to."""
+        return dict(conn.exec_driver_sql(
+            "SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename), last_value "
+            "FROM pg_sequences WHERE schemaname = 'public'").all())
 
     def _snapshot_seed(self) -> None:
         """Seed the (empty) database once and keep a copy of every table the seed filled."""
@@ -231,10 +225,7 @@ class PostgresBaseline:
                     conn.exec_driver_sql(f'DROP TABLE IF EXISTS {s}."seed_{name}"')
                     conn.exec_driver_sql(f'CREATE TABLE {s}."seed_{name}" AS TABLE public."{name}"')
                     self.seed_tables.add(name)
-            for sequences in self.sequences.values():
-                for sequence in sequences:
-                    last, called = conn.exec_driver_sql(f"SELECT last_value, is_called FROM {sequence}").one()
-                    self.seed_sequences[sequence] = (last, called)
+            self.seed_sequences = self._sequences(conn)
             conn.exec_driver_sql(f"DELETE FROM {s}.written")
         self.state = "seeded"
 
@@ -249,6 +240,7 @@ class PostgresBaseline:
             new = self._track_new_tables(conn)
             written = {n for (n,) in conn.exec_driver_sql(f"SELECT name FROM {s}.written")} | set(new)
             tables = set(self._tables(conn))
+            sequences = self._sequences(conn)
         if self.seed_tables - tables:  # a test dropped a seed table: build everything again
             self._rebuild(seeded)
             return
@@ -260,9 +252,10 @@ class PostgresBaseline:
                 statements.append(f'DELETE FROM public."{name}"')
                 if seeded and name in self.seed_tables:
                     statements.append(f'INSERT INTO public."{name}" OVERRIDING SYSTEM VALUE SELECT * FROM {s}."seed_{name}"')
-                for sequence in self.sequences.get(name, []):
-                    last, called = self.seed_sequences.get(sequence, (1, False)) if seeded else (1, False)
-                    statements.append(f"SELECT setval('{sequence}', {last}, {str(called).lower()})")
+            for sequence, value in sequences.items():
+                wanted = self.seed_sequences.get(sequence) if seeded else None
+                if value != wanted:
+                    statements.append(f"SELECT setval('{sequence}', {wanted or 1}, {'true' if wanted else 'false'})")
             statements.append(f"DELETE FROM {s}.written")
             conn.exec_driver_sql("; ".join(statements))
         self.state = "seeded" if seeded else "empty"

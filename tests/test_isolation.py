@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import inspect, text
 
 from engine.commands import UrgeTask
-from engine.people import add_user, set_away, set_backup
+from engine.people import add_department, add_user, set_away, set_backup
 from engine.store.models import Base
 
 from .conftest import ON_POSTGRES
@@ -39,6 +39,11 @@ def _write_a_bit_of_everything(flow, seeded, engine):
         add_user(session, "linshi", roles=["window_clerk"], department_code="scjg")
         set_backup(session, "shencha", "shencha_b")
         set_away(session, "shencha", True)
+    with pytest.raises(RuntimeError):  # rolled back, but on PostgreSQL the id sequence moved on
+        with seeded.transaction() as session:
+            add_department(session, "huigun", "回滚局", level="city", parent=None)
+            session.flush()
+            raise RuntimeError
     app = create_app({"TESTING": True, "SECRET_KEY": "test"}, db=seeded, clock=engine.clock)
     login(app.test_client(), "chuangkou")  # a server-side session row
     return case
