@@ -3,11 +3,13 @@
 The demo seed (departments, users, the catalogue, the working-day calendar) is made once per
 session, not once per test:
 
-* SQLite: two template files are built once (an empty schema, and the seeded one); each test
-  gets its own copy of the one it needs in its ``tmp_path``.
+* SQLite: two template files are built once (an empty schema, and the seeded one); before each
+  test the one it needs is copied over the session's test database file (SQLite's backup API),
+  so that the SQLAlchemy engine, and its cache of compiled statements, lives for the session.
 * PostgreSQL (``APPROVALS_DATABASE_URL``): one shared database, seeded once. Statement triggers
   note every table a test writes to; before the next test only those tables are emptied and, if
-  they belong to the seed, refilled from a snapshot, and their id sequences are set back. A test
+  they belong to the seed, refilled from a snapshot, and every id sequence that moved is set
+  back. A test
   sees exactly the seed (or an empty schema when it asks for ``db`` alone), never another test's
   cases, messages, sessions or changed users.
 
@@ -34,8 +36,6 @@ from .helpers import ARTIFACTS, BPMN, FIXTURES, ROOT, Flow  # noqa: F401  (re-ex
 PG_URL = os.environ.get("APPROVALS_DATABASE_URL", "")
 ON_POSTGRES = PG_URL.startswith("postgresql")
 SEED_AT = "2026-03-02T09:00:00+08:00"  # the clock fixture's time, and the seed's "loaded at"
-
-
 SLOW_SECONDS = 1.0  # a test over this belongs in the slow set
 
 
@@ -109,10 +109,6 @@ class SqliteTemplates:
                 assert not wal.exists() or wal.stat().st_size == 0, f"{wal} left behind"
                 self._built[seeded] = target
             return self._built[seeded]
-
-    def copy(self, seeded: bool, target: Path) -> Database:
-        shutil.copyfile(self.path(seeded), target)
-        return Database(f"sqlite:///{target}")
 
     def reuse(self, seeded: bool) -> Database:
         """One ``Database`` for the session whose contents are replaced by the template's before
@@ -286,7 +282,7 @@ def clock():
 
 
 @pytest.fixture
-def db(request, tmp_path):
+def db(request):
     """An empty schema or, when the test also uses ``seeded``, the seeded database: a copy of the
     session's seed, so that ``seeded`` costs nothing more. (A test whose clock starts elsewhere
     gets an empty schema and ``seeded`` seeds it at its clock's time.)"""
