@@ -118,6 +118,8 @@ def test_a_changed_diagram_becomes_a_new_version_and_a_renamed_item_updates(seed
         assert session.scalar(select(Item).where(Item.code == "SCJG-SPJY")).guide["summary"].startswith("【修订】")
 
 
+@pytest.mark.slow
+@pytest.mark.cli
 def test_catalogue_load_and_list_from_the_command_line(db, tmp_path):
     runner = CliRunner()
 

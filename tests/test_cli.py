@@ -10,6 +10,8 @@ from cli.main import main
 
 from .conftest import BPMN
 
+pytestmark = [pytest.mark.slow, pytest.mark.cli]  # each test makes and seeds its database through the CLI
+
 
 @pytest.fixture
 def run(db):

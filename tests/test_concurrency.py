@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from sqlalchemy import select
 
 from engine import Engine, FixedClock
@@ -10,6 +11,8 @@ from engine.commands import CompleteTask
 from engine.errors import Conflict
 from engine.store.models import HistoryEntry
 from engine.people import actor_for, add_user
+
+pytestmark = [pytest.mark.slow, pytest.mark.concurrency]
 
 
 def test_two_threads_completing_the_same_task(flow, seeded):

@@ -14,6 +14,8 @@ from engine.replay import Replayer, load_history, replay
 from .conftest import BPMN
 from .histories.scenarios import HERE, SCENARIOS, dump, record
 
+pytestmark = [pytest.mark.slow, pytest.mark.replay]
+
 GENERAL = (BPMN / "general_approval.bpmn").read_text(encoding="utf-8")
 
 

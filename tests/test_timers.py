@@ -153,6 +153,8 @@ def _sweeper(url: str, now: str) -> dict:
         database.dispose()
 
 
+@pytest.mark.slow
+@pytest.mark.concurrency
 def test_two_sweeper_processes_fire_every_due_deadline_exactly_once(flow, clock, seeded, tmp_path):
     cases = [flow.start().number for _ in range(60)]
     url = PG_URL if ON_POSTGRES else seeded.url

@@ -9,28 +9,12 @@ from engine.commands import CompleteTask
 from cli.demo import DEMO_PASSWORD
 from web import create_app
 
+from .helpers import csrf_of, login, version_of
+
 
 @pytest.fixture
 def app(seeded, engine):
     return create_app({"TESTING": True, "SECRET_KEY": "test"}, db=seeded, clock=engine.clock)
-
-
-def csrf_of(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match, "no CSRF token on the page"
-    return match.group(1)
-
-
-def version_of(page: str) -> str:
-    return re.search(r'name="task_version" value="(\d+)"', page).group(1)
-
-
-def login(client, username: str):
-    page = client.get("/login").get_data(as_text=True)
-    response = client.post("/login", data={"username": username, "password": DEMO_PASSWORD,
-                                           "csrf_token": csrf_of(page)})
-    assert response.status_code == 302, response.get_data(as_text=True)
-    return client
 
 
 def test_pages_need_login(app):
@@ -177,6 +161,7 @@ def test_only_administrators_import_the_calendar(app, flow, clock):
     assert done.status_code == 200 and "2027-01-08 → 2027-01-11" in text
 
 
+@pytest.mark.slow  # 1-2.5 s: fills several pages of inbox
 def test_inbox_tabs_show_what_runs_out_first_with_marks_search_and_pages(app, flow, clock):
     from timers import sweep
 

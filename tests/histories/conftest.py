@@ -27,7 +27,10 @@ def pytest_collect_file(parent, file_path):
 
 class HistoryFile(pytest.File):
     def collect(self):
-        yield HistoryItem.from_parent(self, name=f"replay[{self.path.stem}]")
+        item = HistoryItem.from_parent(self, name=f"replay[{self.path.stem}]")
+        item.add_marker(pytest.mark.slow)
+        item.add_marker(pytest.mark.replay)
+        yield item
 
 
 class HistoryItem(pytest.Item):
