@@ -6,6 +6,9 @@ from pathlib import Path
 
 import click
 
+from engine import content
+from engine.catalogue import catalogue_rows, load_catalogue
+
 from .common import State, emit, json_option, prepare_database
 
 
@@ -26,9 +29,6 @@ def catalogue_load(state: State, directory: Path | None, bpmn_dir: Path | None, 
     """Load every item file in DIRECTORY (default: the catalogue shipped with the program, processes/
     in the repository); a broken file is refused with its
     line and field and the others still load. Exit 1 when any file was refused."""
-    from engine import content
-    from engine.catalogue import load_catalogue
-
     prepare_database(state.db)
     report = load_catalogue(state.db, directory or content.catalogue(), bpmn_dir or content.diagrams(),
                             loaded_by=username, at=state.engine().now())
@@ -48,8 +48,6 @@ def catalogue_load(state: State, directory: Path | None, bpmn_dir: Path | None, 
 @click.pass_obj
 def catalogue_list(state: State, as_json: bool) -> None:
     """The loaded items with their kind and limits."""
-    from engine.catalogue import catalogue_rows
-
     with state.db.reader() as session:
         rows = catalogue_rows(session)
     if as_json:

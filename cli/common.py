@@ -10,6 +10,7 @@ import click
 from engine import Database, Engine, FixedClock
 from engine.clock import SystemClock, parse_datetime
 from engine.errors import ApprovalError, TimeOrderError
+from engine.timelimits.workdays import seed_from_chinesecalendar
 
 
 class State:
@@ -37,8 +38,6 @@ class State:
 def prepare_database(db: Database, *, simulation: bool = False) -> str:
     """The schema brought to the newest revision, and the official holiday schedule for every
     year the calendar library covers. Returns the schema revision."""
-    from engine.timelimits.workdays import seed_from_chinesecalendar
-
     result = db.create_schema(simulation=simulation)
     with db.transaction() as session:
         seed_from_chinesecalendar(session)

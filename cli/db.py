@@ -6,6 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from sqlalchemy import create_engine
+
+from engine.errors import BadInput
 
 from .common import State, emit, json_option
 
@@ -29,7 +32,7 @@ def db() -> None:
 @click.pass_obj
 def db_current(state: State, as_json: bool) -> None:
     """Show the schema revision of the database and the newest one this program knows."""
-    from engine.store.migrate import UNVERSIONED, status
+    from engine.store.migrate import UNVERSIONED, status  # import here: Alembic takes ~0.1 s to import
 
     out = status(state.db).to_dict()
     if as_json:
@@ -66,7 +69,7 @@ def db_upgrade(state: State, as_json: bool) -> None:
 @json_option
 def db_history(as_json: bool) -> None:
     """List the revisions from the baseline to the newest."""
-    from engine.store.migrate import revisions
+    from engine.store.migrate import revisions  # import here: Alembic takes ~0.1 s to import
 
     rows = revisions()
     if as_json:
@@ -82,11 +85,9 @@ def db_history(as_json: bool) -> None:
 def db_revision(message: str, empty: bool) -> None:
     """For developers: write the next revision (NNNN_message.py) into engine/store/migrations/versions,
     with the operations that bring a database at head to today's models. Review and edit it."""
-    from alembic import command
-    from sqlalchemy import create_engine
+    from alembic import command  # import here: Alembic takes ~0.1 s to import
 
-    from engine.errors import BadInput
-    from engine.store import migrate
+    from engine.store import migrate  # import here: Alembic takes ~0.1 s to import
 
     versions = Path(migrate.__file__).resolve().parent / "migrations" / "versions"
     if not (versions.parents[3] / "setup.cfg").is_file():

@@ -10,9 +10,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import people
-from engine import content
+from engine import content, people
 from engine.catalogue import item_files, load_file
+from engine.roles import role_name
 from engine.store.models import Department
 
 DEMO_PASSWORD = "demo123"
@@ -83,6 +83,4 @@ def seed(session: Session, at: datetime) -> None:
 
 def logins() -> list[tuple[str, str, str]]:
     """(username, display name, roles) for printing at start-up."""
-    from engine.roles import role_name
-
     return [(u, d, "、".join(role_name(r) for r in roles)) for u, d, roles, _ in USERS]

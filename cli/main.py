@@ -9,13 +9,21 @@ import sys
 from pathlib import Path
 
 import click
+from sqlalchemy import func, select
 
-from engine import Actor
+from cli.demo import DEMO_PASSWORD, USERS, is_seeded, logins, seed
+from engine import Actor, Engine
 from engine.clock import SystemClock
 from engine.commands import ClaimTask, CompleteTask, ReleaseTask, StartCase
-from engine.errors import BpmnError
+from engine.deploy import deploy as deploy_file
+from engine.errors import BadInput, BpmnError
+from engine.people import actor_for, add_department, add_user, set_away, set_backup
+from engine.read.queries import case_dict, get_case, get_task, history_dict, ready_tasks, task_dict, user_dict
+from engine.read.queries import case_history as history
+from engine.runtime.definitions import parse_definition
 from engine.runtime.values import parse_json_object
-from timers.scheduler import DEFAULT_INTERVAL
+from engine.store.models import User
+from timers.scheduler import DEFAULT_INTERVAL, start_background
 
 from . import catalogue, operations, replay, time_limits
 from .common import ApprovalsGroup, State, emit, json_option, now_option, prepare_database
@@ -44,8 +52,6 @@ def init_db(state: State, simulation: bool) -> None:
 @click.pass_obj
 def demo(state: State) -> None:
     """Load the demo departments, users and processes into an empty database."""
-    from cli.demo import is_seeded, seed
-
     prepare_database(state.db)
     with state.db.transaction() as session:
         if is_seeded(session):
@@ -67,8 +73,6 @@ def demo(state: State) -> None:
 def deploy(state: State, file: Path, item_code: str, department: str | None, item_name: str | None,
            username: str, now: str | None, as_json: bool) -> None:
     """Validate FILE and store it as a new version of an item."""
-    from engine.deploy import deploy as deploy_file
-
     engine = state.engine(now)
     with state.db.transaction() as session:
         result = deploy_file(session, file.read_bytes(), file.name, item_code, deployed_by=username,
@@ -90,8 +94,6 @@ def deploy(state: State, file: Path, item_code: str, department: str | None, ite
 @json_option
 def lint(files: tuple[Path, ...], as_json: bool) -> None:
     """Validate BPMN files without storing anything."""
-    from engine.runtime.definitions import parse_definition
-
     results, failed = [], False
     for file in files:
         try:
@@ -130,8 +132,6 @@ def user() -> None:
 def user_add(state: State, username: str, roles: tuple[str, ...], department: str, password: str | None,
              display_name: str | None) -> None:
     """Add a user."""
-    from engine.people import add_user
-
     with state.db.transaction() as session:
         add_user(session, username, roles=list(roles), department_code=department, password=password,
                  display_name=display_name)
@@ -145,9 +145,6 @@ def user_add(state: State, username: str, roles: tuple[str, ...], department: st
 @click.pass_obj
 def user_backup(state: State, username: str, backup: str | None, clear: bool) -> None:
     """AB岗: name the colleague who stands in while USERNAME is away."""
-    from engine.errors import BadInput
-    from engine.people import set_backup
-
     if bool(backup) == clear:
         raise BadInput("请给出 --to 用户名，或 --none")
     with state.db.transaction() as session:
@@ -161,8 +158,6 @@ def user_backup(state: State, username: str, backup: str | None, clear: bool) ->
 @click.pass_obj
 def user_away(state: State, username: str, back: bool) -> None:
     """Mark USERNAME away (their tasks show in their backup's inbox) or, with --back, back."""
-    from engine.people import set_away
-
     with state.db.transaction() as session:
         set_away(session, username, not back)
     click.echo(f"{username} {'已回岗' if back else '已离岗，由 B 岗代办'}")
@@ -173,11 +168,6 @@ def user_away(state: State, username: str, back: bool) -> None:
 @click.pass_obj
 def users(state: State, as_json: bool) -> None:
     """List users."""
-    from sqlalchemy import select
-
-    from engine.store.models import User
-    from engine.read.queries import user_dict
-
     with state.db.reader() as session:
         rows = [user_dict(u) for u in session.scalars(select(User).order_by(User.username))]
     if as_json:
@@ -200,8 +190,6 @@ def department() -> None:
 @click.pass_obj
 def department_add(state: State, code: str, name: str, parent: str | None, level: str | None) -> None:
     """Add a department (a node in the city → county → township → village tree)."""
-    from engine.people import add_department
-
     with state.db.transaction() as session:
         add_department(session, code, name, parent=parent, level=level)
     click.echo(f"已添加部门 {code} {name}")
@@ -231,9 +219,6 @@ def start(state: State, item: str, applicant: str, data_text: str | None, now: s
 @click.pass_obj
 def tasks(state: State, username: str | None, as_json: bool) -> None:
     """List ready tasks."""
-    from engine.people import actor_for
-    from engine.read.queries import ready_tasks, task_dict
-
     with state.db.reader() as session:
         actor = actor_for(session, username) if username else None
         rows = [task_dict(t) for t in ready_tasks(session, actor, limit=1000)]
@@ -246,16 +231,11 @@ def tasks(state: State, username: str | None, as_json: bool) -> None:
 
 
 def _task_command(state: State, command, username: str, now: str | None, as_json: bool, verb: str) -> None:
-    from engine.people import actor_for
-    from engine.read.queries import task_dict
-
     engine = state.engine(now)
     with state.db.reader() as session:
         actor = actor_for(session, username)
     row = engine.execute(command, actor)
     with state.db.reader() as session:
-        from engine.read.queries import get_task
-
         out = task_dict(get_task(session, row.id))
     if as_json:
         emit(out)
@@ -311,8 +291,6 @@ def case() -> None:
 @click.pass_obj
 def case_show(state: State, number: str, as_json: bool) -> None:
     """Show a case and its tasks."""
-    from engine.read.queries import case_dict, get_case
-
     with state.db.reader() as session:
         out = case_dict(session, get_case(session, number))
     if as_json:
@@ -331,8 +309,6 @@ def case_show(state: State, number: str, as_json: bool) -> None:
 @click.pass_obj
 def case_history(state: State, number: str, as_json: bool) -> None:
     """Show a case's command history."""
-    from engine.read.queries import case_history as history, get_case, history_dict
-
     with state.db.reader() as session:
         rows = [history_dict(h) for h in history(session, get_case(session, number))]
     if as_json:
@@ -353,9 +329,7 @@ def case_history(state: State, number: str, as_json: bool) -> None:
 def serve(state: State, host: str, port: int, interval: int, demo: bool) -> None:
     """Start the web application and the timer sweep on the development server. With --demo an
     empty database gets the demo data; without it, no user is ever created."""
-    from engine import Engine
-    from timers.scheduler import start_background
-    from web import create_app
+    from web import create_app  # import here: Flask and the web app load only for serve
 
     revision = prepare_database(state.db)
     seeded_now = _seed_demo(state) if demo else False
@@ -375,8 +349,6 @@ def serve(state: State, host: str, port: int, interval: int, demo: bool) -> None
 
 def _seed_demo(state: State) -> bool:
     """The demo data, into an empty database only. True if loaded now."""
-    from cli.demo import is_seeded, seed
-
     with state.db.transaction() as session:
         if is_seeded(session):
             return False
@@ -385,11 +357,6 @@ def _seed_demo(state: State) -> bool:
 
 
 def _print_logins(state: State, host: str, port: int) -> None:
-    from sqlalchemy import func, select
-
-    from cli.demo import DEMO_PASSWORD, USERS, logins
-    from engine.store.models import User
-
     with state.db.reader() as session:
         users = session.scalar(select(func.count()).select_from(User))
         demo_users = session.scalar(select(func.count()).select_from(User).where(

@@ -5,8 +5,23 @@ import sys
 from pathlib import Path
 
 import click
+from sqlalchemy import select
 
 from engine.clock import parse_datetime
+from engine.commands import ExtendDeadline, ReceiveSupplement, RequestSupplement, ResumeClocks, SuspendClocks
+from engine.deploy import set_time_policy
+from engine.errors import NotFound
+from engine.people import actor_for
+from engine.read.queries import calendar_years as years
+from engine.read.queries import case_clocks, get_case
+from engine.read.queries import messages as inbox
+from engine.runtime.values import parse_json_object
+from engine.store.models import Item
+from engine.timelimits.policy import policy_from_json
+from engine.timelimits.schedule import import_schedule, parse_schedule
+from engine.timelimits.workdays import WorkCalendar
+from timers import sweep
+from timers.scheduler import DEFAULT_INTERVAL, run_blocking
 
 from .common import State, emit, json_option, now_option
 
@@ -17,8 +32,6 @@ def calendar() -> None:
 
 
 def _work_calendar(state: State):
-    from engine.timelimits.workdays import WorkCalendar
-
     with state.db.reader() as session:
         return WorkCalendar.load(session)
 
@@ -67,8 +80,6 @@ def calendar_import(state: State, file: Path, username: str, as_json: bool) -> N
     """Import (or correct) one year's official schedule from a JSON FILE; deadlines it moves
     are recomputed and recorded in their cases' histories. A case that cannot be recomputed
     is listed (exit status 1); the others are recomputed all the same."""
-    from engine.timelimits.schedule import import_schedule, parse_schedule
-
     result = import_schedule(state.engine(), parse_schedule(file.read_bytes()), username)
     if as_json:
         emit(result)
@@ -88,8 +99,6 @@ def calendar_import(state: State, file: Path, username: str, as_json: bool) -> N
 @click.pass_obj
 def calendar_years(state: State, as_json: bool) -> None:
     """The years whose official schedule is loaded."""
-    from engine.read.queries import calendar_years as years
-
     with state.db.reader() as session:
         rows = years(session)
     if as_json:
@@ -112,9 +121,6 @@ def timers() -> None:
 @click.pass_obj
 def timers_run(state: State, now: str | None, once: bool, interval: int | None, as_json: bool) -> None:
     """Fire due deadlines: once (with --once or --now), or every INTERVAL seconds until stopped."""
-    from timers import sweep
-    from timers.scheduler import DEFAULT_INTERVAL, run_blocking
-
     engine = state.engine(now)
     if once or now is not None:
         report = sweep(engine, parse_datetime(now) if now else None)
@@ -131,8 +137,6 @@ def timers_run(state: State, now: str | None, once: bool, interval: int | None, 
 
 
 def _case_command(state: State, command, username: str, now: str | None, as_json: bool, describe) -> None:
-    from engine.people import actor_for
-
     engine = state.engine(now)
     with state.db.reader() as session:
         actor = actor_for(session, username)
@@ -157,8 +161,6 @@ user_option = click.option("--user", "username", required=True, help="操作人"
 def case_supplement(state: State, number: str, materials: tuple[str, ...], note: str, username: str,
                     now: str | None, as_json: bool) -> None:
     """一次性告知: list every missing material of case NUMBER."""
-    from engine.commands import RequestSupplement
-
     _case_command(state, RequestSupplement(case=number, materials=materials, note=note), username, now, as_json,
                   lambda r: f"已一次性告知补正 {len(r['materials'])} 项材料")
 
@@ -172,8 +174,6 @@ def case_supplement(state: State, number: str, materials: tuple[str, ...], note:
 @click.pass_obj
 def case_receive(state: State, number: str, note: str, username: str, now: str | None, as_json: bool) -> None:
     """Register that the complete supplement of case NUMBER has arrived."""
-    from engine.commands import ReceiveSupplement
-
     _case_command(state, ReceiveSupplement(case=number, note=note), username, now, as_json,
                   lambda r: f"已登记补正材料；受理期限至 {r['acceptance_due']}")
 
@@ -191,8 +191,6 @@ def case_receive(state: State, number: str, note: str, username: str, now: str |
 def case_suspend(state: State, number: str, kind: str, days: int, reason: str, username: str, now: str | None,
                  as_json: bool) -> None:
     """Stop the clocks of case NUMBER for a suspended period (特别程序)."""
-    from engine.commands import SuspendClocks
-
     _case_command(state, SuspendClocks(case=number, kind=kind, days=days, reason=reason), username, now, as_json,
                   lambda r: f"已中止计时，预计至 {r['until']}")
 
@@ -205,8 +203,6 @@ def case_suspend(state: State, number: str, kind: str, days: int, reason: str, u
 @click.pass_obj
 def case_resume(state: State, number: str, username: str, now: str | None, as_json: bool) -> None:
     """End the suspended period of case NUMBER; its clocks go on."""
-    from engine.commands import ResumeClocks
-
     _case_command(state, ResumeClocks(case=number), username, now, as_json,
                   lambda r: "已恢复计时：" + "，".join(f"{k} 顺延 {v} 个工作日" for k, v in r["stood_days"].items()))
 
@@ -222,8 +218,6 @@ def case_resume(state: State, number: str, username: str, now: str | None, as_js
 def case_extend(state: State, number: str, reason: str, days: int | None, username: str, now: str | None,
                 as_json: bool) -> None:
     """延期: extend the decision limit of case NUMBER once (the 负责人 only)."""
-    from engine.commands import ExtendDeadline
-
     _case_command(state, ExtendDeadline(case=number, reason=reason, days=days), username, now, as_json,
                   lambda r: f"已延期 {r['days']} 个工作日，至 {r['until']}")
 
@@ -234,8 +228,6 @@ def case_extend(state: State, number: str, reason: str, days: int | None, userna
 @click.pass_obj
 def case_deadlines(state: State, number: str, as_json: bool) -> None:
     """The clocks and deadlines of case NUMBER."""
-    from engine.read.queries import case_clocks, get_case
-
     with state.db.reader() as session:
         rows = case_clocks(session, get_case(session, number))
     if as_json:
@@ -256,9 +248,6 @@ def case_deadlines(state: State, number: str, as_json: bool) -> None:
 @click.pass_obj
 def messages(state: State, username: str, unread: bool, as_json: bool) -> None:
     """A user's in-app messages (站内消息)."""
-    from engine.people import actor_for
-    from engine.read.queries import messages as inbox
-
     with state.db.reader() as session:
         rows = inbox(session, actor_for(session, username).user_id, unread_only=unread)
     if as_json:
@@ -281,14 +270,6 @@ def item() -> None:
 @click.pass_obj
 def item_limits(state: State, code: str, settings: str | None, as_json: bool) -> None:
     """Show, or with --set change, the time limits of item CODE."""
-    from sqlalchemy import select
-
-    from engine.deploy import set_time_policy
-    from engine.errors import NotFound
-    from engine.store.models import Item
-    from engine.timelimits.policy import policy_from_json
-    from engine.runtime.values import parse_json_object
-
     with state.db.transaction() as session:
         if settings is not None:
             policy = set_time_policy(session, code, parse_json_object(settings))

@@ -22,12 +22,13 @@ from jsonschema import Draft202012Validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.store.db import Database
 from engine.runtime.definitions import parse_cached
+from engine.store.db import Database
+from engine.store.models import Department, Item
+from engine.timelimits.policy import TimePolicy, policy_from_json
+
 from .deploy import deploy
 from .errors import ApprovalError, BadInput
-from engine.store.models import Department, Item
-from engine.timelimits.policy import TimePolicy
 
 KINDS = ("即办件", "承诺件", "联办件", "上报件")
 #: 上报件: the lower level reviews within 20 working days of accepting (行政许可法 art. 43)
@@ -259,8 +260,6 @@ def load_catalogue(db: Database, directory: Traversable, bpmn_dir: Traversable, 
 
 
 def catalogue_rows(session: Session) -> list[dict[str, Any]]:
-    from engine.timelimits.policy import policy_from_json
-
     rows = []
     for item in session.scalars(select(Item).order_by(Item.code)):
         policy = policy_from_json(item.time_policy)

@@ -19,6 +19,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
 from engine.errors import BadInput
+from engine.runtime.spiff import workdays
 
 #: Functions every expression may call. Deterministic only: no random, no clock.
 BASE_HELPERS: dict[str, Callable[..., Any]] = {
@@ -102,6 +103,4 @@ class SafeEnvironment(BasePythonScriptEngineEnvironment):
 
 
 def make_script_engine(helpers: Mapping[str, Callable[..., Any]] | None = None) -> PythonScriptEngine:
-    from engine.runtime.spiff import workdays
-
     return PythonScriptEngine(environment=SafeEnvironment({"workdays": workdays, **(helpers or {})}))

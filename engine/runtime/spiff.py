@@ -32,8 +32,7 @@ import uuid
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import datetime
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Callable, Iterator, Mapping
 
 import SpiffWorkflow.task as spiff_task_module
@@ -46,6 +45,7 @@ from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
 from engine.clock import CHINA_TZ, china_date, end_of_day
+from engine.errors import BadInput, BpmnError
 
 _command_time: ContextVar[datetime | None] = ContextVar("approvals_command_time", default=None)
 _id_source: ContextVar["IdSource | None"] = ContextVar("approvals_id_source", default=None)
@@ -115,8 +115,6 @@ def workdays(n: int) -> str:
     if at is None or calendar is None:
         raise OutsideCommandError("workdays() was evaluated outside a command")
     if isinstance(n, bool) or not isinstance(n, int) or not 0 < n <= 365:
-        from engine.errors import BadInput
-
         raise BadInput(f"workdays() 需要 1 到 365 之间的整数，收到 {n!r}")
     due = calendar().add(china_date(at), n).value
     seconds = (end_of_day(due) - at) // timedelta(seconds=1)
@@ -221,8 +219,6 @@ def run_engine(workflow: BpmnWorkflow) -> None:
 def _task(workflow: BpmnWorkflow, task_id: str | uuid.UUID):
     task = workflow.get_task_from_id(task_id if isinstance(task_id, uuid.UUID) else uuid.UUID(task_id))
     if task is None:
-        from engine.errors import BpmnError
-
         raise BpmnError(f"流程中没有任务 {task_id}")
     return task
 
