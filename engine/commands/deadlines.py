@@ -3,6 +3,7 @@ failed, recompute deadlines."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from sqlalchemy import select
 
@@ -13,28 +14,15 @@ from engine.timelimits import firing, recompute
 from .base import Applied, Command, CommandContext, OpenCase
 
 
-@dataclass(frozen=True)
-class FireDeadline(Command):
-    """Fire one due deadline: a warning, a card, an escalation, a deemed decision, the end
-    of a suspended period or a BPMN timer.
+class DeadlineCommand(Command):
+    """A command on one armed deadline, named by its row id (the sweep) or by case number and
+    key (a history: ids differ between databases, so that is how it is recorded)."""
 
-    The sweep names the deadline by its row id; a history names it by case number and key
-    (ids differ between databases). The case is locked with SKIP LOCKED and the deadline
-    re-read under that lock, so with several sweepers each deadline fires exactly once:
-    the others get ``Skipped`` and change nothing.
-    """
-
-    type = "fire_deadline"
-    label = "时限触发"
-    policy = SYSTEM
-    deadline: int | None = None
-    case: str | None = None
-    key: str | None = None
-
-    def _find(self, ctx: CommandContext, case_id: int | None = None) -> Deadline | None:
-        if self.deadline is not None:
-            return ctx.session.get(Deadline, self.deadline)
-        return ctx.session.scalar(select(Deadline).where(Deadline.case_id == case_id, Deadline.key == self.key))
+    deadline: int | None
+    case: str | None
+    key: str | None
+    #: SKIP LOCKED: a case another sweeper holds is skipped, not waited for
+    skip_locked: ClassVar[bool] = False
 
     def load(self, ctx: CommandContext) -> OpenCase:
         if self.deadline is not None:
@@ -42,58 +30,13 @@ class FireDeadline(Command):
         elif self.case and self.key:
             case_id = ctx.session.scalar(select(Case.id).where(Case.number == self.case))
         else:
-            raise BadInput("FireDeadline 需要 deadline，或 case 与 key")
+            raise BadInput(f"{type(self).__name__} 需要 deadline，或 case 与 key")
         if case_id is None:
             raise NotFound(f"期限 {self.deadline or self.key} 不存在")
-        return ctx.engine.open_case(ctx, ctx.lock_case(case_id, skip_locked=True))
+        return ctx.engine.open_case(ctx, ctx.lock_case(case_id, skip_locked=type(self).skip_locked))
 
-    def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
-        deadline = self._find(ctx, case.row.id)
-        if deadline is None:
-            raise NotFound(f"期限 {self.key} 不存在")
-        ctx.session.refresh(deadline)  # the state as of this transaction, under the case lock
-        if deadline.state != "armed":
-            raise Skipped(f"期限 {deadline.key} 已是 {deadline.state} 状态")
-        if deadline.due_at > ctx.at:
-            raise Skipped(f"期限 {deadline.key} 尚未到期（{deadline.due_at.isoformat()}）")
-        record = firing.fire(case.timekeeper, deadline)
-        return Applied(record, record)
-
-    def recorded_inputs(self, case: OpenCase) -> dict:
-        """By case number and key: row ids differ between databases."""
-        key = self.key or case.ctx.session.scalar(select(Deadline.key).where(Deadline.id == self.deadline))
-        return {"case": case.row.number, "key": key}
-
-
-@dataclass(frozen=True)
-class RecordDeadlineFailure(Command):
-    """Firing a deadline failed (its transaction rolled back): count the attempt in the case's
-    history, retry after 1, 2, 4 … minutes, and after ``MAX_ATTEMPTS`` mark it failed and tell
-    the administrators. Recorded like any other command, so a replay reproduces it.
-
-    Named like ``FireDeadline``: by row id from the sweep, by case and key from a history.
-    """
-
-    type = "record_deadline_failure"
-    label = "时限触发失败"
-    policy = SYSTEM
-    deadline: int | None = None
-    case: str | None = None
-    key: str | None = None
-    error: str = ""
-
-    def load(self, ctx: CommandContext) -> OpenCase:
-        if self.deadline is not None:
-            case_id = ctx.session.scalar(select(Deadline.case_id).where(Deadline.id == self.deadline))
-        elif self.case and self.key:
-            case_id = ctx.session.scalar(select(Case.id).where(Case.number == self.case))
-        else:
-            raise BadInput("RecordDeadlineFailure 需要 deadline，或 case 与 key")
-        if case_id is None:
-            raise NotFound(f"期限 {self.deadline or self.key} 不存在")
-        return ctx.engine.open_case(ctx, ctx.lock_case(case_id))
-
-    def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
+    def armed(self, ctx: CommandContext, case: OpenCase) -> Deadline:
+        """The deadline as of this transaction, under the case lock; ``Skipped`` unless armed."""
         if self.deadline is not None:
             deadline = ctx.session.get(Deadline, self.deadline)
         else:
@@ -104,13 +47,60 @@ class RecordDeadlineFailure(Command):
         ctx.session.refresh(deadline)
         if deadline.state != "armed":
             raise Skipped(f"期限 {deadline.key} 已是 {deadline.state} 状态")
-        record = firing.record_failure(case.timekeeper, deadline, self.error)
-        return Applied(record, record)
+        return deadline
 
     def recorded_inputs(self, case: OpenCase) -> dict:
         """By case number and key: row ids differ between databases."""
-        key = self.key or case.ctx.session.scalar(select(Deadline.key).where(Deadline.id == self.deadline))
-        return {"case": case.row.number, "key": key, "error": self.error}
+        inputs = super().recorded_inputs(case)
+        inputs.pop("deadline", None)
+        inputs["case"] = case.row.number
+        inputs["key"] = self.key or case.ctx.session.scalar(select(Deadline.key).where(Deadline.id == self.deadline))
+        return inputs
+
+
+@dataclass(frozen=True)
+class FireDeadline(DeadlineCommand):
+    """Fire one due deadline: a warning, a card, an escalation, a deemed decision, the end
+    of a suspended period or a BPMN timer.
+
+    The case is locked with SKIP LOCKED and the deadline re-read under that lock, so with
+    several sweepers each deadline fires exactly once: the others get ``Skipped`` and change
+    nothing.
+    """
+
+    type = "fire_deadline"
+    label = "时限触发"
+    policy = SYSTEM
+    skip_locked = True
+    deadline: int | None = None
+    case: str | None = None
+    key: str | None = None
+
+    def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
+        deadline = self.armed(ctx, case)
+        if deadline.due_at > ctx.at:
+            raise Skipped(f"期限 {deadline.key} 尚未到期（{deadline.due_at.isoformat()}）")
+        record = firing.fire(case.timekeeper, deadline)
+        return Applied(record, record)
+
+
+@dataclass(frozen=True)
+class RecordDeadlineFailure(DeadlineCommand):
+    """Firing a deadline failed (its transaction rolled back): count the attempt in the case's
+    history, retry after 1, 2, 4 … minutes, and after ``MAX_ATTEMPTS`` mark it failed and tell
+    the administrators. Recorded like any other command, so a replay reproduces it."""
+
+    type = "record_deadline_failure"
+    label = "时限触发失败"
+    policy = SYSTEM
+    deadline: int | None = None
+    case: str | None = None
+    key: str | None = None
+    error: str = ""
+
+    def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
+        record = firing.record_failure(case.timekeeper, self.armed(ctx, case), self.error)
+        return Applied(record, record)
 
 
 @dataclass(frozen=True)
