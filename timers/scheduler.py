@@ -4,7 +4,7 @@ from __future__ import annotations
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from engine.clock import CHINA_TZ
+from engine.clock import CHINA_TZ, SystemClock
 from engine.executor import Engine
 
 from .sweep import sweep
@@ -13,10 +13,12 @@ DEFAULT_INTERVAL = 30
 
 
 def _add_job(scheduler, engine: Engine, interval: int):
-    # One sweep at a time per process; a late run is folded into the next (coalesce).
+    # One sweep at a time per process; a late run is folded into the next (coalesce). The first
+    # runs at once: the scheduler's own timetable is wall-clock time (what it sweeps for is the
+    # engine's clock). A separate one-off "date" job raced with shutdown (APScheduler removed the
+    # finished job from a job store that shutdown had already emptied).
     scheduler.add_job(sweep, "interval", args=[engine], seconds=interval, id="sweep-deadlines",
-                      max_instances=1, coalesce=True)
-    scheduler.add_job(sweep, "date", args=[engine], id="sweep-at-start")
+                      max_instances=1, coalesce=True, next_run_time=SystemClock().now())
     # Planner statistics for SQLite (a no-op on PostgreSQL, where autovacuum keeps them).
     scheduler.add_job(engine.db.optimize, "interval", hours=1, id="optimize-database", max_instances=1,
                       coalesce=True)
