@@ -232,3 +232,15 @@ def test_a_city_refusal_is_reported_and_ends_the_county_case(flow, clock, seeded
     with seeded.reader() as session:
         kinds = list(session.scalars(select(Message.kind).where(Message.case_id == row.id)))
     assert "negative" in kinds
+
+
+def test_food_business_licence_follows_the_reviewers_choice_about_inspection(flow, clock, seeded):
+    """The reviewer decides whether 现场核查 is needed; an unticked box goes straight to the decision."""
+    inspected, skipped = flow.start(item="SCJG-SPJY"), flow.start(item="SCJG-SPJY")
+    for case in (inspected, skipped):
+        do(flow, clock, "2026-03-02T10:00", "chuangkou", {"acceptance": "accept"}, case.number)
+    do(flow, clock, "2026-03-03T10:00", "shencha", {"review_result": "pass", "needs_inspection": "true"},
+       inspected.number)
+    do(flow, clock, "2026-03-03T11:00", "shencha", {"review_result": "pass"}, skipped.number)
+    assert [t.element_id for t in _ready(seeded, inspected.number)] == ["site_inspection"]
+    assert [t.element_id for t in _ready(seeded, skipped.number)] == ["decide"]

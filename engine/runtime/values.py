@@ -107,6 +107,8 @@ def check_form(fields: tuple[FormField, ...], data: Mapping[str, Any], *, partia
         value = _coerce(f, data.get(f.id))
         if value is None and f.default is not None and f.id not in data:
             value = _coerce(f, f.default)
+        if value is None and f.type == "boolean" and not partial:
+            value = False  # a box left unticked (a browser does not post it) means no
         if value is None and f.required and not partial:
             raise BadInput(f"必填字段“{f.label}”未填写")
         if value is not None or f.id in data:
