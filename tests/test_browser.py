@@ -54,6 +54,7 @@ def test_a_food_business_licence_from_the_window_to_the_decision(server, page, e
     open_task(page, number)
     look_at(page, "task-review")
     page.check("input[name=review_result][value=pass]")
+    page.check("input[name=needs_inspection]")  # the reviewer asks for 现场核查; unticked goes to the decision
     page.click("form.card >> text=提交")
     browser_logout(page)
 
