@@ -440,6 +440,13 @@ def test_return_to_an_earlier_step_and_take_back_before_the_next_one_acts(app, f
     assert review.element_id == "review"
     reviewer = login(app.test_client(), "shencha")
     assert "【退回】" in reviewer.get("/messages/").get_data(as_text=True)
+    # The earlier round of the step stays on record: in the case's steps and the reviewer's 已办.
+    with seeded.reader() as session:
+        rounds = sorted(t.state for t in session.scalars(select(Task).where(Task.element_id == "review")))
+    assert rounds == ["completed", "ready"]
+    assert case.number in reviewer.get("/?tab=done").get_data(as_text=True)
+    steps = head.get(f"/cases/{case.number}").get_data(as_text=True)
+    assert steps.count("<td>审查</td>") == 2
 
     # The reviewer finishes again, then takes it back before the 负责人 has touched it.
     flow.complete("shencha", {"review_result": "pass"}, number=case.number)

@@ -5,6 +5,8 @@ does not depend on how many tasks the case has had before.
 """
 from __future__ import annotations
 
+import uuid
+
 from datetime import datetime
 from typing import Any
 
@@ -40,7 +42,8 @@ def project_tasks(session: Session, case: Case, definition: ProcessDefinition, w
         if spiff_id in known:
             continue
         row = reopened.get(spiff_id)
-        if row is not None:  # a step the flow went back to (退回, 拿回): the same task, open again
+        if row is not None:  # a step the flow went back to (退回, 拿回): the same task, open again,
+            session.add(_finished_round(row))  # and the work done on it before stays on record
             row.state, row.created_at, row.completed_at, row.completed_by_id = "ready", at, None, None
             row.assignee_id, row.opinion, row.form_data, row.draft, row.deemed = None, None, None, None, False
             opened.append(row)
@@ -65,6 +68,18 @@ def project_tasks(session: Session, case: Case, definition: ProcessDefinition, w
         opened.append(row)
     session.flush()
     return opened, cancelled
+
+
+def _finished_round(row: Task) -> Task:
+    """A copy of a finished step about to open again (退回, 拿回), so that the case's steps and the
+    handler's 已办 keep the earlier round. Its id is derived from the step's and the step's version
+    (which every change of state bumps), so a replay makes the same one."""
+    return Task(case_id=row.case_id, spiff_id=str(uuid.uuid5(uuid.UUID(row.spiff_id), f"round:{row.version}")),
+                element_id=row.element_id, name=row.name, role=row.role, department_id=row.department_id,
+                assignee_id=row.assignee_id, state=row.state, created_at=row.created_at,
+                completed_at=row.completed_at, completed_by_id=row.completed_by_id, opinion=row.opinion,
+                form_data=row.form_data, kind=row.kind, deemed=row.deemed, followup_of_id=row.followup_of_id,
+                due_on=row.due_on, alert=row.alert)
 
 
 def open_tasks(session: Session, case_id: int) -> list[Task]:
