@@ -62,7 +62,7 @@ def run(state: State, command_type: str, username: str | None, applicant: str | 
     cls = COMMANDS.get(command_type)
     if cls is None:
         raise BadInput(f"没有命令 {command_type}；可用的命令见 approvals commands")
-    inputs = parse_json_object(input_text)
+    inputs = parse_json_object(input_text, "--input")
     known = {f.name for f in fields(cls)}
     unknown = sorted(set(inputs) - known)
     if unknown:

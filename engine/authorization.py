@@ -40,6 +40,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.actors import Actor
+from engine.clock import CHINA_TZ
 from engine.errors import Conflict, NotAllowed
 from engine.read.access import may_handle
 from engine.roles import role_name
@@ -101,9 +102,10 @@ def _staff(actor: Actor, what: str) -> None:
 
 def _ready(task: Task) -> None:
     if task.state != "ready":
-        who = f"（{task.completed_by.display_name} 已于 {task.completed_at:%Y-%m-%d %H:%M} 办理）" \
-            if task.completed_by is not None and task.completed_at else ""
-        raise Conflict(f"任务“{task.name}”已不是待办状态{who}，请刷新后重试")
+        when = f"于 {task.completed_at.astimezone(CHINA_TZ):%Y-%m-%d %H:%M} " if task.completed_at else ""
+        who = task.completed_by.display_name if task.completed_by is not None else "系统"
+        done = {"completed": "办理", "returned": "退回", "taken_back": "撤回", "cancelled": "撤销"}.get(task.state, "处理")
+        raise Conflict(f"任务“{task.name}”已由 {who} {when}{done}，不在待办中，无需再办理；请回到待办列表")
 
 
 def _handler(actor: Actor, task: Task) -> Grant:

@@ -242,7 +242,7 @@ def test_the_same_task_submitted_twice_is_still_refused(app, flow):
     form = _form(client, task)
     assert client.post(f"/tasks/{task}/complete", data={**form, "acceptance": "accept"}).status_code == 302
     again = client.post(f"/tasks/{task}/complete", data={**form, "acceptance": "accept"})
-    assert again.status_code == 409 and "刷新" in again.get_data(as_text=True)
+    assert again.status_code == 409 and "无需再办理" in again.get_data(as_text=True)
 
 
 def test_a_form_is_stale_once_its_own_task_changed_hands(flow):
@@ -254,3 +254,54 @@ def test_a_form_is_stale_once_its_own_task_changed_hands(flow):
     with pytest.raises(Conflict, match="已被他人处理过"):
         flow.engine.execute(CompleteTask(task=task, data={"acceptance": "accept"}, expected_version=rendered),
                             flow.actors["chuangkou"])
+
+
+# ------------------------------------------------------------------ the history, in words
+
+def test_the_case_history_reads_in_words_with_names_and_china_time(app, flow, clock, engine):
+    from engine.read.views import history_view
+
+    case = _accepted(flow)
+    clock.set("2026-03-10T08:00:00+08:00")
+    sweep(engine)
+    flow.complete("shencha", {"review_result": "pass"}, opinion="符合条件", number=case.number)
+    decide = _task(flow, "fuzeren", case.number)
+    engine.execute(COMMANDS["return_task"](task=decide, to="review", reason="核查记录不全"), flow.actors["fuzeren"])
+    with flow.db.reader() as session:
+        lines = history_view(session, session.scalar(select(Case).where(Case.number == case.number)))
+    said = [(h["who"], h["what"], h["said"]) for h in lines]
+    assert said[0] == ("申请人 张三", "提交申请", "")
+    assert said[1][:2] == ("王窗口", "办理") and lines[1]["step"] == "受理"
+    assert ("系统", "环节时限（审查）预警", "") in said
+    assert ("李审查", "办理", "符合条件") in said
+    assert said[-1] == ("赵负责", "退回到“审查”", "核查记录不全")
+    assert lines[0]["at"] == "2026-03-02 09:00"  # China time
+    page = login(app.test_client(), "fuzeren").get(f"/cases/{case.number}").get_data(as_text=True)
+    assert "applicant:" not in page and "system:" not in page and "赵负责" in page
+
+
+def test_a_delegator_sees_the_delegated_step_read_only_and_the_delegate_sees_who_asked(app, flow):
+    case = _accepted(flow)
+    task = _task(flow, "shencha", case.number)
+    flow.engine.execute(DelegateTask(task=task, to="mz_shencha", note="请协助核查"), flow.actors["shencha"])
+    owner = login(app.test_client(), "shencha").get(f"/tasks/{task}")
+    page = owner.get_data(as_text=True)
+    assert owner.status_code == 200 and "已委派给 周审查" in page
+    assert "提交</button>" not in page and "暂存" not in page and "退回</button>" not in page
+    delegate = login(app.test_client(), "mz_shencha").get(f"/tasks/{task}").get_data(as_text=True)
+    assert "这是 李审查 委派给您的任务" in delegate
+
+
+def test_the_window_is_offered_the_supplement_arrival_only_while_a_notice_is_out(flow, engine):
+    from engine.read.views import task_view
+
+    case = flow.start()
+    task = _task(flow, "chuangkou", case.number)
+    with flow.db.reader() as session:
+        ops = task_view(session, flow.actors["chuangkou"], task, engine.definition).operations
+    assert "request_supplement" in ops and "receive_supplement" not in ops
+    flow.engine.execute(COMMANDS["request_supplement"](case=case.number, materials=("营业执照",)),
+                        flow.actors["chuangkou"])
+    with flow.db.reader() as session:
+        ops = task_view(session, flow.actors["chuangkou"], task, engine.definition).operations
+    assert "receive_supplement" in ops and "request_supplement" not in ops

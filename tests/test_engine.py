@@ -123,7 +123,7 @@ def test_completed_task_cannot_be_completed_again(flow):
     flow.start()
     task = flow.task_of("chuangkou")
     flow.engine.execute(CompleteTask(task=task.id, data={"acceptance": "accept"}), flow.actors["chuangkou"])
-    with pytest.raises(Conflict, match="已不是待办"):
+    with pytest.raises(Conflict, match="不在待办中"):
         flow.engine.execute(CompleteTask(task=task.id, data={"acceptance": "accept"}), flow.actors["chuangkou"])
 
 

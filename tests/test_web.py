@@ -80,7 +80,7 @@ def test_stale_form_after_someone_else_completed(app, flow):
     flow.engine.execute(CompleteTask(task=task.id, data={"acceptance": "accept"}), other)
     response = client.post(f"/tasks/{task.id}/complete", data={
         "csrf_token": csrf_of(page), "task_version": version_of(page), "acceptance": "refuse"})
-    assert response.status_code == 409 and "刷新" in response.get_data(as_text=True)
+    assert response.status_code == 409 and "不在待办中" in response.get_data(as_text=True)
 
 
 def test_missing_required_field_is_shown_on_the_form(app, flow):
@@ -513,7 +513,7 @@ def test_delegate_and_get_it_back_with_an_opinion(app, flow):
     assert owner.post(f"/tasks/{review.id}/delegate", data={"to": "mz_shencha", "note": "请协助核实",
                                                             "csrf_token": csrf_of(page),
                                                             "task_version": version_of(page)}).status_code == 302
-    assert owner.get(f"/tasks/{review.id}").status_code == 403  # with the delegate now
+    assert "已委派给 周审查" in owner.get(f"/tasks/{review.id}").get_data(as_text=True)  # read only now
 
     delegate = login(app.test_client(), "mz_shencha")
     assert case.number in delegate.get("/").get_data(as_text=True)

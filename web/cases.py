@@ -7,12 +7,12 @@ from sqlalchemy import select
 
 from engine.commands import (COMMANDS, CopyCase, DecideExtension, ExtendDeadline, ReceiveSupplement, RecordMaterials,
                              RequestExtension, RequestSupplement, ResumeClocks, SuspendClocks, UrgeTask)
-from engine.errors import BadInput, NotAllowed
+from engine.errors import BadInput
 from web.diagram import render, task_states
-from engine.store.models import CaseRequest, HistoryEntry, Message, ProcessVersion, Task
+from engine.store.models import ProcessVersion, Task
 from engine.timelimits.policy import SUSPENSION_KINDS
-from engine.read.views import case_operations, readable_case
-from engine.read.queries import case_clocks, case_dict, case_history, case_notices, get_case, history_dict
+from engine.read.views import case_operations, history_view, readable_case
+from engine.read.queries import case_clocks, case_dict, case_notices
 
 from .auth import login_required
 from .context import get_db, get_engine
@@ -49,7 +49,7 @@ def show(number: str):
         diagram = Markup(render(xml, task_states(tasks), title=f"{case.item.name} 流程图"))
         clocks = case_clocks(session, case)
         notices = case_notices(session, case)
-        history = [history_dict(h) for h in case_history(session, case)]
+        history = history_view(session, case)
         offered = case_operations(session, g.actor, case, get_engine().definition(session, case.process_version))
     return render_template("case.html", case=out, clocks=clocks, notices=notices, history=history, diagram=diagram,
                            command_names=COMMAND_NAMES, suspension_kinds=SUSPENSION_KINDS,

@@ -51,6 +51,9 @@ def task_dict(task: Task) -> dict[str, Any]:
         "assignee": task.assignee.username if task.assignee else None, "state": task.state,
         "created_at": iso(task.created_at), "completed_at": iso(task.completed_at),
         "completed_by": task.completed_by.username if task.completed_by else None,
+        "assignee_name": task.assignee.display_name if task.assignee else None,
+        "completed_by_name": task.completed_by.display_name if task.completed_by else None,
+        "delegated_by_name": task.delegated_by.display_name if task.delegated_by else None,
         "opinion": task.opinion, "version": task.version, "kind": task.kind, "deemed": task.deemed,
     }
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.actors import Actor
+from engine.clock import CHINA_TZ
 from engine.authorization import Subject
 from engine.commands import COMMANDS
 from engine.errors import NotAllowed, NotFound
@@ -18,9 +19,12 @@ from engine.people import role_holders
 from engine.read.queries import get_case, get_task, task_dict
 from engine.roles import role_name
 from engine.runtime.definitions import ProcessDefinition, UserTaskInfo, next_user_tasks
-from engine.store.enums import TaskKind, TaskState
-from engine.store.models import Case, CaseRequest, Department, HistoryEntry, Message, ProcessVersion, Task, User
+from engine.store.enums import ClockKind, DeadlineKind, TaskKind, TaskState
+from engine.store.models import (Case, CaseRequest, Clock, Department, HistoryEntry, Message, ProcessVersion, Task,
+                                 User)
 
+#: roles that handle cases (and so may be asked to co-sign or be delegated a step)
+CASE_ROLES = frozenset({"window_clerk", "reviewer", "head"})
 #: roles that may read every case (电子监察, administration)
 OVERSIGHT_ROLES = frozenset({"supervisor", "admin"})
 
@@ -116,11 +120,13 @@ def people_to_pick(session: Session, actor: Actor, task: Task, purpose: str) -> 
     """Whom the actor may pick: 转办 goes to a colleague with the step's role in its department;
     委派 and 加签 to any active member of staff (the organisation decides who)."""
     if purpose == "transfer":
-        users = role_holders(session, task.role, task.department_id)
+        users = list(role_holders(session, task.role, task.department_id))
     else:
-        users = session.scalars(select(User).where(User.active.is_(True)).order_by(User.department_id, User.id))
+        users = sorted(session.scalars(select(User).where(User.active.is_(True))),
+                       key=lambda u: (u.department_id != actor.department_id, u.department_id != task.department_id,
+                                      u.department_id, u.id))
     return [Person(u.username, u.display_name, u.department.name) for u in users
-            if u.id != actor.user_id and u.role_codes]
+            if u.id != actor.user_id and set(u.role_codes) & CASE_ROLES]
 
 
 @dataclass
@@ -167,7 +173,8 @@ def task_operations(session: Session, actor: Actor, task: Task, definition: Proc
         ops.discard("transfer_task")
     if form_of(definition, task).settings.stage == "acceptance":
         case_subject = Subject(task.case, definition)
-        ops |= {t for t in ("request_supplement", "receive_supplement", "record_materials")
+        waiting = task.case.acceptance == "supplement"  # a one-time notice is out: only its arrival
+        ops |= {t for t in (("receive_supplement",) if waiting else ("request_supplement",)) + ("record_materials",)
                 if allowed(session, actor, t, case_subject)}
     return frozenset(ops)
 
@@ -184,13 +191,16 @@ def task_view(session: Session, actor: Actor, task_id: int, definitions: Definit
     if row.state != "ready":
         raise NotFound(f"任务“{row.name}”已办理完毕，不在待办中")
     definition = definitions(session, row.case.process_version)
-    if not allowed(session, actor, "save_draft", Subject(row.case, definition, row)):
+    delegator = row.delegated_by_id is not None and row.delegated_by_id == actor.user_id
+    if not delegator and not allowed(session, actor, "save_draft", Subject(row.case, definition, row)):
         COMMANDS["save_draft"].policy.authorize(session, actor, Subject(row.case, definition, row))  # the reason
     info = form_of(definition, row)
     draft = row.draft or {}
     targets = return_targets(session, row)
     transfer_to = people_to_pick(session, actor, row, "transfer")
-    ops = task_operations(session, actor, row, definition, return_targets_=targets, colleagues=transfer_to)
+    # 委派: the delegator sees the step (read only) until it is handed back
+    ops = frozenset() if delegator else task_operations(session, actor, row, definition, return_targets_=targets,
+                                                        colleagues=transfer_to)
     return TaskView(
         task=task_dict(row), form=info.form, stage=info.settings.stage, values=draft.get("data", {}),
         opinion=draft.get("opinion", ""), drafted=bool(draft), delegated=row.delegated_by_id is not None,
@@ -227,3 +237,79 @@ def case_operations(session: Session, actor: Actor, case: Case, definition: Proc
     urgeable = {t.id for t in session.scalars(select(Task).where(Task.case_id == case.id, Task.state == TaskState.READY))
                 if allowed(session, actor, "urge_task", Subject(case, definition, t))}
     return {"operations": frozenset(ops), "urge": urgeable}
+
+
+# ---------------------------------------------------------------- the case history, in words
+
+def _names(session: Session, usernames: set[str]) -> dict[str, str]:
+    if not usernames:
+        return {}
+    return dict(session.execute(select(User.username, User.display_name).where(User.username.in_(usernames))).all())
+
+
+def actor_label(name: str, names: dict[str, str]) -> str:
+    """系统, 申请人 王小明, or a member of staff by name."""
+    if name == "system" or name.startswith("system:"):
+        return "系统"
+    if name.startswith("applicant:"):
+        return f"申请人 {name.split(':', 1)[1]}"
+    return names.get(name, name)
+
+
+def _deadline_words(session: Session, case: Case, result: dict[str, Any]) -> str:
+    """受理时限预警, 环节时限（审查）黄牌, 办理时限升级提醒 …"""
+    clock_key = result.get("clock", "")
+    clock = session.scalar(select(Clock).where(Clock.case_id == case.id, Clock.key == clock_key))
+    what = ClockKind.label_of(clock.kind) if clock is not None else "时限"
+    if clock is not None and clock.task is not None:
+        what = f"{what}（{clock.task.name}）"
+    elif clock is not None and clock.kind == "timer":
+        what = f"{what}（{clock.detail.get('name', '')}）"
+    return f"{what}{DeadlineKind.label_of(result.get('kind'))}"
+
+
+def history_view(session: Session, case: Case) -> list[dict[str, Any]]:
+    """Each entry of the case history as people read it: when (China time), who (by name, and
+    on whose behalf), what (the command's label and the particulars in words)."""
+    entries = list(session.scalars(select(HistoryEntry).where(HistoryEntry.case_id == case.id)
+                                   .order_by(HistoryEntry.seq)))
+    people = {e.actor for e in entries} | {(e.payload or {}).get("on_behalf_of") for e in entries}
+    for e in entries:
+        inputs, result = e.inputs or {}, e.payload or {}
+        for value in (inputs.get("to"), result.get("assignee"), result.get("owner"), result.get("notified")):
+            people |= set(value) if isinstance(value, list) else {value}
+    names = _names(session, {p for p in people if isinstance(p, str)})
+    elements = {t.element_id: t.name for t in session.scalars(select(Task).where(Task.case_id == case.id))}
+    out = []
+    for e in entries:
+        inputs, result = e.inputs or {}, e.payload or {}
+        command = COMMANDS.get(e.command)
+        what = command.label if command is not None else e.command
+        step = elements.get(result.get("element", ""), "")
+        details = []
+        if e.command == "fire_deadline":
+            what = _deadline_words(session, case, result)
+        elif e.command == "record_deadline_failure":
+            what = f"{_deadline_words(session, case, result)}触发失败"
+        elif e.command == "return_task":
+            to = elements.get(inputs.get("to", ""), inputs.get("to", ""))
+            what = f"退回到“{to}”"
+        elif e.command in ("transfer_task", "delegate_task", "add_cosigner", "hand_back_task"):
+            target = result.get("assignee") or result.get("owner") or inputs.get("to")
+            if target:
+                details.append(f"{'交回' if e.command == 'hand_back_task' else '给'} {names.get(target, target)}")
+        elif e.command == "copy_case":
+            details.append("抄送 " + "、".join(names.get(n, n) for n in result.get("notified", [])))
+        elif e.command in ("request_extension", "extend_deadline") and (result.get("days") or inputs.get("days")):
+            details.append(f"{result.get('days') or inputs.get('days')} 个工作日")
+        if e.command == "decide_extension":
+            what = "批准延期" if inputs.get("approve") else "退回延期申请"
+        said = inputs.get("opinion") or inputs.get("reason") or inputs.get("note") or ""
+        behalf = result.get("on_behalf_of")
+        out.append({
+            "seq": e.seq, "at": e.at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M"),
+            "who": actor_label(e.actor, names) + (f"（代 {names.get(behalf, behalf)}）" if behalf else ""),
+            "what": what, "step": step, "details": "；".join(details), "said": said,
+            "system": e.actor.startswith("system"),
+        })
+    return out
