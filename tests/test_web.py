@@ -642,3 +642,18 @@ def test_the_government_head_sees_and_approves_a_joint_cases_extension_request(a
 
     with flow.db.reader() as session:
         assert "经本级人民政府负责人批准" in session.scalar(select(Notice.body).where(Notice.kind == "extension"))
+
+
+def test_a_head_sees_the_departments_late_steps_under_overdue(app, flow, clock, engine):
+    """预警 and 超期 for a 负责人 cover the department's open steps, not only the head's own."""
+    from timers.sweep import sweep
+
+    case = flow.start()
+    flow.complete("chuangkou", {"acceptance": "accept"}, number=case.number)
+    clock.set("2026-03-12T08:00:00+08:00")  # the review's 3 working days are long past
+    sweep(engine)
+    head = login(app.test_client(), "fuzeren")
+    overdue = head.get("/?tab=overdue").get_data(as_text=True)
+    assert case.number in overdue and f'<a href="/cases/{case.number}">审查</a>' in overdue  # the case, not a 403
+    other = login(app.test_client(), "mz_fuzeren").get("/?tab=overdue").get_data(as_text=True)
+    assert case.number not in other

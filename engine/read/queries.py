@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, joinedload
 from engine.actors import Actor
 from engine.clock import CHINA_TZ
 from engine.errors import NotFound
-from engine.read.access import acting_for
+from engine.read.access import acting_for, may_handle
 from engine.roles import role_name
 from engine.store.enums import ClockKind, ClockState, DeadlineKind, DeadlineState, RequestKind, RequestState, TaskState
 from engine.store.models import (
@@ -120,7 +120,10 @@ def _inbox_query(session: Session, actor: Actor, tab: str, search: str, today: d
         query = select(Task).where(Task.completed_by_id == actor.user_id, Task.state == TaskState.COMPLETED)
         order = (Task.completed_at.desc(), Task.id.desc())
     else:
-        query = select(Task).where(Task.state == TaskState.READY, _may_act_on(actor))
+        mine = _may_act_on(actor)
+        if tab in ("warning", "overdue") and actor.has_role("head") and actor.department_id is not None:
+            mine = or_(mine, Task.department_id == actor.department_id)  # a 负责人 watches the department
+        query = select(Task).where(Task.state == TaskState.READY, mine)
         if tab == "warning":
             query = query.where(Task.alert == "warning")
         elif tab == "overdue":
@@ -168,6 +171,10 @@ def inbox(session: Session, actor: Actor, *, tab: str = "todo", search: str = ""
         row["alert"] = task.alert
         row["suspended"] = task.case.suspended
         row["on_behalf_of"] = acting_for(actor, task) if tab != "done" else None
+        # a 负责人 watching the department's late steps opens the case, not a step they cannot handle
+        row["mine"] = tab == "done" or bool(
+            may_handle(actor.user_id, actor.department_id, actor.roles, task) or row["on_behalf_of"]
+            or (task.delegated_by_id is not None and task.assignee_id == actor.user_id))
         row["remaining_days"] = (calendar.between(today, task.due_on).value
                                  if calendar is not None and today is not None and task.due_on else None)
         out.append(row)
