@@ -11,7 +11,7 @@ from engine.errors import BadInput
 from web.diagram import render, task_states
 from engine.store.models import ProcessVersion, Task
 from engine.timelimits.policy import SUSPENSION_KINDS
-from engine.read.views import case_operations, history_view, readable_case
+from engine.read.views import case_operations, copy_recipients, history_view, readable_case
 from engine.read.queries import case_clocks, case_dict, case_notices
 
 from .auth import login_required
@@ -51,9 +51,10 @@ def show(number: str):
         notices = case_notices(session, case)
         history = history_view(session, case)
         offered = case_operations(session, g.actor, case, get_engine().definition(session, case.process_version))
+        recipients = copy_recipients(session, g.actor, case) if "copy_case" in offered["operations"] else []
     return render_template("case.html", case=out, clocks=clocks, notices=notices, history=history, diagram=diagram,
                            command_names=COMMAND_NAMES, suspension_kinds=SUSPENSION_KINDS,
-                           ops=offered["operations"], urgeable=offered["urge"])
+                           ops=offered["operations"], urgeable=offered["urge"], recipients=recipients)
 
 
 def _run(number: str, command, done: str):
@@ -102,8 +103,9 @@ def materials(number: str):
 @bp.route("/<number>/copy", methods=["POST"])
 @login_required
 def copy(number: str):
-    """抄送 to colleagues (user names, separated by spaces or commas)."""
-    names = tuple(n for n in request.form.get("to", "").replace("，", ",").replace(",", " ").split() if n)
+    """抄送 to colleagues picked by name (several ``to`` values; a typed list of user names works too)."""
+    names = tuple(n for value in request.form.getlist("to")
+                  for n in value.replace("，", ",").replace(",", " ").split() if n)
     return _run(number, CopyCase(case=number, to=names, note=request.form.get("note", "")), "已抄送")
 
 

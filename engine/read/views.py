@@ -129,6 +129,16 @@ def people_to_pick(session: Session, actor: Actor, task: Task, purpose: str) -> 
             if u.id != actor.user_id and set(u.role_codes) & CASE_ROLES]
 
 
+def copy_recipients(session: Session, actor: Actor, case: Case) -> list[Person]:
+    """Whom a case may be copied to (抄送): active staff who handle cases or supervise, the
+    actor's own department and the item's first."""
+    users = sorted(session.scalars(select(User).where(User.active.is_(True))),
+                   key=lambda u: (u.department_id != actor.department_id, u.department_id != case.item.department_id,
+                                  u.department_id, u.id))
+    return [Person(u.username, u.display_name, u.department.name) for u in users
+            if u.id != actor.user_id and set(u.role_codes) & (CASE_ROLES | {"supervisor"})]
+
+
 @dataclass
 class TaskView:
     """Everything the task page shows and offers."""
