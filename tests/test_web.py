@@ -657,3 +657,10 @@ def test_a_head_sees_the_departments_late_steps_under_overdue(app, flow, clock, 
     assert case.number in overdue and f'<a href="/cases/{case.number}">审查</a>' in overdue  # the case, not a 403
     other = login(app.test_client(), "mz_fuzeren").get("/?tab=overdue").get_data(as_text=True)
     assert case.number not in other
+
+
+def test_deadlines_a_finished_step_never_reached_are_not_shown_as_cancelled(app, flow):
+    case = flow.start()
+    flow.complete("chuangkou", {"acceptance": "accept"}, number=case.number)
+    page = login(app.test_client(), "chuangkou").get(f"/cases/{case.number}").get_data(as_text=True)
+    assert "未到期，无需触发" in page and "deadline-unneeded" in page and "已取消" not in page

@@ -239,9 +239,13 @@ def deadline_dict(deadline: Deadline) -> dict[str, Any]:
         label = {"acceptance": "视为受理", "step": "超时默许", "decision": "超期默许"}.get(deadline.clock.kind, label)
     if deadline.kind == "escalate":
         label = f"升级（{DEADLINE_LABELS[deadline.detail['alert']]}）"
+    shown, state_name = deadline.state, DEADLINE_STATES.get(deadline.state, deadline.state)
+    if shown == "cancelled" and deadline.clock.outcome in ("on_time", "ended", "deemed", "fired"):
+        # the limit's clock stopped before this moment came: nothing was missed
+        shown, state_name = "unneeded", "未到期，无需触发"
     return {"key": deadline.key, "kind": deadline.kind, "label": label, "due_on": deadline.due_on.isoformat(),
             "due_at": iso(deadline.due_at), "provisional": deadline.provisional, "state": deadline.state,
-            "state_name": DEADLINE_STATES.get(deadline.state, deadline.state), "fired_at": iso(deadline.fired_at),
+            "shown": shown, "state_name": state_name, "fired_at": iso(deadline.fired_at),
             "attempts": deadline.attempts, "last_error": deadline.last_error}
 
 
