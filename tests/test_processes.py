@@ -41,6 +41,7 @@ def do(flow, clock, when: str, username: str, data: dict, number: str, opinion: 
 def test_marriage_registration_is_done_the_same_day_at_the_window(flow, clock, seeded):
     case = flow.start(item="MZ-JHDJ", applicant="王五、李六")
     assert case.number == "MZJH-20260302-0001"  # the item's own numbering rule
+    assert [t.due_on for t in _ready(seeded, case.number)] == [date(2026, 3, 2)]  # the inbox shows 当日办结
     do(flow, clock, "2026-03-02T09:20", "mz_chuangkou", {"acceptance": "accept", "identity_checked": "checked"},
        case.number)
     assert deadline(seeded, case.number, "decision/yellow").due_on == date(2026, 3, 2)  # 当日办结

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from engine.clock import china_date
 from engine.store.models import Clock, Deadline, Task
 from engine.timelimits.case_time import CaseTime
 
@@ -26,9 +27,14 @@ def refresh_tasks(t: CaseTime, tasks: list[Task]) -> None:
     for clock in active:
         by_kind.setdefault(clock.kind, clock)
     case_clock = next((by_kind[k] for k in CASE_CLOCKS if k in by_kind), None)
+    # 即办件 (a same-day promise): every step is due the day the case came in, whatever the
+    # statutory acceptance period allows
+    same_day = china_date(t.row.started_at) if t.policy.first_limit == 0 else None
     for task in tasks:
         clock = by_task.get(task.id) or case_clock
         task.due_on = t.limit_due(clock) if clock is not None else None
+        if same_day is not None and task.kind == "bpmn":
+            task.due_on = min(task.due_on, same_day) if task.due_on else same_day
         seen = set(fired.get(clock.id, set())) if clock is not None else set()
         if case_clock is not None:  # the case's own warning concerns whoever holds it now
             seen |= fired.get(case_clock.id, set())
