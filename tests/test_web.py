@@ -664,3 +664,21 @@ def test_deadlines_a_finished_step_never_reached_are_not_shown_as_cancelled(app,
     flow.complete("chuangkou", {"acceptance": "accept"}, number=case.number)
     page = login(app.test_client(), "chuangkou").get(f"/cases/{case.number}").get_data(as_text=True)
     assert "未到期，无需触发" in page and "deadline-unneeded" in page and "已取消" not in page
+
+
+def test_a_refused_task_operation_shows_the_task_page_again_with_what_was_typed(app, flow):
+    case = flow.start()
+    flow.complete("chuangkou", {"acceptance": "accept"}, number=case.number)
+    flow.complete("shencha", {"review_result": "pass"}, number=case.number)
+    task = flow.task_of("fuzeren", case.number)
+    head = login(app.test_client(), "fuzeren")
+    page = head.get(f"/tasks/{task.id}").get_data(as_text=True)
+    too_long = "意" * 2001
+    response = head.post(f"/tasks/{task.id}/draft", data={"csrf_token": csrf_of(page), "opinion": too_long,
+                                                          "task_version": version_of(page)})
+    again = response.get_data(as_text=True)
+    assert response.status_code == 400 and "审批意见过长" in again and too_long in again
+    assert "退回到" in again and "下一环节" not in again or "转办" in again  # the whole page, not a dead end
+    response = head.post(f"/tasks/{task.id}/return", data={"csrf_token": csrf_of(page), "to": "nowhere",
+                                                           "reason": "核查记录不全", "task_version": version_of(page)})
+    assert response.status_code == 400 and 'value="核查记录不全"' in response.get_data(as_text=True)

@@ -29,7 +29,6 @@ def admin_required(view):
 @bp.route("/calendar", methods=["GET", "POST"])
 @admin_required
 def calendar():
-
     error, result = None, None
     if request.method == "POST":
         upload = request.files.get("file")

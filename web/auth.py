@@ -14,7 +14,6 @@ from .context import get_db
 
 
 def load_current_user() -> None:
-
     g.user = None
     user_id = session.get("user_id")
     if user_id is not None:
@@ -38,7 +37,6 @@ def login_required(view):
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-
     error = None
     if request.method == "POST":
         with get_db().reader() as db_session:

@@ -26,7 +26,6 @@ COMMAND_NAMES = {name: command.label for name, command in COMMANDS.items()}
 @login_required
 def printable(number: str):
     """A page to print for the applicant: the case, what they were told, limits, where to complain."""
-
     with get_db().reader() as session:
         case = readable_case(session, g.actor, number)
         out = case_dict(session, case)
@@ -40,7 +39,6 @@ def printable(number: str):
 @bp.route("/<number>")
 @login_required
 def show(number: str):
-
     with get_db().reader() as session:
         case = readable_case(session, g.actor, number)
         out = case_dict(session, case)
@@ -58,7 +56,6 @@ def show(number: str):
 
 
 def _run(number: str, command, done: str):
-
     get_engine().execute(command, g.actor)
     flash(done)
     return redirect(url_for("cases.show", number=number))
@@ -81,7 +78,6 @@ def request_extension(number: str):
 @bp.route("/<number>/extension-decision", methods=["POST"])
 @login_required
 def decide_extension(number: str):
-
     approve = request.form.get("approve") == "1"
     get_engine().execute(DecideExtension(case=number, approve=approve, note=request.form.get("note", "")), g.actor)
     flash("已批准延期" if approve else "已退回延期申请")

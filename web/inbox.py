@@ -23,7 +23,6 @@ bp = Blueprint("inbox", __name__)
 @login_required
 def index():
     """The inbox: 待办, 已办, 预警, 超期 — what runs out first at the top, searchable, paged."""
-
     engine = get_engine()
     tab = request.args.get("tab", "todo")
     search = request.args.get("q", "")[:64]
@@ -44,7 +43,6 @@ def index():
 @login_required
 def first_contact():
     """首问负责: register a request that is not this window's and forward it to the right department."""
-
     subject = request.form.get("subject", "").strip()[:500]
     if not subject:
         raise BadInput("请写明咨询或申请的内容")
@@ -56,20 +54,38 @@ def first_contact():
 
 
 def _view(session, task_id: int) -> TaskView:
-
     return task_view(session, g.actor, task_id, get_engine().definition)
 
 
 def _render_task(view: TaskView, *, error: str | None = None, values=None, opinion=None):
     return render_template("task.html", view=view, task=view.task, form=view.form, stage=view.stage,
                            values=view.values if values is None else values,
-                           opinion=view.opinion if opinion is None else opinion, error=error)
+                           opinion=view.opinion if opinion is None else opinion, error=error,
+                           typed=request.form if error else {})
+
+
+def _act(task_id: int, command, done: str, to: str, *, values=None, opinion=None):
+    """Run a task operation; a refusal shows the task page again with the reason and what was typed
+    (a step that is gone, or an operation not allowed, gets the error page with the reason)."""
+    try:
+        get_engine().execute(command, g.actor)
+    except ApprovalError as exc:
+        if exc.code == "not_allowed":
+            raise
+        with get_db().reader() as session:
+            try:
+                view = _view(session, task_id)
+            except ApprovalError:
+                raise exc from None
+        return _render_task(view, error=exc.message, values=values, opinion=opinion), \
+            409 if exc.code == "conflict" else 400
+    flash(done)
+    return redirect(url_for("inbox.task", task_id=task_id) if to == "task" else url_for("inbox.index"))
 
 
 @bp.route("/tasks/<int:task_id>")
 @login_required
 def task(task_id: int):
-
     with get_db().reader() as session:
         view = _view(session, task_id)
     return _render_task(view)
@@ -78,7 +94,6 @@ def task(task_id: int):
 @bp.route("/tasks/<int:task_id>/complete", methods=["POST"])
 @login_required
 def complete(task_id: int):
-
     with get_db().reader() as session:
         form = task_form(session, task_id, get_engine().definition)
         label = f"{get_task(session, task_id).name}（{get_task(session, task_id).case.number}）"
@@ -105,101 +120,78 @@ def complete(task_id: int):
 @login_required
 def draft(task_id: int):
     """暂存 the form as filled in so far."""
-
     with get_db().reader() as session:
         view = _view(session, task_id)
     values = {f.id: request.form.get(f.id, "") for f in view.form}
-    get_engine().execute(SaveDraft(task=task_id, data=values, opinion=request.form.get("opinion", ""),
-                                   expected_version=request.form.get("task_version", type=int)), g.actor)
-    flash("已暂存")
-    return redirect(url_for("inbox.task", task_id=task_id))
+    opinion = request.form.get("opinion", "")
+    return _act(task_id, SaveDraft(task=task_id, data=values, opinion=opinion,
+                                   expected_version=request.form.get("task_version", type=int)),
+                "已暂存", "task", values=values, opinion=opinion)
 
 
 @bp.route("/tasks/<int:task_id>/return", methods=["POST"])
 @login_required
 def return_task(task_id: int):
     """退回 to an earlier step of the case."""
-
-    get_engine().execute(ReturnTask(task=task_id, to=request.form.get("to", ""), reason=request.form.get("reason", ""),
-                                    expected_version=request.form.get("task_version", type=int)), g.actor)
-    flash("已退回")
-    return redirect(url_for("inbox.index"))
+    return _act(task_id, ReturnTask(task=task_id, to=request.form.get("to", ""), reason=request.form.get("reason", ""),
+                                    expected_version=request.form.get("task_version", type=int)), "已退回", "index")
 
 
 @bp.route("/tasks/<int:task_id>/take-back", methods=["POST"])
 @login_required
 def take_back(task_id: int):
     """拿回 a step one finished, while the next one is untouched."""
-
-    get_engine().execute(TakeBackTask(task=task_id), g.actor)
-    flash("已拿回")
-    return redirect(url_for("inbox.task", task_id=task_id))
+    return _act(task_id, TakeBackTask(task=task_id), "已拿回", "task")
 
 
 @bp.route("/tasks/<int:task_id>/cosign", methods=["POST"])
 @login_required
 def cosign(task_id: int):
     """加签: ask a colleague to co-sign before the step can be completed."""
-
-    get_engine().execute(AddCosigner(task=task_id, to=request.form.get("to", "").strip(),
+    return _act(task_id, AddCosigner(task=task_id, to=request.form.get("to", "").strip(),
                                      note=request.form.get("note", ""),
-                                     expected_version=request.form.get("task_version", type=int)), g.actor)
-    flash("已加签")
-    return redirect(url_for("inbox.task", task_id=task_id))
+                                     expected_version=request.form.get("task_version", type=int)), "已加签", "task")
 
 
 @bp.route("/tasks/<int:task_id>/delegate", methods=["POST"])
 @login_required
 def delegate(task_id: int):
     """委派 to a colleague, who hands it back with an opinion."""
-
-    get_engine().execute(DelegateTask(task=task_id, to=request.form.get("to", "").strip(),
+    return _act(task_id, DelegateTask(task=task_id, to=request.form.get("to", "").strip(),
                                       note=request.form.get("note", ""),
-                                      expected_version=request.form.get("task_version", type=int)), g.actor)
-    flash("已委派")
-    return redirect(url_for("inbox.index"))
+                                      expected_version=request.form.get("task_version", type=int)), "已委派", "index")
 
 
 @bp.route("/tasks/<int:task_id>/hand-back", methods=["POST"])
 @login_required
 def hand_back(task_id: int):
     """The delegate hands the task back, the form and opinion becoming the owner's draft."""
-
     with get_db().reader() as session:
         view = _view(session, task_id)
     values = {f.id: request.form.get(f.id, "") for f in view.form}
-    get_engine().execute(HandBackTask(task=task_id, data=values, opinion=request.form.get("opinion", "")), g.actor)
-    flash("已交回委派人")
-    return redirect(url_for("inbox.index"))
+    opinion = request.form.get("opinion", "")
+    return _act(task_id, HandBackTask(task=task_id, data=values, opinion=opinion), "已交回委派人", "index",
+                values=values, opinion=opinion)
 
 
 @bp.route("/tasks/<int:task_id>/transfer", methods=["POST"])
 @login_required
 def transfer(task_id: int):
     """转办 to a colleague with the same role in the same department."""
-
-    get_engine().execute(TransferTask(task=task_id, to=request.form.get("to", ""),
+    return _act(task_id, TransferTask(task=task_id, to=request.form.get("to", ""),
                                       reason=request.form.get("reason", ""),
-                                      expected_version=request.form.get("task_version", type=int)), g.actor)
-    flash("已转办")
-    return redirect(url_for("inbox.index"))
+                                      expected_version=request.form.get("task_version", type=int)), "已转办", "index")
 
 
 @bp.route("/tasks/<int:task_id>/claim", methods=["POST"])
 @login_required
 def claim(task_id: int):
-
-    get_engine().execute(ClaimTask(task=task_id, expected_version=request.form.get("task_version", type=int)),
-                         g.actor)
-    flash("已认领")
-    return redirect(url_for("inbox.task", task_id=task_id))
+    return _act(task_id, ClaimTask(task=task_id, expected_version=request.form.get("task_version", type=int)),
+                "已认领", "task")
 
 
 @bp.route("/tasks/<int:task_id>/release", methods=["POST"])
 @login_required
 def release(task_id: int):
-
-    get_engine().execute(ReleaseTask(task=task_id, expected_version=request.form.get("task_version", type=int)),
-                         g.actor)
-    flash("已释放")
-    return redirect(url_for("inbox.index"))
+    return _act(task_id, ReleaseTask(task=task_id, expected_version=request.form.get("task_version", type=int)),
+                "已释放", "index")

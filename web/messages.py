@@ -14,7 +14,6 @@ bp = Blueprint("messages", __name__, url_prefix="/messages")
 @bp.route("/")
 @login_required
 def index():
-
     with get_db().reader() as session:
         rows = messages(session, g.actor.user_id, unread_only=request.args.get("unread") == "1")
     return render_template("messages.html", messages=rows)
@@ -24,7 +23,6 @@ def index():
 @login_required
 def mark_read():
     """Mark one message (``id``) or all of the user's messages as read."""
-
     with get_db().transaction() as session:
         alerts.mark_read(session, g.actor.user_id, get_engine().now(), request.form.get("id", type=int))
     return redirect(url_for("messages.index"))

@@ -17,7 +17,6 @@ bp = Blueprint("profile", __name__, url_prefix="/me")
 @bp.route("/", methods=["GET", "POST"])
 @login_required
 def settings():
-
     error = None
     if request.method == "POST":
         try:
