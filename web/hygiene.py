@@ -31,18 +31,26 @@ def _flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
 
 
+def _count(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit():
+        raise ValueError(f"环境变量 {name} 应为非负整数，现为 {value!r}；请改正或删除它。")
+    return int(value)
+
+
 def defaults_from_environment() -> dict:
     """The configuration these settings take from the environment (``config`` given to
     ``create_app`` overrides them): ``APPROVALS_HTTPS``, ``APPROVALS_MAX_REQUEST_BYTES``,
     ``APPROVALS_PROXIES``."""
     https = _flag("APPROVALS_HTTPS")
-    limit = os.environ.get("APPROVALS_MAX_REQUEST_BYTES", "").strip()
     return {
         "APPROVALS_HTTPS": https,
         "SESSION_COOKIE_SECURE": https,
         "PREFERRED_URL_SCHEME": "https" if https else "http",
-        "MAX_CONTENT_LENGTH": int(limit) if limit.isdigit() else MAX_REQUEST_BYTES,
-        "APPROVALS_PROXIES": int(os.environ.get("APPROVALS_PROXIES", "0") or 0),
+        "MAX_CONTENT_LENGTH": _count("APPROVALS_MAX_REQUEST_BYTES", MAX_REQUEST_BYTES),
+        "APPROVALS_PROXIES": _count("APPROVALS_PROXIES", 0),
         "WTF_CSRF_TIME_LIMIT": int(CSRF_LIFETIME.total_seconds()),
     }
 

@@ -46,9 +46,9 @@ class DatabaseSessionInterface(SqlAlchemySessionInterface):
 
     def open_session(self, app: Flask, request: Request):
         session = super().open_session(app, request)
-        # the row exists when Flask-Session kept the id the browser sent (it mints a new one otherwise)
-        session.stored = bool(request.cookies.get(self.get_cookie_name(app))) and \
-            session.sid == request.cookies.get(self.get_cookie_name(app))
+        sent = request.cookies.get(self.get_cookie_name(app))
+        session.sent_id = bool(sent)
+        session.stored = bool(sent) and session.sid == sent  # Flask-Session mints a new id when no row has it
         session.had_anonymous_cookie = ANONYMOUS_COOKIE in request.cookies
         if AUTHENTICATED_KEY not in session and session.had_anonymous_cookie:
             try:
@@ -57,6 +57,7 @@ class DatabaseSessionInterface(SqlAlchemySessionInterface):
             except BadSignature:
                 data = None
             if isinstance(data, dict):
+                data.pop(AUTHENTICATED_KEY, None)  # never logged in by a cookie
                 session.update(data)
                 session.modified = session.accessed = False
         return session
@@ -67,9 +68,10 @@ class DatabaseSessionInterface(SqlAlchemySessionInterface):
                 self._delete_cookie(app, response, ANONYMOUS_COOKIE)
             super().save_session(app, session, response)
             return
-        # not logged in (or just logged out): nothing on the server
+        # not logged in (or just logged out, or the row has expired): nothing on the server
         if getattr(session, "stored", False):
             self._delete_session(self._get_store_id(session.sid))
+        if getattr(session, "sent_id", False):
             self._delete_cookie(app, response, self.get_cookie_name(app))
         if session.accessed:
             response.vary.add("Cookie")
