@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Flask, g, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from engine import Database, Engine
 from engine.clock import Clock, SystemClock
@@ -20,6 +21,7 @@ from engine.store import enums
 
 from . import admin, auth, cases, inbox, messages, profile
 from .context import get_db, get_engine  # noqa: F401 — the app's accessors, also as web.get_db
+from .hygiene import defaults_from_environment, init_hygiene
 from .sessions import init_sessions
 
 csrf = CSRFProtect()
@@ -28,18 +30,20 @@ csrf = CSRFProtect()
 def create_app(config: dict[str, Any] | None = None, *, db: Database | None = None,
                clock: Clock | None = None) -> Flask:
     """Application factory. Configuration comes from ``config``, then the environment:
-    ``APPROVALS_DATABASE_URL`` and ``APPROVALS_SECRET_KEY`` (random per start if unset)."""
+    ``APPROVALS_DATABASE_URL``, ``APPROVALS_SECRET_KEY`` (random per start if unset),
+    ``APPROVALS_HTTPS``, ``APPROVALS_MAX_REQUEST_BYTES`` and ``APPROVALS_PROXIES`` (web/hygiene.py)."""
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=os.environ.get("APPROVALS_SECRET_KEY") or secrets.token_hex(32),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        WTF_CSRF_TIME_LIMIT=None,
+        **defaults_from_environment(),
     )
     app.config.update(config or {})
     database = db or Database(app.config.get("DATABASE_URL"))
     app.extensions["approvals.db"] = database
     app.extensions["approvals.engine"] = Engine(database, clock or SystemClock())
+    init_hygiene(app)  # first: its size check runs before the CSRF check reads a form
     csrf.init_app(app)
     init_sessions(app, database)
 
@@ -48,8 +52,21 @@ def create_app(config: dict[str, Any] | None = None, *, db: Database | None = No
     app.before_request(auth.load_current_user)
 
     @app.errorhandler(CSRFError)
-    def csrf_error(exc):
-        return render_template("error.html", message="表单已过期或来源不明（CSRF 校验失败），请刷新页面后重试。"), 400
+    def csrf_error(exc: CSRFError):
+        if exc.description == "The CSRF token has expired.":
+            hours = app.config["WTF_CSRF_TIME_LIMIT"] // 3600
+            message = (f"页面打开已超过 {hours} 小时，表单已过期，本次提交未被接收。"
+                       "请刷新（重新打开）页面后再提交；已填写的内容请先复制保存。")
+        else:
+            message = "表单已过期或来源不明（CSRF 校验失败），请刷新页面后重试。"
+        return render_template("error.html", message=message), 400
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(exc):
+        limit = app.config["MAX_CONTENT_LENGTH"]
+        size = f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{max(1, limit // 1024)} KB"
+        return render_template("error.html", message=f"提交的内容过大（上限 {size}），系统未予接收。"
+                                                     "请精简内容或分次提交；导入的文件请拆分后再导入。"), 413
 
     @app.errorhandler(ApprovalError)
     def approval_error(exc: ApprovalError):

@@ -1,16 +1,38 @@
 """Login and the current user. Every other route requires a logged-in user."""
 from __future__ import annotations
 
+import re
 from functools import wraps
+from urllib.parse import unquote, urlsplit
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
+from sqlalchemy.exc import IntegrityError
 
+from engine import login_throttle
 from engine.actors import Actor
 from engine.people import authenticate, principals_of
 from engine.store.models import User
 
+from .context import get_db, get_engine
+
 bp = Blueprint("auth", __name__)
-from .context import get_db
+
+# a local path as sent: "/" then URL characters only (no backslash, whitespace or control
+# characters), and not "//" or "/\\", which browsers read as another host
+_LOCAL_PATH = re.compile(r"/(?![/\\])[A-Za-z0-9\-._~!$&'()*+,;=:@%/?]*")
+
+
+def safe_next(target: str | None) -> str | None:
+    """``target`` if it is a path on this site, else None. Checked as sent and once more
+    percent-decoded ("/%2F/evil", "/%5Cevil", "/%09/evil" become a host for some clients)."""
+    if not target or not _LOCAL_PATH.fullmatch(target):
+        return None
+    decoded = unquote(target)
+    if decoded.startswith(("//", "/\\")) or "\\" in decoded \
+            or any(ch.isspace() or not ch.isprintable() for ch in decoded):
+        return None
+    parts = urlsplit(decoded)
+    return None if parts.scheme or parts.netloc else target
 
 
 def load_current_user() -> None:
@@ -37,20 +59,45 @@ def login_required(view):
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    error = None
-    if request.method == "POST":
-        with get_db().reader() as db_session:
-            user = authenticate(db_session, request.form.get("username", "").strip(),
-                                request.form.get("password", ""))
-        if user is None:
-            error = "用户名或密码错误"
-        else:
-            current_app.session_interface.regenerate(session)  # a fresh id: no session fixation
-            session.clear()
-            session["user_id"] = user.id
-            target = request.args.get("next") or ""
-            return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("inbox.index"))
-    return render_template("login.html", error=error), (401 if error else 200)
+    if request.method == "GET":
+        return render_template("login.html")
+    username = request.form.get("username", "").strip()
+    address = request.remote_addr
+    now = get_engine().clock.now()
+    with get_db().reader() as db_session:
+        wait = login_throttle.retry_after(db_session, username, address, now)
+        user = None if wait else authenticate(db_session, username, request.form.get("password", ""))
+    if wait:
+        return _too_many(wait)
+    if user is None:
+        wait = _record(login_throttle.record_failure, username, address, now)
+        if wait:
+            return _too_many(wait)
+        return render_template("login.html", error="用户名或密码错误"), 401
+    _record(login_throttle.record_success, username)
+    current_app.session_interface.regenerate(session)  # a fresh id: no session fixation
+    session.clear()
+    session["user_id"] = user.id
+    return redirect(safe_next(request.args.get("next")) or url_for("inbox.index"))
+
+
+def _record(change, *args):
+    """Run a change of the failure counts in its own transaction; a concurrent first failure of
+    the same key (a duplicate key) is retried once."""
+    for attempt in (1, 2):
+        try:
+            with get_db().transaction() as db_session:
+                return change(db_session, *args)
+        except IntegrityError:
+            if attempt == 2:
+                raise
+
+
+def _too_many(wait: int):
+    minutes = f"{wait} 秒" if wait < 60 else f"{-(-wait // 60)} 分钟"
+    message = (f"登录失败次数过多，为保护账号已暂停登录。请在 {minutes}后再试；"
+               "如忘记密码，请联系系统管理员重置。")
+    return render_template("login.html", error=message), 429, {"Retry-After": str(wait)}
 
 
 @bp.route("/logout", methods=["POST"])

@@ -63,6 +63,16 @@ class Sequence(Base):
     value: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class LoginFailure(Base):
+    """Recent failed logins of one account or one address (``engine/login_throttle.py``)."""
+
+    __tablename__ = "login_failures"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)  # "user:NAME" or "addr:IP"
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failure_at: Mapped[datetime] = mapped_column(index=True)
+    blocked_until: Mapped[Optional[datetime]]
+
+
 class CalendarYear(Base):
     """A year whose official schedule is loaded; days in other years are provisional."""
 
