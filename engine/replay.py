@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -171,6 +171,7 @@ class ReplayResult:
     replayed: int = 0
     divergence: Divergence | None = None
     version: str = ""
+    final: Any = None  # what ``replay(..., final=…)`` read from the replayed database at the end
 
     @property
     def same(self) -> bool:
@@ -200,7 +201,10 @@ class Replayer:
     def __init__(self):
         self.definitions = DefinitionCache()
 
-    def replay(self, history: dict[str, Any], bpmn: bytes | None = None, filename: str | None = None) -> ReplayResult:
+    def replay(self, history: dict[str, Any], bpmn: bytes | None = None, filename: str | None = None, *,
+               final: Callable[[Database], Any] | None = None) -> ReplayResult:
+        """Replay ``history``; with ``final``, call it on the replayed database once every command
+        replayed the same (``approvals check`` compares the case it made with the stored one)."""
         commands = history["commands"]
         result = ReplayResult(history["case"]["number"], len(commands))
         later_years = {int(e["inputs"]["schedule"]["year"]) for e in commands
@@ -217,6 +221,8 @@ class Replayer:
                     result.divergence = divergence
                     break
                 result.replayed = n
+            if final is not None and result.same:
+                result.final = final(db)
         finally:
             db.dispose()
         return result
