@@ -5,11 +5,13 @@ engine/integrity.py and engine/store/backup.py; these commands parse, call and p
 ``audit verify`` and ``check`` exit with status 1 when they find something wrong."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
 
 from engine.audit import verify
+from engine.errors import BadInput
 from engine.integrity import check as check_cases
 from engine.store.backup import backup as backup_database, restore as restore_database
 
@@ -23,13 +25,17 @@ def audit() -> None:
 
 @audit.command("verify")
 @click.argument("number", metavar="[CASE]", required=False)
+@click.option("--against", "kept_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="与之前保存的链头核对（audit verify --json 的输出文件，保存在数据库之外）")
 @json_option
 @click.pass_context
-def audit_verify(ctx: click.Context, number: str | None, as_json: bool) -> None:
-    """Check the hash chain of every case's history, or of CASE; name the first entry that does not match."""
+def audit_verify(ctx: click.Context, number: str | None, kept_file: Path | None, as_json: bool) -> None:
+    """Check the hash chain of every case's history, or of CASE; name the first entry that does not match.
+    With --against, also check that the heads saved earlier are still in the chains."""
     state: State = ctx.obj
+    kept = _kept_heads(kept_file) if kept_file is not None else None
     with state.db.reader() as session:
-        report = verify(session, number)
+        report = verify(session, number, kept)
     if as_json:
         emit(report.to_dict())
     else:
@@ -43,6 +49,17 @@ def audit_verify(ctx: click.Context, number: str | None, as_json: bool) -> None:
                    + ("哈希链全部一致" if report.ok else f"{len(report.findings)} 个办件的历史被改动，请从备份核对"))
     if not report.ok or (number is not None and not report.cases):
         ctx.exit(1)
+
+
+def _kept_heads(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadInput(f"{path} 不是有效的 JSON：{exc}") from None
+    heads = data.get("heads") if isinstance(data, dict) else None
+    if not isinstance(heads, dict):
+        raise BadInput(f"{path} 不是 approvals audit verify --json 的输出（缺少 heads）")
+    return heads
 
 
 @click.command("check")
@@ -59,6 +76,8 @@ def check(ctx: click.Context, number: str | None, as_json: bool) -> None:
     else:
         for problem in report.problems:
             click.echo(f"{problem.case}  [{problem.kind}]  {problem.message}")
+        if report.not_replayable:
+            click.echo(f"早期办件的历史没有保存命令输入，未重放核对：{'、'.join(report.not_replayable)}")
         click.echo(f"共核对 {report.cases} 个办件：" + ("全部一致" if report.ok else f"发现 {len(report.problems)} 个问题"))
     if not report.ok or (number is not None and not report.cases):
         if number is not None and not report.cases and not as_json:

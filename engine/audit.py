@@ -135,8 +135,10 @@ def verify_case(session: Session, case: Case) -> tuple[Finding | None, int]:
     return None, len(entries)
 
 
-def verify(session: Session, number: str | None = None) -> AuditReport:
-    """Check the chain of one case, or of every case in number order."""
+def verify(session: Session, number: str | None = None, kept: dict[str, Any] | None = None) -> AuditReport:
+    """Check the chain of one case, or of every case in number order. ``kept``: heads saved earlier
+    (the ``heads`` of an earlier report, kept outside the database); the entry at each kept seq must
+    still have the kept hash, which finds a chain rewritten consistently from that point back."""
     query = select(Case).order_by(Case.number)
     if number is not None:
         query = query.where(Case.number == number)
@@ -146,6 +148,23 @@ def verify(session: Session, number: str | None = None) -> AuditReport:
         report.cases += 1
         report.entries += count
         report.heads[case.number] = {"seq": case.last_seq, "hash": case.history_head}
+        if finding is None and kept and case.number in kept:
+            finding = _against_kept(session, case, kept[case.number])
         if finding is not None:
             report.findings.append(finding)
+    if kept and number is None:
+        for gone in sorted(set(kept) - set(report.heads)):
+            report.findings.append(Finding(gone, None, "办件在保存的链头中，数据库中却没有：办件被删除"))
     return report
+
+
+def _against_kept(session: Session, case: Case, head: Any) -> Finding | None:
+    if not isinstance(head, dict) or not isinstance(head.get("seq"), int) or not isinstance(head.get("hash"), str):
+        return Finding(case.number, None, "保存的链头格式不对（应为 {\"seq\": 序号, \"hash\": 哈希值}）")
+    if head["seq"] < 1:
+        return None
+    stored = session.scalar(select(HistoryEntry.hash).where(HistoryEntry.case_id == case.id,
+                                                            HistoryEntry.seq == head["seq"]))
+    if stored != head["hash"]:
+        return Finding(case.number, head["seq"], "与保存在数据库之外的链头不符：这条及之前的记录被整体改写")
+    return None

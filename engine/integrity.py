@@ -5,7 +5,7 @@ For each case, in number order:
 * **seq** — its history entries are numbered 1, 2, … without a gap, up to ``cases.last_seq``;
 * **tasks** — its ready task rows are the ready user tasks of its stored workflow state, and
   the ready tasks the last history entry recorded;
-* **replay** — replaying its exported history on a throw-away in-memory database gives the
+* **replay** — (for histories with recorded inputs: since migration 0002) replaying its exported history on a throw-away in-memory database gives the
   same result after every command (``engine.replay``) and, at the end, the same case as the
   stored one: its columns, ready tasks, pending deadlines and workflow state;
 
@@ -52,13 +52,16 @@ class Problem:
 class CheckReport:
     cases: int = 0
     problems: list[Problem] = field(default_factory=list)
+    #: cases whose early entries have no recorded inputs (before migration 0002): not replayed
+    not_replayable: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "cases": self.cases, "problems": [p.to_dict() for p in self.problems]}
+        return {"ok": self.ok, "cases": self.cases, "problems": [p.to_dict() for p in self.problems],
+                "not_replayable": self.not_replayable}
 
 
 def _short(value: Any) -> str:
@@ -88,6 +91,7 @@ class Checker:
         self.db = db
         self.engine = Engine(db)  # only to restore stored workflows (definitions, codec)
         self.replayer = Replayer()
+        self.not_replayable: list[str] = []
 
     def run(self, number: str | None = None) -> CheckReport:
         report = CheckReport()
@@ -100,6 +104,7 @@ class Checker:
             report.cases += 1
             report.problems += self.check_case(n)
         report.problems += self.check_deadlines(number)
+        report.not_replayable = list(self.not_replayable)
         return report
 
     def check_case(self, number: str) -> list[Problem]:
@@ -111,6 +116,9 @@ class Checker:
                 return problems + [Problem(number, "replay", "历史记录不全，无法重放核对")]
             history = export_case(session, case)
             stored = case_state(session, case)
+        if any(entry["inputs"] is None for entry in history["commands"]):
+            self.not_replayable.append(number)  # written before inputs were kept (migration 0002)
+            return problems
         problems += self._replay(number, history, stored)
         return problems
 

@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from cli.demo import seed
 from engine import Actor, Database, Engine, FixedClock
-from engine.audit import verify
+from engine.audit import entry_hash, genesis, verify
 from engine.commands import CompleteTask, StartCase
 from engine.people import actor_for
 from engine.store import migrate
@@ -193,6 +193,29 @@ def test_a_rewritten_hash_is_found(seeded, cases, attacker):
     assert only_finding(seeded).seq == 1
 
 
+def test_a_consistently_rewritten_chain_is_found_only_against_heads_kept_outside(seeded, cases, attacker):
+    done, _ = cases
+    with seeded.reader() as session:
+        kept = verify(session).heads  # what the night's report saved elsewhere
+    attacker.drop_triggers()
+    cid = case_id(seeded, done)
+    sql(seeded, f"UPDATE case_history SET actor = 'someone' WHERE case_id = {cid} AND seq = 2")
+    with seeded.transaction() as session:  # the attacker knows the scheme and recomputes the chain
+        case = session.get(Case, cid)
+        previous = genesis(case.key)
+        for entry in session.scalars(select(HistoryEntry).where(HistoryEntry.case_id == cid).order_by(HistoryEntry.seq)):
+            previous = entry_hash(previous, entry)
+            session.execute(sa.update(HistoryEntry).where(HistoryEntry.id == entry.id).values(hash=previous))
+        session.execute(sa.update(Case).where(Case.id == cid).values(history_head=previous))
+    with seeded.reader() as session:
+        assert verify(session).ok
+        report = verify(session, kept=kept)
+    assert [(f.case, f.seq) for f in report.findings] == [(done, 4)] and "之外的链头" in report.findings[0].what
+    kept["GONE-1"] = {"seq": 1, "hash": "0" * 64}
+    with seeded.reader() as session:
+        assert [f.case for f in verify(session, kept=kept).findings] == [done, "GONE-1"]
+
+
 def test_the_chain_hashes_what_postgres_reads_back(seeded, flow):
     """JSONB turns 1e20 into 100000000000000000000 and reorders keys: the hash is of what reads back."""
     flow.engine.execute(StartCase(item="GENERAL", applicant="王五", data={"z": 1e20, "a": {"b": 1.5, "a": [1, 2.0]}}),
@@ -201,6 +224,7 @@ def test_the_chain_hashes_what_postgres_reads_back(seeded, flow):
         assert verify(session).ok
 
 
+@pytest.mark.slow
 def test_migration_0004_chains_the_entries_that_were_there(database):
     """Cases made at the baseline: the upgrade hashes their entries, and new commands chain on."""
     upgrade_for_real(database, migrate.BASELINE)
@@ -219,6 +243,8 @@ def test_migration_0004_chains_the_entries_that_were_there(database):
         assert verify(session).ok and verify(session).entries == 8
     with pytest.raises(sa.exc.DBAPIError, match="append-only"):  # the triggers are back
         sql(database, "UPDATE case_history SET actor = 'x'")
+    report = check(database)  # no inputs recorded at the baseline: not replayed, not wrong
+    assert report.ok and set(report.not_replayable) == set(migration_fixture.NUMBERS), report.to_dict()
 
 
 # ---------------------------------------------------------------- approvals check
@@ -358,6 +384,7 @@ def test_command_line_check_verify_backup_restore(seeded, cases, attacker, tmp_p
     ok = cli(url, "audit", "verify", "--json")
     assert ok.returncode == 0 and json.loads(ok.stdout)["ok"], ok.stderr
     assert json.loads(ok.stdout)["heads"][done]["seq"] == 4
+    ok_heads = ok.stdout
     ok = cli(url, "check")
     assert ok.returncode == 0 and "全部一致" in ok.stdout, ok.stdout + ok.stderr
     if seeded.is_sqlite:
@@ -375,6 +402,13 @@ def test_command_line_check_verify_backup_restore(seeded, cases, attacker, tmp_p
     sql(seeded, f"DELETE FROM case_history WHERE case_id = {case_id(seeded, waiting)} AND seq = 1")
     bad = cli(url, "audit", "verify")
     assert bad.returncode == 1 and f"{waiting}  不符" in bad.stdout and "第 1 条记录" in bad.stdout
+    kept = tmp_path / "heads.json"
+    kept.write_text(ok_heads, encoding="utf-8")
+    bad = cli(url, "audit", "verify", waiting, "--against", str(kept), "--json")
+    assert bad.returncode == 1 and json.loads(bad.stdout)["findings"][0]["seq"] == 1
+    kept.write_text("{}", encoding="utf-8")
+    wrong = cli(url, "audit", "verify", "--against", str(kept))
+    assert wrong.returncode == 1 and "缺少 heads" in wrong.stderr
     bad = cli(url, "check", "--json")
     assert bad.returncode == 1
     assert {(p["case"], p["kind"]) for p in json.loads(bad.stdout)["problems"]} >= {(waiting, "seq")}
