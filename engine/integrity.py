@@ -100,9 +100,12 @@ class Checker:
             if number is not None:
                 query = query.where(Case.number == number)
             numbers = list(session.scalars(query))
-        for n in numbers:
-            report.cases += 1
-            report.problems += self.check_case(n)
+        try:
+            for n in numbers:
+                report.cases += 1
+                report.problems += self.check_case(n)
+        finally:
+            self.replayer.close()
         report.problems += self.check_deadlines(number)
         report.not_replayable = list(self.not_replayable)
         return report

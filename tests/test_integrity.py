@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
 from cli.demo import seed
 from engine import Actor, Database, Engine, FixedClock
@@ -367,6 +369,37 @@ def test_backup_on_postgres_points_at_pg_dump(db, tmp_path):
         backup(db, tmp_path / "x.db")
     with pytest.raises(BadInput, match="pg_restore"):
         restore(db, tmp_path / "x.db")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not ON_POSTGRES or not shutil.which("pg_dump"), reason="PostgreSQL and its client tools")
+def test_pg_dump_and_pg_restore_as_documented_give_a_database_that_passes_both_checks(seeded, cases, tmp_path):
+    """docs/operations.md: pg_dump --format=custom, pg_restore into a new database."""
+    url = make_url(seeded.url)
+    plain = url.set(drivername="postgresql")
+    copy_name = f"{url.database}_restored"
+    dump = tmp_path / "approvals.dump"
+    subprocess.run(["pg_dump", "--format=custom", f"--file={dump}", plain.render_as_string(hide_password=False)],
+                   check=True, timeout=120)
+    admin = Database(url.set(database="postgres").render_as_string(hide_password=False))
+    with admin.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{copy_name}"')
+        connection.exec_driver_sql(f'CREATE DATABASE "{copy_name}"')
+    restored = Database(url.set(database=copy_name).render_as_string(hide_password=False))
+    try:
+        subprocess.run(["pg_restore", "--no-owner", "--exit-on-error", "--single-transaction",
+                        f"--dbname={plain.set(database=copy_name).render_as_string(hide_password=False)}", str(dump)],
+                       check=True, timeout=120)
+        with restored.reader() as session:
+            assert verify(session).ok and verify(session).cases == 2
+        assert check(restored).ok
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"):  # the triggers came along
+            sql(restored, "TRUNCATE case_history")
+    finally:
+        restored.dispose()
+        with admin.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{copy_name}"')
+        admin.dispose()
 
 
 # ---------------------------------------------------------------- the command line
