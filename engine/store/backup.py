@@ -27,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from engine.errors import BadInput
 from engine.store.db import Database
@@ -166,5 +167,5 @@ def _counts(db: Database) -> tuple[int, int]:
         with db.reader() as session:
             return (session.scalar(select(func.count()).select_from(Case)),
                     session.scalar(select(func.count()).select_from(User)))
-    except Exception:  # noqa: BLE001 — no tables (a new file): nothing to lose
+    except OperationalError:  # no tables (a new or foreign file): no cases or users to lose
         return 0, 0
