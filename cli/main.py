@@ -25,7 +25,7 @@ from engine.runtime.values import parse_json_object
 from engine.store.models import User
 from timers.scheduler import DEFAULT_INTERVAL, start_background
 
-from . import catalogue, operations, replay, time_limits
+from . import catalogue, integrity, operations, replay, time_limits
 from .common import ApprovalsGroup, State, emit, json_option, now_option, prepare_database
 from .db import register as register_db_commands
 
@@ -379,6 +379,7 @@ register_db_commands(main)
 replay.register(main, case)
 catalogue.register(main)
 operations.register(main)
+integrity.register(main)
 
 if __name__ == "__main__":
     main()

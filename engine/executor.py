@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from .actors import Actor
+from .audit import seal
 from .clock import Clock, SystemClock, aware
 from .commands.base import Command
 from .unit_of_work import CommandContext, OpenCase
@@ -96,9 +97,11 @@ class Engine:
         result = dict(applied.result)
         if ctx.on_behalf_of is not None:  # AB岗: done by the backup for an away colleague
             result["on_behalf_of"] = ctx.on_behalf_of
-        session.add(HistoryEntry(case_id=row.id, seq=seq, command=command.type, actor=actor.name, at=at,
-                                 inputs=inputs, payload=result, ready_tasks=snapshot(ready), case_state=row.state,
-                                 observed=observe(session, row)))
+        entry = HistoryEntry(case_id=row.id, seq=seq, command=command.type, actor=actor.name, at=at,
+                             inputs=inputs, payload=result, ready_tasks=snapshot(ready), case_state=row.state,
+                             observed=observe(session, row))
+        seal(session, entry, row)  # its hash, chained from the case's head; the case's new head
+        session.add(entry)
         row.last_seq, row.last_event_at = seq, at
         session.flush()
         return applied.value

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -171,6 +171,7 @@ class ReplayResult:
     replayed: int = 0
     divergence: Divergence | None = None
     version: str = ""
+    final: Any = None  # what ``replay(..., final=…)`` read from the replayed database at the end
 
     @property
     def same(self) -> bool:
@@ -199,15 +200,33 @@ class Replayer:
 
     def __init__(self):
         self.definitions = DefinitionCache()
+        self._db: Database | None = None
 
-    def replay(self, history: dict[str, Any], bpmn: bytes | None = None, filename: str | None = None) -> ReplayResult:
+    def _database(self) -> Database:
+        """An empty in-memory database at head. One engine for all of this replayer's replays, emptied
+        between them: SQLAlchemy compiles statements once per engine, which is most of a short replay."""
+        if self._db is None:
+            self._db = Database("sqlite://")
+        else:
+            self._db.drop_schema()
+        self._db.create_schema()
+        return self._db
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.dispose()
+            self._db = None
+
+    def replay(self, history: dict[str, Any], bpmn: bytes | None = None, filename: str | None = None, *,
+               final: Callable[[Database], Any] | None = None) -> ReplayResult:
+        """Replay ``history``; with ``final``, call it on the replayed database once every command
+        replayed the same (``approvals check`` compares the case it made with the stored one)."""
         commands = history["commands"]
         result = ReplayResult(history["case"]["number"], len(commands))
         later_years = {int(e["inputs"]["schedule"]["year"]) for e in commands
                        if e["command"] == "recompute_deadlines" and e["inputs"].get("schedule")}
-        db = Database("sqlite://")
+        db = self._database()
         try:
-            db.create_schema()
             engine = Engine(db, FixedClock(parse_datetime(commands[0]["at"])), definitions=self.definitions)
             with db.transaction() as session:
                 result.version = self._prepare(session, history, later_years, bpmn, filename)
@@ -217,8 +236,11 @@ class Replayer:
                     result.divergence = divergence
                     break
                 result.replayed = n
-        finally:
-            db.dispose()
+            if final is not None and result.same:
+                result.final = final(db)
+        except BaseException:
+            self.close()  # a fresh database for the next replay, whatever this one left behind
+            raise
         return result
 
     def _prepare(self, session: Session, history: dict, later_years: set[int], bpmn: bytes | None,
@@ -314,7 +336,11 @@ def _import(session: Session, year: dict) -> None:
 
 
 def replay(history: dict[str, Any], bpmn: bytes | None = None, filename: str | None = None) -> ReplayResult:
-    return Replayer().replay(history, bpmn, filename)
+    replayer = Replayer()
+    try:
+        return replayer.replay(history, bpmn, filename)
+    finally:
+        replayer.close()
 
 
 @dataclass
@@ -346,16 +372,24 @@ def replay_item(db: Database, item_code: str, bpmn: bytes, filename: str) -> Bat
         if item is None:
             raise NotFound(f"审批事项 {item_code} 不存在")
         numbers = list(session.scalars(select(Case.number).where(Case.item_id == item.id).order_by(Case.number)))
-    for number in numbers:
-        with db.reader() as session:
-            history = export_case(session, session.scalar(select(Case).where(Case.number == number)))
-        try:
-            result = replayer.replay(history, bpmn, filename)
-        except Exception as exc:  # one broken case must not hide the others
-            report.rows.append(BatchRow(number, "failed", None, f"{type(exc).__name__}: {exc}"))
-            continue
-        if result.same:
-            report.rows.append(BatchRow(number, "same"))
-        else:
-            report.rows.append(BatchRow(number, "diverged", result.divergence.seq, result.divergence.message()))
+    try:
+        for number in numbers:
+            _replay_one(db, replayer, report, number, bpmn, filename)
+    finally:
+        replayer.close()
     return report
+
+
+def _replay_one(db: Database, replayer: Replayer, report: BatchReport, number: str, bpmn: bytes,
+                filename: str) -> None:
+    with db.reader() as session:
+        history = export_case(session, session.scalar(select(Case).where(Case.number == number)))
+    try:
+        result = replayer.replay(history, bpmn, filename)
+    except Exception as exc:  # one broken case must not hide the others
+        report.rows.append(BatchRow(number, "failed", None, f"{type(exc).__name__}: {exc}"))
+        return
+    if result.same:
+        report.rows.append(BatchRow(number, "same"))
+    else:
+        report.rows.append(BatchRow(number, "diverged", result.divergence.seq, result.divergence.message()))

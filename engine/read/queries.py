@@ -215,7 +215,7 @@ def case_dict(session: Session, case: Case) -> dict[str, Any]:
 def history_dict(entry: HistoryEntry) -> dict[str, Any]:
     return {"seq": entry.seq, "command": entry.command, "actor": entry.actor, "at": iso(entry.at),
             "inputs": entry.inputs, "result": entry.payload, "ready_tasks": entry.ready_tasks, "case_state": entry.case_state,
-            "observed": entry.observed}
+            "observed": entry.observed, "hash": entry.hash}
 
 
 def case_history(session: Session, case: Case) -> list[HistoryEntry]:

@@ -193,6 +193,9 @@ class Case(Base):
     #: the item's time policy when the case started: a case keeps the limits it started with
     time_policy: Mapped[Optional[dict[str, Any]]]
     suspended: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: the hash of the last history entry (engine/audit.py): with ``last_seq`` the head of the chain,
+    #: so that entries missing from the end of the history are found
+    history_head: Mapped[Optional[str]] = mapped_column(String(64))
     workflow_state: Mapped[str] = deferred(mapped_column(Text))
     item: Mapped[Item] = relationship()
     process_version: Mapped[ProcessVersion] = relationship()
@@ -365,8 +368,9 @@ class Notice(Base):
 
 
 class HistoryEntry(Base):
-    """One command applied to a case. Append-only: database triggers refuse UPDATE and DELETE
-    (created by migration 0001; a migration that copies this table must recreate them)."""
+    """One command applied to a case. Append-only: database triggers refuse UPDATE and DELETE,
+    and on PostgreSQL TRUNCATE (migrations 0001 and 0004; a migration that copies this table must
+    recreate them). Tamper-evident: each entry's ``hash`` chains it to the one before (engine/audit.py)."""
 
     __tablename__ = "case_history"
     __table_args__ = (UniqueConstraint("case_id", "seq"),)
@@ -385,4 +389,6 @@ class HistoryEntry(Base):
     case_state: Mapped[str] = mapped_column(String(16))
     #: after the command: pending deadlines and the case's time-limit state (what replay compares)
     observed: Mapped[dict[str, Any]]
+    #: sha256 over the previous entry's hash and this entry's canonical form (engine/audit.py)
+    hash: Mapped[Optional[str]] = mapped_column(String(64))
 
