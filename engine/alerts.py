@@ -7,6 +7,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from engine.people import role_holders
+from engine.runtime.values import check_int
 from engine.store.enums import TaskState
 from engine.store.models import Case, Clock, Department, Message, Task, User, UserRole
 
@@ -77,5 +78,6 @@ def mark_read(session: Session, user_id: int, at: datetime, message_id: int | No
     Messages are not case history: reading one changes no case."""
     query = update(Message).where(Message.user_id == user_id, Message.read_at.is_(None))
     if message_id is not None:
+        check_int(message_id, "消息编号")
         query = query.where(Message.id == message_id)
     return session.execute(query.values(read_at=at)).rowcount or 0

@@ -19,6 +19,7 @@ from engine.errors import ApprovalError
 from engine.store import enums
 
 from . import admin, auth, cases, inbox, messages, profile
+from .errors import init_errors
 from .context import get_db, get_engine  # noqa: F401 — the app's accessors, also as web.get_db
 from .sessions import init_sessions
 
@@ -42,6 +43,7 @@ def create_app(config: dict[str, Any] | None = None, *, db: Database | None = No
     app.extensions["approvals.engine"] = Engine(database, clock or SystemClock())
     csrf.init_app(app)
     init_sessions(app, database)
+    init_errors(app)  # before the blueprints: ids in their URLs are bounded
 
     for blueprint in (auth.bp, inbox.bp, cases.bp, messages.bp, admin.bp, profile.bp):
         app.register_blueprint(blueprint)
