@@ -1,6 +1,6 @@
 """Error pages: every refusal and every failure is a Chinese page, never a traceback.
 
-- ids in URLs (``/tasks/<int:task_id>``) wider than 64 bits do not match, so they are a 404 like any
+- ids in URLs (``/tasks/<int:task_id>``) wider than the id column (32 bits on PostgreSQL) do not match, so they are a 404 like any
   other missing page, the same on SQLite and PostgreSQL (no overflow in the driver);
 - HTTP errors (404, 405, 413 …) get a Chinese page with their status;
 - anything unexpected is logged with its traceback and answered with a Chinese 500 page that says
@@ -15,7 +15,7 @@ from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
-from engine.runtime.values import MAX_INT
+from engine.runtime.values import MAX_ID
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +29,10 @@ INTERNAL = "系统内部错误，本次操作未完成。请稍后重试；如�
 
 
 class IdConverter(IntegerConverter):
-    """``<int:…>`` for database ids: 0 to 2**63-1, so a wider number is simply no such page."""
+    """``<int:…>`` for database ids: 0 to 2**31-1 (an INTEGER column), so a wider number is simply no such page."""
 
     def __init__(self, url_map, *args, **kwargs):
-        kwargs.setdefault("max", MAX_INT)
+        kwargs.setdefault("max", MAX_ID)
         super().__init__(url_map, *args, **kwargs)
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from engine.authorization import Policy, Subject, acceptance_task
 from engine.errors import BadInput, Conflict, NotFound
-from engine.runtime.values import MAX_TEXT as MAX_INPUT_TEXT, check_int, check_text, check_value
+from engine.runtime.values import MAX_ID, MAX_TEXT as MAX_INPUT_TEXT, check_int, check_text, check_value
 from engine.store.models import Task
 from engine.unit_of_work import CommandContext, OpenCase
 
@@ -132,6 +132,8 @@ class TaskCommand(Command):
 
     def load(self, ctx: CommandContext) -> OpenCase:
         column = Task.id if isinstance(self.task, int) else Task.spiff_id
+        if isinstance(self.task, int) and not 0 < self.task <= MAX_ID:  # PostgreSQL would refuse the query
+            raise NotFound(f"任务 {self.task} 不存在")
         case_id = ctx.session.scalar(select(Task.case_id).where(column == self.task))
         if case_id is None:
             raise NotFound(f"任务 {self.task} 不存在")

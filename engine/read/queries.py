@@ -18,7 +18,7 @@ from engine.clock import CHINA_TZ
 from engine.errors import NotFound
 from engine.read.access import acting_for, may_handle
 from engine.roles import role_name
-from engine.runtime.values import MAX_INT, check_text
+from engine.runtime.values import MAX_ID, check_text
 from engine.store.enums import ClockKind, ClockState, DeadlineKind, DeadlineState, RequestKind, RequestState, TaskState
 from engine.store.models import (
     CalendarDay,
@@ -184,7 +184,7 @@ def inbox(session: Session, actor: Actor, *, tab: str = "todo", search: str = ""
 
 
 def get_task(session: Session, task_id: int) -> Task:
-    task = session.get(Task, task_id) if 0 < task_id <= MAX_INT else None  # wider than the column: none
+    task = session.get(Task, task_id) if 0 < task_id <= MAX_ID else None  # wider than the column: none
     if task is None:
         raise NotFound(f"任务 {task_id} 不存在")
     return task

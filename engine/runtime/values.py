@@ -15,6 +15,9 @@ MAX_DATA_BYTES = 256 * 1024
 MAX_DEPTH = 8
 #: integers are 64-bit in the database and in every client: anything wider is refused, not truncated
 MIN_INT, MAX_INT = -(2 ** 63), 2 ** 63 - 1
+#: ids are INTEGER columns: 32 bits on PostgreSQL (64 on SQLite). A wider id names no row on either
+#: database, and is answered so before PostgreSQL would refuse the query ("integer out of range").
+MAX_ID = 2 ** 31 - 1
 #: a number written with more digits than this is not a value anyone typed on purpose
 MAX_NUMBER_CHARS = 40
 #: nesting of a JSON document as parsed (task data are checked tighter, by MAX_DEPTH)
