@@ -179,6 +179,10 @@ CLI = [  # (name, arguments, expected words); {task} and {number} from the scene
     ("a user's name longer than its column", ["user", "add", "zhang", "--role", "window_clerk",
                                               "--department", "scjg", "--display-name", "名" * 300], "过长"),
     ("NUL in a department's name", ["department", "add", "newdept", NUL], "空字符"),
+    ("an item code longer than its column", ["deploy", str(BPMN / "general_approval.bpmn"), "--item", "X" * 100,
+                                             "--department", "scjg"], "过长"),
+    ("an item name longer than its column", ["deploy", str(BPMN / "general_approval.bpmn"), "--item", "NEW-ITEM",
+                                             "--department", "scjg", "--name", "名" * 300], "过长"),
 ]
 
 
