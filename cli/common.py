@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any
 
@@ -57,9 +58,32 @@ class ApprovalsGroup(click.Group):
             return super().invoke(ctx)
         except ApprovalError as exc:
             if "--json" in sys.argv:
-                emit(exc.to_dict())
-            click.echo(f"错误：{exc.message}", err=True)
+                emit(printable(exc.to_dict()))
+            click.echo(f"错误：{printable(exc.message)}", err=True)
             ctx.exit(1)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception:
+            # Never a traceback for people: a Chinese line and status 1 (APPROVALS_DEBUG=1 shows it).
+            if os.environ.get("APPROVALS_DEBUG"):
+                raise
+            click.echo("错误：系统内部错误，操作未完成。"
+                       "请检查输入后重试；如仍不成功，请设置 APPROVALS_DEBUG=1 重新运行并把输出交给管理员。", err=True)
+            ctx.exit(1)
+
+
+def printable(value: Any) -> Any:
+    """Text that can be printed: an argument that was not UTF-8 reaches us as surrogate escapes,
+    which would make printing it fail; they are shown as ``\\xNN``."""
+    if isinstance(value, str):
+        try:
+            raw = value.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:  # a surrogate that no undecodable byte stands for
+            raw = value.encode("utf-8", "surrogatepass")
+        return raw.decode("utf-8", "backslashreplace")
+    if isinstance(value, dict):
+        return {k: printable(v) for k, v in value.items()}
+    return value
 
 
 now_option = click.option("--now", metavar="ISO-DATETIME",

@@ -28,7 +28,13 @@ def case_export(state: State, number: str, output: Path | None) -> None:
     if output is None:
         click.echo(text, nl=False)
     else:
-        output.write_text(text, encoding="utf-8")
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            folder = output.parent
+            reason = (f"文件夹 {folder} 不存在，请先创建它或换一个路径" if not folder.is_dir()
+                      else f"{exc.strerror or exc}，请检查路径和权限")
+            raise BadInput(f"无法写入 {output}：{reason}") from None
         click.echo(f"已导出 {number}：{len(history['commands'])} 条命令 → {output}")
 
 

@@ -7,6 +7,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from engine.people import role_holders
+from engine.errors import NotFound
+from engine.runtime.values import MAX_ID
 from engine.store.enums import TaskState
 from engine.store.models import Case, Clock, Department, Message, Task, User, UserRole
 
@@ -77,5 +79,7 @@ def mark_read(session: Session, user_id: int, at: datetime, message_id: int | No
     Messages are not case history: reading one changes no case."""
     query = update(Message).where(Message.user_id == user_id, Message.read_at.is_(None))
     if message_id is not None:
+        if not 0 < message_id <= MAX_ID:  # no such row on any database (PostgreSQL would refuse the query)
+            raise NotFound(f"消息 {message_id} 不存在")
         query = query.where(Message.id == message_id)
     return session.execute(query.values(read_at=at)).rowcount or 0

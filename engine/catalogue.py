@@ -12,6 +12,8 @@ the catalogue loads.
 """
 from __future__ import annotations
 
+import logging
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.resources.abc import Traversable
@@ -20,9 +22,11 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator
 from sqlalchemy import select
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.runtime.definitions import parse_cached
+from engine.runtime.values import MAX_INT, MAX_NUMBER_CHARS, MIN_INT, check_text
 from engine.store.db import Database
 from engine.store.models import Department, Item
 from engine.timelimits.policy import TimePolicy, policy_from_json
@@ -34,6 +38,9 @@ KINDS = ("即办件", "承诺件", "联办件", "上报件")
 #: 上报件: the lower level reviews within 20 working days of accepting (行政许可法 art. 43)
 PRELIMINARY_DAYS = 20
 MAX_FILE_BYTES = 256 * 1024
+#: no item needs more than a few levels (limits.steps.<element> is the deepest); a deeper file is refused
+MAX_YAML_DEPTH = 16
+log = logging.getLogger(__name__)
 _TEXT = {"type": "string", "minLength": 1, "maxLength": 2000}
 _TEXTS = {"type": "array", "items": _TEXT, "minItems": 1}
 
@@ -97,13 +104,65 @@ class CatalogueError(BadInput):
 
 
 class _NoAliasLoader(yaml.SafeLoader):
-    """Plain data only: no tags beyond the safe ones and no aliases (no YAML bombs)."""
+    """Plain data only: no tags beyond the safe ones, no aliases (no YAML bombs), no duplicate
+    keys (the later one would silently win), at most ``MAX_YAML_DEPTH`` levels, numbers of at most
+    ``MAX_NUMBER_CHARS`` characters that fit 64 bits, no NaN or infinity, text without NUL."""
+
+    _depth = 0
 
     def compose_node(self, parent, index):
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
             raise yaml.composer.ComposerError(None, None, "不允许使用别名（*alias）", event.start_mark)
-        return super().compose_node(parent, index)
+        if self._depth >= MAX_YAML_DEPTH:
+            raise yaml.composer.ComposerError(None, None, f"嵌套过深（上限 {MAX_YAML_DEPTH} 层）",
+                                              self.peek_event().start_mark)
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else id(key_node)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"重复的键 “{key}”", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+    def _refuse(self, node, reason: str):
+        raise yaml.constructor.ConstructorError(None, None, reason, node.start_mark)
+
+    def construct_yaml_int(self, node):
+        if len(node.value) > MAX_NUMBER_CHARS:
+            self._refuse(node, f"数字过长（{len(node.value)} 位，上限 {MAX_NUMBER_CHARS} 位）")
+        value = super().construct_yaml_int(node)
+        if not MIN_INT <= value <= MAX_INT:
+            self._refuse(node, "数字超出范围（应在 64 位整数以内）")
+        return value
+
+    def construct_yaml_float(self, node):
+        if len(node.value) > MAX_NUMBER_CHARS:
+            self._refuse(node, f"数字过长（{len(node.value)} 位，上限 {MAX_NUMBER_CHARS} 位）")
+        value = super().construct_yaml_float(node)
+        if not math.isfinite(value):
+            self._refuse(node, f"不接受 {node.value}：数值应为有限的数字")
+        return value
+
+    def construct_yaml_str(self, node):
+        value = super().construct_yaml_str(node)
+        try:
+            check_text(value, "文本", MAX_FILE_BYTES)
+        except BadInput as exc:
+            self._refuse(node, exc.message)
+        return value
+
+
+_NoAliasLoader.add_constructor("tag:yaml.org,2002:int", _NoAliasLoader.construct_yaml_int)
+_NoAliasLoader.add_constructor("tag:yaml.org,2002:float", _NoAliasLoader.construct_yaml_float)
+_NoAliasLoader.add_constructor("tag:yaml.org,2002:str", _NoAliasLoader.construct_yaml_str)
 
 
 @dataclass
@@ -144,6 +203,8 @@ def read_entry(text: bytes | str, file: str) -> Entry:
         raise CatalogueError(file, mark.line + 1 if mark else None, "", f"YAML 格式错误：{exc.problem}") from None
     except yaml.YAMLError as exc:
         raise CatalogueError(file, None, "", f"YAML 格式错误：{exc}") from None
+    except (RecursionError, ValueError) as exc:  # a safety net behind the loader's own limits
+        raise CatalogueError(file, None, "", f"YAML 无法读取：{type(exc).__name__}") from None
     if root is None or not isinstance(data, dict):
         raise CatalogueError(file, 1, "", "文件应为一个 YAML 映射（字段: 值）")
     entry = Entry(file, data, root)
@@ -256,6 +317,11 @@ def load_catalogue(db: Database, directory: Traversable, bpmn_dir: Traversable, 
                 report.loaded.append(load_file(session, path, bpmn_dir, loaded_by=loaded_by, at=at))
         except CatalogueError as exc:
             report.refused.append(exc)
+        except ApprovalError as exc:
+            report.refused.append(CatalogueError(path.name, None, "", exc.message))
+        except (DataError, IntegrityError):  # a missing check: logged, and the other files still load
+            log.exception("the database refused catalogue file %s", path.name)
+            report.refused.append(CatalogueError(path.name, None, "", "数据无法保存（超出长度或取值范围），请检查该文件"))
     return report
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.runtime.definitions import ProcessDefinition, parse_cached
+from engine.runtime.values import check_text
 from .errors import BadInput, BpmnError, NotFound
 from engine.store.models import Department, Item, ProcessVersion
 from engine.timelimits.policy import TimePolicy
@@ -23,6 +24,11 @@ class Deployment:
 def deploy(session: Session, content: bytes, filename: str, item_code: str, *, deployed_by: str,
            at: datetime, department_code: str | None = None, item_name: str | None = None) -> Deployment:
     """Validate and store; the same content for the same item gives back the same version."""
+    check_text(item_code, "事项代码", 64)  # the columns' lengths: PostgreSQL enforces them, SQLite does not
+    check_text(filename, "文件名", 255)
+    check_text(deployed_by, "部署人", 64)
+    check_text(item_name or "", "事项名称", 255)
+    check_text(department_code or "", "部门代码", 64)
     definition = parse_cached(content, filename)
     referenced = sorted({t.department for t in definition.user_tasks.values() if t.department})
     known = set(session.scalars(select(Department.code).where(Department.code.in_(referenced))))

@@ -1,11 +1,12 @@
 """The engine: the one entry point through which every state change of a case runs."""
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -16,13 +17,16 @@ from .commands.base import Command
 from .unit_of_work import CommandContext, OpenCase
 from engine.store.db import Database
 from engine.runtime.definitions import DefinitionCache, ProcessDefinition
-from .errors import Conflict, TimeOrderError
+from .errors import BadInput, Conflict, TimeOrderError
 from engine.runtime.expressions import make_script_engine
 from engine.store.models import Case, HistoryEntry, ProcessVersion
 from engine.runtime.projection import observe, open_tasks, snapshot
 from engine.runtime.spiff import StateCodec, command_scope
 from engine.timelimits import inbox
 from engine.timelimits.workdays import WorkCalendar, calendar_version
+
+
+log = logging.getLogger(__name__)
 
 
 class Engine:
@@ -66,6 +70,7 @@ class Engine:
 
     def execute(self, command: Command, actor: Actor, at: datetime | None = None) -> Any:
         at = aware(at) if at is not None else self.clock.now()
+        command.check_inputs()
         try:
             with self.db.transaction() as session:
                 return self._run(session, command, actor, at)
@@ -75,6 +80,12 @@ class Engine:
             if "locked" in str(exc).lower() or "deadlock" in str(exc).lower():
                 raise Conflict("办件正被他人更新，本次操作未生效，请稍后重试") from None
             raise
+        except (DataError, IntegrityError):
+            # A safety net: input checks should have refused this before the database did. Logged
+            # (it is a missing check), answered as bad input, and nothing was written.
+            log.exception("the database refused %s: a missing input check", command.type)
+            raise BadInput("输入的数据无法保存（超出长度或取值范围，或与已有数据冲突），本次操作未生效；"
+                           "请检查后重试") from None
 
     def _run(self, session: Session, command: Command, actor: Actor, at: datetime) -> Any:
         ctx = CommandContext(self, session, actor, at)

@@ -28,7 +28,8 @@ FORGET_AFTER = timedelta(hours=1)
 
 def _keys(username: str, address: str | None) -> dict[str, int]:
     """The counted keys of an attempt and how many failures each gets for free."""
-    keys = {"user:" + username[:150]: ACCOUNT_FREE}
+    # a name no account can have (a NUL, say) is counted against the address only
+    keys = {"user:" + username[:150]: ACCOUNT_FREE} if username and "\x00" not in username else {}
     if address:
         keys["addr:" + address[:150]] = ADDRESS_FREE
     return keys

@@ -9,6 +9,7 @@ from .actors import Actor
 from .errors import BadInput, NotFound
 from engine.store.models import Department, User, UserRole
 from .roles import resolve_role
+from engine.runtime.values import check_text
 
 LEVELS = ("province", "city", "county", "township", "village")
 
@@ -22,6 +23,8 @@ def hash_password(password: str) -> str:
 
 def add_department(session: Session, code: str, name: str, *, parent: str | None = None,
                    level: str | None = None) -> Department:
+    check_text(code, "部门代码", 64)
+    check_text(name, "部门名称", 128)
     if session.scalar(select(Department).where(Department.code == code)) is not None:
         raise BadInput(f"部门代码 {code} 已存在")
     if level is not None and level not in LEVELS:
@@ -42,6 +45,9 @@ def department(session: Session, code: str) -> Department:
 
 def add_user(session: Session, username: str, *, roles: list[str], department_code: str,
              password: str | None = None, display_name: str | None = None) -> User:
+    check_text(username, "用户名", 64)
+    check_text(display_name or "", "姓名", 128)
+    check_text(password or "", "密码", 1024)
     if not username or not username.replace("_", "").replace("-", "").replace(".", "").isalnum():
         raise BadInput(f"用户名 {username!r} 无效：只能包含字母、数字、下划线、连字符和点")
     if session.scalar(select(User).where(User.username == username)) is not None:
@@ -64,6 +70,7 @@ def add_user(session: Session, username: str, *, roles: list[str], department_co
 
 
 def user_by_name(session: Session, username: str) -> User:
+    check_text(username, "用户名", 64)
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
         raise NotFound(f"用户 {username} 不存在")
@@ -121,6 +128,10 @@ def set_away(session: Session, username: str, away: bool) -> User:
 
 
 def authenticate(session: Session, username: str, password: str) -> User | None:
+    try:
+        check_text(username, "用户名", 64)
+    except BadInput:
+        return None  # no such user: the login page says so
     user = session.scalar(select(User).where(User.username == username))
     if user is None or not user.active or not user.password_hash:
         return None

@@ -26,6 +26,7 @@ from .deploy import deploy
 from .errors import ApprovalError, BadInput, NotFound
 from .people import actor_for, add_department, add_user
 from engine.runtime.definitions import parse_definition
+from engine.runtime.values import parse_json
 from .executor import Engine
 from engine.store.models import CalendarDay, CalendarYear, Case, Deadline, Department, HistoryEntry, Item, Task, User, UserRole
 from engine.timelimits.policy import policy_from_json
@@ -111,10 +112,7 @@ def _calendar(session: Session, case: Case) -> list[dict[str, Any]]:
 
 def load_history(text: str | bytes) -> dict[str, Any]:
     """Parse and check an exported history; a broken file gets a clear ``BadInput``."""
-    try:
-        history = json.loads(text)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadInput(f"历史文件不是有效的 JSON：{exc}") from None
+    history = parse_json(text, "历史文件", max_bytes=None)
     if isinstance(history, dict) and history.get("format") == "approvals-history/1":
         raise BadInput("这是旧格式（approvals-history/1）的历史文件，命令的输入和结果未分开保存，"
                        "不能重放；请用当前版本重新导出")

@@ -20,6 +20,7 @@ from engine.errors import ApprovalError
 from engine.store import enums
 
 from . import admin, auth, cases, inbox, messages, profile
+from .errors import init_errors
 from .context import get_db, get_engine  # noqa: F401 — the app's accessors, also as web.get_db
 from .hygiene import defaults_from_environment, init_hygiene
 from .sessions import init_sessions
@@ -46,6 +47,7 @@ def create_app(config: dict[str, Any] | None = None, *, db: Database | None = No
     init_hygiene(app)  # first: its size check runs before the CSRF check reads a form
     csrf.init_app(app)
     init_sessions(app, database)
+    init_errors(app)  # before the blueprints: ids in their URLs are bounded
 
     for blueprint in (auth.bp, inbox.bp, cases.bp, messages.bp, admin.bp, profile.bp):
         app.register_blueprint(blueprint)

@@ -21,8 +21,14 @@ from sqlalchemy import select
 
 from engine.authorization import Policy, Subject, acceptance_task
 from engine.errors import BadInput, Conflict, NotFound
+from engine.runtime.values import MAX_ID, MAX_TEXT as MAX_INPUT_TEXT, check_int, check_text, check_value
 from engine.store.models import Task
 from engine.unit_of_work import CommandContext, OpenCase
+
+#: How an input is named in a refusal (the field's own name otherwise).
+INPUT_LABELS = {"opinion": "审批意见", "reason": "理由", "note": "说明", "applicant": "申请人", "to": "办理人",
+                "materials": "材料", "case": "办件编号", "item": "事项代码", "kind": "类别", "task": "任务编号",
+                "days": "工作日数", "data": "表单数据", "statuses": "材料核对结果", "expected_version": "表单版本"}
 
 #: Every command class by its ``type``: filled as command modules are imported.
 COMMANDS: dict[str, type["Command"]] = {}
@@ -63,6 +69,13 @@ class Command:
             raise TypeError(f"command type {cls.type!r} declared twice")
         COMMANDS[cls.type] = cls
 
+    def check_inputs(self) -> None:
+        """Refuse inputs no command can use, before anything is read or written, the same on every
+        database: text with NUL or undecodable characters or longer than any text input, integers
+        beyond 64 bits, NaN and Infinity. Each command still checks its own rules (lengths, ranges)."""
+        for f in fields(self):
+            _check_input(getattr(self, f.name), INPUT_LABELS.get(f.name, f"输入“{f.name}”"))
+
     def load(self, ctx: CommandContext) -> OpenCase:
         raise NotImplementedError
 
@@ -92,6 +105,24 @@ class Command:
         return cls(**values)
 
 
+def _check_input(value: Any, what: str) -> None:
+    if isinstance(value, str):
+        check_text(value, what, MAX_INPUT_TEXT)
+    elif isinstance(value, bool) or value is None:
+        return
+    elif isinstance(value, int):
+        check_int(value, what)
+    elif isinstance(value, float):
+        check_value(value)
+    elif isinstance(value, (tuple, list)):
+        for item in value:
+            _check_input(item, what)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_input(key, what)
+            _check_input(item, what)
+
+
 class TaskCommand(Command):
     """A command on one task; finds and locks the task's case. ``task`` is a database id or
     a SpiffWorkflow task id (as recorded in histories). ``expected_version`` is the task's
@@ -101,6 +132,8 @@ class TaskCommand(Command):
 
     def load(self, ctx: CommandContext) -> OpenCase:
         column = Task.id if isinstance(self.task, int) else Task.spiff_id
+        if isinstance(self.task, int) and not 0 < self.task <= MAX_ID:  # PostgreSQL would refuse the query
+            raise NotFound(f"任务 {self.task} 不存在")
         case_id = ctx.session.scalar(select(Task.case_id).where(column == self.task))
         if case_id is None:
             raise NotFound(f"任务 {self.task} 不存在")

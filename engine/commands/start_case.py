@@ -9,10 +9,15 @@ from ..errors import BadInput, NotFound
 from engine.store.models import Case, Item, ProcessVersion
 from ..numbering import case_number
 from engine.runtime.spiff import new_workflow
-from engine.runtime.values import check_data
+from engine.runtime.values import check_data, check_text
 from engine.authorization import CASE_STARTER
 from engine.timelimits import planning
 from .base import Applied, Command, CommandContext, OpenCase
+
+
+#: the applicant is stored as the case's applicant (255) and, as "applicant:NAME", as the actor of its
+#: history entries (128 characters)
+MAX_APPLICANT = 100
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,7 @@ class StartCase(Command):
     number: str | None = None
 
     def load(self, ctx: CommandContext) -> OpenCase:
+        check_text(self.applicant, "申请人", MAX_APPLICANT)
         if not self.applicant.strip():
             raise BadInput("申请人不能为空")
         item = ctx.session.scalar(select(Item).where(Item.code == self.item))

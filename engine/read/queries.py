@@ -18,6 +18,7 @@ from engine.clock import CHINA_TZ
 from engine.errors import NotFound
 from engine.read.access import acting_for, may_handle
 from engine.roles import role_name
+from engine.runtime.values import MAX_ID, check_text
 from engine.store.enums import ClockKind, ClockState, DeadlineKind, DeadlineState, RequestKind, RequestState, TaskState
 from engine.store.models import (
     CalendarDay,
@@ -159,6 +160,7 @@ def inbox(session: Session, actor: Actor, *, tab: str = "todo", search: str = ""
           per_page: int = 20, today: date | None = None, calendar=None) -> InboxPage:
     """One page of a tab of the actor's inbox, what runs out first at the top (已办: newest)."""
     page = min(max(1, page), COUNT_CAP // per_page)
+    check_text(search, "搜索内容", 64)
     query, order = _inbox_query(session, actor, tab, search, today)
     total = _capped_count(session, query)
     rows = session.scalars(query.options(joinedload(Task.case).joinedload(Case.item), joinedload(Task.department),
@@ -182,13 +184,14 @@ def inbox(session: Session, actor: Actor, *, tab: str = "todo", search: str = ""
 
 
 def get_task(session: Session, task_id: int) -> Task:
-    task = session.get(Task, task_id)
+    task = session.get(Task, task_id) if 0 < task_id <= MAX_ID else None  # wider than the column: none
     if task is None:
         raise NotFound(f"任务 {task_id} 不存在")
     return task
 
 
 def get_case(session: Session, number: str) -> Case:
+    check_text(number, "办件编号", 64)
     case = session.scalar(select(Case).where(Case.number == number))
     if case is None:
         raise NotFound(f"办件 {number} 不存在")

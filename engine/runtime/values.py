@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import date
 from typing import Any, Mapping
 
@@ -12,16 +13,101 @@ from engine.runtime.expressions import BASE_HELPERS, COMMAND_HELPERS
 MAX_TEXT = 10_000
 MAX_DATA_BYTES = 256 * 1024
 MAX_DEPTH = 8
+#: integers are 64-bit in the database and in every client: anything wider is refused, not truncated
+MIN_INT, MAX_INT = -(2 ** 63), 2 ** 63 - 1
+#: ids are INTEGER columns: 32 bits on PostgreSQL (64 on SQLite). A wider id names no row on either
+#: database, and is answered so before PostgreSQL would refuse the query ("integer out of range").
+MAX_ID = 2 ** 31 - 1
+#: a number written with more digits than this is not a value anyone typed on purpose
+MAX_NUMBER_CHARS = 40
+#: nesting of a JSON document as parsed (task data are checked tighter, by MAX_DEPTH)
+MAX_JSON_DEPTH = 64
+
+
+def check_text(value: Any, what: str, max_length: int = MAX_TEXT) -> str:
+    """Text from people: no NUL (PostgreSQL refuses it; SQLite would store it), no undecodable
+    bytes (a non-UTF-8 command-line argument arrives as surrogate escapes), at most
+    ``max_length`` characters (the column's length: SQLite does not enforce it, PostgreSQL does)."""
+    if not isinstance(value, str):
+        raise BadInput(f"{what}应为文本")
+    if "\x00" in value:
+        raise BadInput(f"{what}含有空字符（\\0），请删除后重试")
+    if any("\ud800" <= ch <= "\udfff" for ch in value):
+        raise BadInput(f"{what}含有无法识别的字符（不是有效的 UTF-8 文本），请检查编码后重试")
+    if len(value) > max_length:
+        raise BadInput(f"{what}过长（{len(value)} 字，上限 {max_length} 字）")
+    return value
+
+
+def check_int(value: int, what: str) -> int:
+    """An integer the database can hold (64 bits), the same answer on SQLite and PostgreSQL."""
+    if not MIN_INT <= value <= MAX_INT:
+        raise BadInput(f"{what}的数值超出范围（应在 {MIN_INT} 到 {MAX_INT} 之间）")
+    return value
+
+
+def _refuse_constant(name: str):
+    raise BadInput(f"不接受 {name}：数值应为有限的数字")
+
+
+def _parse_int(text: str) -> int:
+    if len(text) > MAX_NUMBER_CHARS:
+        raise BadInput(f"数字过长（{len(text)} 位，上限 {MAX_NUMBER_CHARS} 位）")
+    return check_int(int(text), "数字")
+
+
+def _parse_float(text: str) -> float:
+    if len(text) > MAX_NUMBER_CHARS:
+        raise BadInput(f"数字过长（{len(text)} 位，上限 {MAX_NUMBER_CHARS} 位）")
+    value = float(text)
+    if not math.isfinite(value):
+        raise BadInput(f"数字 {text} 超出范围")
+    return value
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth, without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node)
+    return deepest
+
+
+def parse_json(text: str | bytes, what: str, *, max_bytes: int | None = MAX_DATA_BYTES,
+               max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """Parse untrusted JSON: size, nesting and number sizes bounded; NaN and Infinity refused;
+    NUL and undecodable text refused. Every refusal is a ``BadInput`` naming ``what``."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError:
+            raise BadInput(f"{what} 不是有效的 UTF-8 文本") from None
+    check_text(text, what, max_length=max_bytes if max_bytes is not None else len(text))
+    try:
+        value = json.loads(text, parse_constant=_refuse_constant, parse_int=_parse_int, parse_float=_parse_float)
+    except json.JSONDecodeError as exc:
+        raise BadInput(f"{what} 不是有效的 JSON：{exc.msg}（第 {exc.lineno} 行第 {exc.colno} 列）") from None
+    except RecursionError:
+        raise BadInput(f"{what} 嵌套过深（上限 {max_depth} 层）") from None
+    except BadInput as exc:
+        raise BadInput(f"{what} 有误：{exc.message}") from None
+    except ValueError as exc:  # e.g. a number Python refuses to convert
+        raise BadInput(f"{what} 不是有效的 JSON：{exc}") from None
+    if _depth(value) > max_depth:
+        raise BadInput(f"{what} 嵌套过深（上限 {max_depth} 层）")
+    return value
 
 
 def parse_json_object(text: str | None, what: str = "--data") -> dict[str, Any]:
     """Parse a JSON object given on the command line or in a form; refuse anything else."""
     if text is None or not text.strip():
         return {}
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BadInput(f"{what} 不是有效的 JSON：{exc.msg}（第 {exc.lineno} 行第 {exc.colno} 列）") from None
+    value = parse_json(text, what)
     if not isinstance(value, dict):
         raise BadInput(f"{what} 必须是 JSON 对象（{{\"字段\": 值}}），而不是 {type(value).__name__}")
     return value
@@ -39,12 +125,16 @@ def check_value(value: Any, depth: int = 0) -> Any:
     """Only JSON values: strings, numbers, booleans, null, lists and objects of them."""
     if depth > MAX_DEPTH:
         raise BadInput("数据嵌套过深")
-    if value is None or isinstance(value, (bool, int, float)):
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return check_int(value, "数据中")
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise BadInput("数据中不接受 NaN 或 Infinity：数值应为有限的数字")
         return value
     if isinstance(value, str):
-        if len(value) > MAX_TEXT:
-            raise BadInput(f"文本过长（{len(value)} 字符，上限 {MAX_TEXT}）")
-        return value
+        return check_text(value, "文本")
     if isinstance(value, list):
         return [check_value(v, depth + 1) for v in value]
     if isinstance(value, dict):
@@ -68,9 +158,10 @@ def _coerce(f: FormField, value: Any) -> Any:
         if isinstance(value, float) and not value.is_integer():
             _fail(f, "整数")
         try:
-            return int(value)
-        except (TypeError, ValueError):
+            number = int(value)
+        except (TypeError, ValueError, OverflowError):
             _fail(f, "整数")
+        return check_int(number, f"字段“{f.label}”")
     if f.type == "boolean":
         if isinstance(value, bool):
             return value

@@ -16,7 +16,6 @@ cannot be recomputed is listed under ``failed`` and the others are still recompu
 """
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -27,10 +26,12 @@ from sqlalchemy import or_, select
 from engine.actors import Actor
 from engine.commands import RecomputeDeadlines
 from engine.errors import ApprovalError, BadInput, Skipped
+from engine.runtime.values import check_text, parse_json
 from engine.store.models import Case, Deadline
 from engine.timelimits.workdays import import_year
 
 MAX_DAYS_PER_ENTRY = 31
+MAX_SCHEDULE_CHARS = 64 * 1024
 log = logging.getLogger("approvals.calendar")
 
 
@@ -68,7 +69,7 @@ def _entries(items: Any, what: str) -> list[tuple[date, str]]:
         where = f"{what} 第 {i} 项"
         if not isinstance(entry, dict):
             raise BadInput(f"{where} 应为对象，例如 {{\"date\": \"2027-01-01\", \"name\": \"元旦\"}}")
-        name = str(entry.get("name", ""))[:64]
+        name = check_text(str(entry.get("name", "")), f"{where} 的 name")[:64]
         if "date" in entry:
             days.append((_date(entry["date"], where), name))
             continue
@@ -82,10 +83,7 @@ def _entries(items: Any, what: str) -> list[tuple[date, str]]:
 
 
 def parse_schedule(text: str | bytes) -> Schedule:
-    try:
-        data = json.loads(text)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadInput(f"日历文件不是有效的 JSON：{exc}") from None
+    data = parse_json(text, "日历文件", max_bytes=MAX_SCHEDULE_CHARS, max_depth=4)
     if not isinstance(data, dict):
         raise BadInput("日历文件应为 JSON 对象")
     unknown = sorted(set(data) - {"year", "source", "days_off", "makeup_days"})
@@ -107,7 +105,7 @@ def parse_schedule(text: str | bytes) -> Schedule:
         raise BadInput(f"{clash[0]} 同时被列为放假和调休上班")
     if len({d for d, _ in off}) != len(off):
         raise BadInput("days_off 中有重复的日期")
-    return Schedule(year, str(data.get("source") or "")[:100], off, makeup)
+    return Schedule(year, check_text(str(data.get("source") or ""), "source")[:100], off, makeup)
 
 
 def affected_cases(session, year: int) -> list[str]:
