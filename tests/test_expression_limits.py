@@ -10,7 +10,10 @@ import threading
 import time
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import select
+
+from cli.main import main
 
 from engine import Engine, FixedClock
 from engine.commands import CompleteTask
@@ -20,7 +23,7 @@ from engine.read.queries import case_dict, case_history, get_case, history_dict
 from engine.runtime import expressions, spiff
 from engine.runtime.expressions import (ExpressionError, LimitExceeded, SafeEnvironment, check_expression,
                                         evaluation_budget, parse_script)
-from engine.store.models import Case
+from engine.store.models import Case, Item, ProcessVersion
 
 from .conftest import BPMN
 
@@ -86,6 +89,20 @@ def test_a_diagram_with_a_bomb_is_not_deployed(seeded, clock):
         with pytest.raises(BpmnError) as info, seeded.transaction() as session:
             deploy(session, content, "bomb.bpmn", "GENERAL", deployed_by="admin", at=clock.now())
         assert info.value.element == "f_gw_review" and words in info.value.reason
+
+
+@pytest.mark.slow
+def test_the_command_line_refuses_a_bomb_with_its_place_and_reason(seeded, tmp_path):
+    bomb = tmp_path / "bomb.bpmn"
+    bomb.write_text(GENERAL.replace(ACCEPT, "[9**4000000 for a in [0]*10000] == []", 1), encoding="utf-8")
+    runner = CliRunner()
+    for args in (["lint", str(bomb)], ["deploy", str(bomb), "--item", "BOMB", "--department", "scjg"]):
+        result = runner.invoke(main, ["--db", seeded.url, *args], catch_exceptions=False)
+        assert result.exit_code == 1
+        assert "bomb.bpmn:" in result.stderr + result.stdout and "f_gw_review" in result.stderr + result.stdout
+        assert "乘方的结果超过 4,300 位" in result.stderr + result.stdout
+    with seeded.reader() as session:
+        assert session.scalar(select(ProcessVersion).join(Item).where(Item.code == "BOMB")) is None
 
 
 # ---------------------------------------------------------------- refused when the data make it big
