@@ -20,7 +20,7 @@ from engine.errors import BadInput, BpmnError
 from engine.people import actor_for, add_department, add_user, set_away, set_backup
 from engine.read.queries import case_dict, get_case, get_task, history_dict, ready_tasks, task_dict, user_dict
 from engine.read.queries import case_history as history
-from engine.runtime.definitions import parse_definition
+from engine.runtime.definitions import parse_cached, parse_definition
 from engine.runtime.values import parse_json_object
 from engine.store.models import User
 from timers.scheduler import DEFAULT_INTERVAL, start_background
@@ -74,8 +74,12 @@ def deploy(state: State, file: Path, item_code: str, department: str | None, ite
            username: str, now: str | None, as_json: bool) -> None:
     """Validate FILE and store it as a new version of an item."""
     engine = state.engine(now)
+    content = file.read_bytes()
+    # Validate first (this evaluates the constant parts of its expressions, up to a second each)
+    # outside the write transaction; deploy_file then finds the parsed diagram in the cache.
+    parse_cached(content, file.name)
     with state.db.transaction() as session:
-        result = deploy_file(session, file.read_bytes(), file.name, item_code, deployed_by=username,
+        result = deploy_file(session, content, file.name, item_code, deployed_by=username,
                              at=engine.now(), department_code=department, item_name=item_name)
         version = result.version
         out = {"item": item_code, "version": version.version, "hash": version.content_hash,

@@ -18,7 +18,7 @@ from .unit_of_work import CommandContext, OpenCase
 from engine.store.db import Database
 from engine.runtime.definitions import DefinitionCache, ProcessDefinition
 from .errors import BadInput, Conflict, TimeOrderError
-from engine.runtime.expressions import make_script_engine
+from engine.runtime.expressions import evaluation_budget, make_script_engine
 from engine.store.models import Case, HistoryEntry, ProcessVersion
 from engine.runtime.projection import observe, open_tasks, snapshot
 from engine.runtime.spiff import StateCodec, command_scope
@@ -98,7 +98,7 @@ class Engine:
         ctx.on_behalf_of = grant.on_behalf_of
         inputs = command.recorded_inputs(case)  # before apply: what was asked, not what came of it
         seq = row.last_seq + 1
-        with command_scope(at, row.key, seq, calendar=lambda: self.calendar(session)):
+        with command_scope(at, row.key, seq, calendar=lambda: self.calendar(session)), evaluation_budget():
             applied = command.apply(ctx, case)
             case.project()
         ready = open_tasks(session, row.id)

@@ -181,6 +181,15 @@ class RuntimeOnlyWorkflowConverter(BpmnWorkflowConverter):
         return workflow
 
 
+#: The largest runtime state a case may store (UTF-8 bytes of its JSON); a command that would
+#: store more is refused (docs/security.md, "Bounded expressions").
+MAX_STATE_BYTES = 8 * 1024 * 1024
+
+
+class StateTooLarge(BadInput):
+    code = "state_too_large"
+
+
 class StateCodec:
     """Turns a running workflow into a JSON string and back, given its definition."""
 
@@ -193,7 +202,12 @@ class StateCodec:
     def dump(self, workflow: BpmnWorkflow) -> str:
         dct = self._serializer.to_dict(workflow)
         dct[self._serializer.VERSION_KEY] = self._serializer.VERSION
-        return json.dumps(dct, ensure_ascii=False, separators=(",", ":"))
+        state = json.dumps(dct, ensure_ascii=False, separators=(",", ":"))
+        size = len(state.encode())
+        if size > MAX_STATE_BYTES:
+            raise StateTooLarge(f"办件的流程数据将达到 {size / 1048576:.1f} MB，超过上限 {MAX_STATE_BYTES // 1048576} MB，"
+                                "本次操作未生效；请减少填写或由脚本生成的数据，或请管理员检查流程图中的脚本")
+        return state
 
     def load(self, state: str, spec, subprocess_specs) -> BpmnWorkflow:
         dct = json.loads(state)
