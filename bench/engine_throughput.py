@@ -68,7 +68,7 @@ class AgedCase:
 
     def __init__(self, engine: Engine, db: Database, actor: Actor, commands: int):
         self.engine, self.actor = engine, actor
-        case = engine.execute(StartCase(item="GENERAL", applicant=f"案件{commands}"), Actor.applicant("申请人"))
+        case = engine.execute(StartCase(item="GENERAL", applicant=f"案件{commands}"), Actor.applicant(f"案件{commands}"))
         with db.reader() as session:
             self.task_id = next(t.id for t in ready_tasks(session, actor, limit=2000) if t.case_id == case.id)
         self.claimed = False
