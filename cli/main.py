@@ -343,7 +343,7 @@ def serve(state: State, host: str, port: int, interval: int, demo: bool) -> None
     click.echo(f"定时扫描已启动：每 {interval} 秒触发到期的时限")
     click.echo("注意：这是 Werkzeug 开发服务器，只用于开发和试用，不可用于生产。生产环境先执行 "
                "approvals db upgrade，再用 WSGI 服务器运行应用，例如 waitress-serve --call web:create_app "
-               "或 gunicorn 'web:create_app()'，并设置 APPROVALS_DATABASE_URL 和 APPROVALS_SECRET_KEY。")
+               "或 gunicorn 'web:create_app()'，并设置 APPROVALS_DATABASE_URL（可另设 APPROVALS_SECRET_KEY，否则签名密钥保存在数据库中）。")
     _print_logins(state, host, port)
     try:
         app.run(host=host, port=port, threaded=True, use_reloader=False)

@@ -682,3 +682,19 @@ def test_a_refused_task_operation_shows_the_task_page_again_with_what_was_typed(
     response = head.post(f"/tasks/{task.id}/return", data={"csrf_token": csrf_of(page), "to": "nowhere",
                                                            "reason": "核查记录不全", "task_version": version_of(page)})
     assert response.status_code == 400 and 'value="核查记录不全"' in response.get_data(as_text=True)
+
+
+def test_an_open_form_survives_a_server_restart(seeded, engine, flow):
+    """The signing secret is made once and kept in the database: a form rendered before a restart
+    still submits after it (no APPROVALS_SECRET_KEY needed)."""
+    case = flow.start()
+    task = flow.task_of("chuangkou", case.number)
+    before = create_app({"TESTING": True}, db=seeded, clock=engine.clock)
+    client = login(before.test_client(), "chuangkou")
+    page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    after = create_app({"TESTING": True}, db=seeded, clock=engine.clock)  # the server restarted
+    assert after.config["SECRET_KEY"] == before.config["SECRET_KEY"]
+    client.application = after
+    response = client.post(f"/tasks/{task.id}/complete", data={"csrf_token": csrf_of(page), "acceptance": "accept",
+                                                               "task_version": version_of(page)})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]

@@ -6,7 +6,6 @@ SpiffWorkflow objects itself.
 from __future__ import annotations
 
 import os
-import secrets
 from typing import Any
 
 from flask import Flask, g, render_template
@@ -31,17 +30,18 @@ csrf = CSRFProtect()
 def create_app(config: dict[str, Any] | None = None, *, db: Database | None = None,
                clock: Clock | None = None) -> Flask:
     """Application factory. Configuration comes from ``config``, then the environment:
-    ``APPROVALS_DATABASE_URL``, ``APPROVALS_SECRET_KEY`` (random per start if unset),
+    ``APPROVALS_DATABASE_URL``, ``APPROVALS_SECRET_KEY`` (if unset, a secret made once and kept in the database),
     ``APPROVALS_HTTPS``, ``APPROVALS_MAX_REQUEST_BYTES`` and ``APPROVALS_PROXIES`` (web/hygiene.py)."""
     app = Flask(__name__)
     app.config.update(
-        SECRET_KEY=os.environ.get("APPROVALS_SECRET_KEY") or secrets.token_hex(32),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         **defaults_from_environment(),
     )
     app.config.update(config or {})
     database = db or Database(app.config.get("DATABASE_URL"))
+    if not app.config.get("SECRET_KEY"):  # the environment's, else the one kept in the database
+        app.config["SECRET_KEY"] = os.environ.get("APPROVALS_SECRET_KEY") or database.secret_key()
     app.extensions["approvals.db"] = database
     app.extensions["approvals.engine"] = Engine(database, clock or SystemClock())
     init_hygiene(app)  # first: its size check runs before the CSRF check reads a form

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import os
+import secrets
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
 from sqlalchemy import create_engine, event, select, text
 from sqlalchemy.engine import Engine as SAEngine, make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
@@ -18,6 +20,7 @@ if TYPE_CHECKING:
 
 DEFAULT_URL = "sqlite:///instance/approvals.db"
 SIMULATION_KEY = "simulation"
+SECRET_KEY = "secret_key"
 
 
 def database_url(explicit: str | None = None) -> str:
@@ -76,6 +79,23 @@ class Database:
             if simulation and session.get(Meta, SIMULATION_KEY) is None:
                 session.add(Meta(key=SIMULATION_KEY, value="true"))
         return result
+
+    def secret_key(self) -> str:
+        """The application's signing secret (CSRF tokens, the anonymous cookie), made once and
+        kept in ``meta``: every web process shares it and it outlives restarts, so an open form
+        still submits after the server was restarted. ``APPROVALS_SECRET_KEY`` overrides it."""
+        for _ in range(2):
+            with self.reader() as session:
+                row = session.get(Meta, SECRET_KEY)
+                if row is not None:
+                    return row.value
+            try:
+                with self.transaction() as session:
+                    session.add(Meta(key=SECRET_KEY, value=secrets.token_hex(32)))
+            except IntegrityError:  # another process made it first: read theirs
+                continue
+        with self.reader() as session:
+            return session.get(Meta, SECRET_KEY).value
 
     def is_simulation(self) -> bool:
         with self.reader() as session:
