@@ -33,6 +33,17 @@ def test_a_food_business_licence_from_the_window_to_the_decision(server, page, e
     look_at(page, "inbox")
     open_task(page, number)
     look_at(page, "task-acceptance")
+    # The materials checklist: each row keeps its own answer (rows once shared radio names).
+    checklist = page.locator("form.materials")
+    for row, status in enumerate(["received", "received", "missing", "deferred", "received"]):
+        checklist.locator(f"input[name=m{row}][value={status}]").check()
+    checklist.get_by_role("button", name="保存核对结果").click()
+    expect(page.locator("main")).to_contain_text("已保存材料核对结果")
+    page.goto(f"{server}/")
+    open_task(page, number)
+    for row, status in enumerate(["received", "received", "missing", "deferred", "received"]):
+        expect(page.locator(f"form.materials input[name=m{row}][value={status}]")).to_be_checked()
+    expect(page.locator("form.materials")).to_contain_text("容缺，")
     page.fill("textarea[name=materials]", "食品安全管理制度目录\n设备布局图（盖章）")
     page.click("text=发出告知")
     expect(page.locator("main")).to_contain_text("已发出一次性告知")
