@@ -230,3 +230,11 @@ def test_department_named_on_a_task_must_exist(seeded, clock):
     with pytest.raises(BpmnError) as info, seeded.transaction() as session:
         deploy(session, content.encode(), "x.bpmn", "GENERAL", deployed_by="admin", at=clock.now())
     assert info.value.element == "review" and "nowhere" in info.value.reason
+
+
+def test_a_required_field_of_spaces_is_not_filled_in(flow):
+    from engine.errors import BadInput
+
+    case = flow.start()
+    with pytest.raises(BadInput, match="必填字段“受理意见”未填写"):
+        flow.complete("chuangkou", {"acceptance": "   "}, number=case.number)

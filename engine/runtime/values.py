@@ -150,6 +150,8 @@ def check_data(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _coerce(f: FormField, value: Any) -> Any:
+    if isinstance(value, str):
+        value = value.strip()  # a field of spaces is not filled in (a licence number of three spaces)
     if value is None or value == "":
         return None
     if f.type == "long":
