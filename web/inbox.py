@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from engine.commands import AddCosigner, ClaimTask, DelegateTask, HandBackTask, StartCase, CompleteTask, ReleaseTask, ReturnTask, SaveDraft, TakeBackTask, TransferTask
 from engine.store.models import Department
-from engine.errors import ApprovalError, BadInput, NotAllowed
+from engine.errors import ApprovalError, BadInput
 from engine.clock import china_date
 from engine.read.queries import (FIRST_CONTACT_ITEM, INBOX_TABS, first_contacts, get_task, inbox, inbox_count,
                                  pending_extension_requests)
@@ -99,21 +99,9 @@ def complete(task_id: int):
         label = f"{get_task(session, task_id).name}（{get_task(session, task_id).case.number}）"
     values = {f.id: request.form.get(f.id, "") for f in form}
     opinion = request.form.get("opinion", "")
-    try:
-        get_engine().execute(CompleteTask(task=task_id, data=values, opinion=opinion,
-                                                 expected_version=request.form.get("task_version", type=int)), g.actor)
-    except ApprovalError as exc:
-        if exc.code == "not_allowed":
-            raise
-        with get_db().reader() as session:
-            try:
-                view = _view(session, task_id)
-            except ApprovalError:
-                raise exc from None  # the step is gone: the engine's reason, on its own page
-        return _render_task(view, error=exc.message, values=values, opinion=opinion), \
-            409 if exc.code == "conflict" else 400
-    flash(f"已办理：{label}")
-    return redirect(url_for("inbox.index"))
+    return _act(task_id, CompleteTask(task=task_id, data=values, opinion=opinion,
+                                      expected_version=request.form.get("task_version", type=int)),
+                f"已办理：{label}", "index", values=values, opinion=opinion)
 
 
 @bp.route("/tasks/<int:task_id>/draft", methods=["POST"])
