@@ -46,7 +46,9 @@ def audit_verify(ctx: click.Context, number: str | None, kept_file: Path | None,
         for case, head in report.heads.items():
             click.echo(f"{case}  不符  {bad[case].message()}" if case in bad else f"{case}  一致（{head['seq']} 条）")
         click.echo(f"共 {report.cases} 个办件、{report.entries} 条历史记录："
-                   + ("哈希链全部一致" if report.ok else f"{len(report.findings)} 个办件的历史被改动，请从备份核对"))
+                   + ("哈希链全部一致" if not report.findings else f"{len(report.findings)} 个办件的历史被改动，请从备份核对"))
+        if report.missing_guards:
+            click.echo(f"警告：{report.guards_message()}", err=True)
     if not report.ok or (number is not None and not report.cases):
         ctx.exit(1)
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import bindparam, cast, select
+from sqlalchemy import bindparam, cast, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
@@ -99,14 +99,21 @@ class AuditReport:
     entries: int = 0
     findings: list[Finding] = field(default_factory=list)
     heads: dict[str, dict[str, Any]] = field(default_factory=dict)  # case number -> last seq and hash
+    #: append-only triggers that are gone: the history is no longer protected, whatever the chain says
+    missing_guards: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not self.findings
+        return not self.findings and not self.missing_guards
+
+    def guards_message(self) -> str:
+        return (f"保护历史记录只增不改的触发器已被删除：{'、'.join(self.missing_guards)}。数据库已不再拒绝修改或删除"
+                f"历史记录：请核查谁有数据库的写权限，并由管理员按迁移 0005 中的语句重建触发器") if self.missing_guards else ""
 
     def to_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "cases": self.cases, "entries": self.entries,
-                "findings": [f.to_dict() for f in self.findings], "heads": self.heads}
+                "findings": [f.to_dict() for f in self.findings], "heads": self.heads,
+                "missing_guards": self.missing_guards}
 
 
 def verify_case(session: Session, case: Case) -> tuple[Finding | None, int]:
@@ -135,6 +142,21 @@ def verify_case(session: Session, case: Case) -> tuple[Finding | None, int]:
     return None, len(entries)
 
 
+#: the triggers that keep case_history append-only (migrations 0001 and 0005)
+GUARDS = {"sqlite": ("case_history_no_update", "case_history_no_delete"),
+          "postgresql": ("case_history_append_only", "case_history_no_truncate")}
+
+
+def missing_guards(session: Session) -> list[str]:
+    """The append-only triggers that are gone: someone with database access dropped them."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        present = set(session.scalars(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")))
+    else:
+        present = set(session.scalars(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")))
+    return [name for name in GUARDS.get(dialect, ()) if name not in present]
+
+
 def verify(session: Session, number: str | None = None, kept: dict[str, Any] | None = None) -> AuditReport:
     """Check the chain of one case, or of every case in number order. ``kept``: heads saved earlier
     (the ``heads`` of an earlier report, kept outside the database); the entry at each kept seq must
@@ -142,7 +164,7 @@ def verify(session: Session, number: str | None = None, kept: dict[str, Any] | N
     query = select(Case).order_by(Case.number)
     if number is not None:
         query = query.where(Case.number == number)
-    report = AuditReport()
+    report = AuditReport(missing_guards=missing_guards(session))
     for case in session.scalars(query):
         finding, count = verify_case(session, case)
         report.cases += 1

@@ -287,3 +287,27 @@ def test_a_database_refusal_the_checks_missed_is_bad_input_and_changes_nothing(s
         engine.execute(StartCase(item="GENERAL", applicant="张三"), Actor.applicant("张三"))
     assert snapshot(seeded) == before
     assert "a missing input check" in caplog.text  # logged: a real bug is not hidden
+
+
+def test_terminal_control_characters_are_refused_like_nul(flow):
+    """An escape sequence in a name would set a clerk's terminal title or clear the screen when
+    the CLI prints it: control characters other than tab and newline are refused on input."""
+    from engine.commands import StartCase
+    from engine.errors import BadInput
+
+    before = snapshot(flow.db)
+    for name in ("x\x1b]0;pwned\x07", "a\x01b", "a\x9bb"):
+        with pytest.raises(BadInput, match="控制字符"):
+            flow.engine.execute(StartCase(item="GENERAL", applicant=name), flow.actors["chuangkou"])
+    assert snapshot(flow.db) == before
+
+
+def test_a_new_sqlite_database_is_readable_by_its_owner_only(tmp_path):
+    import stat
+
+    from engine import Database
+
+    database = Database(f"sqlite:///{tmp_path / 'new.db'}")
+    database.create_schema()
+    assert stat.S_IMODE((tmp_path / "new.db").stat().st_mode) == 0o600
+    database.dispose()

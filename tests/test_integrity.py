@@ -141,6 +141,16 @@ def test_a_changed_entry_is_named(seeded, cases, attacker):
     assert (finding.case, finding.seq) == (done, 3) and "内容与哈希值不符" in finding.what
 
 
+def test_dropped_append_only_triggers_are_reported_even_when_every_chain_holds(seeded, cases, attacker):
+    with seeded.reader() as session:
+        assert verify(session).ok
+    attacker.drop_triggers()
+    with seeded.reader() as session:
+        report = verify(session)
+    assert not report.findings and not report.ok and report.missing_guards
+    assert "触发器已被删除" in report.guards_message()
+
+
 def test_a_changed_json_value_is_named(seeded, cases, attacker):
     done, _ = cases
     attacker.drop_triggers()
@@ -210,7 +220,7 @@ def test_a_consistently_rewritten_chain_is_found_only_against_heads_kept_outside
             session.execute(sa.update(HistoryEntry).where(HistoryEntry.id == entry.id).values(hash=previous))
         session.execute(sa.update(Case).where(Case.id == cid).values(history_head=previous))
     with seeded.reader() as session:
-        assert verify(session).ok
+        assert not verify(session).findings  # the chain alone holds (only the dropped triggers show)
         report = verify(session, kept=kept)
     assert [(f.case, f.seq) for f in report.findings] == [(done, 4)] and "之外的链头" in report.findings[0].what
     kept["GONE-1"] = {"seq": 1, "hash": "0" * 64}

@@ -32,6 +32,9 @@ def check_text(value: Any, what: str, max_length: int = MAX_TEXT) -> str:
         raise BadInput(f"{what}应为文本")
     if "\x00" in value:
         raise BadInput(f"{what}含有空字符（\\0），请删除后重试")
+    if any(ch < " " and ch not in "\t\n\r" or "\x7f" <= ch <= "\x9f" for ch in value):
+        # terminal escape sequences (ESC, BEL …) would reach a clerk's terminal or a printed page
+        raise BadInput(f"{what}含有控制字符，请删除后重试")
     if any("\ud800" <= ch <= "\udfff" for ch in value):
         raise BadInput(f"{what}含有无法识别的字符（不是有效的 UTF-8 文本），请检查编码后重试")
     if len(value) > max_length:

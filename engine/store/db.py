@@ -48,6 +48,9 @@ class Database:
                 kwargs.update(poolclass=StaticPool, connect_args={"check_same_thread": False})
             else:
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
+                # it holds password hashes, sessions and the signing secret: readable by its owner only
+                # (SQLite gives the -wal and -shm files the same permissions)
+                os.close(os.open(database, os.O_CREAT | os.O_RDWR, 0o600))
                 kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
         else:
             kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=20)
