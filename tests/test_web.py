@@ -698,3 +698,13 @@ def test_an_open_form_survives_a_server_restart(seeded, engine, flow):
     response = client.post(f"/tasks/{task.id}/complete", data={"csrf_token": csrf_of(page), "acceptance": "accept",
                                                                "task_version": version_of(page)})
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
+
+
+def test_the_acceptance_period_after_a_supplement_is_named_as_such(app, flow):
+    from engine.commands import ReceiveSupplement, RequestSupplement
+
+    case = flow.start()
+    flow.engine.execute(RequestSupplement(case=case.number, materials=("营业执照",)), flow.actors["chuangkou"])
+    flow.engine.execute(ReceiveSupplement(case=case.number), flow.actors["chuangkou"])
+    page = login(app.test_client(), "chuangkou").get(f"/cases/{case.number}").get_data(as_text=True)
+    assert page.count("<td>受理时限</td>") == 1 and "受理时限（补正后重新计算）" in page

@@ -260,8 +260,13 @@ def case_clocks(session: Session, case: Case) -> list[dict[str, Any]]:
                              .order_by(Deadline.due_at, Deadline.id)):
         deadlines.setdefault(d.clock_id, []).append(d)
     out = []
+    acceptance_periods = 0
     for c in clocks:
         label = CLOCK_LABELS.get(c.kind, c.kind)
+        if c.kind == "acceptance":
+            acceptance_periods += 1
+            if acceptance_periods > 1:  # a new acceptance period after the supplement (补正)
+                label = f"{label}（补正后重新计算）"
         if c.task is not None:
             label = f"{label}：{c.task.name}"
         elif c.kind == "timer":
