@@ -32,6 +32,7 @@ from engine.store.models import Department, Item
 from engine.timelimits.policy import TimePolicy, policy_from_json
 
 from .deploy import deploy
+from .intake import FIELD_TYPES
 from .errors import ApprovalError, BadInput
 
 KINDS = ("即办件", "承诺件", "联办件", "上报件")
@@ -81,6 +82,18 @@ SCHEMA: dict[str, Any] = {
         "complaint": {"type": "object", "additionalProperties": False, "required": ["phone"],
                       "properties": {"phone": {"type": "string", "pattern": "^[0-9-]{3,20}$"},
                                      "address": _TEXT, "online": _TEXT}},
+        #: the application's own fields (engine/intake.py): what the applicant fills in beside the materials
+        "application": {"type": "array", "maxItems": 40, "items": {
+            "type": "object", "additionalProperties": False, "required": ["name", "label", "type"],
+            "properties": {"name": {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,39}$"},
+                           "label": {"type": "string", "minLength": 1, "maxLength": 40},
+                           "type": {"enum": list(FIELD_TYPES)}, "required": {"type": "boolean"},
+                           "min": {"type": "integer"}, "max": {"type": "integer", "minimum": 1},
+                           "options": {"type": "array", "minItems": 1, "maxItems": 50,
+                                       "items": {"type": "string", "minLength": 1, "maxLength": 100}},
+                           "sex": {"enum": ["男", "女"]},
+                           "min_age": {"type": "integer", "minimum": 1, "maximum": 120},
+                           "hint": {"type": "string", "maxLength": 200}}}},
         "numbering": {"type": "object", "additionalProperties": False, "required": ["prefix"],
                       "properties": {"prefix": {"type": "string", "pattern": "^[A-Z0-9-]{1,20}$"},
                                      "digits": {"type": "integer", "minimum": 3, "maximum": 8},
@@ -212,7 +225,22 @@ def read_entry(text: bytes | str, file: str) -> Entry:
     if errors:
         first = errors[0]
         raise entry.error(list(first.absolute_path), _schema_reason(first))
+    _check_application_fields(entry)
     return entry
+
+
+def _check_application_fields(entry: "Entry") -> None:
+    """What the schema cannot say: field names unique, options exactly where a choice is asked,
+    identity constraints only on identity numbers."""
+    seen: set[str] = set()
+    for i, spec in enumerate(entry.data.get("application", [])):
+        if spec["name"] in seen:
+            raise entry.error(["application", i, "name"], f"字段名 {spec['name']} 重复")
+        seen.add(spec["name"])
+        if (spec["type"] == "enum") != ("options" in spec):
+            raise entry.error(["application", i], "选项（options）只用于且必须用于 enum 类型的字段")
+        if ("sex" in spec or "min_age" in spec) and spec["type"] != "id_number":
+            raise entry.error(["application", i], "sex、min_age 只用于身份证号（id_number）字段")
 
 
 def _schema_reason(error) -> str:
@@ -255,7 +283,7 @@ def _policy(entry: Entry, user_tasks: dict) -> TimePolicy:
 
 
 def _guide(data: dict[str, Any]) -> dict[str, Any]:
-    keys = ("summary", "legal_basis", "conditions", "materials", "fees", "complaint")
+    keys = ("summary", "legal_basis", "conditions", "materials", "fees", "complaint", "application")
     return {k: data[k] for k in keys if k in data}
 
 

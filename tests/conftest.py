@@ -73,6 +73,12 @@ def _seed(db: Database, at: datetime) -> None:
 
 
 @pytest.fixture(autouse=True, scope="session")
+def _file_store(tmp_path_factory):
+    """Scanned materials go to a folder of the test session, never to ./instance/files."""
+    os.environ["APPROVALS_FILES"] = str(tmp_path_factory.mktemp("files"))
+
+
+@pytest.fixture(autouse=True, scope="session")
 def _cheap_password_hashes():
     """Hashing stays real, with a low work factor so that seeding is fast."""
     from engine import people

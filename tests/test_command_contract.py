@@ -106,6 +106,9 @@ OUTSIDERS = {
     "receive_supplement": ("mz_chuangkou", lambda f: (c := f.start(), COMMANDS["receive_supplement"](case=c.number))),
     "record_materials": ("shencha", lambda f: (c := f.start(), COMMANDS["record_materials"](
         case=c.number, statuses=(("申请书", "received"),)))),
+    "attach_material": ("mz_shencha", lambda f: (c := f.start(), COMMANDS["attach_material"](
+        case=c.number, material="食品经营许可申请书", filename="申请书.pdf", content_type="application/pdf",
+        size=1024, sha256="0" * 64))),
     "copy_case": ("mz_shencha", lambda f: (c := f.start(), COMMANDS["copy_case"](case=c.number, to=("shencha",)))),
     "suspend_clocks": ("mz_shencha", lambda f: (c := _accepted(f), COMMANDS["suspend_clocks"](
         case=c.number, kind="inspection", days=5, reason="检验"))),

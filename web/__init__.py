@@ -16,9 +16,10 @@ from engine import Database, Engine
 from engine.clock import Clock, SystemClock
 from engine.alerts import unread_count
 from engine.errors import ApprovalError
+from engine.files import FileStore, default_root
 from engine.store import enums
 
-from . import admin, auth, cases, inbox, messages, profile
+from . import admin, auth, cases, inbox, messages, profile, window
 from .errors import init_errors
 from .context import get_db, get_engine  # noqa: F401 — the app's accessors, also as web.get_db
 from .hygiene import defaults_from_environment, init_hygiene
@@ -44,12 +45,13 @@ def create_app(config: dict[str, Any] | None = None, *, db: Database | None = No
         app.config["SECRET_KEY"] = os.environ.get("APPROVALS_SECRET_KEY") or database.secret_key()
     app.extensions["approvals.db"] = database
     app.extensions["approvals.engine"] = Engine(database, clock or SystemClock())
+    app.extensions["approvals.files"] = FileStore(app.config.get("FILES_DIR") or default_root(database.url))
     init_hygiene(app)  # first: its size check runs before the CSRF check reads a form
     csrf.init_app(app)
     init_sessions(app, database)
     init_errors(app)  # before the blueprints: ids in their URLs are bounded
 
-    for blueprint in (auth.bp, inbox.bp, cases.bp, messages.bp, admin.bp, profile.bp):
+    for blueprint in (auth.bp, inbox.bp, cases.bp, messages.bp, admin.bp, profile.bp, window.bp):
         app.register_blueprint(blueprint)
     app.before_request(auth.load_current_user)
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+
 from markupsafe import Markup
 from sqlalchemy import select
 
@@ -11,6 +12,7 @@ from engine.errors import BadInput
 from web.diagram import render, task_states
 from engine.store.models import ProcessVersion, Task
 from engine.timelimits.policy import SUSPENSION_KINDS
+from engine.read.application import application_view
 from engine.read.views import case_operations, copy_recipients, history_view, readable_case
 from engine.read.queries import case_clocks, case_dict, case_notices
 
@@ -50,7 +52,8 @@ def show(number: str):
         history = history_view(session, case)
         offered = case_operations(session, g.actor, case, get_engine().definition(session, case.process_version))
         recipients = copy_recipients(session, g.actor, case) if "copy_case" in offered["operations"] else []
-    return render_template("case.html", case=out, clocks=clocks, notices=notices, history=history, diagram=diagram,
+        application = application_view(session, case)
+    return render_template("case.html", case=out, application=application, clocks=clocks, notices=notices, history=history, diagram=diagram,
                            command_names=COMMAND_NAMES, suspension_kinds=SUSPENSION_KINDS,
                            ops=offered["operations"], urgeable=offered["urge"], recipients=recipients)
 

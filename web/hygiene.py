@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 
-from flask import Flask, Response, abort, request
+from flask import Flask, Response, abort, current_app, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 #: no inline scripts or styles anywhere: templates link /static files only
@@ -58,6 +58,9 @@ def defaults_from_environment() -> dict:
 def refuse_large_requests() -> None:
     """Before anything reads the body (the CSRF check reads the form): a declared length over the
     limit is refused at once; a body without a length is cut off at the limit as it is read."""
+    view = current_app.view_functions.get(request.endpoint)
+    if getattr(view, "request_bytes", None):  # a form with scanned files (web/window.py)
+        request.max_content_length = view.request_bytes
     limit = request.max_content_length
     if limit is not None and request.content_length is not None and request.content_length > limit:
         abort(413)

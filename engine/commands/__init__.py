@@ -1,7 +1,7 @@
 """One module per kind of state change; each command is a small dataclass of its inputs,
 declared once (see ``base``). Importing this package registers every command in ``COMMANDS``."""
 from .base import COMMANDS, Applied, CaseCommand, Command, TaskCommand
-from .cases import CopyCase, RecordMaterials
+from .cases import AttachMaterial, CopyCase, RecordMaterials
 from .clocks import (DecideExtension, ExtendDeadline, ReceiveSupplement, RequestExtension, RequestSupplement,
                      ResumeClocks, SuspendClocks)
 from .deadlines import FireDeadline, RecomputeDeadlines, RecordDeadlineFailure
@@ -13,5 +13,5 @@ __all__ = ["Applied", "CaseCommand", "Command", "TaskCommand", "StartCase", "Com
            "ClaimTask", "ReleaseTask", "RequestSupplement", "ReceiveSupplement", "SuspendClocks",
            "ResumeClocks", "ExtendDeadline", "FireDeadline", "RecomputeDeadlines", "TransferTask", "UrgeTask",
            "SaveDraft", "CopyCase", "RequestExtension", "DecideExtension",
-           "RecordMaterials", "ReturnTask", "TakeBackTask", "AddCosigner", "DelegateTask",
+           "RecordMaterials", "AttachMaterial", "ReturnTask", "TakeBackTask", "AddCosigner", "DelegateTask",
            "HandBackTask", "RecordDeadlineFailure", "COMMANDS"]

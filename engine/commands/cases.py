@@ -1,14 +1,17 @@
-"""Commands on a case that do not touch its clocks: the materials checklist, copies for information."""
+"""Commands on a case that do not touch its clocks: the materials checklist and its scanned files,
+copies for information."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from .. import alerts
 from ..errors import BadInput
-from engine.store.models import User
-from engine.authorization import ACCEPTANCE_WINDOW, CASE_HANDLER_OR_OVERSIGHT
+from ..files import ACCEPTED, MAX_FILE_BYTES, MAX_FILES_PER_CASE, SIGNATURES, clean_filename
+from engine.store.models import Attachment, User
+from engine.authorization import ACCEPTANCE_WINDOW, CASE_HANDLER, CASE_HANDLER_OR_OVERSIGHT
 from .base import Applied, CaseCommand, CommandContext, OpenCase, bounded_text
 
 
@@ -75,3 +78,40 @@ class RecordMaterials(CaseCommand):
         case.row.materials = checklist
         missing = [n for n, s in checklist.items() if s["status"] == "missing" and guide[n].get("required")]
         return Applied(checklist, {"materials": checklist, "missing_required": missing})
+
+
+@dataclass(frozen=True)
+class AttachMaterial(CaseCommand):
+    """A scanned material received for the case (扫描件). The file is already in the file store
+    (engine/files.py) under its sha256; the case records which material it is, its name, type
+    and size, and who received it."""
+
+    type = "attach_material"
+    label = "上传材料扫描件"
+    policy = CASE_HANDLER
+    case: str
+    material: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+
+    def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
+        guide = {m["name"] for m in (case.row.item.guide or {}).get("materials", [])}
+        if self.material not in guide:
+            raise BadInput(f"“{self.material}”不是本事项的申请材料")
+        if self.content_type not in {t for _, t, _ in SIGNATURES}:
+            raise BadInput(f"只接收 {ACCEPTED} 格式的扫描件")
+        if not 0 < self.size <= MAX_FILE_BYTES:
+            raise BadInput(f"扫描件大小应在 1 字节到 {MAX_FILE_BYTES // (1024 * 1024)} MB 之间")
+        if not re.fullmatch(r"[0-9a-f]{64}", self.sha256):
+            raise BadInput("文件摘要（sha256）格式不正确")
+        count = ctx.session.scalar(select(func.count(Attachment.id)).where(Attachment.case_id == case.row.id))
+        if count >= MAX_FILES_PER_CASE:
+            raise BadInput(f"每件最多上传 {MAX_FILES_PER_CASE} 个扫描件")
+        row = Attachment(case_id=case.row.id, material=self.material, filename=clean_filename(self.filename),
+                         content_type=self.content_type, size=self.size, sha256=self.sha256,
+                         uploaded_at=ctx.at, uploaded_by=ctx.actor.name)
+        ctx.session.add(row)
+        ctx.session.flush()
+        return Applied(row, {"attachment": row.id})

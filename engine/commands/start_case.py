@@ -6,6 +6,8 @@ from typing import Any
 from sqlalchemy import select
 
 from ..errors import BadInput, NotFound
+from engine.clock import CHINA_TZ
+from engine.intake import check_registration
 from engine.store.models import Case, Item, ProcessVersion
 from ..numbering import case_number
 from engine.runtime.spiff import new_workflow
@@ -35,6 +37,11 @@ class StartCase(Command):
     item: str
     applicant: str
     data: dict[str, Any] = field(default_factory=dict)
+    #: registered at the window (engine/intake.py): who applies, with identity number or credit code;
+    #: None for an application in one's own name, known by the name only
+    applicant_info: dict[str, Any] | None = None
+    #: the item's application fields (the catalogue's ``application:``)
+    application: dict[str, Any] = field(default_factory=dict)
     version: str | None = None
     key: str | None = None
     number: str | None = None
@@ -54,13 +61,29 @@ class StartCase(Command):
             raise NotFound(f"审批事项 {self.item} 还没有部署流程" if not self.version
                            else f"审批事项 {self.item} 没有版本 {self.version}")
         definition = ctx.engine.definition(ctx.session, version)
+        applicant_info, application = self._registration(item, ctx.at)
         row = Case(number=self.number or case_number(ctx.session, item.code, ctx.at, item.numbering),
                    key=self.key or ctx.new_key(), item=item, process_version=version,
                    applicant=self.applicant.strip(), state="running", started_at=ctx.at,
-                   last_event_at=ctx.at, last_seq=0, workflow_state="", time_policy=item.time_policy)
+                   last_event_at=ctx.at, last_seq=0, workflow_state="", time_policy=item.time_policy,
+                   applicant_info=applicant_info, application=application)
         ctx.session.add(row)
         ctx.session.flush()
         return OpenCase(ctx, row, definition)
+
+    def _registration(self, item: Item, at) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """The applicant and application fields, checked in full when given (a window
+        registration always gives them); an application known by the applicant's name only
+        (online in one's own name, a 首问 request, a script) carries neither."""
+        if self.applicant_info is None and not self.application:
+            return None, None
+        fields = (item.guide or {}).get("application", [])
+        info, application = check_registration(self.applicant_info if self.applicant_info is not None
+                                               else {"kind": None}, fields, self.application,
+                                               at.astimezone(CHINA_TZ).date())
+        if info.get("name") != self.applicant.strip():
+            raise BadInput("申请人名称与申请人信息中的名称不一致")
+        return info, application
 
     def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
         data = check_data(self.data)
@@ -74,9 +97,16 @@ class StartCase(Command):
         return Applied(row, {"version": row.process_version.content_hash, "key": row.key, "number": row.number,
                              "data": data, "time_policy": row.time_policy})
 
+    def recorded_inputs(self, case: OpenCase) -> dict[str, Any]:
+        """An application known by name only is recorded as before registrations existed."""
+        inputs = super().recorded_inputs(case)
+        if self.applicant_info is None and not self.application:
+            del inputs["applicant_info"], inputs["application"]
+        return inputs
+
     @classmethod
     def from_record(cls, inputs: dict[str, Any], result: dict[str, Any], *, version: str | None = None) -> "StartCase":
         """The same case again: its recorded key and number, on the version being replayed."""
         command = super().from_record(inputs, result)
         return cls(item=command.item, applicant=command.applicant, data=command.data,
-                   version=version or result.get("version"), key=result["key"], number=result["number"])
+                   applicant_info=command.applicant_info, application=command.application, version=version or result.get("version"), key=result["key"], number=result["number"])

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.store.models import Case
+from engine.intake import APPLICANT_FIELDS, APPLICANT_KINDS
+from engine.store.models import Attachment, Case
 
 MATERIAL_STATUS_LABELS = {"received": "已收", "missing": "缺", "deferred": "容缺"}
 
@@ -20,11 +22,32 @@ def application_view(session: Session, case: Case) -> dict[str, Any]:
     ``materials`` (name, required, status and its label, note, files)."""
     guide = case.item.guide or {}
     checklist = case.materials or {}
+    files: dict[str, list[dict[str, Any]]] = {}
+    for f in session.scalars(select(Attachment).where(Attachment.case_id == case.id).order_by(Attachment.id)):
+        files.setdefault(f.material, []).append({"id": f.id, "filename": f.filename, "size": _size(f.size),
+                                                 "url": f"/cases/{case.number}/files/{f.id}"})
     materials = []
     for m in guide.get("materials", []):
         status = (checklist.get(m["name"]) or {}).get("status")
         materials.append({"name": m["name"], "required": bool(m.get("required")), "status": status,
                           "status_label": MATERIAL_STATUS_LABELS.get(status, "未核对"),
                           "due_on": (checklist.get(m["name"]) or {}).get("due_on"),
-                          "note": m.get("note", ""), "files": []})
-    return {"applicant": {"name": case.applicant}, "fields": [], "materials": materials}
+                          "note": m.get("note", ""), "files": files.get(m["name"], [])})
+    return {"applicant": _applicant(case), "fields": _fields(guide.get("application", []), case.application or {}),
+            "materials": materials}
+
+
+def _applicant(case: Case) -> dict[str, Any]:
+    info = case.applicant_info or {}
+    kind = info.get("kind")
+    details = [(label, info[key]) for key, label in APPLICANT_FIELDS.get(kind, ()) if key != "name" and info.get(key)]
+    return {"name": case.applicant, "kind": kind, "kind_label": APPLICANT_KINDS.get(kind, ""), "details": details}
+
+
+def _fields(declared: list[dict[str, Any]], values: dict[str, Any]) -> list[dict[str, str]]:
+    return [{"name": f["name"], "label": f["label"], "value": str(values[f["name"]])}
+            for f in declared if values.get(f["name"]) not in (None, "")]
+
+
+def _size(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB" if size >= 1024 * 1024 else f"{max(1, round(size / 1024))} KB"

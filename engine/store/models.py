@@ -175,6 +175,11 @@ class Case(Base):
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
     process_version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"))
     applicant: Mapped[str] = mapped_column(String(255), index=True)
+    #: the applicant as registered (engine/intake.py): kind natural|legal, identity number or credit
+    #: code, phone, legal representative, contact; None for an online application in one's own name
+    applicant_info: Mapped[Optional[dict[str, Any]]]
+    #: the item's application fields as filled in (the catalogue's ``application:``)
+    application: Mapped[Optional[dict[str, Any]]]
     state: Mapped[str] = mapped_column(String(16), default="running", index=True)
     started_at: Mapped[datetime]
     concluded_at: Mapped[Optional[datetime]]
@@ -365,6 +370,22 @@ class Notice(Base):
     detail: Mapped[dict[str, Any]]
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(128))
+
+
+class Attachment(Base):
+    """A scanned material received with an application. The file itself lives in the file store
+    (engine/files.py, outside the web root) under its sha256; this row says whose and what it is."""
+
+    __tablename__ = "case_attachments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    material: Mapped[str] = mapped_column(String(255))
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[datetime]
+    uploaded_by: Mapped[str] = mapped_column(String(128))
 
 
 class HistoryEntry(Base):
