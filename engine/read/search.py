@@ -123,9 +123,9 @@ def parse_search(args: Mapping[str, str], item_codes: set[str] | None = None) ->
     status = _term(args.get("status", ""), "状态")
     if status and status not in STATUSES:
         raise BadInput("所选状态无效，请从列表中选择")
-    start, end = _day(args.get("from", ""), "受理日期起"), _day(args.get("to", ""), "受理日期止")
+    start, end = _day(args.get("from", ""), "收件日期起"), _day(args.get("to", ""), "收件日期止")
     if start and end and end < start:
-        raise BadInput(f"受理日期止（{end}）早于受理日期起（{start}）")
+        raise BadInput(f"收件日期止（{end}）早于收件日期起（{start}）")
     try:
         page = max(1, int(args.get("page", "1") or 1))
     except ValueError:
