@@ -15,7 +15,9 @@ from engine.read.queries import copies_received, copies_sent, inbox
 from engine.read.search import CaseSearch, parse_search, search_cases
 from engine.read.views import may_read_case
 from engine.store.models import Case, Deadline, Message, Task, User
+from web import create_app
 
+from .helpers import login
 from .test_time_limits import at
 
 
@@ -225,3 +227,14 @@ def test_copies_received_and_sent_are_listed_with_names(flow, cases, clock):
                                                                          (cases["food"], "赵负责", "请知悉")]
     assert [(c["number"], c["to"]) for c in sent] == [(cases["wang"], ["吴负责"]), (cases["food"], ["孙监察", "吴负责"])]
     assert nothing == []
+
+
+def test_the_search_page_refuses_a_bad_date_in_chinese_and_keeps_what_was_typed(seeded, engine):
+    client = create_app({"SECRET_KEY": "test", "TESTING": True}, db=seeded, clock=engine.clock).test_client()
+    login(client, "chuangkou")
+    response = client.get("/cases/?applicant=王&from=2026-02-30")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "收件日期起“2026-02-30”不是有效的日期，请按 年-月-日 填写" in page and 'value="王"' in page
+    assert client.get("/cases/?applicant=" + "王" * 65).status_code == 400
+    assert "暂无可查看的办件" in client.get("/cases/").get_data(as_text=True)
