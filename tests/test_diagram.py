@@ -12,7 +12,7 @@ from engine import Actor
 from engine.commands import CompleteTask, StartCase
 from engine.deploy import deploy
 from web import create_app
-from web.diagram import Box, layout, render, wrap
+from web.diagram import Box, layout, lines_for, render, wrap
 
 from .conftest import BPMN
 from .helpers import ARTIFACTS, SCREEN_WIDTHS, browser_login, look_at, login
@@ -72,6 +72,11 @@ def test_chinese_wraps_per_character_and_keeps_closing_punctuation_on_the_line()
     assert wrap("卫生检测（不计入办理时限）", 6 * 14, 14) == ["卫生检测（不", "计入办理时限）"]
     assert wrap("一二三四五六七八九十", 3 * 14, 14, max_lines=2) == ["一二三", "四五…"]
     assert wrap("Review of site", 8 * 14 * 0.62, 14) == ["Review", "of site"]
+    # names in a box: even lines, and a bracketed part on its own line where that fits
+    assert lines_for("环境影响评价审查意见", 98, 14) == ["环境影响评", "价审查意见"]
+    assert lines_for("初审（含现场核查）", 98, 14) == ["初审", "（含现场核查）"]
+    assert lines_for("卫生检测（不计入办理时限）", 98, 14, max_lines=4) == ["卫生检测", "（不计入办", "理时限）"]
+    assert lines_for("市场监督管理局（承诺件）", 300, 12) == ["市场监督管理局（承诺件）"]
 
 
 def _problems(path: Path) -> list[str]:

@@ -170,6 +170,19 @@ def balanced(text: str, width: float, size: float) -> float:
     return min(width, total / lines + size * 0.99)
 
 
+def lines_for(text: str, width: float, size: float, max_lines: int | None = None) -> list[str]:
+    """The lines of a name in a box ``width`` wide: evenly split, but a name that needs more than
+    one line and has a part in brackets (初审（含现场核查）) breaks before the bracket if it can."""
+    plain = wrap(text, balanced(text, width, size), size, max_lines)
+    opening = text.find("（", 1)
+    if len(plain) > 1 and opening > 0:
+        head, tail = text[:opening], text[opening:]
+        split = wrap(head, balanced(head, width, size), size) + wrap(tail, balanced(tail, width, size), size)
+        if len(split) <= min(len(plain) + 1, max_lines or len(split)):
+            return split
+    return plain
+
+
 def _text_box(lines: list[str], size: float) -> tuple[float, float]:
     return max(text_width(ln, size) for ln in lines) + 4, len(lines) * size * _LINE + 2
 
@@ -231,13 +244,13 @@ def _place_labels(out: Layout, elements: dict, label_bounds: dict[str, Box]) -> 
 
     for c in out.containers:  # rotated names in the header band: the box is the band
         if c.name:
-            lines = wrap(c.name, balanced(c.name, c.box.h - 12, LANE_FONT), LANE_FONT, max_lines=2)
+            lines = lines_for(c.name, c.box.h - 12, LANE_FONT, max_lines=2)
             out.labels.append(Label(c.element_id, c.kind, lines, Box(c.box.x, c.box.y, 30, c.box.h), LANE_FONT))
 
     for s in out.shapes:  # names inside task boxes
         if s.kind in _TASKS and s.name:
             max_lines = max(1, int((s.box.h - 8) // (TASK_FONT * _LINE)))
-            lines = wrap(s.name, balanced(s.name, s.box.w - 12, TASK_FONT), TASK_FONT, max_lines=max_lines)
+            lines = lines_for(s.name, s.box.w - 12, TASK_FONT, max_lines=max_lines)
             w, h = _text_box(lines, TASK_FONT)
             out.labels.append(Label(s.element_id, "task", lines,
                                     Box(s.box.x + (s.box.w - w) / 2, s.box.y + (s.box.h - h) / 2, w, h), TASK_FONT))
@@ -268,7 +281,7 @@ def _place_labels(out: Layout, elements: dict, label_bounds: dict[str, Box]) -> 
         return first
 
     def add(element_id: str, kind: str, name: str, candidates_for, anchor: Box):
-        lines = wrap(name, balanced(name, 96, LABEL_FONT), LABEL_FONT, max_lines=3)
+        lines = lines_for(name, 96, LABEL_FONT, max_lines=3)
         w, h = _text_box(lines, LABEL_FONT)
         if element_id in label_bounds:
             given = label_bounds[element_id]
