@@ -74,10 +74,6 @@ class Box:
         return False
 
 
-# Backwards-compatible name
-Bounds = Box
-
-
 @dataclass
 class Shape:
     element_id: str
