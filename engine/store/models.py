@@ -367,6 +367,23 @@ class Notice(Base):
     created_by: Mapped[str] = mapped_column(String(128))
 
 
+class Document(Base):
+    """An official document (文书) issued to the applicant, numbered once by the command that
+    issued it (engine/documents.py); the number is in the command's result, so replay keeps it."""
+
+    __tablename__ = "documents"
+    __table_args__ = (*checks("documents"), UniqueConstraint("number", name="uq_documents_number"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    number: Mapped[str] = mapped_column(String(128))
+    issued_at: Mapped[datetime]
+    #: the member of staff who issued it (经办人), by username
+    issued_by: Mapped[str] = mapped_column(String(128))
+    #: what the document says that the case will not (the reason, the materials asked for)
+    detail: Mapped[dict[str, Any]]
+
+
 class HistoryEntry(Base):
     """One command applied to a case. Append-only: database triggers refuse UPDATE and DELETE,
     and on PostgreSQL TRUNCATE (migrations 0001 and 0004; a migration that copies this table must

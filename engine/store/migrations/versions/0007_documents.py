@@ -1,0 +1,40 @@
+"""Official documents (文书): one row per numbered document a case issued.
+
+Revision ID: 0007
+Revises: 0005
+Create Date: 2026-11-24
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+revision = "0007"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+KINDS = ("acceptance_notice", "refusal_notice", "supplement_notice", "grant_decision", "denial_decision")
+
+
+def upgrade() -> None:
+    op.create_table(
+        "documents",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("case_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("number", sa.String(length=128), nullable=False),
+        sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("issued_by", sa.String(length=128), nullable=False),
+        sa.Column("detail", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
+        sa.CheckConstraint("kind IN (" + ", ".join(f"'{k}'" for k in KINDS) + ")", name="ck_documents_kind"),
+        sa.ForeignKeyConstraint(["case_id"], ["cases.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("number", name="uq_documents_number"),
+    )
+    op.create_index(op.f("ix_documents_case_id"), "documents", ["case_id"])
+
+
+def downgrade() -> None:
+    raise NotImplementedError("migrations only go forward: restore a backup instead")
