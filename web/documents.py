@@ -40,4 +40,4 @@ def show(number: str, kind: str, n: int = 1):
         except NotFound as exc:  # not issued (yet): say so, with the way back to the case
             back = {"url": url_for("cases.show", number=case.number, _anchor="documents"), "label": "返回办件"}
             return render_template("error.html", message=exc.message, back=back), 404
-    return render_template(f"documents/{TEMPLATES[kind]}", doc=doc, number=number)
+    return render_template(f"documents/{TEMPLATES[kind]}", doc=doc, applicant=doc["application"]["applicant"])

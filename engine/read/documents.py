@@ -131,6 +131,8 @@ def document_view(session: Session, case: Case, kind: str, n: int = 1) -> dict[s
     for key in ("promised_on", "statutory_on"):
         view["dates"][key + "_text"] = chinese_date(view["dates"][key])
     if kind == RECEIPT:
+        if n != 1:
+            raise NotFound(f"办件 {case.number} 只有一份{title}")
         first = session.scalar(select(HistoryEntry.actor).where(HistoryEntry.case_id == case.id, HistoryEntry.seq == 1))
         view.update(number=None, issued_on=chinese_date(case.started_at),
                     clerk=_names(session, {first}).get(first, "") if first else "")
