@@ -130,6 +130,8 @@ def document_view(session: Session, case: Case, kind: str, n: int = 1) -> dict[s
     }
     for key in ("promised_on", "statutory_on"):
         view["dates"][key + "_text"] = chinese_date(view["dates"][key])
+    for m in view["application"]["materials"]:  # 容缺: the date it is due, as every date on the sheet
+        m["due_on_text"] = chinese_date(date.fromisoformat(m["due_on"])) if m.get("due_on") else ""
     if kind == RECEIPT:
         if n != 1:
             raise NotFound(f"办件 {case.number} 只有一份{title}")
