@@ -12,7 +12,7 @@ from engine.clock import CHINA_TZ
 from engine.commands import (CompleteTask, ExtendDeadline, ReceiveSupplement, RecordMaterials, RequestSupplement,
                              ReturnTask)
 from engine.documents import rule_problem
-from engine.read.documents import chinese_date, document_list, document_view, end_dates
+from engine.read.documents import authority, chinese_date, document_list, document_view, end_dates
 from engine.read.queries import get_case
 from engine.replay import Replayer, export_case
 from engine.store.models import Case, Document, HistoryEntry
@@ -110,7 +110,7 @@ def test_refusals_keep_the_reason_and_tell_the_remedies(flow):
     assert refusal["reason"] == "申请事项不属于本机关职权范围" and refusal["number"] == "市监食经不受〔2026〕1号"
     assert denial["reason"] == "经营场所与污染源距离不符合要求" and denial["clerk"] == "赵负责"
     for doc in (refusal, denial):
-        assert doc["authority"] == "某市市场监督管理局"  # the item's declared official name
+        assert doc["authority"] == "某市市场监督管理局"  # the department's full official name
         # 行政复议 to the people's government the department belongs to, 行政诉讼 within six months
         assert "六十日内" in doc["rights"] and "向某市人民政府申请行政复议" in doc["rights"]
         assert "六个月内" in doc["rights"] and "《中华人民共和国行政诉讼法》第四十六条" in doc["rights"]
@@ -140,6 +140,18 @@ def test_replay_takes_the_recorded_numbers_and_an_old_history_issues_none(flow):
 
 # ---------------------------------------------------------------- the rule in the catalogue
 
+def test_the_authority_is_the_items_declared_name_else_the_departments_full_name_else_its_name(flow):
+    case = flow.start(item=FOOD, applicant="某餐饮管理有限公司")
+    with flow.db.reader() as session:  # changed in memory only: never committed
+        row = get_case(session, case.number)
+        assert authority(row) == "某市市场监督管理局" and row.item.department.name == "市市场监督管理局"
+        row.item.guide = {**row.item.guide, "documents": {"authority": "某市市场监督管理局（行政审批专用）"}}
+        assert authority(row) == "某市市场监督管理局（行政审批专用）"
+        row.item.guide = {**row.item.guide, "documents": {}}
+        row.item.department.official_name = None
+        assert authority(row) == "市市场监督管理局"
+
+
 @pytest.mark.parametrize("rule, reason", [
     ("{prefix}受〔{year}〕号", "{seq}"),
     ("{prefix}受〔{year}〕{seq}{seq}号", "{seq}"),
@@ -159,7 +171,7 @@ def test_a_bad_number_rule_is_refused_with_its_line(seeded, tmp_path, rule, reas
 
 def test_unknown_document_settings_are_refused_by_the_schema():
     with pytest.raises(CatalogueError) as caught:
-        read_entry(GOOD.replace("authority: 某市市场监督管理局", "seal: 某市市场监督管理局"), "food.yaml")
+        read_entry(GOOD.replace("prefix: 市监食经", "seal: 市监食经"), "food.yaml")
     assert caught.value.field == "documents" and "未知字段 seal" in caught.value.reason
 
 

@@ -72,8 +72,10 @@ def _names(session: Session, usernames: set[str]) -> dict[str, str]:
 
 
 def authority(case: Case) -> str:
-    """The issuing authority: the full official name the item declares, else its department's name."""
-    return numbering.settings(case.item).get("authority") or case.item.department.name
+    """The issuing authority: the name the item declares, else its department's full official
+    name, else the department's name."""
+    department = case.item.department
+    return numbering.settings(case.item).get("authority") or department.official_name or department.name
 
 
 def review_body(session: Session, case: Case) -> str:
@@ -86,7 +88,7 @@ def review_body(session: Session, case: Case) -> str:
     government = department.parent
     while government is not None and government.level != department.level:
         government = government.parent
-    return government.name if government is not None else "本级人民政府"
+    return (government.official_name or government.name) if government is not None else "本级人民政府"
 
 
 def _issued(session: Session, case: Case) -> list[Document]:

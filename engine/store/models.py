@@ -100,6 +100,8 @@ class Department(Base):
     code: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(128))
     level: Mapped[Optional[str]] = mapped_column(String(16))
+    #: the full official name printed on documents (某市市场监督管理局), where ``name`` is the short one
+    official_name: Mapped[Optional[str]] = mapped_column(String(128))
     parent_id: Mapped[Optional[int]] = mapped_column(ForeignKey("departments.id"))
     parent: Mapped[Optional["Department"]] = relationship(remote_side=[id])
 

@@ -1,4 +1,5 @@
-"""Official documents (文书): one row per numbered document a case issued.
+"""Official documents (文书): one row per numbered document a case issued, and a department's
+full official name for printing them (plain ADD COLUMN, nullable: no table is copied).
 
 Revision ID: 0007
 Revises: 0005
@@ -34,6 +35,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("number", name="uq_documents_number"),
     )
     op.create_index(op.f("ix_documents_case_id"), "documents", ["case_id"])
+    op.add_column("departments", sa.Column("official_name", sa.String(length=128), nullable=True))
 
 
 def downgrade() -> None:
