@@ -2,6 +2,7 @@
 kept by replay; printed from the case as it is now; offered only once they apply."""
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import pytest
@@ -258,3 +259,22 @@ def test_only_those_who_may_read_the_case_print_its_documents(app, flow):
     assert login(app.test_client(), "jiancha").get(
         f"/cases/{case.number}/documents/acceptance_notice").status_code == 200
     assert app.test_client().get(f"/cases/{case.number}/documents/receipt").status_code == 302  # to the login
+
+
+@pytest.mark.slow
+@pytest.mark.cli
+def test_the_command_line_cannot_choose_or_skip_a_document_number(db):
+    from click.testing import CliRunner  # import here: only this test drives the command line
+
+    from cli.main import main  # import here: as above
+
+    def run(*args: str):
+        return CliRunner().invoke(main, ["--db", db.url, *args], catch_exceptions=False)
+
+    assert run("init-db", "--simulation").exit_code == 0 and run("demo").exit_code == 0
+    number = run("start", FOOD, "--applicant", "张三", "--now", "2026-03-02T09:00").stdout.strip()
+    for forged in ("市监食经受〔2026〕99号", ""):
+        refused = run("run", "request_supplement", "--user", "chuangkou", "--now", "2026-03-02T09:10", "--input",
+                      json.dumps({"case": number, "materials": ["设备布局图"], "document": forged}, ensure_ascii=False))
+        assert refused.exit_code != 0 and "document 由系统生成，不能指定" in refused.stderr
+    assert numbers(db) == []
