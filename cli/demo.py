@@ -35,6 +35,12 @@ DEPARTMENTS = [
     ("village", "某村便民服务点", "village", "township"),
 ]
 
+#: full official names printed on documents (the short names above are how staff say them)
+OFFICIAL_NAMES = {"zwfw": "某市政务服务管理办公室", "scjg": "某市市场监督管理局", "mz": "某市民政局",
+                  "wsjk": "某市卫生健康委员会", "nync": "某市农业农村局", "fgw": "某市发展和改革委员会",
+                  "zrzy": "某市自然资源和规划局", "sthj": "某市生态环境局", "zjj": "某市住房和城乡建设局",
+                  "county_scjg": "某县市场监督管理局"}
+
 #: username, display name, roles, department
 USERS = [
     ("chuangkou", "王窗口", ["window_clerk"], "scjg"),
@@ -73,7 +79,7 @@ def is_seeded(session: Session) -> bool:
 
 def seed(session: Session, at: datetime) -> None:
     for code, name, level, parent in DEPARTMENTS:
-        people.add_department(session, code, name, level=level, parent=parent)
+        people.add_department(session, code, name, level=level, parent=parent, official_name=OFFICIAL_NAMES.get(code))
     for username, display, roles, department in USERS:
         people.add_user(session, username, roles=roles, department_code=department,
                         password=DEMO_PASSWORD, display_name=display)

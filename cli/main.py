@@ -191,11 +191,13 @@ def department() -> None:
 @click.argument("name")
 @click.option("--parent", help="上级部门代码")
 @click.option("--level", type=click.Choice(["province", "city", "county", "township", "village"]))
+@click.option("--official-name", help="印在文书上的全称（如 某市市场监督管理局）；默认用部门名称")
 @click.pass_obj
-def department_add(state: State, code: str, name: str, parent: str | None, level: str | None) -> None:
+def department_add(state: State, code: str, name: str, parent: str | None, level: str | None,
+                   official_name: str | None) -> None:
     """Add a department (a node in the city → county → township → village tree)."""
     with state.db.transaction() as session:
-        add_department(session, code, name, parent=parent, level=level)
+        add_department(session, code, name, parent=parent, level=level, official_name=official_name)
     click.echo(f"已添加部门 {code} {name}")
 
 

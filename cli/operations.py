@@ -64,6 +64,9 @@ def run(state: State, command_type: str, username: str | None, applicant: str | 
         raise BadInput(f"没有命令 {command_type}；可用的命令见 approvals commands")
     inputs = parse_json_object(input_text, "--input")
     known = {f.name for f in fields(cls)}
+    minted = sorted(set(inputs) & (set(cls.unrecorded) & MINTED))
+    if minted:  # numbers and keys the engine draws itself (a replay passes the recorded ones)
+        raise BadInput(f"命令 {command_type} 的 {'、'.join(minted)} 由系统生成，不能指定")
     unknown = sorted(set(inputs) - known)
     if unknown:
         raise BadInput(f"命令 {command_type} 没有输入 {'、'.join(unknown)}；可用：{'、'.join(sorted(known))}")
@@ -80,6 +83,10 @@ def run(state: State, command_type: str, username: str | None, applicant: str | 
         emit({"command": command_type, "label": cls.label, "value": _describe(value)})
     else:
         click.echo(f"已{cls.label}：{json.dumps(_describe(value), ensure_ascii=False)}")
+
+
+#: inputs that are drawn by the engine (case key and number, document numbers), never given
+MINTED = frozenset({"key", "number", "document"})
 
 
 @click.command("commands")

@@ -3,7 +3,7 @@
 A file holds what the public guide publishes (七公开) and what the engine needs: the
 department, the kind of case, the legal basis, conditions, materials, fees, the
 statutory and promised limits (and per-step limits), deemed approval, where to
-complain, the case-number rule, and the BPMN file in ``bpmn/`` that runs it.
+complain, the case-number and document-number rules (文号) with the issuing authority, and the BPMN file in ``bpmn/`` that runs it.
 
 Files are checked against ``SCHEMA`` (JSON Schema) and then against the database
 and the diagram; every error names the file, the line and the field. Each file is
@@ -33,6 +33,7 @@ from engine.timelimits.policy import TimePolicy, policy_from_json
 
 from .deploy import deploy
 from .intake import FIELD_TYPES
+from .documents import rule_problem
 from .errors import ApprovalError, BadInput
 
 KINDS = ("即办件", "承诺件", "联办件", "上报件")
@@ -98,6 +99,11 @@ SCHEMA: dict[str, Any] = {
                       "properties": {"prefix": {"type": "string", "pattern": "^[A-Z0-9-]{1,20}$"},
                                      "digits": {"type": "integer", "minimum": 3, "maximum": 8},
                                      "separator": {"enum": ["-", ""]}}},
+        "documents": {"type": "object", "additionalProperties": False, "properties": {
+            "number": {"type": "string", "minLength": 6, "maxLength": 60},
+            "prefix": {"type": "string", "minLength": 1, "maxLength": 30, "pattern": "^[^{}\\s]+$"},
+            "authority": {"type": "string", "minLength": 2, "maxLength": 60},
+            "review_body": {"type": "string", "minLength": 2, "maxLength": 60}}},
     },
 }
 _validator = Draft202012Validator(SCHEMA)
@@ -282,8 +288,16 @@ def _policy(entry: Entry, user_tasks: dict) -> TimePolicy:
         raise entry.error(["limits"], exc.message) from None
 
 
+def _check_documents(entry: Entry) -> None:
+    """The document-number rule (文号) must give one number per sequence value and year."""
+    rule = (entry.data.get("documents") or {}).get("number")
+    problem = rule_problem(rule) if rule is not None else None
+    if problem:
+        raise entry.error(["documents", "number"], f"文号规则 {rule!r} 不能使用：{problem}")
+
+
 def _guide(data: dict[str, Any]) -> dict[str, Any]:
-    keys = ("summary", "legal_basis", "conditions", "materials", "fees", "complaint", "application")
+    keys = ("summary", "legal_basis", "conditions", "materials", "fees", "complaint", "application", "documents")
     return {k: data[k] for k in keys if k in data}
 
 
@@ -307,6 +321,7 @@ def load_file(session: Session, path: Traversable, bpmn_dir: Traversable, *, loa
     """Check one file against the schema, the database and its diagram, then store it."""
     entry = read_entry(path.read_bytes(), path.name)
     data = entry.data
+    _check_documents(entry)
     if session.scalar(select(Department.id).where(Department.code == data["department"])) is None:
         raise entry.error(["department"], f"部门 “{data['department']}” 不存在")
     bpmn_path = bpmn_dir / data["process"]

@@ -31,7 +31,7 @@ from engine.replay import Replayer, export_case
 from engine.runtime.projection import observe, open_tasks, snapshot
 from engine.runtime.spiff import ready_user_tasks
 from engine.store.db import Database
-from engine.store.models import Case, Clock, Deadline, HistoryEntry
+from engine.store.models import Case, Clock, Deadline, Document, HistoryEntry
 
 #: the case columns compared with the replayed case
 CASE_COLUMNS = ("state", "acceptance", "decision", "card", "suspended", "last_seq", "started_at", "concluded_at",
@@ -75,8 +75,11 @@ def case_state(session: Session, case: Case) -> dict[str, Any]:
     columns = {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in columns.items()}
     tasks = [{k: v for k, v in t.items() if k != "name"} for t in snapshot(open_tasks(session, case.id))]
     state = session.scalar(select(Case.workflow_state).where(Case.id == case.id))
+    documents = [{"kind": d.kind, "number": d.number, "issued_at": d.issued_at.isoformat(), "issued_by": d.issued_by,
+                  "detail": d.detail}
+                 for d in session.scalars(select(Document).where(Document.case_id == case.id).order_by(Document.id))]
     return {"case": columns, "ready_tasks": tasks, **observe(session, case),
-            "workflow": json.loads(state) if state else None}
+            "workflow": json.loads(state) if state else None, "documents": documents}
 
 
 def _replayed_state(db: Database) -> dict[str, Any]:
@@ -170,7 +173,7 @@ class Checker:
         replayed = result.final
         problems = []
         for key, what in (("case", "办件"), ("ready_tasks", "待办任务"), ("deadlines", "待触发的期限"),
-                          ("workflow", "流程运行状态")):
+                          ("workflow", "流程运行状态"), ("documents", "文书（documents）")):
             if stored.get(key) != replayed.get(key):
                 if key == "case":
                     diff = {k: (v, replayed["case"].get(k)) for k, v in stored["case"].items()

@@ -31,15 +31,17 @@ def hash_password(password: str) -> str:
 
 
 def add_department(session: Session, code: str, name: str, *, parent: str | None = None,
-                   level: str | None = None) -> Department:
+                   level: str | None = None, official_name: str | None = None) -> Department:
     check_text(code, "部门代码", 64)
     check_text(name, "部门名称", 128)
+    if official_name is not None:
+        check_text(official_name, "部门全称", 128)
     if session.scalar(select(Department).where(Department.code == code)) is not None:
         raise BadInput(f"部门代码 {code} 已存在")
     if level is not None and level not in LEVELS:
         raise BadInput(f"层级 {level} 无效（可用：{'、'.join(LEVELS)}）")
     parent_row = department(session, parent) if parent else None
-    row = Department(code=code, name=name, level=level, parent=parent_row)
+    row = Department(code=code, name=name, level=level, parent=parent_row, official_name=official_name or None)
     session.add(row)
     session.flush()
     return row

@@ -107,8 +107,8 @@ def test_a_food_business_licence_from_the_window_to_the_decision(server, page, e
     assert "准予许可" in content and "制证发证" in content
     assert page.locator("svg.bpmn g.done").count() >= 4 and page.locator("svg.bpmn g.current").count() == 1
     look_at(page, "case")
-    page.goto(f"{server}/cases/{number}/print")
-    assert "补正材料一次性告知书" in page.content()
+    page.locator("section.documents").get_by_role("link", name="补正材料一次性告知书").click()  # the printed notice
+    expect(page.locator("article.document")).to_contain_text("设备布局图（盖章）")
     look_at(page, "print")
     browser_logout(page)
 

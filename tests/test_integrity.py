@@ -303,6 +303,14 @@ def test_check_finds_a_state_that_differs_from_replay(seeded, cases):
     assert "card" in report.problems[0].message
 
 
+def test_check_finds_a_changed_document_number(seeded, cases):
+    done, _ = cases
+    sql(seeded, f"UPDATE documents SET number = number || '之一' WHERE case_id = {case_id(seeded, done)}")
+    report = check(seeded)
+    assert [(p.case, p.kind) for p in report.problems] == [(done, "replay")]
+    assert "documents" in report.problems[0].message
+
+
 def test_check_finds_a_changed_workflow_state(seeded, cases):
     done, _ = cases
     sql(seeded, f"UPDATE cases SET workflow_state = replace(workflow_state, '\"decision\":\"grant\"', "

@@ -608,18 +608,6 @@ def test_every_form_refuses_a_forged_csrf_token(app, flow, path):
     assert flow.task_of("chuangkou", case.number).id == task.id  # nothing changed
 
 
-def test_the_one_time_notice_prints_for_the_applicant(app, flow, actors):
-    from engine.commands import RequestSupplement
-
-    case = flow.start(item="SCJG-SPJY", applicant="某餐饮管理有限公司")
-    flow.engine.execute(RequestSupplement(case=case.number, materials=("食品安全管理制度目录", "设备布局图")),
-                        actors["chuangkou"])
-    client = login(app.test_client(), "chuangkou")
-    page = client.get(f"/cases/{case.number}/print").get_data(as_text=True)
-    assert "补正材料一次性告知书" in page and "1. 食品安全管理制度目录" in page and "12315" in page
-    assert login(app.test_client(), "ws_chuangkou").get(f"/cases/{case.number}/print").status_code == 403
-
-
 def test_the_government_head_sees_and_approves_a_joint_cases_extension_request(app, flow, clock, actors):
     from engine.commands import RequestExtension
 

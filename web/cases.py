@@ -13,6 +13,7 @@ from web.diagram import render, task_states
 from engine.store.models import ProcessVersion, Task
 from engine.timelimits.policy import SUSPENSION_KINDS
 from engine.read.application import application_view
+from engine.read.documents import document_list
 from engine.read.views import case_operations, copy_recipients, history_view, readable_case
 from engine.read.queries import case_clocks, case_dict, case_notices
 from engine.read.search import STATUSES, CaseSearch, parse_search, search_cases, searchable_items
@@ -45,15 +46,10 @@ def search():
 @bp.route("/<number>/print")
 @login_required
 def printable(number: str):
-    """A page to print for the applicant: the case, what they were told, limits, where to complain."""
+    """The old printed sheet's address: the case's 文书 (web/documents.py) replaced it."""
     with get_db().reader() as session:
         case = readable_case(session, g.actor, number)
-        out = case_dict(session, case)
-        notices = case_notices(session, case)
-        clocks = case_clocks(session, case)
-        guide = case.item.guide or {}
-    decision = next((c for c in clocks if c["kind"] == "decision"), None)
-    return render_template("print.html", case=out, notices=notices, decision=decision, guide=guide)
+    return redirect(url_for("cases.show", number=case.number, _anchor="documents"))
 
 
 @bp.route("/<number>")
@@ -71,7 +67,8 @@ def show(number: str):
         offered = case_operations(session, g.actor, case, get_engine().definition(session, case.process_version))
         recipients = copy_recipients(session, g.actor, case) if "copy_case" in offered["operations"] else []
         application = application_view(session, case)
-    return render_template("case.html", case=out, application=application, clocks=clocks, notices=notices, history=history, diagram=diagram,
+        documents = document_list(session, case)
+    return render_template("case.html", case=out, application=application, documents=documents, clocks=clocks, notices=notices, history=history, diagram=diagram,
                            command_names=COMMAND_NAMES, suspension_kinds=SUSPENSION_KINDS,
                            ops=offered["operations"], urgeable=offered["urge"], recipients=recipients)
 

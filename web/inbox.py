@@ -14,6 +14,7 @@ from engine.read.queries import (FIRST_CONTACT_ITEM, INBOX_TABS, first_contacts,
 from engine.read.views import TaskView, task_form, task_view
 
 from .auth import login_required
+from .documents import case_documents
 from .context import get_db, get_engine
 
 bp = Blueprint("inbox", __name__)
@@ -58,7 +59,8 @@ def _view(session, task_id: int) -> TaskView:
 
 
 def _render_task(view: TaskView, *, error: str | None = None, values=None, opinion=None):
-    return render_template("task.html", view=view, task=view.task, form=view.form, stage=view.stage,
+    documents = case_documents(view.task["case"]) if view.stage == "acceptance" else []  # 收件凭证, 补正告知书
+    return render_template("task.html", view=view, task=view.task, form=view.form, stage=view.stage, documents=documents,
                            values=view.values if values is None else values,
                            opinion=view.opinion if opinion is None else opinion, error=error,
                            typed=request.form if error else {})

@@ -3,17 +3,18 @@ materials (补正) and their arrival, suspended periods (特别程序), and the 
 granted by the 负责人 directly or on a handler's request."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 from sqlalchemy import select
 
 from engine.authorization import ACCEPTANCE_WINDOW, CASE_HANDLER, EXTENSION_APPROVER
-from engine.store.enums import RequestKind, RequestState
+from engine.store.enums import DocumentKind, RequestKind, RequestState
 from engine.store.models import CaseRequest
 from engine.timelimits import clocks, supplements
 from engine.timelimits.policy import SUSPENSION_KINDS
 
-from .. import alerts
+from .. import alerts, documents
 from ..errors import ApprovalError, BadInput, Conflict
 from ..people import role_holders, user_by_name
 from .base import Applied, CaseCommand, CommandContext, OpenCase, bounded_text
@@ -38,9 +39,12 @@ class RequestSupplement(CaseCommand):
     type = "request_supplement"
     label = "一次性告知补正"
     policy = ACCEPTANCE_WINDOW
+    #: the notice's number is drawn here (a replay passes the recorded one)
+    unrecorded = frozenset({"expected_version", "document"})
     case: str
     materials: tuple[str, ...] = ()
     note: str = ""
+    document: str | None = None
 
     def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
         self.acceptance_task(ctx, case)
@@ -52,7 +56,18 @@ class RequestSupplement(CaseCommand):
         if len(materials) > MAX_MATERIALS:
             raise BadInput(f"补正材料过多（上限 {MAX_MATERIALS} 项）")
         record = supplements.request_supplement(case.timekeeper, materials, bounded_text(self.note, "说明", required=False))
+        issued = documents.issue(case, DocumentKind.SUPPLEMENT_NOTICE, self.document,
+                                 {"materials": materials, "note": record["note"],
+                                  "defects": bool(record.get("defects_in_supplied"))})
+        if issued is not None:
+            record["document"] = issued
         return Applied(record, record)
+
+    @classmethod
+    def from_record(cls, inputs: dict[str, Any], result: dict[str, Any], *,
+                    version: str | None = None) -> "RequestSupplement":
+        """The same notice again, with its recorded number."""
+        return replace(super().from_record(inputs, result), document=documents.recorded_number(result))
 
 
 @dataclass(frozen=True)

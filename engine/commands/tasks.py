@@ -2,7 +2,7 @@
 return (退回), take back (拿回) and add a co-signer (加签)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -14,7 +14,7 @@ from engine.store.enums import TaskKind, TaskState
 from engine.store.models import Task, User
 from engine.timelimits import reactions
 
-from .. import alerts, outcomes
+from .. import alerts, documents, outcomes
 from ..errors import BadInput, Conflict
 from ..people import active_user
 from ..roles import role_name
@@ -37,10 +37,13 @@ class CompleteTask(TaskCommand):
     type = "complete_task"
     label = "办理"
     policy = TASK_HANDLER
+    #: the number of the document it issues is drawn here (a replay passes the recorded one)
+    unrecorded = frozenset({"expected_version", "document"})
     task: int | str
     data: dict[str, Any] = field(default_factory=dict)
     opinion: str = ""
     expected_version: int | None = None
+    document: str | None = None
 
     def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
         row = self.task_row(case)
@@ -63,7 +66,16 @@ class CompleteTask(TaskCommand):
         case.closed.append(row)
         if row.kind == "bpmn":
             case.advance(lambda: submit_task(case.workflow, row.spiff_id, data))
-        return Applied(row, {"element": row.element_id, "data": data})
+        result = {"element": row.element_id, "data": data}
+        issued = documents.for_completed_step(case, row, data, self.document)
+        if issued is not None:
+            result["document"] = issued
+        return Applied(row, result)
+
+    @classmethod
+    def from_record(cls, inputs: dict[str, Any], result: dict[str, Any], *, version: str | None = None) -> "CompleteTask":
+        """The same step again, with the number of the document it issued."""
+        return replace(super().from_record(inputs, result), document=documents.recorded_number(result))
 
 
 @dataclass(frozen=True)

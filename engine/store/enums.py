@@ -138,6 +138,16 @@ class CalendarDayKind(Labelled):
     MAKEUP = "makeup", "调休上班"
 
 
+class DocumentKind(Labelled):
+    """The numbered official documents (文书) a case issues; the label is the document's title."""
+
+    ACCEPTANCE_NOTICE = "acceptance_notice", "受理通知书"
+    REFUSAL_NOTICE = "refusal_notice", "不予受理决定书"
+    SUPPLEMENT_NOTICE = "supplement_notice", "补正材料一次性告知书"
+    GRANT_DECISION = "grant_decision", "准予行政许可决定书"
+    DENIAL_DECISION = "denial_decision", "不予行政许可决定书"
+
+
 #: table → column → enum: every stored closed set, enforced by a CHECK constraint
 CHECKED: dict[str, dict[str, type[Labelled]]] = {
     "cases": {"state": CaseState, "acceptance": Acceptance, "decision": Decision, "card": Card},
@@ -146,6 +156,7 @@ CHECKED: dict[str, dict[str, type[Labelled]]] = {
     "deadlines": {"kind": DeadlineKind, "state": DeadlineState},
     "case_requests": {"kind": RequestKind, "state": RequestState},
     "calendar_days": {"kind": CalendarDayKind},
+    "documents": {"kind": DocumentKind},
 }
 
 

@@ -100,6 +100,8 @@ class Department(Base):
     code: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(128))
     level: Mapped[Optional[str]] = mapped_column(String(16))
+    #: the full official name printed on documents (某市市场监督管理局), where ``name`` is the short one
+    official_name: Mapped[Optional[str]] = mapped_column(String(128))
     parent_id: Mapped[Optional[int]] = mapped_column(ForeignKey("departments.id"))
     parent: Mapped[Optional["Department"]] = relationship(remote_side=[id])
 
@@ -386,6 +388,21 @@ class Attachment(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     uploaded_at: Mapped[datetime]
     uploaded_by: Mapped[str] = mapped_column(String(128))
+class Document(Base):
+    """An official document (文书) issued to the applicant, numbered once by the command that
+    issued it (engine/documents.py); the number is in the command's result, so replay keeps it."""
+
+    __tablename__ = "documents"
+    __table_args__ = (*checks("documents"), UniqueConstraint("number", name="uq_documents_number"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    number: Mapped[str] = mapped_column(String(128))
+    issued_at: Mapped[datetime]
+    #: the member of staff who issued it (经办人), by username
+    issued_by: Mapped[str] = mapped_column(String(128))
+    #: what the document says that the case will not (the reason, the materials asked for)
+    detail: Mapped[dict[str, Any]]
 
 
 class HistoryEntry(Base):
