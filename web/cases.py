@@ -12,7 +12,9 @@ from web.diagram import render, task_states
 from engine.store.models import ProcessVersion, Task
 from engine.timelimits.policy import SUSPENSION_KINDS
 from engine.read.views import case_operations, copy_recipients, history_view, readable_case
-from engine.read.queries import case_clocks, case_dict, case_notices
+from engine.clock import china_date
+from engine.read.application import application_view
+from engine.read.queries import case_clocks, case_dict, case_end_dates, case_notices
 
 from .auth import login_required
 from .context import get_db, get_engine
@@ -30,10 +32,14 @@ def printable(number: str):
         case = readable_case(session, g.actor, number)
         out = case_dict(session, case)
         notices = case_notices(session, case)
-        clocks = case_clocks(session, case)
+        ends = _end_dates(session, case)
         guide = case.item.guide or {}
-    decision = next((c for c in clocks if c["kind"] == "decision"), None)
-    return render_template("print.html", case=out, notices=notices, decision=decision, guide=guide)
+    return render_template("print.html", case=out, notices=notices, ends=ends, guide=guide)
+
+
+def _end_dates(session, case):
+    engine = get_engine()
+    return case_end_dates(session, case, today=china_date(engine.now()), calendar=engine.calendar(session))
 
 
 @bp.route("/<number>")
@@ -50,7 +56,10 @@ def show(number: str):
         history = history_view(session, case)
         offered = case_operations(session, g.actor, case, get_engine().definition(session, case.process_version))
         recipients = copy_recipients(session, g.actor, case) if "copy_case" in offered["operations"] else []
+        ends = _end_dates(session, case)
+        application = application_view(session, case)
     return render_template("case.html", case=out, clocks=clocks, notices=notices, history=history, diagram=diagram,
+                           ends=ends, application=application, work=offered["work"],
                            command_names=COMMAND_NAMES, suspension_kinds=SUSPENSION_KINDS,
                            ops=offered["operations"], urgeable=offered["urge"], recipients=recipients)
 
