@@ -310,6 +310,7 @@ def test_a_backup_acts_for_an_away_colleague_only_while_they_are_away(app, flow,
         entry = session.scalar(select(HistoryEntry).where(HistoryEntry.command == "complete_task")
                                .order_by(HistoryEntry.id.desc()))
     assert entry.actor == "shencha_b" and entry.payload["on_behalf_of"] == "shencha"
+    assert "卫审查（代 李审查 办理）" in stand_in.get(f"/cases/{case.number}").get_data(as_text=True)  # in words
     with seeded.transaction() as session:
         set_away(session, "shencha", False)
     case = flow.start()

@@ -268,6 +268,7 @@ def case_clocks(session: Session, case: Case) -> list[dict[str, Any]]:
         deadlines.setdefault(d.clock_id, []).append(d)
     out = []
     acceptance_periods = 0
+    rounds: dict[str, int] = {}
     for c in clocks:
         label = CLOCK_LABELS.get(c.kind, c.kind)
         if c.kind == "acceptance":
@@ -276,6 +277,9 @@ def case_clocks(session: Session, case: Case) -> list[dict[str, Any]]:
                 label = f"{label}（补正后重新计算）"
         if c.task is not None:
             label = f"{label}：{c.task.name}"
+            rounds[label] = rounds.get(label, 0) + 1
+            if rounds[label] > 1:  # the step opened again (退回, 拿回): its own clock, not a duplicate
+                label = f"{label}（第 {rounds[label]} 次办理）"
         elif c.kind == "timer":
             label = f"{label}：{c.detail.get('name', '')}"
         out.append({"key": c.key, "kind": c.kind, "label": label, "state": c.state,

@@ -433,7 +433,8 @@ def history_view(session: Session, case: Case) -> list[dict[str, Any]]:
             what = f"{_deadline_words(session, case, result)}触发失败"
         elif e.command == "return_task":
             to = elements.get(inputs.get("to", ""), inputs.get("to", ""))
-            what = f"退回到“{to}”"
+            what = f"从“{step}”退回到“{to}”" if step else f"退回到“{to}”"
+            step = ""
         elif e.command in ("transfer_task", "delegate_task", "add_cosigner", "hand_back_task"):
             target = result.get("assignee") or result.get("owner") or inputs.get("to")
             if target:
@@ -445,11 +446,12 @@ def history_view(session: Session, case: Case) -> list[dict[str, Any]]:
         if e.command == "decide_extension":
             what = "批准延期" if inputs.get("approve") else "退回延期申请"
         said = inputs.get("opinion") or inputs.get("reason") or inputs.get("note") or ""
+        said_label = {"return_task": "理由", "delegate_task": "委派事项", "transfer_task": "说明"}.get(e.command, "")
         behalf = result.get("on_behalf_of")
         out.append({
             "seq": e.seq, "at": e.at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M"),
             "who": actor_label(e.actor, names) + (f"（代 {names.get(behalf, behalf)} 办理）" if behalf else ""),
-            "what": what, "step": step, "details": "；".join(details), "said": said,
+            "what": what, "step": step, "details": "；".join(details), "said": said, "said_label": said_label,
             "system": e.actor.startswith("system"),
         })
     return out
