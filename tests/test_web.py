@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import pytest
 
-from engine.commands import CompleteTask
+from engine.commands import CompleteTask, TransferTask
+from engine.read.queries import case_end_dates, get_case
+from engine.timelimits.workdays import WorkCalendar
 from cli.demo import DEMO_PASSWORD
 from web import create_app
 
@@ -709,3 +712,58 @@ def test_the_acceptance_period_after_a_supplement_is_named_as_such(app, flow):
     flow.engine.execute(ReceiveSupplement(case=case.number), flow.actors["chuangkou"])
     page = login(app.test_client(), "chuangkou").get(f"/cases/{case.number}").get_data(as_text=True)
     assert page.count("<td>受理时限</td>") == 1 and "受理时限（补正后重新计算）" in page
+
+
+def test_a_same_day_item_says_so_on_the_task_and_the_case_and_the_print_agrees(app, flow, clock):
+    """结婚登记 is a 即办件: the task page says 当日办结, not "剩余 5 个工作日"; once concluded the case
+    page says 已办结于 that day, and the printed sheet shows the same dates as the case page."""
+    case = flow.start(item="MZ-JHDJ", applicant="王五、李六")
+    clerk = login(app.test_client(), "mz_chuangkou")
+    task = flow.task_of("mz_chuangkou", case.number)
+    page = clerk.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert "当日办结" in page and "剩余" not in page
+    flow.complete("mz_chuangkou", {"acceptance": "accept", "identity_checked": "checked"}, number=case.number)
+    flow.complete("mz_chuangkou", {"decision": "grant", "certificate_no": "J330100-2026-000123"}, number=case.number)
+    shown = clerk.get(f"/cases/{case.number}").get_data(as_text=True)
+    assert "即办件，当日办结（2026-03-02）" in shown and "已办结于 2026-03-02" in shown
+    assert "去办理" not in shown  # nothing left to do
+    printed = clerk.get(f"/cases/{case.number}/print").get_data(as_text=True)
+    assert "<th>承诺办结</th><td>当日办结</td>" in printed
+
+
+def test_the_case_end_line_counts_what_remains_and_what_is_late(app, flow, clock):
+    """One line: 承诺办结 and 法定期限 from the decision clock, and 剩余 / 已超期 N 个工作日 from today."""
+    case = flow.start()
+    flow.complete("chuangkou", {"acceptance": "accept"}, number=case.number)
+    with flow.db.reader() as session:
+        row = get_case(session, case.number)
+        calendar = WorkCalendar.load(session)
+        ends = case_end_dates(session, row, today=date(2026, 3, 2), calendar=calendar)
+        assert ends["stage"] == "decision" and ends["promised"] and ends["statutory"] > ends["promised"]
+        assert ends["remaining"] == calendar.between(date(2026, 3, 2), date.fromisoformat(ends["promised"])).value
+        assert f"承诺办结 {ends['promised']}" in ends["text"] and f"剩余 {ends['remaining']} 个工作日" in ends["text"]
+        late = case_end_dates(session, row, today=calendar.add(date.fromisoformat(ends["statutory"]), 2).value,
+                              calendar=calendar)
+        assert late["remaining"] == -2 and "已超期 2 个工作日" in late["text"]
+        between = case_end_dates(session, row, today=calendar.add(date.fromisoformat(ends["promised"]), 1).value,
+                                 calendar=calendar)
+        assert "已超过承诺期限，距法定期限尚余" in between["text"]
+    page = login(app.test_client(), "chuangkou").get(f"/cases/{case.number}").get_data(as_text=True)
+    assert f"承诺办结 {ends['promised']}" in page and f"法定期限 {ends['statutory']}" in page
+    printed = login(app.test_client(), "chuangkou").get(f"/cases/{case.number}/print").get_data(as_text=True)
+    assert f"<td>{ends['promised']}</td>" in printed and f"<td>{ends['statutory']}</td>" in printed
+
+
+def test_a_transferred_step_says_who_transferred_it_and_why_and_earlier_records_use_labels(app, flow):
+    case = flow.start()
+    flow.complete("chuangkou", {"acceptance": "accept"}, opinion="材料齐全", number=case.number)
+    task = flow.task_of("shencha", case.number)
+    flow.engine.execute(TransferTask(task=task.id, to="shencha_b", reason="李审查出差，请代为审查"),
+                        flow.actors["shencha"])
+    page = login(app.test_client(), "shencha_b").get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert "<strong>转办</strong> 李审查" in page and "李审查出差，请代为审查" in page
+    assert "前序环节意见与记录" in page and "受理意见" in page and "予以受理" in page and "王窗口" in page
+    assert ">accept<" not in page
+    # the case page: 去办理 only for whoever may act on the step now
+    assert "去办理：审查" in login(app.test_client(), "shencha_b").get(f"/cases/{case.number}").get_data(as_text=True)
+    assert "去办理" not in login(app.test_client(), "chuangkou").get(f"/cases/{case.number}").get_data(as_text=True)
