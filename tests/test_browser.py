@@ -202,7 +202,10 @@ def test_a_returned_step_says_why_the_head_decides_from_one_page_and_a_delegate_
     look_at(page, "case-go-work")
     page.get_by_role("link", name="去办理：审批决定").click()
     page.wait_for_url("**/tasks/*")
+    expect(page.locator("p.why")).to_contain_text("卫审查")  # handed back: by whom, with what
+    expect(page.locator("p.why")).to_contain_text("营业执照有效，建议准予许可")
     expect(page.locator("textarea[name=opinion]")).to_have_value("营业执照有效，建议准予许可")
+    look_at(page, "task-handed-back")
     page.click("form.card >> text=提交")
     expect(page.locator("main")).to_contain_text("已办理")
     page.goto(f"{server}/cases/{number}")

@@ -247,7 +247,8 @@ def step_reasons(session: Session, task: Task) -> list[dict[str, str]]:
     opened = _aware(task.created_at)
     entries = session.scalars(select(HistoryEntry).where(
         HistoryEntry.case_id == task.case_id,
-        HistoryEntry.command.in_(("return_task", "delegate_task", "transfer_task"))).order_by(HistoryEntry.seq))
+        HistoryEntry.command.in_(("return_task", "delegate_task", "transfer_task", "hand_back_task")))
+        .order_by(HistoryEntry.seq))
     elements = {t.element_id: t.name for t in session.scalars(select(Task).where(Task.case_id == task.case_id))}
     found: dict[str, HistoryEntry] = {}
     for e in entries:
@@ -256,10 +257,13 @@ def step_reasons(session: Session, task: Task) -> list[dict[str, str]]:
             continue
         if e.command == "return_task" and inputs.get("to") == task.element_id:
             found["return"] = e
-        elif e.command in ("delegate_task", "transfer_task") and result.get("element") == task.element_id:
+        elif e.command in ("delegate_task", "transfer_task", "hand_back_task") \
+                and result.get("element") == task.element_id:
             found[e.command] = e
     if task.delegated_by_id is None:
         found.pop("delegate_task", None)
+    else:
+        found.pop("hand_back_task", None)
     people = _names(session, {e.actor for e in found.values()})
     out = []
     if "return" in found:
@@ -278,6 +282,11 @@ def step_reasons(session: Session, task: Task) -> list[dict[str, str]]:
         out.append({"kind": "delegate", "title": "委派",
                     "text": f"{actor_label(e.actor, people)} 于 {_at(e.at)} 委派，请办理后交回",
                     "said": (e.inputs or {}).get("note", "")})
+    if "hand_back_task" in found and task.draft:
+        e = found["hand_back_task"]
+        out.append({"kind": "hand_back", "title": "委派交回",
+                    "text": f"{actor_label(e.actor, people)} 于 {_at(e.at)} 办完交回，其填写的内容已载入下方表单",
+                    "said": (e.inputs or {}).get("opinion", "")})
     return out
 
 
