@@ -767,3 +767,16 @@ def test_a_transferred_step_says_who_transferred_it_and_why_and_earlier_records_
     # the case page: 去办理 only for whoever may act on the step now
     assert "去办理：审查" in login(app.test_client(), "shencha_b").get(f"/cases/{case.number}").get_data(as_text=True)
     assert "去办理" not in login(app.test_client(), "chuangkou").get(f"/cases/{case.number}").get_data(as_text=True)
+
+
+def test_a_late_step_shows_its_card_with_what_it_means_and_how_late_it_is(app, flow, clock, engine):
+    from timers.sweep import sweep  # import here: as the other sweep tests in this module
+
+    case = flow.start()
+    flow.complete("chuangkou", {"acceptance": "accept"}, number=case.number)
+    clock.set("2026-04-20T08:00:00+08:00")  # past the promised and the statutory limit
+    sweep(engine)
+    task = flow.task_of("shencha", case.number)
+    page = login(app.test_client(), "shencha").get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert '<span class="card-red">红牌</span>' in page and "已超过法定办结时限" in page
+    assert re.search(r"已超期 \d+ 个工作日</strong> · 办理期限 2026-03-0\d", page)
