@@ -686,6 +686,8 @@ def test_a_refused_task_operation_shows_the_task_page_again_with_what_was_typed(
     response = head.post(f"/tasks/{task.id}/return", data={"csrf_token": csrf_of(page), "to": "nowhere",
                                                            "reason": "核查记录不全", "task_version": version_of(page)})
     assert response.status_code == 400 and 'value="核查记录不全"' in response.get_data(as_text=True)
+    assert '<details class="more-ops" open>' in response.get_data(as_text=True)  # the refused form is unfolded
+    assert '<details class="more-ops" >' in again  # a refused 暂存 leaves the other operations folded
 
 
 def test_an_open_form_survives_a_server_restart(seeded, engine, flow):
