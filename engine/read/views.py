@@ -455,7 +455,8 @@ def history_view(session: Session, case: Case) -> list[dict[str, Any]]:
         if e.command == "decide_extension":
             what = "批准延期" if inputs.get("approve") else "退回延期申请"
         said = inputs.get("opinion") or inputs.get("reason") or inputs.get("note") or ""
-        said_label = {"return_task": "理由", "delegate_task": "委派事项", "transfer_task": "说明"}.get(e.command, "")
+        said_label = {"return_task": "理由", "delegate_task": "委派事项", "transfer_task": "说明",
+                      "hand_back_task": "意见", "complete_task": "意见"}.get(e.command, "")
         behalf = result.get("on_behalf_of")
         out.append({
             "seq": e.seq, "at": e.at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M"),
