@@ -210,6 +210,8 @@ def test_a_returned_step_says_why_the_head_decides_from_one_page_and_a_delegate_
     expect(page.locator("main")).to_contain_text("已办理")
     page.goto(f"{server}/cases/{number}")
     expect(page.locator("p.go-work")).to_have_count(0)  # the decision is made: nothing of his to do
+    expect(page.locator("p.ends")).to_contain_text("作出决定")  # and the line now counts the licence issue
+    expect(page.locator("p.ends")).to_contain_text("制证发证期限")
     browser_logout(page)
 
     browser_login(page, server, "shencha")  # a reviewer reads the case but has no step on it now

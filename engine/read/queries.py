@@ -388,8 +388,23 @@ def case_end_dates(session: Session, case: Case, *, today: date | None = None, c
             parts.append(f"{'受理期限' if decision is None else '法定期限'} {statutory.isoformat()}")
         if provisional:
             parts.append("（节假日安排未导入，日期暂定）")
+    issue = None
+    if case.decided_at is not None and not out["concluded_on"]:
+        parts.append(f"已于 {china_date(case.decided_at).isoformat()} 作出决定")
+        issue = session.scalar(select(Clock).where(Clock.case_id == case.id, Clock.kind == "issue",
+                                                   Clock.state == "running").order_by(Clock.id.desc()).limit(1))
+        due = session.scalar(select(Deadline.due_on).where(Deadline.clock_id == issue.id, Deadline.kind == "red")
+                             .limit(1)) if issue is not None else None
+        if due is not None:
+            out["issue_due"] = due.isoformat()
+            parts.append(f"制证发证期限 {due.isoformat()}")
+            if today is not None and calendar is not None:
+                out["remaining"] = calendar.between(today, due).value
+                parts.append(remaining_words(out["remaining"]))
     if out["concluded_on"]:
         parts.append(f"已办结于 {out['concluded_on']}")
+    elif case.decided_at is not None:
+        pass
     elif case.suspended:
         parts.append("特别程序中，暂停计时")
     elif same_day:
