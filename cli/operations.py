@@ -14,6 +14,7 @@ import click
 
 from engine import Actor
 from engine.alerts import mark_read
+from engine.clock import china_date
 from engine.commands import COMMANDS
 from engine.errors import BadInput
 from engine.people import actor_for
@@ -112,16 +113,20 @@ def task_view_command(state: State, task_id: int, username: str, as_json: bool) 
     engine = state.engine()
     with state.db.reader() as session:
         actor = actor_for(session, username)
-        view = task_view(session, actor, task_id, engine.definition)
+        view = task_view(session, actor, task_id, engine.definition, today=china_date(engine.now()),
+                         calendar=engine.calendar(session))
         out = {"task": view.task, "form": [f.id for f in view.form], "stage": view.stage,
                "operations": sorted(view.operations), "next_steps": view.next_steps,
                "return_targets": [{"element": e, "name": n} for e, n in view.return_targets],
                "transfer_to": [p.username for p in view.transfer_to],
-               "delegate_to": [p.username for p in view.delegate_to], "draft": view.values}
+               "delegate_to": [p.username for p in view.delegate_to], "draft": view.values,
+               "due": view.due, "why": view.why, "earlier": view.earlier}
     if as_json:
         emit(out)
         return
-    click.echo(f"{out['task']['name']}（办件 {out['task']['case']}）")
+    click.echo(f"{out['task']['name']}（办件 {out['task']['case']}）{' ' + view.due['text'] if view.due.get('text') else ''}")
+    for why in out["why"]:
+        click.echo(f"{why['title']}：{why['text']}{'：' + why['said'] if why['said'] else ''}")
     click.echo(f"可用操作：{'、'.join(COMMANDS[t].label for t in out['operations']) or '无'}")
     for step in out["next_steps"]:
         click.echo(f"下一环节：{step['name']}（{step['who']}）")

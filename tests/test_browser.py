@@ -44,6 +44,7 @@ def test_a_food_business_licence_from_the_window_to_the_decision(server, page, e
     for row, status in enumerate(["received", "received", "missing", "deferred", "received"]):
         expect(page.locator(f"form.materials input[name=m{row}][value={status}]")).to_be_checked()
     expect(page.locator("form.materials")).to_contain_text("容缺，")
+    page.click("summary:has-text('更多操作')")  # the one-time notice is folded with the other operations
     page.fill("textarea[name=materials]", "食品安全管理制度目录\n设备布局图（盖章）")
     page.click("text=发出告知")
     expect(page.locator("main")).to_contain_text("已发出一次性告知")
@@ -115,3 +116,104 @@ def test_a_food_business_licence_from_the_window_to_the_decision(server, page, e
     browser_login(page, server, "admin")
     page.goto(f"{server}/admin/calendar")
     look_at(page, "calendar")
+
+
+def test_a_returned_step_says_why_the_head_decides_from_one_page_and_a_delegate_cannot_return(server, page, flow):
+    """The 负责人's decision page shows the application and the review record with its labels; a
+    step sent back (退回) tells the reviewer who sent it and why; a delegate (委派) sees what was
+    asked and only 暂存 and 办完交回; the case page gives the end dates and a 去办理 link."""
+    case = flow.start(item="SCJG-SPJY", applicant="某餐饮管理有限公司")
+    number = case.number
+    flow.complete("chuangkou", {"acceptance": "accept"}, opinion="材料齐全，予以受理", number=number)
+    flow.complete("shencha", {"review_result": "pass", "needs_inspection": False}, opinion="材料齐全，无需核查",
+                  number=number)
+
+    browser_login(page, server, "fuzeren")
+    open_task(page, number)
+    head = page.locator("header.task-head")
+    expect(head).to_contain_text("食品经营许可")
+    expect(head).to_contain_text("审批决定")
+    expect(head).to_contain_text("剩余")
+    expect(head.get_by_role("link", name=number)).to_be_visible()
+    expect(page.locator("section.application")).to_contain_text("某餐饮管理有限公司")
+    records = page.locator("section.earlier")
+    for text in ("受理意见", "予以受理", "材料审查", "李审查", "审查结论", "材料符合要求", "需要现场核查", "否",
+                 "材料齐全，无需核查"):
+        expect(records).to_contain_text(text)
+    expect(records).not_to_contain_text("pass")
+    expect(page.locator("form.return")).to_be_hidden()  # folded away until asked for
+    look_at(page, "task-decision-records")
+    page.click("summary:has-text('更多操作')")
+    page.select_option("form.return select[name=to]", label="材料审查")
+    page.fill("form.return input[name=reason]", "营业执照已过期，请核实")
+    page.locator("form.return").get_by_role("button", name="退回").click()
+    expect(page.locator("main")).to_contain_text("已退回")
+    browser_logout(page)
+
+    browser_login(page, server, "shencha")
+    open_task(page, number)
+    why = page.locator("p.why")
+    expect(why).to_contain_text("退回")
+    expect(why).to_contain_text("赵负责")
+    expect(why).to_contain_text("审批决定")
+    expect(why).to_contain_text("营业执照已过期，请核实")
+    look_at(page, "task-returned")
+    page.check("input[name=review_result][value=pass]")
+    page.fill("textarea[name=opinion]", "已核实营业执照在有效期内")
+    page.click("form.card >> text=提交")
+    expect(page.locator("main")).to_contain_text("已办理")
+    browser_logout(page)
+
+    browser_login(page, server, "fuzeren")
+    open_task(page, number)
+    expect(page.locator("section.earlier")).to_contain_text("营业执照已过期，请核实")  # the returned round stays
+    expect(page.locator("section.earlier")).to_contain_text("已核实营业执照在有效期内")
+    page.click("summary:has-text('更多操作')")
+    page.select_option("form.delegate select[name=to]", "shencha_b")
+    page.fill("form.delegate input[name=note]", "请核对营业执照有效期后交回")
+    page.locator("form.delegate").get_by_role("button", name="委派").click()
+    expect(page.locator("main")).to_contain_text("已委派")
+    browser_logout(page)
+
+    browser_login(page, server, "shencha_b")
+    open_task(page, number)
+    why = page.locator("p.why")
+    expect(why).to_contain_text("委派")
+    expect(why).to_contain_text("赵负责")
+    expect(why).to_contain_text("请核对营业执照有效期后交回")
+    expect(page.locator("details.more-ops")).to_have_count(0)
+    expect(page.locator("form.return, form.transfer, form.release")).to_have_count(0)
+    expect(page.get_by_role("button", name="提交")).to_have_count(0)
+    look_at(page, "task-delegate")
+    page.check("input[name=decision][value=grant]")
+    page.fill("textarea[name=opinion]", "营业执照有效，建议准予许可")
+    page.get_by_role("button", name="办完交回").click()
+    expect(page.locator("main")).to_contain_text("已交回委派人")
+    browser_logout(page)
+
+    browser_login(page, server, "fuzeren")
+    page.goto(f"{server}/cases/{number}")
+    ends = page.locator("p.ends")
+    expect(ends).to_contain_text("承诺办结")
+    expect(ends).to_contain_text("法定期限")
+    expect(ends).to_contain_text("剩余")
+    expect(page.locator("section.application")).to_contain_text("某餐饮管理有限公司")
+    expect(page.locator("ol.timeline")).to_contain_text("营业执照已过期，请核实")
+    look_at(page, "case-go-work")
+    page.get_by_role("link", name="去办理：审批决定").click()
+    page.wait_for_url("**/tasks/*")
+    expect(page.locator("p.why")).to_contain_text("卫审查")  # handed back: by whom, with what
+    expect(page.locator("p.why")).to_contain_text("营业执照有效，建议准予许可")
+    expect(page.locator("textarea[name=opinion]")).to_have_value("营业执照有效，建议准予许可")
+    look_at(page, "task-handed-back")
+    page.click("form.card >> text=提交")
+    expect(page.locator("main")).to_contain_text("已办理")
+    page.goto(f"{server}/cases/{number}")
+    expect(page.locator("p.go-work")).to_have_count(0)  # the decision is made: nothing of his to do
+    expect(page.locator("p.ends")).to_contain_text("作出决定")  # and the line now counts the licence issue
+    expect(page.locator("p.ends")).to_contain_text("制证发证期限")
+    browser_logout(page)
+
+    browser_login(page, server, "shencha")  # a reviewer reads the case but has no step on it now
+    page.goto(f"{server}/cases/{number}")
+    expect(page.get_by_role("link", name="去办理：制证发证")).to_have_count(0)

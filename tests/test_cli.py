@@ -201,6 +201,9 @@ def test_every_web_operation_runs_from_the_command_line(sim):
                   "--input", json.dumps({"task": review["id"], "to": "accept_application", "reason": "退回"}),
                   ok=False)
     assert refused.exit_code == 1 and "交回委派人" in refused.stderr
+    delegated = json.loads(sim("task", "view", str(review["id"]), "--user", "mz_shencha", "--json").stdout)
+    assert [w["kind"] for w in delegated["why"]] == ["delegate"] and "李审查" in delegated["why"][0]["text"]
+    assert delegated["earlier"][0]["records"] == [{"label": "受理意见", "value": "予以受理"}]
     sim("run", "hand_back_task", "--user", "mz_shencha", "--now", "2026-03-02T10:20",
         "--input", json.dumps({"task": review["id"], "opinion": "经核实符合"}))
     history = json.loads(sim("case", "history", number, "--json").stdout)

@@ -277,10 +277,11 @@ def test_the_case_history_reads_in_words_with_names_and_china_time(app, flow, cl
     assert said[1][:2] == ("王窗口", "办理") and lines[1]["step"] == "受理"
     assert ("系统", "环节时限（审查）预警", "") in said
     assert ("李审查", "办理", "符合条件") in said
-    assert said[-1] == ("赵负责", "退回到“审查”", "核查记录不全")
+    assert said[-1] == ("赵负责", "从“决定”退回到“审查”", "核查记录不全")  # from where, to where, why
     assert lines[0]["at"] == "2026-03-02 09:00"  # China time
     page = login(app.test_client(), "fuzeren").get(f"/cases/{case.number}").get_data(as_text=True)
     assert "applicant:" not in page and "system:" not in page and "赵负责" in page
+    assert "<strong>系统</strong>：环节时限（审查）预警" in page and "，理由：<q>核查记录不全</q>" in page
 
 
 def test_a_delegator_sees_the_delegated_step_read_only_and_the_delegate_sees_who_asked(app, flow):

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import pytest
 
-from engine.commands import CompleteTask
+from engine.commands import CompleteTask, TransferTask
+from engine.read.queries import case_end_dates, get_case
+from engine.timelimits.workdays import WorkCalendar
 from cli.demo import DEMO_PASSWORD
 from web import create_app
 
@@ -310,6 +313,7 @@ def test_a_backup_acts_for_an_away_colleague_only_while_they_are_away(app, flow,
         entry = session.scalar(select(HistoryEntry).where(HistoryEntry.command == "complete_task")
                                .order_by(HistoryEntry.id.desc()))
     assert entry.actor == "shencha_b" and entry.payload["on_behalf_of"] == "shencha"
+    assert "卫审查（代 李审查 办理）" in stand_in.get(f"/cases/{case.number}").get_data(as_text=True)  # in words
     with seeded.transaction() as session:
         set_away(session, "shencha", False)
     case = flow.start()
@@ -651,7 +655,7 @@ def test_deadlines_a_finished_step_never_reached_are_not_shown_as_cancelled(app,
     case = flow.start()
     flow.complete("chuangkou", {"acceptance": "accept"}, number=case.number)
     page = login(app.test_client(), "chuangkou").get(f"/cases/{case.number}").get_data(as_text=True)
-    assert "未到期，无需触发" in page and "deadline-unneeded" in page and "已取消" not in page
+    assert "已作出受理决定，无需触发" in page and "deadline-unneeded" in page and "已取消" not in page
 
 
 def test_a_refused_task_operation_shows_the_task_page_again_with_what_was_typed(app, flow):
@@ -670,6 +674,8 @@ def test_a_refused_task_operation_shows_the_task_page_again_with_what_was_typed(
     response = head.post(f"/tasks/{task.id}/return", data={"csrf_token": csrf_of(page), "to": "nowhere",
                                                            "reason": "核查记录不全", "task_version": version_of(page)})
     assert response.status_code == 400 and 'value="核查记录不全"' in response.get_data(as_text=True)
+    assert '<details class="more-ops" open>' in response.get_data(as_text=True)  # the refused form is unfolded
+    assert '<details class="more-ops" >' in again  # a refused 暂存 leaves the other operations folded
 
 
 def test_an_open_form_survives_a_server_restart(seeded, engine, flow):
@@ -696,3 +702,71 @@ def test_the_acceptance_period_after_a_supplement_is_named_as_such(app, flow):
     flow.engine.execute(ReceiveSupplement(case=case.number), flow.actors["chuangkou"])
     page = login(app.test_client(), "chuangkou").get(f"/cases/{case.number}").get_data(as_text=True)
     assert page.count("<td>受理时限</td>") == 1 and "受理时限（补正后重新计算）" in page
+
+
+def test_a_same_day_item_says_so_on_the_task_and_the_case_and_the_print_agrees(app, flow, clock):
+    """结婚登记 is a 即办件: the task page says 当日办结, not "剩余 5 个工作日"; once concluded the case
+    page says 已办结于 that day, and the printed sheet shows the same dates as the case page."""
+    case = flow.start(item="MZ-JHDJ", applicant="王五、李六")
+    clerk = login(app.test_client(), "mz_chuangkou")
+    task = flow.task_of("mz_chuangkou", case.number)
+    page = clerk.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert "当日办结" in page and "剩余" not in page
+    flow.complete("mz_chuangkou", {"acceptance": "accept", "identity_checked": "checked"}, number=case.number)
+    flow.complete("mz_chuangkou", {"decision": "grant", "certificate_no": "J330100-2026-000123"}, number=case.number)
+    shown = clerk.get(f"/cases/{case.number}").get_data(as_text=True)
+    assert "即办件，当日办结（2026-03-02）" in shown and "已办结于 2026-03-02" in shown
+    assert "去办理" not in shown  # nothing left to do
+    printed = clerk.get(f"/cases/{case.number}/print").get_data(as_text=True)
+    assert "<th>承诺办结</th><td>当日办结</td>" in printed
+
+
+def test_the_case_end_line_counts_what_remains_and_what_is_late(app, flow, clock):
+    """One line: 承诺办结 and 法定期限 from the decision clock, and 剩余 / 已超期 N 个工作日 from today."""
+    case = flow.start()
+    flow.complete("chuangkou", {"acceptance": "accept"}, number=case.number)
+    with flow.db.reader() as session:
+        row = get_case(session, case.number)
+        calendar = WorkCalendar.load(session)
+        ends = case_end_dates(session, row, today=date(2026, 3, 2), calendar=calendar)
+        assert ends["stage"] == "decision" and ends["promised"] and ends["statutory"] > ends["promised"]
+        assert ends["remaining"] == calendar.between(date(2026, 3, 2), date.fromisoformat(ends["promised"])).value
+        assert f"承诺办结 {ends['promised']}" in ends["text"] and f"剩余 {ends['remaining']} 个工作日" in ends["text"]
+        late = case_end_dates(session, row, today=calendar.add(date.fromisoformat(ends["statutory"]), 2).value,
+                              calendar=calendar)
+        assert late["remaining"] == -2 and "已超期 2 个工作日" in late["text"]
+        between = case_end_dates(session, row, today=calendar.add(date.fromisoformat(ends["promised"]), 1).value,
+                                 calendar=calendar)
+        assert "已超过承诺期限，距法定期限尚余" in between["text"]
+    page = login(app.test_client(), "chuangkou").get(f"/cases/{case.number}").get_data(as_text=True)
+    assert f"承诺办结 {ends['promised']}" in page and f"法定期限 {ends['statutory']}" in page
+    printed = login(app.test_client(), "chuangkou").get(f"/cases/{case.number}/print").get_data(as_text=True)
+    assert f"<td>{ends['promised']}</td>" in printed and f"<td>{ends['statutory']}</td>" in printed
+
+
+def test_a_transferred_step_says_who_transferred_it_and_why_and_earlier_records_use_labels(app, flow):
+    case = flow.start()
+    flow.complete("chuangkou", {"acceptance": "accept"}, opinion="材料齐全", number=case.number)
+    task = flow.task_of("shencha", case.number)
+    flow.engine.execute(TransferTask(task=task.id, to="shencha_b", reason="李审查出差，请代为审查"),
+                        flow.actors["shencha"])
+    page = login(app.test_client(), "shencha_b").get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert "<strong>转办</strong> 李审查" in page and "李审查出差，请代为审查" in page
+    assert "前序环节意见与记录" in page and "受理意见" in page and "予以受理" in page and "王窗口" in page
+    assert ">accept<" not in page
+    # the case page: 去办理 only for whoever may act on the step now
+    assert "去办理：审查" in login(app.test_client(), "shencha_b").get(f"/cases/{case.number}").get_data(as_text=True)
+    assert "去办理" not in login(app.test_client(), "chuangkou").get(f"/cases/{case.number}").get_data(as_text=True)
+
+
+def test_a_late_step_shows_its_card_with_what_it_means_and_how_late_it_is(app, flow, clock, engine):
+    from timers.sweep import sweep  # import here: as the other sweep tests in this module
+
+    case = flow.start()
+    flow.complete("chuangkou", {"acceptance": "accept"}, number=case.number)
+    clock.set("2026-04-20T08:00:00+08:00")  # past the promised and the statutory limit
+    sweep(engine)
+    task = flow.task_of("shencha", case.number)
+    page = login(app.test_client(), "shencha").get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert '<span class="card-red">红牌</span>' in page and "已超过法定办结时限" in page
+    assert re.search(r"已超期 \d+ 个工作日</strong> · 办理期限 2026-03-0\d", page)

@@ -15,7 +15,9 @@ from engine.timelimits.policy import SUSPENSION_KINDS
 from engine.read.application import application_view
 from engine.read.documents import document_list
 from engine.read.views import case_operations, copy_recipients, history_view, readable_case
-from engine.read.queries import case_clocks, case_dict, case_notices
+from engine.clock import china_date
+from engine.read.application import application_view
+from engine.read.queries import case_clocks, case_dict, case_end_dates, case_notices
 from engine.read.search import STATUSES, CaseSearch, parse_search, search_cases, searchable_items
 
 from .auth import login_required
@@ -52,6 +54,11 @@ def printable(number: str):
     return redirect(url_for("cases.show", number=case.number, _anchor="documents"))
 
 
+def _end_dates(session, case):
+    engine = get_engine()
+    return case_end_dates(session, case, today=china_date(engine.now()), calendar=engine.calendar(session))
+
+
 @bp.route("/<number>")
 @login_required
 def show(number: str):
@@ -68,7 +75,9 @@ def show(number: str):
         recipients = copy_recipients(session, g.actor, case) if "copy_case" in offered["operations"] else []
         application = application_view(session, case)
         documents = document_list(session, case)
+        ends = _end_dates(session, case)
     return render_template("case.html", case=out, application=application, documents=documents, clocks=clocks, notices=notices, history=history, diagram=diagram,
+                           ends=ends, work=offered["work"],
                            command_names=COMMAND_NAMES, suspension_kinds=SUSPENSION_KINDS,
                            ops=offered["operations"], urgeable=offered["urge"], recipients=recipients)
 

@@ -55,12 +55,15 @@ def first_contact():
 
 
 def _view(session, task_id: int) -> TaskView:
-    return task_view(session, g.actor, task_id, get_engine().definition)
+    engine = get_engine()
+    return task_view(session, g.actor, task_id, engine.definition, today=china_date(engine.now()),
+                     calendar=engine.calendar(session))
 
 
 def _render_task(view: TaskView, *, error: str | None = None, values=None, opinion=None):
     documents = case_documents(view.task["case"]) if view.stage == "acceptance" else []  # 收件凭证, 补正告知书
     return render_template("task.html", view=view, task=view.task, form=view.form, stage=view.stage, documents=documents,
+                           application=view.application,
                            values=view.values if values is None else values,
                            opinion=view.opinion if opinion is None else opinion, error=error,
                            typed=request.form if error else {})

@@ -13,12 +13,13 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from engine.actors import Actor
-from engine.clock import CHINA_TZ
+from engine.clock import CHINA_TZ, china_date
 from engine.errors import NotFound
 from engine.read.access import acting_for, may_handle
 from engine.roles import role_name
 from engine.runtime.values import MAX_ID, check_text
 from engine.store.enums import ClockKind, ClockState, DeadlineKind, DeadlineState, RequestKind, RequestState, TaskState
+from engine.timelimits.policy import policy_from_json
 from engine.store.models import (
     CalendarDay,
     CalendarYear,
@@ -262,6 +263,12 @@ CLOCK_STATES = {k.value: k.label for k in ClockState}
 DEADLINE_STATES = {k.value: k.label for k in DeadlineState}
 
 
+#: A deadline whose clock stopped before it came, by the clock's kind: why it was never needed.
+FINISHED_BEFORE = {"step": "步骤已办结，无需触发", "followup": "意见已补充，无需触发",
+                   "acceptance": "已作出受理决定，无需触发", "decision": "已作出决定，无需触发",
+                   "issue": "已发证，无需触发", "preliminary": "初审已办结，无需触发"}
+
+
 def deadline_dict(deadline: Deadline) -> dict[str, Any]:
     label = DEADLINE_LABELS.get(deadline.kind, deadline.kind)
     if deadline.kind == "deemed":
@@ -271,7 +278,7 @@ def deadline_dict(deadline: Deadline) -> dict[str, Any]:
     shown, state_name = deadline.state, DEADLINE_STATES.get(deadline.state, deadline.state)
     if shown == "cancelled" and deadline.clock.outcome in ("on_time", "ended", "deemed", "fired"):
         # the limit's clock stopped before this moment came: nothing was missed
-        shown, state_name = "unneeded", "未到期，无需触发"
+        shown, state_name = "unneeded", FINISHED_BEFORE.get(deadline.clock.kind, "计时已结束，无需触发")
     return {"key": deadline.key, "kind": deadline.kind, "label": label, "due_on": deadline.due_on.isoformat(),
             "due_at": iso(deadline.due_at), "provisional": deadline.provisional, "state": deadline.state,
             "shown": shown, "state_name": state_name, "fired_at": iso(deadline.fired_at),
@@ -287,6 +294,7 @@ def case_clocks(session: Session, case: Case) -> list[dict[str, Any]]:
         deadlines.setdefault(d.clock_id, []).append(d)
     out = []
     acceptance_periods = 0
+    rounds: dict[str, int] = {}
     for c in clocks:
         label = CLOCK_LABELS.get(c.kind, c.kind)
         if c.kind == "acceptance":
@@ -295,6 +303,9 @@ def case_clocks(session: Session, case: Case) -> list[dict[str, Any]]:
                 label = f"{label}（补正后重新计算）"
         if c.task is not None:
             label = f"{label}：{c.task.name}"
+            rounds[label] = rounds.get(label, 0) + 1
+            if rounds[label] > 1:  # the step opened again (退回, 拿回): its own clock, not a duplicate
+                label = f"{label}（第 {rounds[label]} 次办理）"
         elif c.kind == "timer":
             label = f"{label}：{c.detail.get('name', '')}"
         out.append({"key": c.key, "kind": c.kind, "label": label, "state": c.state,
@@ -393,3 +404,78 @@ def copies_sent(session: Session, actor: Actor, limit: int = 20) -> list[dict[st
     return [{"number": case.number, "item_name": case.item.name, "applicant": case.applicant,
              "to": [names.get(n, n) for n in (entry.payload or {}).get("notified", [])],
              "note": (entry.inputs or {}).get("note", ""), "at": iso(entry.at)} for entry, case in rows]
+def remaining_words(days: int) -> str:
+    """剩余 N 个工作日, 今日到期 or 已超期 N 个工作日: working days from today to a due day."""
+    if days > 0:
+        return f"剩余 {days} 个工作日"
+    return "今日到期" if days == 0 else f"已超期 {-days} 个工作日"
+
+
+def case_end_dates(session: Session, case: Case, *, today: date | None = None, calendar=None) -> dict[str, Any]:
+    """The case's end dates, the one source for the case page and the printed sheet: the promised
+    (承诺) and statutory (法定) end of the decision clock as it stands (extensions and suspended
+    days included), and in ``text`` what remains: 剩余 N 个工作日, 已超期 N 个工作日, 当日办结
+    (即办件) or 已办结于 date. Before acceptance the acceptance limit is the end in sight."""
+    same_day = policy_from_json(case.time_policy).first_limit == 0
+    decision = session.scalar(select(Clock).where(Clock.case_id == case.id, Clock.kind == "decision")
+                              .order_by(Clock.id.desc()).limit(1))
+    acceptance = None
+    if decision is None:
+        acceptance = session.scalar(select(Clock).where(Clock.case_id == case.id, Clock.kind == "acceptance")
+                                    .order_by(Clock.id.desc()).limit(1))
+    promised = statutory = None
+    provisional = False
+    clock = decision or acceptance
+    if clock is not None:
+        for d in session.scalars(select(Deadline).where(Deadline.clock_id == clock.id).order_by(Deadline.id)):
+            if decision is not None and d.kind == "yellow":
+                promised, provisional = d.due_on, provisional or d.provisional
+            elif d.kind in ("red", "deemed"):
+                statutory, provisional = d.due_on, provisional or d.provisional
+    out: dict[str, Any] = {"stage": "decision" if decision is not None else "acceptance" if acceptance else None,
+                           "promised": promised.isoformat() if promised else None,
+                           "statutory": statutory.isoformat() if statutory else None,
+                           "provisional": provisional, "same_day": same_day, "remaining": None,
+                           "concluded_on": china_date(case.concluded_at).isoformat() if case.concluded_at else None}
+    parts = []
+    if same_day:
+        parts.append(f"即办件，当日办结（{china_date(case.started_at).isoformat()}）")
+    else:
+        if promised:
+            parts.append(f"承诺办结 {promised.isoformat()}")
+        if statutory:
+            parts.append(f"{'受理期限' if decision is None else '法定期限'} {statutory.isoformat()}")
+        if provisional:
+            parts.append("（节假日安排未导入，日期暂定）")
+    issue = None
+    if case.decided_at is not None and not out["concluded_on"]:
+        parts.append(f"已于 {china_date(case.decided_at).isoformat()} 作出决定")
+        issue = session.scalar(select(Clock).where(Clock.case_id == case.id, Clock.kind == "issue",
+                                                   Clock.state == "running").order_by(Clock.id.desc()).limit(1))
+        due = session.scalar(select(Deadline.due_on).where(Deadline.clock_id == issue.id, Deadline.kind == "red")
+                             .limit(1)) if issue is not None else None
+        if due is not None:
+            out["issue_due"] = due.isoformat()
+            parts.append(f"制证发证期限 {due.isoformat()}")
+            if today is not None and calendar is not None:
+                out["remaining"] = calendar.between(today, due).value
+                parts.append(remaining_words(out["remaining"]))
+    if out["concluded_on"]:
+        parts.append(f"已办结于 {out['concluded_on']}")
+    elif case.decided_at is not None:
+        pass
+    elif case.suspended:
+        parts.append("特别程序中，暂停计时")
+    elif same_day:
+        pass
+    elif today is not None and calendar is not None and (promised or statutory):
+        target = promised if promised and today <= promised else (statutory or promised)
+        days = calendar.between(today, target).value
+        out["remaining"] = days
+        if promised and target != promised:
+            parts.append(f"已超过承诺期限，距法定期限{remaining_words(days).replace('剩余', '尚余')}"
+                         if days >= 0 else remaining_words(days))
+        else:
+            parts.append(remaining_words(days))
+    out["text"] = " · ".join(parts) if parts else "尚无时限"
+    return out

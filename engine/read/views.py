@@ -5,6 +5,7 @@ the user is."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from datetime import timezone
 from typing import Any, Callable
 
 from sqlalchemy import select
@@ -16,9 +17,11 @@ from engine.authorization import Subject
 from engine.commands import COMMANDS
 from engine.errors import NotAllowed, NotFound
 from engine.people import role_holders
-from engine.read.queries import get_case, get_task, task_dict
+from engine.read.application import application_view
+from engine.read.queries import get_case, get_task, remaining_words, task_dict
 from engine.roles import role_name
-from engine.runtime.definitions import ProcessDefinition, UserTaskInfo, next_user_tasks
+from engine.runtime.definitions import FormField, ProcessDefinition, UserTaskInfo, next_user_tasks
+from engine.timelimits.policy import policy_from_json
 from engine.store.enums import ClockKind, DeadlineKind, TaskKind, TaskState
 from engine.store.models import (Case, CaseRequest, Clock, Department, HistoryEntry, Message, ProcessVersion, Task,
                                  User)
@@ -158,6 +161,14 @@ class TaskView:
     materials: list[dict[str, Any]]
     checklist: dict[str, Any]
     operations: frozenset[str] = field(default_factory=frozenset)
+    #: the header's time line: due day, remaining working days or 当日办结, the card and its meaning
+    due: dict[str, Any] = field(default_factory=dict)
+    #: why the step is here (退回, 委派, 转办): who, what they said
+    why: list[dict[str, str]] = field(default_factory=list)
+    #: the application as submitted (engine.read.application.application_view)
+    application: dict[str, Any] = field(default_factory=dict)
+    #: the earlier steps' opinions and records (earlier_work)
+    earlier: list[dict[str, Any]] = field(default_factory=list)
 
     def can(self, command_type: str) -> bool:
         return command_type in self.operations
@@ -195,7 +206,129 @@ def task_form(session: Session, task_id: int, definitions: Definitions) -> tuple
     return form_of(definitions(session, row.case.process_version), row).form
 
 
-def task_view(session: Session, actor: Actor, task_id: int, definitions: Definitions) -> TaskView:
+#: What a card on a case means for whoever holds a step of it.
+CARD_MEANINGS = {"yellow": "已超过承诺办结时限，请尽快办理",
+                 "red": "已超过法定办结时限，负责人和电子监察已收到通知"}
+
+
+def task_due(task: Task, *, today=None, calendar=None) -> dict[str, Any]:
+    """The step's time line: its due day and the working days left (剩余 N 个工作日 / 今日到期 /
+    已超期 N 个工作日), 当日办结 for a 即办件, and the case's card with its meaning."""
+    case = task.case
+    out: dict[str, Any] = {"due_on": task.due_on.isoformat() if task.due_on else None, "remaining": None,
+                           "same_day": policy_from_json(case.time_policy).first_limit == 0,
+                           "suspended": case.suspended, "card": case.card,
+                           "card_meaning": CARD_MEANINGS.get(case.card or "", "")}
+    if out["same_day"]:
+        out["text"] = "即办件，当日办结"
+    elif case.suspended:
+        out["text"] = "特别程序中，暂停计时"
+    elif task.due_on is not None and today is not None and calendar is not None:
+        out["remaining"] = calendar.between(today, task.due_on).value
+        out["text"] = remaining_words(out["remaining"])
+    else:
+        out["text"] = ""
+    return out
+
+
+def _at(value) -> str:
+    return value.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M") if value is not None else ""
+
+
+def _aware(value):
+    """A stored time as an aware datetime (SQLite gives them back naive, in UTC)."""
+    return value if value is None or value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+
+
+def step_reasons(session: Session, task: Task) -> list[dict[str, str]]:
+    """Why an open step is where it is, from the case history: it came back (退回: from which step,
+    by whom, the reason), it was delegated (委派: who asked, what they asked) or transferred
+    (转办: by whom, the note). Only what happened since the step last opened counts."""
+    opened = _aware(task.created_at)
+    entries = session.scalars(select(HistoryEntry).where(
+        HistoryEntry.case_id == task.case_id,
+        HistoryEntry.command.in_(("return_task", "delegate_task", "transfer_task", "hand_back_task")))
+        .order_by(HistoryEntry.seq))
+    elements = {t.element_id: t.name for t in session.scalars(select(Task).where(Task.case_id == task.case_id))}
+    found: dict[str, HistoryEntry] = {}
+    for e in entries:
+        inputs, result = e.inputs or {}, e.payload or {}
+        if _aware(e.at) < opened:
+            continue
+        if e.command == "return_task" and inputs.get("to") == task.element_id:
+            found["return"] = e
+        elif e.command in ("delegate_task", "transfer_task", "hand_back_task") \
+                and result.get("element") == task.element_id:
+            found[e.command] = e
+    if task.delegated_by_id is None:
+        found.pop("delegate_task", None)
+    else:
+        found.pop("hand_back_task", None)
+    people = _names(session, {e.actor for e in found.values()})
+    out = []
+    if "return" in found:
+        e = found["return"]
+        origin = elements.get((e.payload or {}).get("element", ""), "")
+        out.append({"kind": "return", "title": "退回",
+                    "text": f"{actor_label(e.actor, people)} 于 {_at(e.at)} 从“{origin}”退回到本环节",
+                    "said": (e.inputs or {}).get("reason", "")})
+    if "transfer_task" in found:
+        e = found["transfer_task"]
+        out.append({"kind": "transfer", "title": "转办",
+                    "text": f"{actor_label(e.actor, people)} 于 {_at(e.at)} 转办给您",
+                    "said": (e.inputs or {}).get("reason", "")})
+    if "delegate_task" in found:
+        e = found["delegate_task"]
+        out.append({"kind": "delegate", "title": "委派",
+                    "text": f"{actor_label(e.actor, people)} 于 {_at(e.at)} 委派，请办理后交回",
+                    "said": (e.inputs or {}).get("note", "")})
+    if "hand_back_task" in found and task.draft:
+        e = found["hand_back_task"]
+        out.append({"kind": "hand_back", "title": "委派交回",
+                    "text": f"{actor_label(e.actor, people)} 于 {_at(e.at)} 办完交回，其填写的内容已载入下方表单",
+                    "said": (e.inputs or {}).get("opinion", "")})
+    return out
+
+
+def shown_value(field_: FormField, value: Any) -> str:
+    """A recorded form value as people read it: an option's label, 是/否, the text."""
+    if value is None or value == "":
+        return ""
+    if field_.type == "enum":
+        return dict(field_.options).get(str(value), str(value))
+    if field_.type == "boolean":
+        return "是" if value in (True, "true", "True", 1) else "否"
+    return str(value)
+
+
+def earlier_work(session: Session, case: Case, definition: ProcessDefinition, *,
+                 before: Task | None = None) -> list[dict[str, Any]]:
+    """The opinions and form records (审查意见, 核查记录 …) of the case's finished steps, in the order
+    they were done, so a later step decides from one page: the step, who (by name), when (China
+    time), the opinion and each filled field by its label with option labels. Co-signed and
+    follow-up opinions are included; a step that was returned shows the reason."""
+    rows = session.scalars(select(Task).where(Task.case_id == case.id,
+                                              Task.state.in_((TaskState.COMPLETED, TaskState.RETURNED)))
+                           .order_by(Task.completed_at, Task.id))
+    out = []
+    for t in rows:
+        if before is not None and t.id == before.id:
+            continue
+        info = definition.user_tasks.get(t.element_id)
+        fields = info.form if info is not None and t.kind == "bpmn" else ()
+        data = t.form_data or {}
+        records = [{"label": f.label, "value": shown_value(f, data.get(f.id))} for f in fields
+                   if shown_value(f, data.get(f.id))]
+        if not records and not t.opinion:
+            continue
+        out.append({"name": t.name, "who": t.completed_by.display_name if t.completed_by else "",
+                    "at": _at(t.completed_at), "opinion": t.opinion or "", "records": records,
+                    "returned": t.state == "returned", "deemed": t.deemed})
+    return out
+
+
+def task_view(session: Session, actor: Actor, task_id: int, definitions: Definitions, *,
+              today=None, calendar=None) -> TaskView:
     """The task page of a ready task the actor may work on (as handler, backup or delegate)."""
     row = get_task(session, task_id)
     if row.state != "ready":
@@ -218,7 +351,8 @@ def task_view(session: Session, actor: Actor, task_id: int, definitions: Definit
         transfer_to=transfer_to,
         delegate_to=people_to_pick(session, actor, row, "delegate") if {"delegate_task", "add_cosigner"} & ops else [],
         materials=(row.case.item.guide or {}).get("materials", []), checklist=row.case.materials or {},
-        operations=ops)
+        operations=ops, due=task_due(row, today=today, calendar=calendar), why=step_reasons(session, row),
+        application=application_view(session, row.case), earlier=earlier_work(session, row.case, definition, before=row))
 
 
 def case_operations(session: Session, actor: Actor, case: Case, definition: ProcessDefinition) -> dict[str, Any]:
@@ -246,7 +380,12 @@ def case_operations(session: Session, actor: Actor, case: Case, definition: Proc
         ops.add("copy_case")
     urgeable = {t.id for t in session.scalars(select(Task).where(Task.case_id == case.id, Task.state == TaskState.READY))
                 if allowed(session, actor, "urge_task", Subject(case, definition, t))}
-    return {"operations": frozenset(ops), "urge": urgeable}
+    # 去办理: the open steps this actor may work on (as handler, backup or delegate)
+    workable = [t for t in session.scalars(select(Task).where(Task.case_id == case.id, Task.state == TaskState.READY)
+                                           .order_by(Task.created_at, Task.id))
+                if allowed(session, actor, "save_draft", Subject(case, definition, t))]
+    return {"operations": frozenset(ops), "urge": urgeable,
+            "work": [{"id": t.id, "name": t.name} for t in workable]}
 
 
 # ---------------------------------------------------------------- the case history, in words
@@ -303,7 +442,8 @@ def history_view(session: Session, case: Case) -> list[dict[str, Any]]:
             what = f"{_deadline_words(session, case, result)}触发失败"
         elif e.command == "return_task":
             to = elements.get(inputs.get("to", ""), inputs.get("to", ""))
-            what = f"退回到“{to}”"
+            what = f"从“{step}”退回到“{to}”" if step else f"退回到“{to}”"
+            step = ""
         elif e.command in ("transfer_task", "delegate_task", "add_cosigner", "hand_back_task"):
             target = result.get("assignee") or result.get("owner") or inputs.get("to")
             if target:
@@ -319,11 +459,13 @@ def history_view(session: Session, case: Case) -> list[dict[str, Any]]:
         if e.command == "decide_extension":
             what = "批准延期" if inputs.get("approve") else "退回延期申请"
         said = inputs.get("opinion") or inputs.get("reason") or inputs.get("note") or ""
+        said_label = {"return_task": "理由", "delegate_task": "委派事项", "transfer_task": "说明",
+                      "hand_back_task": "意见", "complete_task": "意见"}.get(e.command, "")
         behalf = result.get("on_behalf_of")
         out.append({
             "seq": e.seq, "at": e.at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M"),
-            "who": actor_label(e.actor, names) + (f"（代 {names.get(behalf, behalf)}）" if behalf else ""),
-            "what": what, "step": step, "details": "；".join(details), "said": said,
+            "who": actor_label(e.actor, names) + (f"（代 {names.get(behalf, behalf)} 办理）" if behalf else ""),
+            "what": what, "step": step, "details": "；".join(details), "said": said, "said_label": said_label,
             "system": e.actor.startswith("system"),
         })
     return out
