@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 
 from engine.commands import CompleteTask, TransferTask
+from engine.read.documents import chinese_date
 from engine.read.queries import case_end_dates, get_case
 from engine.timelimits.workdays import WorkCalendar
 from cli.demo import DEMO_PASSWORD
@@ -717,8 +718,8 @@ def test_a_same_day_item_says_so_on_the_task_and_the_case_and_the_print_agrees(a
     shown = clerk.get(f"/cases/{case.number}").get_data(as_text=True)
     assert "即办件，当日办结（2026-03-02）" in shown and "已办结于 2026-03-02" in shown
     assert "去办理" not in shown  # nothing left to do
-    printed = clerk.get(f"/cases/{case.number}/print").get_data(as_text=True)
-    assert "<th>承诺办结</th><td>当日办结</td>" in printed
+    receipt = clerk.get(f"/cases/{case.number}/documents/receipt").get_data(as_text=True)
+    assert "当场办结" in receipt and "剩余" not in receipt
 
 
 def test_the_case_end_line_counts_what_remains_and_what_is_late(app, flow, clock):
@@ -740,8 +741,10 @@ def test_the_case_end_line_counts_what_remains_and_what_is_late(app, flow, clock
         assert "已超过承诺期限，距法定期限尚余" in between["text"]
     page = login(app.test_client(), "chuangkou").get(f"/cases/{case.number}").get_data(as_text=True)
     assert f"承诺办结 {ends['promised']}" in page and f"法定期限 {ends['statutory']}" in page
-    printed = login(app.test_client(), "chuangkou").get(f"/cases/{case.number}/print").get_data(as_text=True)
-    assert f"<td>{ends['promised']}</td>" in printed and f"<td>{ends['statutory']}</td>" in printed
+    printed = login(app.test_client(), "chuangkou").get(f"/cases/{case.number}/documents/acceptance_notice")
+    text = printed.get_data(as_text=True)
+    assert printed.status_code == 200
+    assert chinese_date(date.fromisoformat(ends["promised"])) in text and chinese_date(date.fromisoformat(ends["statutory"])) in text
 
 
 def test_a_transferred_step_says_who_transferred_it_and_why_and_earlier_records_use_labels(app, flow):

@@ -16,6 +16,7 @@ from engine.actors import Actor
 from engine.clock import CHINA_TZ, china_date
 from engine.errors import NotFound
 from engine.read.access import acting_for, may_handle
+from engine.read.documents import end_dates
 from engine.roles import role_name
 from engine.runtime.values import MAX_ID, check_text
 from engine.store.enums import ClockKind, ClockState, DeadlineKind, DeadlineState, RequestKind, RequestState, TaskState
@@ -425,12 +426,12 @@ def case_end_dates(session: Session, case: Case, *, today: date | None = None, c
                                     .order_by(Clock.id.desc()).limit(1))
     promised = statutory = None
     provisional = False
-    clock = decision or acceptance
-    if clock is not None:
-        for d in session.scalars(select(Deadline).where(Deadline.clock_id == clock.id).order_by(Deadline.id)):
-            if decision is not None and d.kind == "yellow":
-                promised, provisional = d.due_on, provisional or d.provisional
-            elif d.kind in ("red", "deemed"):
+    if decision is not None:  # the same dates as every printed document (engine/read/documents.py)
+        ends = end_dates(session, case)
+        promised, statutory, provisional = ends["promised_on"], ends["statutory_on"], ends["provisional"]
+    elif acceptance is not None:
+        for d in session.scalars(select(Deadline).where(Deadline.clock_id == acceptance.id).order_by(Deadline.id)):
+            if d.kind in ("red", "deemed"):
                 statutory, provisional = d.due_on, provisional or d.provisional
     out: dict[str, Any] = {"stage": "decision" if decision is not None else "acceptance" if acceptance else None,
                            "promised": promised.isoformat() if promised else None,
