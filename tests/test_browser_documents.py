@@ -60,6 +60,7 @@ def test_each_document_prints_from_the_links_on_the_pages(server, page, engine):
     page.goto(f"{server}/")
     open_task(page, granted)
     open_document(page, "收件凭证", "doc-receipt")
+    page.click("summary:has-text('更多操作')")  # the one-time notice is folded with the other operations
     page.fill("textarea[name=materials]", "与食品经营相适应的主要设备设施、经营布局、操作流程等文件")
     page.click("text=发出告知")
     expect(page.locator("main")).to_contain_text("已发出一次性告知")
