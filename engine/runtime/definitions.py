@@ -519,9 +519,10 @@ def _check_reachable(root: etree._Element, filename: str, problems: Problems) ->
 def _check_role_placeholders(root: etree._Element, filename: str, problems: Problems) -> None:
     for node in root.iterfind(".//bpmn:userTask", NS):
         if _properties(node).get(ROLE_PLACEHOLDER):
-            groups = node.get(f"{{{CAMUNDA_NS}}}candidateGroups") or ""
+            groups = (node.get(f"{{{CAMUNDA_NS}}}candidateGroups") or "").split(",")[0].strip()
+            role = resolve_role(groups) if groups else None
             problems.add("role_placeholder", _located(
-                node, filename, f"办理角色 “{groups}” 是一键修复填入的占位，尚未确认"))
+                node, filename, f"办理角色“{role.name if role else groups}”是一键修复填入的占位，尚未确认"))
 
 
 def _timer_text(node: etree._Element) -> tuple[str, str] | None:
@@ -606,10 +607,26 @@ def check_time_limits(root: etree._Element, filename: str, policy: TimePolicy, p
             f"事项目录为环节 “{element}” 规定了时限，但图中没有这个用户任务", file=filename, element=element))
 
 
+_ACTIVITIES = {"task", "userTask", "manualTask", "scriptTask", "sendTask", "receiveTask", "subProcess",
+               "transaction", "callActivity"}
+
+
+def _check_single_outgoing(root: etree._Element, filename: str, problems: Problems) -> None:
+    """SpiffWorkflow refuses an activity with several outgoing flows (in English, late): say it here."""
+    outgoing = _outgoing(root)
+    for node in root.iter():
+        if isinstance(node.tag, str) and _local(node.tag) in _ACTIVITIES and etree.QName(node).namespace == BPMN_NS:
+            flows = outgoing.get(node.get("id"), [])
+            if len(flows) > 1:
+                problems.add("outgoing", _located(
+                    node, filename, f"环节有 {len(flows)} 条出线（{'、'.join(f.get('id') for f in flows)}）：本系统的环节后只能有一条出线"))
+
+
 def check_flow(root: etree._Element, filename: str, problems: Problems | None = None) -> None:
     """The rules on the flow that the engine enforces at deploy as well as in lint."""
     problems = problems or Problems()
     _check_timer_literals(root, filename, problems)
+    _check_single_outgoing(root, filename, problems)
     _check_reachable(root, filename, problems)
     _check_role_placeholders(root, filename, problems)
 

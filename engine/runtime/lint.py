@@ -43,6 +43,7 @@ RULES: dict[str, tuple[str, str]] = {
     "timer": ("error", "计时器写成带引号的 ISO 8601 时长（如 \"P5D\"），或 workdays(3) 表示 3 个工作日"),
     "time_limit": ("error", "缩短环节或计时器的时限，使其不超过事项目录中的时限；或先修改事项目录"),
     "time_limit_differs": ("warning", "让图中的 limit_days 与事项目录一致，避免误解（运行时以目录为准）"),
+    "outgoing": ("error", "在环节后加一个排他网关（按条件走一条）或并行网关（同时走多条），把各条出线接到网关上"),
     "unreachable": ("error", "从开始事件或前一环节连一条顺序流到该元素，或删除它"),
     "gateway_default": ("warning", "为网关指定一条默认路径（选中一条出线设为默认），或让条件覆盖字段的所有取值"),
     "no_di": ("warning", "在设计器中打开后保存一次即可生成图形；否则办件页面无法画出该元素"),
