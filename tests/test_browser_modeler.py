@@ -22,8 +22,18 @@ CORPUS = ROOT.parent / "shared" / "bpmn-corpus"  # ../shared beside the reposito
 OTHER_TOOL = Path("miwg/bpmn.io_Camunda_Modeler_18.6.1/C.3.0-export.bpmn")
 
 
+CSP_WATCH = ("window.__csp = []; document.addEventListener('securitypolicyviolation', "
+             "e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI + ' ' + (e.sample || '')));")
+
+
+def csp_violations(page) -> list[str]:
+    return page.evaluate("() => window.__csp")
+
+
 def watch_errors(page) -> list[str]:
-    """Uncaught page errors, console errors (CSP refusals among them) and failed requests."""
+    """Uncaught page errors, console errors and failed requests; Content-Security-Policy refusals
+    are collected in the page (``csp_violations``): bpmn-js must run under the site's strict policy."""
+    page.add_init_script(CSP_WATCH)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
     page.on("console", lambda msg: errors.append(f"console {msg.type}: {msg.text} {msg.location.get('url', '')}")
@@ -100,6 +110,7 @@ def test_a_designer_adds_a_step_sees_its_problem_fixes_it_and_saves_a_draft(serv
     expect(page.locator("#modeler-status")).to_contain_text("待管理员部署")
     look_at(page, "modeler-saved")
     assert not errors, errors
+    assert csp_violations(page) == []
 
     with seeded.reader() as session:
         draft = session.scalars(select(ProcessDraft).order_by(ProcessDraft.id.desc())).first()
@@ -160,6 +171,7 @@ def test_a_file_from_another_tool_is_uploaded_fixed_in_one_click_and_its_roles_c
     page.get_by_role("button", name="保存草稿").click()
     expect(page.locator("#modeler-status")).to_contain_text(f"还有 {tasks - 1} 个错误")
     assert not errors, errors
+    assert csp_violations(page) == []
     with seeded.reader() as session:
         draft = session.scalars(select(ProcessDraft).order_by(ProcessDraft.id.desc())).first()
         assert draft.item is None and draft.errors == tasks - 1 and draft.filename == OTHER_TOOL.name
@@ -191,5 +203,6 @@ def test_corpus_samples_open_in_the_modeler_without_page_errors(server, page, se
         page.get_by_role("button", name="校验").click()
         expect(page.locator("#modeler-status")).not_to_contain_text("正在校验")
         opened.append((sample.name, state))
+        assert csp_violations(page) == [], sample.name
     assert opened and all(state == "1" for _name, state in opened), opened
     assert not errors, errors

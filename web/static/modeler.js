@@ -216,6 +216,14 @@
     if (!isTask) { return; }
     var groups = (bo.get("camunda:candidateGroups") || "").split(",")[0].trim();
     document.getElementById("el-role").value = groups;
+    var lane = modeler.get("elementRegistry").filter(function (e) {
+      return e.type === "bpmn:Lane" && (e.businessObject.flowNodeRef || []).indexOf(bo) >= 0;
+    }).pop();
+    var laneNote = document.getElementById("el-lane-note");
+    laneNote.textContent = lane && lane.businessObject.name
+      ? (groups ? "此处选的角色优先于所在泳道“" + lane.businessObject.name + "”" : "未单独指定：按所在泳道“" + lane.businessObject.name + "”办理")
+      : "";
+    laneNote.hidden = !laneNote.textContent;
     document.getElementById("el-role-note").hidden = !placeholderPending(bo);
     var body = document.querySelector("#el-fields tbody");
     body.textContent = "";
