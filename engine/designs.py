@@ -196,3 +196,12 @@ def save_draft(session: Session, actor: Actor, xml: str | bytes, *, at: datetime
     session.add(draft)
     session.flush()
     return draft, report
+
+
+def draft_preview(session: Session, actor: Actor, draft_id: int) -> dict:
+    """A saved draft as the case pages will draw it, with what lint says of it now."""
+    source = diagram_source(session, actor, draft_id=draft_id)
+    item = _item(session, source["item"]) if source["item"] else None
+    report = lint(source["xml"].encode("utf-8"), source["filename"],
+                  policy_from_json(item.time_policy) if item is not None else None)
+    return {**source, "report": report.to_dict()}

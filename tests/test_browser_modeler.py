@@ -128,6 +128,10 @@ def test_a_designer_adds_a_step_sees_its_problem_fixes_it_and_saves_a_draft(serv
     page.goto(f"{server}/design/")
     expect(page.locator("main")).to_contain_text("待管理员部署")
     expect(page.locator("main")).to_contain_text("严设计")
+    page.get_by_role("link", name="预览食品经营许可的草稿").click()
+    expect(page.locator("figure.diagram svg")).to_contain_text("归档复核")
+    expect(page.locator("main")).to_contain_text("可以部署")
+    look_at(page, "design-preview")
 
 
 @pytest.mark.skipif(not (CORPUS / OTHER_TOOL).is_file(), reason=f"BPMN corpus not found beside the repository ({CORPUS})")

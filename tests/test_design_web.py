@@ -39,6 +39,7 @@ def drafts(db) -> int:
 
 
 @pytest.mark.parametrize("path", ["/design/", "/design/items/SCJG-SPJY", "/design/new", "/design/upload",
+                                  "/design/drafts/1", "/design/drafts/1/preview",
                                   "/design/source.xml?item=SCJG-SPJY"])
 def test_only_designers_open_the_designer_pages(app, path):
     client = login(app.test_client(), "shencha")
@@ -107,7 +108,9 @@ def test_saving_keeps_a_draft_with_who_and_when_and_deploys_nothing(app, seeded,
     assert "制证发证（新）" not in client.get("/design/source.xml?item=SCJG-SPJY").get_data(as_text=True)
     assert "制证发证（新）" in client.get(f"/design/source.xml?draft={result['draft']}").get_data(as_text=True)
     page = client.get("/design/").get_data(as_text=True)
-    assert "待管理员部署" in page and "严设计" in page and "继续编辑草稿" in page
+    assert "待管理员部署" in page and "严设计" in page and "继续编辑草稿" in page and "预览草稿" in page
+    preview = client.get(f"/design/drafts/{result['draft']}/preview").get_data(as_text=True)
+    assert "<svg" in preview and "制证发证（新）" in preview and "可以部署" in preview
     # broken XML is refused and nothing is stored
     before = drafts(seeded)
     response = client.post("/design/save", json={"xml": "<bpmn:definitions", "item": "SCJG-SPJY"}, headers=headers)

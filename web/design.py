@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from flask import Blueprint, g, jsonify, redirect, render_template, request, url_for
 
-from engine.designs import (DRAFT_STATE, design_overview, designer_roles, diagram_source, fix_for, lint_for,
-                            require_designer, save_draft)
-from engine.errors import ApprovalError, BadInput
+from markupsafe import Markup
+
+from engine.designs import (DRAFT_STATE, design_overview, designer_roles, diagram_source, draft_preview, fix_for,
+                            lint_for, require_designer, save_draft)
+from engine.errors import ApprovalError, BadInput, BpmnError
 from engine.runtime.definitions import MAX_BPMN_BYTES
+
+from .diagram import render
 
 from .auth import login_required
 from .context import get_db, get_engine
@@ -53,6 +57,21 @@ def item(code: str):
 @login_required
 def draft(draft_id: int):
     return _modeler(draft_id=draft_id)
+
+
+@bp.route("/drafts/<int:draft_id>/preview")
+@login_required
+def preview(draft_id: int):
+    """The draft drawn as the case pages will draw it (web/diagram.py), and its problems."""
+    _designer()
+    with get_db().reader() as session:
+        shown = draft_preview(session, g.actor, draft_id)
+    try:
+        svg = Markup(render(shown["xml"], title=f"{shown['title']}（草稿 {draft_id}）"))
+    except BpmnError as exc:  # drafts are XML, but say so rather than fail if one cannot be drawn
+        svg, shown["draw_error"] = None, exc.message
+    return render_template("design_preview.html", shown=shown, report=shown["report"], svg=svg,
+                           draft_id=draft_id, draft_state=DRAFT_STATE)
 
 
 @bp.route("/new")
