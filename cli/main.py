@@ -20,9 +20,12 @@ from engine.errors import BadInput, BpmnError
 from engine.people import actor_for, add_department, add_user, set_away, set_backup
 from engine.read.queries import case_dict, get_case, get_task, history_dict, ready_tasks, task_dict, user_dict
 from engine.read.queries import case_history as history
-from engine.runtime.definitions import parse_cached, parse_definition
+from engine.catalogue import shipped_policy
+from engine.runtime.definitions import parse_cached
+from engine.runtime.lint import lint as lint_bpmn
+from engine.timelimits.policy import policy_from_json
 from engine.runtime.values import parse_json_object
-from engine.store.models import User
+from engine.store.models import Item, User
 from timers.scheduler import DEFAULT_INTERVAL, start_background
 
 from . import catalogue, integrity, operations, replay, time_limits
@@ -95,28 +98,41 @@ def deploy(state: State, file: Path, item_code: str, department: str | None, ite
 
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--item", "item_code", help="按该事项（数据库中）的时限校验；默认按随产品提供的事项目录中引用该文件的事项")
 @json_option
-def lint(files: tuple[Path, ...], as_json: bool) -> None:
-    """Validate BPMN files without storing anything."""
+@click.pass_obj
+def lint(state: State, files: tuple[Path, ...], item_code: str | None, as_json: bool) -> None:
+    """Validate BPMN files without storing anything: every problem, with where and what to do."""
+    policy = None
+    if item_code:
+        with state.db.reader() as session:
+            item = session.scalar(select(Item).where(Item.code == item_code))
+            if item is None:
+                raise BadInput(f"审批事项 {item_code} 不存在")
+            policy = policy_from_json(item.time_policy)
     results, failed = [], False
     for file in files:
-        try:
-            definition = parse_definition(file.read_bytes(), str(file))
-            results.append({"file": str(file), "ok": True, "process": definition.process_id,
-                            "user_tasks": len(definition.user_tasks), "warnings": definition.warnings})
-        except BpmnError as exc:
-            failed = True
-            results.append({"file": str(file), "ok": False, **exc.to_dict()})
+        report = lint_bpmn(file.read_bytes(), str(file), policy or shipped_policy(file.name))
+        failed = failed or not report.ok
+        result = report.to_dict()
+        if report.errors:  # the first error also at the top, as before
+            first = report.errors[0]
+            result.update(element=first.element, line=first.line, reason=first.reason,
+                          message=f"{file}：{first.where}：{first.reason}")
+        results.append(result)
     if as_json:
         emit(results)
     else:
-        for r in results:
+        for file, r in zip(files, results):
             if r["ok"]:
-                click.echo(f"{r['file']}: 通过（流程 {r['process']}，{r['user_tasks']} 个用户任务）")
-                for warning in r["warnings"]:
-                    click.echo(f"  提示：{warning}")
+                click.echo(f"{r['file']}: 通过（流程 {r['process']}，{r['user_tasks']} 个用户任务"
+                           f"{'，' + str(r['warnings']) + ' 条提示' if r['warnings'] else ''}）")
             else:
-                click.echo(f"错误：{r['message']}", err=True)
+                click.echo(f"{r['file']}: 错误 {r['errors']} 处，提示 {r['warnings']} 条", err=True)
+            for p in r["problems"]:
+                line = f"{r['file']}:{p['line']}" if p["line"] else r["file"]
+                click.echo(f"  {line}：{p['severity_label']}：{p['where']}：{p['reason']}\n    怎么改：{p['fix']}",
+                           err=p["severity"] == "error")
     if failed:
         sys.exit(1)
 

@@ -25,7 +25,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
-from engine.runtime.definitions import parse_cached
+from engine import content
+from engine.runtime.definitions import Problems, check_time_limits, parse_cached, parse_xml
 from engine.runtime.values import MAX_INT, MAX_NUMBER_CHARS, MIN_INT, check_text
 from engine.store.db import Database
 from engine.store.models import Department, Item
@@ -296,6 +297,22 @@ def _check_documents(entry: Entry) -> None:
         raise entry.error(["documents", "number"], f"文号规则 {rule!r} 不能使用：{problem}")
 
 
+def shipped_policy(diagram_name: str) -> TimePolicy | None:
+    """The time limits of the shipped catalogue item whose ``process`` is this diagram's file
+    name, for ``approvals lint`` to check a diagram against (None if no item names it)."""
+    for path in item_files(content.catalogue()):
+        try:
+            entry = read_entry(path.read_bytes(), path.name)
+        except CatalogueError:
+            continue
+        if entry.data.get("process") == diagram_name:
+            try:
+                return _policy(entry, {k: None for k in entry.data["limits"].get("steps", {})})
+            except CatalogueError:
+                return None
+    return None
+
+
 def _guide(data: dict[str, Any]) -> dict[str, Any]:
     keys = ("summary", "legal_basis", "conditions", "materials", "fees", "complaint", "application", "documents")
     return {k: data[k] for k in keys if k in data}
@@ -333,6 +350,11 @@ def load_file(session: Session, path: Traversable, bpmn_dir: Traversable, *, loa
     except ApprovalError as exc:
         raise entry.error(["process"], f"流程图有误：{exc.message}") from None
     policy = _policy(entry, definition.user_tasks)
+    limits = Problems(strict=False)
+    check_time_limits(parse_xml(content, bpmn_path.name), bpmn_path.name, policy, limits)
+    for rule, error in limits.found:
+        if rule == "time_limit":
+            raise entry.error(["limits"], f"流程图的时限与事项时限矛盾：{error.message}")
     item = session.scalar(select(Item).where(Item.code == data["code"]))
     try:
         deployment = deploy(session, content, bpmn_path.name, data["code"], deployed_by=loaded_by,

@@ -13,7 +13,9 @@ content hash, so each deployed version is parsed once per process.
 """
 from __future__ import annotations
 
+import ast
 import hashlib
+import math
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from threading import Lock
@@ -22,12 +24,13 @@ from typing import Any
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 
 from engine.errors import BadInput, BpmnError
 from engine.runtime.spiff import elements_after, parser_knows
 from engine.runtime.expressions import BASE_HELPERS, COMMAND_HELPERS, check_expression, parse_script
-from engine.timelimits.policy import StepSettings, step_settings
+from engine.timelimits.policy import StepSettings, TimePolicy, step_settings
 from engine.roles import resolve_role
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -146,6 +149,21 @@ def parse_xml(content: bytes, filename: str) -> etree._Element:
     return root
 
 
+class Problems:
+    """Where the checks put what they find. Strict (``parse_definition``): the first problem is
+    raised. Collecting (``engine.runtime.lint``): every problem is kept, with its rule, and the
+    checks go on, so a designer sees them all at once."""
+
+    def __init__(self, strict: bool = True):
+        self.strict = strict
+        self.found: list[tuple[str, BpmnError]] = []
+
+    def add(self, rule: str, error: BpmnError) -> None:
+        if self.strict:
+            raise error
+        self.found.append((rule, error))
+
+
 def _local(tag: Any) -> str:
     return etree.QName(tag).localname if isinstance(tag, str) else ""
 
@@ -155,7 +173,8 @@ def _located(node: etree._Element, filename: str, reason: str) -> BpmnError:
                      tag=_local(node.tag))
 
 
-def _check_structure(root: etree._Element, filename: str) -> None:
+def _check_structure(root: etree._Element, filename: str, problems: Problems | None = None) -> None:
+    problems = problems or Problems()
     if root.tag != f"{{{BPMN_NS}}}definitions":
         raise BpmnError(f"不是 BPMN 2.0 文件：根元素是 {root.tag}，应为 bpmn:definitions",
                         file=filename, line=root.sourceline)
@@ -172,35 +191,59 @@ def _check_structure(root: etree._Element, filename: str) -> None:
             continue
         node_id = node.get("id")
         if node_id in seen:
-            raise _located(node, filename, f"id “{node_id}” 重复（第一次出现在第 {seen[node_id].sourceline} 行）")
+            problems.add("duplicate_id", _located(
+                node, filename, f"id “{node_id}” 重复（第一次出现在第 {seen[node_id].sourceline} 行）"))
+            continue
         seen[node_id] = node
     for node in extension:
         node_id = node.get("id")
         if node_id in seen:
-            raise _located(node, filename, f"id “{node_id}” 与流程元素重名（第 {seen[node_id].sourceline} 行）；"
-                                           "表单字段和选项的 id 不能与流程元素相同")
+            problems.add("duplicate_id", _located(
+                node, filename, f"id “{node_id}” 与流程元素重名（第 {seen[node_id].sourceline} 行）；"
+                                "表单字段和选项的 id 不能与流程元素相同"))
 
 
-def _check_schema(root: etree._Element, filename: str) -> None:
-    try:
-        _schema_validator().validate(root, filename)
-    except ValidationException as exc:
-        line = exc.line_number if isinstance(exc.line_number, int) else None
-        raise BpmnError(f"不符合 BPMN 2.0 规范：{exc}", file=filename, line=line) from None
+def _check_schema(root: etree._Element, filename: str, problems: Problems | None = None) -> None:
+    if problems is None or problems.strict:
+        try:
+            _schema_validator().validate(root, filename)
+        except ValidationException as exc:
+            line = exc.line_number if isinstance(exc.line_number, int) else None
+            raise BpmnError(f"不符合 BPMN 2.0 规范：{exc}", file=filename, line=line) from None
+        return
+    validator = _schema_validator()
+    with _validator_lock:  # one XMLSchema and its error log are shared
+        validator.preprocess(root)
+        valid = validator.validator.validate(root)
+        errors = [(e.line, e.message) for e in validator.validator.error_log]
+    if valid:
+        return
+    by_line = {}
+    for node in root.iter():
+        if isinstance(node.tag, str) and node.sourceline not in by_line:
+            by_line[node.sourceline] = node
+    for line, message in errors:
+        node = by_line.get(line)
+        problems.add("schema", BpmnError(f"不符合 BPMN 2.0 规范：{message}", file=filename, line=line,
+                                         element=node.get("id") if node is not None else None,
+                                         tag=_local(node.tag) if node is not None else None))
 
 
-def _check_supported(root: etree._Element, filename: str, parser: CamundaParser) -> None:
+def _check_supported(root: etree._Element, filename: str, parser: CamundaParser,
+                     problems: Problems | None = None) -> None:
+    problems = problems or Problems()
     for node in root.iterfind(".//bpmn:process//*", NS):
         if not isinstance(node.tag, str) or etree.QName(node).namespace != BPMN_NS:
             continue
         local = _local(node.tag)
         if local in REFUSED_TAGS:
-            raise _located(node, filename, REFUSED_TAGS[local])
-        if local in FLOW_NODE_TAGS and not parser_knows(parser, node.tag):
-            raise _located(node, filename, f"不支持的 BPMN 元素：{local}")
+            problems.add("unsupported", _located(node, filename, REFUSED_TAGS[local]))
+        elif local in FLOW_NODE_TAGS and not parser_knows(parser, node.tag):
+            problems.add("unsupported", _located(node, filename, f"不支持的 BPMN 元素：{local}"))
 
 
-def _check_expressions(root: etree._Element, filename: str) -> None:
+def _check_expressions(root: etree._Element, filename: str, problems: Problems | None = None) -> None:
+    problems = problems or Problems()
     checks = [(".//bpmn:conditionExpression", "条件表达式"), (".//bpmn:timeDuration", "计时器表达式"),
               (".//bpmn:timeDate", "计时器表达式"), (".//bpmn:timeCycle", "计时器表达式"),
               (".//bpmn:completionCondition", "完成条件")]
@@ -210,13 +253,15 @@ def _check_expressions(root: etree._Element, filename: str) -> None:
             while owner is not None and owner.get("id") is None:
                 owner = owner.getparent()
             text = (node.text or "").strip()
+            rule = "timer" if what == "计时器表达式" else "expression"
             if not text:
-                raise _located(owner if owner is not None else node, filename, f"{what}为空")
+                problems.add(rule, _located(owner if owner is not None else node, filename, f"{what}为空"))
+                continue
             try:
                 check_expression(text)
             except BadInput as exc:
-                raise _located(owner if owner is not None else node, filename,
-                               f"{what} {text!r} 不安全或无效：{exc.message}") from None
+                problems.add(rule, _located(owner if owner is not None else node, filename,
+                                            f"{what} {text!r} 不安全或无效：{exc.message}"))
     for node in root.iterfind(".//bpmn:scriptTask", NS):
         script = node.find("bpmn:script", NS)
         text = (script.text or "") if script is not None else ""
@@ -224,7 +269,7 @@ def _check_expressions(root: etree._Element, filename: str) -> None:
             for _target, source in parse_script(text):
                 check_expression(source)
         except BadInput as exc:
-            raise _located(node, filename, f"脚本无效：{exc.message}") from None
+            problems.add("expression", _located(node, filename, f"脚本无效：{exc.message}"))
 
 
 def _lanes(root: etree._Element) -> dict[str, str]:
@@ -264,7 +309,8 @@ def _form(node: etree._Element, filename: str) -> tuple[FormField, ...]:
     return tuple(fields)
 
 
-def _user_tasks(root: etree._Element, filename: str) -> dict[str, UserTaskInfo]:
+def _user_tasks(root: etree._Element, filename: str, problems: Problems | None = None) -> dict[str, UserTaskInfo]:
+    problems = problems or Problems()
     lanes = _lanes(root)
     tasks = {}
     for node in root.iterfind(".//bpmn:userTask", NS):
@@ -272,30 +318,317 @@ def _user_tasks(root: etree._Element, filename: str) -> dict[str, UserTaskInfo]:
         groups = [g.strip() for g in (node.get(f"{{{CAMUNDA_NS}}}candidateGroups") or "").split(",") if g.strip()]
         candidates = groups or ([lanes[element_id]] if element_id in lanes else [])
         if not candidates:
-            raise _located(node, filename, "用户任务没有指定办理角色：请放入泳道，或设置 camunda:candidateGroups")
+            problems.add("no_role", _located(
+                node, filename, "用户任务没有指定办理角色：请放入泳道，或设置 camunda:candidateGroups"))
+            continue
         role = resolve_role(candidates[0])
         if role is None:
-            raise _located(node, filename, f"未知的办理角色 “{candidates[0]}”（泳道名或 candidateGroups 应为标准角色）")
+            problems.add("unknown_role", _located(
+                node, filename, f"未知的办理角色 “{candidates[0]}”（泳道名或 candidateGroups 应为标准角色）"))
+            continue
         props = _properties(node)
-        form = _form(node, filename)
+        try:
+            form = _form(node, filename)
+        except BpmnError as exc:
+            problems.add("form", exc)
+            continue
         try:
             settings = step_settings(props, {f.id: f for f in form})
         except BadInput as exc:
-            raise _located(node, filename, f"时限设置有误：{exc.message}") from None
+            problems.add("time_settings", _located(node, filename, f"时限设置有误：{exc.message}"))
+            continue
         tasks[element_id] = UserTaskInfo(element_id, node.get("name") or element_id, role.code,
                                          props.get("department") or None, form, props, settings)
     return tasks
 
 
-def _main_process(root: etree._Element, filename: str) -> etree._Element:
+def _main_process(root: etree._Element, filename: str, problems: Problems | None = None) -> etree._Element | None:
+    problems = problems or Problems()
     processes = [p for p in root.iterfind("bpmn:process", NS) if p.get("isExecutable", "true") == "true"]
     called = {c.get("calledElement") for c in root.iterfind(".//bpmn:callActivity", NS)}
     roots = [p for p in processes if p.get("id") not in called]
-    if len(roots) != 1:
-        names = "、".join(p.get("id") for p in roots) or "无"
-        raise BpmnError(f"应恰有一个可执行的主流程（isExecutable=\"true\" 且不被调用），现有：{names}",
-                        file=filename, line=root.sourceline)
-    return roots[0]
+    if len(roots) == 1:
+        return roots[0]
+    every = root.findall("bpmn:process", NS)
+    if not roots and every:  # drawn in a tool that marks processes not executable (most do)
+        main = candidate_main_process(root)
+        problems.add("not_executable", _located(
+            main, filename, "流程没有标记为可执行（isExecutable=\"false\"），本系统不会运行它"))
+        return None
+    names = "、".join(p.get("id") for p in roots) or "无"
+    problems.add("main_process", BpmnError(
+        f"应恰有一个可执行的主流程（isExecutable=\"true\" 且不被调用），现有：{names}",
+        file=filename, line=root.sourceline))
+    return None
+
+
+def candidate_main_process(root: etree._Element) -> etree._Element:
+    """The process a quick fix marks executable: not called by another, the most flow nodes."""
+    called = {c.get("calledElement") for c in root.iterfind(".//bpmn:callActivity", NS)}
+    every = root.findall("bpmn:process", NS)
+    pool = [p for p in every if p.get("id") not in called] or every
+    return max(pool, key=lambda p: sum(1 for n in p.iter() if isinstance(n.tag, str)
+                                       and _local(n.tag) in FLOW_NODE_TAGS))
+
+
+# --- rules on the flow: gateways, reachability, the role placeholder, time limits ---------------
+
+ROLE_PLACEHOLDER = "role_to_confirm"  # camunda:property a quick fix sets with the role it guessed
+
+
+def _outgoing(container: etree._Element) -> dict[str, list[etree._Element]]:
+    flows: dict[str, list[etree._Element]] = {}
+    for flow in container.iterfind(".//bpmn:sequenceFlow", NS):
+        flows.setdefault(flow.get("sourceRef"), []).append(flow)
+    return flows
+
+
+def _condition_values(text: str) -> tuple[str, bool, frozenset] | None:
+    """What a simple condition accepts: (field, negated, values) for ``f == v``, ``f != v``,
+    ``f in [..]``, ``f not in [..]``, ``f`` and ``not f``; None for anything else."""
+    try:
+        node = ast.parse(text.strip(), mode="eval").body
+    except SyntaxError:
+        return None
+    if isinstance(node, ast.Name):
+        return node.id, False, frozenset({True})
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not) and isinstance(node.operand, ast.Name):
+        return node.operand.id, False, frozenset({False})
+    if not (isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.left, ast.Name)):
+        return None
+    op, right = node.ops[0], node.comparators[0]
+    try:
+        value = ast.literal_eval(right)
+    except ValueError:
+        return None
+    if isinstance(op, (ast.Eq, ast.Is)):
+        return node.left.id, False, frozenset({value})
+    if isinstance(op, (ast.NotEq, ast.IsNot)):
+        return node.left.id, True, frozenset({value})
+    if isinstance(op, (ast.In, ast.NotIn)) and isinstance(value, (list, tuple, set, frozenset)):
+        return node.left.id, isinstance(op, ast.NotIn), frozenset(value)
+    return None
+
+
+def _field_domains(root: etree._Element) -> dict[str, frozenset]:
+    """The values a form field can take, where the form says so (enum options, booleans)."""
+    domains: dict[str, frozenset] = {}
+    for f in root.iterfind(".//camunda:formField", NS):
+        if f.get("type") == "enum":
+            domains[f.get("id")] = frozenset(v.get("id") for v in f.iterfind("camunda:value", NS))
+        elif f.get("type") == "boolean":
+            domains[f.get("id")] = frozenset({True, False})
+    return domains
+
+
+_OPPOSITE = {ast.Lt: ast.GtE, ast.GtE: ast.Lt, ast.Gt: ast.LtE, ast.LtE: ast.Gt, ast.Eq: ast.NotEq,
+             ast.NotEq: ast.Eq, ast.In: ast.NotIn, ast.NotIn: ast.In}
+
+
+def _negation_key(text: str) -> tuple[str, str] | None:
+    """(the condition, its negation) as comparable dumps, for ``a OP b`` and ``not a``."""
+    try:
+        node = ast.parse(text.strip(), mode="eval").body
+    except SyntaxError:
+        return None
+    if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _OPPOSITE:
+        flipped = ast.Compare(node.left, [_OPPOSITE[type(node.ops[0])]()], node.comparators)
+        return ast.dump(node), ast.dump(flipped)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        return ast.dump(node), ast.dump(node.operand)
+    return ast.dump(node), ast.dump(ast.UnaryOp(ast.Not(), node))
+
+
+def conditions_cover(conditions: list[str], domains: dict[str, frozenset]) -> bool:
+    """Whether at least one of the conditions is always true: two of them are each other's
+    negation (``score >= 60`` / ``score < 60``), or they test one field and together accept
+    every value it can take (``decision == "grant"`` / ``decision == "deny"`` over an enum field
+    with those two options; ``x in [..]`` / ``x not in [..]``)."""
+    keys = [k for k in (_negation_key(c) for c in conditions) if k is not None]
+    plain = {k[0] for k in keys}
+    if any(k[1] in plain for k in keys):
+        return True
+    parsed = [_condition_values(c) for c in conditions]
+    if not parsed or any(p is None for p in parsed) or len({p[0] for p in parsed}) != 1:
+        return False
+    accepted = frozenset().union(*(values for _f, negated, values in parsed if not negated))
+    excluded = [values for _f, negated, values in parsed if negated]
+    if excluded:  # the negated ones accept everything outside the intersection of what they exclude
+        return frozenset.intersection(*excluded) <= accepted
+    domain = domains.get(parsed[0][0])
+    return domain is not None and bool(domain) and domain <= accepted
+
+
+def check_gateways(root: etree._Element, filename: str, problems: Problems) -> None:
+    """A warning, not a refusal: whether conditions can all be false is not always decidable
+    from the text, so a gateway the rule cannot prove covered is reported for the designer to
+    look at (add a default flow), and still deploys."""
+    domains = _field_domains(root)
+    outgoing = _outgoing(root)
+    for gateway in root.iter(f"{{{BPMN_NS}}}exclusiveGateway", f"{{{BPMN_NS}}}inclusiveGateway"):
+        flows = outgoing.get(gateway.get("id"), [])
+        if len(flows) < 2 or gateway.get("default"):
+            continue
+        conditions = [(f.findtext("bpmn:conditionExpression", namespaces=NS) or "").strip() for f in flows]
+        if any(not c or c == "True" for c in conditions):
+            continue  # a flow without condition is always taken
+        if conditions_cover(conditions, domains):
+            continue
+        problems.add("gateway_default", _located(
+            gateway, filename, "网关的各条出线条件可能都不成立，而没有默认路径：办件会停在这里"))
+
+
+def _check_reachable(root: etree._Element, filename: str, problems: Problems) -> None:
+    containers = [p for p in root.iterfind("bpmn:process", NS)]
+    while containers:
+        container = containers.pop(0)
+        nodes = [n for n in container if isinstance(n.tag, str) and _local(n.tag) in FLOW_NODE_TAGS]
+        if not nodes:
+            continue
+        ids = {n.get("id"): n for n in nodes}
+        incoming: set[str] = set()
+        graph: dict[str, list[str]] = {}
+        for flow in container.iterfind("bpmn:sequenceFlow", NS):
+            graph.setdefault(flow.get("sourceRef"), []).append(flow.get("targetRef"))
+            incoming.add(flow.get("targetRef"))
+        starts = [n for n in nodes if _local(n.tag) == "startEvent"]
+        if not starts:  # BPMN: without a start event, every node without incoming flow starts
+            starts = [n for n in nodes if n.get("id") not in incoming and _local(n.tag) != "boundaryEvent"]
+        starts += [n for n in nodes if n.get("triggeredByEvent") == "true" or n.get("isForCompensation") == "true"
+                   or (_local(n.tag) == "intermediateCatchEvent" and n.get("id") not in incoming)]
+        attached: dict[str, list[str]] = {}
+        for n in nodes:
+            if _local(n.tag) == "boundaryEvent":
+                attached.setdefault(n.get("attachedToRef"), []).append(n.get("id"))
+        seen: set[str] = set()
+        todo = [n.get("id") for n in starts]
+        while todo:
+            current = todo.pop()
+            if current in seen or current not in ids:
+                continue
+            seen.add(current)
+            todo.extend(graph.get(current, []))
+            todo.extend(attached.get(current, []))
+        for n in nodes:
+            if n.get("id") not in seen:
+                problems.add("unreachable", _located(n, filename, "从开始事件走不到这个元素：它永远不会执行"))
+            elif _local(n.tag) in ("subProcess", "transaction"):
+                containers.append(n)
+
+
+def _check_role_placeholders(root: etree._Element, filename: str, problems: Problems) -> None:
+    for node in root.iterfind(".//bpmn:userTask", NS):
+        if _properties(node).get(ROLE_PLACEHOLDER):
+            groups = (node.get(f"{{{CAMUNDA_NS}}}candidateGroups") or "").split(",")[0].strip()
+            role = resolve_role(groups) if groups else None
+            problems.add("role_placeholder", _located(
+                node, filename, f"办理角色“{role.name if role else groups}”是一键修复填入的占位，尚未确认"))
+
+
+def _timer_text(node: etree._Element) -> tuple[str, str] | None:
+    for kind in ("timeDuration", "timeDate", "timeCycle"):
+        text = node.findtext(f".//bpmn:{kind}", namespaces=NS)
+        if text is not None:
+            return kind, text.strip()
+    return None
+
+
+def _check_timer_literals(root: etree._Element, filename: str, problems: Problems) -> None:
+    """A timer written as a quoted ISO 8601 text must parse (else it fails only when it is due)."""
+    parse = {"timeDuration": TimerEventDefinition.parse_iso_duration,
+             "timeDate": TimerEventDefinition.parse_time_or_duration,
+             "timeCycle": TimerEventDefinition.parse_iso_recurring_interval}
+    for event in root.iterfind(".//bpmn:timerEventDefinition", NS):
+        found = _timer_text(event)
+        if found is None or not found[1]:
+            continue
+        kind, text = found
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            continue  # an expression (workdays(3), a form field): checked as an expression
+        if not isinstance(value, str):
+            continue
+        try:
+            parse[kind](value)
+        except Exception:  # SpiffWorkflow raises a bare Exception for a bad ISO text
+            problems.add("timer", _located(event.getparent(), filename,
+                                           f"计时器 {text} 不是有效的 ISO 8601 写法"))
+
+
+def _workdays_literal(text: str) -> int | None:
+    try:
+        node = ast.parse(text, mode="eval").body
+    except SyntaxError:
+        return None
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "workdays"
+            and len(node.args) == 1 and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, int)):
+        return node.args[0].value
+    return None
+
+
+def check_time_limits(root: etree._Element, filename: str, policy: TimePolicy, problems: Problems) -> None:
+    """Limits in the diagram that contradict the item's catalogue limits."""
+    limit = policy.first_limit
+    which = "承诺时限" if policy.promised_days is not None else "法定时限"
+    for node in root.iterfind(".//bpmn:userTask", NS):
+        days = _properties(node).get("limit_days")
+        if not days or not days.strip().isdigit():
+            continue
+        days_n = int(days)
+        if limit and days_n > limit:
+            problems.add("time_limit", _located(
+                node, filename, f"环节时限 {days_n} 个工作日，超过事项{which} {limit} 个工作日"))
+        listed = policy.step_days.get(node.get("id"))
+        if listed is not None and listed != days_n:
+            problems.add("time_limit_differs", _located(
+                node, filename, f"事项目录规定该环节 {listed} 个工作日，图中写的是 {days_n} 个工作日（以目录为准）"))
+    for event in root.iterfind(".//bpmn:timerEventDefinition", NS):
+        found = _timer_text(event)
+        days_n = _workdays_literal(found[1]) if found else None
+        if days_n is not None and limit and days_n > limit:
+            problems.add("time_limit", _located(
+                event.getparent(), filename, f"计时器 {days_n} 个工作日，超过事项{which} {limit} 个工作日"))
+        elif found and found[0] == "timeDuration" and limit:
+            try:
+                value = ast.literal_eval(found[1])
+                days_d = TimerEventDefinition.parse_iso_duration(value).get("days", 0) if isinstance(value, str) else 0
+            except Exception:  # not a literal, or a bad ISO text (reported by its own rule)
+                continue
+            calendar = math.ceil(policy.statutory_days * 7 / 5) + 7  # working days, weekends and a holiday week
+            if days_d > calendar:
+                problems.add("time_limit", _located(
+                    event.getparent(), filename,
+                    f"计时器 {days_d} 天，超过事项法定时限 {policy.statutory_days} 个工作日折合的自然日（约 {calendar} 天）"))
+    user_tasks = {n.get("id") for n in root.iterfind(".//bpmn:userTask", NS)}
+    for element in sorted(set(policy.step_days) - user_tasks):
+        problems.add("time_limit_differs", BpmnError(
+            f"事项目录为环节 “{element}” 规定了时限，但图中没有这个用户任务", file=filename, element=element))
+
+
+_ACTIVITIES = {"task", "userTask", "manualTask", "scriptTask", "sendTask", "receiveTask", "subProcess",
+               "transaction", "callActivity"}
+
+
+def _check_single_outgoing(root: etree._Element, filename: str, problems: Problems) -> None:
+    """SpiffWorkflow refuses an activity with several outgoing flows (in English, late): say it here."""
+    outgoing = _outgoing(root)
+    for node in root.iter():
+        if isinstance(node.tag, str) and _local(node.tag) in _ACTIVITIES and etree.QName(node).namespace == BPMN_NS:
+            flows = outgoing.get(node.get("id"), [])
+            if len(flows) > 1:
+                problems.add("outgoing", _located(
+                    node, filename, f"环节有 {len(flows)} 条出线（{'、'.join(f.get('id') for f in flows)}）：本系统的环节后只能有一条出线"))
+
+
+def check_flow(root: etree._Element, filename: str, problems: Problems | None = None) -> None:
+    """The rules on the flow that the engine enforces at deploy as well as in lint."""
+    problems = problems or Problems()
+    _check_timer_literals(root, filename, problems)
+    _check_single_outgoing(root, filename, problems)
+    _check_reachable(root, filename, problems)
+    _check_role_placeholders(root, filename, problems)
 
 
 def _diagram_warnings(root: etree._Element) -> list[str]:
@@ -319,6 +652,7 @@ def parse_definition(content: bytes | str, filename: str = "<bpmn>") -> ProcessD
     _check_expressions(root, filename)
     user_tasks = _user_tasks(root, filename)
     main = _main_process(root, filename)
+    check_flow(root, filename)
     process_id = main.get("id")
     try:
         parser.add_bpmn_xml(etree.ElementTree(root), filename)

@@ -430,3 +430,23 @@ class HistoryEntry(Base):
     #: sha256 over the previous entry's hash and this entry's canonical form (engine/audit.py)
     hash: Mapped[Optional[str]] = mapped_column(String(64))
 
+
+
+class ProcessDraft(Base):
+    """A diagram a designer saved from the modeler: not deployed, not case state (so not a
+    command), but who saved what and when is kept. Every save is a new row; an item's latest
+    one is what the administrator is asked to deploy (待管理员部署)."""
+
+    __tablename__ = "process_drafts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[Optional[int]] = mapped_column(ForeignKey("items.id"), index=True)  # None: a new process
+    based_on_id: Mapped[Optional[int]] = mapped_column(ForeignKey("process_versions.id"))  # the version opened
+    title: Mapped[str] = mapped_column(String(255))
+    filename: Mapped[str] = mapped_column(String(255))
+    bpmn_xml: Mapped[str] = deferred(mapped_column(Text, nullable=False))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    errors: Mapped[int] = mapped_column(Integer)  # what lint found when it was saved
+    warnings: Mapped[int] = mapped_column(Integer)
+    saved_by: Mapped[str] = mapped_column(String(64))
+    saved_at: Mapped[datetime]
+    item: Mapped[Optional[Item]] = relationship()
