@@ -9,12 +9,13 @@ first command after which something differs.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Callable
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from .actors import Actor
@@ -28,7 +29,7 @@ from .people import actor_for, add_department, add_user
 from engine.runtime.definitions import parse_definition
 from engine.runtime.values import parse_json
 from .executor import Engine
-from engine.store.models import CalendarDay, CalendarYear, Case, Deadline, Department, HistoryEntry, Item, Task, User, UserRole
+from engine.store.models import CalendarDay, CalendarYear, Case, Deadline, Department, HistoryEntry, Item, ProcessVersion, Task, User, UserRole
 from engine.timelimits.policy import policy_from_json
 from engine.read.queries import case_history, iso
 from engine.timelimits.workdays import import_year
@@ -194,21 +195,65 @@ def _show(value: Any) -> str:
 
 
 class Replayer:
-    """Replays histories; one instance shares parsed definitions between replays."""
+    """Replays histories; one instance shares between replays the parsed definitions, one in-memory
+    database and a snapshot of that database as each history's preparation left it.
+
+    Most histories of a batch (the cases of one item) prepare the same thing — the directory, the
+    calendar, the item and its process — so that is built once: the prepared database is kept as a
+    SQLite image (``serialize``) under a key of what went into it, and the next history with the
+    same key starts from a copy of the image (``deserialize``, a memory copy) instead of creating
+    the schema and inserting the catalogue again. The image is exactly what a fresh preparation
+    would give (the same rows, ids and sequences), so a replay's outcome does not depend on the
+    histories replayed before it."""
+
+    #: prepared images kept (a batch of one item needs one; a mixed batch a few)
+    KEEP = 8
 
     def __init__(self):
         self.definitions = DefinitionCache()
         self._db: Database | None = None
+        self._empty: bytes | None = None
+        self._prepared: dict[str, tuple[bytes, str]] = {}  # key → (image, content hash of the version)
 
-    def _database(self) -> Database:
-        """An empty in-memory database at head. One engine for all of this replayer's replays, emptied
-        between them: SQLAlchemy compiles statements once per engine, which is most of a short replay."""
+    def _image(self, image: bytes | None = None) -> bytes | None:
+        """Read (no argument) or replace the whole in-memory database: its one DB-API connection
+        (a ``StaticPool``) serialized or deserialized."""
+        conn = self._db.engine.raw_connection()
+        try:
+            if image is None:
+                return conn.driver_connection.serialize()
+            conn.driver_connection.deserialize(image)
+            return None
+        finally:
+            conn.close()
+
+    def _database(self, history: dict[str, Any], later_years: set[int], bpmn: bytes | None,
+                  filename: str | None) -> tuple[Database, str]:
+        """The in-memory database prepared for ``history``, and the hash of the version it runs on."""
         if self._db is None:
             self._db = Database("sqlite://")
-        else:
-            self._db.drop_schema()
-        self._db.create_schema()
-        return self._db
+            self._db.create_schema()
+            self._empty = self._image()
+        content = bpmn if bpmn is not None else history["process"]["bpmn"].encode("utf-8")
+        key = hashlib.sha256(json.dumps(
+            [history["directory"], [y for y in history["calendar"] if int(y["year"]) not in later_years],
+             history["item"], filename or history["process"].get("filename") or "history.bpmn",
+             hashlib.sha256(content).hexdigest()], sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+        at = parse_datetime(history["commands"][0]["at"])
+        prepared = self._prepared.get(key)
+        if prepared is not None:
+            self._image(prepared[0])
+            with self._db.transaction() as session:  # the one thing that differs: when it was deployed
+                session.execute(update(ProcessVersion).values(deployed_at=at))
+                session.execute(update(Item).values(created_at=at))
+            return self._db, prepared[1]
+        self._image(self._empty)
+        with self._db.transaction() as session:
+            version = self._prepare(session, history, later_years, content, filename)
+        if len(self._prepared) >= self.KEEP:
+            self._prepared.pop(next(iter(self._prepared)))
+        self._prepared[key] = (self._image(), version)
+        return self._db, version
 
     def close(self) -> None:
         if self._db is not None:
@@ -223,13 +268,12 @@ class Replayer:
         result = ReplayResult(history["case"]["number"], len(commands))
         later_years = {int(e["inputs"]["schedule"]["year"]) for e in commands
                        if e["command"] == "recompute_deadlines" and e["inputs"].get("schedule")}
-        db = self._database()
         try:
+            db, result.version = self._database(history, later_years, bpmn, filename)
             engine = Engine(db, FixedClock(parse_datetime(commands[0]["at"])), definitions=self.definitions)
-            with db.transaction() as session:
-                result.version = self._prepare(session, history, later_years, bpmn, filename)
+            actors: dict[tuple[str, str | None], Actor] = {}  # the directory does not change during a replay
             for n, entry in enumerate(commands, 1):
-                divergence = self._step(engine, db, n, entry, result.version)
+                divergence = self._step(engine, db, n, entry, result.version, actors)
                 if divergence is not None:
                     result.divergence = divergence
                     break
@@ -241,7 +285,7 @@ class Replayer:
             raise
         return result
 
-    def _prepare(self, session: Session, history: dict, later_years: set[int], bpmn: bytes | None,
+    def _prepare(self, session: Session, history: dict, later_years: set[int], content: bytes,
                  filename: str | None) -> str:
         directory = history["directory"]
         for d in directory["departments"]:
@@ -255,7 +299,6 @@ class Replayer:
                 continue  # imported while the case ran: applied where the history says
             _import(session, year)
         item, process = history["item"], history["process"]
-        content = bpmn if bpmn is not None else process["bpmn"].encode("utf-8")
         at = parse_datetime(history["commands"][0]["at"])
         deployment = deploy(session, content, filename or process.get("filename") or "history.bpmn", item["code"],
                             deployed_by="replay", at=at, department_code=item["department"],
@@ -264,7 +307,8 @@ class Replayer:
         row.time_policy = policy_from_json(item.get("time_policy")).to_dict() if item.get("time_policy") else None
         return deployment.version.content_hash
 
-    def _step(self, engine: Engine, db: Database, n: int, entry: dict, version: str) -> Divergence | None:
+    def _step(self, engine: Engine, db: Database, n: int, entry: dict, version: str,
+              actors: dict[tuple[str, str | None], Actor]) -> Divergence | None:
         def diverged(what, expected=None, actual=None):
             return Divergence(n, entry["command"], entry["actor"], entry["at"], what, expected, actual)
 
@@ -278,7 +322,10 @@ class Replayer:
             with db.transaction() as session:
                 _import(session, inputs["schedule"])
         try:
-            actor = _actor(db, entry["actor"], payload.get("on_behalf_of"))
+            who = (entry["actor"], payload.get("on_behalf_of"))
+            actor = actors.get(who)
+            if actor is None:
+                actor = actors[who] = _actor(db, *who)
             engine.execute(command, actor, at=at)
         except ApprovalError as exc:
             return diverged(f"被拒绝：{exc.message}")
