@@ -333,9 +333,11 @@ class Replayer:
             engine.execute(command, actor, at=at)
         except ApprovalError as exc:
             return diverged(f"被拒绝：{exc.message}")
-        with db.reader() as session:
-            case_id = session.scalar(select(Case.id).where(Case.key == _case_key(session, entry, payload)))
-            got = session.scalar(select(HistoryEntry).where(HistoryEntry.case_id == case_id, HistoryEntry.seq == n))
+        with db.reader() as session:  # one query: the entry of the replayed case (the first one made)
+            case = (select(Case.id).where(Case.key == payload["key"]) if entry["command"] == "start_case"
+                    else select(Case.id).order_by(Case.id).limit(1))
+            got = session.scalar(select(HistoryEntry).where(HistoryEntry.case_id == case.scalar_subquery(),
+                                                            HistoryEntry.seq == n))
         if got is None:
             return diverged("没有产生办理记录")
         observed = entry["observed"]
@@ -358,12 +360,6 @@ class Replayer:
 def _unlabelled(tasks: list[dict]) -> list[dict]:
     """Ready tasks without their names: renaming a label is not a change of behaviour."""
     return [{k: v for k, v in t.items() if k != "name"} for t in tasks]
-
-
-def _case_key(session: Session, entry: dict, payload: dict) -> str:
-    if entry["command"] == "start_case":
-        return payload["key"]
-    return session.scalar(select(Case.key).order_by(Case.id).limit(1))  # a replay database holds one case
 
 
 def _actor(db: Database, name: str, on_behalf_of: str | None = None) -> Actor:
