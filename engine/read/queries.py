@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, union_all
+from sqlalchemy import and_, func, or_, select, union, union_all
 from sqlalchemy.orm import Session, joinedload
 
 from engine.actors import Actor
@@ -180,14 +180,26 @@ def _inbox_pieces(actor: Actor, tab: str, today: date | None) -> list:
     return pieces
 
 
+def _piece_parts(query, pieces: list, limit: int) -> list:
+    return [query.with_only_columns(Task.id, Task.due_on).where(piece).order_by(Task.due_on, Task.id)
+            .limit(limit).subquery() for piece in pieces]
+
+
 def _ranked_ids(session: Session, query, pieces: list, limit: int) -> list[int]:
     """The first ``limit`` task ids of ``query`` in the inbox order (due date, no date last, id),
     read as one UNION ALL of the pieces, each an index range read stopping at ``limit``."""
-    parts = [query.with_only_columns(Task.id, Task.due_on).where(piece).order_by(Task.due_on, Task.id)
-             .limit(limit).subquery() for piece in pieces]
+    parts = _piece_parts(query, pieces, limit)
     rows = session.execute(union_all(*(select(part.c.id, part.c.due_on) for part in parts))).all()
     due = {task_id: due_on for task_id, due_on in rows}  # a step may be in two pieces (委派 in one's own role)
     return sorted(due, key=lambda task_id: (due[task_id] is None, due[task_id] or date.min, task_id))[:limit]
+
+
+def _pieces_count(session: Session, query, pieces: list) -> int:
+    """How many tasks the pieces hold together, no further than ``COUNT_CAP + 1``: counted by the
+    database (a UNION drops a step two pieces share), not fetched."""
+    parts = _piece_parts(query, pieces, COUNT_CAP + 1)
+    ids = union(*(select(part.c.id) for part in parts)).subquery()
+    return min(session.scalar(select(func.count()).select_from(ids)) or 0, COUNT_CAP + 1)
 
 
 def inbox_count(session: Session, actor: Actor, tab: str, *, search: str = "", today: date | None = None) -> int:
@@ -196,7 +208,7 @@ def inbox_count(session: Session, actor: Actor, tab: str, *, search: str = "", t
     query = _inbox_query(session, actor, tab, search, today)[0]
     if tab == "done" or search.strip():
         return _capped_count(session, query)
-    return len(_ranked_ids(session, query, _inbox_pieces(actor, tab, today), COUNT_CAP + 1))
+    return _pieces_count(session, query, _inbox_pieces(actor, tab, today))
 
 
 def _capped_count(session: Session, query) -> int:
@@ -214,8 +226,9 @@ def inbox(session: Session, actor: Actor, *, tab: str = "todo", search: str = ""
         total = _capped_count(session, query)
         rows = session.scalars(query.options(*eager).order_by(*order).limit(per_page).offset((page - 1) * per_page))
     else:
-        ranked = _ranked_ids(session, query, _inbox_pieces(actor, tab, today), COUNT_CAP + 1)
-        total, shown = len(ranked), ranked[(page - 1) * per_page:page * per_page]
+        pieces = _inbox_pieces(actor, tab, today)
+        total = _pieces_count(session, query, pieces)
+        shown = _ranked_ids(session, query, pieces, page * per_page)[(page - 1) * per_page:]
         loaded = {t.id: t for t in session.scalars(select(Task).where(Task.id.in_(shown)).options(*eager))}
         rows = [loaded[task_id] for task_id in shown]
     out = []
