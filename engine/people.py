@@ -1,17 +1,26 @@
 """Departments, users and their roles. Passwords are stored as Werkzeug hashes (scrypt)."""
 from __future__ import annotations
 
+import logging
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .actors import Actor
 from .errors import BadInput, NotFound
-from engine.store.models import Department, User, UserRole
+from engine.store.models import Department, Message, User, UserRole
 from .roles import resolve_role
 from engine.runtime.values import check_text
 
 LEVELS = ("province", "city", "county", "township", "village")
+
+log = logging.getLogger("approvals.people")
+
+#: the shortest password one may choose
+MIN_PASSWORD = 8
+MAX_PASSWORD = 128
 
 #: Werkzeug hash method. Tests lower the work factor; production keeps scrypt.
 PASSWORD_HASH_METHOD = "scrypt"
@@ -136,3 +145,33 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     if user is None or not user.active or not user.password_hash:
         return None
     return user if check_password_hash(user.password_hash, password) else None
+
+
+def change_password(session: Session, username: str, current: str, new: str, repeated: str, *,
+                    at: datetime) -> User:
+    """A user changes their own password: the current one must be right, the new one typed twice
+    alike, at least ``MIN_PASSWORD`` characters and different from the current one.
+
+    Not a command: commands change cases and their history; an account is not a case (as
+    ``set_backup``/``set_away``). The change is recorded where it can be checked: a message in
+    the user's own box (站内消息, kept with its time, which tells the user if someone else did it)
+    and the log line ``approvals.people``."""
+    user = user_by_name(session, username)
+    if not current:
+        raise BadInput("请填写当前密码")
+    if not user.active or not user.password_hash or not check_password_hash(user.password_hash, current):
+        raise BadInput("当前密码不正确，密码未修改")
+    check_text(new, "新密码", MAX_PASSWORD)
+    if len(new) < MIN_PASSWORD:
+        raise BadInput(f"新密码至少 {MIN_PASSWORD} 个字符（现在 {len(new)} 个）")
+    if not new.strip():
+        raise BadInput("新密码不能全是空格")
+    if new != repeated:
+        raise BadInput("两次输入的新密码不一致，请重新输入")
+    if new == current:
+        raise BadInput("新密码与当前密码相同，请换一个")
+    user.password_hash = hash_password(new)
+    session.add(Message(user_id=user.id, case_id=None, kind="password", title="您的登录密码已修改",
+                        body="如果不是您本人修改的，请立即联系管理员。", created_at=at))
+    log.info("password changed by user %s", user.username)
+    return user

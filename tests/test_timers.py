@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 import multiprocessing
 from datetime import date, datetime, timedelta
@@ -104,12 +105,35 @@ def test_a_deadline_in_an_unpublished_year_is_provisional_and_moves_when_it_is_i
     ({"days_off": [{"date": "2028-01-01"}]}, "不属于"),
     ({"days_off": [{"from": "2027-02-12", "to": "2027-02-06"}]}, "区间"),
     ({"days_off": [{"date": "2027-13-01"}]}, "无效"),
-    ({"holidays": []}, "未知项"),
+    ({"holidays": []}, "不认识的名称：holidays"),
 ])
 def test_a_bad_schedule_file_is_refused_with_the_reason(change, reason):
     with pytest.raises(BadInput) as caught:
         parse_schedule(json.dumps({**SCHEDULE_2027, **change}))
-    assert reason in caught.value.message
+    assert reason in caught.value.message and "日历文件第 1 行：" in caught.value.message
+
+
+@pytest.mark.parametrize("text, message", [
+    # a JSON mistake: Python's parser's message in Chinese, with line and column
+    ('{"year": 2027,\n "days_off": [\n  {"date": "2027-01-01",}\n ]}',
+     "日历文件 第 3 行第 25 列：不是有效的 JSON，此处应为用双引号括起的名称（对象末尾多了逗号？）"),
+    ('{"year": 2027\n "days_off": []}', "日历文件 第 2 行第 2 列：不是有效的 JSON，此处缺少逗号"),
+    ('{"year": 2027,\n "days_off": [\n  {"date": "2027-01-01", "name": "元旦"},\n  {"date": "2027-13-01"}\n ]}',
+     "日历文件第 4 行：放假日（days_off）第 2 项的日期“2027-13-01”无效，应为 年-月-日，例如 2027-01-01"),
+    ('{"year": 2027,\n "days_off": [{"date": "2027-01-01"}],\n "makeup_days": [\n\n  {"date": "2027-01-01"}]}',
+     "日历文件第 5 行：调休上班日 2027-01-01 不是周末：工作日本来就上班"),
+    ('{"year": 2027,\n "days_off": [{"date": "2027-01-01"},\n  {"date": "2027-01-01"}]}',
+     "日历文件第 3 行：放假日 2027-01-01 重复（第 2 行已列出）"),
+    ('{"year": 2027,\n\n "makeup_days": {"date": "2027-01-02"}}', "日历文件第 3 行：调休上班日（makeup_days）应为列表"),
+    (b'{"year": 2027,\n "source": "\xff"}', "日历文件 第 2 行：不是有效的 UTF-8 文本"),
+    ("", "日历文件 是空的"),
+])
+def test_every_schedule_error_is_chinese_and_names_its_line(text, message):
+    with pytest.raises(BadInput) as caught:
+        parse_schedule(text)
+    assert caught.value.message.startswith(message)
+    assert not re.search(r"[A-Za-z]{3,}", caught.value.message.split("例如")[0].replace("days_off", "").replace("makeup_days", "")
+                         .replace("JSON", "").replace("UTF", "")), caught.value.message
 
 
 def test_a_failing_deadline_is_retried_with_backoff_and_never_blocks_the_others(flow, clock, seeded):

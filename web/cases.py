@@ -8,13 +8,14 @@ from sqlalchemy import select
 
 from engine.commands import (COMMANDS, CopyCase, DecideExtension, ExtendDeadline, ReceiveSupplement, RecordMaterials,
                              RequestExtension, RequestSupplement, ResumeClocks, SuspendClocks, UrgeTask)
-from engine.errors import BadInput
+from engine.errors import ApprovalError, BadInput
 from web.diagram import render_cached, task_states
 from engine.store.models import ProcessVersion, Task
 from engine.timelimits.policy import SUSPENSION_KINDS
 from engine.read.application import application_view
 from engine.read.views import case_operations, copy_recipients, history_view, readable_case
 from engine.read.queries import case_clocks, case_dict, case_notices
+from engine.read.search import STATUSES, CaseSearch, parse_search, search_cases, searchable_items
 
 from .auth import login_required
 from .context import get_db, get_engine
@@ -22,6 +23,23 @@ from .context import get_db, get_engine
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
 COMMAND_NAMES = {name: command.label for name, command in COMMANDS.items()}
+
+
+@bp.route("/")
+@login_required
+def search():
+    """办件查询: by part of the number or the applicant's name, item, day received and status."""
+    error, page, search = None, None, CaseSearch()
+    with get_db().reader() as session:
+        items = searchable_items(session)
+        try:
+            search = parse_search(request.args, {code for code, _ in items})
+        except ApprovalError as exc:
+            error = exc.message
+        else:
+            page = search_cases(session, g.actor, search)
+    return render_template("search.html", page=page, search=search, typed=request.args, items=items,
+                           statuses=STATUSES, error=error), (400 if error else 200)
 
 
 @bp.route("/<number>/print")

@@ -1,4 +1,5 @@
-"""The user's own settings: the named backup (AB岗) and being away."""
+"""The user's own settings: the named backup (AB岗) and being away, the password, and the lists of
+the user's 首问 registrations and copies (抄送) received and sent."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
@@ -6,10 +7,11 @@ from sqlalchemy import select
 
 from engine.errors import ApprovalError
 from engine.store.models import User, UserRole
-from engine.people import set_away, set_backup
+from engine.people import MIN_PASSWORD, change_password, set_away, set_backup
+from engine.read.queries import copies_received, copies_sent, first_contacts
 
 from .auth import login_required
-from .context import get_db
+from .context import get_db, get_engine
 
 bp = Blueprint("profile", __name__, url_prefix="/me")
 
@@ -28,6 +30,24 @@ def settings():
         else:
             flash("已保存")
             return redirect(url_for("profile.settings"))
+    return _page(error=error)
+
+
+@bp.route("/password", methods=["POST"])
+@login_required
+def password():
+    """Change one's own password: the current one, the new one twice (engine.people.change_password)."""
+    try:
+        with get_db().transaction() as session:
+            change_password(session, g.user.username, request.form.get("current", ""), request.form.get("new", ""),
+                            request.form.get("repeat", ""), at=get_engine().now())
+    except ApprovalError as exc:
+        return _page(password_error=exc.message)
+    flash("密码已修改，下次登录请使用新密码")
+    return redirect(url_for("profile.settings"))
+
+
+def _page(*, error=None, password_error=None):
     with get_db().reader() as session:
         me = session.get(User, g.user.id)
         colleagues = list(session.scalars(
@@ -38,4 +58,9 @@ def settings():
         view = {"backup": me.backup_id, "away": me.away,
                 "colleagues": [(u.id, u.username, u.display_name) for u in colleagues],
                 "standing_in": [(u.display_name, u.away) for u in standing_in]}
-    return render_template("profile.html", me=view, error=error), (400 if error else 200)
+        contacts = first_contacts(session, g.actor)
+        received = copies_received(session, me.id)
+        sent = copies_sent(session, g.actor)
+    return render_template("profile.html", me=view, contacts=contacts, received=received, sent=sent,
+                           error=error, password_error=password_error, min_password=MIN_PASSWORD), \
+        (400 if error or password_error else 200)

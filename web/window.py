@@ -52,7 +52,7 @@ def choose():
         groups: dict[str, list] = {}
         own = []
         for i in rows:
-            entry = {"code": i.code, "name": i.name, "kind": i.kind,
+            entry = {"code": i.code, "name": i.name, "kind": i.kind, "own": i.department_id == g.actor.department_id,
                      "promised_days": (i.time_policy or {}).get("promised_days")}
             (own if i.department_id == g.actor.department_id else groups.setdefault(i.department.name, [])).append(entry)
     ordered = ([(g.user.department.name, own)] if own else []) + sorted(groups.items())

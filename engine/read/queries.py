@@ -5,7 +5,6 @@ them only by adding keys.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -87,9 +86,6 @@ def ready_tasks(session: Session, actor: Actor | None = None, *, limit: int = 20
     return list(session.scalars(query))
 
 
-#: What a case number looks like (e.g. SCJG-SPJY-20260302-00001, MZJH-20260302-0001).
-CASE_NUMBER_LIKE = re.compile(r"[A-Z][A-Z0-9]*(-[A-Z0-9]+)*-?\d{4,}[-0-9]*")
-
 COUNT_CAP = 1000
 
 INBOX_TABS = {"todo": "待办", "done": "已办", "warning": "预警", "overdue": "超期"}
@@ -133,13 +129,11 @@ def _inbox_query(session: Session, actor: Actor, tab: str, search: str, today: d
         order = (Task.due_on.asc().nulls_last(), Task.id)
     search = search.strip()
     if search:
-        # Find the cases first (a range on the unique number index, or the applicant index), then
-        # their tasks: the plan no longer depends on the database's statistics.
-        if CASE_NUMBER_LIKE.fullmatch(search):
-            cases = select(Case.id).where(Case.number >= search, Case.number < search + "\uffff")
-        else:
-            pattern = "%" + search.replace("\\", "").replace("%", "").replace("_", "") + "%"
-            cases = select(Case.id).where(Case.applicant.like(pattern))
+        # Find the cases first (part of the number, or part of the applicant's name: a LIKE
+        # '%…%' on one narrow table), then their tasks through ix_tasks_case_state: the plan no
+        # longer depends on the database's statistics.
+        pattern = "%" + search.replace("\\", "").replace("%", "").replace("_", "") + "%"
+        cases = select(Case.id).where(or_(Case.number.like(pattern.upper()), Case.applicant.like(pattern)))
         case_ids = list(session.scalars(cases.limit(COUNT_CAP)))
         task_ids = list(session.scalars(select(Task.id).where(Task.case_id.in_(case_ids))))
         query = query.where(Task.id.in_(task_ids))
@@ -244,8 +238,40 @@ def inbox(session: Session, actor: Actor, *, tab: str = "todo", search: str = ""
             or (task.delegated_by_id is not None and task.assignee_id == actor.user_id))
         row["remaining_days"] = (calendar.between(today, task.due_on).value
                                  if calendar is not None and today is not None and task.due_on else None)
-        out.append(row)
-    return InboxPage(tab, out, total, page, per_page)
+        out.append((task, row))
+    if tab != "done":
+        _mark_urged_and_returned(session, out)
+    return InboxPage(tab, [row for _, row in out], total, page, per_page)
+
+
+def _mark_urged_and_returned(session: Session, rows: list[tuple[Task, dict[str, Any]]]) -> None:
+    """From the page's cases' history: how often each open step was urged (催办) since it opened,
+    and — for a step opened by a 退回 — the reason given (``urged``, ``returned_reason``,
+    ``returned_by``). One query through the history's (case_id, seq) index."""
+    by_case: dict[int, list[tuple[Task, dict[str, Any]]]] = {}
+    for task, row in rows:
+        row["urged"], row["returned_reason"], row["returned_by"] = 0, None, None
+        by_case.setdefault(task.case_id, []).append((task, row))
+    if not by_case:
+        return
+    entries = session.execute(
+        select(HistoryEntry.case_id, HistoryEntry.command, HistoryEntry.at, HistoryEntry.inputs, HistoryEntry.actor)
+        .where(HistoryEntry.case_id.in_(sorted(by_case)), HistoryEntry.command.in_(("urge_task", "return_task")))
+        .order_by(HistoryEntry.case_id, HistoryEntry.seq))
+    names = {}
+    for case_id, command, at, inputs, actor in entries:
+        inputs = inputs or {}
+        for task, row in by_case[case_id]:
+            if command == "urge_task" and inputs.get("task") == task.spiff_id and at >= task.created_at:
+                row["urged"] += 1
+            elif command == "return_task" and inputs.get("to") == task.element_id and at == task.created_at:
+                row["returned_reason"] = str(inputs.get("reason") or "").strip()
+                row["returned_by"] = names.setdefault(actor, _actor_name(session, actor))
+
+
+def _actor_name(session: Session, actor: str) -> str:
+    """A history entry's actor (a user name) as the person's name."""
+    return session.scalar(select(User.display_name).where(User.username == actor)) or actor
 
 
 def get_task(session: Session, task_id: int) -> Task:
@@ -397,3 +423,38 @@ def first_contacts(session: Session, actor: Actor, limit: int = 20) -> list[dict
              "subject": (payload.get("data") or {}).get("subject", ""),
              "department": names.get((payload.get("data") or {}).get("target_department"), ""),
              "started_at": iso(case.started_at)} for case, payload in rows]
+
+
+def copies_received(session: Session, user_id: int, limit: int = 20) -> list[dict[str, Any]]:
+    """The cases copied (抄送) to this user, newest first (``ix_messages_inbox``)."""
+    rows = session.execute(
+        select(Message, Case).join(Case, Case.id == Message.case_id)
+        .where(Message.user_id == user_id, Message.kind == "copy")
+        .options(joinedload(Case.item)).order_by(Message.id.desc()).limit(limit)).all()
+    # who sent each: the case's 抄送 entry at the message's time (through the history's case index)
+    senders = {(case_id, at): actor for case_id, at, actor in session.execute(
+        select(HistoryEntry.case_id, HistoryEntry.at, HistoryEntry.actor).where(
+            HistoryEntry.case_id.in_(sorted({case.id for _, case in rows})), HistoryEntry.command == "copy_case"))}
+    names = dict(session.execute(select(User.username, User.display_name)
+                                 .where(User.username.in_(sorted(set(senders.values()))))).all())
+    out = []
+    for m, case in rows:
+        sender = senders.get((case.id, m.created_at))
+        out.append({"number": case.number, "item_name": case.item.name, "applicant": case.applicant,
+                    "from": names.get(sender, sender or ""), "title": m.title, "note": m.body,
+                    "at": iso(m.created_at)})
+    return out
+
+
+def copies_sent(session: Session, actor: Actor, limit: int = 20) -> list[dict[str, Any]]:
+    """The copies (抄送) this user sent, newest first, with the names of those they went to
+    (``ix_case_history_actor``, migration 0008)."""
+    rows = session.execute(
+        select(HistoryEntry, Case).join(Case, Case.id == HistoryEntry.case_id)
+        .where(HistoryEntry.actor == actor.name, HistoryEntry.command == "copy_case")
+        .options(joinedload(Case.item)).order_by(HistoryEntry.at.desc(), HistoryEntry.id.desc()).limit(limit)).all()
+    logins = {n for entry, _ in rows for n in (entry.payload or {}).get("notified", [])}
+    names = dict(session.execute(select(User.username, User.display_name).where(User.username.in_(sorted(logins)))).all())
+    return [{"number": case.number, "item_name": case.item.name, "applicant": case.applicant,
+             "to": [names.get(n, n) for n in (entry.payload or {}).get("notified", [])],
+             "note": (entry.inputs or {}).get("note", ""), "at": iso(entry.at)} for entry, case in rows]

@@ -308,6 +308,10 @@ def history_view(session: Session, case: Case) -> list[dict[str, Any]]:
             target = result.get("assignee") or result.get("owner") or inputs.get("to")
             if target:
                 details.append(f"{'交回' if e.command == 'hand_back_task' else '给'} {names.get(target, target)}")
+        elif e.command == "start_case" and not e.actor.startswith(("applicant:", "system")):
+            what = "受理登记（收件）"
+        elif e.command == "attach_material":
+            details.append(f"{inputs.get('material', '')}：{inputs.get('filename', '')}")
         elif e.command == "copy_case":
             details.append("抄送 " + "、".join(names.get(n, n) for n in result.get("notified", [])))
         elif e.command in ("request_extension", "extend_deadline") and (result.get("days") or inputs.get("days")):

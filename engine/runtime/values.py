@@ -81,6 +81,27 @@ def _depth(value: Any) -> int:
     return deepest
 
 
+#: Python's JSON parser's messages in Chinese (json.decoder, json.scanner)
+JSON_ERRORS = {
+    "Expecting value": "此处缺少值（多余的逗号，或字符串少了双引号？）",
+    "Expecting property name enclosed in double quotes": "此处应为用双引号括起的名称（对象末尾多了逗号？）",
+    "Expecting ',' delimiter": "此处缺少逗号",
+    "Expecting ':' delimiter": "名称后缺少冒号",
+    "Unterminated string starting at": "字符串没有结束的双引号",
+    "Invalid control character at": "字符串中有控制字符（如换行或制表符）",
+    "Invalid \\escape": "字符串中有无效的转义（反斜杠后只能是 \" \\ / b f n r t u）",
+    "Invalid \\uXXXX escape": "字符串中的 \\u 转义应为 4 位十六进制数",
+    "Extra data": "JSON 内容结束后还有多余的内容",
+    "Illegal trailing comma before end of object": "对象末尾多了逗号",
+    "Illegal trailing comma before end of array": "列表末尾多了逗号",
+}
+
+
+def json_error(message: str) -> str:
+    """A JSON parser's message in Chinese (the English one only for one not known here)."""
+    return JSON_ERRORS.get(message, f"格式错误（{message}）")
+
+
 def parse_json(text: str | bytes, what: str, *, max_bytes: int | None = MAX_DATA_BYTES,
                max_depth: int = MAX_JSON_DEPTH) -> Any:
     """Parse untrusted JSON: size, nesting and number sizes bounded; NaN and Infinity refused;
@@ -88,13 +109,16 @@ def parse_json(text: str | bytes, what: str, *, max_bytes: int | None = MAX_DATA
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")
-        except UnicodeDecodeError:
-            raise BadInput(f"{what} 不是有效的 UTF-8 文本") from None
+        except UnicodeDecodeError as exc:
+            line = text[:exc.start].count(b"\n") + 1
+            raise BadInput(f"{what} 第 {line} 行：不是有效的 UTF-8 文本（请以 UTF-8 编码保存后重试）") from None
     check_text(text, what, max_length=max_bytes if max_bytes is not None else len(text))
     try:
         value = json.loads(text, parse_constant=_refuse_constant, parse_int=_parse_int, parse_float=_parse_float)
     except json.JSONDecodeError as exc:
-        raise BadInput(f"{what} 不是有效的 JSON：{exc.msg}（第 {exc.lineno} 行第 {exc.colno} 列）") from None
+        if not text.strip():
+            raise BadInput(f"{what} 是空的：请填写 JSON 内容") from None
+        raise BadInput(f"{what} 第 {exc.lineno} 行第 {exc.colno} 列：不是有效的 JSON，{json_error(exc.msg)}") from None
     except RecursionError:
         raise BadInput(f"{what} 嵌套过深（上限 {max_depth} 层）") from None
     except BadInput as exc:

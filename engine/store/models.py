@@ -181,7 +181,7 @@ class Case(Base):
     #: the item's application fields as filled in (the catalogue's ``application:``)
     application: Mapped[Optional[dict[str, Any]]]
     state: Mapped[str] = mapped_column(String(16), default="running", index=True)
-    started_at: Mapped[datetime]
+    started_at: Mapped[datetime] = mapped_column(index=True)  # the case search's order (migration 0008)
     concluded_at: Mapped[Optional[datetime]]
     last_event_at: Mapped[datetime]
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
@@ -397,7 +397,7 @@ class HistoryEntry(Base):
     recreate them). Tamper-evident: each entry's ``hash`` chains it to the one before (engine/audit.py)."""
 
     __tablename__ = "case_history"
-    __table_args__ = (UniqueConstraint("case_id", "seq"),)
+    __table_args__ = (UniqueConstraint("case_id", "seq"), Index("ix_case_history_actor", "actor", "command"))
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
     seq: Mapped[int] = mapped_column(Integer)

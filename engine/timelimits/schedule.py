@@ -16,7 +16,11 @@ cannot be recomputed is listed under ``failed`` and the others are still recompu
 """
 from __future__ import annotations
 
+import json
+import json.decoder
+import json.scanner
 import logging
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -54,58 +58,129 @@ class Schedule:
                    [(date.fromisoformat(d), n) for d, n in data.get("makeup_days", [])])
 
 
-def _date(value: Any, where: str) -> date:
+FIELDS = {"days_off": "放假日（days_off）", "makeup_days": "调休上班日（makeup_days）"}
+
+
+class _Object(dict):
+    """A JSON object that knows the line it starts on."""
+    line = 1
+
+
+class _Array(list):
+    """A JSON list that knows the line it starts on."""
+    line = 1
+
+
+class _LineDecoder(json.JSONDecoder):
+    """Python's own JSON decoder (the pure-Python scanner, so the hooks below are used) that
+    tags each object and list with its line, so an error names the line to fix."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+
+        def located(parse, kind):
+            def parse_at(s_and_end, *args):
+                text, start = s_and_end
+                value, end = parse(s_and_end, *args)
+                out = kind(value)
+                out.line = text.count("\n", 0, start) + 1
+                return out, end
+            return parse_at
+
+        self.parse_object = located(json.decoder.JSONObject, _Object)
+        self.parse_array = located(json.decoder.JSONArray, _Array)
+        self.scan_once = json.scanner.py_make_scanner(self)
+
+
+class _Text:
+    """The schedule's text, to find the line of a top-level name."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def line_of(self, key: str) -> int:
+        match = re.search(r'"' + re.escape(key) + r'"\s*:', self.text)
+        return self.text.count("\n", 0, match.start()) + 1 if match else 1
+
+
+def _refuse(line: int, message: str) -> BadInput:
+    return BadInput(f"日历文件第 {line} 行：{message}")
+
+
+def _date(value: Any, line: int, where: str) -> date:
     try:
         return date.fromisoformat(str(value))
     except ValueError:
-        raise BadInput(f"{where}：日期 “{value}” 无效（应为 YYYY-MM-DD）") from None
+        raise _refuse(line, f"{where}的日期“{str(value)[:20]}”无效，应为 年-月-日，例如 2027-01-01") from None
 
 
-def _entries(items: Any, what: str) -> list[tuple[date, str]]:
+def _entries(items: Any, key: str, text: _Text) -> list[tuple[date, str, int]]:
+    what = FIELDS[key]
     if not isinstance(items, list):
-        raise BadInput(f"{what} 应为列表")
+        raise _refuse(text.line_of(key), f"{what}应为列表，例如 [{{\"date\": \"2027-01-01\", \"name\": \"元旦\"}}]")
     days = []
     for i, entry in enumerate(items, 1):
-        where = f"{what} 第 {i} 项"
+        where = f"{what}第 {i} 项"
+        line = getattr(entry, "line", getattr(items, "line", text.line_of(key)))
         if not isinstance(entry, dict):
-            raise BadInput(f"{where} 应为对象，例如 {{\"date\": \"2027-01-01\", \"name\": \"元旦\"}}")
-        name = check_text(str(entry.get("name", "")), f"{where} 的 name")[:64]
+            raise _refuse(line, f"{where}应为对象，例如 {{\"date\": \"2027-01-01\", \"name\": \"元旦\"}}")
+        unknown = sorted(set(entry) - {"date", "from", "to", "name"})
+        if unknown:
+            raise _refuse(line, f"{where}中有不认识的名称：{'、'.join(unknown)}（可用 date、from、to、name）")
+        try:
+            name = check_text(str(entry.get("name", "")), f"{where}的名称（name）")[:64]
+        except BadInput as exc:
+            raise _refuse(line, exc.message) from None
         if "date" in entry:
-            days.append((_date(entry["date"], where), name))
+            days.append((_date(entry["date"], line, where), name, line))
             continue
         if "from" not in entry or "to" not in entry:
-            raise BadInput(f"{where} 需要 date，或 from 与 to")
-        first, last = _date(entry["from"], where), _date(entry["to"], where)
+            raise _refuse(line, f"{where}需要 date（一天），或 from 与 to（连续几天）")
+        first, last = _date(entry["from"], line, where), _date(entry["to"], line, where)
         if last < first or (last - first).days >= MAX_DAYS_PER_ENTRY:
-            raise BadInput(f"{where}：from 到 to 应为不超过 {MAX_DAYS_PER_ENTRY} 天的区间")
-        days.extend((first + timedelta(days=n), name) for n in range((last - first).days + 1))
+            raise _refuse(line, f"{where}：from 到 to 应为不超过 {MAX_DAYS_PER_ENTRY} 天的区间，且 to 不早于 from")
+        days.extend((first + timedelta(days=n), name, line) for n in range((last - first).days + 1))
     return days
 
 
 def parse_schedule(text: str | bytes) -> Schedule:
+    """The schedule file checked; every refusal is a Chinese message naming the line to fix."""
     data = parse_json(text, "日历文件", max_bytes=MAX_SCHEDULE_CHARS, max_depth=4)
+    source = _Text(text.decode("utf-8") if isinstance(text, bytes) else text)
+    data = json.loads(source.text, cls=_LineDecoder)  # again, now that it is known to be sound: with lines
     if not isinstance(data, dict):
-        raise BadInput("日历文件应为 JSON 对象")
+        raise _refuse(1, "日历文件应为一个 JSON 对象，以 { 开始，包含 year、days_off、makeup_days")
     unknown = sorted(set(data) - {"year", "source", "days_off", "makeup_days"})
     if unknown:
-        raise BadInput(f"日历文件中有未知项：{'、'.join(unknown)}")
+        raise _refuse(source.line_of(unknown[0]),
+                      f"有不认识的名称：{'、'.join(unknown)}（可用 year、source、days_off、makeup_days）")
     year = data.get("year")
+    if "year" not in data:
+        raise _refuse(1, "缺少年份 year，例如 \"year\": 2027")
     if isinstance(year, bool) or not isinstance(year, int) or not 2000 <= year <= 2100:
-        raise BadInput("year 应为 2000 到 2100 之间的年份")
-    off = _entries(data.get("days_off", []), "days_off")
-    makeup = _entries(data.get("makeup_days", []), "makeup_days")
-    for day, _ in off + makeup:
+        raise _refuse(source.line_of("year"), f"年份 year 应为 2000 到 2100 之间的整数（现为 {json.dumps(year, ensure_ascii=False)[:20]}）")
+    off = _entries(data.get("days_off", []), "days_off", source)
+    makeup = _entries(data.get("makeup_days", []), "makeup_days", source)
+    for day, _, line in off + makeup:
         if day.year != year:
-            raise BadInput(f"{day} 不属于 {year} 年")
-    for day, _ in makeup:
+            raise _refuse(line, f"{day} 不属于 {year} 年")
+    for day, _, line in makeup:
         if day.weekday() < 5:
-            raise BadInput(f"调休上班日 {day} 不是周末：工作日本来就上班")
-    clash = sorted({d for d, _ in off} & {d for d, _ in makeup})
-    if clash:
-        raise BadInput(f"{clash[0]} 同时被列为放假和调休上班")
-    if len({d for d, _ in off}) != len(off):
-        raise BadInput("days_off 中有重复的日期")
-    return Schedule(year, check_text(str(data.get("source") or ""), "source")[:100], off, makeup)
+            raise _refuse(line, f"调休上班日 {day} 不是周末：工作日本来就上班")
+    off_days = {d: line for d, _, line in off}
+    for day, _, line in makeup:
+        if day in off_days:
+            raise _refuse(line, f"{day} 同时被列为放假（第 {off_days[day]} 行）和调休上班")
+    seen: dict[date, int] = {}
+    for day, _, line in off:
+        if day in seen:
+            raise _refuse(line, f"放假日 {day} 重复（第 {seen[day]} 行已列出）")
+        seen[day] = line
+    try:
+        label = check_text(str(data.get("source") or ""), "来源（source）")[:100]
+    except BadInput as exc:
+        raise _refuse(source.line_of("source"), exc.message) from None
+    return Schedule(year, label, [(d, n) for d, n, _ in off], [(d, n) for d, n, _ in makeup])
 
 
 def affected_cases(session, year: int) -> list[str]:
