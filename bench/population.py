@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from engine import Actor, Database, Engine, FixedClock
 from engine.commands import CompleteTask, StartCase
@@ -25,6 +25,21 @@ CHUNK = 5000
 
 def _columns(row, skip=("id",)) -> dict:
     return {c.key: getattr(row, c.key) for c in row.__table__.columns if c.key not in skip}
+
+
+def _insert(conn, table, rows: list[dict]) -> None:
+    """Many rows with the same keys in one DB-API ``executemany``: each value through its column's
+    bind processor, without SQLAlchemy's per-row statement machinery (ten times faster here)."""
+    keys = list(rows[0])
+    dialect = conn.dialect
+    processors = [table.c[k].type._cached_bind_processor(dialect) for k in keys]
+    quote = dialect.identifier_preparer.quote
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(k) for k in keys)}) "
+           f"VALUES ({', '.join([mark] * len(keys))})")
+    pairs = list(zip(keys, processors))
+    params = [tuple(row[k] if f is None or row[k] is None else f(row[k]) for k, f in pairs) for row in rows]
+    conn.exec_driver_sql(sql, params)
 
 
 def build(url: str, cases: int, due: int) -> tuple[Database, Engine]:
@@ -73,7 +88,7 @@ def build(url: str, cases: int, due: int) -> tuple[Database, Engine]:
                     due_on = t["due_on"] + timedelta(days=i % 30) if t["due_on"] else None
                     task_values.append({**t, "id": task_ids[t["spiff_id"]], "case_id": case_id,
                                         "spiff_id": str(uuid.uuid4()), "due_on": due_on,
-                                        "alert": "yellow" if i % 10 == 0 else t["alert"]})
+                                        "alert": "yellow" if i % 10 == 0 else "warning" if i % 10 == 5 else t["alert"]})
                 clock_ids = {}
                 for n, (old_id, c) in enumerate(clock_rows):
                     clock_ids[old_id] = next_clock + i * len(clock_rows) + n
@@ -84,10 +99,9 @@ def build(url: str, cases: int, due: int) -> tuple[Database, Engine]:
                     if i < due and d["key"] == "decision/warning":
                         row["due_at"] = past
                     deadline_values.append(row)
-            conn.execute(insert(Case), case_values)
-            conn.execute(insert(Task), task_values)
-            conn.execute(insert(Clock), clock_values)
-            conn.execute(insert(Deadline), deadline_values)
+            for model, values in ((Case, case_values), (Task, task_values), (Clock, clock_values),
+                                  (Deadline, deadline_values)):
+                _insert(conn, model.__table__, values)
         if not db.is_sqlite:
             for table in ("cases", "tasks", "case_clocks", "deadlines"):
                 conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "

@@ -63,26 +63,31 @@ def _candidate(state: State, against: str | None, item_code: str) -> tuple[bytes
 @click.argument("source", required=False)
 @click.option("--against", metavar="VERSION|FILE.bpmn", help="候选流程：BPMN 文件，或数据库中该事项的版本号/哈希")
 @click.option("--item", "item_code", help="重放该事项的全部办件（须同时给出 --against）")
+@click.option("--jobs", type=click.IntRange(1, 256), help="批量重放用的进程数（默认每个 CPU 核一个）")
 @json_option
 @click.pass_obj
-def replay(state: State, source: str | None, against: str | None, item_code: str | None, as_json: bool) -> None:
+def replay(state: State, source: str | None, against: str | None, item_code: str | None, jobs: int | None,
+           as_json: bool) -> None:
     """Replay a history FILE or a CASE number (default: against the version it ran on); with --item,
-    every case of the item against a candidate. Exit 0 when identical, 1 at the first divergence."""
+    every case of the item against a candidate, one process per core. Exit 0 when identical, 1 at
+    the first divergence."""
     if item_code:
         if source or not against:
             raise BadInput("批量重放的用法：approvals replay --item 事项代码 --against 候选.bpmn")
         bpmn, filename = _candidate(state, against, item_code)
-        report = replay_item(state.db, item_code, bpmn, filename)
+        report = replay_item(state.db, item_code, bpmn, filename, processes=jobs)
         counts = report.counts()
         if as_json:
-            emit({"item": item_code, "against": against, **counts, "cases": [r.to_dict() for r in report.rows]})
+            emit({"item": item_code, "against": against, **counts, "processes": report.processes,
+                  "histories_per_s": report.histories_per_s, "cases": [r.to_dict() for r in report.rows]})
         else:
             names = {"same": "一致", "diverged": "分歧", "failed": "失败"}
             for r in report.rows:
                 where = f"第 {r.seq} 条命令" if r.seq else ""
                 first = r.message.splitlines()[0] if r.message else ""
                 click.echo(f"{r.case:<28} {names[r.outcome]:<4} {where} {first}".rstrip())
-            click.echo(f"共 {len(report.rows)} 件：一致 {counts['same']}，分歧 {counts['diverged']}，失败 {counts['failed']}")
+            click.echo(f"共 {len(report.rows)} 件：一致 {counts['same']}，分歧 {counts['diverged']}，失败 {counts['failed']}"
+                       f"（{report.processes} 个进程，每秒 {report.histories_per_s} 件）")
         sys.exit(0 if counts["diverged"] == counts["failed"] == 0 else 1)
     if not source:
         raise BadInput("请给出历史文件或办件编号，或用 --item 批量重放")

@@ -9,12 +9,17 @@ first command after which something differs.
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import multiprocessing
+import os
+import time
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Callable
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from .actors import Actor
@@ -28,7 +33,7 @@ from .people import actor_for, add_department, add_user
 from engine.runtime.definitions import parse_definition
 from engine.runtime.values import parse_json
 from .executor import Engine
-from engine.store.models import CalendarDay, CalendarYear, Case, Deadline, Department, HistoryEntry, Item, Task, User, UserRole
+from engine.store.models import CalendarDay, CalendarYear, Case, Deadline, Department, HistoryEntry, Item, ProcessVersion, Task, User, UserRole
 from engine.timelimits.policy import policy_from_json
 from engine.read.queries import case_history, iso
 from engine.timelimits.workdays import import_year
@@ -194,21 +199,65 @@ def _show(value: Any) -> str:
 
 
 class Replayer:
-    """Replays histories; one instance shares parsed definitions between replays."""
+    """Replays histories; one instance shares between replays the parsed definitions, one in-memory
+    database and a snapshot of that database as each history's preparation left it.
+
+    Most histories of a batch (the cases of one item) prepare the same thing — the directory, the
+    calendar, the item and its process — so that is built once: the prepared database is kept as a
+    SQLite image (``serialize``) under a key of what went into it, and the next history with the
+    same key starts from a copy of the image (``deserialize``, a memory copy) instead of creating
+    the schema and inserting the catalogue again. The image is exactly what a fresh preparation
+    would give (the same rows, ids and sequences), so a replay's outcome does not depend on the
+    histories replayed before it."""
+
+    #: prepared images kept (a batch of one item needs one; a mixed batch a few)
+    KEEP = 8
 
     def __init__(self):
         self.definitions = DefinitionCache()
         self._db: Database | None = None
+        self._empty: bytes | None = None
+        self._prepared: dict[str, tuple[bytes, str]] = {}  # key → (image, content hash of the version)
 
-    def _database(self) -> Database:
-        """An empty in-memory database at head. One engine for all of this replayer's replays, emptied
-        between them: SQLAlchemy compiles statements once per engine, which is most of a short replay."""
+    def _image(self, image: bytes | None = None) -> bytes | None:
+        """Read (no argument) or replace the whole in-memory database: its one DB-API connection
+        (a ``StaticPool``) serialized or deserialized."""
+        conn = self._db.engine.raw_connection()
+        try:
+            if image is None:
+                return conn.driver_connection.serialize()
+            conn.driver_connection.deserialize(image)
+            return None
+        finally:
+            conn.close()
+
+    def _database(self, history: dict[str, Any], later_years: set[int], bpmn: bytes | None,
+                  filename: str | None) -> tuple[Database, str]:
+        """The in-memory database prepared for ``history``, and the hash of the version it runs on."""
         if self._db is None:
             self._db = Database("sqlite://")
-        else:
-            self._db.drop_schema()
-        self._db.create_schema()
-        return self._db
+            self._db.create_schema()
+            self._empty = self._image()
+        content = bpmn if bpmn is not None else history["process"]["bpmn"].encode("utf-8")
+        key = hashlib.sha256(json.dumps(
+            [history["directory"], [y for y in history["calendar"] if int(y["year"]) not in later_years],
+             history["item"], filename or history["process"].get("filename") or "history.bpmn",
+             hashlib.sha256(content).hexdigest()], sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+        at = parse_datetime(history["commands"][0]["at"])
+        prepared = self._prepared.get(key)
+        if prepared is not None:
+            self._image(prepared[0])
+            with self._db.transaction() as session:  # the one thing that differs: when it was deployed
+                session.execute(update(ProcessVersion).values(deployed_at=at))
+                session.execute(update(Item).values(created_at=at))
+            return self._db, prepared[1]
+        self._image(self._empty)
+        with self._db.transaction() as session:
+            version = self._prepare(session, history, later_years, content, filename)
+        if len(self._prepared) >= self.KEEP:
+            self._prepared.pop(next(iter(self._prepared)))
+        self._prepared[key] = (self._image(), version)
+        return self._db, version
 
     def close(self) -> None:
         if self._db is not None:
@@ -223,13 +272,12 @@ class Replayer:
         result = ReplayResult(history["case"]["number"], len(commands))
         later_years = {int(e["inputs"]["schedule"]["year"]) for e in commands
                        if e["command"] == "recompute_deadlines" and e["inputs"].get("schedule")}
-        db = self._database()
         try:
+            db, result.version = self._database(history, later_years, bpmn, filename)
             engine = Engine(db, FixedClock(parse_datetime(commands[0]["at"])), definitions=self.definitions)
-            with db.transaction() as session:
-                result.version = self._prepare(session, history, later_years, bpmn, filename)
+            actors: dict[tuple[str, str | None], Actor] = {}  # the directory does not change during a replay
             for n, entry in enumerate(commands, 1):
-                divergence = self._step(engine, db, n, entry, result.version)
+                divergence = self._step(engine, db, n, entry, result.version, actors)
                 if divergence is not None:
                     result.divergence = divergence
                     break
@@ -241,7 +289,7 @@ class Replayer:
             raise
         return result
 
-    def _prepare(self, session: Session, history: dict, later_years: set[int], bpmn: bytes | None,
+    def _prepare(self, session: Session, history: dict, later_years: set[int], content: bytes,
                  filename: str | None) -> str:
         directory = history["directory"]
         for d in directory["departments"]:
@@ -255,7 +303,6 @@ class Replayer:
                 continue  # imported while the case ran: applied where the history says
             _import(session, year)
         item, process = history["item"], history["process"]
-        content = bpmn if bpmn is not None else process["bpmn"].encode("utf-8")
         at = parse_datetime(history["commands"][0]["at"])
         deployment = deploy(session, content, filename or process.get("filename") or "history.bpmn", item["code"],
                             deployed_by="replay", at=at, department_code=item["department"],
@@ -264,7 +311,8 @@ class Replayer:
         row.time_policy = policy_from_json(item.get("time_policy")).to_dict() if item.get("time_policy") else None
         return deployment.version.content_hash
 
-    def _step(self, engine: Engine, db: Database, n: int, entry: dict, version: str) -> Divergence | None:
+    def _step(self, engine: Engine, db: Database, n: int, entry: dict, version: str,
+              actors: dict[tuple[str, str | None], Actor]) -> Divergence | None:
         def diverged(what, expected=None, actual=None):
             return Divergence(n, entry["command"], entry["actor"], entry["at"], what, expected, actual)
 
@@ -278,13 +326,18 @@ class Replayer:
             with db.transaction() as session:
                 _import(session, inputs["schedule"])
         try:
-            actor = _actor(db, entry["actor"], payload.get("on_behalf_of"))
+            who = (entry["actor"], payload.get("on_behalf_of"))
+            actor = actors.get(who)
+            if actor is None:
+                actor = actors[who] = _actor(db, *who)
             engine.execute(command, actor, at=at)
         except ApprovalError as exc:
             return diverged(f"被拒绝：{exc.message}")
-        with db.reader() as session:
-            case_id = session.scalar(select(Case.id).where(Case.key == _case_key(session, entry, payload)))
-            got = session.scalar(select(HistoryEntry).where(HistoryEntry.case_id == case_id, HistoryEntry.seq == n))
+        with db.reader() as session:  # one query: the entry of the replayed case (the first one made)
+            case = (select(Case.id).where(Case.key == payload["key"]) if entry["command"] == "start_case"
+                    else select(Case.id).order_by(Case.id).limit(1))
+            got = session.scalar(select(HistoryEntry).where(HistoryEntry.case_id == case.scalar_subquery(),
+                                                            HistoryEntry.seq == n))
         if got is None:
             return diverged("没有产生办理记录")
         observed = entry["observed"]
@@ -307,12 +360,6 @@ class Replayer:
 def _unlabelled(tasks: list[dict]) -> list[dict]:
     """Ready tasks without their names: renaming a label is not a change of behaviour."""
     return [{k: v for k, v in t.items() if k != "name"} for t in tasks]
-
-
-def _case_key(session: Session, entry: dict, payload: dict) -> str:
-    if entry["command"] == "start_case":
-        return payload["key"]
-    return session.scalar(select(Case.key).order_by(Case.id).limit(1))  # a replay database holds one case
 
 
 def _actor(db: Database, name: str, on_behalf_of: str | None = None) -> Actor:
@@ -356,38 +403,82 @@ class BatchRow:
 class BatchReport:
     item: str
     rows: list[BatchRow] = field(default_factory=list)
+    processes: int = 1
+    seconds: float = 0.0
 
     def counts(self) -> dict[str, int]:
         return {k: sum(1 for r in self.rows if r.outcome == k) for k in ("same", "diverged", "failed")}
 
+    @property
+    def histories_per_s(self) -> float:
+        return round(len(self.rows) / self.seconds, 1) if self.seconds > 0 else 0.0
 
-def replay_item(db: Database, item_code: str, bpmn: bytes, filename: str) -> BatchReport:
-    """Replay every case of an item (running and concluded) against a candidate BPMN."""
+
+#: Below this many cases per process a batch is replayed in this process: starting a worker
+#: (a fresh interpreter importing the engine and SpiffWorkflow) costs about as much as replaying
+#: a few dozen cases.
+CASES_PER_PROCESS = 20
+
+
+def cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def replay_item(db: Database, item_code: str, bpmn: bytes, filename: str, *, processes: int | None = None) -> BatchReport:
+    """Replay every case of an item (running and concluded) against a candidate BPMN, spread over
+    ``processes`` worker processes (default: one per core; fewer for a small batch). Each worker
+    reads its cases' histories from the database itself and prepares its throw-away database once;
+    the rows come back in case-number order whatever the number of processes."""
     parse_definition(bpmn, filename)  # a broken candidate is refused once, before any case
-    replayer, report = Replayer(), BatchReport(item_code)
+    report = BatchReport(item_code)
     with db.reader() as session:
         item = session.scalar(select(Item).where(Item.code == item_code))
         if item is None:
             raise NotFound(f"审批事项 {item_code} 不存在")
         numbers = list(session.scalars(select(Case.number).where(Case.item_id == item.id).order_by(Case.number)))
-    try:
-        for number in numbers:
-            _replay_one(db, replayer, report, number, bpmn, filename)
-    finally:
-        replayer.close()
+    wanted = processes if processes is not None else min(cores(), len(numbers) // CASES_PER_PROCESS)
+    in_memory = db.is_sqlite and make_url(db.url).database in (None, "", ":memory:")  # other processes cannot see it
+    report.processes = max(1, min(wanted, len(numbers))) if not in_memory else 1
+    start = time.perf_counter()
+    if report.processes == 1:
+        replayer = Replayer()
+        try:
+            report.rows = [_replay_one(db, replayer, number, bpmn, filename) for number in numbers]
+        finally:
+            replayer.close()
+    else:
+        # spawn, not fork: a forked child would share the parent's open database connections
+        context = multiprocessing.get_context("spawn")
+        chunk = max(1, min(50, len(numbers) // (report.processes * 4)))
+        with context.Pool(report.processes, initializer=_worker_start,
+                          initargs=(db.url, bpmn, filename)) as pool:
+            report.rows = list(pool.imap(_worker_replay, numbers, chunksize=chunk))
+    report.seconds = time.perf_counter() - start
     return report
 
 
-def _replay_one(db: Database, replayer: Replayer, report: BatchReport, number: str, bpmn: bytes,
-                filename: str) -> None:
+def _replay_one(db: Database, replayer: Replayer, number: str, bpmn: bytes, filename: str) -> BatchRow:
     with db.reader() as session:
         history = export_case(session, session.scalar(select(Case).where(Case.number == number)))
     try:
         result = replayer.replay(history, bpmn, filename)
     except Exception as exc:  # one broken case must not hide the others
-        report.rows.append(BatchRow(number, "failed", None, f"{type(exc).__name__}: {exc}"))
-        return
+        return BatchRow(number, "failed", None, f"{type(exc).__name__}: {exc}")
     if result.same:
-        report.rows.append(BatchRow(number, "same"))
-    else:
-        report.rows.append(BatchRow(number, "diverged", result.divergence.seq, result.divergence.message()))
+        return BatchRow(number, "same")
+    return BatchRow(number, "diverged", result.divergence.seq, result.divergence.message())
+
+
+_worker: dict[str, Any] = {}  # in a worker process: its database, replayer and candidate
+
+
+def _worker_start(url: str, bpmn: bytes, filename: str) -> None:
+    _worker.update(db=Database(url), replayer=Replayer(), bpmn=bpmn, filename=filename)
+
+
+def _worker_replay(number: str) -> BatchRow:
+    return _replay_one(_worker["db"], _worker["replayer"], number, _worker["bpmn"], _worker["filename"])

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from engine.commands import (COMMANDS, CopyCase, DecideExtension, ExtendDeadline, ReceiveSupplement, RecordMaterials,
                              RequestExtension, RequestSupplement, ResumeClocks, SuspendClocks, UrgeTask)
 from engine.errors import ApprovalError, BadInput
-from web.diagram import render, task_states
+from web.diagram import render_cached, task_states
 from engine.store.models import ProcessVersion, Task
 from engine.timelimits.policy import SUSPENSION_KINDS
 from engine.read.application import application_view
@@ -66,8 +66,10 @@ def show(number: str):
         case = readable_case(session, g.actor, number)
         out = case_dict(session, case)
         tasks = session.scalars(select(Task).where(Task.case_id == case.id).order_by(Task.id)).all()
-        xml = session.scalar(select(ProcessVersion.bpmn_xml).where(ProcessVersion.id == case.process_version_id))
-        diagram = Markup(render(xml, task_states(tasks), title=f"{case.item.name} 流程图"))
+        diagram = Markup(render_cached(
+            case.process_version.content_hash,
+            lambda: session.scalar(select(ProcessVersion.bpmn_xml).where(ProcessVersion.id == case.process_version_id)),
+            task_states(tasks), title=f"{case.item.name} 流程图"))
         clocks = case_clocks(session, case)
         notices = case_notices(session, case)
         history = history_view(session, case)

@@ -466,6 +466,26 @@ def render(bpmn_xml: str | bytes, states: dict[str, str] | None = None, *, title
     return etree.tostring(svg, encoding="unicode")
 
 
+#: Drawn diagrams by process version (content hash), element states and title. A case page
+#: draws its case's diagram; cases of one version at the same steps share the drawing, so a
+#: process keeps a few dozen of them at most.
+_DRAWN: dict[tuple, str] = {}
+DRAWN_KEEP = 512
+
+
+def render_cached(content_hash: str, load_xml, states: dict[str, str], *, title: str = "") -> str:
+    """``render`` once per (version, states, title) in this process; ``load_xml()`` is only
+    called to draw a new one. A version's BPMN never changes (a new one is a new version)."""
+    key = (content_hash, tuple(sorted(states.items())), title)
+    svg = _DRAWN.get(key)
+    if svg is None:
+        svg = render(load_xml(), states, title=title)
+        if len(_DRAWN) >= DRAWN_KEEP:
+            _DRAWN.clear()  # simple and rare: a few hundred distinct drawings
+        _DRAWN[key] = svg
+    return svg
+
+
 def task_states(tasks, late_alerts=("yellow", "red")) -> dict[str, str]:
     """Element states from a case's task rows: a ready task is current (or late), a completed one done."""
     states: dict[str, str] = {}

@@ -31,7 +31,8 @@ def index():
     with get_db().reader() as session:
         page = inbox(session, g.actor, tab=tab, search=search, page=request.args.get("page", 1, type=int),
                      today=today, calendar=engine.calendar(session))
-        counts = {name: inbox_count(session, g.actor, name, today=today) for name in ("todo", "warning", "overdue")}
+        counts = {name: page.total if name == tab and not search.strip() else inbox_count(session, g.actor, name, today=today)
+                  for name in ("todo", "warning", "overdue")}
         requests = pending_extension_requests(session, g.actor)
         contacts = first_contacts(session, g.actor) if g.actor.has_role("window_clerk") else []
         departments = ([(d.code, d.name) for d in session.scalars(select(Department).order_by(Department.id))

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, union, union_all
 from sqlalchemy.orm import Session, joinedload
 
 from engine.actors import Actor
@@ -142,10 +142,69 @@ def _inbox_query(session: Session, actor: Actor, tab: str, search: str, today: d
     return query, order
 
 
+def _inbox_pieces(actor: Actor, tab: str, today: date | None) -> list:
+    """Conditions whose union is the tab's set of tasks (``_may_act_on`` and the tab's filter), each
+    narrow enough to be one ordered range read of an index: a holder's department and one role
+    (``ix_tasks_inbox``; with the alert, ``ix_tasks_alert``), the steps delegated to the actor
+    (``ix_tasks_assignee_state``), a 负责人's department (``ix_tasks_department_due``,
+    ``ix_tasks_department_alert``) — each split into steps with and without a due date, so that
+    every piece is read in ``due_on, id`` order. An OR of them, as the tab's query has it, makes
+    the database read every ready task and sort them; the pieces read only what the page shows."""
+    holders = [(actor.user_id, actor.department_id, actor.roles)]
+    holders += [(p.user_id, p.department_id, p.roles) for p in actor.principals]
+    branches = [and_(Task.department_id == department_id, Task.role == role,
+                     (Task.assignee_id.is_(None)) | (Task.assignee_id == user_id))
+                for user_id, department_id, roles in holders for role in sorted(roles)]
+    branches.append(and_(Task.assignee_id == actor.user_id, Task.delegated_by_id.is_not(None)))
+    if tab in ("warning", "overdue") and actor.has_role("head") and actor.department_id is not None:
+        branches.append(Task.department_id == actor.department_id)
+    if tab == "warning":
+        alternatives = [(Task.alert == "warning", True)]
+    elif tab == "overdue":
+        alternatives = [(Task.alert == "yellow", True), (Task.alert == "red", True)]
+        if today:
+            alternatives.append((Task.due_on < today, False))  # never true without a due date
+    else:
+        alternatives = [(None, True)]
+    pieces = []
+    for branch in branches:
+        for alternative, undated in alternatives:
+            condition = branch if alternative is None else and_(branch, alternative)
+            pieces.append(and_(condition, Task.due_on.is_not(None)))
+            if undated:
+                pieces.append(and_(condition, Task.due_on.is_(None)))
+    return pieces
+
+
+def _piece_parts(query, pieces: list, limit: int) -> list:
+    return [query.with_only_columns(Task.id, Task.due_on).where(piece).order_by(Task.due_on, Task.id)
+            .limit(limit).subquery() for piece in pieces]
+
+
+def _ranked_ids(session: Session, query, pieces: list, limit: int) -> list[int]:
+    """The first ``limit`` task ids of ``query`` in the inbox order (due date, no date last, id),
+    read as one UNION ALL of the pieces, each an index range read stopping at ``limit``."""
+    parts = _piece_parts(query, pieces, limit)
+    rows = session.execute(union_all(*(select(part.c.id, part.c.due_on) for part in parts))).all()
+    due = {task_id: due_on for task_id, due_on in rows}  # a step may be in two pieces (委派 in one's own role)
+    return sorted(due, key=lambda task_id: (due[task_id] is None, due[task_id] or date.min, task_id))[:limit]
+
+
+def _pieces_count(session: Session, query, pieces: list) -> int:
+    """How many tasks the pieces hold together, no further than ``COUNT_CAP + 1``: counted by the
+    database (a UNION drops a step two pieces share), not fetched."""
+    parts = _piece_parts(query, pieces, COUNT_CAP + 1)
+    ids = union(*(select(part.c.id) for part in parts)).subquery()
+    return min(session.scalar(select(func.count()).select_from(ids)) or 0, COUNT_CAP + 1)
+
+
 def inbox_count(session: Session, actor: Actor, tab: str, *, search: str = "", today: date | None = None) -> int:
     """How many tasks a tab holds, counting no further than ``COUNT_CAP + 1``: beyond it the page
     says "1000+" and asks for a search."""
-    return _capped_count(session, _inbox_query(session, actor, tab, search, today)[0])
+    query = _inbox_query(session, actor, tab, search, today)[0]
+    if tab == "done" or search.strip():
+        return _capped_count(session, query)
+    return _pieces_count(session, query, _inbox_pieces(actor, tab, today))
 
 
 def _capped_count(session: Session, query) -> int:
@@ -158,10 +217,16 @@ def inbox(session: Session, actor: Actor, *, tab: str = "todo", search: str = ""
     page = min(max(1, page), COUNT_CAP // per_page)
     check_text(search, "搜索内容", 64)
     query, order = _inbox_query(session, actor, tab, search, today)
-    total = _capped_count(session, query)
-    rows = session.scalars(query.options(joinedload(Task.case).joinedload(Case.item), joinedload(Task.department),
-                                         joinedload(Task.assignee))
-                           .order_by(*order).limit(per_page).offset((page - 1) * per_page))
+    eager = (joinedload(Task.case).joinedload(Case.item), joinedload(Task.department), joinedload(Task.assignee))
+    if tab == "done" or search.strip():  # a search names its few tasks by id: one query serves it
+        total = _capped_count(session, query)
+        rows = session.scalars(query.options(*eager).order_by(*order).limit(per_page).offset((page - 1) * per_page))
+    else:
+        pieces = _inbox_pieces(actor, tab, today)
+        total = _pieces_count(session, query, pieces)
+        shown = _ranked_ids(session, query, pieces, page * per_page)[(page - 1) * per_page:]
+        loaded = {t.id: t for t in session.scalars(select(Task).where(Task.id.in_(shown)).options(*eager))}
+        rows = [loaded[task_id] for task_id in shown]
     out = []
     for task in rows:
         row = task_dict(task)

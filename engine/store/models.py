@@ -217,6 +217,9 @@ class Task(Base):
     __table_args__ = (
         *checks("tasks"),
         Index("ix_tasks_inbox", "state", "department_id", "role", "due_on"),
+        Index("ix_tasks_alert", "state", "department_id", "role", "alert", "due_on", "id"),  # 0010: inbox pieces
+        Index("ix_tasks_department_due", "state", "department_id", "due_on", "id"),
+        Index("ix_tasks_department_alert", "state", "department_id", "alert", "due_on", "id"),
         Index("ix_tasks_done", "completed_by_id", "completed_at"),
         Index("ix_tasks_case_state", "case_id", "state"),
         Index("ix_tasks_assignee_state", "assignee_id", "state"),
