@@ -1,7 +1,7 @@
 """Indexes for the inbox read as ordered pieces (engine/read/queries.py ``_inbox_pieces``).
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0009
 Create Date: 2026-11-24
 
 The inbox reads each tab as a union of pieces, each one ordered index range: a holder's
@@ -16,7 +16,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0010"
-down_revision = "0007"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
