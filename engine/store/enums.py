@@ -138,6 +138,36 @@ class CalendarDayKind(Labelled):
     MAKEUP = "makeup", "调休上班"
 
 
+class FindingKind(Labelled):
+    OVERDUE = "overdue", "办理超时"
+    IRREGULAR_ACCEPTANCE = "irregular_acceptance", "违规受理"
+    DUPLICATE = "duplicate", "多头审批"
+    REFUSAL = "refusal", "否定报备"
+    DEEMED = "deemed", "默许（视为受理或准予）"
+    REPEATED_NOTICE = "repeated_notice", "重复告知"
+    OFF_SYSTEM = "off_system", "体外循环迹象"
+
+
+class FindingState(Labelled):
+    OPEN = "open", "待处理"
+    EXPLAINING = "explaining", "待说明"
+    EXPLAINED = "explained", "已说明"
+    CONFIRMED = "confirmed", "已确认"
+    CLOSED = "closed", "已关闭"
+
+
+class WarningTarget(Labelled):
+    PERSON = "person", "工作人员"
+    UNIT = "unit", "单位"
+    HEAD = "head", "单位负责人"
+
+
+class WarningState(Labelled):
+    ISSUED = "issued", "已告诫"
+    PROPOSED = "proposed", "待确认"
+    DISMISSED = "dismissed", "不予告诫"
+
+
 #: table → column → enum: every stored closed set, enforced by a CHECK constraint
 CHECKED: dict[str, dict[str, type[Labelled]]] = {
     "cases": {"state": CaseState, "acceptance": Acceptance, "decision": Decision, "card": Card},
@@ -146,6 +176,8 @@ CHECKED: dict[str, dict[str, type[Labelled]]] = {
     "deadlines": {"kind": DeadlineKind, "state": DeadlineState},
     "case_requests": {"kind": RequestKind, "state": RequestState},
     "calendar_days": {"kind": CalendarDayKind},
+    "supervision_findings": {"kind": FindingKind, "state": FindingState},
+    "efficiency_warnings": {"target": WarningTarget, "state": WarningState},
 }
 
 
