@@ -164,3 +164,9 @@ def statistics(session: Session, calendar: WorkCalendar, start: date, end: date,
             "rows": [{"key": g.key, "label": g.label, "figures": g.figures()} for g in rows],
             "total": {"key": "total", "label": "合计", "figures": total.figures()},
             "cases": {g.key: g.cases for g in [*rows, total]}}
+
+
+#: the cases behind a figure that is not itself a count: a rate's numerator, an average's cases
+CASES_OF = {"on_time_rate": "on_time", "on_spot_rate": "on_spot", "avg_used": "concluded",
+            "avg_promised": "concluded", "avg_statutory": "concluded", "compression": "concluded",
+            "satisfaction_rate": "concluded"}
