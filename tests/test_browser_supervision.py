@@ -94,7 +94,7 @@ def test_a_head_explains_a_finding_the_supervisor_asked_about(server, page, flow
 
     _cases(flow, clock)
     (finding,) = flow.engine.execute(DetectFindings(), flow.actors["jiancha"])
-    flow.engine.execute(RequestExplanation(finding=finding.id, note="请说明不予受理的依据"), flow.actors["jiancha"])
+    flow.engine.execute(RequestExplanation(finding=finding["finding"], note="请说明不予受理的依据"), flow.actors["jiancha"])
     browser_login(page, server, "fuzeren")
     page.click("nav >> text=电子监察")
     expect(page.locator("h1")).to_contain_text("市市场监督管理局")

@@ -83,8 +83,8 @@ def _finding(flow):
     case = flow.start()
     flow.complete("chuangkou", {"acceptance": "refuse"}, opinion="不属于本机关职权范围", number=case.number)
     (finding,) = flow.engine.execute(COMMANDS["detect_findings"](), flow.actors["jiancha"])
-    flow.engine.execute(COMMANDS["request_explanation"](finding=finding.id, note="请说明"), flow.actors["jiancha"])
-    return finding.id
+    flow.engine.execute(COMMANDS["request_explanation"](finding=finding["finding"], note="请说明"), flow.actors["jiancha"])
+    return finding["finding"]
 
 
 def _proposed_warning(flow):

@@ -190,7 +190,7 @@ def test_two_warnings_to_a_units_staff_in_a_year_propose_one_to_its_head(flow, c
     jiancha = flow.actors["jiancha"]
     number = granted(flow, clock, "2026-03-02T09:00", "2026-03-02T10:00", "2026-03-20T10:00", "2026-03-23T10:00")
     first = flow.engine.execute(IssueWarning(user="shencha", reason="审查超期", cases=(number,)), jiancha)
-    assert first.target == "person"
+    assert first["target"] == "person"
     with flow.db.reader() as session:
         assert session.scalar(select(EfficiencyWarning).where(EfficiencyWarning.target == "head")) is None
     clock.set(at("2026-05-06T10:00"))

@@ -70,7 +70,7 @@ def warnings():
             user=request.form.get("user", "") if target == "person" else "",
             department=request.form.get("department", "") if target == "unit" else "",
             reason=request.form.get("reason", ""), cases=cases, findings=findings_ids), g.actor)
-        flash(f"已发出效能告诫（第 {row.id} 号）")
+        flash(f"已发出效能告诫（第 {row['warning']} 号）")
         return redirect(url_for("supervision.warnings"))
     with get_db().reader() as session:
         view = warnings_page(session, g.actor)

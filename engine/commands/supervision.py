@@ -60,8 +60,8 @@ class DetectFindings(SupervisionCommand):
         if refusals:  # 否定报备: every refusal is reported to the supervisors
             alerts.send(ctx.session, _supervisors(ctx.session), case=None, kind="supervision",
                         title=f"【否定报备】{len(refusals)} 件不予受理或不予许可待确认", body="", at=ctx.at)
-        return Applied(new, {"scanned": scanned, "since": since.isoformat() if since else None,
-                             "found": [{"case": f.case.number, "kind": f.kind, "key": f.key} for f in new]})
+        found = [{"finding": f.id, "case": f.case.number, "kind": f.kind, "key": f.key} for f in new]
+        return Applied(found, {"scanned": scanned, "since": since.isoformat() if since else None, "found": found})
 
 
 class FindingCommand(SupervisionCommand):
@@ -104,7 +104,7 @@ class AcknowledgeRefusal(FindingCommand):
         if row.kind != FindingKind.REFUSAL:
             raise BadInput("只有否定报备可以“确认报备”；其他监察事项请确认问题或关闭")
         note = bounded_text(self.note, "确认意见", required=False)
-        return Applied(row, self.note_trail(row, ctx, "acknowledged", note, FindingState.CLOSED))
+        return Applied(None, self.note_trail(row, ctx, "acknowledged", note, FindingState.CLOSED))
 
 
 @dataclass(frozen=True)
@@ -124,7 +124,7 @@ class RequestExplanation(FindingCommand):
         result["notified"] = alerts.send(ctx.session, _heads(ctx.session, row.department_id), case=row.case,
                                          kind="supervision", at=ctx.at, body=note,
                                          title=f"【要求说明】{row.case.number} {FindingKind.label_of(row.kind)}")
-        return Applied(row, result)
+        return Applied(result, result)
 
 
 @dataclass(frozen=True)
@@ -144,7 +144,7 @@ class ExplainFinding(FindingCommand):
         result["notified"] = alerts.send(ctx.session, _supervisors(ctx.session), case=row.case, kind="supervision",
                                          at=ctx.at, body=note,
                                          title=f"【情况说明】{row.department.name}：{row.case.number}")
-        return Applied(row, result)
+        return Applied(result, result)
 
 
 @dataclass(frozen=True)
@@ -160,7 +160,7 @@ class ConfirmFinding(FindingCommand):
     def apply(self, ctx: CommandContext, case: None) -> Applied:
         row = self.row(ctx, (FindingState.OPEN, FindingState.EXPLAINED), "确认")
         note = bounded_text(self.note, "确认意见", required=False)
-        return Applied(row, self.note_trail(row, ctx, "confirmed", note, FindingState.CONFIRMED))
+        return Applied(None, self.note_trail(row, ctx, "confirmed", note, FindingState.CONFIRMED))
 
 
 @dataclass(frozen=True)
@@ -177,7 +177,7 @@ class CloseFinding(FindingCommand):
         row = self.row(ctx, (FindingState.OPEN, FindingState.EXPLAINING, FindingState.EXPLAINED,
                              FindingState.CONFIRMED), "关闭")
         note = bounded_text(self.note, "关闭理由")
-        return Applied(row, self.note_trail(row, ctx, "closed", note, FindingState.CLOSED))
+        return Applied(None, self.note_trail(row, ctx, "closed", note, FindingState.CLOSED))
 
 
 @dataclass(frozen=True)
@@ -232,8 +232,9 @@ class IssueWarning(SupervisionCommand):
         if proposed is not None:
             alerts.send(session, _supervisors(session), case=None, kind="warning", at=ctx.at, body=proposed.reason,
                         title=f"【拟告诫单位负责人】{proposed.department.name}，请确认")
-        return Applied(row, {"warning": row.id, "target": row.target, "department": row.department.name,
-                             "notified": notified, "proposed": proposed.id if proposed else None})
+        result = {"warning": row.id, "target": row.target, "department": row.department.name,
+                  "notified": notified, "proposed": proposed.id if proposed else None}
+        return Applied(result, result)
 
 
 @dataclass(frozen=True)
@@ -264,4 +265,5 @@ class DecideWarning(SupervisionCommand):
         if self.confirm and row.user is not None:
             notified = alerts.send(ctx.session, [row.user], case=None, kind="warning", at=ctx.at, body=row.reason,
                                    title=f"【效能告诫】{row.user.display_name}（单位负责人）")
-        return Applied(row, {"warning": row.id, "state": row.state, "notified": notified})
+        result = {"warning": row.id, "state": row.state, "notified": notified}
+        return Applied(result, result)
