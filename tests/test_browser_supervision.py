@@ -88,6 +88,20 @@ def test_a_supervisor_works_the_board_findings_warnings_and_statistics(server, p
     expect(page.locator("ul.case-list")).to_contain_text(late)
     look_at(page, "supervision-stats-cases")
 
+    page.click("nav >> text=月度通报")
+    page.fill("input[name=value]", "2026-03")
+    page.get_by_role("button", name="查看").click()
+    units = page.locator("table.report-units")
+    expect(units).to_contain_text("市市场监督管理局")
+    expect(units).to_contain_text("效能告诫 -5")  # the warning just issued, in the unit's breakdown
+    expect(page.locator("article.report")).to_contain_text(refused)  # among the findings of the month
+    expect(page.locator("figure.chart svg")).to_be_visible()
+    look_at(page, "supervision-report")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="导出 CSV（可用 Excel 打开）").click()
+    text = open(download.value.path(), encoding="utf-8-sig").read()
+    assert text.startswith("月度通报 2026 年 3 月") and "市市场监督管理局" in text and refused in text
+
 
 def test_a_head_explains_a_finding_the_supervisor_asked_about(server, page, flow, clock):
     from engine.commands import DetectFindings, RequestExplanation  # import here: only this test acts as the supervisor

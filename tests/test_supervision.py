@@ -241,3 +241,30 @@ def test_the_board_lists_carded_cases_with_time_left_and_a_head_sees_their_depar
         assert board(session, flow.actors["jiancha"], cal, date(2026, 3, 10), card="red")["rows"] == []
         with pytest.raises(NotAllowed):
             board(session, flow.actors["shencha"], cal, date(2026, 3, 10))
+
+
+# ---------------------------------------------------------------- assessment scores
+
+def test_a_units_score_is_broken_down_to_its_events(flow, clock):
+    from engine.supervision.assessment import assess  # import here: only the assessment tests use it
+
+    spot = granted(flow, clock, "2026-03-02T09:00", "2026-03-02T09:30", "2026-03-02T10:30", "2026-03-02T11:00")
+    late = granted(flow, clock, "2026-03-02T14:00", "2026-03-02T15:00", "2026-03-13T10:00", "2026-03-17T10:00")
+    clock.set(at("2026-03-18T10:00"))
+    (found,) = flow.engine.execute(DetectFindings(), flow.actors["jiancha"])
+    flow.engine.execute(ConfirmFinding(finding=found["finding"]), flow.actors["jiancha"])
+    warning = flow.engine.execute(IssueWarning(user="shencha", reason="审查超期", cases=(late,)), flow.actors["jiancha"])
+    with flow.db.reader() as session:
+        result = assess(session, flow.engine.calendar(session), date(2026, 3, 1), date(2026, 3, 31))
+    scjg = next(u for u in result["units"] if u["department"] == "市市场监督管理局")
+    lines = {line["label"]: line for line in scjg["lines"]}
+    # 2 concluded, 1 on time: 按时办结率 50 % of a 100 % target, weight 40 → −20, the late case behind it
+    assert (lines["按时办结率"]["points"], lines["按时办结率"]["events"]) == (-20, [late])
+    # 现场办结率 50 % of a 90 % target, weight 10 → −10 × 0.4 / 0.9
+    assert lines["现场办结率"]["points"] == -4.44
+    assert (lines["超期办结"]["points"], lines["超期办结"]["events"]) == (-2, [late])
+    assert lines["经确认的监察问题"]["points"] == -3 and late in lines["经确认的监察问题"]["events"][0]
+    assert lines["效能告诫"]["points"] == -5 and lines["效能告诫"]["events"] == [f"告诫 {warning['warning']}（李审查）"]
+    assert (lines["现场办结"]["points"], lines["现场办结"]["events"]) == (0.1, [spot])
+    assert scjg["score"] == 65.66 and scjg["rank"] == len(result["units"])  # everyone else has 100
+    assert {u["score"] for u in result["units"] if u is not scjg} == {100}

@@ -2,18 +2,20 @@
 the engine and render; the rules are in engine/supervision."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
 
 from engine.clock import china_date
 from engine.commands import COMMANDS, DecideWarning, DetectFindings, IssueWarning
 from engine.errors import BadInput, NotAllowed
 from engine.store.models import Department
 from engine.supervision.board import board, board_scope
+from engine.supervision.report import monthly_report, report_csv
 from engine.supervision.scheme import targets
 from engine.supervision.statistics import CASES_OF, FIGURES, GROUPS, statistics
 from engine.supervision.views import FINDING_ACTS, findings_page, period_of, warnings_page
 
 from .auth import login_required
+from .charts import trend_chart
 from .context import get_db, get_engine
 
 bp = Blueprint("supervision", __name__, url_prefix="/supervision")
@@ -122,3 +124,43 @@ def stats_cases():
         raise BadInput("没有这一行统计")
     return render_template("supervision/stats_cases.html", numbers=view["cases"][key].get(CASES_OF.get(figure, figure), []), row=row,
                            figure=FIGURES[figure], title=title, args=request.args)
+
+
+def _month() -> tuple[int, int]:
+    today = china_date(get_engine().now())
+    value = request.args.get("value", "")[:7] or f"{today:%Y-%m}"
+    try:
+        year, month = (int(x) for x in value.split("-"))
+        if not (2000 <= year <= 2100 and 1 <= month <= 12):
+            raise ValueError
+    except ValueError:
+        raise BadInput("月份格式不对，应如 2026-03") from None
+    return year, month
+
+
+def _supervisor_only():
+    if not g.actor.has_role("supervisor"):
+        raise NotAllowed("月度通报和考核只对监察员开放")
+
+
+@bp.route("/report")
+@login_required
+def report():
+    """月度通报: printable."""
+    _supervisor_only()
+    year, month = _month()
+    with get_db().reader() as session:
+        view = monthly_report(session, get_engine().calendar(session), year, month)
+    return render_template("supervision/report.html", report=view, value=f"{year:04d}-{month:02d}",
+                           chart=trend_chart(view["trend"]), targets=targets())
+
+
+@bp.route("/report.csv")
+@login_required
+def report_export():
+    _supervisor_only()
+    year, month = _month()
+    with get_db().reader() as session:
+        view = monthly_report(session, get_engine().calendar(session), year, month, trend=False)
+    return Response(report_csv(view), mimetype="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f"attachment; filename=report-{year:04d}-{month:02d}.csv"})
