@@ -81,8 +81,15 @@ class CaseFacts:
         return max(0, self.used_days - self.limit_days)
 
 
-def _paused(observed: dict[str, Any]) -> str | None:
-    case = (observed or {}).get("case") or {}
+def _case_state(e: Any) -> dict[str, Any]:
+    """The case's observed state after an entry (acceptance, decision, card, suspended): a row read
+    with only that part of ``observed`` (``observed_case``, as statistics read it), or a whole entry."""
+    if hasattr(e, "observed_case"):
+        return e.observed_case or {}
+    return ((e.observed or {}).get("case") or {})
+
+
+def _paused(case: dict[str, Any]) -> str | None:
     if case.get("acceptance") == "supplement":
         return "supplement"
     if case.get("suspended"):
@@ -94,7 +101,8 @@ def case_facts(case_id: int, number: str, item_id: int, department_id: int, appl
                time_policy: dict[str, Any] | None, entries: Iterable[Any], calendar: WorkCalendar,
                *, until: datetime | None = None) -> CaseFacts:
     """Walk the case's history entries (in seq order: objects or rows with ``seq``, ``command``,
-    ``actor``, ``at``, ``payload``, ``case_state``, ``observed``) up to ``until``."""
+    ``actor``, ``at``, ``payload`` (only ``days`` is read), ``case_state``, and ``observed`` or just
+    its ``case`` part as ``observed_case``) up to ``until``."""
     policy = time_policy or {}
     facts: CaseFacts | None = None
     paused: dict[str, Any] | None = None
@@ -105,7 +113,7 @@ def case_facts(case_id: int, number: str, item_id: int, department_id: int, appl
         if facts is None:
             facts = CaseFacts(case_id, number, item_id, department_id, applicant, e.at,
                               policy.get("promised_days"), policy.get("statutory_days"))
-        case = ((e.observed or {}).get("case") or {})
+        case = _case_state(e)
         result = e.payload or {}
         if e.command == "extend_deadline" or (e.command == "decide_extension" and result.get("days")):
             facts.extension_days += int(result.get("days") or 0)
@@ -132,7 +140,7 @@ def case_facts(case_id: int, number: str, item_id: int, department_id: int, appl
             facts.red_seq = e.seq
         if case.get("card") == "yellow" and facts.yellow_seq is None:
             facts.yellow_seq = e.seq
-        now_paused = _paused(e.observed)
+        now_paused = _paused(case)
         if paused is not None and now_paused != paused["kind"]:
             paused["to"], paused["seqs"] = china_date(e.at), [*paused["seqs"], e.seq]
             facts.pauses.append(paused)

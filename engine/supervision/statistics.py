@@ -36,6 +36,26 @@ FIGURES = {
 COUNTED = ("received", "concluded", "on_time", "on_spot", "overdue", "deemed", "refusals", "returns", "supplements",
            "extensions", "complaints", "complaints_resolved")
 HISTORY_BATCH = 2000
+#: of an entry's result only the days of an extension are read, and of the observed state only the
+#: case's four flags, as plain values: the JSON documents stay in the database (decoding them was
+#: most of the time over a month of cases)
+_days = HistoryEntry.payload["days"].as_integer()
+_FLAGS = ("acceptance", "decision", "card")
+_OBSERVED = (*(HistoryEntry.observed[("case", name)].as_string().label(name) for name in _FLAGS),
+             HistoryEntry.observed[("case", "suspended")].as_boolean().label("suspended"))
+
+
+class _Entry:
+    """A history row as ``case_facts`` reads it, with ``payload`` holding only ``days``."""
+
+    __slots__ = ("seq", "command", "actor", "at", "payload", "case_state", "observed_case")
+
+    def __init__(self, row):
+        self.seq, self.command, self.actor, self.at = row.seq, row.command, row.actor, row.at
+        self.payload = {"days": row.days} if row.days is not None else {}
+        self.case_state = row.case_state
+        self.observed_case = {"acceptance": row.acceptance, "decision": row.decision, "card": row.card,
+                              "suspended": bool(row.suspended)}
 
 
 @dataclass
@@ -101,7 +121,9 @@ def period_facts(session: Session, calendar: WorkCalendar, start: date, end: dat
     the end of the period."""
     low, high = day_range(start, end)
     cases = session.execute(
-        select(Case.id, Case.number, Case.item_id, Item.department_id, Case.applicant, Case.time_policy)
+        select(Case.id, Case.number, Case.item_id, Item.department_id, Case.applicant,
+               Case.time_policy["promised_days"].as_integer().label("promised"),
+               Case.time_policy["statutory_days"].as_integer().label("statutory"))
         .join(Item, Case.item_id == Item.id)
         .where(or_((Case.started_at >= low) & (Case.started_at < high),
                    (Case.concluded_at >= low) & (Case.concluded_at < high))).order_by(Case.id)).all()
@@ -111,16 +133,16 @@ def period_facts(session: Session, calendar: WorkCalendar, start: date, end: dat
         histories: dict[int, list] = {}
         for row in session.execute(
                 select(HistoryEntry.case_id, HistoryEntry.seq, HistoryEntry.command, HistoryEntry.actor,
-                       HistoryEntry.at, HistoryEntry.payload, HistoryEntry.case_state, HistoryEntry.observed)
+                       HistoryEntry.at, _days.label("days"), HistoryEntry.case_state, *_OBSERVED)
                 .where(HistoryEntry.case_id.in_([c.id for c in batch]), HistoryEntry.at < high)
                 .order_by(HistoryEntry.case_id, HistoryEntry.seq)):
-            histories.setdefault(row.case_id, []).append(row)
+            histories.setdefault(row.case_id, []).append(_Entry(row))
         for c in batch:
             entries = histories.get(c.id)
             if not entries:
                 continue
-            f = case_facts(c.id, c.number, c.item_id, c.department_id, c.applicant, c.time_policy, entries, calendar,
-                           until=high)
+            f = case_facts(c.id, c.number, c.item_id, c.department_id, c.applicant,
+                           {"promised_days": c.promised, "statutory_days": c.statutory}, entries, calendar, until=high)
             received = low <= f.started_at < high
             concluded = f.concluded_at is not None and low <= f.concluded_at < high
             out.append((f, received, concluded))
