@@ -268,3 +268,13 @@ def test_a_units_score_is_broken_down_to_its_events(flow, clock):
     assert (lines["现场办结"]["points"], lines["现场办结"]["events"]) == (0.1, [spot])
     assert scjg["score"] == 65.66 and scjg["rank"] == len(result["units"])  # everyone else has 100
     assert {u["score"] for u in result["units"] if u is not scjg} == {100}
+
+
+def test_the_scheduled_scan_is_recorded_as_the_system(flow, clock):
+    from timers.scheduler import detect_findings  # import here: the scheduler module pulls in APScheduler
+
+    supplement_then_deny(flow, clock)
+    detect_findings(flow.engine)
+    with flow.db.reader() as session:
+        (act,) = session.scalars(select(SupervisionAct))
+        assert (act.command, act.actor, act.payload["found"][0]["kind"]) == ("detect_findings", "system:timer", "refusal")
