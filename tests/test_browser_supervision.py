@@ -73,6 +73,7 @@ def test_a_supervisor_works_the_board_findings_warnings_and_statistics(server, p
     expect(page.locator(".flash")).to_contain_text("已发出效能告诫")
     expect(page.locator("main table")).to_contain_text("审查环节超期未办")
     expect(page.locator("main table")).to_contain_text("李审查")
+    expect(page.locator("main table")).to_contain_text("2026-03-16 10:00")  # China time
     look_at(page, "supervision-warnings")
 
     page.goto(f"{server}/supervision/stats")

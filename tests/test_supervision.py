@@ -278,3 +278,33 @@ def test_the_scheduled_scan_is_recorded_as_the_system(flow, clock):
     with flow.db.reader() as session:
         (act,) = session.scalars(select(SupervisionAct))
         assert (act.command, act.actor, act.payload["found"][0]["kind"]) == ("detect_findings", "system:timer", "refusal")
+
+
+# ---------------------------------------------------------------- the pages, through the test client
+
+def test_pages_warn_a_unit_export_the_report_and_keep_heads_and_clerks_out(seeded, engine, flow, clock):
+    from web import create_app  # import here: the web app only for this test
+
+    from .helpers import csrf_of, login
+
+    supplement_then_deny(flow, clock)
+    app = create_app({"SECRET_KEY": "t"}, db=seeded, clock=engine.clock)
+    supervisor = login(app.test_client(), "jiancha")
+    form = supervisor.get("/supervision/warnings").get_data(as_text=True)
+    done = supervisor.post("/supervision/warnings", data={"csrf_token": csrf_of(form), "target": "unit",
+                                                          "user": "shencha", "department": "mz", "reason": "窗口服务投诉多"})
+    assert done.status_code == 302
+    with seeded.reader() as session:
+        (w,) = session.scalars(select(EfficiencyWarning))
+        assert (w.target, w.user_id, w.department.name) == ("unit", None, "市民政局")
+    bad = supervisor.post("/supervision/warnings", data={"csrf_token": csrf_of(form), "target": "person", "user": "",
+                                                         "reason": "x"})
+    assert bad.status_code == 400 and "告诫对象" in bad.get_data(as_text=True)
+    csv_text = supervisor.get("/supervision/report.csv?value=2026-03").get_data(as_text=True)
+    assert csv_text.startswith("\ufeff月度通报 2026 年 3 月") and "市民政局" in csv_text and "窗口服务投诉多" in csv_text
+    assert supervisor.get("/supervision/report?value=2026-13").status_code == 400
+    head = login(app.test_client(), "fuzeren")
+    assert head.get("/supervision/").status_code == 200 and head.get("/supervision/report").status_code == 403
+    assert head.get("/supervision/warnings").status_code == 403
+    clerk = login(app.test_client(), "shencha")
+    assert clerk.get("/supervision/").status_code == 403 and "电子监察" not in clerk.get("/").get_data(as_text=True)

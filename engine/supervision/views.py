@@ -2,7 +2,7 @@
 policies, so no page offers what the engine would refuse)."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -43,14 +43,19 @@ def findings_page(session: Session, actor: Actor, *, state: str = "", kind: str 
         acts = [t for t in FINDING_ACTS if COMMANDS[t].policy.allows(session, actor, subject)
                 and _state_allows(t, f)]
         names = _names(session, {t["by"] for t in f.trail})
-        trail = [{**t, "by": names.get(t["by"], "系统" if t["by"] == "system" else t["by"]),
-                  "at": t["at"][:16].replace("T", " ")} for t in f.trail]
+        trail = [{**t, "by": names.get(t["by"], "系统" if t["by"].startswith("system") else t["by"]),
+                  "at": _china(t["at"])} for t in f.trail]
         rows.append({"id": f.id, "kind": f.kind, "state": f.state, "case": f.case.number, "item": f.case.item.name,
                      "department": f.department.name, "summary": f.summary, "evidence": evidence,
                      "trail": trail, "acts": acts})
     return {"scope": scope, "rows": rows, "filters": {"state": state, "kind": kind},
             "kinds": [(k.value, k.label) for k in FindingKind], "states": [(s.value, s.label) for s in FindingState],
             "may_detect": actor.has_role("supervisor")}
+
+
+def _china(iso: str) -> str:
+    """A stored ISO time as China time, to the minute."""
+    return datetime.fromisoformat(iso).astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
 
 
 def _state_allows(command_type: str, f: Finding) -> bool:
@@ -74,7 +79,7 @@ def warnings_page(session: Session, actor: Actor) -> dict[str, Any]:
     names = _names(session, {r["created_by"] for r in rows})
     for r in rows:
         r["created_by_name"] = names.get(r["created_by"], r["created_by"])
-        r["created_at"] = r["created_at"][:16].replace("T", " ")
+        r["created_at"] = _china(r["created_at"])
         r["target_name"] = WarningTarget.label_of(r["target"])
         r["state_name"] = WarningState.label_of(r["state"])
     people = [(u.username, f"{u.display_name}（{u.department.name}）") for u in session.scalars(
