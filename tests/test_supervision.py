@@ -118,6 +118,7 @@ def findings(flow) -> list[Finding]:
         return rows
 
 
+@pytest.mark.slow
 def test_findings_are_detected_with_evidence_once_and_the_run_is_recorded(flow, clock):
     refused = supplement_then_deny(flow, clock)
     late = granted(flow, clock, "2026-03-24T09:00", "2026-03-24T10:00", "2026-04-10T10:00", "2026-04-13T10:00")
@@ -245,6 +246,7 @@ def test_the_board_lists_carded_cases_with_time_left_and_a_head_sees_their_depar
 
 # ---------------------------------------------------------------- assessment scores
 
+@pytest.mark.slow
 def test_a_units_score_is_broken_down_to_its_events(flow, clock):
     from engine.supervision.assessment import assess  # import here: only the assessment tests use it
 
@@ -282,6 +284,7 @@ def test_the_scheduled_scan_is_recorded_as_the_system(flow, clock):
 
 # ---------------------------------------------------------------- the pages, through the test client
 
+@pytest.mark.slow
 def test_pages_warn_a_unit_export_the_report_and_keep_heads_and_clerks_out(seeded, engine, flow, clock):
     from web import create_app  # import here: the web app only for this test
 
