@@ -181,8 +181,8 @@ class Case(Base):
     #: the item's application fields as filled in (the catalogue's ``application:``)
     application: Mapped[Optional[dict[str, Any]]]
     state: Mapped[str] = mapped_column(String(16), default="running", index=True)
-    started_at: Mapped[datetime]
-    concluded_at: Mapped[Optional[datetime]]
+    started_at: Mapped[datetime] = mapped_column(index=True)  # statistics: received in a period
+    concluded_at: Mapped[Optional[datetime]] = mapped_column(index=True)  # statistics: concluded in a period
     last_event_at: Mapped[datetime]
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
     version: Mapped[int] = mapped_column(Integer, nullable=False)

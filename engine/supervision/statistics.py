@@ -120,7 +120,8 @@ def period_facts(session: Session, calendar: WorkCalendar, start: date, end: dat
     concluded between ``start`` and ``end`` (China dates, inclusive), from their histories up to
     the end of the period."""
     low, high = day_range(start, end)
-    cases = session.execute(
+    conn = session.connection()  # plain rows: no ORM loading for tens of thousands of entries
+    cases = conn.execute(
         select(Case.id, Case.number, Case.item_id, Item.department_id, Case.applicant,
                Case.time_policy["promised_days"].as_integer().label("promised"),
                Case.time_policy["statutory_days"].as_integer().label("statutory"))
@@ -131,7 +132,7 @@ def period_facts(session: Session, calendar: WorkCalendar, start: date, end: dat
     for i in range(0, len(cases), HISTORY_BATCH):
         batch = cases[i:i + HISTORY_BATCH]
         histories: dict[int, list] = {}
-        for row in session.execute(
+        for row in conn.execute(
                 select(HistoryEntry.case_id, HistoryEntry.seq, HistoryEntry.command, HistoryEntry.actor,
                        HistoryEntry.at, _days.label("days"), HistoryEntry.case_state, *_OBSERVED)
                 .where(HistoryEntry.case_id.in_([c.id for c in batch]), HistoryEntry.at < high)

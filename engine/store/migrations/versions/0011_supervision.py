@@ -5,7 +5,8 @@ Revision ID: 0011
 Revises: 0006
 Create Date: 2026-11-24
 
-Three new tables, nothing copied; no existing rows are touched.
+Three new tables and two indexes on cases (started_at, concluded_at, for statistics by period);
+nothing copied, no existing rows touched.
 """
 from __future__ import annotations
 
@@ -79,6 +80,11 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_supervision_findings_case_id'), ['case_id'], unique=False)
         batch_op.create_index('ix_supervision_findings_state', ['state', 'department_id'], unique=False)
 
+
+
+    # statistics select the cases received or concluded in a period
+    op.create_index("ix_cases_started_at", "cases", ["started_at"])
+    op.create_index("ix_cases_concluded_at", "cases", ["concluded_at"])
 
 
 def downgrade() -> None:
