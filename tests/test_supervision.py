@@ -311,3 +311,15 @@ def test_pages_warn_a_unit_export_the_report_and_keep_heads_and_clerks_out(seede
     assert head.get("/supervision/warnings").status_code == 403
     clerk = login(app.test_client(), "shencha")
     assert clerk.get("/supervision/").status_code == 403 and "电子监察" not in clerk.get("/").get_data(as_text=True)
+
+
+def test_a_scan_reads_a_bounded_number_of_cases_and_the_next_one_goes_on_from_there(flow, clock, monkeypatch):
+    from engine.supervision import findings as detection  # import here: to bound the scan for this test
+
+    refused = supplement_then_deny(flow, clock)
+    second = supplement_then_deny(flow, clock)
+    monkeypatch.setattr(detection, "SCAN_LIMIT", 1)
+    first_run = flow.engine.execute(DetectFindings(), flow.actors["jiancha"])
+    second_run = flow.engine.execute(DetectFindings(), flow.actors["jiancha"])
+    third_run = flow.engine.execute(DetectFindings(), flow.actors["jiancha"])
+    assert [[f["case"] for f in run] for run in (first_run, second_run, third_run)] == [[refused], [second], []]

@@ -4,6 +4,7 @@ warning named (``supervision_subject``) and records the act in ``supervision_act
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -42,8 +43,9 @@ def _heads(session, department_id: int) -> list[User]:
 
 @dataclass(frozen=True)
 class DetectFindings(SupervisionCommand):
-    """电子监察扫描: look at the cases changed since the last scan (all of them the first time, or
-    with ``full``) and record what is new. Run by the sweep, or by a supervisor."""
+    """电子监察扫描: look at the cases changed since where the last scan stopped (all of them the first
+    time, or with ``full``; at most ``findings.SCAN_LIMIT`` a run) and record what is new. Run by the
+    timer process every 15 minutes, or by a supervisor."""
 
     type = "detect_findings"
     label = "电子监察扫描"
@@ -51,17 +53,20 @@ class DetectFindings(SupervisionCommand):
     full: bool = False
 
     def apply(self, ctx: CommandContext, case: None) -> Applied:
-        since = None if self.full else ctx.session.scalar(
-            select(SupervisionAct.at).where(SupervisionAct.command == self.type).order_by(SupervisionAct.id.desc())
+        last = None if self.full else ctx.session.scalar(
+            select(SupervisionAct.payload).where(SupervisionAct.command == self.type).order_by(SupervisionAct.id.desc())
             .limit(1))
-        found, scanned = detection.detect(ctx.session, ctx.engine.calendar(ctx.session), since=since)
+        after = (datetime.fromisoformat(last["through"]["at"]), last["through"]["case"]) \
+            if last and last.get("through") else None
+        found, scanned, stopped = detection.detect(ctx.session, ctx.engine.calendar(ctx.session), after=after)
         new = detection.record(ctx.session, found, ctx.at)
         refusals = [f for f in new if f.kind == FindingKind.REFUSAL]
         if refusals:  # 否定报备: every refusal is reported to the supervisors
             alerts.send(ctx.session, _supervisors(ctx.session), case=None, kind="supervision",
                         title=f"【否定报备】{len(refusals)} 件不予受理或不予许可待确认", body="", at=ctx.at)
         found = [{"finding": f.id, "case": f.case.number, "kind": f.kind, "key": f.key} for f in new]
-        return Applied(found, {"scanned": scanned, "since": since.isoformat() if since else None, "found": found})
+        through = {"at": stopped[0].isoformat(), "case": stopped[1]} if stopped else None
+        return Applied(found, {"scanned": scanned, "through": through, "found": found})
 
 
 class FindingCommand(SupervisionCommand):

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.store.enums import CaseState
@@ -147,14 +147,24 @@ def detect_duplicates(session: Session) -> list[Detected]:
     return found
 
 
-def detect(session: Session, calendar: WorkCalendar, *, since: datetime | None) -> tuple[list[Detected], int]:
-    """Everything found in the cases changed since ``since`` (all cases when None), and duplicates
-    among open cases. Returns what was found and how many cases were read."""
-    query = select(Case).join(Item, Case.item_id == Item.id).order_by(Case.id)
-    if since is not None:
-        query = query.where(Case.last_event_at >= since)
+#: cases one detection run reads at most (one transaction; on SQLite it holds the write lock): a
+#: backlog is worked through by the following runs, each continuing where the last one stopped
+SCAN_LIMIT = 2000
+
+
+def detect(session: Session, calendar: WorkCalendar, *, after: tuple[datetime, int] | None,
+           limit: int | None = None) -> tuple[list[Detected], int, tuple[datetime, int] | None]:
+    """Everything found in the cases changed after ``after`` (a case's last event time and id,
+    where the previous run stopped; all cases when None), at most ``limit`` of them in order of
+    their last event, and duplicates among open cases. Returns what was found, how many cases
+    were read, and where this run stopped."""
+    query = select(Case).join(Item, Case.item_id == Item.id).order_by(Case.last_event_at, Case.id).limit(limit or SCAN_LIMIT)
+    if after is not None:
+        at, case_id = after
+        query = query.where(or_(Case.last_event_at > at, and_(Case.last_event_at == at, Case.id > case_id)))
     found: list[Detected] = []
     cases = list(session.scalars(query))
+    stopped = (cases[-1].last_event_at, cases[-1].id) if cases else after
     for start in range(0, len(cases), BATCH):
         batch = cases[start:start + BATCH]
         histories: dict[int, list] = {}
@@ -164,7 +174,7 @@ def detect(session: Session, calendar: WorkCalendar, *, since: datetime | None) 
         for case in batch:
             if histories.get(case.id):
                 found += detect_case(case, histories[case.id], calendar)
-    return found + detect_duplicates(session), len(cases)
+    return found + detect_duplicates(session), len(cases), stopped
 
 
 def record(session: Session, found: list[Detected], at: datetime) -> list[Finding]:
