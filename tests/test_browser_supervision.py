@@ -85,8 +85,10 @@ def test_a_supervisor_works_the_board_findings_warnings_and_statistics(server, p
     look_at(page, "supervision-stats")
     stats.locator("tbody tr", has_text="王窗口").locator("td").nth(0).get_by_role("link").click()
     expect(page.locator("main")).to_contain_text("受理（收件）")
-    expect(page.locator("ul.case-list")).to_contain_text(refused)
-    expect(page.locator("ul.case-list")).to_contain_text(late)
+    listing = page.locator("table.case-list")
+    expect(listing).to_contain_text(refused)
+    expect(listing.locator("tr", has_text=refused)).to_contain_text("不予受理")
+    expect(listing.locator("tr", has_text=late)).to_contain_text("办理中")
     look_at(page, "supervision-stats-cases")
 
     page.click("nav >> text=月度通报")

@@ -12,7 +12,7 @@ from engine.supervision.board import board, board_scope
 from engine.supervision.report import monthly_report, report_csv
 from engine.supervision.scheme import targets
 from engine.supervision.statistics import CASES_OF, FIGURES, GROUPS, statistics
-from engine.supervision.views import FINDING_ACTS, findings_page, period_of, warnings_page
+from engine.supervision.views import CASES_LISTED, FINDING_ACTS, cases_listing, findings_page, period_of, warnings_page
 
 from .auth import login_required
 from .charts import trend_chart
@@ -119,11 +119,13 @@ def stats_cases():
         scope = board_scope(session, g.actor)
         view = statistics(session, get_engine().calendar(session), start, end, group,
                           department_id=scope.department_id)
-    row = next((r for r in [*view["rows"], view["total"]] if r["key"] == key), None)
-    if row is None:
-        raise BadInput("没有这一行统计")
-    return render_template("supervision/stats_cases.html", numbers=view["cases"][key].get(CASES_OF.get(figure, figure), []), row=row,
-                           figure=FIGURES[figure], title=title, args=request.args)
+        row = next((r for r in [*view["rows"], view["total"]] if r["key"] == key), None)
+        if row is None:
+            raise BadInput("没有这一行统计")
+        numbers = view["cases"][key].get(CASES_OF.get(figure, figure), [])
+        cases = cases_listing(session, numbers)
+    return render_template("supervision/stats_cases.html", cases=cases, total=len(numbers), limit=CASES_LISTED,
+                           row=row, figure=FIGURES[figure], title=title, args=request.args)
 
 
 def _month() -> tuple[int, int]:

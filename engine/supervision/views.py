@@ -15,7 +15,7 @@ from engine.commands import COMMANDS
 from engine.errors import BadInput, NotAllowed
 from engine.read.views import history_view
 from engine.store.enums import FindingKind, FindingState, WarningState, WarningTarget
-from engine.store.models import Department, Finding, User, UserRole
+from engine.store.models import Case, Department, Finding, Item, User, UserRole
 
 from .board import board_scope
 from .warnings import warnings_list, warning_dict
@@ -121,3 +121,19 @@ def period_of(kind: str, value: str, start: str, end: str, today: date) -> tuple
         return a, b, f"{year} 年 {month} 月"
     except (ValueError, TypeError):
         raise BadInput("统计期间格式不对：月份如 2026-03，季度如 2026-Q1，日期如 2026-03-01") from None
+
+
+CASES_LISTED = 500
+
+
+def cases_listing(session: Session, numbers: list[str]) -> list[dict[str, Any]]:
+    """The cases behind a figure, as a list a person reads: item, applicant, when in and out."""
+    shown = sorted(numbers)[:CASES_LISTED]
+    rows = session.execute(select(Case.number, Item.name, Case.applicant, Case.state, Case.started_at,
+                                  Case.concluded_at, Case.decision, Case.acceptance)
+                           .join(Item, Case.item_id == Item.id).where(Case.number.in_(shown)).order_by(Case.number))
+    return [{"number": n, "item": item, "applicant": applicant, "state": state,
+             "started": started.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M"),
+             "concluded": concluded.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M") if concluded else "",
+             "decision": decision, "acceptance": acceptance}
+            for n, item, applicant, state, started, concluded, decision, acceptance in rows]
