@@ -66,9 +66,11 @@ class Subject:
     """What a command acts on: its case (always, once loaded) with its process definition and,
     for task commands, the task."""
 
-    case: Case
-    definition: ProcessDefinition
+    case: Case | None
+    definition: ProcessDefinition | None
     task: Task | None = None
+    #: for commands on no case (supervision): the finding or warning acted on, if any
+    record: object | None = None
 
 
 Check = Callable[[Session, Actor, Subject], Grant]
@@ -289,3 +291,18 @@ def any_of(name: str, label: str, *policies: Policy) -> Policy:
 CASE_HANDLER_OR_OVERSIGHT = any_of("case_handler_or_oversight", "办件的经办人、负责人、监察员或管理员",
                                    CASE_HANDLER, SUPERVISOR, ADMINISTRATOR)
 POLICIES += (CASE_HANDLER_OR_OVERSIGHT,)
+
+
+def _finding_department_head(session: Session, actor: Actor, subject: Subject) -> Grant:
+    finding = subject.record
+    if finding is None:  # a wiring error
+        raise TypeError("this policy needs a finding")
+    if actor.user_id is not None and actor.has_role("head") and actor.department_id == finding.department_id:
+        return ALLOWED
+    raise NotAllowed(f"只有 {finding.department.name} 的负责人可以作出说明")
+
+
+#: who answers a supervisor's request to explain a finding (engine/supervision)
+FINDING_DEPARTMENT_HEAD = Policy("finding_department_head", "被要求说明的部门的负责人", _finding_department_head)
+SYSTEM_OR_SUPERVISOR = any_of("system_or_supervisor", "系统（时限扫描）或监察员", SYSTEM, SUPERVISOR)
+POLICIES += (FINDING_DEPARTMENT_HEAD, SYSTEM_OR_SUPERVISOR)

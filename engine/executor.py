@@ -19,7 +19,7 @@ from engine.store.db import Database
 from engine.runtime.definitions import DefinitionCache, ProcessDefinition
 from .errors import BadInput, Conflict, TimeOrderError
 from engine.runtime.expressions import evaluation_budget, make_script_engine
-from engine.store.models import Case, HistoryEntry, ProcessVersion
+from engine.store.models import Case, HistoryEntry, ProcessVersion, SupervisionAct
 from engine.runtime.projection import observe, open_tasks, snapshot
 from engine.runtime.spiff import StateCodec, command_scope
 from engine.timelimits import inbox
@@ -90,6 +90,8 @@ class Engine:
     def _run(self, session: Session, command: Command, actor: Actor, at: datetime) -> Any:
         ctx = CommandContext(self, session, actor, at)
         case = command.load(ctx)
+        if case is None:  # a command on no case (supervision): recorded in supervision_acts
+            return self._run_apart(session, ctx, command)
         row = case.row
         if row.last_seq and at < row.last_event_at:
             raise TimeOrderError(f"时间 {at.isoformat()} 早于办件 {row.number} 的最后一次操作"
@@ -114,5 +116,17 @@ class Engine:
         seal(session, entry, row)  # its hash, chained from the case's head; the case's new head
         session.add(entry)
         row.last_seq, row.last_event_at = seq, at
+        session.flush()
+        return applied.value
+
+    def _run_apart(self, session: Session, ctx: CommandContext, command: Command) -> Any:
+        """A command that concerns no single case (detecting findings, 效能告诫): the policy is
+        checked against what the command names, and the act is recorded in ``supervision_acts``."""
+        grant = type(command).policy.authorize(session, ctx.actor, command.supervision_subject(ctx))
+        ctx.on_behalf_of = grant.on_behalf_of
+        inputs = command.recorded_inputs(None)
+        applied = command.apply(ctx, None)
+        session.add(SupervisionAct(command=command.type, actor=ctx.actor.name, at=ctx.at, inputs=inputs,
+                                   payload=dict(applied.result)))
         session.flush()
         return applied.value

@@ -14,7 +14,8 @@ from engine.authorization import POLICIES, Policy
 from engine.commands import (COMMANDS, ClaimTask, CompleteTask, DelegateTask, FireDeadline, RecomputeDeadlines,
                              StartCase, UrgeTask)
 from engine.errors import Conflict
-from engine.store.models import Case, Deadline, HistoryEntry, Task
+from engine.store.models import (Case, Deadline, EfficiencyWarning, Finding, HistoryEntry, SupervisionAct,
+                                 Task)
 from timers.sweep import sweep
 from web import create_app
 
@@ -77,6 +78,22 @@ def _completed_acceptance(flow):
                                                                      Task.element_id == "accept_application"))
 
 
+def _finding(flow):
+    """A refusal report (否定报备) on a case refused at acceptance, asked to be explained."""
+    case = flow.start()
+    flow.complete("chuangkou", {"acceptance": "refuse"}, opinion="不属于本机关职权范围", number=case.number)
+    (finding,) = flow.engine.execute(COMMANDS["detect_findings"](), flow.actors["jiancha"])
+    flow.engine.execute(COMMANDS["request_explanation"](finding=finding["finding"], note="请说明"), flow.actors["jiancha"])
+    return finding["finding"]
+
+
+def _proposed_warning(flow):
+    for user in ("shencha", "shencha_b"):
+        flow.engine.execute(COMMANDS["issue_warning"](user=user, reason="超期"), flow.actors["jiancha"])
+    with flow.db.reader() as session:
+        return session.scalar(select(EfficiencyWarning.id).where(EfficiencyWarning.state == "proposed"))
+
+
 #: For every command: (who is outside its policy, how to build it on a case in the right state).
 #: A new command must be added here, or test_every_command_has_an_outsider_example fails.
 OUTSIDERS = {
@@ -124,6 +141,15 @@ OUTSIDERS = {
     "record_deadline_failure": ("admin", lambda f: (c := _accepted(f), COMMANDS["record_deadline_failure"](
         case=c.number, key=_armed_deadline(f, c.number), error="boom"))),
     "recompute_deadlines": ("admin", lambda f: (c := _accepted(f), RecomputeDeadlines(case=c.number))),
+    # supervision (engine/commands/supervision.py): on findings and warnings, not on a case
+    "detect_findings": ("fuzeren", lambda f: (None, COMMANDS["detect_findings"]())),
+    "acknowledge_refusal": ("fuzeren", lambda f: (None, COMMANDS["acknowledge_refusal"](finding=_finding(f)))),
+    "request_explanation": ("admin", lambda f: (None, COMMANDS["request_explanation"](finding=_finding(f), note="请说明"))),
+    "explain_finding": ("mz_fuzeren", lambda f: (None, COMMANDS["explain_finding"](finding=_finding(f), note="说明"))),
+    "confirm_finding": ("shencha", lambda f: (None, COMMANDS["confirm_finding"](finding=_finding(f)))),
+    "close_finding": ("fuzeren", lambda f: (None, COMMANDS["close_finding"](finding=_finding(f), note="关闭"))),
+    "issue_warning": ("fuzeren", lambda f: (None, COMMANDS["issue_warning"](user="shencha", reason="超期"))),
+    "decide_warning": ("fuzeren", lambda f: (None, COMMANDS["decide_warning"](warning=_proposed_warning(f)))),
 }
 
 
@@ -136,7 +162,10 @@ def _state(db):
         return (session.scalar(select(func.count(HistoryEntry.id))), session.scalar(select(func.count(Case.id))),
                 sorted(session.execute(select(Task.id, Task.state, Task.assignee_id, Task.delegated_by_id,
                                               Task.version, Task.draft)).all(), key=lambda r: r[0]),
-                session.scalar(select(func.count(Deadline.id)).where(Deadline.state == "armed")))
+                session.scalar(select(func.count(Deadline.id)).where(Deadline.state == "armed")),
+                session.scalar(select(func.count(SupervisionAct.id))),
+                sorted(session.execute(select(Finding.id, Finding.state)).all()),
+                sorted(session.execute(select(EfficiencyWarning.id, EfficiencyWarning.state)).all()))
 
 
 @pytest.mark.parametrize("command_type", sorted(OUTSIDERS))

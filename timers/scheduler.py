@@ -1,15 +1,23 @@
-"""The one APScheduler job: sweep due deadlines every ``interval`` seconds."""
+"""The APScheduler jobs: sweep due deadlines every ``interval`` seconds; look for supervision
+findings every ``DETECT_MINUTES`` (the ``detect_findings`` command, recorded like any other)."""
 from __future__ import annotations
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from engine.clock import CHINA_TZ, SystemClock
+from engine.commands import DetectFindings
 from engine.executor import Engine
 
-from .sweep import sweep
+from .sweep import SWEEPER, sweep
 
 DEFAULT_INTERVAL = 30
+DETECT_MINUTES = 15
+
+
+def detect_findings(engine: Engine) -> None:
+    """电子监察扫描 of the cases changed since the last scan."""
+    engine.execute(DetectFindings(), SWEEPER)
 
 
 def _add_job(scheduler, engine: Engine, interval: int):
@@ -19,6 +27,8 @@ def _add_job(scheduler, engine: Engine, interval: int):
     # finished job from a job store that shutdown had already emptied).
     scheduler.add_job(sweep, "interval", args=[engine], seconds=interval, id="sweep-deadlines",
                       max_instances=1, coalesce=True, next_run_time=SystemClock().now())
+    scheduler.add_job(detect_findings, "interval", args=[engine], minutes=DETECT_MINUTES, id="detect-findings",
+                      max_instances=1, coalesce=True)
     # Planner statistics for SQLite (a no-op on PostgreSQL, where autovacuum keeps them).
     scheduler.add_job(engine.db.optimize, "interval", hours=1, id="optimize-database", max_instances=1,
                       coalesce=True)

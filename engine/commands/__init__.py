@@ -6,6 +6,8 @@ from .clocks import (DecideExtension, ExtendDeadline, ReceiveSupplement, Request
                      ResumeClocks, SuspendClocks)
 from .deadlines import FireDeadline, RecomputeDeadlines, RecordDeadlineFailure
 from .start_case import StartCase
+from .supervision import (AcknowledgeRefusal, CloseFinding, ConfirmFinding, DecideWarning, DetectFindings,
+                          ExplainFinding, IssueWarning, RequestExplanation)
 from .tasks import (AddCosigner, ClaimTask, CompleteTask, DelegateTask, HandBackTask, ReleaseTask, ReturnTask,
                     SaveDraft, TakeBackTask, TransferTask, UrgeTask)
 
@@ -14,4 +16,5 @@ __all__ = ["Applied", "CaseCommand", "Command", "TaskCommand", "StartCase", "Com
            "ResumeClocks", "ExtendDeadline", "FireDeadline", "RecomputeDeadlines", "TransferTask", "UrgeTask",
            "SaveDraft", "CopyCase", "RequestExtension", "DecideExtension",
            "RecordMaterials", "AttachMaterial", "ReturnTask", "TakeBackTask", "AddCosigner", "DelegateTask",
-           "HandBackTask", "RecordDeadlineFailure", "COMMANDS"]
+           "HandBackTask", "RecordDeadlineFailure", "DetectFindings", "AcknowledgeRefusal", "RequestExplanation",
+           "ExplainFinding", "ConfirmFinding", "CloseFinding", "IssueWarning", "DecideWarning", "COMMANDS"]

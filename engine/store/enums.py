@@ -146,6 +146,34 @@ class DocumentKind(Labelled):
     SUPPLEMENT_NOTICE = "supplement_notice", "补正材料一次性告知书"
     GRANT_DECISION = "grant_decision", "准予行政许可决定书"
     DENIAL_DECISION = "denial_decision", "不予行政许可决定书"
+class FindingKind(Labelled):
+    OVERDUE = "overdue", "办理超时"
+    IRREGULAR_ACCEPTANCE = "irregular_acceptance", "违规受理"
+    DUPLICATE = "duplicate", "多头审批"
+    REFUSAL = "refusal", "否定报备"
+    DEEMED = "deemed", "默许（视为受理或准予）"
+    REPEATED_NOTICE = "repeated_notice", "重复告知"
+    OFF_SYSTEM = "off_system", "体外循环迹象"
+
+
+class FindingState(Labelled):
+    OPEN = "open", "待处理"
+    EXPLAINING = "explaining", "待说明"
+    EXPLAINED = "explained", "已说明"
+    CONFIRMED = "confirmed", "已确认"
+    CLOSED = "closed", "已关闭"
+
+
+class WarningTarget(Labelled):
+    PERSON = "person", "工作人员"
+    UNIT = "unit", "单位"
+    HEAD = "head", "单位负责人"
+
+
+class WarningState(Labelled):
+    ISSUED = "issued", "已告诫"
+    PROPOSED = "proposed", "待确认"
+    DISMISSED = "dismissed", "不予告诫"
 
 
 #: table → column → enum: every stored closed set, enforced by a CHECK constraint
@@ -157,6 +185,8 @@ CHECKED: dict[str, dict[str, type[Labelled]]] = {
     "case_requests": {"kind": RequestKind, "state": RequestState},
     "calendar_days": {"kind": CalendarDayKind},
     "documents": {"kind": DocumentKind},
+    "supervision_findings": {"kind": FindingKind, "state": FindingState},
+    "efficiency_warnings": {"target": WarningTarget, "state": WarningState},
 }
 
 

@@ -183,8 +183,8 @@ class Case(Base):
     #: the item's application fields as filled in (the catalogue's ``application:``)
     application: Mapped[Optional[dict[str, Any]]]
     state: Mapped[str] = mapped_column(String(16), default="running", index=True)
-    started_at: Mapped[datetime] = mapped_column(index=True)  # the case search's order (migration 0008)
-    concluded_at: Mapped[Optional[datetime]]
+    started_at: Mapped[datetime] = mapped_column(index=True)  # case search's order, statistics' period (0007)
+    concluded_at: Mapped[Optional[datetime]] = mapped_column(index=True)  # statistics: concluded in a period
     last_event_at: Mapped[datetime]
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
@@ -453,3 +453,65 @@ class ProcessDraft(Base):
     saved_by: Mapped[str] = mapped_column(String(64))
     saved_at: Mapped[datetime]
     item: Mapped[Optional[Item]] = relationship()
+
+
+class Finding(Base):
+    """A supervision finding (电子监察): something in a case's history or state that the supervisor
+    must look at, with the history entries that show it (``evidence``: seqs) and where it stands.
+    Detected by ``engine/supervision/findings.py`` through the ``detect_findings`` command; each
+    (case, kind, key) is found once."""
+
+    __tablename__ = "supervision_findings"
+    __table_args__ = (*checks("supervision_findings"), UniqueConstraint("case_id", "kind", "key"),
+                      Index("ix_supervision_findings_state", "state", "department_id"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(120), default="")
+    #: the department answerable for it (asked to explain)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    summary: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[list[Any]]  # history seqs of the case
+    detected_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    #: the trail of what was done with it: [{"act", "by", "at", "note"}]
+    trail: Mapped[list[Any]]
+    case: Mapped[Case] = relationship()
+    department: Mapped[Department] = relationship()
+
+
+class EfficiencyWarning(Base):
+    """效能告诫: a formal warning to a clerk, a unit, or a unit's head; ``proposed`` when the
+    two-warnings-a-year rule proposes one to a head for the supervisor to confirm."""
+
+    __tablename__ = "efficiency_warnings"
+    __table_args__ = (*checks("efficiency_warnings"), Index("ix_efficiency_warnings_unit", "department_id", "year"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    target: Mapped[str] = mapped_column(String(16))  # person, unit, head
+    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"), index=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    year: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16), default="issued")
+    reason: Mapped[str] = mapped_column(Text)
+    cases: Mapped[list[Any]]  # case numbers
+    findings: Mapped[list[Any]]  # finding ids
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime]
+    decided_by: Mapped[Optional[str]] = mapped_column(String(128))
+    decided_at: Mapped[Optional[datetime]]
+    user: Mapped[Optional[User]] = relationship()
+    department: Mapped[Department] = relationship()
+
+
+class SupervisionAct(Base):
+    """One supervision command (detecting findings, acknowledging, asking to explain, explaining,
+    closing, 效能告诫): the record of acts that concern no single case history."""
+
+    __tablename__ = "supervision_acts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    command: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(128))
+    at: Mapped[datetime] = mapped_column(index=True)
+    inputs: Mapped[dict[str, Any]]
+    payload: Mapped[dict[str, Any]]

@@ -1,0 +1,103 @@
+"""The monthly report (月度通报): units ranked by assessment score with their figures, the late
+cases, the findings and the 效能告诫 of the month, a six-month trend; printable and as CSV."""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.clock import CHINA_TZ
+from engine.store.enums import CaseState, FindingKind, FindingState, WarningState, WarningTarget
+from engine.store.models import Case, EfficiencyWarning, Finding, Item
+from engine.timelimits.workdays import WorkCalendar
+
+from .assessment import assess
+from .facts import day_range
+from .statistics import statistics
+
+TREND_MONTHS = 6
+
+
+def month_bounds(year: int, month: int) -> tuple[date, date]:
+    start = date(year, month, 1)
+    end = date(year + (month == 12), 1 if month == 12 else month + 1, 1) - timedelta(days=1)
+    return start, end
+
+
+def _previous(year: int, month: int, back: int) -> tuple[int, int]:
+    index = year * 12 + month - 1 - back
+    return index // 12, index % 12 + 1
+
+
+def monthly_report(session: Session, calendar: WorkCalendar, year: int, month: int, *,
+                   trend: bool = True) -> dict[str, Any]:
+    start, end = month_bounds(year, month)
+    stats = statistics(session, calendar, start, end, "department")
+    scores = assess(session, calendar, start, end, stats=stats)
+    figures = {row["key"]: row["figures"] for row in stats["rows"]}
+    low, high = day_range(start, end)
+    late = sorted(stats["cases"]["total"]["overdue"])
+    red_open = list(session.execute(select(Case.number, Item.name).join(Item, Case.item_id == Item.id).where(
+        Case.state == CaseState.RUNNING, Case.card == "red", Case.started_at < high).order_by(Case.number)))
+    found = [{"id": f.id, "kind": FindingKind.label_of(f.kind), "state": FindingState.label_of(f.state),
+              "case": f.case.number, "department": f.department.name, "summary": f.summary}
+             for f in session.scalars(select(Finding).where(Finding.detected_at >= low, Finding.detected_at < high)
+                                      .order_by(Finding.id))]
+    warned = [{"id": w.id, "target": WarningTarget.label_of(w.target), "department": w.department.name,
+               "person": w.user.display_name if w.user else "", "reason": w.reason,
+               "at": w.created_at.astimezone(CHINA_TZ).strftime("%Y-%m-%d")}
+              for w in session.scalars(select(EfficiencyWarning).where(
+                  EfficiencyWarning.state == WarningState.ISSUED, EfficiencyWarning.created_at >= low,
+                  EfficiencyWarning.created_at < high).order_by(EfficiencyWarning.id))]
+    months = []
+    if trend:
+        for back in range(TREND_MONTHS - 1, -1, -1):
+            y, m = _previous(year, month, back)
+            t = stats["total"]["figures"] if back == 0 else statistics(
+                session, calendar, *month_bounds(y, m), "department")["total"]["figures"]
+            months.append({"label": f"{m} 月", "received": t["received"], "concluded": t["concluded"],
+                           "on_time_rate": t["on_time_rate"]})
+    units = [{**u, "figures": figures.get(u["key"], {})} for u in scores["units"]]
+    return {"year": year, "month": month, "title": f"{year} 年 {month} 月", "start": start, "end": end,
+            "scheme": scores["scheme"], "units": units, "total": stats["total"]["figures"], "late": late,
+            "red_open": red_open, "findings": found, "warnings": warned, "trend": months}
+
+
+def _pct(value) -> str:
+    return "" if value is None else f"{value * 100:.1f}%"
+
+
+def report_csv(report: dict[str, Any]) -> str:
+    """The report as CSV (UTF-8 with BOM, so that Excel opens it in Chinese)."""
+    out = io.StringIO()
+    out.write("\ufeff")
+    w = csv.writer(out)
+    w.writerow([f"月度通报 {report['title']}", report["scheme"]])
+    w.writerow([])
+    w.writerow(["排名", "单位", "考核得分", "受理", "办结", "按时办结率", "现场办结率", "平均用时（工作日）", "超期", "扣分加分明细"])
+    for u in report["units"]:
+        f = u["figures"]
+        w.writerow([u["rank"], u["department"], u["score"], u["received"], u["concluded"], _pct(f.get("on_time_rate")),
+                    _pct(f.get("on_spot_rate")), "" if f.get("avg_used") is None else f"{f['avg_used']:.1f}",
+                    f.get("overdue", 0), "；".join(f"{line['label']} {line['points']:+g}（{line['detail']}）"
+                                                   for line in u["lines"])])
+    w.writerow([])
+    w.writerow(["超期办结的办件"])
+    for number in report["late"]:
+        w.writerow([number])
+    w.writerow(["月末仍亮红牌的在办件"])
+    for number, item in report["red_open"]:
+        w.writerow([number, item])
+    w.writerow([])
+    w.writerow(["监察事项", "类别", "状态", "办件", "单位", "说明"])
+    for f in report["findings"]:
+        w.writerow([f["id"], f["kind"], f["state"], f["case"], f["department"], f["summary"]])
+    w.writerow([])
+    w.writerow(["效能告诫", "对象", "单位", "人员", "日期", "理由"])
+    for x in report["warnings"]:
+        w.writerow([x["id"], x["target"], x["department"], x["person"], x["at"], x["reason"]])
+    return out.getvalue()

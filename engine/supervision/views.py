@@ -1,0 +1,139 @@
+"""What the supervision pages show, and which operations they offer (asked of the commands'
+policies, so no page offers what the engine would refuse)."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.actors import Actor
+from engine.authorization import Subject
+from engine.clock import CHINA_TZ
+from engine.commands import COMMANDS
+from engine.errors import BadInput, NotAllowed
+from engine.read.views import history_view
+from engine.store.enums import FindingKind, FindingState, WarningState, WarningTarget
+from engine.store.models import Case, Department, Finding, Item, User, UserRole
+
+from .board import board_scope
+from .warnings import warnings_list, warning_dict
+
+FINDINGS_SHOWN = 200
+FINDING_ACTS = ("acknowledge_refusal", "request_explanation", "explain_finding", "confirm_finding", "close_finding")
+
+
+def findings_page(session: Session, actor: Actor, *, state: str = "", kind: str = "") -> dict[str, Any]:
+    scope = board_scope(session, actor)
+    query = select(Finding).order_by(Finding.id.desc()).limit(FINDINGS_SHOWN)
+    if scope.department_id is not None:
+        query = query.where(Finding.department_id == scope.department_id)
+    if state in FindingState.values():
+        query = query.where(Finding.state == state)
+    if kind in FindingKind.values():
+        query = query.where(Finding.kind == kind)
+    rows = []
+    histories: dict[int, dict[int, dict]] = {}
+    for f in session.scalars(query):
+        if f.case_id not in histories:
+            histories[f.case_id] = {e["seq"]: e for e in history_view(session, f.case)}
+        evidence = [histories[f.case_id][s] for s in f.evidence if s in histories[f.case_id]]
+        subject = Subject(None, None, record=f)
+        acts = [t for t in FINDING_ACTS if COMMANDS[t].policy.allows(session, actor, subject)
+                and _state_allows(t, f)]
+        names = _names(session, {t["by"] for t in f.trail})
+        trail = [{**t, "by": names.get(t["by"], "系统" if t["by"].startswith("system") else t["by"]),
+                  "at": _china(t["at"])} for t in f.trail]
+        rows.append({"id": f.id, "kind": f.kind, "state": f.state, "case": f.case.number, "item": f.case.item.name,
+                     "department": f.department.name, "summary": f.summary, "evidence": evidence,
+                     "trail": trail, "acts": acts})
+    return {"scope": scope, "rows": rows, "filters": {"state": state, "kind": kind},
+            "kinds": [(k.value, k.label) for k in FindingKind], "states": [(s.value, s.label) for s in FindingState],
+            "may_detect": actor.has_role("supervisor")}
+
+
+def _china(iso: str) -> str:
+    """A stored ISO time as China time, to the minute."""
+    return datetime.fromisoformat(iso).astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
+
+
+def _state_allows(command_type: str, f: Finding) -> bool:
+    open_or_explained = (FindingState.OPEN, FindingState.EXPLAINED)
+    return {"acknowledge_refusal": f.kind == FindingKind.REFUSAL and f.state in open_or_explained,
+            "request_explanation": f.state in open_or_explained,
+            "explain_finding": f.state == FindingState.EXPLAINING,
+            "confirm_finding": f.state in open_or_explained,
+            "close_finding": f.state != FindingState.CLOSED}[command_type]
+
+
+def _names(session: Session, usernames: set[str]) -> dict[str, str]:
+    return {u: n for u, n in session.execute(select(User.username, User.display_name)
+                                             .where(User.username.in_(usernames)))}
+
+
+def warnings_page(session: Session, actor: Actor) -> dict[str, Any]:
+    if not actor.has_role("supervisor"):
+        raise NotAllowed("效能告诫只对监察员开放")
+    rows = [warning_dict(w) for w in warnings_list(session)]
+    names = _names(session, {r["created_by"] for r in rows})
+    for r in rows:
+        r["created_by_name"] = names.get(r["created_by"], r["created_by"])
+        r["created_at"] = _china(r["created_at"])
+        r["target_name"] = WarningTarget.label_of(r["target"])
+        r["state_name"] = WarningState.label_of(r["state"])
+    people = [(u.username, f"{u.display_name}（{u.department.name}）") for u in session.scalars(
+        select(User).where(User.active.is_(True)).join(UserRole).where(
+            UserRole.role.in_(("window_clerk", "reviewer", "head"))).order_by(User.department_id, User.id)).unique()]
+    units = list(session.execute(select(Department.code, Department.name).order_by(Department.id)))
+    per_person: dict[str, int] = {}
+    per_unit: dict[str, int] = {}
+    for r in rows:
+        if r["state"] == WarningState.ISSUED:
+            if r["person"]:
+                per_person[r["person"]] = per_person.get(r["person"], 0) + 1
+            per_unit[r["department"]] = per_unit.get(r["department"], 0) + 1
+    return {"rows": rows, "people": people, "units": units, "per_person": per_person, "per_unit": per_unit,
+            "proposed": [r for r in rows if r["state"] == WarningState.PROPOSED]}
+
+
+def period_of(kind: str, value: str, start: str, end: str, today: date) -> tuple[date, date, str]:
+    """The period a statistics page asks for: a month (2026-03), a quarter (2026-Q1) or a range."""
+    try:
+        if kind == "range":
+            a, b = date.fromisoformat(start), date.fromisoformat(end)
+            if b < a:
+                raise BadInput("结束日期不能早于开始日期")
+            if (b - a).days > 366 * 3:
+                raise BadInput("统计区间最长三年")
+            return a, b, f"{a:%Y-%m-%d} 至 {b:%Y-%m-%d}"
+        if kind == "quarter":
+            year, q = value.split("-Q") if value else (str(today.year), str((today.month - 1) // 3 + 1))
+            year, q = int(year), int(q)
+            if not 1 <= q <= 4:
+                raise ValueError
+            a = date(year, 3 * q - 2, 1)
+            b = (date(year + (q == 4), 1 if q == 4 else 3 * q + 1, 1)) - timedelta(days=1)
+            return a, b, f"{year} 年第 {q} 季度"
+        year, month = (int(x) for x in (value or f"{today:%Y-%m}").split("-"))
+        a = date(year, month, 1)
+        b = date(year + (month == 12), 1 if month == 12 else month + 1, 1) - timedelta(days=1)
+        return a, b, f"{year} 年 {month} 月"
+    except (ValueError, TypeError):
+        raise BadInput("统计期间格式不对：月份如 2026-03，季度如 2026-Q1，日期如 2026-03-01") from None
+
+
+CASES_LISTED = 500
+
+
+def cases_listing(session: Session, numbers: list[str]) -> list[dict[str, Any]]:
+    """The cases behind a figure, as a list a person reads: item, applicant, when in and out."""
+    shown = sorted(numbers)[:CASES_LISTED]
+    rows = session.execute(select(Case.number, Item.name, Case.applicant, Case.state, Case.started_at,
+                                  Case.concluded_at, Case.decision, Case.acceptance)
+                           .join(Item, Case.item_id == Item.id).where(Case.number.in_(shown)).order_by(Case.number))
+    return [{"number": n, "item": item, "applicant": applicant, "state": state,
+             "started": started.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M"),
+             "concluded": concluded.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M") if concluded else "",
+             "decision": decision, "acceptance": acceptance}
+            for n, item, applicant, state, started, concluded, decision, acceptance in rows]

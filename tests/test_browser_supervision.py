@@ -1,0 +1,125 @@
+"""A supervisor's day in the browser (issue 15): the board of carded cases, a refusal report
+acknowledged, a finding explained by the department head, a 效能告诫 issued, the statistics with
+a drill-down to the cases. Screenshots at 1366 and 1024 px and axe on every page."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from engine.clock import CHINA_TZ
+from timers import sweep
+
+from .helpers import Flow, browser_login, browser_logout, look_at
+
+expect = pytest.importorskip("playwright.sync_api").expect
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=CHINA_TZ)
+
+
+def _cases(flow: Flow, clock) -> tuple[str, str]:
+    """A refused case and a late one with a yellow card still open, in March 2026."""
+    clock.set(at("2026-03-02T09:00"))
+    refused = flow.start(applicant="李四")
+    clock.set(at("2026-03-02T09:30"))
+    flow.complete("chuangkou", {"acceptance": "refuse"}, opinion="不属于本机关职权范围", number=refused.number)
+    clock.set(at("2026-03-03T09:00"))
+    late = flow.start(applicant="张三")
+    flow.complete("chuangkou", {"acceptance": "accept"}, opinion="材料齐全", number=late.number)
+    clock.set(at("2026-03-13T08:00"))
+    sweep(flow.engine)
+    clock.set(at("2026-03-16T10:00"))
+    return refused.number, late.number
+
+
+def test_a_supervisor_works_the_board_findings_warnings_and_statistics(server, page, flow, clock):
+    refused, late = _cases(flow, clock)
+    browser_login(page, server, "jiancha")
+    page.click("nav >> text=电子监察")
+    board = page.locator("table.board")
+    expect(board).to_contain_text(late)
+    expect(board).to_contain_text("黄牌")
+    expect(board).to_contain_text("王窗口（市市场监督管理局）")
+    look_at(page, "supervision-board")
+    page.select_option("select[name=card]", "red")
+    page.click("text=筛选")
+    expect(board).to_contain_text("没有亮牌的在办件")
+    page.select_option("select[name=card]", "yellow")
+    page.click("text=筛选")
+    board.get_by_role("link", name=late).click()
+    expect(page.locator("main")).to_contain_text(late)
+
+    page.goto(f"{server}/supervision/findings")
+    page.click("text=立即扫描")
+    expect(page.locator(".flash")).to_contain_text("新发现 1 项")
+    finding = page.locator("section.finding", has_text=refused)
+    expect(finding).to_contain_text("否定报备")
+    expect(finding).to_contain_text("不属于本机关职权范围")  # the evidence: the refusing entry in words
+    look_at(page, "supervision-findings")
+    finding.locator("input[name=note]").fill("已阅，理由充分")
+    finding.get_by_role("button", name="确认报备").click()
+    expect(page.locator(".flash")).to_contain_text("已否定报备确认")
+    expect(page.locator("section.finding", has_text=refused)).to_contain_text("已关闭")
+    expect(page.locator("section.finding", has_text=refused)).to_contain_text("孙监察：确认报备——已阅，理由充分")
+
+    page.goto(f"{server}/supervision/warnings")
+    page.select_option("select[name=user]", "shencha")
+    page.fill("textarea[name=reason]", "审查环节超期未办")
+    page.fill("input[name=cases]", late)
+    look_at(page, "supervision-warning-form")
+    page.get_by_role("button", name="发出告诫").click()
+    expect(page.locator(".flash")).to_contain_text("已发出效能告诫")
+    expect(page.locator("main table")).to_contain_text("审查环节超期未办")
+    expect(page.locator("main table")).to_contain_text("李审查")
+    expect(page.locator("main table")).to_contain_text("2026-03-16 10:00")  # China time
+    look_at(page, "supervision-warnings")
+
+    page.goto(f"{server}/supervision/stats")
+    page.fill("input[name=value]", "2026-03")
+    page.select_option("select[name=group]", "clerk")
+    page.get_by_role("button", name="统计").click()
+    stats = page.locator("table.stats")
+    expect(stats).to_contain_text("王窗口")
+    look_at(page, "supervision-stats")
+    stats.locator("tbody tr", has_text="王窗口").locator("td").nth(0).get_by_role("link").click()
+    expect(page.locator("main")).to_contain_text("受理（收件）")
+    listing = page.locator("table.case-list")
+    expect(listing).to_contain_text(refused)
+    expect(listing.locator("tr", has_text=refused)).to_contain_text("不予受理")
+    expect(listing.locator("tr", has_text=late)).to_contain_text("办理中")
+    look_at(page, "supervision-stats-cases")
+
+    page.click("nav >> text=月度通报")
+    page.fill("input[name=value]", "2026-03")
+    page.get_by_role("button", name="查看").click()
+    units = page.locator("table.report-units")
+    expect(units).to_contain_text("市市场监督管理局")
+    expect(units).to_contain_text("效能告诫 -5")  # the warning just issued, in the unit's breakdown
+    expect(page.locator("article.report")).to_contain_text(refused)  # among the findings of the month
+    expect(page.locator("figure.chart svg")).to_be_visible()
+    look_at(page, "supervision-report")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="导出 CSV（可用 Excel 打开）").click()
+    text = open(download.value.path(), encoding="utf-8-sig").read()
+    assert text.startswith("月度通报 2026 年 3 月") and "市市场监督管理局" in text and refused in text
+
+
+def test_a_head_explains_a_finding_the_supervisor_asked_about(server, page, flow, clock):
+    from engine.commands import DetectFindings, RequestExplanation  # import here: only this test acts as the supervisor
+
+    _cases(flow, clock)
+    (finding,) = flow.engine.execute(DetectFindings(), flow.actors["jiancha"])
+    flow.engine.execute(RequestExplanation(finding=finding["finding"], note="请说明不予受理的依据"), flow.actors["jiancha"])
+    browser_login(page, server, "fuzeren")
+    page.click("nav >> text=电子监察")
+    expect(page.locator("h1")).to_contain_text("市市场监督管理局")
+    page.click("text=监察事项")
+    section = page.locator("section.finding")
+    expect(section).to_contain_text("待说明")
+    section.locator("input[name=note]").fill("申请事项属县级权限，已告知申请人向县局申请")
+    look_at(page, "supervision-findings-head")
+    section.get_by_role("button", name="提交说明").click()
+    expect(page.locator("section.finding")).to_contain_text("已说明")
+    browser_logout(page)

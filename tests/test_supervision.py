@@ -1,0 +1,325 @@
+"""Supervision (issue 15): facts and statistics from histories on a controlled clock, findings
+with their evidence and states, 效能告诫 and the two-warnings rule, the board."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+from sqlalchemy import select
+
+from engine.clock import CHINA_TZ
+from engine.commands import (AcknowledgeRefusal, CloseFinding, ConfirmFinding, DecideWarning, DetectFindings,
+                             ExplainFinding, ExtendDeadline, IssueWarning, ReceiveSupplement, RecordMaterials,
+                             RequestExplanation, RequestSupplement)
+from engine.errors import BadInput, Conflict, NotAllowed
+from engine.store.models import Case, EfficiencyWarning, Finding, SupervisionAct
+from engine.supervision.board import board
+from engine.supervision.statistics import statistics
+from timers import sweep
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=CHINA_TZ)
+
+
+def step(flow, clock, when, user, data, number, opinion="同意"):
+    clock.set(at(when))
+    return flow.complete(user, data, opinion=opinion, number=number)
+
+
+def granted(flow, clock, start, accept, review, decide, decision="grant"):
+    """A GENERAL case: received at ``start``, accepted, reviewed and decided at the times given."""
+    clock.set(at(start))
+    case = flow.start()
+    step(flow, clock, accept, "chuangkou", {"acceptance": "accept"}, case.number)
+    step(flow, clock, review, "shencha", {"review_result": "pass"}, case.number)
+    step(flow, clock, decide, "fuzeren", {"decision": decision}, case.number)
+    return case.number
+
+
+def supplement_then_deny(flow, clock):
+    """收件 Mon 03-02; one-time notice 03-03; materials back 03-16; accepted 03-17; denied 03-23."""
+    clock.set(at("2026-03-02T09:00"))
+    case = flow.start()
+    clock.set(at("2026-03-03T10:00"))
+    flow.engine.execute(RequestSupplement(case=case.number, materials=("营业执照副本",)), flow.actors["chuangkou"])
+    clock.set(at("2026-03-16T14:00"))
+    flow.engine.execute(ReceiveSupplement(case=case.number), flow.actors["chuangkou"])
+    step(flow, clock, "2026-03-17T09:00", "chuangkou", {"acceptance": "accept"}, case.number)
+    step(flow, clock, "2026-03-20T16:00", "shencha", {"review_result": "fail"}, case.number)
+    step(flow, clock, "2026-03-23T10:00", "fuzeren", {"decision": "deny"}, case.number)
+    return case.number
+
+
+def stats(flow, start, end, group="department"):
+    with flow.db.reader() as session:
+        return statistics(session, flow.engine.calendar(session), start, end, group)
+
+
+# ---------------------------------------------------------------- statistics, hand-computed
+
+def test_a_supplement_pause_is_not_time_used_and_a_refusal_counts(flow, clock):
+    number = supplement_then_deny(flow, clock)
+    s = stats(flow, date(2026, 3, 1), date(2026, 3, 31))
+    t = s["total"]["figures"]
+    # 03-02 → 03-23 is 15 working days; waiting for the supplement 03-03 → 03-16 is 9 of them
+    assert t["avg_used"] == 6
+    assert (t["received"], t["concluded"], t["on_time"], t["refusals"], t["supplements"]) == (1, 1, 1, 1, 1)
+    assert t["on_time_rate"] == 1 and t["avg_promised"] == 10 and t["avg_statutory"] == 20
+    assert t["compression"] == pytest.approx(1 - 6 / 20)
+    assert s["cases"]["total"]["refusals"] == [number]
+
+
+def test_an_extension_raises_the_limit_and_is_shown(flow, clock):
+    clock.set(at("2026-03-02T09:00"))
+    case = flow.start()
+    step(flow, clock, "2026-03-02T10:00", "chuangkou", {"acceptance": "accept"}, case.number)
+    step(flow, clock, "2026-03-06T10:00", "shencha", {"review_result": "pass"}, case.number)
+    clock.set(at("2026-03-09T10:00"))
+    flow.engine.execute(ExtendDeadline(case=case.number, reason="需组织现场核查"), flow.actors["fuzeren"])
+    step(flow, clock, "2026-03-18T10:00", "fuzeren", {"decision": "grant"}, case.number)
+    t = stats(flow, date(2026, 3, 1), date(2026, 3, 31))["total"]["figures"]
+    # 03-02 → 03-18: 12 working days, over the promised 10 but within 10 + 10 extended
+    assert (t["avg_used"], t["extensions"], t["on_time"], t["overdue"]) == (12, 1, 1, 0)
+
+
+def test_a_case_done_on_the_spot_counts_as_on_the_spot(flow, clock):
+    number = granted(flow, clock, "2026-03-02T09:00", "2026-03-02T09:30", "2026-03-02T10:30", "2026-03-02T11:00")
+    s = stats(flow, date(2026, 3, 2), date(2026, 3, 2), "clerk")
+    assert s["rows"][0]["label"] == "王窗口"
+    f = s["rows"][0]["figures"]
+    assert (f["on_spot"], f["on_spot_rate"], f["avg_used"]) == (1, 1, 0)
+    assert s["cases"]["chuangkou"]["on_spot"] == [number]
+
+
+def test_a_case_crossing_a_month_boundary_is_received_in_one_month_and_concluded_in_the_next(flow, clock):
+    number = granted(flow, clock, "2026-03-30T09:00", "2026-03-30T10:00", "2026-04-01T10:00", "2026-04-02T10:00")
+    march = stats(flow, date(2026, 3, 1), date(2026, 3, 31))["total"]["figures"]
+    april = stats(flow, date(2026, 4, 1), date(2026, 4, 30), "item")
+    assert (march["received"], march["concluded"], march["avg_used"]) == (1, 0, None)
+    assert (april["total"]["figures"]["received"], april["total"]["figures"]["concluded"]) == (0, 1)
+    assert april["total"]["figures"]["avg_used"] == 3  # 03-31, 04-01, 04-02
+    assert april["cases"]["GENERAL"]["concluded"] == [number]
+
+
+def test_a_late_case_is_overdue(flow, clock):
+    granted(flow, clock, "2026-03-02T09:00", "2026-03-02T10:00", "2026-03-13T10:00", "2026-03-17T10:00")
+    t = stats(flow, date(2026, 3, 1), date(2026, 3, 31))["total"]["figures"]
+    assert (t["avg_used"], t["overdue"], t["on_time"], t["on_time_rate"]) == (11, 1, 0, 0)
+
+
+# ---------------------------------------------------------------- findings
+
+def findings(flow) -> list[Finding]:
+    with flow.db.reader() as session:
+        rows = list(session.scalars(select(Finding).order_by(Finding.id)))
+        for r in rows:
+            r.case.number  # noqa: B018 (load before the session closes)
+        return rows
+
+
+@pytest.mark.slow
+def test_findings_are_detected_with_evidence_once_and_the_run_is_recorded(flow, clock):
+    refused = supplement_then_deny(flow, clock)
+    late = granted(flow, clock, "2026-03-24T09:00", "2026-03-24T10:00", "2026-04-10T10:00", "2026-04-13T10:00")
+    clock.set(at("2026-04-13T18:00"))
+    flow.engine.execute(DetectFindings(), flow.actors["jiancha"])
+    flow.engine.execute(DetectFindings(), flow.actors["jiancha"])  # nothing new the second time
+    found = {(f.case.number, f.kind): f for f in findings(flow)}
+    assert set(found) == {(refused, "refusal"), (late, "overdue")}
+    assert found[(refused, "refusal")].evidence == [6] and "不予许可" in found[(refused, "refusal")].summary
+    assert found[(late, "overdue")].evidence == [4]  # the entry that concluded it, 14 days used of 10
+    with flow.db.reader() as session:
+        acts = [a.command for a in session.scalars(select(SupervisionAct).order_by(SupervisionAct.id))]
+    assert acts == ["detect_findings", "detect_findings"]
+
+
+def test_irregular_acceptance_repeated_notices_and_duplicates(flow, clock):
+    clock.set(at("2026-03-02T09:00"))
+    first = flow.start(applicant="李四")
+    flow.engine.execute(RecordMaterials(case=first.number, statuses=(("申请书", "received"),
+                                                                     ("申请人身份证明", "missing"))),
+                        flow.actors["chuangkou"])
+    step(flow, clock, "2026-03-02T10:00", "chuangkou", {"acceptance": "accept"}, first.number)
+    second = flow.start(applicant="李四")
+    for when in ("2026-03-03T09:00", "2026-03-05T09:00"):
+        clock.set(at(when))
+        flow.engine.execute(RequestSupplement(case=second.number, materials=("申请书",)), flow.actors["chuangkou"])
+        clock.set(at(when.replace("09:00", "15:00")))
+        flow.engine.execute(ReceiveSupplement(case=second.number), flow.actors["chuangkou"])
+    flow.engine.execute(DetectFindings(), flow.actors["jiancha"])
+    kinds = {(f.case.number, f.kind): f.evidence for f in findings(flow)}
+    assert kinds == {(first.number, "irregular_acceptance"): [2, 3], (second.number, "repeated_notice"): [2, 4],
+                     (second.number, "duplicate"): [1]}
+
+
+def test_off_system_signs_a_step_done_within_a_minute_of_arriving(flow, clock):
+    number = granted(flow, clock, "2026-03-02T09:00", "2026-03-02T10:00", "2026-03-03T10:00", "2026-03-03T10:00:30")
+    flow.engine.execute(DetectFindings(), flow.actors["jiancha"])
+    (finding,) = findings(flow)
+    assert (finding.case.number, finding.kind, finding.evidence) == (number, "off_system", [4])
+
+
+def test_a_refusal_is_acknowledged_and_a_finding_explained_by_the_head_and_closed(flow, clock):
+    supplement_then_deny(flow, clock)
+    granted(flow, clock, "2026-03-24T09:00", "2026-03-24T10:00", "2026-04-10T10:00", "2026-04-13T10:00")
+    flow.engine.execute(DetectFindings(), flow.actors["jiancha"])
+    refusal, overdue = sorted(findings(flow), key=lambda f: f.kind != "refusal")
+    jiancha, head = flow.actors["jiancha"], flow.actors["fuzeren"]
+    with pytest.raises(NotAllowed):
+        flow.engine.execute(AcknowledgeRefusal(finding=refusal.id), head)
+    with pytest.raises(BadInput, match="只有否定报备"):
+        flow.engine.execute(AcknowledgeRefusal(finding=overdue.id), jiancha)
+    flow.engine.execute(AcknowledgeRefusal(finding=refusal.id, note="已阅"), jiancha)
+    with pytest.raises(Conflict):
+        flow.engine.execute(ExplainFinding(finding=overdue.id, note="人手不足"), head)  # not asked yet
+    flow.engine.execute(RequestExplanation(finding=overdue.id, note="请说明超期原因"), jiancha)
+    with pytest.raises(NotAllowed):
+        flow.engine.execute(ExplainFinding(finding=overdue.id, note="人手不足"), flow.actors["mz_fuzeren"])
+    flow.engine.execute(ExplainFinding(finding=overdue.id, note="审查员病假，已调整 AB 岗"), head)
+    flow.engine.execute(ConfirmFinding(finding=overdue.id), jiancha)
+    flow.engine.execute(CloseFinding(finding=overdue.id, note="已整改"), jiancha)
+    refusal, overdue = sorted(findings(flow), key=lambda f: f.kind != "refusal")
+    assert refusal.state == "closed" and [t["act"] for t in refusal.trail] == ["detected", "acknowledged"]
+    assert [t["act"] for t in overdue.trail] == ["detected", "asked", "explained", "confirmed", "closed"]
+    assert overdue.trail[2]["by"] == "fuzeren" and overdue.state == "closed"
+
+
+# ---------------------------------------------------------------- 效能告诫
+
+def test_two_warnings_to_a_units_staff_in_a_year_propose_one_to_its_head(flow, clock):
+    jiancha = flow.actors["jiancha"]
+    number = granted(flow, clock, "2026-03-02T09:00", "2026-03-02T10:00", "2026-03-20T10:00", "2026-03-23T10:00")
+    first = flow.engine.execute(IssueWarning(user="shencha", reason="审查超期", cases=(number,)), jiancha)
+    assert first["target"] == "person"
+    with flow.db.reader() as session:
+        assert session.scalar(select(EfficiencyWarning).where(EfficiencyWarning.target == "head")) is None
+    clock.set(at("2026-05-06T10:00"))
+    flow.engine.execute(IssueWarning(user="chuangkou", reason="一次性告知不到位"), jiancha)
+    with flow.db.reader() as session:
+        proposed = session.scalar(select(EfficiencyWarning).where(EfficiencyWarning.target == "head"))
+        assert (proposed.state, proposed.user.username, proposed.year) == ("proposed", "fuzeren", 2026)
+    with pytest.raises(NotAllowed):
+        flow.engine.execute(DecideWarning(warning=proposed.id), flow.actors["fuzeren"])
+    flow.engine.execute(DecideWarning(warning=proposed.id, confirm=True), jiancha)
+    with pytest.raises(Conflict):
+        flow.engine.execute(DecideWarning(warning=proposed.id, confirm=True), jiancha)
+    clock.set(at("2026-06-01T10:00"))
+    flow.engine.execute(IssueWarning(user="shencha_b", reason="再次超期"), jiancha)  # no second proposal this year
+    with flow.db.reader() as session:
+        heads = list(session.scalars(select(EfficiencyWarning).where(EfficiencyWarning.target == "head")))
+        assert [(w.state, w.decided_by) for w in heads] == [("issued", "jiancha")]
+
+
+def test_a_warning_needs_one_target_a_reason_and_real_cases(flow, clock):
+    jiancha = flow.actors["jiancha"]
+    for bad, message in ((IssueWarning(reason="x"), "二选一"), (IssueWarning(user="shencha"), "告诫理由"),
+                         (IssueWarning(user="shencha", department="scjg", reason="x"), "二选一"),
+                         (IssueWarning(user="shencha", reason="x", cases=("NOPE-1",)), "办件不存在"),
+                         (IssueWarning(department="nowhere", reason="x"), "不存在")):
+        with pytest.raises(BadInput, match=message):
+            flow.engine.execute(bad, jiancha)
+    with flow.db.reader() as session:
+        assert session.scalar(select(EfficiencyWarning.id)) is None
+
+
+# ---------------------------------------------------------------- the board
+
+def test_the_board_lists_carded_cases_with_time_left_and_a_head_sees_their_department(flow, clock):
+    clock.set(at("2026-03-02T09:00"))
+    case = flow.start()
+    step(flow, clock, "2026-03-02T10:00", "chuangkou", {"acceptance": "accept"}, case.number)
+    clock.set(at("2026-03-10T08:00"))
+    sweep(flow.engine)  # the review step's yellow card
+    with flow.db.reader() as session:
+        cal = flow.engine.calendar(session)
+        view = board(session, flow.actors["jiancha"], cal, date(2026, 3, 10))
+        (row,) = view["rows"]
+        assert (row.number, row.card, row.window, row.clock) == (case.number, "yellow", "王窗口（市市场监督管理局）", "办理时限")
+        assert (row.due_on, row.days) == (date(2026, 3, 16), 4)  # 10 working days from 03-02
+        assert board(session, flow.actors["fuzeren"], cal, date(2026, 3, 10))["rows"][0].number == case.number
+        assert board(session, flow.actors["mz_fuzeren"], cal, date(2026, 3, 10))["rows"] == []
+        assert board(session, flow.actors["jiancha"], cal, date(2026, 3, 10), card="red")["rows"] == []
+        with pytest.raises(NotAllowed):
+            board(session, flow.actors["shencha"], cal, date(2026, 3, 10))
+
+
+# ---------------------------------------------------------------- assessment scores
+
+@pytest.mark.slow
+def test_a_units_score_is_broken_down_to_its_events(flow, clock):
+    from engine.supervision.assessment import assess  # import here: only the assessment tests use it
+
+    spot = granted(flow, clock, "2026-03-02T09:00", "2026-03-02T09:30", "2026-03-02T10:30", "2026-03-02T11:00")
+    late = granted(flow, clock, "2026-03-02T14:00", "2026-03-02T15:00", "2026-03-13T10:00", "2026-03-17T10:00")
+    clock.set(at("2026-03-18T10:00"))
+    (found,) = flow.engine.execute(DetectFindings(), flow.actors["jiancha"])
+    flow.engine.execute(ConfirmFinding(finding=found["finding"]), flow.actors["jiancha"])
+    warning = flow.engine.execute(IssueWarning(user="shencha", reason="审查超期", cases=(late,)), flow.actors["jiancha"])
+    with flow.db.reader() as session:
+        result = assess(session, flow.engine.calendar(session), date(2026, 3, 1), date(2026, 3, 31))
+    scjg = next(u for u in result["units"] if u["department"] == "市市场监督管理局")
+    lines = {line["label"]: line for line in scjg["lines"]}
+    # 2 concluded, 1 on time: 按时办结率 50 % of a 100 % target, weight 40 → −20, the late case behind it
+    assert (lines["按时办结率"]["points"], lines["按时办结率"]["events"]) == (-20, [late])
+    # 现场办结率 50 % of a 90 % target, weight 10 → −10 × 0.4 / 0.9
+    assert lines["现场办结率"]["points"] == -4.44
+    assert (lines["超期办结"]["points"], lines["超期办结"]["events"]) == (-2, [late])
+    assert lines["经确认的监察问题"]["points"] == -3 and late in lines["经确认的监察问题"]["events"][0]
+    assert lines["效能告诫"]["points"] == -5 and lines["效能告诫"]["events"] == [f"告诫 {warning['warning']}（李审查）"]
+    assert (lines["现场办结"]["points"], lines["现场办结"]["events"]) == (0.1, [spot])
+    assert scjg["score"] == 65.66 and scjg["rank"] == len(result["units"])  # everyone else has 100
+    assert {u["score"] for u in result["units"] if u is not scjg} == {100}
+
+
+def test_the_scheduled_scan_is_recorded_as_the_system(flow, clock):
+    from timers.scheduler import detect_findings  # import here: the scheduler module pulls in APScheduler
+
+    supplement_then_deny(flow, clock)
+    detect_findings(flow.engine)
+    with flow.db.reader() as session:
+        (act,) = session.scalars(select(SupervisionAct))
+        assert (act.command, act.actor, act.payload["found"][0]["kind"]) == ("detect_findings", "system:timer", "refusal")
+
+
+# ---------------------------------------------------------------- the pages, through the test client
+
+@pytest.mark.slow
+def test_pages_warn_a_unit_export_the_report_and_keep_heads_and_clerks_out(seeded, engine, flow, clock):
+    from web import create_app  # import here: the web app only for this test
+
+    from .helpers import csrf_of, login
+
+    supplement_then_deny(flow, clock)
+    app = create_app({"SECRET_KEY": "t"}, db=seeded, clock=engine.clock)
+    supervisor = login(app.test_client(), "jiancha")
+    form = supervisor.get("/supervision/warnings").get_data(as_text=True)
+    done = supervisor.post("/supervision/warnings", data={"csrf_token": csrf_of(form), "target": "unit",
+                                                          "user": "shencha", "department": "mz", "reason": "窗口服务投诉多"})
+    assert done.status_code == 302
+    with seeded.reader() as session:
+        (w,) = session.scalars(select(EfficiencyWarning))
+        assert (w.target, w.user_id, w.department.name) == ("unit", None, "市民政局")
+    bad = supervisor.post("/supervision/warnings", data={"csrf_token": csrf_of(form), "target": "person", "user": "",
+                                                         "reason": "x"})
+    assert bad.status_code == 400 and "告诫对象" in bad.get_data(as_text=True)
+    csv_text = supervisor.get("/supervision/report.csv?value=2026-03").get_data(as_text=True)
+    assert csv_text.startswith("\ufeff月度通报 2026 年 3 月") and "市民政局" in csv_text and "窗口服务投诉多" in csv_text
+    assert supervisor.get("/supervision/report?value=2026-13").status_code == 400
+    head = login(app.test_client(), "fuzeren")
+    assert head.get("/supervision/").status_code == 200 and head.get("/supervision/report").status_code == 403
+    assert head.get("/supervision/warnings").status_code == 403
+    clerk = login(app.test_client(), "shencha")
+    assert clerk.get("/supervision/").status_code == 403 and "电子监察" not in clerk.get("/").get_data(as_text=True)
+
+
+def test_a_scan_reads_a_bounded_number_of_cases_and_the_next_one_goes_on_from_there(flow, clock, monkeypatch):
+    from engine.supervision import findings as detection  # import here: to bound the scan for this test
+
+    refused = supplement_then_deny(flow, clock)
+    second = supplement_then_deny(flow, clock)
+    monkeypatch.setattr(detection, "SCAN_LIMIT", 1)
+    first_run = flow.engine.execute(DetectFindings(), flow.actors["jiancha"])
+    second_run = flow.engine.execute(DetectFindings(), flow.actors["jiancha"])
+    third_run = flow.engine.execute(DetectFindings(), flow.actors["jiancha"])
+    assert [[f["case"] for f in run] for run in (first_run, second_run, third_run)] == [[refused], [second], []]

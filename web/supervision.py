@@ -1,0 +1,168 @@
+"""电子监察 pages: the board of carded cases, findings, 效能告诫, statistics. Routes parse, call
+the engine and render; the rules are in engine/supervision."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
+
+from engine.clock import china_date
+from engine.commands import COMMANDS, DecideWarning, DetectFindings, IssueWarning
+from engine.errors import BadInput, NotAllowed
+from engine.store.models import Department
+from engine.supervision.board import board, board_scope
+from engine.supervision.report import monthly_report, report_csv
+from engine.supervision.scheme import targets
+from engine.supervision.statistics import CASES_OF, FIGURES, GROUPS, statistics
+from engine.supervision.views import CASES_LISTED, FINDING_ACTS, cases_listing, findings_page, period_of, warnings_page
+
+from .auth import login_required
+from .charts import trend_chart
+from .context import get_db, get_engine
+
+bp = Blueprint("supervision", __name__, url_prefix="/supervision")
+
+
+@bp.route("/")
+@login_required
+def index():
+    engine = get_engine()
+    with get_db().reader() as session:
+        view = board(session, g.actor, engine.calendar(session), china_date(engine.now()),
+                     **{k: request.args.get(k, "")[:64] for k in ("department", "item", "card", "window")})
+    return render_template("supervision/board.html", view=view, today=china_date(engine.now()))
+
+
+@bp.route("/findings")
+@login_required
+def findings():
+    with get_db().reader() as session:
+        view = findings_page(session, g.actor, state=request.args.get("state", "")[:16],
+                             kind=request.args.get("kind", "")[:32])
+    return render_template("supervision/findings.html", view=view)
+
+
+@bp.route("/findings/detect", methods=["POST"])
+@login_required
+def detect():
+    found = get_engine().execute(DetectFindings(), g.actor)
+    flash(f"电子监察扫描完成，新发现 {len(found)} 项")
+    return redirect(url_for("supervision.findings"))
+
+
+@bp.route("/findings/<int:finding>/<act>", methods=["POST"])
+@login_required
+def act(finding: int, act: str):
+    if act not in FINDING_ACTS:
+        raise BadInput("没有这项操作")
+    command = COMMANDS[act](finding=finding, note=request.form.get("note", ""))
+    get_engine().execute(command, g.actor)
+    flash(f"监察事项 {finding}：已{type(command).label}")
+    return redirect(url_for("supervision.findings", **({"state": request.form["back_state"]}
+                                                       if request.form.get("back_state") else {})))
+
+
+@bp.route("/warnings", methods=["GET", "POST"])
+@login_required
+def warnings():
+    if request.method == "POST":
+        cases = tuple(n for n in request.form.get("cases", "").replace("，", ",").replace(" ", ",").split(",") if n)
+        findings_ids = tuple(int(x) for x in request.form.get("findings", "").replace("，", ",").split(",")
+                             if x.strip().isdigit())
+        target = request.form.get("target", "person")
+        row = get_engine().execute(IssueWarning(
+            user=request.form.get("user", "") if target == "person" else "",
+            department=request.form.get("department", "") if target == "unit" else "",
+            reason=request.form.get("reason", ""), cases=cases, findings=findings_ids), g.actor)
+        flash(f"已发出效能告诫（第 {row['warning']} 号）")
+        return redirect(url_for("supervision.warnings"))
+    with get_db().reader() as session:
+        view = warnings_page(session, g.actor)
+    return render_template("supervision/warnings.html", view=view)
+
+
+@bp.route("/warnings/<int:warning>/decide", methods=["POST"])
+@login_required
+def decide_warning(warning: int):
+    confirm = request.form.get("confirm") == "1"
+    get_engine().execute(DecideWarning(warning=warning, confirm=confirm, note=request.form.get("note", "")), g.actor)
+    flash("已确认告诫单位负责人" if confirm else "已决定不予告诫")
+    return redirect(url_for("supervision.warnings"))
+
+
+def _period():
+    today = china_date(get_engine().now())
+    kind = request.args.get("period", "month")
+    return (kind, *period_of(kind, request.args.get("value", "")[:10], request.args.get("start", "")[:10],
+                             request.args.get("end", "")[:10], today))
+
+
+@bp.route("/stats")
+@login_required
+def stats():
+    kind, start, end, title = _period()
+    group = request.args.get("group", "department")
+    with get_db().reader() as session:
+        scope = board_scope(session, g.actor)
+        view = statistics(session, get_engine().calendar(session), start, end, group,
+                          department_id=scope.department_id)
+    return render_template("supervision/stats.html", view=view, title=title, groups=GROUPS, figures=FIGURES,
+                           targets=targets(), period=kind, args=request.args, scope=scope)
+
+
+@bp.route("/stats/cases")
+@login_required
+def stats_cases():
+    kind, start, end, title = _period()
+    group, key, figure = request.args.get("group", "department"), request.args.get("key", ""), request.args.get("figure", "")
+    if figure not in FIGURES:
+        raise BadInput("没有这项统计")
+    with get_db().reader() as session:
+        scope = board_scope(session, g.actor)
+        view = statistics(session, get_engine().calendar(session), start, end, group,
+                          department_id=scope.department_id)
+        row = next((r for r in [*view["rows"], view["total"]] if r["key"] == key), None)
+        if row is None:
+            raise BadInput("没有这一行统计")
+        numbers = view["cases"][key].get(CASES_OF.get(figure, figure), [])
+        cases = cases_listing(session, numbers)
+    return render_template("supervision/stats_cases.html", cases=cases, total=len(numbers), limit=CASES_LISTED,
+                           row=row, figure=FIGURES[figure], title=title, args=request.args)
+
+
+def _month() -> tuple[int, int]:
+    today = china_date(get_engine().now())
+    value = request.args.get("value", "")[:7] or f"{today:%Y-%m}"
+    try:
+        year, month = (int(x) for x in value.split("-"))
+        if not (2000 <= year <= 2100 and 1 <= month <= 12):
+            raise ValueError
+    except ValueError:
+        raise BadInput("月份格式不对，应如 2026-03") from None
+    return year, month
+
+
+def _supervisor_only():
+    if not g.actor.has_role("supervisor"):
+        raise NotAllowed("月度通报和考核只对监察员开放")
+
+
+@bp.route("/report")
+@login_required
+def report():
+    """月度通报: printable."""
+    _supervisor_only()
+    year, month = _month()
+    with get_db().reader() as session:
+        view = monthly_report(session, get_engine().calendar(session), year, month)
+    return render_template("supervision/report.html", report=view, value=f"{year:04d}-{month:02d}",
+                           chart=trend_chart(view["trend"]), targets=targets())
+
+
+@bp.route("/report.csv")
+@login_required
+def report_export():
+    _supervisor_only()
+    year, month = _month()
+    with get_db().reader() as session:
+        view = monthly_report(session, get_engine().calendar(session), year, month, trend=False)
+    return Response(report_csv(view), mimetype="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f"attachment; filename=report-{year:04d}-{month:02d}.csv"})
