@@ -13,8 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("bench", ["engine_throughput", "replay", "pages"])
-@pytest.mark.parametrize("bench", ["engine_throughput", "replay", "stats"])
+@pytest.mark.parametrize("bench", ["engine_throughput", "replay", "pages", "stats"])
 def test_a_quick_bench_run_ends_with_one_json_line(bench, tmp_path):
     done = subprocess.run([sys.executable, str(ROOT / "bench" / f"{bench}.py"), "--quick"], cwd=tmp_path,
                           capture_output=True, text=True, timeout=300, env={"PYTHONPATH": str(ROOT),
