@@ -231,3 +231,16 @@ def test_the_registration_form_keeps_what_was_typed_and_marks_the_wrong_field(ap
 
 def test_only_window_clerks_register(app):
     assert login(app.test_client(), "shencha").get("/register").status_code == 403
+
+
+def test_the_supplement_received_ticks_the_materials_the_notice_asked_for(engine, seeded, actors, tmp_path):
+    from engine.commands import ReceiveSupplement
+
+    result = register(engine, actors["chuangkou"], food("notice", statuses=("received", "missing", "received",
+                                                                             "received", "missing")),
+                      FileStore(tmp_path))
+    engine.execute(ReceiveSupplement(case=result.case), actors["chuangkou"])
+    with seeded.reader() as session:
+        checklist = session.scalar(select(Case).where(Case.number == result.case)).materials
+    assert checklist[FOOD_MATERIALS[1]] == {"status": "received"}  # asked for, now received
+    assert checklist[FOOD_MATERIALS[4]] == {"status": "missing"}  # optional, never asked for

@@ -76,17 +76,34 @@ def _act(task_id: int, command, done: str, to: str, *, values=None, opinion=None
     try:
         get_engine().execute(command, g.actor)
     except ApprovalError as exc:
-        if exc.code == "not_allowed":
-            raise
         with get_db().reader() as session:
             try:
+                if exc.code == "not_allowed":
+                    raise exc
                 view = _view(session, task_id)
-            except ApprovalError:
-                raise exc from None
+            except ApprovalError:  # the step is no longer this user's: the reason, and what they typed
+                return _refused_elsewhere(session, task_id, exc)
         return _render_task(view, error=exc.message, values=values, opinion=opinion), \
             409 if exc.code == "conflict" else 400
     flash(done)
     return redirect(url_for("inbox.task", task_id=task_id) if to == "task" else url_for("inbox.index"))
+
+
+def _refused_elsewhere(session, task_id: int, exc: ApprovalError):
+    """The error page for a step the user can no longer work on (claimed, transferred or finished
+    by someone else meanwhile): the reason, a way to the case, and the text they typed, to copy."""
+    labels = {"opinion": "意见", "reason": "理由", "note": "说明", "materials": "补正材料"}
+    back = None
+    try:
+        back = {"url": url_for("cases.show", number=get_task(session, task_id).case.number), "label": "查看办件"}
+        labels |= {f.id: f.label for f in task_form(session, task_id, get_engine().definition)
+                   if f.type in ("string", "text")}
+    except ApprovalError:
+        pass
+    typed = [(labels[name], value.strip()) for name, value in request.form.items()
+             if name in labels and value.strip()]
+    status = {"not_allowed": 403, "not_found": 404}.get(exc.code, 409)
+    return render_template("error.html", message=exc.message, back=back, typed=typed), status
 
 
 @bp.route("/tasks/<int:task_id>")

@@ -73,6 +73,18 @@ def _report(t: CaseTime, materials: list[str], note: str, number: int) -> list[s
 
 
 def receive_supplement(t: CaseTime) -> dict[str, Any]:
+    """The supplement is complete: a new acceptance period, and the checklist's materials that the
+    last notice asked for, marked missing until now, are received."""
     t.row.acceptance = None
     clock = planning.start_acceptance(t, detail={"after_supplement": True})
-    return {"acceptance_due": t.limit_due(clock).isoformat()}
+    record: dict[str, Any] = {"acceptance_due": t.limit_due(clock).isoformat()}
+    last = t.session.scalar(select(Notice.detail).where(Notice.case_id == t.row.id, Notice.kind == "supplement")
+                            .order_by(Notice.id.desc()).limit(1)) or {}
+    checklist = dict(t.row.materials or {})
+    received = [m for m in last.get("materials", []) if (checklist.get(m) or {}).get("status") == "missing"]
+    if received:
+        for name in received:
+            checklist[name] = {"status": "received"}
+        t.row.materials = checklist
+        record["received"] = received
+    return record
