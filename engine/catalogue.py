@@ -104,7 +104,10 @@ SCHEMA: dict[str, Any] = {
             "number": {"type": "string", "minLength": 6, "maxLength": 60},
             "prefix": {"type": "string", "minLength": 1, "maxLength": 30, "pattern": "^[^{}\\s]+$"},
             "authority": {"type": "string", "minLength": 2, "maxLength": 60},
-            "review_body": {"type": "string", "minLength": 2, "maxLength": 60}}},
+            "review_body": {"type": "string", "minLength": 2, "maxLength": 60},
+            #: numbered documents this item does not issue (a registration whose certificate is the decision)
+            "omit": {"type": "array", "items": {"enum": ["acceptance_notice", "refusal_notice", "supplement_notice",
+                                                         "grant_decision", "denial_decision"]}}}},
     },
 }
 _validator = Draft202012Validator(SCHEMA)

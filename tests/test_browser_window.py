@@ -94,3 +94,12 @@ def test_a_marriage_concluded_at_the_window_the_same_day(server, page):
     expect(page.locator("main")).to_contain_text("请继续办理下一环节，当场办结")
     look_at(page, "register-marriage-next")
     expect(page.locator("h1")).to_contain_text("登记发证")
+    expect(page.locator("main")).to_contain_text("当日办结")
+    page.locator("form.work").get_by_label("准予登记").check()
+    page.get_by_label("结婚证字号").fill("J350102-2026-000123")
+    page.get_by_role("button", name="提交").click()
+    expect(page.locator("main")).to_contain_text("已办理")
+    number = page.locator("main").inner_text().split("（")[-1].split("）")[0]
+    page.goto(f"{server}/cases/{number}")
+    expect(page.locator("p.ends")).to_contain_text("已办结于")
+    look_at(page, "register-marriage-concluded")

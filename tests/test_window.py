@@ -244,3 +244,21 @@ def test_the_supplement_received_ticks_the_materials_the_notice_asked_for(engine
         checklist = session.scalar(select(Case).where(Case.number == result.case)).materials
     assert checklist[FOOD_MATERIALS[1]] == {"status": "received"}  # asked for, now received
     assert checklist[FOOD_MATERIALS[4]] == {"status": "missing"}  # optional, never asked for
+
+
+def test_a_marriage_registered_issues_no_licence_decision(engine, seeded, actors, tmp_path):
+    from engine.commands import CompleteTask
+    from engine.store.models import Document
+
+    result = register(engine, actors["mz_chuangkou"], Registration(
+        item="MZ-JHDJ", applicant={"kind": "natural", "name": "张三", "id_number": MAN, "phone": "13800138000"},
+        application={"man_name": "张三", "man_id": MAN, "woman_name": "李梅", "woman_id": WOMAN},
+        statuses=tuple((m, "received") for m in ("本人的居民身份证", "本人的户口簿",
+                                                  "本人无配偶以及与对方当事人没有直系血亲和三代以内旁系血亲关系的签字声明",
+                                                  "2 张 2 寸近期半身免冠合影照片")),
+        action="accept", acceptance_values={"identity_checked": "checked"}), FileStore(tmp_path))
+    engine.execute(CompleteTask(task=result.next_task, data={"decision": "grant", "certificate_no": "J350102-1"}),
+                   actors["mz_chuangkou"])
+    with seeded.reader() as session:
+        kinds = set(session.scalars(select(Document.kind).join(Case).where(Case.number == result.case)))
+    assert kinds == {"acceptance_notice"}  # the 结婚证 is the decision: no 准予行政许可决定书
