@@ -17,9 +17,9 @@ from .commands.base import Command
 from .unit_of_work import CommandContext, OpenCase
 from engine.store.db import Database
 from engine.runtime.definitions import DefinitionCache, ProcessDefinition
-from .errors import BadInput, Conflict, TimeOrderError
+from .errors import BadInput, Conflict, NotAllowed, TimeOrderError
 from engine.runtime.expressions import evaluation_budget, make_script_engine
-from engine.store.models import Case, HistoryEntry, ProcessVersion, SupervisionAct
+from engine.store.models import Case, CommandRefusal, HistoryEntry, ProcessVersion, SupervisionAct
 from engine.runtime.projection import observe, open_tasks, snapshot
 from engine.runtime.spiff import StateCodec, command_scope
 from engine.timelimits import inbox
@@ -71,9 +71,16 @@ class Engine:
     def execute(self, command: Command, actor: Actor, at: datetime | None = None) -> Any:
         at = aware(at) if at is not None else self.clock.now()
         command.check_inputs()
+        loaded: dict[str, int] = {}  # the case's id once loaded, for the record of a refusal
         try:
             with self.db.transaction() as session:
-                return self._run(session, command, actor, at)
+                return self._run(session, command, actor, at, loaded)
+        except (Conflict, NotAllowed) as exc:
+            # refused by the command or its policy (not a concurrent update, translated below):
+            # recorded for 流程错误 after the refused transaction rolled back, never inside it
+            if command.records_refusals:
+                self._record_refusal(command, actor, at, exc, loaded.get("case_id"))
+            raise
         except StaleDataError:
             raise Conflict("办件已被他人同时更新，本次操作未生效，请刷新后重试") from None
         except OperationalError as exc:
@@ -87,12 +94,27 @@ class Engine:
             raise BadInput("输入的数据无法保存（超出长度或取值范围，或与已有数据冲突），本次操作未生效；"
                            "请检查后重试") from None
 
-    def _run(self, session: Session, command: Command, actor: Actor, at: datetime) -> Any:
+    def _record_refusal(self, command: Command, actor: Actor, at: datetime, exc: Conflict | NotAllowed,
+                        case_id: int | None) -> None:
+        """Append the refusal to ``command_refusals`` in a short transaction of its own. It must
+        not hide the refusal itself: a failure to write it is logged and the refusal raised as is."""
+        message = exc.message[:CommandRefusal.MAX_MESSAGE]
+        try:
+            with self.db.transaction() as session:
+                session.add(CommandRefusal(case_id=case_id, command=command.type[:64], actor=actor.name[:128],
+                                           at=at, code=exc.code, message=message))
+        except Exception:  # noqa: BLE001 - the refusal is what the caller must see
+            log.exception("could not record the refusal of %s", command.type)
+
+    def _run(self, session: Session, command: Command, actor: Actor, at: datetime,
+             loaded: dict[str, int] | None = None) -> Any:
         ctx = CommandContext(self, session, actor, at)
         case = command.load(ctx)
         if case is None:  # a command on no case (supervision): recorded in supervision_acts
             return self._run_apart(session, ctx, command)
         row = case.row
+        if loaded is not None and row.last_seq:  # not a case this command creates: it rolls back with it
+            loaded["case_id"] = row.id
         if row.last_seq and at < row.last_event_at:
             raise TimeOrderError(f"时间 {at.isoformat()} 早于办件 {row.number} 的最后一次操作"
                                  f"（{row.last_event_at.astimezone(at.tzinfo).isoformat()}），不能倒退")

@@ -14,7 +14,7 @@ from engine.authorization import POLICIES, Policy
 from engine.commands import (COMMANDS, ClaimTask, CompleteTask, DelegateTask, FireDeadline, RecomputeDeadlines,
                              StartCase, UrgeTask)
 from engine.errors import Conflict
-from engine.store.models import (Case, Deadline, EfficiencyWarning, Finding, HistoryEntry, SupervisionAct,
+from engine.store.models import (Case, CommandRefusal, Deadline, EfficiencyWarning, Finding, HistoryEntry, SupervisionAct,
                                  Task)
 from timers.sweep import sweep
 from web import create_app
@@ -158,6 +158,8 @@ def test_every_command_has_an_outsider_example():
 
 
 def _state(db):
+    """Everything a command could change. Not ``command_refusals``: a refused case command appends
+    to it after its transaction rolled back (流程错误), checked on its own below."""
     with db.reader() as session:
         return (session.scalar(select(func.count(HistoryEntry.id))), session.scalar(select(func.count(Case.id))),
                 sorted(session.execute(select(Task.id, Task.state, Task.assignee_id, Task.delegated_by_id,
@@ -173,9 +175,21 @@ def test_every_command_is_refused_for_an_actor_outside_its_policy_with_nothing_c
     outsider, build = OUTSIDERS[command_type]
     _case, command = build(flow)
     before = _state(flow.db)
-    with pytest.raises(NotAllowed):
+    refusals = _refusals(flow.db)
+    with pytest.raises(NotAllowed) as refused:
         flow.engine.execute(command, flow.actors[outsider])
     assert _state(flow.db) == before
+    recorded = [(c, a, code, m) for c, a, code, m in _refusals(flow.db)[len(refusals):]]
+    if type(command).records_refusals:  # a case command: its refusal is recorded, and nothing else
+        assert recorded == [(command_type, flow.actors[outsider].name, "not_allowed", refused.value.message)]
+    else:  # supervision and the timer's own commands
+        assert recorded == []
+
+
+def _refusals(db):
+    with db.reader() as session:
+        return list(session.execute(select(CommandRefusal.command, CommandRefusal.actor, CommandRefusal.code,
+                                           CommandRefusal.message).order_by(CommandRefusal.id)))
 
 
 def test_an_applicant_may_start_a_case_only_in_their_own_name(flow):

@@ -5,16 +5,18 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from engine.clock import CHINA_TZ
-from engine.commands import (AcknowledgeRefusal, CloseFinding, ConfirmFinding, DecideWarning, DetectFindings,
+from engine.commands import (AcknowledgeRefusal, CloseFinding, CompleteTask, ConfirmFinding, DecideWarning,
+                             DetectFindings,
                              ExplainFinding, ExtendDeadline, IssueWarning, ReceiveSupplement, RecordMaterials,
                              RequestExplanation, RequestSupplement)
 from engine.errors import BadInput, Conflict, NotAllowed
-from engine.store.models import Case, EfficiencyWarning, Finding, SupervisionAct
+from engine.store.models import Case, CommandRefusal, EfficiencyWarning, Finding, SupervisionAct
 from engine.supervision.board import board
 from engine.supervision.statistics import statistics
+from engine.supervision.views import findings_page
 from timers import sweep
 
 
@@ -323,3 +325,75 @@ def test_a_scan_reads_a_bounded_number_of_cases_and_the_next_one_goes_on_from_th
     second_run = flow.engine.execute(DetectFindings(), flow.actors["jiancha"])
     third_run = flow.engine.execute(DetectFindings(), flow.actors["jiancha"])
     assert [[f["case"] for f in run] for run in (first_run, second_run, third_run)] == [[refused], [second], []]
+
+
+# ---------------------------------------------------------------- 流程错误: refused operations, recorded
+
+def _refusals(flow):
+    with flow.db.reader() as session:
+        return [(r.case_id, r.command, r.actor, r.code, r.message)
+                for r in session.scalars(select(CommandRefusal).order_by(CommandRefusal.id))]
+
+
+def test_a_refused_submit_on_a_finished_step_is_recorded_and_found_as_a_process_error(flow, clock):
+    clock.set(at("2026-03-02T09:00"))
+    case = flow.start()
+    accept = flow.task_of("chuangkou", case.number).id
+    step(flow, clock, "2026-03-02T10:00", "chuangkou", {"acceptance": "accept"}, case.number)
+    with flow.db.reader() as session:
+        seqs = session.scalar(select(Case.last_seq).where(Case.number == case.number))
+    clock.set(at("2026-03-02T10:05"))
+    with pytest.raises((Conflict, NotAllowed)) as refused:  # 提交 again on the step already done
+        flow.engine.execute(CompleteTask(task=accept, data={"acceptance": "accept"}), flow.actors["chuangkou"])
+    with flow.db.reader() as session:
+        row = session.scalars(select(Case).where(Case.number == case.number)).one()
+        assert row.last_seq == seqs  # the refused command changed nothing in the case
+        case_id = row.id
+    assert _refusals(flow) == [(case_id, "complete_task", "chuangkou", refused.value.code, refused.value.message)]
+
+    clock.set(at("2026-03-02T11:00"))
+    flow.engine.execute(DetectFindings(), flow.actors["jiancha"])
+    with flow.db.reader() as session:
+        (finding,) = session.scalars(select(Finding).where(Finding.kind == "process_error")).all()
+        (refusal_id,) = session.scalars(select(CommandRefusal.id)).all()
+        assert finding.case_id == case_id and finding.state == "open" and finding.evidence == [refusal_id]
+        assert finding.summary.startswith("1 次操作被系统拒绝（办理）：")
+        assert refused.value.message[:20] in finding.summary
+        page = findings_page(session, flow.actors["jiancha"], kind="process_error")
+    (shown,) = page["rows"]
+    assert shown["evidence_caption"] == "依据（被拒绝的操作）"
+    assert [(e["at"], e["said"]) for e in shown["evidence"]] == [("2026-03-02 10:05", refused.value.message)]
+    assert shown["evidence"][0]["who"] != "chuangkou"  # the clerk's name, not the login
+
+    # found once: a second scan, and a full one, add nothing; a new refusal is a new finding
+    flow.engine.execute(DetectFindings(), flow.actors["jiancha"])
+    flow.engine.execute(DetectFindings(full=True), flow.actors["jiancha"])
+    with flow.db.reader() as session:
+        assert session.scalar(select(func.count(Finding.id)).where(Finding.kind == "process_error")) == 1
+
+
+def test_bad_input_and_supervision_refusals_are_not_recorded(flow, clock):
+    clock.set(at("2026-03-02T09:00"))
+    case = flow.start()
+    task = flow.task_of("chuangkou", case.number).id
+    with pytest.raises(BadInput):  # a typo: no such choice
+        flow.engine.execute(CompleteTask(task=task, data={"acceptance": "maybe"}), flow.actors["chuangkou"])
+    with pytest.raises(NotAllowed):  # a supervision command refused: no case's 流程错误
+        flow.engine.execute(DetectFindings(), flow.actors["chuangkou"])
+    assert _refusals(flow) == []
+    flow.engine.execute(DetectFindings(), flow.actors["jiancha"])
+    with flow.db.reader() as session:
+        assert session.scalar(select(func.count(Finding.id)).where(Finding.kind == "process_error")) == 0
+
+
+def test_an_outsider_refused_is_recorded_and_a_long_message_is_cut_to_its_bound(flow, clock):
+    clock.set(at("2026-03-02T09:00"))
+    case = flow.start()
+    with pytest.raises(NotAllowed) as refused:
+        flow.engine.execute(CompleteTask(task=flow.task_of("chuangkou", case.number).id,
+                                         data={"acceptance": "accept"}), flow.actors["mz_shencha"])
+    (row,) = _refusals(flow)
+    assert row[1:] == ("complete_task", "mz_shencha", "not_allowed", refused.value.message)
+    flow.engine._record_refusal(CompleteTask(task=1, data={}), flow.actors["chuangkou"], at("2026-03-02T09:01"),
+                                Conflict("很长" * 1000), row[0])
+    assert len(_refusals(flow)[-1][4]) == CommandRefusal.MAX_MESSAGE

@@ -55,6 +55,8 @@ class Command:
     policy: ClassVar[Policy]
     #: fields that are not inputs of the change itself (the task version a form was rendered at)
     unrecorded: ClassVar[frozenset[str]] = frozenset({"expected_version"})
+    #: a refusal (``Conflict``, ``NotAllowed``) is recorded in ``command_refusals`` (流程错误)
+    records_refusals: ClassVar[bool] = True
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

@@ -16,8 +16,11 @@ from .base import Applied, Command, CommandContext, OpenCase
 
 class DeadlineCommand(Command):
     """A command on one armed deadline, named by its row id (the sweep) or by case number and
-    key (a history: ids differ between databases, so that is how it is recorded)."""
+    key (a history: ids differ between databases, so that is how it is recorded). The timer's own:
+    a deadline already fired or a case busy meanwhile is routine, not a 流程错误, so its refusals
+    are not recorded."""
 
+    records_refusals = False
     deadline: int | None
     case: str | None
     key: str | None

@@ -22,7 +22,10 @@ from .base import Applied, Command, CommandContext, bounded_text
 
 
 class SupervisionCommand(Command):
-    """A command on no case: a finding, a warning, or the whole centre."""
+    """A command on no case: a finding, a warning, or the whole centre. Its refusals are not
+    流程错误 of a case and are not recorded."""
+
+    records_refusals = False
 
     def load(self, ctx: CommandContext) -> None:
         return None
@@ -59,14 +62,17 @@ class DetectFindings(SupervisionCommand):
         after = (datetime.fromisoformat(last["through"]["at"]), last["through"]["case"]) \
             if last and last.get("through") else None
         found, scanned, stopped = detection.detect(ctx.session, ctx.engine.calendar(ctx.session), after=after)
-        new = detection.record(ctx.session, found, ctx.at)
+        refused, refusals_through = detection.detect_refusals(
+            ctx.session, after=None if self.full or not last else last.get("refusals_through"))
+        new = detection.record(ctx.session, found + refused, ctx.at)
         refusals = [f for f in new if f.kind == FindingKind.REFUSAL]
         if refusals:  # 否定报备: every refusal is reported to the supervisors
             alerts.send(ctx.session, _supervisors(ctx.session), case=None, kind="supervision",
                         title=f"【否定报备】{len(refusals)} 件不予受理或不予许可待确认", body="", at=ctx.at)
         found = [{"finding": f.id, "case": f.case.number, "kind": f.kind, "key": f.key} for f in new]
         through = {"at": stopped[0].isoformat(), "case": stopped[1]} if stopped else None
-        return Applied(found, {"scanned": scanned, "through": through, "found": found})
+        return Applied(found, {"scanned": scanned, "through": through, "refusals_through": refusals_through,
+                               "found": found})
 
 
 class FindingCommand(SupervisionCommand):

@@ -154,6 +154,7 @@ class FindingKind(Labelled):
     DEEMED = "deemed", "默许（视为受理或准予）"
     REPEATED_NOTICE = "repeated_notice", "重复告知"
     OFF_SYSTEM = "off_system", "体外循环迹象"
+    PROCESS_ERROR = "process_error", "流程错误"
 
 
 class FindingState(Labelled):

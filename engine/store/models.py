@@ -504,6 +504,38 @@ class EfficiencyWarning(Base):
     department: Mapped[Department] = relationship()
 
 
+class CommandRefusal(Base):
+    """A case command the engine refused as out of order (``Conflict``) or not allowed
+    (``NotAllowed``): written by ``Engine.execute`` in its own short transaction after the refused
+    one rolled back, so that the 流程错误 finding has something to show. Append-only; the message
+    is cut to ``MAX_MESSAGE``. ``case_id`` is empty when the refusal came before the case was
+    found (a start refused, a task that does not load)."""
+
+    __tablename__ = "command_refusals"
+    MAX_MESSAGE = 500
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[Optional[int]] = mapped_column(ForeignKey("cases.id"), index=True)
+    command: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(128))
+    at: Mapped[datetime]
+    code: Mapped[str] = mapped_column(String(32))
+    message: Mapped[str] = mapped_column(Text)
+
+
+class TrendFigures(Base):
+    """The figures of a month that has ended (on the injected clock), computed once for the
+    report's six-month trend: a finished month's histories no longer change. Keyed by period
+    (``YYYY-MM``) and assessment scheme; ``calendar_version`` is the working-day calendar they
+    were computed with (a changed calendar recomputes them)."""
+
+    __tablename__ = "trend_figures"
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)
+    scheme: Mapped[str] = mapped_column(String(64), primary_key=True)
+    calendar_version: Mapped[int] = mapped_column(Integer)
+    figures: Mapped[dict[str, Any]]
+    computed_at: Mapped[datetime]
+
+
 class SupervisionAct(Base):
     """One supervision command (detecting findings, acknowledging, asking to explain, explaining,
     closing, 效能告诫): the record of acts that concern no single case history."""

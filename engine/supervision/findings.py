@@ -17,8 +17,10 @@ looked for, each by its own function over the case's facts and history:
                     number on a case that was never granted
 ==================  =====================================================================
 
-流程错误 (an operation refused by the engine as out of order) is not detected: refusals change
-nothing and are not recorded (docs/supervision.md).
+流程错误 (an operation refused by the engine as out of order or not allowed) is found from
+``command_refusals``, which ``Engine.execute`` appends to after a refused case command rolled back:
+one finding per case for the refusals a scan has not yet named, its evidence the refusals' ids
+(not history seqs: a refusal changed nothing in the history), see ``detect_refusals``.
 
 Detection is idempotent: a finding is keyed by (case, kind, key) and found once; detecting again
 adds only what is new. It runs as the ``detect_findings`` command (the sweep, or a supervisor),
@@ -33,8 +35,9 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from engine.store.enums import CaseState
-from engine.store.models import Case, Finding, HistoryEntry, Item
+from engine.commands.base import COMMANDS
+from engine.store.enums import CaseState, FindingKind
+from engine.store.models import Case, CommandRefusal, Finding, HistoryEntry, Item
 from engine.timelimits.workdays import WorkCalendar
 
 from .facts import CaseFacts, case_facts
@@ -145,6 +148,41 @@ def detect_duplicates(session: Session) -> list[Detected]:
             found.append(Detected(case.id, "duplicate", first.number, case.item.department_id,
                                   f"申请人 {applicant} 同一事项另有在办件 {first.number}", (1,)))
     return found
+
+
+def detect_refusals(session: Session, *, after: int | None,
+                    limit: int | None = None) -> tuple[list[Detected], int | None]:
+    """流程错误: the refusals recorded after id ``after`` (all when None), at most ``limit``, one
+    finding per case naming those not already named by an earlier 流程错误 finding of the case.
+    Returns what was found and the id of the last refusal read (where the next run goes on)."""
+    query = (select(CommandRefusal).where(CommandRefusal.case_id.is_not(None)).order_by(CommandRefusal.id)
+             .limit(limit or SCAN_LIMIT))
+    if after is not None:
+        query = query.where(CommandRefusal.id > after)
+    refusals = list(session.scalars(query))
+    if not refusals:
+        return [], after
+    named: set[int] = set()
+    case_ids = {r.case_id for r in refusals}
+    for evidence in session.scalars(select(Finding.evidence).where(Finding.case_id.in_(case_ids),
+                                                                   Finding.kind == FindingKind.PROCESS_ERROR)):
+        named.update(evidence)
+    by_case: dict[int, list[CommandRefusal]] = {}
+    for r in refusals:
+        if r.id not in named:
+            by_case.setdefault(r.case_id, []).append(r)
+    cases = {c.id: c for c in session.scalars(select(Case).where(Case.id.in_(by_case)))} if by_case else {}
+    found = []
+    for case_id, rows in by_case.items():
+        labels = "、".join(dict.fromkeys(getattr(COMMANDS.get(r.command), "label", r.command) for r in rows))
+        found.append(Detected(case_id, FindingKind.PROCESS_ERROR, f"r{rows[0].id}", cases[case_id].item.department_id,
+                              f"{len(rows)} 次操作被系统拒绝（{labels}）：{rows[0].message}"[:500],
+                              tuple(r.id for r in rows)))
+    return found, refusals[-1].id
+
+
+def refusal_evidence(session: Session, ids: list[int]) -> list[CommandRefusal]:
+    return list(session.scalars(select(CommandRefusal).where(CommandRefusal.id.in_(ids)).order_by(CommandRefusal.id)))
 
 
 #: cases one detection run reads at most (one transaction; on SQLite it holds the write lock): a

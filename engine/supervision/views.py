@@ -18,6 +18,7 @@ from engine.store.enums import FindingKind, FindingState, WarningState, WarningT
 from engine.store.models import Case, Department, Finding, Item, User, UserRole
 
 from .board import board_scope
+from .findings import refusal_evidence
 from .warnings import warnings_list, warning_dict
 
 FINDINGS_SHOWN = 200
@@ -38,14 +39,23 @@ def findings_page(session: Session, actor: Actor, *, state: str = "", kind: str 
     for f in session.scalars(query):
         if f.case_id not in histories:
             histories[f.case_id] = {e["seq"]: e for e in history_view(session, f.case)}
-        evidence = [histories[f.case_id][s] for s in f.evidence if s in histories[f.case_id]]
+        if f.kind == FindingKind.PROCESS_ERROR:  # its evidence: refused operations, not history entries
+            refused = refusal_evidence(session, list(f.evidence))
+            who = _names(session, {r.actor for r in refused})
+            evidence = [{"seq": "—", "at": r.at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M"),
+                         "who": who.get(r.actor, r.actor),
+                         "what": f"{getattr(COMMANDS.get(r.command), 'label', r.command)}（被拒绝）",
+                         "step": "", "details": "", "said": r.message} for r in refused]
+        else:
+            evidence = [histories[f.case_id][s] for s in f.evidence if s in histories[f.case_id]]
         subject = Subject(None, None, record=f)
         acts = [t for t in FINDING_ACTS if COMMANDS[t].policy.allows(session, actor, subject)
                 and _state_allows(t, f)]
         names = _names(session, {t["by"] for t in f.trail})
         trail = [{**t, "by": names.get(t["by"], "系统" if t["by"].startswith("system") else t["by"]),
                   "at": _china(t["at"])} for t in f.trail]
-        rows.append({"id": f.id, "kind": f.kind, "state": f.state, "case": f.case.number, "item": f.case.item.name,
+        rows.append({"id": f.id, "kind": f.kind, "evidence_caption": "依据（被拒绝的操作）"
+                     if f.kind == FindingKind.PROCESS_ERROR else "依据（办件记录）", "state": f.state, "case": f.case.number, "item": f.case.item.name,
                      "department": f.department.name, "summary": f.summary, "evidence": evidence,
                      "trail": trail, "acts": acts})
     return {"scope": scope, "rows": rows, "filters": {"state": state, "kind": kind},
