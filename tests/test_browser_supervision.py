@@ -3,8 +3,10 @@ acknowledged, a finding explained by the department head, a 效能告诫 issued,
 a drill-down to the cases. Screenshots at 1366 and 1024 px and axe on every page."""
 from __future__ import annotations
 
+import io
 from datetime import datetime
 
+import openpyxl
 import pytest
 
 from engine.clock import CHINA_TZ
@@ -101,9 +103,51 @@ def test_a_supervisor_works_the_board_findings_warnings_and_statistics(server, p
     expect(page.locator("figure.chart svg")).to_be_visible()
     look_at(page, "supervision-report")
     with page.expect_download() as download:
-        page.get_by_role("link", name="导出 CSV（可用 Excel 打开）").click()
+        page.get_by_role("link", name="导出 CSV").click()
     text = open(download.value.path(), encoding="utf-8-sig").read()
     assert text.startswith("月度通报 2026 年 3 月") and "市市场监督管理局" in text and refused in text
+    with page.expect_download() as download:
+        page.get_by_role("link", name="导出 Excel 表格").click()
+    assert download.value.suggested_filename == "report-2026-03.xlsx"
+    with open(download.value.path(), "rb") as saved:  # saved without a suffix, which openpyxl goes by
+        book = openpyxl.load_workbook(io.BytesIO(saved.read()))
+    assert book.sheetnames == ["单位排名", "超期与红牌", "监察事项", "效能告诫"]
+    assert book["单位排名"]["A1"].value == "月度通报 2026 年 3 月"
+    assert any(row[3] == refused for row in book["监察事项"].iter_rows(values_only=True))
+
+
+def test_a_submit_refused_as_out_of_order_shows_as_a_process_error_with_what_was_refused(server, page, flow, clock):
+    from engine.commands import CompleteTask  # import here: the refused submit is set up through the engine
+    from engine.errors import ApprovalError  # import here: as above
+
+    clock.set(at("2026-03-02T09:00"))
+    case = flow.start(applicant="王五")
+    task = flow.task_of("chuangkou", case.number).id
+    clock.set(at("2026-03-02T09:20"))
+    flow.complete("chuangkou", {"acceptance": "accept"}, opinion="材料齐全", number=case.number)
+    clock.set(at("2026-03-02T09:25"))
+    with pytest.raises(ApprovalError) as refused:  # 提交 again on the acceptance step already done
+        flow.engine.execute(CompleteTask(task=task, data={"acceptance": "accept"}), flow.actors["chuangkou"])
+    clock.set(at("2026-03-02T10:00"))
+    browser_login(page, server, "jiancha")
+    page.goto(f"{server}/supervision/findings")
+    page.click("text=立即扫描")
+    expect(page.locator(".flash")).to_contain_text("新发现 1 项")
+    page.select_option("select[name=kind]", "process_error")
+    page.get_by_role("button", name="筛选").click()
+    finding = page.locator("section.finding", has_text=case.number)
+    expect(finding).to_contain_text("流程错误")
+    evidence = finding.locator("table.evidence")
+    expect(evidence).to_contain_text("依据（被拒绝的操作）")
+    expect(evidence).to_contain_text("2026-03-02 09:25")  # China time
+    expect(evidence).to_contain_text("王窗口")  # the clerk's name, not the login
+    expect(evidence).to_contain_text("办理（被拒绝）")
+    expect(evidence).to_contain_text("拒绝原因")
+    expect(evidence).to_contain_text(refused.value.message[:15])
+    look_at(page, "supervision-finding-process-error")
+    finding.locator("input[name=note]").fill("请说明为何重复提交")
+    finding.get_by_role("button", name="要求说明").click()
+    expect(page.locator(".flash")).to_contain_text("已要求说明")
 
 
 def test_a_head_explains_a_finding_the_supervisor_asked_about(server, page, flow, clock):

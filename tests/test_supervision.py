@@ -2,8 +2,11 @@
 with their evidence and states, 效能告诫 and the two-warnings rule, the board."""
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date, datetime
 
+import openpyxl
 import pytest
 from sqlalchemy import func, select
 
@@ -397,3 +400,37 @@ def test_an_outsider_refused_is_recorded_and_a_long_message_is_cut_to_its_bound(
     flow.engine._record_refusal(CompleteTask(task=1, data={}), flow.actors["chuangkou"], at("2026-03-02T09:01"),
                                 Conflict("很长" * 1000), row[0])
     assert len(_refusals(flow)[-1][4]) == CommandRefusal.MAX_MESSAGE
+
+
+def test_the_excel_report_opens_and_holds_the_same_rows_as_the_csv(seeded, engine, flow, clock):
+    from web import create_app  # import here: the web app only for this test
+
+    from .helpers import login
+
+    supplement_then_deny(flow, clock)
+    flow.engine.execute(IssueWarning(department="mz", reason="窗口服务投诉多"), flow.actors["jiancha"])
+    flow.engine.execute(DetectFindings(), flow.actors["jiancha"])
+    app = create_app({"SECRET_KEY": "t"}, db=seeded, clock=engine.clock)
+    supervisor = login(app.test_client(), "jiancha")
+    answer = supervisor.get("/supervision/report.xlsx?value=2026-03")
+    assert answer.status_code == 200 and answer.mimetype.endswith("spreadsheetml.sheet")
+    assert answer.headers["Content-Disposition"].endswith("report-2026-03.xlsx")
+    book = openpyxl.load_workbook(io.BytesIO(answer.data))
+    assert book.sheetnames == ["单位排名", "超期与红牌", "监察事项", "效能告诫"]
+    csv_rows = [r for r in csv.reader(io.StringIO(supervisor.get("/supervision/report.csv?value=2026-03")
+                                                  .get_data(as_text=True).lstrip("\ufeff"))) if r]
+    xlsx_rows = [list(row) for sheet in book for row in sheet.iter_rows(values_only=True)
+                 if any(v not in (None, "") for v in row)]
+    assert len(csv_rows) == len(xlsx_rows)
+    for r, x in zip(csv_rows, xlsx_rows):
+        x = x[:len(r)] if not any(x[len(r):]) else x  # a sheet's rows are as wide as its widest
+        assert len(x) == len(r), r
+        # numbers stay numbers in the workbook (a score of 90.0 is the number 90)
+        assert [float(v) if isinstance(w, (int, float)) else v for v, w in zip(r, x)] == \
+               [w if isinstance(w, (int, float)) else ("" if w is None else w) for w in x], r
+    assert len(csv_rows) == len(xlsx_rows) and any("窗口服务投诉多" in r for r in csv_rows)
+    ranking = book["单位排名"]
+    assert ranking["A3"].value == "排名" and ranking["A3"].font.bold and ranking.freeze_panes == "A4"
+    assert ranking.column_dimensions["B"].width >= 10  # a unit's Chinese name fits
+    assert 8 <= ranking.column_dimensions["J"].width <= 60
+    assert login(app.test_client(), "fuzeren").get("/supervision/report.xlsx").status_code == 403

@@ -9,7 +9,7 @@ from engine.commands import COMMANDS, DecideWarning, DetectFindings, IssueWarnin
 from engine.errors import BadInput, NotAllowed
 from engine.store.models import Department
 from engine.supervision.board import board, board_scope
-from engine.supervision.report import monthly_report, report_csv
+from engine.supervision.report import monthly_report, report_csv, report_xlsx
 from engine.supervision.scheme import targets
 from engine.supervision.statistics import CASES_OF, FIGURES, GROUPS, statistics
 from engine.supervision.views import CASES_LISTED, FINDING_ACTS, cases_listing, findings_page, period_of, warnings_page
@@ -166,3 +166,18 @@ def report_export():
         view = monthly_report(session, get_engine().calendar(session), year, month, trend=False)
     return Response(report_csv(view), mimetype="text/csv; charset=utf-8", headers={
         "Content-Disposition": f"attachment; filename=report-{year:04d}-{month:02d}.csv"})
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@bp.route("/report.xlsx")
+@login_required
+def report_excel():
+    """月度通报 as an Excel workbook (the same rows as the CSV, a sheet per part)."""
+    _supervisor_only()
+    year, month = _month()
+    with get_db().reader() as session:
+        view = monthly_report(session, get_engine().calendar(session), year, month, trend=False)
+    return Response(report_xlsx(view), mimetype=XLSX, headers={
+        "Content-Disposition": f"attachment; filename=report-{year:04d}-{month:02d}.xlsx"})

@@ -7,6 +7,8 @@ import io
 from datetime import date, timedelta
 from typing import Any
 
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -71,33 +73,77 @@ def _pct(value) -> str:
     return "" if value is None else f"{value * 100:.1f}%"
 
 
+def report_sections(report: dict[str, Any]) -> list[tuple[str, list[list[Any]]]]:
+    """The report as rows, in sections: each a sheet of the Excel file, and the CSV's parts one
+    after another with a blank row between them. One source, so that both hold the same rows."""
+    units: list[list[Any]] = [[f"月度通报 {report['title']}", report["scheme"]], [],
+                              ["排名", "单位", "考核得分", "受理", "办结", "按时办结率", "现场办结率",
+                               "平均用时（工作日）", "超期", "扣分加分明细"]]
+    for u in report["units"]:
+        f = u["figures"]
+        units.append([u["rank"], u["department"], u["score"], u["received"], u["concluded"],
+                      _pct(f.get("on_time_rate")), _pct(f.get("on_spot_rate")),
+                      "" if f.get("avg_used") is None else f"{f['avg_used']:.1f}", f.get("overdue", 0),
+                      "；".join(f"{line['label']} {line['points']:+g}（{line['detail']}）" for line in u["lines"])])
+    late: list[list[Any]] = [["超期办结的办件"], *([number] for number in report["late"]),
+                             ["月末仍亮红牌的在办件"], *([number, item] for number, item in report["red_open"])]
+    findings: list[list[Any]] = [["监察事项", "类别", "状态", "办件", "单位", "说明"]]
+    findings += [[f["id"], f["kind"], f["state"], f["case"], f["department"], f["summary"]] for f in report["findings"]]
+    warnings: list[list[Any]] = [["效能告诫", "对象", "单位", "人员", "日期", "理由"]]
+    warnings += [[x["id"], x["target"], x["department"], x["person"], x["at"], x["reason"]] for x in report["warnings"]]
+    return [("单位排名", units), ("超期与红牌", late), ("监察事项", findings), ("效能告诫", warnings)]
+
+
 def report_csv(report: dict[str, Any]) -> str:
     """The report as CSV (UTF-8 with BOM, so that Excel opens it in Chinese)."""
     out = io.StringIO()
     out.write("\ufeff")
     w = csv.writer(out)
-    w.writerow([f"月度通报 {report['title']}", report["scheme"]])
-    w.writerow([])
-    w.writerow(["排名", "单位", "考核得分", "受理", "办结", "按时办结率", "现场办结率", "平均用时（工作日）", "超期", "扣分加分明细"])
-    for u in report["units"]:
-        f = u["figures"]
-        w.writerow([u["rank"], u["department"], u["score"], u["received"], u["concluded"], _pct(f.get("on_time_rate")),
-                    _pct(f.get("on_spot_rate")), "" if f.get("avg_used") is None else f"{f['avg_used']:.1f}",
-                    f.get("overdue", 0), "；".join(f"{line['label']} {line['points']:+g}（{line['detail']}）"
-                                                   for line in u["lines"])])
-    w.writerow([])
-    w.writerow(["超期办结的办件"])
-    for number in report["late"]:
-        w.writerow([number])
-    w.writerow(["月末仍亮红牌的在办件"])
-    for number, item in report["red_open"]:
-        w.writerow([number, item])
-    w.writerow([])
-    w.writerow(["监察事项", "类别", "状态", "办件", "单位", "说明"])
-    for f in report["findings"]:
-        w.writerow([f["id"], f["kind"], f["state"], f["case"], f["department"], f["summary"]])
-    w.writerow([])
-    w.writerow(["效能告诫", "对象", "单位", "人员", "日期", "理由"])
-    for x in report["warnings"]:
-        w.writerow([x["id"], x["target"], x["department"], x["person"], x["at"], x["reason"]])
+    for n, (_name, rows) in enumerate(report_sections(report)):
+        if n:
+            w.writerow([])
+        w.writerows(rows)
+    return out.getvalue()
+
+
+#: the widest an Excel column is made, in characters (a long breakdown wraps instead)
+MAX_COLUMN_WIDTH = 60
+
+
+def _width(value: Any) -> int:
+    """Display width: a Chinese character takes two columns."""
+    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in str(value))
+
+
+def report_xlsx(report: dict[str, Any]) -> bytes:
+    """The report as an Excel workbook: one sheet per section, headings in bold, columns as wide
+    as their content (up to ``MAX_COLUMN_WIDTH``), the heading row kept in view when scrolling."""
+    book = Workbook()
+    book.remove(book.active)
+    bold = Font(bold=True)
+    for name, rows in report_sections(report):
+        sheet = book.create_sheet(name)
+        for row in rows:
+            sheet.append(row)
+        heading = 3 if name == "单位排名" else 1  # the ranking starts with the title and a blank row
+        for cell in sheet[heading]:
+            cell.font = bold
+        if name == "单位排名":
+            sheet["A1"].font = Font(bold=True, size=14)
+        sheet.freeze_panes = sheet.cell(row=heading + 1, column=1)
+        widths: dict[int, int] = {}
+        for r, row in enumerate(rows, start=1):
+            if r == 1 and name == "单位排名":
+                continue  # the title may run across columns
+            for c, value in enumerate(row, start=1):
+                widths[c] = max(widths.get(c, 0), _width(value))
+        for c, width in widths.items():
+            letter = sheet.cell(row=1, column=c).column_letter
+            sheet.column_dimensions[letter].width = min(max(width + 2, 8), MAX_COLUMN_WIDTH)
+            if width > MAX_COLUMN_WIDTH:
+                for cell in sheet[letter]:
+                    cell.alignment = Alignment(wrap_text=True, vertical="top")
+    book.properties.title = f"月度通报 {report['title']}"
+    out = io.BytesIO()
+    book.save(out)
     return out.getvalue()

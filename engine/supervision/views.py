@@ -54,8 +54,10 @@ def findings_page(session: Session, actor: Actor, *, state: str = "", kind: str 
         names = _names(session, {t["by"] for t in f.trail})
         trail = [{**t, "by": names.get(t["by"], "系统" if t["by"].startswith("system") else t["by"]),
                   "at": _china(t["at"])} for t in f.trail]
-        rows.append({"id": f.id, "kind": f.kind, "evidence_caption": "依据（被拒绝的操作）"
-                     if f.kind == FindingKind.PROCESS_ERROR else "依据（办件记录）", "state": f.state, "case": f.case.number, "item": f.case.item.name,
+        process_error = f.kind == FindingKind.PROCESS_ERROR
+        rows.append({"id": f.id, "kind": f.kind,
+                     "evidence_caption": "依据（被拒绝的操作）" if process_error else "依据（办件记录）",
+                     "said_heading": "拒绝原因" if process_error else "意见", "state": f.state, "case": f.case.number, "item": f.case.item.name,
                      "department": f.department.name, "summary": f.summary, "evidence": evidence,
                      "trail": trail, "acts": acts})
     return {"scope": scope, "rows": rows, "filters": {"state": state, "kind": kind},
