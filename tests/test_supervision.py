@@ -16,9 +16,11 @@ from engine.commands import (AcknowledgeRefusal, CloseFinding, CompleteTask, Con
                              ExplainFinding, ExtendDeadline, IssueWarning, ReceiveSupplement, RecordMaterials,
                              RequestExplanation, RequestSupplement)
 from engine.errors import BadInput, Conflict, NotAllowed
-from engine.store.models import Case, CommandRefusal, EfficiencyWarning, Finding, SupervisionAct
+from engine.store.models import Case, CommandRefusal, EfficiencyWarning, Finding, Meta, SupervisionAct, TrendFigures
 from engine.supervision.board import board
+from engine.supervision.report import monthly_report, remember_trend
 from engine.supervision.statistics import statistics
+from engine.timelimits.workdays import calendar_version
 from engine.supervision.views import findings_page
 from timers import sweep
 
@@ -434,3 +436,43 @@ def test_the_excel_report_opens_and_holds_the_same_rows_as_the_csv(seeded, engin
     assert ranking.column_dimensions["B"].width >= 10  # a unit's Chinese name fits
     assert 8 <= ranking.column_dimensions["J"].width <= 60
     assert login(app.test_client(), "fuzeren").get("/supervision/report.xlsx").status_code == 403
+
+
+# ---------------------------------------------------------------- the trend's finished months, stored once
+
+def _report(flow, year, month, today):
+    with flow.db.reader() as session:
+        return monthly_report(session, flow.engine.calendar(session), year, month, today=today)
+
+
+def test_the_trend_stores_finished_months_once_and_reads_them_back(flow, clock):
+    supplement_then_deny(flow, clock)  # received and concluded in March 2026
+    clock.set(at("2026-04-10T09:00"))
+    first = _report(flow, 2026, 4, date(2026, 4, 10))
+    assert [m["label"] for m in first["trend"]] == ["11 月", "12 月", "1 月", "2 月", "3 月", "4 月"]
+    assert first["trend"][4] == {"label": "3 月", "received": 1, "concluded": 1, "on_time_rate": 1.0}
+    # April has not ended on the clock: not stored; the five months before it are
+    assert [f["period"] for f in first["trend_fill"]] == ["2025-11", "2025-12", "2026-01", "2026-02", "2026-03"]
+    assert remember_trend(flow.db, first, clock.now()) == 5
+    assert remember_trend(flow.db, first, clock.now()) == 0  # stored already
+    with flow.db.reader() as session:
+        stored = {r.period: r.figures for r in session.scalars(select(TrendFigures))}
+    assert stored["2026-03"] == {"received": 1, "concluded": 1, "on_time_rate": 1.0}
+
+    # a case made afterwards in March (only a test's clock goes back): the stored month is what
+    # the report shows, proof that it was read and not computed again; without ``today`` it is computed
+    clock.set(at("2026-03-30T09:00"))
+    flow.start(applicant="王五")
+    again = _report(flow, 2026, 4, date(2026, 4, 10))
+    assert again["trend"][4]["received"] == 1 and again["trend_fill"] == []
+    assert _report(flow, 2026, 4, None)["trend"][4]["received"] == 2
+    assert again["trend"][5] == first["trend"][5]  # April, computed each time
+
+    # a changed working-day calendar: the months are computed again and replaced
+    with flow.db.transaction() as session:
+        session.merge(Meta(key="calendar_version", value=str(calendar_version(session) + 1)))
+    recomputed = _report(flow, 2026, 4, date(2026, 4, 10))
+    assert recomputed["trend"][4]["received"] == 2 and len(recomputed["trend_fill"]) == 5
+    assert remember_trend(flow.db, recomputed, clock.now()) == 5
+    with flow.db.reader() as session:
+        assert session.scalars(select(TrendFigures.figures).where(TrendFigures.period == "2026-03")).one()["received"] == 2

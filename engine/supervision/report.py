@@ -1,21 +1,24 @@
 """The monthly report (月度通报): units ranked by assessment score with their figures, the late
-cases, the findings and the 效能告诫 of the month, a six-month trend; printable and as CSV."""
+cases, the findings and the 效能告诫 of the month, a six-month trend (finished months stored in
+``trend_figures`` once computed); printable, as CSV and as an Excel workbook."""
 from __future__ import annotations
 
 import csv
 import io
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.clock import CHINA_TZ
 from engine.store.enums import CaseState, FindingKind, FindingState, WarningState, WarningTarget
-from engine.store.models import Case, EfficiencyWarning, Finding, Item
-from engine.timelimits.workdays import WorkCalendar
+from engine.store.db import Database
+from engine.store.models import Case, EfficiencyWarning, Finding, Item, TrendFigures
+from engine.timelimits.workdays import WorkCalendar, calendar_version
 
 from .assessment import assess
 from .facts import day_range
@@ -35,11 +38,74 @@ def _previous(year: int, month: int, back: int) -> tuple[int, int]:
     return index // 12, index % 12 + 1
 
 
+def _period(year: int, month: int) -> str:
+    return f"{year:04d}-{month:02d}"
+
+
+TREND_FIGURES = ("received", "concluded", "on_time_rate")
+
+
+def _trend(session: Session, calendar: WorkCalendar, year: int, month: int, this_month: dict[str, Any],
+           today: date | None, scheme: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The six months up to (year, month), each as {"label", "received", "concluded",
+    "on_time_rate"}, and the months to remember: those that ended before ``today`` (China date on
+    the injected clock; none when None) and were not remembered yet with this working-day calendar.
+    A finished month's figures no longer change, so they come from ``trend_figures`` once stored."""
+    periods = [_previous(year, month, back) for back in range(TREND_MONTHS - 1, -1, -1)]
+    version = calendar_version(session)
+    stored = {row.period: row.figures for row in session.scalars(select(TrendFigures).where(
+        TrendFigures.scheme == scheme, TrendFigures.calendar_version == version,
+        TrendFigures.period.in_([_period(y, m) for y, m in periods])))} if today is not None else {}
+    months, fill = [], []
+    for y, m in periods:
+        key = _period(y, m)
+        if (y, m) == (year, month):
+            t = this_month
+        elif key in stored:
+            t = stored[key]
+        else:
+            t = statistics(session, calendar, *month_bounds(y, m), "department")["total"]["figures"]
+        figures = {name: t[name] for name in TREND_FIGURES}
+        if today is not None and key not in stored and month_bounds(y, m)[1] < today:
+            fill.append({"period": key, "scheme": scheme, "calendar_version": version, "figures": figures})
+        months.append({"label": f"{m} 月", **figures})
+    return months, fill
+
+
+def remember_trend(db: Database, report: dict[str, Any], at: datetime) -> int:
+    """Store the finished months a report computed (``report["trend_fill"]``) in a short
+    transaction of its own, after the report was read; another request that stored them first
+    wins (the figures are the same). Returns how many were stored."""
+    fill = report.get("trend_fill") or []
+    if not fill:
+        return 0
+    try:
+        with db.transaction() as session:
+            known = {(p, v) for p, v in session.execute(select(TrendFigures.period, TrendFigures.calendar_version)
+                                                        .where(TrendFigures.scheme == fill[0]["scheme"],
+                                                               TrendFigures.period.in_([f["period"] for f in fill])))}
+            stored = 0
+            for f in fill:
+                if (f["period"], f["calendar_version"]) in known:
+                    continue
+                # computed with another calendar: replaced
+                session.execute(delete(TrendFigures).where(TrendFigures.period == f["period"],
+                                                           TrendFigures.scheme == f["scheme"]))
+                session.add(TrendFigures(**f, computed_at=at))
+                stored += 1
+        return stored
+    except IntegrityError:  # stored meanwhile by another request
+        return 0
+
+
 def monthly_report(session: Session, calendar: WorkCalendar, year: int, month: int, *,
-                   trend: bool = True) -> dict[str, Any]:
+                   trend: bool = True, today: date | None = None, scheme: str = "default") -> dict[str, Any]:
+    """The report of a month. With ``today`` (the China date on the injected clock), the trend's
+    finished months come from ``trend_figures`` and those not stored yet are returned in
+    ``trend_fill`` for ``remember_trend``; without it every month is computed."""
     start, end = month_bounds(year, month)
     stats = statistics(session, calendar, start, end, "department")
-    scores = assess(session, calendar, start, end, stats=stats)
+    scores = assess(session, calendar, start, end, scheme=scheme, stats=stats)
     figures = {row["key"]: row["figures"] for row in stats["rows"]}
     low, high = day_range(start, end)
     late = sorted(stats["cases"]["total"]["overdue"])
@@ -55,18 +121,12 @@ def monthly_report(session: Session, calendar: WorkCalendar, year: int, month: i
               for w in session.scalars(select(EfficiencyWarning).where(
                   EfficiencyWarning.state == WarningState.ISSUED, EfficiencyWarning.created_at >= low,
                   EfficiencyWarning.created_at < high).order_by(EfficiencyWarning.id))]
-    months = []
-    if trend:
-        for back in range(TREND_MONTHS - 1, -1, -1):
-            y, m = _previous(year, month, back)
-            t = stats["total"]["figures"] if back == 0 else statistics(
-                session, calendar, *month_bounds(y, m), "department")["total"]["figures"]
-            months.append({"label": f"{m} 月", "received": t["received"], "concluded": t["concluded"],
-                           "on_time_rate": t["on_time_rate"]})
+    months, fill = _trend(session, calendar, year, month, stats["total"]["figures"], today, scheme) \
+        if trend else ([], [])
     units = [{**u, "figures": figures.get(u["key"], {})} for u in scores["units"]]
     return {"year": year, "month": month, "title": f"{year} 年 {month} 月", "start": start, "end": end,
             "scheme": scores["scheme"], "units": units, "total": stats["total"]["figures"], "late": late,
-            "red_open": red_open, "findings": found, "warnings": warned, "trend": months}
+            "red_open": red_open, "findings": found, "warnings": warned, "trend": months, "trend_fill": fill}
 
 
 def _pct(value) -> str:
