@@ -74,10 +74,22 @@ class IdSource:
         self._namespace = uuid.UUID(case_key)
         self._seq = seq
         self._n = 0
+        self.minted: set[str] = set()
+        self.went_back = False  # ``reset_to`` ran: steps done before may be ready again
 
     def __call__(self) -> uuid.UUID:
         self._n += 1
-        return uuid.uuid5(self._namespace, f"{self._seq}:{self._n}")
+        minted = uuid.uuid5(self._namespace, f"{self._seq}:{self._n}")
+        self.minted.add(str(minted))
+        return minted
+
+
+def may_have_row(task_id: str) -> bool:
+    """Whether a ready task the running command found may already have a (finished) task row:
+    only a step the flow went back to (``reset_to``: 退回, 拿回) is ready again under the id it
+    had; a task first ready now was never projected (SpiffWorkflow runs a loop on new tasks)."""
+    source = _id_source.get()
+    return source is None or (source.went_back and task_id not in source.minted)
 
 
 class _CommandTime:
@@ -246,6 +258,9 @@ def submit_task(workflow: BpmnWorkflow, task_id: str | uuid.UUID, data: Mapping[
 
 def reset_to(workflow: BpmnWorkflow, task_id: str | uuid.UUID) -> None:
     """Take the flow back to a completed task: it is ready again, later tasks are dropped."""
+    source = _id_source.get()
+    if source is not None:
+        source.went_back = True
     workflow.reset_from_task_id(task_id if isinstance(task_id, uuid.UUID) else uuid.UUID(task_id))
 
 

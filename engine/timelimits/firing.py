@@ -19,7 +19,7 @@ MAX_ATTEMPTS = 8
 
 
 def fire(t: CaseTime, deadline: Deadline) -> dict[str, Any]:
-    clock = deadline.clock
+    clock = t.clock_of(deadline)
     deadline.state, deadline.fired_at = "fired", t.at
     record: dict[str, Any] = {"deadline": deadline.key, "kind": deadline.kind, "clock": clock.key,
                               "due_on": deadline.due_on.isoformat()}
