@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from engine.executor import Engine
 from engine.replay import Replayer, export_case
 from engine.runtime.projection import observe, open_tasks, snapshot
-from engine.runtime.spiff import ready_user_tasks
+from engine.runtime.spiff import decode_state, ready_user_tasks
 from engine.store.db import Database
 from engine.store.models import Case, Clock, Deadline, HistoryEntry
 
@@ -76,7 +76,7 @@ def case_state(session: Session, case: Case) -> dict[str, Any]:
     tasks = [{k: v for k, v in t.items() if k != "name"} for t in snapshot(open_tasks(session, case.id))]
     state = session.scalar(select(Case.workflow_state).where(Case.id == case.id))
     return {"case": columns, "ready_tasks": tasks, **observe(session, case),
-            "workflow": json.loads(state) if state else None}
+            "workflow": json.loads(decode_state(state)) if state else None}
 
 
 def _replayed_state(db: Database) -> dict[str, Any]:
