@@ -18,21 +18,25 @@ def handlers(session: Session, task: Task) -> list[User]:
     return [task.assignee] if task.assignee is not None else role_holders(session, task.role, task.department_id)
 
 
-def _handler_tasks(session: Session, case: Case, clock: Clock) -> list[Task]:
-    """The step's own task, or for a case-wide clock every task now open on the case."""
+def _handler_tasks(session: Session, case: Case, clock: Clock, open_tasks: list[Task] | None) -> list[Task]:
+    """The step's own task, or for a case-wide clock every task now open on the case
+    (``open_tasks`` when the caller has them at hand)."""
     if clock.task_id is not None:
         return [clock.task]
+    if open_tasks is not None:
+        return sorted(open_tasks, key=lambda t: (t.id is None, t.id or 0))
     return list(session.scalars(select(Task).where(Task.case_id == case.id, Task.state == TaskState.READY)
                                 .order_by(Task.id)))
 
 
-def recipients(session: Session, case: Case, clock: Clock, to: str) -> list[User]:
+def recipients(session: Session, case: Case, clock: Clock, to: str,
+               open_tasks: list[Task] | None = None) -> list[User]:
     """``handler``: the assignee, or everyone who may take the task; ``head``: the 负责人 of
     the handling departments (the item's department when no step is open); ``supervisor``:
     the supervisors nearest up the department tree from the item's department."""
     if to == "supervisor":
         return supervisors(session, case)
-    tasks = _handler_tasks(session, case, clock)
+    tasks = _handler_tasks(session, case, clock, open_tasks)
     found: dict[int, User] = {}
     if to == "handler":
         for task in tasks:

@@ -158,7 +158,8 @@ class OpenCase:
         where every task the command creates or changes is (``Session.new`` and the identity map)."""
         session = self.ctx.session
         if self._open is None:
-            self._open = open_tasks(session, self.row.id)
+            with session.no_autoflush:  # rows the command changed are followed in memory, below
+                self._open = open_tasks(session, self.row.id)
         found = {id(t): t for t in (*self._open, *self._touched) if t.case_id == self.row.id}
         rows = [t for t in found.values() if t.state == TaskState.READY]
         rows.sort(key=lambda t: (t.created_at, t.id is None, t.id or 0))

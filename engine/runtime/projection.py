@@ -68,7 +68,6 @@ def project_tasks(session: Session, case: Case, definition: ProcessDefinition, w
                    kind="bpmn", deemed=False)
         session.add(row)
         opened.append(row)
-    session.flush()
     return opened, cancelled
 
 

@@ -59,6 +59,7 @@ class CaseTime:
         self.ctx, self.case, self.session = ctx, case, ctx.session
         self.row = case.row
         self.policy: TimePolicy = policy_from_json(case.row.time_policy)
+        self._new_clock_tasks: dict[int, Task] = {}  # id(clock) -> task, for clocks made in this command
         self._calendar: WorkCalendar | None = None
 
     @property
@@ -100,10 +101,19 @@ class CaseTime:
             self._clocks = clocks
         return self._clocks
 
-    def track_clock(self, clock: Clock) -> None:
-        """A clock created in this command (added to the session by the caller)."""
+    def track_clock(self, clock: Clock, task: Task | None = None) -> None:
+        """A clock created in this command (added to the session by the caller), of ``task``:
+        the task may be new too, without an id until the command's flush."""
         self._load().append(clock)
         self._deadlines[id(clock)] = []
+        if task is not None:
+            self._new_clock_tasks[id(clock)] = task
+
+    def is_clock_of(self, clock: Clock, task: Task) -> bool:
+        new = self._new_clock_tasks.get(id(clock))
+        if new is not None:
+            return new is task
+        return clock.task_id is not None and clock.task_id == task.id
 
     def track_deadline(self, clock: Clock, deadline: Deadline) -> None:
         """A deadline created in this command for ``clock``."""
@@ -131,8 +141,7 @@ class CaseTime:
 
     def task_clock(self, task: Task) -> Clock | None:
         """The running (or paused) clock of a step or follow-up task."""
-        return next((c for c in self._load() if c.state in ACTIVE and c.task_id is not None
-                     and c.task_id == task.id), None)
+        return next((c for c in self._load() if c.state in ACTIVE and self.is_clock_of(c, task)), None)
 
     def deadlines(self, clock: Clock, states=("armed", "paused")) -> list[Deadline]:
         if any(state not in LIVE_DEADLINES for state in states):

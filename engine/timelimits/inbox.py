@@ -20,7 +20,7 @@ def refresh_tasks(t: CaseTime, tasks: list[Task]) -> None:
         kinds = {d.kind for d in t.deadlines(clock, states=("fired",))}
         if kinds:
             fired[id(clock)] = kinds
-    by_task = {c.task_id: c for c in active if c.task_id is not None}
+
     by_kind: dict[str, Clock] = {}
     for clock in active:
         by_kind.setdefault(clock.kind, clock)
@@ -29,7 +29,7 @@ def refresh_tasks(t: CaseTime, tasks: list[Task]) -> None:
     # statutory acceptance period allows
     same_day = china_date(t.row.started_at) if t.policy.first_limit == 0 else None
     for task in tasks:
-        clock = by_task.get(task.id) or case_clock
+        clock = next((c for c in active if t.is_clock_of(c, task)), None) or case_clock
         task.due_on = t.limit_due(clock) if clock is not None else None
         if same_day is not None and task.kind == "bpmn":
             task.due_on = min(task.due_on, same_day) if task.due_on else same_day
