@@ -19,7 +19,7 @@ from engine.runtime.definitions import ProcessDefinition
 from engine.runtime.projection import department_ids, open_tasks, project_tasks
 from engine.runtime.spiff import run_engine
 from engine.store.enums import TaskKind, TaskState
-from engine.store.models import Case, Task
+from engine.store.models import Case, Item, Task
 from engine.timelimits import reactions, timers
 from engine.timelimits.case_time import CaseTime
 
@@ -36,26 +36,27 @@ class CommandContext:
     #: set when the actor acts as the away user's backup (AB岗); recorded in the history
     on_behalf_of: str | None = None
 
-    def lock_case(self, case_id: int, *, skip_locked: bool = False) -> Case:
+    def lock_case(self, case_id, *, skip_locked: bool = False, missing: str | None = None) -> Case:
         """Lock the case row for this transaction. With ``skip_locked`` a case another
-        transaction holds is not waited for: ``Skipped`` is raised (the timer sweep)."""
+        transaction holds is not waited for: ``Skipped`` is raised (the timer sweep).
+        ``case_id`` is an id, or a scalar subquery giving one (the case of a task or deadline,
+        found in the same statement); ``missing`` is the refusal when there is no such case."""
         # with its item and process version in the same statement: every command reads them
         query = (select(Case).where(Case.id == case_id)
-                 .options(joinedload(Case.item, innerjoin=True), joinedload(Case.process_version, innerjoin=True),
+                 .options(joinedload(Case.item, innerjoin=True).joinedload(Item.department, innerjoin=True),
+                          joinedload(Case.process_version, innerjoin=True),
                           undefer(Case.workflow_state))
                  .with_for_update(of=Case, skip_locked=skip_locked))
         case = self.session.scalar(query)
         if case is None:
             if skip_locked and self.session.scalar(select(Case.id).where(Case.id == case_id)) is not None:
-                raise Skipped(f"办件 {case_id} 正被其他操作锁定")
-            raise NotFound(f"办件 {case_id} 不存在")
+                raise Skipped("办件正被其他操作锁定")
+            raise NotFound(missing or f"办件 {case_id} 不存在")
         return case
 
     def case_by_number(self, number: str) -> Case:
-        case_id = self.session.scalar(select(Case.id).where(Case.number == number))
-        if case_id is None:
-            raise NotFound(f"办件 {number} 不存在")
-        return self.lock_case(case_id)
+        return self.lock_case(select(Case.id).where(Case.number == number).scalar_subquery(),
+                              missing=f"办件 {number} 不存在")
 
     def new_key(self) -> str:
         """A fresh random case key; recorded in the history so replay reuses it."""

@@ -25,15 +25,14 @@ class DeadlineCommand(Command):
     skip_locked: ClassVar[bool] = False
 
     def load(self, ctx: CommandContext) -> OpenCase:
-        if self.deadline is not None:
-            case_id = ctx.session.scalar(select(Deadline.case_id).where(Deadline.id == self.deadline))
+        if self.deadline is not None:  # found in the same statement as the lock
+            case_id = select(Deadline.case_id).where(Deadline.id == self.deadline).scalar_subquery()
         elif self.case and self.key:
-            case_id = ctx.session.scalar(select(Case.id).where(Case.number == self.case))
+            case_id = select(Case.id).where(Case.number == self.case).scalar_subquery()
         else:
             raise BadInput(f"{type(self).__name__} 需要 deadline，或 case 与 key")
-        if case_id is None:
-            raise NotFound(f"期限 {self.deadline or self.key} 不存在")
-        return ctx.engine.open_case(ctx, ctx.lock_case(case_id, skip_locked=type(self).skip_locked))
+        return ctx.engine.open_case(ctx, ctx.lock_case(case_id, skip_locked=type(self).skip_locked,
+                                                       missing=f"期限 {self.deadline or self.key} 不存在"))
 
     def armed(self, ctx: CommandContext, case: OpenCase) -> Deadline:
         """The deadline as of this transaction, under the case lock; ``Skipped`` unless armed."""

@@ -233,20 +233,21 @@ class StateCodec:
         return self._serializer.from_dict(dct, spec=spec, subprocess_specs=subprocess_specs)
 
 
-#: How a compressed state starts: zlib (level 6) over the UTF-8 JSON, in base85 so that it stays
+#: How a compressed state starts: zlib (level 6) over the UTF-8 JSON, in base64 so that it stays
 #: text (``cases.workflow_state`` is a Text column). The JSON is a tree of task records with the
-#: same keys over and over, and compresses about 4:1; base85 adds a quarter back.
+#: same keys over and over, and compresses about 4:1; base64 adds a third back (base85 would add
+#: a quarter, but Python's is 200 times slower: 0.14 ms a command instead of 0.5 µs).
 COMPRESSED = "z1:"
 
 
 def encode_state(state_json: str) -> str:
-    return COMPRESSED + base64.b85encode(zlib.compress(state_json.encode("utf-8"), 6)).decode("ascii")
+    return COMPRESSED + base64.b64encode(zlib.compress(state_json.encode("utf-8"), 6)).decode("ascii")
 
 
 def decode_state(stored: str) -> str:
     """The JSON state from its stored form; states saved before compression are plain JSON."""
     if stored.startswith(COMPRESSED):
-        return zlib.decompress(base64.b85decode(stored[len(COMPRESSED):])).decode("utf-8")
+        return zlib.decompress(base64.b64decode(stored[len(COMPRESSED):], validate=True)).decode("utf-8")
     return stored
 
 
