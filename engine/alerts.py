@@ -15,7 +15,7 @@ from engine.store.models import Case, Clock, Department, Message, Task, User, Us
 
 def handlers(session: Session, task: Task) -> list[User]:
     """Who holds a task: its assignee, or everyone who may take it."""
-    return [task.assignee] if task.assignee is not None else role_holders(session, task.role, task.department_id)
+    return [task.assignee] if task.assignee is not None else role_holders(session, task.role, task.department_id, plain=True)
 
 
 def _handler_tasks(session: Session, case: Case, clock: Clock, open_tasks: list[Task] | None) -> list[Task]:
@@ -44,7 +44,7 @@ def recipients(session: Session, case: Case, clock: Clock, to: str,
     elif to == "head":
         departments = {t.department_id for t in tasks} or {case.item.department_id}
         for department_id in sorted(departments):
-            found.update((u.id, u) for u in role_holders(session, "head", department_id))
+            found.update((u.id, u) for u in role_holders(session, "head", department_id, plain=True))
     else:
         raise ValueError(f"unknown recipient {to!r}")
     return list(found.values())
@@ -56,7 +56,7 @@ def supervisors(session: Session, case: Case) -> list[User]:
     found: dict[int, User] = {}
     department = session.get(Department, case.item.department_id)
     while department is not None and not found:
-        found.update((u.id, u) for u in role_holders(session, "supervisor", department.id))
+        found.update((u.id, u) for u in role_holders(session, "supervisor", department.id, plain=True))
         department = department.parent
     if not found:
         found.update((u.id, u) for u in session.scalars(

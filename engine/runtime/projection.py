@@ -84,9 +84,9 @@ def _finished_round(row: Task) -> Task:
 
 
 def open_tasks(session: Session, case_id: int) -> list[Task]:
-    """The case's open tasks, with their departments and holders (what the history's snapshot names)."""
+    """The case's open tasks, with their departments (which the history's snapshot names)."""
     return list(session.scalars(select(Task).where(Task.case_id == case_id, Task.state == TaskState.READY)
-                                .options(joinedload(Task.department), joinedload(Task.assignee))
+                                .options(joinedload(Task.department))
                                 .order_by(Task.created_at, Task.id)))
 
 
