@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, object_session
+from sqlalchemy.orm.util import identity_key
 
 from engine.errors import BadInput, BpmnError
 from engine.runtime.definitions import ProcessDefinition
@@ -95,20 +96,25 @@ def snapshot(tasks: list[Task]) -> list[dict[str, Any]]:
     the same on every database and in replay."""
     return sorted(
         ({"task": t.spiff_id, "element": t.element_id, "name": t.name, "role": t.role,
-          "department": _related(t, "department", Department, t.department_id).code,
-          "assignee": _related(t, "assignee", User, t.assignee_id).username if t.assignee_id is not None else None}
+          "department": _related(t, "department", Department.code, t.department_id),
+          "assignee": _related(t, "assignee", User.username, t.assignee_id) if t.assignee_id is not None else None}
          for t in tasks),
         key=lambda d: (d["element"], d["task"]))
 
 
-def _related(task: Task, name: str, model, key):
-    """``task.<name>`` as its foreign key now says: the relationship loaded with the row goes stale
-    when the command changes the key (认领 sets ``assignee_id``), and a new row has none loaded.
-    ``Session.get`` answers from the session's identity map when it can."""
+def _related(task: Task, name: str, column, key):
+    """``column`` (a department's code, a user's name) of ``task.<name>`` as its foreign key now
+    says: the relationship loaded with the row goes stale when the command changes the key (认领
+    sets ``assignee_id``), and a new row has none loaded. From the session's identity map when the
+    row is there, else just that one column (a whole user row would bring its roles too)."""
     loaded = task.__dict__.get(name)
-    if loaded is not None and loaded.id == key:
-        return loaded
-    return object_session(task).get(model, key)
+    if loaded is None or loaded.id != key:
+        session = object_session(task)
+        loaded = session.identity_map.get(identity_key(column.class_, key))
+        if loaded is None:
+            with session.no_autoflush:
+                return session.scalar(select(column).where(column.class_.id == key))
+    return getattr(loaded, column.key)
 
 
 def department_ids(session: Session, codes) -> dict[str, int]:
