@@ -237,3 +237,17 @@ def _next_task_for(engine, actor: Actor, number: str) -> int | None:
             if may_handle(actor.user_id, actor.department_id, actor.roles, task):
                 return task.id
     return None
+
+
+def attach(engine, actor: Actor, number: str, material: str, uploads: list[Upload], files: FileStore) -> int:
+    """Scans received later (补正材料): every file checked and kept first, then each attached by its
+    own command; returns how many."""
+    if not uploads:
+        raise BadInput("请选择要上传的扫描件")
+    if len(uploads) > MAX_UPLOADS:
+        raise BadInput(f"一次最多上传 {MAX_UPLOADS} 个扫描件")
+    stored = [files.put(u.data, u.filename) for u in uploads]
+    for kept in stored:
+        engine.execute(AttachMaterial(case=number, material=material, filename=kept.filename,
+                                      content_type=kept.content_type, size=kept.size, sha256=kept.sha256), actor)
+    return len(stored)
