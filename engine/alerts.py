@@ -15,24 +15,28 @@ from engine.store.models import Case, Clock, Department, Message, Task, User, Us
 
 def handlers(session: Session, task: Task) -> list[User]:
     """Who holds a task: its assignee, or everyone who may take it."""
-    return [task.assignee] if task.assignee is not None else role_holders(session, task.role, task.department_id)
+    return [task.assignee] if task.assignee is not None else role_holders(session, task.role, task.department_id, plain=True)
 
 
-def _handler_tasks(session: Session, case: Case, clock: Clock) -> list[Task]:
-    """The step's own task, or for a case-wide clock every task now open on the case."""
+def _handler_tasks(session: Session, case: Case, clock: Clock, open_tasks: list[Task] | None) -> list[Task]:
+    """The step's own task, or for a case-wide clock every task now open on the case
+    (``open_tasks`` when the caller has them at hand)."""
     if clock.task_id is not None:
         return [clock.task]
+    if open_tasks is not None:
+        return sorted(open_tasks, key=lambda t: (t.id is None, t.id or 0))
     return list(session.scalars(select(Task).where(Task.case_id == case.id, Task.state == TaskState.READY)
                                 .order_by(Task.id)))
 
 
-def recipients(session: Session, case: Case, clock: Clock, to: str) -> list[User]:
+def recipients(session: Session, case: Case, clock: Clock, to: str,
+               open_tasks: list[Task] | None = None) -> list[User]:
     """``handler``: the assignee, or everyone who may take the task; ``head``: the 负责人 of
     the handling departments (the item's department when no step is open); ``supervisor``:
     the supervisors nearest up the department tree from the item's department."""
     if to == "supervisor":
         return supervisors(session, case)
-    tasks = _handler_tasks(session, case, clock)
+    tasks = _handler_tasks(session, case, clock, open_tasks)
     found: dict[int, User] = {}
     if to == "handler":
         for task in tasks:
@@ -40,7 +44,7 @@ def recipients(session: Session, case: Case, clock: Clock, to: str) -> list[User
     elif to == "head":
         departments = {t.department_id for t in tasks} or {case.item.department_id}
         for department_id in sorted(departments):
-            found.update((u.id, u) for u in role_holders(session, "head", department_id))
+            found.update((u.id, u) for u in role_holders(session, "head", department_id, plain=True))
     else:
         raise ValueError(f"unknown recipient {to!r}")
     return list(found.values())
@@ -52,7 +56,7 @@ def supervisors(session: Session, case: Case) -> list[User]:
     found: dict[int, User] = {}
     department = session.get(Department, case.item.department_id)
     while department is not None and not found:
-        found.update((u.id, u) for u in role_holders(session, "supervisor", department.id))
+        found.update((u.id, u) for u in role_holders(session, "supervisor", department.id, plain=True))
         department = department.parent
     if not found:
         found.update((u.id, u) for u in session.scalars(

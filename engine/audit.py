@@ -62,9 +62,23 @@ def entry_hash(previous: str, entry: HistoryEntry) -> str:
 
 def as_stored(session: Session, values: dict[str, Any]) -> dict[str, Any]:
     """The JSON values as the database will hand them back."""
-    if session.get_bind().dialect.name == "postgresql":  # JSONB: numbers and keys normalized
+    text_form = json.loads(json.dumps(values))  # SQLite keeps the JSON text as written
+    if session.get_bind().dialect.name == "postgresql" and _has_float(text_form):
+        # JSONB normalizes numbers (1e2 reads back as 100): ask the database itself. Without
+        # floats JSONB hands back what JSON text does (keys are compared sorted), so commands
+        # whose values hold none save the round trip.
         return session.scalar(select(cast(bindparam("values", values, type_=JSONType), JSONB)))
-    return json.loads(json.dumps(values))  # SQLite keeps the JSON text as written
+    return text_form
+
+
+def _has_float(value: Any) -> bool:
+    if isinstance(value, float):
+        return True
+    if isinstance(value, dict):
+        return any(_has_float(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_float(v) for v in value)
+    return False
 
 
 def seal(session: Session, entry: HistoryEntry, case: Case) -> None:

@@ -84,6 +84,8 @@ SCHEMA: dict[str, Any] = {
         "complaint": {"type": "object", "additionalProperties": False, "required": ["phone"],
                       "properties": {"phone": {"type": "string", "pattern": "^[0-9-]{3,20}$"},
                                      "address": _TEXT, "online": _TEXT}},
+        #: who may apply: natural persons, legal persons, or both (the default)
+        "applicant_kinds": {"type": "array", "minItems": 1, "uniqueItems": True, "items": {"enum": ["natural", "legal"]}},
         #: the application's own fields (engine/intake.py): what the applicant fills in beside the materials
         "application": {"type": "array", "maxItems": 40, "items": {
             "type": "object", "additionalProperties": False, "required": ["name", "label", "type"],
@@ -317,7 +319,8 @@ def shipped_policy(diagram_name: str) -> TimePolicy | None:
 
 
 def _guide(data: dict[str, Any]) -> dict[str, Any]:
-    keys = ("summary", "legal_basis", "conditions", "materials", "fees", "complaint", "application", "documents")
+    keys = ("summary", "legal_basis", "conditions", "materials", "fees", "complaint", "application", "documents",
+            "applicant_kinds")
     return {k: data[k] for k in keys if k in data}
 
 

@@ -20,7 +20,7 @@ from engine.runtime.definitions import DefinitionCache, ProcessDefinition
 from .errors import BadInput, Conflict, NotAllowed, TimeOrderError
 from engine.runtime.expressions import evaluation_budget, make_script_engine
 from engine.store.models import Case, CommandRefusal, HistoryEntry, ProcessVersion, SupervisionAct
-from engine.runtime.projection import observe, open_tasks, snapshot
+from engine.runtime.projection import observed_state, snapshot
 from engine.runtime.spiff import StateCodec, command_scope
 from engine.timelimits import inbox
 from engine.timelimits.workdays import WorkCalendar, calendar_version
@@ -125,7 +125,7 @@ class Engine:
         with command_scope(at, row.key, seq, calendar=lambda: self.calendar(session)), evaluation_budget():
             applied = command.apply(ctx, case)
             case.project()
-        ready = open_tasks(session, row.id)
+        ready = case.ready_rows()
         inbox.refresh_tasks(case.timekeeper, ready)
         if case.workflow_changed:
             row.workflow_state = self.codec.dump(case.workflow)
@@ -134,7 +134,7 @@ class Engine:
             result["on_behalf_of"] = ctx.on_behalf_of
         entry = HistoryEntry(case_id=row.id, seq=seq, command=command.type, actor=actor.name, at=at,
                              inputs=inputs, payload=result, ready_tasks=snapshot(ready), case_state=row.state,
-                             observed=observe(session, row))
+                             observed=observed_state(row, case.timekeeper.all_deadlines()))
         seal(session, entry, row)  # its hash, chained from the case's head; the case's new head
         session.add(entry)
         row.last_seq, row.last_event_at = seq, at

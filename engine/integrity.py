@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from engine.executor import Engine
 from engine.replay import Replayer, export_case
 from engine.runtime.projection import observe, open_tasks, snapshot
-from engine.runtime.spiff import ready_user_tasks
+from engine.runtime.spiff import decode_state, ready_user_tasks
 from engine.store.db import Database
 from engine.store.models import Case, Clock, Deadline, Document, HistoryEntry
 
@@ -79,7 +79,7 @@ def case_state(session: Session, case: Case) -> dict[str, Any]:
                   "detail": d.detail}
                  for d in session.scalars(select(Document).where(Document.case_id == case.id).order_by(Document.id))]
     return {"case": columns, "ready_tasks": tasks, **observe(session, case),
-            "workflow": json.loads(state) if state else None, "documents": documents}
+            "workflow": json.loads(decode_state(state)) if state else None, "documents": documents}
 
 
 def _replayed_state(db: Database) -> dict[str, Any]:

@@ -5,7 +5,7 @@ import logging
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .actors import Actor
@@ -92,11 +92,14 @@ def active_user(session: Session, username: str) -> User | None:
     return session.scalar(select(User).where(User.username == username, User.active.is_(True)))
 
 
-def role_holders(session: Session, role: str, department_id: int) -> list[User]:
-    """The active users holding ``role`` in a department, by user name."""
-    return list(session.scalars(
-        select(User).join(UserRole).where(UserRole.role == role, User.department_id == department_id,
-                                          User.active.is_(True)).order_by(User.username)))
+def role_holders(session: Session, role: str, department_id: int, *, plain: bool = False) -> list[User]:
+    """The active users holding ``role`` in a department, by user name. ``plain``: without their
+    department and roles loaded up front (for those who only need names, such as a message)."""
+    query = select(User).join(UserRole).where(UserRole.role == role, User.department_id == department_id,
+                                              User.active.is_(True)).order_by(User.username)
+    if plain:
+        query = query.options(lazyload(User.department), lazyload(User.roles))
+    return list(session.scalars(query))
 
 
 def actor_for(session: Session, username: str, *, on_behalf_of: str | None = None) -> Actor:

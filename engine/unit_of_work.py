@@ -9,17 +9,17 @@ from typing import TYPE_CHECKING
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, joinedload, undefer
 
 from engine import outcomes
 from engine.actors import Actor
 from engine.errors import ApprovalError, BadInput, NotFound, Skipped
 from engine.runtime.definitions import ProcessDefinition
-from engine.runtime.projection import department_ids, project_tasks
+from engine.runtime.projection import department_ids, open_tasks, project_tasks
 from engine.runtime.spiff import run_engine
 from engine.store.enums import TaskKind, TaskState
-from engine.store.models import Case, Task
+from engine.store.models import Case, Item, Task
 from engine.timelimits import reactions, timers
 from engine.timelimits.case_time import CaseTime
 
@@ -36,22 +36,27 @@ class CommandContext:
     #: set when the actor acts as the away user's backup (AB岗); recorded in the history
     on_behalf_of: str | None = None
 
-    def lock_case(self, case_id: int, *, skip_locked: bool = False) -> Case:
+    def lock_case(self, case_id, *, skip_locked: bool = False, missing: str | None = None) -> Case:
         """Lock the case row for this transaction. With ``skip_locked`` a case another
-        transaction holds is not waited for: ``Skipped`` is raised (the timer sweep)."""
-        query = select(Case).where(Case.id == case_id).with_for_update(of=Case, skip_locked=skip_locked)
+        transaction holds is not waited for: ``Skipped`` is raised (the timer sweep).
+        ``case_id`` is an id, or a scalar subquery giving one (the case of a task or deadline,
+        found in the same statement); ``missing`` is the refusal when there is no such case."""
+        # with its item and process version in the same statement: every command reads them
+        query = (select(Case).where(Case.id == case_id)
+                 .options(joinedload(Case.item, innerjoin=True).joinedload(Item.department, innerjoin=True),
+                          joinedload(Case.process_version, innerjoin=True),
+                          undefer(Case.workflow_state))
+                 .with_for_update(of=Case, skip_locked=skip_locked))
         case = self.session.scalar(query)
         if case is None:
             if skip_locked and self.session.scalar(select(Case.id).where(Case.id == case_id)) is not None:
-                raise Skipped(f"办件 {case_id} 正被其他操作锁定")
-            raise NotFound(f"办件 {case_id} 不存在")
+                raise Skipped("办件正被其他操作锁定")
+            raise NotFound(missing or f"办件 {case_id} 不存在")
         return case
 
     def case_by_number(self, number: str) -> Case:
-        case_id = self.session.scalar(select(Case.id).where(Case.number == number))
-        if case_id is None:
-            raise NotFound(f"办件 {number} 不存在")
-        return self.lock_case(case_id)
+        return self.lock_case(select(Case.id).where(Case.number == number).scalar_subquery(),
+                              missing=f"办件 {number} 不存在")
 
     def new_key(self) -> str:
         """A fresh random case key; recorded in the history so replay reuses it."""
@@ -73,6 +78,17 @@ class OpenCase:
         self.opened: list[Task] = []
         self.closed: list[Task] = []
         self._timekeeper = None
+        self._open: list[Task] | None = None  # the case's open tasks as read at the first need
+        self._rows: dict[int | str, Task] = {}  # other task rows looked up by id in this command
+        # Every task row the command loads or adds, held here: the session keeps only weak
+        # references to unchanged rows, and ``ready_rows`` must see each of them.
+        self._touched: list[Task] = []
+        event.listen(ctx.session, "loaded_as_persistent", self._track)
+        event.listen(ctx.session, "transient_to_pending", self._track)
+
+    def _track(self, _session, obj) -> None:
+        if isinstance(obj, Task):
+            self._touched.append(obj)
 
     @property
     def timekeeper(self) -> CaseTime:
@@ -121,7 +137,7 @@ class OpenCase:
                 row.state, row.concluded_at = "concluded", self.ctx.at
             codes = {t.department for t in self.definition.user_tasks.values()}
             opened, cancelled = project_tasks(self.ctx.session, row, self.definition, workflow, self.ctx.at,
-                                              department_ids(self.ctx.session, codes))
+                                              department_ids(self.ctx.session, codes), self.ready_rows())
             self.opened.extend(opened)
             self.closed.extend(cancelled)
             timers.sync_timers(self.timekeeper, workflow)
@@ -137,12 +153,29 @@ class OpenCase:
                         cosign.state = "cancelled"
             reactions.sync(self.timekeeper, opened, closed)
 
+    def ready_rows(self) -> list[Task]:
+        """The case's open (ready) tasks as they stand in this command: read from the database
+        once (with their departments and holders, for the history), then followed in the session,
+        where every task the command creates or changes is (``Session.new`` and the identity map)."""
+        session = self.ctx.session
+        if self._open is None:
+            with session.no_autoflush:  # rows the command changed are followed in memory, below
+                self._open = open_tasks(session, self.row.id)
+        found = {id(t): t for t in (*self._open, *self._touched) if t.case_id == self.row.id}
+        rows = [t for t in found.values() if t.state == TaskState.READY]
+        rows.sort(key=lambda t: (t.created_at, t.id is None, t.id or 0))
+        return rows
+
     def task_row(self, task_id: int | str) -> Task:
         """The case's task by database id or SpiffWorkflow id."""
-        column = Task.id if isinstance(task_id, int) else Task.spiff_id
-        row = self.ctx.session.scalar(select(Task).where(column == task_id, Task.case_id == self.row.id))
+        by_spiff = not isinstance(task_id, int)
+        row = next((t for t in self.ready_rows() if (t.spiff_id if by_spiff else t.id) == task_id), None)
         if row is None:
-            raise NotFound(f"任务 {task_id} 不存在")
+            row = self._rows.get(task_id)
+        if row is None:
+            column = Task.spiff_id if by_spiff else Task.id
+            row = self.ctx.session.scalar(select(Task).where(column == task_id, Task.case_id == self.row.id))
+            if row is None:
+                raise NotFound(f"任务 {task_id} 不存在")
+            self._rows[task_id] = row
         return row
-
-

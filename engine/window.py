@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from engine.actors import Actor
 from engine.clock import china_date
+from engine.commands.cases import MATERIAL_STATES
 from engine.commands import (AttachMaterial, CompleteTask, RecordMaterials, RequestSupplement, StartCase)
 from engine.errors import ApprovalError, BadInput, NotAllowed, NotFound
 from engine.files import FileStore, StoredFile
@@ -34,7 +35,6 @@ from engine.store.enums import TaskState
 from engine.store.models import Case, Department, Item, ProcessVersion, Task
 
 ACTIONS = {"accept": "受理", "notice": "一次性告知补正", "refuse": "不予受理", "register": "仅登记收件"}
-MATERIAL_STATES = {"received": "已收", "missing": "缺", "deferred": "容缺"}
 MAX_UPLOADS = 30
 
 
@@ -121,7 +121,8 @@ def registration_form(session: Session, actor: Actor, code: str, definitions) ->
               "summary": guide.get("summary", ""), "conditions": guide.get("conditions", []),
               "promised_days": (item.time_policy or {}).get("promised_days"),
               "statutory_days": (item.time_policy or {}).get("statutory_days")},
-        applicant_kinds=APPLICANT_KINDS, applicant_fields=APPLICANT_FIELDS,
+        applicant_kinds={k: v for k, v in APPLICANT_KINDS.items() if k in guide.get("applicant_kinds", APPLICANT_KINDS)},
+        applicant_fields=APPLICANT_FIELDS,
         fields=guide.get("application", []), materials=guide.get("materials", []),
         acceptance_form=tuple(f for f in (step.form if step else ()) if f.id != "acceptance"),
         may_accept=may_accept, acceptance_department=item.department.name)
@@ -135,6 +136,10 @@ def _check_before_start(reg: Registration, item: Item, today, step: UserTaskInfo
         check_registration(reg.applicant, guide.get("application", []), reg.application, today)
     except ApplicationInvalid as exc:
         problems.update(exc.problems)
+    kinds = guide.get("applicant_kinds", list(APPLICANT_KINDS))
+    if isinstance(reg.applicant, dict) and reg.applicant.get("kind") in APPLICANT_KINDS \
+            and reg.applicant["kind"] not in kinds:
+        problems["applicant.kind"] = f"本事项的申请人只能是{'或'.join(APPLICANT_KINDS[k] for k in kinds)}"
     materials = {m["name"]: m for m in guide.get("materials", [])}
     answered = dict(reg.statuses)
     for name, status in reg.statuses:
@@ -144,6 +149,8 @@ def _check_before_start(reg: Registration, item: Item, today, step: UserTaskInfo
             raise BadInput(f"材料状态应为 {'、'.join(MATERIAL_STATES)} 之一")
         if status == "deferred" and not materials[name].get("deficiency_allowed"):
             problems[f"materials.{name}"] = f"“{name}”不允许容缺受理"
+        if status == "na" and materials[name].get("required"):
+            problems[f"materials.{name}"] = f"“{name}”是必需材料，不能标为不涉及"
     unmarked = [n for n in materials if n not in answered]
     if unmarked:
         problems["materials"] = f"请逐项核对材料，尚未核对：{'、'.join(unmarked)}"
@@ -230,3 +237,17 @@ def _next_task_for(engine, actor: Actor, number: str) -> int | None:
             if may_handle(actor.user_id, actor.department_id, actor.roles, task):
                 return task.id
     return None
+
+
+def attach(engine, actor: Actor, number: str, material: str, uploads: list[Upload], files: FileStore) -> int:
+    """Scans received later (补正材料): every file checked and kept first, then each attached by its
+    own command; returns how many."""
+    if not uploads:
+        raise BadInput("请选择要上传的扫描件")
+    if len(uploads) > MAX_UPLOADS:
+        raise BadInput(f"一次最多上传 {MAX_UPLOADS} 个扫描件")
+    stored = [files.put(u.data, u.filename) for u in uploads]
+    for kept in stored:
+        engine.execute(AttachMaterial(case=number, material=material, filename=kept.filename,
+                                      content_type=kept.content_type, size=kept.size, sha256=kept.sha256), actor)
+    return len(stored)

@@ -48,7 +48,11 @@ def test_a_food_business_licence_from_the_window_to_the_decision(server, page, e
     page.fill("textarea[name=materials]", "食品安全管理制度目录\n设备布局图（盖章）")
     page.click("text=发出告知")
     expect(page.locator("main")).to_contain_text("已发出一次性告知")
+    expect(page.locator("h1")).to_contain_text("受理")  # still at the step, the notice out
+    task_url = page.url
+    page.goto(f"{server}/cases/{number}")
     expect(page.locator("main")).to_contain_text("2. 设备布局图（盖章）")
+    page.goto(task_url)
     page.click("text=登记收到")
     expect(page.locator("main")).to_contain_text("已登记收到补正材料")
     page.goto(f"{server}/")

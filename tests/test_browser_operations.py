@@ -135,3 +135,18 @@ def test_first_contact_and_reading_one_message(server, page, flow):
     if count:
         unread.first.click()
         expect(page.get_by_role("button", name="已读")).to_have_count(count - 1)
+
+
+def test_a_supplemented_scan_is_uploaded_at_the_acceptance_step(server, page, flow):
+    case = flow.start(item="SCJG-SPJY", applicant="某餐饮管理有限公司")
+    browser_login(page, server, "chuangkou")
+    open_task(page, server, case.number)
+    form = page.locator("form.upload")
+    form.get_by_label("材料").select_option("营业执照或者其他主体资格证明文件")
+    form.get_by_label("文件（PDF、JPEG 或 PNG，每个不超过 10 MB，可多选）").set_input_files(
+        [{"name": "营业执照（补正）.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4\n%%EOF\n"}])
+    form.get_by_role("button", name="上传").click()
+    expect(page.locator("main")).to_contain_text("已上传 1 个扫描件")
+    expect(page.locator("h1")).to_contain_text("受理")  # still at the step
+    expect(page.locator("section.application")).to_contain_text("营业执照（补正）.pdf")
+    look_at(page, "task-upload")

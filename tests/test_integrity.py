@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.engine import make_url
 
 from cli.demo import seed
@@ -28,6 +28,7 @@ from engine.store import migrate
 from engine.errors import BadInput
 from engine.integrity import check
 from engine.store.backup import backup, restore
+from engine.runtime.spiff import COMPRESSED, decode_state, encode_state
 from engine.store.models import Case, Deadline, HistoryEntry, Task
 
 from . import migration_fixture
@@ -313,10 +314,13 @@ def test_check_finds_a_changed_document_number(seeded, cases):
 
 def test_check_finds_a_changed_workflow_state(seeded, cases):
     done, _ = cases
-    sql(seeded, f"UPDATE cases SET workflow_state = replace(workflow_state, '\"decision\":\"grant\"', "
-                f"'\"decision\":\"deny\"') WHERE id = {case_id(seeded, done)}")
+    with seeded.transaction() as session:  # the state is stored compressed: change it as its JSON
+        row = session.scalar(select(Case).where(Case.number == done))
+        assert row.workflow_state.startswith(COMPRESSED)
+        changed = decode_state(row.workflow_state).replace('"decision":"grant"', '"decision":"deny"')
+        session.execute(update(Case).where(Case.id == row.id).values(workflow_state=encode_state(changed)))
     with seeded.reader() as session:
-        assert '"decision":"deny"' in session.scalar(select(Case.workflow_state).where(Case.number == done))
+        assert '"decision":"deny"' in decode_state(session.scalar(select(Case.workflow_state).where(Case.number == done)))
     report = check(seeded)
     assert [(p.case, p.kind) for p in report.problems] == [(done, "replay")]
     assert "流程运行状态" in report.problems[0].message

@@ -21,7 +21,7 @@ from engine.clock import CHINA_TZ, parse_datetime
 from engine.runtime import spiff
 from engine.runtime.definitions import BPMN_NS, next_user_tasks, parse_definition
 from engine.runtime.expressions import SafeEnvironment, make_script_engine
-from engine.runtime.spiff import (IdSource, StateCodec, command_scope, elements_after, move_timer, new_workflow,
+from engine.runtime.spiff import (IdSource, StateCodec, decode_state, command_scope, elements_after, move_timer, new_workflow,
                                   parser_knows, ready_user_tasks, reset_to, run_engine, submit_task, waiting_timers)
 
 from engine.store.models import Case
@@ -103,7 +103,7 @@ def step(workflow, at, seq, element, data):
 
 
 def state_of(codec, workflow) -> dict:
-    return json.loads(codec.dump(workflow))
+    return json.loads(decode_state(codec.dump(workflow)))
 
 
 def all_tasks(state: dict) -> list[dict]:
@@ -176,7 +176,7 @@ def test_a_join_orders_by_command_time_and_replays_to_the_same_state(db, tmp_pat
     running the same commands again (a replay) saves the very same state."""
     history, state = recorded(db, "joint_parallel")
     times = {parse_datetime(c["at"]).timestamp() for c in history["commands"]}
-    changes = {t["last_state_change"] for t in all_tasks(json.loads(state))}
+    changes = {t["last_state_change"] for t in all_tasks(json.loads(decode_state(state)))}
     assert changes <= times, upgrade(f"saved last_state_change values {sorted(changes - times)} are not command times")
     again = Database(f"sqlite:///{tmp_path / 'again.db'}")
     again.create_schema()
@@ -287,7 +287,7 @@ def test_a_workflow_with_a_call_activity_round_trips_through_the_state_codec(foo
         step(straight, at, seq, element, data)
         # the other one is saved and restored (without its specification) before every command
         saved = codec.dump(stored)
-        assert "spec" not in json.loads(saved) and "subprocess_specs" not in json.loads(saved), upgrade(
+        assert "spec" not in json.loads(decode_state(saved)) and "subprocess_specs" not in json.loads(decode_state(saved)), upgrade(
             "the state codec stores the specification again (RuntimeOnlyWorkflowConverter)")
         stored = codec.load(saved, food.spec, food.subprocess_specs)
         stored.script_engine = script_engine

@@ -656,7 +656,7 @@ def test_deadlines_a_finished_step_never_reached_are_not_shown_as_cancelled(app,
     case = flow.start()
     flow.complete("chuangkou", {"acceptance": "accept"}, number=case.number)
     page = login(app.test_client(), "chuangkou").get(f"/cases/{case.number}").get_data(as_text=True)
-    assert "已作出受理决定，无需触发" in page and "deadline-unneeded" in page and "已取消" not in page
+    assert "已作出受理决定或已告知补正，无需触发" in page and "deadline-unneeded" in page and "已取消" not in page
 
 
 def test_a_refused_task_operation_shows_the_task_page_again_with_what_was_typed(app, flow):

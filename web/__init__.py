@@ -78,6 +78,11 @@ def create_app(config: dict[str, Any] | None = None, *, db: Database | None = No
         status = {"not_found": 404, "not_allowed": 403, "conflict": 409}.get(exc.code, 400)
         return render_template("error.html", message=exc.message), status
 
+    @app.route("/favicon.ico")
+    def favicon():
+        """No icon: an empty answer instead of a 404 on every page."""
+        return "", 204
+
     @app.template_filter("label")
     def label(value, enum: str, default: str = "") -> str:
         """The Chinese name of a stored value: ``{{ case.state|label('CaseState') }}``."""

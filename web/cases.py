@@ -85,8 +85,12 @@ def show(number: str):
 
 
 def _run(number: str, command, done: str):
+    """Run a case operation and go back where it was asked from (the task page or the case page)."""
     get_engine().execute(command, g.actor)
     flash(done)
+    back = request.referrer or ""
+    if back.startswith(request.host_url) and "/tasks/" in back:  # from a task page: stay at the step
+        return redirect(back)
     return redirect(url_for("cases.show", number=number))
 
 

@@ -12,7 +12,7 @@ from engine.intake import APPLICANT_FIELDS, ApplicationInvalid
 from engine.read.queries import items
 from engine.read.views import readable_case
 from engine.store.models import Attachment
-from engine.window import ACTIONS, Registration, Upload, register, registration_form
+from engine.window import ACTIONS, Registration, Upload, attach, register, registration_form
 
 from .auth import login_required
 from .context import get_db, get_engine
@@ -112,6 +112,25 @@ def form(code: str):
         return redirect(url_for("inbox.task", task_id=result.next_task))
     flash(f"{result.message}。可在办件页打印文书。")
     return redirect(url_for("cases.show", number=result.case))
+
+
+@bp.route("/cases/<number>/files", methods=["POST"])
+@login_required
+@uploads_allowed
+def upload(number: str):
+    """Scans received after registration (补正材料): each kept, then attached by its own command."""
+    material = request.form.get("material", "")
+    files = [f for f in request.files.getlist("files") if f and f.filename]
+    try:
+        count = attach(get_engine(), g.actor, number, material,
+                       [Upload(material, f.filename, f.read()) for f in files], get_files())
+    except ApprovalError as exc:
+        if exc.code == "not_allowed":
+            raise
+        flash(f"未上传：{exc.message}")
+    else:
+        flash(f"已上传 {count} 个扫描件：{material}")
+    return redirect(request.referrer or url_for("cases.show", number=number))
 
 
 @bp.route("/cases/<number>/files/<int:file_id>")

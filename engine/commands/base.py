@@ -136,10 +136,8 @@ class TaskCommand(Command):
         column = Task.id if isinstance(self.task, int) else Task.spiff_id
         if isinstance(self.task, int) and not 0 < self.task <= MAX_ID:  # PostgreSQL would refuse the query
             raise NotFound(f"任务 {self.task} 不存在")
-        case_id = ctx.session.scalar(select(Task.case_id).where(column == self.task))
-        if case_id is None:
-            raise NotFound(f"任务 {self.task} 不存在")
-        return ctx.engine.open_case(ctx, ctx.lock_case(case_id))
+        case_id = select(Task.case_id).where(column == self.task).scalar_subquery()  # one statement with the lock
+        return ctx.engine.open_case(ctx, ctx.lock_case(case_id, missing=f"任务 {self.task} 不存在"))
 
     def subject(self, case: OpenCase) -> Subject:
         return Subject(case.row, case.definition, case.task_row(self.task))

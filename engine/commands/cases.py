@@ -42,7 +42,8 @@ class CopyCase(CaseCommand):
         return Applied(notified, {"notified": notified})
 
 
-MATERIAL_STATES = {"received": "已收", "missing": "缺", "deferred": "容缺"}
+#: 不涉及 (na) only for a material the guide does not require (a 委托书 when the applicant came in person)
+MATERIAL_STATES = {"received": "已收", "missing": "缺", "deferred": "容缺", "na": "不涉及"}
 DEFERRAL_DAYS = 5
 
 
@@ -71,6 +72,8 @@ class RecordMaterials(CaseCommand):
                 raise BadInput(f"材料状态应为 {'、'.join(MATERIAL_STATES)} 之一")
             if status == "deferred" and not guide[name].get("deficiency_allowed"):
                 raise BadInput(f"“{name}”不允许容缺受理")
+            if status == "na" and guide[name].get("required"):
+                raise BadInput(f"“{name}”是必需材料，不能标为不涉及")
             checklist[name] = {"status": status, **({"due_on": due.isoformat()} if status == "deferred" else {})}
         unmarked = [n for n in guide if n not in checklist]
         if unmarked:

@@ -28,36 +28,40 @@ class DeadlineCommand(Command):
     skip_locked: ClassVar[bool] = False
 
     def load(self, ctx: CommandContext) -> OpenCase:
-        if self.deadline is not None:
-            case_id = ctx.session.scalar(select(Deadline.case_id).where(Deadline.id == self.deadline))
+        if self.deadline is not None:  # found in the same statement as the lock
+            case_id = select(Deadline.case_id).where(Deadline.id == self.deadline).scalar_subquery()
         elif self.case and self.key:
-            case_id = ctx.session.scalar(select(Case.id).where(Case.number == self.case))
+            case_id = select(Case.id).where(Case.number == self.case).scalar_subquery()
         else:
             raise BadInput(f"{type(self).__name__} 需要 deadline，或 case 与 key")
-        if case_id is None:
-            raise NotFound(f"期限 {self.deadline or self.key} 不存在")
-        return ctx.engine.open_case(ctx, ctx.lock_case(case_id, skip_locked=type(self).skip_locked))
+        return ctx.engine.open_case(ctx, ctx.lock_case(case_id, skip_locked=type(self).skip_locked,
+                                                       missing=f"期限 {self.deadline or self.key} 不存在"))
 
     def armed(self, ctx: CommandContext, case: OpenCase) -> Deadline:
         """The deadline as of this transaction, under the case lock; ``Skipped`` unless armed."""
-        if self.deadline is not None:
-            deadline = ctx.session.get(Deadline, self.deadline)
-        else:
-            deadline = ctx.session.scalar(select(Deadline).where(Deadline.case_id == case.row.id,
-                                                                 Deadline.key == self.key))
+        deadline = self._row(ctx, case)
         if deadline is None:
             raise NotFound(f"期限 {self.key} 不存在")
-        ctx.session.refresh(deadline)
         if deadline.state != "armed":
             raise Skipped(f"期限 {deadline.key} 已是 {deadline.state} 状态")
         return deadline
+
+    def _row(self, ctx: CommandContext, case: OpenCase) -> Deadline | None:
+        """The deadline row, read after the case is locked (``load`` reads no deadline row, and each
+        command has its own session, so whatever the session holds was read under the lock)."""
+        if self.deadline is not None:
+            deadline = ctx.session.get(Deadline, self.deadline)
+            return deadline if deadline is not None and deadline.case_id == case.row.id else None
+        return ctx.session.scalar(select(Deadline).where(Deadline.case_id == case.row.id, Deadline.key == self.key))
 
     def recorded_inputs(self, case: OpenCase) -> dict:
         """By case number and key: row ids differ between databases."""
         inputs = super().recorded_inputs(case)
         inputs.pop("deadline", None)
         inputs["case"] = case.row.number
-        inputs["key"] = self.key or case.ctx.session.scalar(select(Deadline.key).where(Deadline.id == self.deadline))
+        if not self.key:
+            deadline = self._row(case.ctx, case)
+            inputs["key"] = deadline.key if deadline is not None else None
         return inputs
 
 

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from ..errors import BadInput, NotFound
 from engine.clock import CHINA_TZ
@@ -50,7 +51,8 @@ class StartCase(Command):
         check_text(self.applicant, "申请人", MAX_APPLICANT)
         if not self.applicant.strip():
             raise BadInput("申请人不能为空")
-        item = ctx.session.scalar(select(Item).where(Item.code == self.item))
+        # with its department, which the new case's first tasks (and the history's snapshot) name
+        item = ctx.session.scalar(select(Item).where(Item.code == self.item).options(joinedload(Item.department)))
         if item is None:
             raise NotFound(f"审批事项 {self.item} 不存在")
         query = select(ProcessVersion).where(ProcessVersion.item_id == item.id)

@@ -54,8 +54,8 @@ class CompleteTask(TaskCommand):
                 raise BadInput(f"“{row.name}”需要填写意见")
             data = {}
         else:
-            waiting = ctx.session.scalars(select(User.display_name).join(Task, Task.assignee_id == User.id).where(
-                Task.followup_of_id == row.id, Task.kind == TaskKind.COSIGN, Task.state == TaskState.READY)).all()
+            waiting = [t.assignee.display_name for t in case.ready_rows()
+                       if t.followup_of_id == row.id and t.kind == TaskKind.COSIGN and t.assignee is not None]
             if waiting:
                 raise Conflict(f"加签人尚未签署意见：{'、'.join(waiting)}")
             data = check_form(case.definition.user_tasks[row.element_id].form, self.data)

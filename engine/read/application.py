@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from engine.intake import APPLICANT_FIELDS, APPLICANT_KINDS
 from engine.store.models import Attachment, Case
 
-MATERIAL_STATUS_LABELS = {"received": "已收", "missing": "缺", "deferred": "容缺"}
+MATERIAL_STATUS_LABELS = {"received": "已收", "missing": "缺", "deferred": "容缺", "na": "不涉及"}
 
 
 def application_view(session: Session, case: Case) -> dict[str, Any]:

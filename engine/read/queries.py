@@ -331,7 +331,7 @@ DEADLINE_STATES = {k.value: k.label for k in DeadlineState}
 
 #: A deadline whose clock stopped before it came, by the clock's kind: why it was never needed.
 FINISHED_BEFORE = {"step": "步骤已办结，无需触发", "followup": "意见已补充，无需触发",
-                   "acceptance": "已作出受理决定，无需触发", "decision": "已作出决定，无需触发",
+                   "acceptance": "已作出受理决定或已告知补正，无需触发", "decision": "已作出决定，无需触发",
                    "issue": "已发证，无需触发", "preliminary": "初审已办结，无需触发"}
 
 
@@ -494,7 +494,7 @@ def case_end_dates(session: Session, case: Case, *, today: date | None = None, c
     if decision is not None:  # the same dates as every printed document (engine/read/documents.py)
         ends = end_dates(session, case)
         promised, statutory, provisional = ends["promised_on"], ends["statutory_on"], ends["provisional"]
-    elif acceptance is not None:
+    elif acceptance is not None and case.acceptance != "supplement":  # a notice out: no acceptance limit runs
         for d in session.scalars(select(Deadline).where(Deadline.clock_id == acceptance.id).order_by(Deadline.id)):
             if d.kind in ("red", "deemed"):
                 statutory, provisional = d.due_on, provisional or d.provisional
@@ -530,6 +530,8 @@ def case_end_dates(session: Session, case: Case, *, today: date | None = None, c
         parts.append(f"已办结于 {out['concluded_on']}")
     elif case.decided_at is not None:
         pass
+    elif case.acceptance == "supplement":
+        parts.append("已一次性告知补正，等待申请人补正；收到补正材料后重新计算受理时限")
     elif case.suspended:
         parts.append("特别程序中，暂停计时")
     elif same_day:

@@ -450,6 +450,12 @@ def history_view(session: Session, case: Case) -> list[dict[str, Any]]:
                 details.append(f"{'交回' if e.command == 'hand_back_task' else '给'} {names.get(target, target)}")
         elif e.command == "start_case" and not e.actor.startswith(("applicant:", "system")):
             what = "受理登记（收件）"
+        elif e.command == "record_materials" and isinstance(result.get("materials"), dict):
+            counts: dict[str, int] = {}
+            for m in result["materials"].values():
+                counts[m.get("status")] = counts.get(m.get("status"), 0) + 1
+            words = {"received": "已收", "missing": "缺", "deferred": "容缺", "na": "不涉及"}
+            details.append("，".join(f"{words.get(k, k)} {n} 项" for k, n in counts.items()))
         elif e.command == "attach_material":
             details.append(f"{inputs.get('material', '')}：{inputs.get('filename', '')}")
         elif e.command == "copy_case":

@@ -11,23 +11,25 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, object_session
+from sqlalchemy.orm.util import identity_key
 
 from engine.errors import BadInput, BpmnError
 from engine.runtime.definitions import ProcessDefinition
-from engine.runtime.spiff import ready_user_tasks
+from engine.runtime.spiff import may_have_row, ready_user_tasks
 from engine.store.enums import TaskKind, TaskState
-from engine.store.models import Case, Deadline, Department, Task
+from engine.store.models import Case, Deadline, Department, Task, User
 
 
 def project_tasks(session: Session, case: Case, definition: ProcessDefinition, workflow,
-                  at: datetime, department_ids: dict[str, int]) -> tuple[list[Task], list[Task]]:
+                  at: datetime, department_ids: dict[str, int], open_rows: list[Task]) -> tuple[list[Task], list[Task]]:
     """Insert newly ready tasks, cancel the ones the flow withdrew; return (opened, cancelled).
+    ``open_rows``: the case's open task rows as they stand in the command.
 
     Only workflow tasks are compared: follow-up tasks the engine creates itself are not
     in the workflow and stay as they are."""
     ready = {t.id: t for t in ready_user_tasks(workflow)}
-    open_rows = [row for row in open_tasks(session, case.id) if row.kind == "bpmn"]
+    open_rows = [row for row in open_rows if row.kind == "bpmn"]
     cancelled = []
     for row in open_rows:
         if row.spiff_id not in ready:  # withdrawn by the flow (e.g. a boundary timer fired)
@@ -35,9 +37,10 @@ def project_tasks(session: Session, case: Case, definition: ProcessDefinition, w
             cancelled.append(row)
     known = {row.spiff_id for row in open_rows}
     opened = []
+    unknown = [i for i in ready if i not in known and may_have_row(i)]
     reopened = {row.spiff_id: row for row in session.scalars(
         select(Task).where(Task.case_id == case.id, Task.kind == TaskKind.BPMN, Task.state != "ready",
-                           Task.spiff_id.in_([i for i in ready if i not in known])))}
+                           Task.spiff_id.in_(unknown)))} if unknown else {}
     for spiff_id, task in ready.items():
         if spiff_id in known:
             continue
@@ -66,7 +69,6 @@ def project_tasks(session: Session, case: Case, definition: ProcessDefinition, w
                    kind="bpmn", deemed=False)
         session.add(row)
         opened.append(row)
-    session.flush()
     return opened, cancelled
 
 
@@ -83,7 +85,9 @@ def _finished_round(row: Task) -> Task:
 
 
 def open_tasks(session: Session, case_id: int) -> list[Task]:
+    """The case's open tasks, with their departments (which the history's snapshot names)."""
     return list(session.scalars(select(Task).where(Task.case_id == case_id, Task.state == TaskState.READY)
+                                .options(joinedload(Task.department))
                                 .order_by(Task.created_at, Task.id)))
 
 
@@ -92,26 +96,47 @@ def snapshot(tasks: list[Task]) -> list[dict[str, Any]]:
     the same on every database and in replay."""
     return sorted(
         ({"task": t.spiff_id, "element": t.element_id, "name": t.name, "role": t.role,
-          "department": t.department.code,
-          "assignee": t.assignee.username if t.assignee is not None else None} for t in tasks),
+          "department": _related(t, "department", Department.code, t.department_id),
+          "assignee": _related(t, "assignee", User.username, t.assignee_id) if t.assignee_id is not None else None}
+         for t in tasks),
         key=lambda d: (d["element"], d["task"]))
+
+
+def _related(task: Task, name: str, column, key):
+    """``column`` (a department's code, a user's name) of ``task.<name>`` as its foreign key now
+    says: the relationship loaded with the row goes stale when the command changes the key (认领
+    sets ``assignee_id``), and a new row has none loaded. From the session's identity map when the
+    row is there, else just that one column (a whole user row would bring its roles too)."""
+    loaded = task.__dict__.get(name)
+    if loaded is None or loaded.id != key:
+        session = object_session(task)
+        loaded = session.identity_map.get(identity_key(column.class_, key))
+        if loaded is None:
+            with session.no_autoflush:
+                return session.scalar(select(column).where(column.class_.id == key))
+    return getattr(loaded, column.key)
 
 
 def department_ids(session: Session, codes) -> dict[str, int]:
     codes = [c for c in codes if c]
     if not codes:
         return {}
-    return dict(session.execute(select(Department.code, Department.id).where(Department.code.in_(codes))).all())
+    # whole rows, so that the new tasks' departments are in the session for the history's snapshot
+    return {d.code: d.id for d in session.scalars(select(Department).where(Department.code.in_(codes)))}
 
 
 def observe(session: Session, case: Case) -> dict[str, Any]:
     """The case's pending deadlines and time-limit state, as the history records them:
     no database ids, so the same on every database and in replay."""
-    deadlines = session.execute(select(Deadline.key, Deadline.kind, Deadline.due_on, Deadline.state,
-                                       Deadline.provisional)
-                                .where(Deadline.case_id == case.id, Deadline.state.in_(("armed", "paused")))
-                                .order_by(Deadline.key))
+    deadlines = session.scalars(select(Deadline).where(Deadline.case_id == case.id,
+                                                       Deadline.state.in_(("armed", "paused"))))
+    return observed_state(case, deadlines)
+
+
+def observed_state(case: Case, deadlines) -> dict[str, Any]:
+    """``observe`` over deadline rows at hand (a command's timekeeper has them loaded)."""
+    pending = sorted((d for d in deadlines if d.state in ("armed", "paused")), key=lambda d: d.key)
     return {"case": {"acceptance": case.acceptance, "decision": case.decision, "card": case.card,
                      "suspended": case.suspended},
-            "deadlines": [{"key": k, "kind": kind, "due_on": due.isoformat(), "state": state,
-                           "provisional": provisional} for k, kind, due, state, provisional in deadlines]}
+            "deadlines": [{"key": d.key, "kind": d.kind, "due_on": d.due_on.isoformat(), "state": d.state,
+                           "provisional": d.provisional} for d in pending]}

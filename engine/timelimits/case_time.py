@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 SUSPENDABLE = ("decision", "step", "preliminary")
 ACTIVE = ("running", "paused")
 LIMIT_KINDS = ("yellow", "red", "deemed")
+#: The deadline states a command reads: what is still to come, and what has fired (cards, late).
+LIVE_DEADLINES = ("armed", "paused", "fired")
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class CaseTime:
         self.ctx, self.case, self.session = ctx, case, ctx.session
         self.row = case.row
         self.policy: TimePolicy = policy_from_json(case.row.time_policy)
+        self._new_clock_tasks: dict[int, Task] = {}  # id(clock) -> task, for clocks made in this command
         self._calendar: WorkCalendar | None = None
 
     @property
@@ -73,23 +76,78 @@ class CaseTime:
     def today(self) -> date:
         return china_date(self.ctx.at)
 
+    # The case's clocks and its live deadlines are read once per command (two statements) and
+    # then kept here: every clock and deadline of a case changes only under its case lock, inside
+    # the command, through ``clocks.start``/``arm`` and ``timers.sync_timers`` (which ``track``
+    # what they create), so the lists stay what the database would answer. Cancelled and failed
+    # deadlines, which no rule looks at again, are left out so a long-lived case costs the same.
+    _clocks: list[Clock] | None = None
+    _deadlines: dict[int, list[Deadline]]  # by id(clock)
+
+    def _load(self) -> list[Clock]:
+        if self._clocks is None:
+            session = self.session
+            with session.no_autoflush:
+                clocks = list(session.scalars(select(Clock).where(Clock.case_id == self.row.id).order_by(Clock.id)))
+                live = session.scalars(select(Deadline).where(Deadline.case_id == self.row.id,
+                                                              Deadline.state.in_(LIVE_DEADLINES))
+                                       .order_by(Deadline.id))
+            by_id = {clock.id: clock for clock in clocks}
+            self._deadlines = {id(clock): [] for clock in clocks}
+            for deadline in live:
+                clock = by_id.get(deadline.clock_id)
+                if clock is not None:
+                    self._deadlines[id(clock)].append(deadline)
+            self._clocks = clocks
+        return self._clocks
+
+    def track_clock(self, clock: Clock, task: Task | None = None) -> None:
+        """A clock created in this command (added to the session by the caller), of ``task``:
+        the task may be new too, without an id until the command's flush."""
+        self._load().append(clock)
+        self._deadlines[id(clock)] = []
+        if task is not None:
+            self._new_clock_tasks[id(clock)] = task
+
+    def is_clock_of(self, clock: Clock, task: Task) -> bool:
+        new = self._new_clock_tasks.get(id(clock))
+        if new is not None:
+            return new is task
+        return clock.task_id is not None and clock.task_id == task.id
+
+    def track_deadline(self, clock: Clock, deadline: Deadline) -> None:
+        """A deadline created in this command for ``clock``."""
+        self._load()
+        self._deadlines[id(clock)].append(deadline)
+
+    def all_deadlines(self, states=("armed", "paused")) -> list[Deadline]:
+        """The case's deadlines in ``states`` (armed, paused, fired), in the order they were made."""
+        found = [d for clock in self._load() for d in self._deadlines[id(clock)] if d.state in states]
+        return sorted(found, key=lambda d: (d.id is None, d.id or 0))
+
     def clocks(self, kind: str | None = None, states=ACTIVE) -> list[Clock]:
-        query = select(Clock).where(Clock.case_id == self.row.id, Clock.state.in_(states)).order_by(Clock.id)
-        if kind is not None:
-            query = query.where(Clock.kind == kind)
-        return list(self.session.scalars(query))
+        return [c for c in self._load() if c.state in states and (kind is None or c.kind == kind)]
 
     def clock(self, key: str) -> Clock | None:
-        return self.session.scalar(select(Clock).where(Clock.case_id == self.row.id, Clock.key == key))
+        return next((c for c in self._load() if c.key == key), None)
+
+    def clock_keys(self) -> set[str]:
+        return {c.key for c in self._load()}
+
+    def clock_of(self, deadline: Deadline) -> Clock:
+        """The clock a deadline of this case belongs to."""
+        found = next((c for c in self._load() if deadline in self._deadlines[id(c)]), None)
+        return found if found is not None else deadline.clock
 
     def task_clock(self, task: Task) -> Clock | None:
         """The running (or paused) clock of a step or follow-up task."""
-        return self.session.scalar(select(Clock).where(Clock.case_id == self.row.id, Clock.task_id == task.id,
-                                                       Clock.state.in_(ACTIVE)))
+        return next((c for c in self._load() if c.state in ACTIVE and self.is_clock_of(c, task)), None)
 
     def deadlines(self, clock: Clock, states=("armed", "paused")) -> list[Deadline]:
-        return list(self.session.scalars(select(Deadline).where(Deadline.clock_id == clock.id,
-                                                                Deadline.state.in_(states)).order_by(Deadline.id)))
+        if any(state not in LIVE_DEADLINES for state in states):
+            raise ValueError(f"only {LIVE_DEADLINES} deadlines are kept in a command")
+        self._load()
+        return [d for d in self._deadlines.get(id(clock), []) if d.state in states]
 
     def due(self, clock: Clock, offset: int) -> WorkdayAnswer:
         return self.calendar.add(clock.started_on, offset + clock.extended_days + clock.suspended_days)

@@ -22,14 +22,14 @@ def start(t: CaseTime, kind: str, key: str, limit_days: int, plan: Plan, *, task
           statutory_days: int | None = None, started_at: datetime | None = None,
           detail: dict | None = None) -> Clock:
     started_at = started_at or t.at
-    clock = Clock(case_id=t.row.id, key=key, kind=kind, task_id=task.id if task is not None else None,
+    clock = Clock(case_id=t.row.id, key=key, kind=kind, task=task,
                   started_at=started_at, started_on=china_date(started_at), limit_days=limit_days,
                   statutory_days=statutory_days, extended_days=0, suspended_days=0, state="running",
                   detail=detail or {})
     if t.row.suspended and kind in SUSPENDABLE:
         clock.state, clock.paused_on = "paused", t.today
     t.session.add(clock)
-    t.session.flush()
+    t.track_clock(clock, task)
     for deadline_kind, offset, deadline_detail in plan:
         arm(t, clock, deadline_kind, offset, deadline_detail)
     return clock
@@ -38,11 +38,12 @@ def start(t: CaseTime, kind: str, key: str, limit_days: int, plan: Plan, *, task
 def arm(t: CaseTime, clock: Clock, kind: str, offset: int, detail: dict | None = None,
         key: str | None = None) -> Deadline:
     answer = t.due(clock, offset)
-    deadline = Deadline(case_id=t.row.id, clock_id=clock.id, key=key or f"{clock.key}/{kind}", kind=kind,
+    deadline = Deadline(case_id=t.row.id, clock=clock, key=key or f"{clock.key}/{kind}", kind=kind,
                         offset_days=offset, due_on=answer.value, due_at=end_of_day(answer.value),
                         provisional=answer.provisional, detail=detail or {},
                         state="armed" if clock.state == "running" else "paused", attempts=0)
     t.session.add(deadline)
+    t.track_deadline(clock, deadline)
     return deadline
 
 

@@ -19,7 +19,7 @@ MAX_ATTEMPTS = 8
 
 
 def fire(t: CaseTime, deadline: Deadline) -> dict[str, Any]:
-    clock = deadline.clock
+    clock = t.clock_of(deadline)
     deadline.state, deadline.fired_at = "fired", t.at
     record: dict[str, Any] = {"deadline": deadline.key, "kind": deadline.kind, "clock": clock.key,
                               "due_on": deadline.due_on.isoformat()}
@@ -58,7 +58,7 @@ def alert(t: CaseTime, deadline: Deadline, clock: Clock, kind: str) -> dict[str,
 
 
 def notify(t: CaseTime, clock: Clock, to: str, kind: str, escalated: bool = False) -> list[str]:
-    users = alerts.recipients(t.session, t.row, clock, to)
+    users = alerts.recipients(t.session, t.row, clock, to, open_tasks=t.case.ready_rows())
     what = describe(t, clock, kind)
     title = f"【{'升级·' if escalated else ''}{ALERT_TITLES[kind]}】{t.row.number} {what}"
     body = f"{t.row.item.name}，申请人 {t.row.applicant}。{what}。"

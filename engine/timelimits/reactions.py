@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-
 from engine.errors import Conflict
-from engine.store.models import Clock, Task
+from engine.store.models import Task
 from engine.timelimits import clocks, planning
 from engine.timelimits.case_time import CaseTime
 
@@ -20,7 +18,7 @@ def _task_clock_key(task: Task) -> str:
 def new_task_clock_key(t: CaseTime, task: Task) -> str:
     """``step.<task id>``; a step reopened by 退回 or 拿回 gets ``#2``, ``#3`` …"""
     base = _task_clock_key(task)
-    taken = set(t.session.scalars(select(Clock.key).where(Clock.case_id == t.row.id, Clock.key.startswith(base))))
+    taken = {key for key in t.clock_keys() if key.startswith(base)}
     if base not in taken:
         return base
     return next(f"{base}#{n}" for n in range(2, 1000) if f"{base}#{n}" not in taken)

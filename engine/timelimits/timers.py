@@ -34,13 +34,14 @@ def sync_timers(t: CaseTime, workflow) -> None:
         days = t.calendar.between(clock.started_on, due_on) if in_workdays else None
         if days is not None:
             clock.limit_days = days.value
-        deadline = Deadline(case_id=t.row.id, clock_id=clock.id, key=f"{key}/timer", kind="timer",
+        deadline = Deadline(case_id=t.row.id, clock=clock, key=f"{key}/timer", kind="timer",
                             offset_days=days.value if days is not None else 0, due_on=due_on,
                             # SpiffWorkflow fires a timer strictly after its moment.
                             due_at=fires.replace(microsecond=0) + _ONE_SECOND,
                             provisional=bool(days and days.provisional),
                             detail={"workdays": in_workdays}, state="armed", attempts=0)
         t.session.add(deadline)
+        t.track_deadline(clock, deadline)
 
 
 def recompute(t: CaseTime, clock: Clock) -> list[Moved]:
@@ -56,7 +57,7 @@ def recompute(t: CaseTime, clock: Clock) -> list[Moved]:
 def _recompute_timer(t: CaseTime, deadline: Deadline) -> Moved | None:
     if not deadline.detail.get("workdays"):
         return None
-    clock = deadline.clock
+    clock = t.clock_of(deadline)
     answer = t.due(clock, deadline.offset_days)
     deadline.provisional = answer.provisional
     if answer.value == deadline.due_on:

@@ -108,7 +108,8 @@ def import_year(session: Session, year: int, off: list[tuple[date, str]], makeup
 
 def calendar_version(session: Session) -> int:
     """Changes whenever the schedule changes, so that cached calendars know to reload."""
-    value = session.scalar(select(Meta.value).where(Meta.key == VERSION_KEY))
+    with session.no_autoflush:  # what the command changed so far has no bearing on it
+        value = session.scalar(select(Meta.value).where(Meta.key == VERSION_KEY))
     return int(value) if value else 0
 
 
