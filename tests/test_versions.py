@@ -209,3 +209,38 @@ def test_only_administrators_migrate(flow, seeded, actors, clock, designer):
         flow.engine.execute(MigrateCase(case=case.number, to=target), actors["fuzeren"])
     with pytest.raises(NotAllowed):
         flow.engine.execute(MigrateCase(case=case.number, to=target), Actor.system())
+
+
+def test_cli_dry_run_lists_every_running_case_and_the_real_run_moves_those_that_can(flow, seeded, actors, clock,
+                                                                                  designer):
+    # import here: the CLI module pulls in the whole command line, which only this test needs
+    from click.testing import CliRunner
+
+    from cli.main import main
+
+    waiting = at_review(flow, clock)
+    fresh = flow.start()
+    deploy_as_admin(seeded, actors, without_review(), clock)
+    runner = CliRunner()
+
+    def cli(*args):
+        result = runner.invoke(main, ["--db", seeded.url, *args], catch_exceptions=False)
+        assert result.exit_code == 0, result.output + result.stderr
+        return result.stdout
+
+    out = cli("migrate", "GENERAL", "--to", "2", "--dry-run")
+    assert f"{waiting.number}  当前环节 审查  不能迁移：当前环节“审查”在第 2 版中已删除" in out
+    assert f"{fresh.number}  当前环节 受理  可迁移" in out
+    assert "重放：" in out and "共 2 件，可迁移 1 件（试运行，未作任何改动）" in out
+    assert tasks_of(seeded, fresh.number) == [("accept_application", "ready")]
+    with seeded.reader() as session:
+        assert case_dict(session, get_case(session, fresh.number))["process"]["version"] == 1
+    report = json.loads(cli("migrate", "GENERAL", "--to", "2", "--json", "--reason", "删除审查环节"))
+    assert report["moved"] == [fresh.number] and not report["dry_run"]
+    assert [c["movable"] for c in report["cases"]] == [False, True]
+    listing = cli("versions", "GENERAL")
+    assert "第 2 版（当前）" in listing and "删除 审查（review）" in listing and "办理中 1 件" in listing
+    refused = runner.invoke(main, ["--db", seeded.url, "rollback", "GENERAL", "--to", "2", "--reason", "x"])
+    assert refused.exit_code == 1 and "已是当前版本" in refused.stderr
+    cli("rollback", "GENERAL", "--to", "1", "--reason", "审查不能省")
+    assert "第 1 版（当前）" in cli("versions", "GENERAL")
