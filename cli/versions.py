@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import click
 
-from engine.clock import CHINA_TZ
 from engine.migration import plan, run
 from engine.people import actor_for
 from engine.versions import rollback, versions_view
@@ -54,14 +53,11 @@ def register(main: click.Group) -> None:
         with state.db.reader() as session:
             view = versions_view(session, actor_for(session, username), item, engine.definition)
         if as_json:
-            emit({**view, "versions": [{**v, "deployed_at": v["deployed_at"].isoformat()} for v in view["versions"]],
-                  "activations": [{**a, "at": a["at"].isoformat()} for a in view["activations"]],
-                  "draft": None if view["draft"] is None else {**view["draft"], "saved_at": view["draft"]["saved_at"].isoformat()}})
+            emit(view)
             return
         for v in view["versions"]:
             mark = "（当前）" if v["current"] else ""
-            at = v["deployed_at"].astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
-            click.echo(f"第 {v['number']} 版{mark}  {at}  {v['deployed_by_name']}  {v['hash'][:12]}  "
+            click.echo(f"第 {v['number']} 版{mark}  {v['deployed_at']}  {v['deployed_by_name']}  {v['hash'][:12]}  "
                        f"办理中 {v['running']} 件  {_changes(v['changes'])}")
 
     @main.command("rollback")

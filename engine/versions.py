@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.actors import Actor
+from engine.clock import CHINA_TZ
 from engine.deploy import deploy
 from engine.errors import BadInput, NotAllowed, NotFound
 from engine.roles import role_name
@@ -162,6 +163,10 @@ def change_summary(old: ProcessDefinition | None, new: ProcessDefinition) -> dic
             "same": not (added or removed or changed)}
 
 
+def _china(at: datetime) -> str:
+    return at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
+
+
 def _names(session: Session, usernames: set[str]) -> dict[str, str]:
     if not usernames:
         return {}
@@ -195,21 +200,21 @@ def versions_view(session: Session, actor: Actor, item_code: str, definitions) -
         rows.append({"id": version.id, "number": version.version, "hash": version.content_hash,
                      "name": version.name, "filename": version.filename, "deployed_by": version.deployed_by,
                      "deployed_by_name": names.get(version.deployed_by, version.deployed_by),
-                     "deployed_at": version.deployed_at, "current": current is not None and version.id == current.id,
+                     "deployed_at": _china(version.deployed_at), "current": current is not None and version.id == current.id,
                      "running": running.get(version.id, 0), "changes": change_summary(previous, definition)})
         previous = definition
     draft_view = None
     if draft is not None:
         report = lint(draft.bpmn_xml.encode("utf-8"), draft.filename, policy_from_json(item.time_policy))
         draft_view = {"id": draft.id, "title": draft.title, "saved_by_name": names.get(draft.saved_by, draft.saved_by),
-                      "saved_at": draft.saved_at, "errors": [p.reason for p in report.errors],
+                      "saved_at": _china(draft.saved_at), "errors": [p.reason for p in report.errors],
                       "deployed": any(v.content_hash == draft.content_hash for v in versions),
                       "changes": change_summary(definitions(session, current) if current else None, report.definition)
                       if report.definition is not None else None}
     return {"item": {"code": item.code, "name": item.name}, "versions": rows[::-1],
             "current": current.version if current else None, "draft": draft_view,
             "activations": [{"act": ACTS.get(a.act, a.act), "version": a.version.version,
-                             "actor_name": names.get(a.actor, a.actor), "at": a.at, "reason": a.reason,
+                             "actor_name": names.get(a.actor, a.actor), "at": _china(a.at), "reason": a.reason,
                              "draft": a.draft_id} for a in activations]}
 
 
