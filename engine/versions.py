@@ -264,7 +264,7 @@ def check_move(session: Session, case: Case, workflow, source: ProcessDefinition
         elif old is not None:
             for change in step_changes(old, new):
                 if not change.startswith("名称"):
-                    check.reasons.append(f"当前环节“{step.name}”{change}")
+                    check.reasons.append(f"当前环节“{step.name}”已改变：{change}")
     for timer in waiting_timers(workflow):
         spec = target.spec.task_specs.get(timer.element)
         definition = getattr(spec, "event_definition", None)

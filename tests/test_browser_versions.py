@@ -64,13 +64,14 @@ def test_admin_deploys_a_draft_runs_the_dry_run_migrates_and_rolls_back(server, 
     draft.get_by_role("button", name="部署此草稿").click()
     expect(page.locator(".flash")).to_contain_text("已部署第 2 版")
     expect(page.locator("h1")).to_contain_text("新办件使用第 2 版")
+    expect(page.get_by_role("heading", name="设计员的草稿")).to_have_count(0)  # deployed: nothing left to do
     v2 = page.locator("section", has=page.get_by_role("heading", name="第 2 版"))
     expect(v2).to_contain_text("钱管理")
     expect(v2).to_contain_text("新增 复核（负责人）")
 
     v2.get_by_role("button", name="试运行：迁移办件到第 2 版").click()
     dry = page.locator("section", has=page.get_by_role("heading", name="迁移试运行"))
-    expect(dry.get_by_role("row", name=at_review)).to_contain_text("不能迁移：当前环节“审查”表单新增 审查说明")
+    expect(dry.get_by_role("row", name=at_review)).to_contain_text("不能迁移：当前环节“审查”已改变：表单新增 审查说明")
     expect(dry.get_by_role("row", name=at_acceptance)).to_contain_text("可迁移")
     expect(dry).to_contain_text("重放")
     look_at(page, "versions-dry-run")
