@@ -11,6 +11,7 @@ from engine import Actor
 from engine.designs import save_draft
 from engine.errors import BadInput, Conflict, NotAllowed
 from engine.commands import MigrateCase
+from engine.integrity import check as integrity_check
 from engine.migration import plan, run
 from engine.read.queries import case_dict, case_history, get_case, history_dict
 from engine.replay import export_case, replay
@@ -138,6 +139,7 @@ def test_a_draft_with_lint_errors_is_not_deployed(seeded, actors, clock, designe
             deploy_draft(session, actors["admin"], draft_id, at=clock.now())
 
 
+@pytest.mark.slow  # replays the history twice
 def test_a_case_at_a_kept_step_moves_and_follows_the_new_flow(flow, seeded, actors, clock, designer):
     case = at_review(flow, clock)
     clock.advance(hours=1)
@@ -156,6 +158,8 @@ def test_a_case_at_a_kept_step_moves_and_follows_the_new_flow(flow, seeded, acto
     assert last["command"] == "migrate_case" and last["actor"] == "admin"
     assert last["inputs"]["reason"] == "增加复核" and last["result"]["to_version"] == 2
     assert [t["element"] for t in last["ready_tasks"]] == ["review"]
+    checked = integrity_check(seeded, case.number)  # the stored state is what replaying the history gives
+    assert checked.ok, checked.to_dict()
     clock.advance(hours=1)
     flow.complete("shencha", {"review_result": "pass"}, "符合", number=case.number)
     assert tasks_of(seeded, case.number)[-1] == ("recheck", "ready")  # the new version's flow
@@ -211,6 +215,7 @@ def test_only_administrators_migrate(flow, seeded, actors, clock, designer):
         flow.engine.execute(MigrateCase(case=case.number, to=target), Actor.system())
 
 
+@pytest.mark.slow  # the dry run replays each case
 def test_cli_dry_run_lists_every_running_case_and_the_real_run_moves_those_that_can(flow, seeded, actors, clock,
                                                                                   designer):
     # import here: the CLI module pulls in the whole command line, which only this test needs

@@ -276,12 +276,14 @@ def migrate(workflow: BpmnWorkflow, spec, subprocess_specs: Mapping[str, Any], r
     workflow is unusable and must be thrown away (the caller works on a copy or refuses)."""
     top, sub_diffs = diff_workflow(registry, workflow, spec, dict(subprocess_specs))
     migrate_workflow(top, workflow, spec)
+    stranded = []
     for sp_id, sub in list(workflow.subprocesses.items()):
         diff = sub_diffs.get(sp_id)
         if diff is not None:
             migrate_workflow(diff, sub, subprocess_specs[sub.spec.name])
+        else:  # a called process the new version no longer has
+            stranded.append(StrandedTask(sub.spec.name, sub.spec.description or sub.spec.name, "SUBPROCESS"))
     workflow.subprocess_specs = dict(subprocess_specs)
-    stranded = []
     for owner in [workflow, *workflow.subprocesses.values()]:
         for task in owner.get_tasks(skip_subprocesses=True):
             if owner.spec.task_specs.get(task.task_spec.name) is not task.task_spec:
