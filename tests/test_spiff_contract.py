@@ -230,6 +230,18 @@ def test_a_moved_timer_fires_at_its_new_moment(timers, script_engine):
     assert workflow.completed, upgrade("a moved timer did not fire at its new moment")
 
 
+def test_a_migrated_waiting_timer_keeps_its_moment(timers, script_engine):
+    workflow = start(timers, script_engine)
+    before = {(t.task, t.element): t.fires for t in waiting_timers(workflow)}
+    again = parse_definition(TIMERS.replace('name="缴费"', 'name="缴纳费用"'), "contract_timers.bpmn")
+    with command_scope(T0 + timedelta(hours=1), KEY, 2):
+        assert spiff.migrate(workflow, again.spec, again.subprocess_specs, StateCodec().registry) == []
+        run_engine(workflow)
+    assert workflow.spec is again.spec
+    assert {(t.task, t.element): t.fires for t in waiting_timers(workflow)} == before, upgrade(
+        "after migrate_workflow a waiting timer no longer keeps the moment put back in internal_data['event_value']")
+
+
 def test_workflows_run_submit_and_reset_through_the_fence(food, script_engine):
     workflow = start(food, script_engine)
     assert [t.element for t in ready_user_tasks(workflow)] == ["accept_application"]

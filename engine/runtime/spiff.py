@@ -22,7 +22,8 @@ which checks each assumption below) is the one place to look. Declared range:
   ``reset_to``, ``new_workflow``.
 * **Migrating.** ``migrate`` moves a running workflow onto another version's specification
   with SpiffWorkflow's own ``diff_workflow`` and ``migrate_workflow`` (``bpmn.util.diff``):
-  tasks are aligned by BPMN id, ready and waiting tasks are reset in place (same ids).
+  tasks are aligned by BPMN id, ready and waiting tasks are reset in place (same ids); a waiting
+  timer keeps its moment (``internal_data["event_value"]``, as for ``move_timer``).
 * **Reading.** ``ready_user_tasks``, ``waiting_timers`` and ``move_timer`` (a timer
   keeps its due moment in the private ``internal_data["event_value"]``),
   ``parser_knows`` (the parser's private tag table) and ``elements_after`` (the
@@ -274,6 +275,9 @@ def migrate(workflow: BpmnWorkflow, spec, subprocess_specs: Mapping[str, Any], r
     reset and predicted again (keeping their ids). Returns the tasks left on a spec the new
     version does not have (a done or current step that was removed): when any is returned the
     workflow is unusable and must be thrown away (the caller works on a copy or refuses)."""
+    # a waiting timer keeps its moment: migrate_workflow's reset would start it counting again
+    moments = {t.id: t._get_internal_data("event_value") for t in workflow.get_tasks(state=TaskState.WAITING)
+               if isinstance(getattr(t.task_spec, "event_definition", None), TimerEventDefinition)}
     top, sub_diffs = diff_workflow(registry, workflow, spec, dict(subprocess_specs))
     migrate_workflow(top, workflow, spec)
     stranded = []
@@ -284,6 +288,10 @@ def migrate(workflow: BpmnWorkflow, spec, subprocess_specs: Mapping[str, Any], r
         else:  # a called process the new version no longer has
             stranded.append(StrandedTask(sub.spec.name, sub.spec.description or sub.spec.name, "SUBPROCESS"))
     workflow.subprocess_specs = dict(subprocess_specs)
+    for task in workflow.get_tasks(state=TaskState.WAITING):
+        if isinstance(moments.get(task.id), str) and isinstance(getattr(task.task_spec, "event_definition", None),
+                                                                TimerEventDefinition):
+            task._set_internal_data(event_value=moments[task.id])
     for owner in [workflow, *workflow.subprocesses.values()]:
         for task in owner.get_tasks(skip_subprocesses=True):
             if owner.spec.task_specs.get(task.task_spec.name) is not task.task_spec:
