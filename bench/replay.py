@@ -115,7 +115,7 @@ def main() -> None:
 
     raw_cases = max(count, 200)
     run_raw_spiff(5)  # warm
-    raw_s = run_raw_spiff(raw_cases)
+    raw_s, _raw_cpu = run_raw_spiff(raw_cases)  # wall and CPU seconds; replay compares wall time
     raw_step_ms = raw_s * 1000 / (raw_cases * (1 + len(STEPS)))
     replay_ms = batch_s * 1000 / commands
     result = {

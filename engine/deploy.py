@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from engine.runtime.definitions import ProcessDefinition, parse_cached
 from engine.runtime.values import check_text
 from .errors import BadInput, BpmnError, NotFound
-from engine.store.models import Department, Item, ProcessVersion
+from engine.store.models import Department, Item, ProcessVersion, VersionActivation
 from engine.timelimits.policy import TimePolicy
 
 
@@ -23,7 +23,8 @@ class Deployment:
 
 def deploy(session: Session, content: bytes, filename: str, item_code: str, *, deployed_by: str,
            at: datetime, department_code: str | None = None, item_name: str | None = None) -> Deployment:
-    """Validate and store; the same content for the same item gives back the same version."""
+    """Validate and store, and make a new version the one new cases use; the same content for the
+    same item gives back the same version (and leaves the current one as it is)."""
     check_text(item_code, "事项代码", 64)  # the columns' lengths: PostgreSQL enforces them, SQLite does not
     check_text(filename, "文件名", 255)
     check_text(deployed_by, "部署人", 64)
@@ -55,6 +56,10 @@ def deploy(session: Session, content: bytes, filename: str, item_code: str, *, d
                              process_id=definition.process_id, name=definition.name, filename=filename,
                              bpmn_xml=content.decode("utf-8"), deployed_by=deployed_by, deployed_at=at)
     session.add(version)
+    session.flush()
+    # a new version is the one new cases use (engine/versions.py); the record says who and when
+    session.add(VersionActivation(item_id=item.id, version=version, act="deploy", reason="",
+                                  actor=deployed_by, at=at))
     session.flush()
     return Deployment(version, definition, created=True)
 

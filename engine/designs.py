@@ -20,6 +20,7 @@ from engine.runtime.lint import LintReport, lint, quick_fix
 from engine.runtime.values import check_text
 from engine.store.models import Item, ProcessDraft, ProcessVersion, User
 from engine.timelimits.policy import policy_from_json
+from engine.versions import current_version
 
 DESIGNER = "designer"
 #: what a saved draft waits for, on every page that lists it
@@ -70,11 +71,6 @@ def _item(session: Session, code: str) -> Item:
     if item is None:
         raise NotFound(f"审批事项 {code} 不存在")
     return item
-
-
-def current_version(session: Session, item: Item) -> ProcessVersion | None:
-    return session.scalar(select(ProcessVersion).where(ProcessVersion.item_id == item.id)
-                          .order_by(ProcessVersion.version.desc()).limit(1))
 
 
 def _draft_dict(draft: ProcessDraft, names: dict[str, str]) -> dict:

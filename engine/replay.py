@@ -42,15 +42,29 @@ FORMAT = "approvals-history/2"  # 2: each command's inputs apart from its result
 
 #: Result keys taken from the file (the version replayed, the policy it started with) rather
 #: than what happened.
-NOT_COMPARED = {"start_case": {"version", "time_policy"}}
+NOT_COMPARED = {"start_case": {"version", "time_policy"},
+                "migrate_case": {"from", "from_version", "to_version"}}  # numbers differ between databases
 
 
 # ---------------------------------------------------------------------------- export
 
+def _version(session: Session, case: Case, content_hash: str | None) -> ProcessVersion:
+    if not content_hash:
+        return case.process_version
+    return session.scalar(select(ProcessVersion).where(ProcessVersion.item_id == case.item_id,
+                                                       ProcessVersion.content_hash == content_hash)) or case.process_version
+
+
 def export_case(session: Session, case: Case) -> dict[str, Any]:
-    version = case.process_version
-    bpmn = session.scalar(select(type(version).bpmn_xml).where(type(version).id == version.id))
+    """The history with the version the case started on (``process``) and, for a case migrated
+    since (``migrate_case``), the versions it moved to (``migrated_to``), so a replay has them."""
     entries = case_history(session, case)
+    version = _version(session, case, entries[0].payload.get("version") if entries else None)
+    bpmn = session.scalar(select(type(version).bpmn_xml).where(type(version).id == version.id))
+    targets = []
+    for e in entries:
+        if e.command == "migrate_case" and e.inputs.get("to") not in [t.content_hash for t in targets]:
+            targets.append(_version(session, case, e.inputs.get("to")))
     commands = [{"seq": e.seq, "command": e.command, "actor": e.actor, "at": iso(e.at), "inputs": e.inputs,
                  "result": e.payload,
                  "observed": {"ready_tasks": e.ready_tasks, "case_state": e.case_state, **(e.observed or {})}}
@@ -62,6 +76,9 @@ def export_case(session: Session, case: Case) -> dict[str, Any]:
                  "time_policy": case.time_policy},
         "process": {"id": version.process_id, "version": version.version, "hash": version.content_hash,
                     "filename": version.filename, "bpmn": bpmn},
+        **({"migrated_to": [{"version": t.version, "hash": t.content_hash, "filename": t.filename,
+                             "bpmn": session.scalar(select(ProcessVersion.bpmn_xml).where(ProcessVersion.id == t.id))}
+                            for t in targets]} if targets else {}),
         "directory": _directory(session, case, entries),
         "calendar": _calendar(session, case),
         "commands": commands,
@@ -242,7 +259,8 @@ class Replayer:
         key = hashlib.sha256(json.dumps(
             [history["directory"], [y for y in history["calendar"] if int(y["year"]) not in later_years],
              history["item"], filename or history["process"].get("filename") or "history.bpmn",
-             hashlib.sha256(content).hexdigest()], sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+             hashlib.sha256(content).hexdigest(), [v["hash"] for v in history.get("migrated_to", [])]],
+            sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
         at = parse_datetime(history["commands"][0]["at"])
         prepared = self._prepared.get(key)
         if prepared is not None:
@@ -307,6 +325,9 @@ class Replayer:
         deployment = deploy(session, content, filename or process.get("filename") or "history.bpmn", item["code"],
                             deployed_by="replay", at=at, department_code=item["department"],
                             item_name=item.get("name"))
+        for later in history.get("migrated_to", []):  # the versions a migrated case moved to
+            deploy(session, later["bpmn"].encode("utf-8"), later.get("filename") or "migrated.bpmn", item["code"],
+                   deployed_by="replay", at=at)
         row = session.scalar(select(Item).where(Item.code == item["code"]))
         row.time_policy = policy_from_json(item.get("time_policy")).to_dict() if item.get("time_policy") else None
         return deployment.version.content_hash

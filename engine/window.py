@@ -32,6 +32,7 @@ from engine.read.access import may_handle
 from engine.runtime.definitions import FormField, UserTaskInfo
 from engine.runtime.values import check_form
 from engine.store.enums import TaskState
+from engine.versions import current_version
 from engine.store.models import Case, Department, Item, ProcessVersion, Task
 
 ACTIONS = {"accept": "受理", "notice": "一次性告知补正", "refuse": "不予受理", "register": "仅登记收件"}
@@ -96,8 +97,7 @@ def _acceptance_step(session: Session, version: ProcessVersion, definitions) -> 
 
 
 def _newest_version(session: Session, item: Item) -> ProcessVersion:
-    version = session.scalar(select(ProcessVersion).where(ProcessVersion.item_id == item.id)
-                             .order_by(ProcessVersion.version.desc()).limit(1))
+    version = current_version(session, item)  # the one new cases start on
     if version is None:
         raise NotFound(f"审批事项“{item.name}”还没有部署流程，暂不能登记")
     return version

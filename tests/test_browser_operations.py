@@ -148,5 +148,5 @@ def test_a_supplemented_scan_is_uploaded_at_the_acceptance_step(server, page, fl
     form.get_by_role("button", name="上传").click()
     expect(page.locator("main")).to_contain_text("已上传 1 个扫描件")
     expect(page.locator("h1")).to_contain_text("受理")  # still at the step
-    expect(page.locator("section.application")).to_contain_text("营业执照（补正）.pdf")
+    expect(page.locator("form.materials")).to_contain_text("营业执照（补正）.pdf")  # beside its checklist row
     look_at(page, "task-upload")

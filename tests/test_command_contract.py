@@ -126,6 +126,9 @@ OUTSIDERS = {
     "attach_material": ("mz_shencha", lambda f: (c := f.start(), COMMANDS["attach_material"](
         case=c.number, material="食品经营许可申请书", filename="申请书.pdf", content_type="application/pdf",
         size=1024, sha256="0" * 64))),
+    # the case's own version as the target: the policy refuses before anything is looked at
+    "migrate_case": ("fuzeren", lambda f: (c := f.start(), COMMANDS["migrate_case"](
+        case=c.number, to=c.process_version.content_hash, reason="迁移"))),
     "copy_case": ("mz_shencha", lambda f: (c := f.start(), COMMANDS["copy_case"](case=c.number, to=("shencha",)))),
     "suspend_clocks": ("mz_shencha", lambda f: (c := _accepted(f), COMMANDS["suspend_clocks"](
         case=c.number, kind="inspection", days=5, reason="检验"))),

@@ -230,6 +230,18 @@ def test_a_moved_timer_fires_at_its_new_moment(timers, script_engine):
     assert workflow.completed, upgrade("a moved timer did not fire at its new moment")
 
 
+def test_a_migrated_waiting_timer_keeps_its_moment(timers, script_engine):
+    workflow = start(timers, script_engine)
+    before = {(t.task, t.element): t.fires for t in waiting_timers(workflow)}
+    again = parse_definition(TIMERS.replace('name="缴费"', 'name="缴纳费用"'), "contract_timers.bpmn")
+    with command_scope(T0 + timedelta(hours=1), KEY, 2):
+        assert spiff.migrate(workflow, again.spec, again.subprocess_specs, StateCodec().registry) == []
+        run_engine(workflow)
+    assert workflow.spec is again.spec
+    assert {(t.task, t.element): t.fires for t in waiting_timers(workflow)} == before, upgrade(
+        "after migrate_workflow a waiting timer no longer keeps the moment put back in internal_data['event_value']")
+
+
 def test_workflows_run_submit_and_reset_through_the_fence(food, script_engine):
     workflow = start(food, script_engine)
     assert [t.element for t in ready_user_tasks(workflow)] == ["accept_application"]
@@ -242,6 +254,28 @@ def test_workflows_run_submit_and_reset_through_the_fence(food, script_engine):
         run_engine(workflow)
     assert [(t.id, t.element) for t in ready_user_tasks(workflow)] == [(accept, "accept_application")], upgrade(
         "reset_from_task_id no longer makes the earlier task ready again with the same id")
+
+
+def test_migration_keeps_the_ready_task_and_moves_it_onto_the_new_spec(food, script_engine):
+    """engine/runtime/spiff.py migrate: SpiffWorkflow's diff_workflow + migrate_workflow align tasks
+    by BPMN id and reset ready tasks in place (same id), so the projected task rows stay valid."""
+    workflow = start(food, script_engine)
+    step(workflow, T0 + timedelta(hours=1), 2, "accept_application", {"acceptance": "accept"})
+    (ready,) = ready_user_tasks(workflow)
+    renamed = (BPMN / "food_production.bpmn").read_bytes().replace(
+        f'name="{food.user_tasks[ready.element].name}"'.encode(), 'name="改名后的环节"'.encode(), 1)
+    assert renamed != (BPMN / "food_production.bpmn").read_bytes()
+    new = parse_definition(renamed, "food_production.bpmn")
+    with command_scope(T0 + timedelta(hours=2), KEY, 3):
+        stranded = spiff.migrate(workflow, new.spec, new.subprocess_specs, StateCodec().registry)
+        run_engine(workflow)
+    assert stranded == [], upgrade(f"migrate_workflow left tasks on the old specs: {stranded}")
+    assert workflow.spec is new.spec
+    assert [(t.id, t.element) for t in ready_user_tasks(workflow)] == [(ready.id, ready.element)], upgrade(
+        "migrate_workflow no longer resets a ready task in place with the same id")
+    codec = StateCodec()
+    again = codec.load(codec.dump(workflow), new.spec, new.subprocess_specs)
+    assert [t.id for t in ready_user_tasks(again)] == [ready.id]
 
 
 def test_parser_and_specification_reading(food):

@@ -1,16 +1,24 @@
-"""Administration: the working-day calendar."""
+"""Administration: the working-day calendar, and each item's process versions (deploy a draft,
+roll back, migrate running cases; the rules are in engine/versions.py and engine/migration.py)."""
 from __future__ import annotations
 
 from functools import wraps
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
-from engine.errors import ApprovalError, NotAllowed
+from markupsafe import Markup
+from sqlalchemy import select
+
+from engine.errors import ApprovalError, BadInput, NotAllowed
+from engine.migration import plan, run
 from engine.read.queries import calendar_years
+from engine.store.models import Item, ProcessVersion
+from engine.versions import deploy_draft, rollback, versions_view
 from engine.timelimits.schedule import import_schedule, parse_schedule
 
 from .auth import login_required
 from .context import get_db, get_engine
+from .diagram import render_cached
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -20,7 +28,7 @@ def admin_required(view):
     @login_required
     def wrapped(*args, **kwargs):
         if not g.actor.has_role("admin"):
-            raise NotAllowed("只有管理员可以维护工作日历")
+            raise NotAllowed("只有管理员可以进入管理页面")
         return view(*args, **kwargs)
 
     return wrapped
@@ -52,3 +60,105 @@ def calendar():
 @admin_required
 def index():
     return redirect(url_for("admin.calendar"))
+
+
+# ---------------------------------------------------------------------------- versions
+
+@bp.route("/items")
+@admin_required
+def items():
+    with get_db().reader() as session:
+        rows = session.execute(select(Item.code, Item.name).order_by(Item.code)).all()
+    return render_template("admin_items.html", items=rows)
+
+
+def _number(value: str | None, what: str) -> int:
+    try:
+        return int(value or "")
+    except ValueError:
+        raise BadInput(f"请选择{what}") from None
+
+
+def _diagrams(session, versions: list[dict]) -> dict[int, Markup]:
+    drawn = {}
+    for v in versions:
+        def load(version_id=v["id"]):
+            return session.scalar(select(ProcessVersion.bpmn_xml).where(ProcessVersion.id == version_id))
+        svg = render_cached(v["hash"], load, {}, title=f"第 {v['number']} 版")
+        drawn[v["number"]] = Markup(svg) if svg else None
+    return drawn
+
+
+@bp.route("/items/<code>/versions")
+@admin_required
+def versions(code: str):
+    engine = get_engine()
+    report, error = None, None
+    if request.args.get("dry_run"):
+        try:
+            report = plan(engine, g.actor, code, _number(request.args.get("dry_run"), "目标版本"), at=engine.now())
+        except ApprovalError as exc:
+            error = exc.message
+    with get_db().reader() as session:
+        view = versions_view(session, g.actor, code, engine.definition)
+        diagrams = _diagrams(session, view["versions"])
+    return render_template("versions.html", **view, diagrams=diagrams, report=report, error=error), 400 if error else 200
+
+
+def _act(code: str, action) -> str | None:
+    """Run ``action`` (one call into the engine); its refusal comes back as a message."""
+    try:
+        return action()
+    except ApprovalError as exc:
+        flash(exc.message, "error")
+        return None
+
+
+@bp.route("/items/<code>/versions/deploy", methods=["POST"])
+@admin_required
+def deploy(code: str):
+    engine = get_engine()
+
+    def action():
+        with get_db().transaction() as session:
+            version = deploy_draft(session, g.actor, _number(request.form.get("draft"), "草稿"), at=engine.now(),
+                                   reason=request.form.get("reason", ""))
+            return version.version
+    number = _act(code, action)
+    if number is not None:
+        flash(f"已部署第 {number} 版：新办件从此版本开始，办理中的办件仍按原版本办理")
+    return redirect(url_for("admin.versions", code=code))
+
+
+@bp.route("/items/<code>/versions/rollback", methods=["POST"])
+@admin_required
+def rollback_to(code: str):
+    engine = get_engine()
+
+    def action():
+        number = _number(request.form.get("version"), "版本")
+        with get_db().transaction() as session:
+            return rollback(session, g.actor, code, number, at=engine.now(), reason=request.form.get("reason", "")).version
+    number = _act(code, action)
+    if number is not None:
+        flash(f"已回退到第 {number} 版：新办件从此版本开始，办理中的办件不变")
+    return redirect(url_for("admin.versions", code=code))
+
+
+@bp.route("/items/<code>/versions/migrate", methods=["POST"])
+@admin_required
+def migrate(code: str):
+    engine = get_engine()
+    number = None
+
+    def action():
+        nonlocal number
+        number = _number(request.form.get("version"), "目标版本")
+        return run(engine, g.actor, code, number, reason=request.form.get("reason", ""))
+    report = _act(code, action)
+    if report is not None:
+        flash(f"已迁移 {len(report.moved)} 件到第 {report.version} 版" + (f"：{'、'.join(report.moved)}" if report.moved else ""))
+        for check in report.cases:
+            if check.case not in report.moved:
+                flash(f"{check.case} 未迁移：{'；'.join(check.reasons)}", "error")
+    return redirect(url_for("admin.versions", code=code))

@@ -8,6 +8,7 @@ from .deadlines import FireDeadline, RecomputeDeadlines, RecordDeadlineFailure
 from .start_case import StartCase
 from .supervision import (AcknowledgeRefusal, CloseFinding, ConfirmFinding, DecideWarning, DetectFindings,
                           ExplainFinding, IssueWarning, RequestExplanation)
+from .versions import MigrateCase
 from .tasks import (AddCosigner, ClaimTask, CompleteTask, DelegateTask, HandBackTask, ReleaseTask, ReturnTask,
                     SaveDraft, TakeBackTask, TransferTask, UrgeTask)
 
@@ -17,4 +18,4 @@ __all__ = ["Applied", "CaseCommand", "Command", "TaskCommand", "StartCase", "Com
            "SaveDraft", "CopyCase", "RequestExtension", "DecideExtension",
            "RecordMaterials", "AttachMaterial", "ReturnTask", "TakeBackTask", "AddCosigner", "DelegateTask",
            "HandBackTask", "RecordDeadlineFailure", "DetectFindings", "AcknowledgeRefusal", "RequestExplanation",
-           "ExplainFinding", "ConfirmFinding", "CloseFinding", "IssueWarning", "DecideWarning", "COMMANDS"]
+           "ExplainFinding", "MigrateCase", "ConfirmFinding", "CloseFinding", "IssueWarning", "DecideWarning", "COMMANDS"]

@@ -15,6 +15,7 @@ from engine.runtime.spiff import new_workflow
 from engine.runtime.values import check_data, check_text
 from engine.authorization import CASE_STARTER
 from engine.timelimits import planning
+from engine.versions import current_version
 from .base import Applied, Command, CommandContext, OpenCase
 
 
@@ -25,7 +26,7 @@ MAX_APPLICANT = 100
 
 @dataclass(frozen=True)
 class StartCase(Command):
-    """Open a case of an item on its newest process version (or a given one, for replay).
+    """Open a case of an item on its current process version (engine/versions.py) (or a given one, for replay).
 
     ``key`` and ``number`` are normally minted here; a replay passes the recorded ones.
     """
@@ -55,10 +56,9 @@ class StartCase(Command):
         item = ctx.session.scalar(select(Item).where(Item.code == self.item).options(joinedload(Item.department)))
         if item is None:
             raise NotFound(f"审批事项 {self.item} 不存在")
-        query = select(ProcessVersion).where(ProcessVersion.item_id == item.id)
-        query = (query.where(ProcessVersion.content_hash == self.version) if self.version
-                 else query.order_by(ProcessVersion.version.desc()).limit(1))
-        version = ctx.session.scalar(query)
+        version = (ctx.session.scalar(select(ProcessVersion).where(ProcessVersion.item_id == item.id,
+                                                                   ProcessVersion.content_hash == self.version))
+                   if self.version else current_version(ctx.session, item))  # engine/versions.py
         if version is None:
             raise NotFound(f"审批事项 {self.item} 还没有部署流程" if not self.version
                            else f"审批事项 {self.item} 没有版本 {self.version}")

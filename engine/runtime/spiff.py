@@ -20,6 +20,10 @@ which checks each assumption below) is the one place to look. Declared range:
   on the serializer's converter internals).
 * **Running.** ``run_engine`` (``refresh_timers``, new in 3.2.0), ``submit_task``,
   ``reset_to``, ``new_workflow``.
+* **Migrating.** ``migrate`` moves a running workflow onto another version's specification
+  with SpiffWorkflow's own ``diff_workflow`` and ``migrate_workflow`` (``bpmn.util.diff``):
+  tasks are aligned by BPMN id, ready and waiting tasks are reset in place (same ids); a waiting
+  timer keeps its moment (``internal_data["event_value"]``, as for ``move_timer``).
 * **Reading.** ``ready_user_tasks``, ``waiting_timers`` and ``move_timer`` (a timer
   keeps its due moment in the private ``internal_data["event_value"]``),
   ``parser_knows`` (the parser's private tag table) and ``elements_after`` (the
@@ -41,6 +45,7 @@ import SpiffWorkflow.task as spiff_task_module
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer_module
+from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
@@ -227,6 +232,11 @@ class StateCodec:
                                 "本次操作未生效；请减少填写或由脚本生成的数据，或请管理员检查流程图中的脚本")
         return state
 
+    @property
+    def registry(self):
+        """The serializer's converters: SpiffWorkflow's spec diff compares specs through them."""
+        return self._registry
+
     def load(self, state: str, spec, subprocess_specs) -> BpmnWorkflow:
         dct = json.loads(decode_state(state))
         self._serializer.migrate(dct)
@@ -286,6 +296,48 @@ def reset_to(workflow: BpmnWorkflow, task_id: str | uuid.UUID) -> None:
     if source is not None:
         source.went_back = True
     workflow.reset_from_task_id(task_id if isinstance(task_id, uuid.UUID) else uuid.UUID(task_id))
+
+
+# ---------------------------------------------------------------- migrating a workflow
+@dataclass(frozen=True)
+class StrandedTask:
+    """A task of the workflow that the new specification has nowhere to put."""
+
+    element: str
+    name: str
+    state: str
+
+
+def migrate(workflow: BpmnWorkflow, spec, subprocess_specs: Mapping[str, Any], registry) -> list[StrandedTask]:
+    """Move ``workflow`` onto ``spec`` in place with SpiffWorkflow's diff and migration helpers:
+    tasks are aligned to the new specs by BPMN id (or structure), ready and waiting tasks are
+    reset and predicted again (keeping their ids). Returns the tasks left on a spec the new
+    version does not have (a done or current step that was removed): when any is returned the
+    workflow is unusable and must be thrown away (the caller works on a copy or refuses)."""
+    # a waiting timer keeps its moment: migrate_workflow's reset would start it counting again
+    moments = {t.id: t._get_internal_data("event_value") for t in workflow.get_tasks(state=TaskState.WAITING)
+               if isinstance(getattr(t.task_spec, "event_definition", None), TimerEventDefinition)}
+    top, sub_diffs = diff_workflow(registry, workflow, spec, dict(subprocess_specs))
+    migrate_workflow(top, workflow, spec)
+    stranded = []
+    for sp_id, sub in list(workflow.subprocesses.items()):
+        diff = sub_diffs.get(sp_id)
+        if diff is not None:
+            migrate_workflow(diff, sub, subprocess_specs[sub.spec.name])
+        else:  # a called process the new version no longer has
+            stranded.append(StrandedTask(sub.spec.name, sub.spec.description or sub.spec.name, "SUBPROCESS"))
+    workflow.subprocess_specs = dict(subprocess_specs)
+    for task in workflow.get_tasks(state=TaskState.WAITING):
+        if isinstance(moments.get(task.id), str) and isinstance(getattr(task.task_spec, "event_definition", None),
+                                                                TimerEventDefinition):
+            task._set_internal_data(event_value=moments[task.id])
+    for owner in [workflow, *workflow.subprocesses.values()]:
+        for task in owner.get_tasks(skip_subprocesses=True):
+            if owner.spec.task_specs.get(task.task_spec.name) is not task.task_spec:
+                stranded.append(StrandedTask(getattr(task.task_spec, "bpmn_id", None) or task.task_spec.name,
+                                             getattr(task.task_spec, "bpmn_name", None) or task.task_spec.name,
+                                             TaskState.get_name(task.state)))
+    return stranded
 
 
 # ---------------------------------------------------------------- reading a workflow

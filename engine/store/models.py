@@ -455,6 +455,24 @@ class ProcessDraft(Base):
     item: Mapped[Optional[Item]] = relationship()
 
 
+class VersionActivation(Base):
+    """Every change of the version an item's new cases start on: a deploy (from a designer's
+    draft or the command line) or a rollback to an earlier version, with who, when and why.
+    An item's current version is its latest activation's (the newest version if it has none, as
+    before activations existed). Versions themselves stay immutable; cases keep theirs."""
+
+    __tablename__ = "version_activations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"))
+    act: Mapped[str] = mapped_column(String(16))  # deploy, rollback
+    draft_id: Mapped[Optional[int]] = mapped_column(ForeignKey("process_drafts.id"))
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    actor: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
+    version: Mapped[ProcessVersion] = relationship()
+
+
 class Finding(Base):
     """A supervision finding (电子监察): something in a case's history or state that the supervisor
     must look at, with the history entries that show it (``evidence``: seqs) and where it stands.
