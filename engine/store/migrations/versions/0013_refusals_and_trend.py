@@ -1,8 +1,8 @@
 """流程错误 and the report's trend (issue 15, second pass): the record of refused case commands,
 the ``process_error`` finding kind, and the cached figures of finished months.
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-11-24
 
 Two new tables; the CHECK on supervision_findings.kind gains ``process_error`` (on SQLite the
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = '0012'
-down_revision = '0011'
+revision = '0013'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
