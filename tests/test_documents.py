@@ -60,8 +60,9 @@ def test_each_document_is_numbered_by_the_command_that_issues_it(flow, actors):
                                 ("acceptance_notice", "市监食经受〔2026〕1号"),
                                 ("grant_decision", "市监食经许〔2026〕1号")]
     with flow.db.reader() as session:
-        entries = {e.command: e.payload for e in session.scalars(select(HistoryEntry).where(HistoryEntry.case_id == case.id))
-                   if "document" in e.payload}
+        entries = {e.command: e.payload for e in session.scalars(select(HistoryEntry).where(HistoryEntry.case_id == case.id)
+                                                               .order_by(HistoryEntry.seq))
+                   if "document" in e.payload}  # in order: the later complete_task (the decision) is kept
     # the number is in the issuing command's result (what replay reproduces), not in its inputs
     assert entries["request_supplement"]["document"] == {"kind": "supplement_notice", "number": "市监食经补〔2026〕1号"}
     assert entries["complete_task"]["document"]["kind"] == "grant_decision"
