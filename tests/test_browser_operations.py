@@ -150,3 +150,17 @@ def test_a_supplemented_scan_is_uploaded_at_the_acceptance_step(server, page, fl
     expect(page.locator("h1")).to_contain_text("受理")  # still at the step
     expect(page.locator("form.materials")).to_contain_text("营业执照（补正）.pdf")  # beside its checklist row
     look_at(page, "task-upload")
+
+
+def test_a_reason_of_spaces_is_stopped_in_the_browser_and_nothing_typed_is_lost(server, page, flow):
+    number = accepted(flow)
+    browser_login(page, server, "shencha")
+    open_task(page, server, number)
+    task_url = page.url
+    page.fill("textarea[name=opinion]", "审查意见写到一半")
+    more(page)
+    page.fill("form.return input[name=reason]", "   ")
+    page.locator("form.return").get_by_role("button", name="退回").click()
+    assert page.locator("form.return input[name=reason]").evaluate("el => !el.validity.valid")
+    assert page.url == task_url  # not sent: the main form keeps what was typed
+    expect(page.locator("textarea[name=opinion]")).to_have_value("审查意见写到一半")
