@@ -19,7 +19,7 @@ from engine.store.db import Database
 from engine.runtime.definitions import DefinitionCache, ProcessDefinition
 from .errors import BadInput, Conflict, NotAllowed, TimeOrderError
 from engine.runtime.expressions import evaluation_budget, make_script_engine
-from engine.store.models import Case, CommandRefusal, HistoryEntry, ProcessVersion, SupervisionAct
+from engine.store.models import AdministrationAct, Case, CommandRefusal, HistoryEntry, ProcessVersion, SupervisionAct
 from engine.runtime.projection import observed_state, snapshot
 from engine.runtime.spiff import StateCodec, command_scope
 from engine.timelimits import inbox
@@ -110,7 +110,7 @@ class Engine:
              loaded: dict[str, int] | None = None) -> Any:
         ctx = CommandContext(self, session, actor, at)
         case = command.load(ctx)
-        if case is None:  # a command on no case (supervision): recorded in supervision_acts
+        if case is None:  # a command on no case (supervision, administration): recorded apart
             return self._run_apart(session, ctx, command)
         row = case.row
         if loaded is not None and row.last_seq:  # not a case this command creates: it rolls back with it
@@ -143,12 +143,14 @@ class Engine:
 
     def _run_apart(self, session: Session, ctx: CommandContext, command: Command) -> Any:
         """A command that concerns no single case (detecting findings, 效能告诫): the policy is
-        checked against what the command names, and the act is recorded in ``supervision_acts``."""
-        grant = type(command).policy.authorize(session, ctx.actor, command.supervision_subject(ctx))
+        checked against what the command names, and the act is recorded in its ledger:
+        ``supervision_acts`` or ``administration_acts`` (``Command.ledger``)."""
+        grant = type(command).policy.authorize(session, ctx.actor, command.apart_subject(ctx))
         ctx.on_behalf_of = grant.on_behalf_of
         inputs = command.recorded_inputs(None)
         applied = command.apply(ctx, None)
-        session.add(SupervisionAct(command=command.type, actor=ctx.actor.name, at=ctx.at, inputs=inputs,
+        record = AdministrationAct if command.ledger == "administration" else SupervisionAct
+        session.add(record(command=command.type, actor=ctx.actor.name, at=ctx.at, inputs=inputs,
                                    payload=dict(applied.result)))
         session.flush()
         return applied.value

@@ -57,6 +57,9 @@ class Command:
     unrecorded: ClassVar[frozenset[str]] = frozenset({"expected_version"})
     #: a refusal (``Conflict``, ``NotAllowed``) is recorded in ``command_refusals`` (流程错误)
     records_refusals: ClassVar[bool] = True
+    #: where a command on no case (``load`` returns None) is recorded: ``supervision`` acts
+    #: (findings, 效能告诫) or ``administration`` acts (organisation, catalogue, items)
+    ledger: ClassVar[str] = "supervision"
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -79,6 +82,10 @@ class Command:
             _check_input(getattr(self, f.name), INPUT_LABELS.get(f.name, f"输入“{f.name}”"))
 
     def load(self, ctx: CommandContext) -> OpenCase:
+        raise NotImplementedError
+
+    def apart_subject(self, ctx: CommandContext) -> Subject:
+        """What the policy is checked against for a command on no case (the record it names)."""
         raise NotImplementedError
 
     def subject(self, case: OpenCase) -> Subject:
@@ -138,6 +145,10 @@ class TaskCommand(Command):
             raise NotFound(f"任务 {self.task} 不存在")
         case_id = select(Task.case_id).where(column == self.task).scalar_subquery()  # one statement with the lock
         return ctx.engine.open_case(ctx, ctx.lock_case(case_id, missing=f"任务 {self.task} 不存在"))
+
+    def apart_subject(self, ctx: CommandContext) -> Subject:
+        """What the policy is checked against for a command on no case (the record it names)."""
+        raise NotImplementedError
 
     def subject(self, case: OpenCase) -> Subject:
         return Subject(case.row, case.definition, case.task_row(self.task))

@@ -1,6 +1,6 @@
 """Supervision commands (电子监察, 效能告诫): acts on findings and warnings, which concern no single
 case history. ``load`` returns no case; ``Engine.execute`` checks the policy against the finding or
-warning named (``supervision_subject``) and records the act in ``supervision_acts``."""
+warning named (``apart_subject``) and records the act in ``supervision_acts``."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,7 +30,7 @@ class SupervisionCommand(Command):
     def load(self, ctx: CommandContext) -> None:
         return None
 
-    def supervision_subject(self, ctx: CommandContext) -> Subject:
+    def apart_subject(self, ctx: CommandContext) -> Subject:
         return Subject(None, None)
 
 
@@ -80,7 +80,7 @@ class FindingCommand(SupervisionCommand):
 
     finding: int
 
-    def supervision_subject(self, ctx: CommandContext) -> Subject:
+    def apart_subject(self, ctx: CommandContext) -> Subject:
         if not isinstance(self.finding, int) or not 0 < self.finding <= MAX_ID:
             raise NotFound(f"监察事项 {self.finding} 不存在")
         row = ctx.session.get(Finding, self.finding, with_for_update=True)

@@ -554,6 +554,19 @@ class TrendFigures(Base):
     computed_at: Mapped[datetime]
 
 
+class AdministrationAct(Base):
+    """One administrative command on no case (the organisation, the catalogue, an item as a whole):
+    who did what, when, with which inputs and result. Append-only, like ``supervision_acts``."""
+
+    __tablename__ = "administration_acts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    command: Mapped[str] = mapped_column(String(64), index=True)
+    actor: Mapped[str] = mapped_column(String(128))
+    at: Mapped[datetime] = mapped_column(index=True)
+    inputs: Mapped[dict[str, Any]]
+    payload: Mapped[dict[str, Any]]
+
+
 class SupervisionAct(Base):
     """One supervision command (detecting findings, acknowledging, asking to explain, explaining,
     closing, 效能告诫): the record of acts that concern no single case history."""
