@@ -404,6 +404,27 @@ def test_an_outsider_refused_is_recorded_and_a_long_message_is_cut_to_its_bound(
     assert len(_refusals(flow)[-1][4]) == CommandRefusal.MAX_MESSAGE
 
 
+def test_only_refusals_met_inside_the_case_s_departments_are_process_errors(flow, clock):
+    """An outsider's refused operation (another department's clerk, a stale link) is kept in the
+    record but is no 流程错误 of the case; a refusal met by the item department's own staff is."""
+    clock.set(at("2026-03-02T09:00"))
+    case = flow.start()
+    task = flow.task_of("chuangkou", case.number).id
+    with pytest.raises(NotAllowed):  # 民政's reviewer on 市场监管's acceptance step
+        flow.engine.execute(CompleteTask(task=task, data={"acceptance": "accept"}), flow.actors["mz_shencha"])
+    flow.engine.execute(DetectFindings(), flow.actors["jiancha"])
+    with flow.db.reader() as session:
+        assert session.scalar(select(func.count(Finding.id)).where(Finding.kind == "process_error")) == 0
+    clock.set(at("2026-03-02T09:10"))
+    with pytest.raises(NotAllowed):  # the department's reviewer on the window's step: beyond the role
+        flow.engine.execute(CompleteTask(task=task, data={"acceptance": "accept"}), flow.actors["shencha"])
+    flow.engine.execute(DetectFindings(), flow.actors["jiancha"])
+    with flow.db.reader() as session:
+        (finding,) = session.scalars(select(Finding).where(Finding.kind == "process_error")).all()
+        (outsider, insider) = session.scalars(select(CommandRefusal.id).order_by(CommandRefusal.id)).all()
+        assert finding.evidence == [insider]
+
+
 def test_the_excel_report_opens_and_holds_the_same_rows_as_the_csv(seeded, engine, flow, clock):
     from web import create_app  # import here: the web app only for this test
 

@@ -36,8 +36,9 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.commands.base import COMMANDS
+from engine.errors import NotAllowed
 from engine.store.enums import CaseState, FindingKind
-from engine.store.models import Case, CommandRefusal, Finding, HistoryEntry, Item
+from engine.store.models import Case, CommandRefusal, Finding, HistoryEntry, Item, Task, User
 from engine.timelimits.workdays import WorkCalendar
 
 from .facts import CaseFacts, case_facts
@@ -167,11 +168,15 @@ def detect_refusals(session: Session, *, after: int | None,
     for evidence in session.scalars(select(Finding.evidence).where(Finding.case_id.in_(case_ids),
                                                                    Finding.kind == FindingKind.PROCESS_ERROR)):
         named.update(evidence)
+    cases = {c.id: c for c in session.scalars(select(Case).where(Case.id.in_(case_ids)))}
+    insiders = _insiders(session, cases, {r.actor for r in refusals if r.code == NotAllowed.code})
     by_case: dict[int, list[CommandRefusal]] = {}
     for r in refusals:
-        if r.id not in named:
-            by_case.setdefault(r.case_id, []).append(r)
-    cases = {c.id: c for c in session.scalars(select(Case).where(Case.id.in_(by_case)))} if by_case else {}
+        if r.id in named:
+            continue
+        if r.code == NotAllowed.code and r.actor not in insiders.get(r.case_id, ()):
+            continue  # someone outside the case's departments (a stale page, a wrong link): not the case's 流程错误
+        by_case.setdefault(r.case_id, []).append(r)
     found = []
     for case_id, rows in by_case.items():
         labels = "、".join(dict.fromkeys(getattr(COMMANDS.get(r.command), "label", r.command) for r in rows))
@@ -179,6 +184,22 @@ def detect_refusals(session: Session, *, after: int | None,
                               f"{len(rows)} 次操作被系统拒绝（{labels}）：{rows[0].message}"[:500],
                               tuple(r.id for r in rows)))
     return found, refusals[-1].id
+
+
+def _insiders(session: Session, cases: dict[int, Case], actors: set[str]) -> dict[int, set[str]]:
+    """Of ``actors``, those who work in a department taking part in each case: the item's
+    department or one that had a task on the case. A refusal they met is the case's 流程错误 (an
+    operation out of order or beyond their role); an outsider's is an access matter, kept in
+    ``command_refusals`` but not made a finding."""
+    if not actors or not cases:
+        return {}
+    department_of = dict(session.execute(select(User.username, User.department_id).where(User.username.in_(actors))).all())
+    taking_part: dict[int, set[int]] = {case_id: {case.item.department_id} for case_id, case in cases.items()}
+    for case_id, department_id in session.execute(select(Task.case_id, Task.department_id)
+                                                  .where(Task.case_id.in_(cases)).distinct()):
+        taking_part[case_id].add(department_id)
+    return {case_id: {a for a, d in department_of.items() if d in departments}
+            for case_id, departments in taking_part.items()}
 
 
 def refusal_evidence(session: Session, ids: list[int]) -> list[CommandRefusal]:
