@@ -18,7 +18,7 @@ from engine.commands import (AcknowledgeRefusal, CloseFinding, CompleteTask, Con
 from engine.errors import BadInput, Conflict, NotAllowed
 from engine.store.models import Case, CommandRefusal, EfficiencyWarning, Finding, Meta, SupervisionAct, TrendFigures
 from engine.supervision.board import board
-from engine.supervision.report import monthly_report, remember_trend
+from engine.supervision.report import DEFINITIONS, monthly_report, remember_finished_months, remember_trend
 from engine.supervision.statistics import statistics
 from engine.timelimits.workdays import calendar_version
 from engine.supervision.views import findings_page
@@ -97,6 +97,35 @@ def test_a_case_done_on_the_spot_counts_as_on_the_spot(flow, clock):
     f = s["rows"][0]["figures"]
     assert (f["on_spot"], f["on_spot_rate"], f["avg_used"]) == (1, 1, 0)
     assert s["cases"]["chuangkou"]["on_spot"] == [number]
+
+
+def test_refused_at_the_window_is_no_conclusion_and_a_jiban_is_no_compression(flow, clock):
+    """The centre's definitions (docs/supervision.md): 不予受理 is counted apart, not as 办结 nor
+    现场办结; a 承诺件 decided the day it came in is 现场办结; a 即办件 counts in 即办件率 and is left
+    out of the limits and the compression, which are over 承诺件."""
+    refused = flow.start(applicant="赵七")
+    step(flow, clock, "2026-03-02T09:10", "chuangkou", {"acceptance": "refuse"}, refused.number,
+         opinion="不属于本部门职权范围")
+    quick = granted(flow, clock, "2026-03-02T09:20", "2026-03-02T09:30", "2026-03-02T10:30", "2026-03-02T11:00")
+    clock.set(at("2026-03-02T11:10"))
+    marriage = flow.start(item="MZ-JHDJ", applicant="王五、李六")
+    step(flow, clock, "2026-03-02T11:20", "mz_chuangkou", {"acceptance": "accept", "identity_checked": "checked"},
+         marriage.number)
+    step(flow, clock, "2026-03-02T11:40", "mz_chuangkou",
+         {"decision": "grant", "certificate_no": "J330100-2026-000123"}, marriage.number)
+    slow = granted(flow, clock, "2026-03-03T09:00", "2026-03-03T10:00", "2026-03-06T10:00", "2026-03-09T10:00")
+    s = stats(flow, date(2026, 3, 1), date(2026, 3, 31))
+    t, cases = s["total"]["figures"], s["cases"]["total"]
+    assert (t["received"], t["concluded"], t["not_accepted"], t["refusals"]) == (4, 3, 1, 0)
+    assert cases["not_accepted"] == [refused.number] and refused.number not in cases["concluded"]
+    assert sorted(cases["on_spot"]) == sorted([quick, marriage.number]) and t["on_spot_rate"] == pytest.approx(2 / 3)
+    assert cases["instant"] == [marriage.number] and t["instant_rate"] == pytest.approx(1 / 3)
+    # limits and compression over the two 承诺件 (promised 10, statutory 20): used 0 and 4 working days
+    assert sorted(cases["limited"]) == sorted([quick, slow])
+    assert (t["avg_promised"], t["avg_statutory"]) == (10, 20)
+    assert t["promise_compression"] == pytest.approx(1 - 20 / 40)
+    assert t["compression"] == pytest.approx(1 - 4 / 40)
+    assert t["avg_used"] == pytest.approx(4 / 3)  # time used over every 办结, the 即办件 included
 
 
 def test_a_case_crossing_a_month_boundary_is_received_in_one_month_and_concluded_in_the_next(flow, clock):
@@ -478,7 +507,7 @@ def test_the_trend_stores_finished_months_once_and_reads_them_back(flow, clock):
     assert remember_trend(flow.db, first, clock.now()) == 0  # stored already
     with flow.db.reader() as session:
         stored = {r.period: r.figures for r in session.scalars(select(TrendFigures))}
-    assert stored["2026-03"] == {"received": 1, "concluded": 1, "on_time_rate": 1.0}
+    assert stored["2026-03"] == {"received": 1, "concluded": 1, "on_time_rate": 1.0, "definitions": DEFINITIONS}
 
     # a case made afterwards in March (only a test's clock goes back): the stored month is what
     # the report shows, proof that it was read and not computed again; without ``today`` it is computed
@@ -497,3 +526,17 @@ def test_the_trend_stores_finished_months_once_and_reads_them_back(flow, clock):
     assert remember_trend(flow.db, recomputed, clock.now()) == 5
     with flow.db.reader() as session:
         assert session.scalars(select(TrendFigures.figures).where(TrendFigures.period == "2026-03")).one()["received"] == 2
+
+
+def test_the_timer_process_stores_the_finished_months_and_old_definitions_are_recomputed(flow, clock):
+    supplement_then_deny(flow, clock)
+    clock.set(at("2026-04-01T00:20"))
+    assert remember_finished_months(flow.db, flow.engine.calendar, clock.now()) == 5
+    assert remember_finished_months(flow.db, flow.engine.calendar, clock.now()) == 0
+    assert _report(flow, 2026, 4, date(2026, 4, 1))["trend_fill"] == []  # the page finds them stored
+    with flow.db.transaction() as session:  # a month stored under the first definitions (no marker)
+        row = session.scalars(select(TrendFigures).where(TrendFigures.period == "2026-03")).one()
+        row.figures = {"received": 1, "concluded": 9, "on_time_rate": 1.0}
+    report = _report(flow, 2026, 4, date(2026, 4, 1))
+    assert report["trend"][4]["concluded"] == 1 and [f["period"] for f in report["trend_fill"]] == ["2026-03"]
+    assert remember_finished_months(flow.db, flow.engine.calendar, clock.now()) == 1

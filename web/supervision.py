@@ -9,7 +9,7 @@ from engine.commands import COMMANDS, DecideWarning, DetectFindings, IssueWarnin
 from engine.errors import BadInput, NotAllowed
 from engine.store.models import Department
 from engine.supervision.board import board, board_scope
-from engine.supervision.report import monthly_report, remember_trend, report_csv, report_xlsx
+from engine.supervision.report import monthly_report, report_csv, report_xlsx
 from engine.supervision.scheme import targets
 from engine.supervision.statistics import CASES_OF, FIGURES, GROUPS, statistics
 from engine.supervision.views import CASES_LISTED, FINDING_ACTS, cases_listing, findings_page, period_of, warnings_page
@@ -154,7 +154,6 @@ def report():
     now = get_engine().now()
     with get_db().reader() as session:
         view = monthly_report(session, get_engine().calendar(session), year, month, today=china_date(now))
-    remember_trend(get_db(), view, now)  # the finished months, computed once
     return render_template("supervision/report.html", report=view, value=f"{year:04d}-{month:02d}",
                            chart=trend_chart(view["trend"]), targets=targets())
 

@@ -70,9 +70,24 @@ class CaseFacts:
         return self.used_days <= self.limit_days and self.red_seq is None
 
     @property
+    def not_accepted(self) -> bool:
+        """Ended by 不予受理: the application was never accepted, so it is no 办结 (no decision on it)."""
+        return self.concluded_at is not None and self.refusal_kind == "acceptance"
+
+    @property
+    def decided(self) -> bool:
+        """办结: an accepted application concluded with a decision (准予, 不予许可, deemed)."""
+        return self.concluded_at is not None and not self.not_accepted
+
+    @property
+    def instant(self) -> bool:
+        """即办件: an item whose promised limit is 0 working days (当场办结)."""
+        return self.promised_days == 0
+
+    @property
     def on_the_spot(self) -> bool:
-        """现场办结: concluded on the day it came in."""
-        return self.concluded_at is not None and china_date(self.concluded_at) == china_date(self.started_at)
+        """现场办结: decided on the (China) day the application came in, whatever the item's kind."""
+        return self.decided and china_date(self.concluded_at) == china_date(self.started_at)
 
     @property
     def late_days(self) -> int:

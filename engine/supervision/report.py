@@ -14,7 +14,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from engine.clock import CHINA_TZ
+from engine.clock import CHINA_TZ, china_date
 from engine.store.enums import CaseState, FindingKind, FindingState, WarningState, WarningTarget
 from engine.store.db import Database
 from engine.store.models import Case, EfficiencyWarning, Finding, Item, TrendFigures
@@ -43,6 +43,9 @@ def _period(year: int, month: int) -> str:
 
 
 TREND_FIGURES = ("received", "concluded", "on_time_rate")
+#: the figures' definitions (docs/supervision.md); stored months computed under other ones are recomputed
+#: (2: 不予受理 is no 办结, 现场办结 needs a decision)
+DEFINITIONS = 2
 
 
 def _trend(session: Session, calendar: WorkCalendar, year: int, month: int, this_month: dict[str, Any],
@@ -55,7 +58,8 @@ def _trend(session: Session, calendar: WorkCalendar, year: int, month: int, this
     version = calendar_version(session)
     stored = {row.period: row.figures for row in session.scalars(select(TrendFigures).where(
         TrendFigures.scheme == scheme, TrendFigures.calendar_version == version,
-        TrendFigures.period.in_([_period(y, m) for y, m in periods])))} if today is not None else {}
+        TrendFigures.period.in_([_period(y, m) for y, m in periods]))) if row.figures.get("definitions") == DEFINITIONS} \
+        if today is not None else {}
     months, fill = [], []
     for y, m in periods:
         key = _period(y, m)
@@ -67,9 +71,27 @@ def _trend(session: Session, calendar: WorkCalendar, year: int, month: int, this
             t = statistics(session, calendar, *month_bounds(y, m), "department")["total"]["figures"]
         figures = {name: t[name] for name in TREND_FIGURES}
         if today is not None and key not in stored and month_bounds(y, m)[1] < today:
-            fill.append({"period": key, "scheme": scheme, "calendar_version": version, "figures": figures})
+            fill.append({"period": key, "scheme": scheme, "calendar_version": version,
+                         "figures": {**figures, "definitions": DEFINITIONS}})
         months.append({"label": f"{m} 月", **figures})
     return months, fill
+
+
+def finished_months(session: Session, calendar: WorkCalendar, today: date, scheme: str = "default") -> list[dict[str, Any]]:
+    """The trend's finished months before ``today``'s month (the six a report of this month shows)
+    that are not stored yet with this calendar and these definitions, computed: for ``remember_trend``."""
+    months, fill = _trend(session, calendar, today.year, today.month, {name: None for name in TREND_FIGURES},
+                          today, scheme)
+    return fill
+
+
+def remember_finished_months(db: Database, calendar_of, at: datetime, scheme: str = "default") -> int:
+    """Compute and store the finished months of the trend (the timer process's nightly job, so
+    that the first 月度通报 of a month does not compute six months of histories). Returns how many
+    months were stored."""
+    with db.reader() as session:
+        fill = finished_months(session, calendar_of(session), china_date(at), scheme)
+    return remember_trend(db, {"trend_fill": fill}, at)
 
 
 def remember_trend(db: Database, report: dict[str, Any], at: datetime) -> int:
@@ -81,14 +103,15 @@ def remember_trend(db: Database, report: dict[str, Any], at: datetime) -> int:
         return 0
     try:
         with db.transaction() as session:
-            known = {(p, v) for p, v in session.execute(select(TrendFigures.period, TrendFigures.calendar_version)
-                                                        .where(TrendFigures.scheme == fill[0]["scheme"],
-                                                               TrendFigures.period.in_([f["period"] for f in fill])))}
+            known = {(p, v) for p, v, figures in session.execute(
+                select(TrendFigures.period, TrendFigures.calendar_version, TrendFigures.figures)
+                .where(TrendFigures.scheme == fill[0]["scheme"], TrendFigures.period.in_([f["period"] for f in fill])))
+                if figures.get("definitions") == DEFINITIONS}
             stored = 0
             for f in fill:
                 if (f["period"], f["calendar_version"]) in known:
                     continue
-                # computed with another calendar: replaced
+                # computed with another calendar or other definitions: replaced
                 session.execute(delete(TrendFigures).where(TrendFigures.period == f["period"],
                                                            TrendFigures.scheme == f["scheme"]))
                 session.add(TrendFigures(**f, computed_at=at))

@@ -1,9 +1,11 @@
 """Statistics computed from case histories (``facts.case_facts``) for a period, grouped by
 department, window, clerk or item, with the cases behind every figure.
 
-A case counts as *received* in the period it came in (收件) and as *concluded* in the period it
-concluded; every figure about conclusions (on time, on the spot, time used, overdue, deemed,
-refusals, returns, supplements, extensions) is over the cases concluded in the period.
+A case counts as *received* in the period it came in (收件) and as *concluded* (办结) in the period
+it was decided; a case ended by 不予受理 is counted as such and is no 办结 (no decision was made
+on it). Every figure about conclusions (on time, on the spot, time used, overdue, deemed, refusals,
+returns, supplements, extensions) is over the cases decided in the period. Limits and compression
+are over 承诺件 (promised limit above 0): a 即办件 has no working-day limit to compress.
 Satisfaction needs ratings (好差评), which the system does not collect yet: shown as “暂无”.
 Complaints are the cases of the 12345 complaint item received and concluded in the period.
 """
@@ -26,15 +28,17 @@ COMPLAINT_ITEM = "ZWFW-12345"
 #: figure → (Chinese name, whether it is a share of ``concluded``)
 FIGURES = {
     "received": "受理（收件）", "concluded": "办结", "on_time": "按时办结", "on_time_rate": "按时办结率",
-    "on_spot": "现场办结", "on_spot_rate": "现场办结率", "avg_used": "平均用时（工作日）",
-    "avg_promised": "平均承诺时限", "avg_statutory": "平均法定时限", "compression": "压缩率",
-    "overdue": "超期", "deemed": "默许", "refusals": "不予受理/不予许可", "returns": "退回",
+    "on_spot": "现场办结", "on_spot_rate": "现场办结率", "instant": "即办件", "instant_rate": "即办件率",
+    "avg_used": "平均用时（工作日）",
+    "avg_promised": "平均承诺时限", "avg_statutory": "平均法定时限", "promise_compression": "承诺压缩率",
+    "compression": "实际压缩率",
+    "overdue": "超期", "deemed": "默许", "not_accepted": "不予受理", "refusals": "不予许可", "returns": "退回",
     "supplements": "补正告知", "extensions": "延期", "satisfaction_rate": "满意率",
-    "complaints": "投诉收到", "complaints_resolved": "投诉办结",
+    "complaints": "投诉收到", "complaints_resolved": "投诉办结", "limited": "承诺件办结",
 }
 #: the figures whose value is a list of cases (the others are computed from them)
-COUNTED = ("received", "concluded", "on_time", "on_spot", "overdue", "deemed", "refusals", "returns", "supplements",
-           "extensions", "complaints", "complaints_resolved")
+COUNTED = ("received", "concluded", "on_time", "on_spot", "instant", "overdue", "deemed", "not_accepted", "refusals",
+           "returns", "supplements", "extensions", "complaints", "complaints_resolved", "limited")
 HISTORY_BATCH = 2000
 #: of an entry's result only the days of an extension are read, and of the observed state only the
 #: case's four flags, as plain values: the JSON documents stay in the database (decoding them was
@@ -66,6 +70,7 @@ class Group:
     used: list[int] = field(default_factory=list)
     promised: list[int] = field(default_factory=list)
     statutory: list[int] = field(default_factory=list)
+    limited_used: list[int] = field(default_factory=list)  # time used by the 承诺件 among them
 
     def add(self, f: CaseFacts, *, received: bool, concluded: bool, complaint: bool) -> None:
         c = self.cases
@@ -74,6 +79,9 @@ class Group:
             if complaint:
                 c["complaints"].append(f.number)
         if not concluded:
+            return
+        if f.not_accepted:  # 不予受理: ended without a decision, no 办结
+            c["not_accepted"].append(f.number)
             return
         c["concluded"].append(f.number)
         if complaint:
@@ -84,6 +92,8 @@ class Group:
             c["overdue"].append(f.number)
         if f.on_the_spot:
             c["on_spot"].append(f.number)
+        if f.instant:
+            c["instant"].append(f.number)
         if f.deemed_seq is not None:
             c["deemed"].append(f.number)
         if f.refusal_seq is not None:
@@ -96,9 +106,10 @@ class Group:
             c["extensions"].append(f.number)
         if f.used_days is not None:
             self.used.append(f.used_days)
-        if f.promised_days is not None:
+        if f.promised_days and f.statutory_days and f.used_days is not None:  # a 承诺件: limits to compare
+            c["limited"].append(f.number)
+            self.limited_used.append(f.used_days)
             self.promised.append(f.promised_days)
-        if f.statutory_days:
             self.statutory.append(f.statutory_days)
 
     def figures(self) -> dict[str, Any]:
@@ -106,11 +117,13 @@ class Group:
         done = out["concluded"]
         out["on_time_rate"] = out["on_time"] / done if done else None
         out["on_spot_rate"] = out["on_spot"] / done if done else None
+        out["instant_rate"] = out["instant"] / done if done else None
         out["avg_used"] = sum(self.used) / len(self.used) if self.used else None
         out["avg_promised"] = sum(self.promised) / len(self.promised) if self.promised else None
         out["avg_statutory"] = sum(self.statutory) / len(self.statutory) if self.statutory else None
-        out["compression"] = (1 - out["avg_used"] / out["avg_statutory"]
-                              if out["avg_used"] is not None and out["avg_statutory"] else None)
+        statutory = sum(self.statutory)
+        out["promise_compression"] = 1 - sum(self.promised) / statutory if statutory else None
+        out["compression"] = 1 - sum(self.limited_used) / statutory if statutory else None
         out["satisfaction_rate"] = None
         return out
 
@@ -190,6 +203,7 @@ def statistics(session: Session, calendar: WorkCalendar, start: date, end: date,
 
 
 #: the cases behind a figure that is not itself a count: a rate's numerator, an average's cases
-CASES_OF = {"on_time_rate": "on_time", "on_spot_rate": "on_spot", "avg_used": "concluded",
-            "avg_promised": "concluded", "avg_statutory": "concluded", "compression": "concluded",
+CASES_OF = {"on_time_rate": "on_time", "on_spot_rate": "on_spot", "instant_rate": "instant", "avg_used": "concluded",
+            "avg_promised": "limited", "avg_statutory": "limited", "compression": "limited",
+            "promise_compression": "limited",
             "satisfaction_rate": "concluded"}
