@@ -540,3 +540,18 @@ def test_the_timer_process_stores_the_finished_months_and_old_definitions_are_re
     report = _report(flow, 2026, 4, date(2026, 4, 1))
     assert report["trend"][4]["concluded"] == 1 and [f["period"] for f in report["trend_fill"]] == ["2026-03"]
     assert remember_finished_months(flow.db, flow.engine.calendar, clock.now()) == 1
+
+
+def test_the_timer_process_schedules_the_trend_and_its_job_stores_the_months(flow, clock):
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from timers import scheduler
+
+    jobs = {job.id: job for job in scheduler._add_job(BackgroundScheduler(timezone=CHINA_TZ), flow.engine, 30).get_jobs()}
+    assert {"sweep-deadlines", "detect-findings", "remember-trend"} <= set(jobs)
+    assert "hour='0'" in str(jobs["remember-trend"].trigger) and "minute='20'" in str(jobs["remember-trend"].trigger)
+    supplement_then_deny(flow, clock)
+    clock.set(at("2026-04-02T00:20"))
+    scheduler.remember_trend(flow.engine)
+    with flow.db.reader() as session:
+        assert session.scalars(select(TrendFigures.figures).where(TrendFigures.period == "2026-03")).one()["concluded"] == 1
