@@ -16,7 +16,8 @@ from engine.commands import (AcknowledgeRefusal, CloseFinding, CompleteTask, Con
                              ExplainFinding, ExtendDeadline, IssueWarning, ReceiveSupplement, RecordMaterials,
                              RequestExplanation, RequestSupplement)
 from engine.errors import BadInput, Conflict, NotAllowed
-from engine.store.models import Case, CommandRefusal, EfficiencyWarning, Finding, Meta, SupervisionAct, TrendFigures
+from engine.store.models import (Case, CommandRefusal, EfficiencyWarning, Finding, Message, Meta, SupervisionAct, TrendFigures,
+                                 User)
 from engine.supervision.board import board
 from engine.supervision.report import DEFINITIONS, monthly_report, remember_finished_months, remember_trend
 from engine.supervision.statistics import statistics
@@ -308,6 +309,32 @@ def test_a_units_score_is_broken_down_to_its_events(flow, clock):
     assert {u["score"] for u in result["units"] if u is not scjg} == {100}
 
 
+def test_a_case_held_to_be_a_fault_earns_no_on_the_spot_bonus(flow, clock):
+    from engine.supervision.assessment import assess  # import here: only the assessment tests use it
+
+    quick = granted(flow, clock, "2026-03-02T09:00", "2026-03-02T09:01", "2026-03-02T09:01:30", "2026-03-02T09:02")
+    clock.set(at("2026-03-02T10:00"))
+    found = flow.engine.execute(DetectFindings(), flow.actors["jiancha"])
+    (off_system,) = [f for f in found if f["kind"] == "off_system"]
+    with flow.db.reader() as session:
+        before = assess(session, flow.engine.calendar(session), date(2026, 3, 1), date(2026, 3, 31))
+    assert any(line["events"] == [quick] for u in before["units"] for line in u["lines"] if line["label"] == "现场办结")
+    flow.engine.execute(ConfirmFinding(finding=off_system["finding"]), flow.actors["jiancha"])
+    with flow.db.reader() as session:
+        after = assess(session, flow.engine.calendar(session), date(2026, 3, 1), date(2026, 3, 31))
+    scjg = next(u for u in after["units"] if u["department"] == "市市场监督管理局")
+    assert "现场办结" not in {line["label"] for line in scjg["lines"]}
+    assert any(line["label"] == "经确认的监察问题" for line in scjg["lines"])
+    heads = [m for m in _messages(flow, "fuzeren") if m.startswith("【监察问题已确认】")]
+    assert heads and quick in heads[0]  # the department's head is told
+
+
+def _messages(flow, username):
+    with flow.db.reader() as session:
+        user = session.scalars(select(User).where(User.username == username)).one()
+        return [m.title for m in session.scalars(select(Message).where(Message.user_id == user.id))]
+
+
 def test_the_scheduled_scan_is_recorded_as_the_system(flow, clock):
     from timers.scheduler import detect_findings  # import here: the scheduler module pulls in APScheduler
 
@@ -338,13 +365,23 @@ def test_pages_warn_a_unit_export_the_report_and_keep_heads_and_clerks_out(seede
         assert (w.target, w.user_id, w.department.name) == ("unit", None, "市民政局")
     bad = supervisor.post("/supervision/warnings", data={"csrf_token": csrf_of(form), "target": "person", "user": "",
                                                          "reason": "x"})
-    assert bad.status_code == 400 and "告诫对象" in bad.get_data(as_text=True)
+    assert bad.status_code == 400 and "请选择要告诫的人员" in bad.get_data(as_text=True)
+    typo = supervisor.post("/supervision/warnings", data={"csrf_token": csrf_of(form), "target": "person",
+                                                          "user": "shencha", "reason": "拖延办理", "cases": "GENERAL-1"})
+    shown = typo.get_data(as_text=True)  # the form again with what was typed, the message on it
+    assert typo.status_code == 400 and "办件不存在：GENERAL-1" in shown and "拖延办理</textarea>" in shown
     csv_text = supervisor.get("/supervision/report.csv?value=2026-03").get_data(as_text=True)
     assert csv_text.startswith("\ufeff月度通报 2026 年 3 月") and "市民政局" in csv_text and "窗口服务投诉多" in csv_text
     assert supervisor.get("/supervision/report?value=2026-13").status_code == 400
     head = login(app.test_client(), "fuzeren")
     assert head.get("/supervision/").status_code == 200 and head.get("/supervision/report").status_code == 403
-    assert head.get("/supervision/warnings").status_code == 403
+    mine = head.get("/supervision/warnings")  # a head reads the warnings to the department: none to 市场监管
+    assert mine.status_code == 200 and "还没有效能告诫" in mine.get_data(as_text=True)
+    assert "发出告诫" not in mine.get_data(as_text=True)
+    mz_head = login(app.test_client(), "mz_fuzeren").get("/supervision/warnings").get_data(as_text=True)
+    assert "窗口服务投诉多" in mz_head and "发出告诫" not in mz_head
+    assert head.post("/supervision/warnings", data={"csrf_token": csrf_of(mine.get_data(as_text=True)), "target": "unit",
+                                                    "department": "scjg", "reason": "x"}).status_code == 403
     clerk = login(app.test_client(), "shencha")
     assert clerk.get("/supervision/").status_code == 403 and "电子监察" not in clerk.get("/").get_data(as_text=True)
 
@@ -477,14 +514,21 @@ def test_the_excel_report_opens_and_holds_the_same_rows_as_the_csv(seeded, engin
     for r, x in zip(csv_rows, xlsx_rows):
         x = x[:len(r)] if not any(x[len(r):]) else x  # a sheet's rows are as wide as its widest
         assert len(x) == len(r), r
-        # numbers stay numbers in the workbook (a score of 90.0 is the number 90)
-        assert [float(v) if isinstance(w, (int, float)) else v for v, w in zip(r, x)] == \
+        # numbers stay numbers in the workbook (a score of 90.0 is the number 90, a rate 100.0% the number 1)
+        as_number = lambda v: float(v[:-1]) / 100 if v.endswith("%") else float(v)  # noqa: E731
+        assert [pytest.approx(as_number(v)) if isinstance(w, (int, float)) else v for v, w in zip(r, x)] == \
                [w if isinstance(w, (int, float)) else ("" if w is None else w) for w in x], r
     assert len(csv_rows) == len(xlsx_rows) and any("窗口服务投诉多" in r for r in csv_rows)
     ranking = book["单位排名"]
     assert ranking["A3"].value == "排名" and ranking["A3"].font.bold and ranking.freeze_panes == "A4"
     assert ranking.column_dimensions["B"].width >= 10  # a unit's Chinese name fits
     assert 8 <= ranking.column_dimensions["J"].width <= 60
+    rate = next(c for row in ranking.iter_rows(min_row=4) for c in row
+                if isinstance(c.value, (int, float)) and c.number_format == "0.0%")
+    assert 0 <= rate.value <= 1  # a rate is a number shown as a percentage
+    late = [list(r) for r in book["超期与红牌"].iter_rows(values_only=True)]
+    assert late[0][0].startswith("超期办结的办件（") and late[1][0] == "办件编号"
+    assert ["无"] in [[v for v in r if v is not None] for r in late]  # an empty list says so
     assert login(app.test_client(), "fuzeren").get("/supervision/report.xlsx").status_code == 403
 
 
@@ -555,3 +599,13 @@ def test_the_timer_process_schedules_the_trend_and_its_job_stores_the_months(flo
     scheduler.remember_trend(flow.engine)
     with flow.db.reader() as session:
         assert session.scalars(select(TrendFigures.figures).where(TrendFigures.period == "2026-03")).one()["concluded"] == 1
+
+
+def test_the_history_says_what_a_step_decided_so_a_refusal_never_reads_like_an_acceptance(flow, clock):
+    from engine.read.views import history_view
+
+    number = supplement_then_deny(flow, clock)
+    with flow.db.reader() as session:
+        case = session.scalars(select(Case).where(Case.number == number)).one()
+        done = [(h["step"], h["details"]) for h in history_view(session, case) if h["what"] == "办理"]
+    assert done[0][1] == "予以受理" and done[-1][1] == "不予许可"

@@ -6,7 +6,7 @@ from flask import Blueprint, Response, flash, g, redirect, render_template, requ
 
 from engine.clock import china_date
 from engine.commands import COMMANDS, DecideWarning, DetectFindings, IssueWarning
-from engine.errors import BadInput, NotAllowed
+from engine.errors import BadInput, Conflict, NotAllowed, NotFound
 from engine.store.models import Department
 from engine.supervision.board import board, board_scope
 from engine.supervision.report import monthly_report, report_csv, report_xlsx
@@ -34,10 +34,13 @@ def index():
 @bp.route("/findings")
 @login_required
 def findings():
+    return _findings(request.args.get("state", "")[:16], request.args.get("kind", "")[:32])
+
+
+def _findings(state: str, kind: str, *, errors=None, notes=None, status: int = 200):
     with get_db().reader() as session:
-        view = findings_page(session, g.actor, state=request.args.get("state", "")[:16],
-                             kind=request.args.get("kind", "")[:32])
-    return render_template("supervision/findings.html", view=view)
+        view = findings_page(session, g.actor, state=state, kind=kind)
+    return render_template("supervision/findings.html", view=view, errors=errors or {}, notes=notes or {}), status
 
 
 @bp.route("/findings/detect", methods=["POST"])
@@ -53,9 +56,14 @@ def detect():
 def act(finding: int, act: str):
     if act not in FINDING_ACTS:
         raise BadInput("没有这项操作")
-    command = COMMANDS[act](finding=finding, note=request.form.get("note", ""))
-    get_engine().execute(command, g.actor)
-    flash(f"监察事项 {finding}：已{type(command).label}")
+    note = request.form.get("note", "")
+    command = COMMANDS[act](finding=finding, note=note)
+    try:
+        get_engine().execute(command, g.actor)
+    except (BadInput, Conflict) as exc:  # the same page again, the message at the finding, the note kept
+        return _findings(request.form.get("back_state", "")[:16], "", errors={finding: exc.message},
+                         notes={finding: note[:2000]}, status=400)
+    flash(f"监察事项第 {finding} 号：已{type(command).label}")
     return redirect(url_for("supervision.findings", **({"state": request.form["back_state"]}
                                                        if request.form.get("back_state") else {})))
 
@@ -68,15 +76,28 @@ def warnings():
         findings_ids = tuple(int(x) for x in request.form.get("findings", "").replace("，", ",").split(",")
                              if x.strip().isdigit())
         target = request.form.get("target", "person")
-        row = get_engine().execute(IssueWarning(
-            user=request.form.get("user", "") if target == "person" else "",
-            department=request.form.get("department", "") if target == "unit" else "",
-            reason=request.form.get("reason", ""), cases=cases, findings=findings_ids), g.actor)
+        if target == "person" and not request.form.get("user"):
+            return _warnings(error="请选择要告诫的人员", typed=request.form)
+        if target == "unit" and not request.form.get("department"):
+            return _warnings(error="请选择要告诫的单位", typed=request.form)
+        try:
+            row = get_engine().execute(IssueWarning(
+                user=request.form.get("user", "") if target == "person" else "",
+                department=request.form.get("department", "") if target == "unit" else "",
+                reason=request.form.get("reason", ""), cases=cases, findings=findings_ids), g.actor)
+        except (BadInput, NotFound, Conflict) as exc:  # a typo in a case number: the form again, as typed
+            return _warnings(error=exc.message, typed=request.form)
         flash(f"已发出效能告诫（第 {row['warning']} 号）")
         return redirect(url_for("supervision.warnings"))
+    return _warnings()
+
+
+def _warnings(*, error: str = "", typed=None):
     with get_db().reader() as session:
         view = warnings_page(session, g.actor)
-    return render_template("supervision/warnings.html", view=view)
+    typed = {k: (typed.get(k) or "")[:2000] for k in ("target", "user", "department", "reason", "cases", "findings")} \
+        if typed is not None else {}
+    return render_template("supervision/warnings.html", view=view, error=error, typed=typed), 400 if error else 200
 
 
 @bp.route("/warnings/<int:warning>/decide", methods=["POST"])

@@ -171,7 +171,12 @@ class ConfirmFinding(FindingCommand):
     def apply(self, ctx: CommandContext, case: None) -> Applied:
         row = self.row(ctx, (FindingState.OPEN, FindingState.EXPLAINED), "确认")
         note = bounded_text(self.note, "确认意见", required=False)
-        return Applied(None, self.note_trail(row, ctx, "confirmed", note, FindingState.CONFIRMED))
+        result = self.note_trail(row, ctx, "confirmed", note, FindingState.CONFIRMED)
+        # the department answers for it in its assessment: its heads are told
+        result["notified"] = alerts.send(ctx.session, _heads(ctx.session, row.department_id), case=row.case,
+                                         kind="supervision", at=ctx.at, body=note or row.summary,
+                                         title=f"【监察问题已确认】{row.case.number} {FindingKind.label_of(row.kind)}，计入考核")
+        return Applied(None, result)
 
 
 @dataclass(frozen=True)
@@ -236,8 +241,11 @@ class IssueWarning(SupervisionCommand):
                                 decided_by=ctx.actor.name, decided_at=ctx.at)
         session.add(row)
         session.flush()
-        told = [person] if person else _heads(session, department_id)
-        notified = alerts.send(session, told, case=None, kind="warning", at=ctx.at, body=reason,
+        heads = _heads(session, department_id)  # a unit's head hears of a warning to the unit or its staff
+        told = [person, *(h for h in heads if h.id != person.id)] if person else heads
+        linked = session.scalars(select(Case).where(Case.number == numbers[0])).one() if numbers else None
+        body = reason + (f"（相关办件：{'、'.join(numbers)}）" if numbers else "")
+        notified = alerts.send(session, told, case=linked, kind="warning", at=ctx.at, body=body,
                                title=f"【效能告诫】{person.display_name if person else row.department.name}")
         proposed = propose_head_warning(session, department_id, ctx.at, ctx.actor.name) if person else None
         if proposed is not None:

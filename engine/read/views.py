@@ -417,6 +417,11 @@ def _deadline_words(session: Session, case: Case, result: dict[str, Any]) -> str
     return f"{what}{DeadlineKind.label_of(result.get('kind'))}"
 
 
+#: what a step's decisive field said, as the history shows it beside the step
+OUTCOME_WORDS = {("acceptance", "accept"): "予以受理", ("acceptance", "refuse"): "不予受理",
+                 ("decision", "grant"): "准予许可", ("decision", "deny"): "不予许可"}
+
+
 def history_view(session: Session, case: Case) -> list[dict[str, Any]]:
     """Each entry of the case history as people read it: when (China time), who (by name, and
     on whose behalf), what (the command's label and the particulars in words)."""
@@ -448,6 +453,11 @@ def history_view(session: Session, case: Case) -> list[dict[str, Any]]:
             target = result.get("assignee") or result.get("owner") or inputs.get("to")
             if target:
                 details.append(f"{'交回' if e.command == 'hand_back_task' else '给'} {names.get(target, target)}")
+        elif e.command == "complete_task" and isinstance(inputs.get("data"), dict):
+            data = inputs["data"]  # the outcome a step decided, in words: a refusal never reads like an acceptance
+            outcome = OUTCOME_WORDS.get(("acceptance", data.get("acceptance"))) or OUTCOME_WORDS.get(("decision", data.get("decision")))
+            if outcome:
+                details.append(outcome)
         elif e.command == "start_case" and not e.actor.startswith(("applicant:", "system")):
             what = "受理登记（收件）"
         elif e.command == "record_materials" and isinstance(result.get("materials"), dict):

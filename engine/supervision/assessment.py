@@ -10,7 +10,9 @@ A unit is a department that owns items. Its score starts at the scheme's ``base`
   period), ``confirmed_finding`` (findings of the unit confirmed in the period), ``warning`` (效能告诫
   issued to the unit or its staff in the period, including a confirmed one to its head), ``deemed``
   (cases concluded in the period by a deemed acceptance or approval);
-- each **bonus** adds ``points`` per event, up to ``cap``: ``on_spot`` (cases concluded on the spot).
+- each **bonus** adds ``points`` per event, up to ``cap``: ``on_spot`` (cases concluded on the spot),
+  except cases with a confirmed finding (a step done in a minute that the supervisor held to be
+  体外循环 earns no 现场办结 bonus).
 
 Units are ranked by score; equal scores share a rank (listed by name)."""
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.store.enums import WarningState
+from engine.store.enums import FindingState, WarningState
 from engine.store.models import Department, EfficiencyWarning, Finding, Item
 from engine.timelimits.workdays import WorkCalendar
 
@@ -46,8 +48,11 @@ def assess(session: Session, calendar: WorkCalendar, start: date, end: date, *, 
     units = {str(i): name for i, name in session.execute(
         select(Department.id, Department.name).where(Department.id.in_(select(Item.department_id))))}
     confirmed: dict[str, list[str]] = {}
+    faulted: set[str] = set()  # cases with a confirmed finding: they earn no bonus
     for f in session.scalars(select(Finding).where(Finding.department_id.in_([int(k) for k in units]))):
         when = next((t["at"] for t in f.trail if t["act"] == "confirmed"), None)
+        if f.state == FindingState.CONFIRMED:
+            faulted.add(f.case.number)
         if when is not None and low.isoformat() <= when < high.isoformat():
             confirmed.setdefault(str(f.department_id), []).append(f"监察事项 {f.id}（{f.case.number}）")
     warned: dict[str, list[str]] = {}
@@ -72,7 +77,7 @@ def assess(session: Session, calendar: WorkCalendar, start: date, end: date, *, 
                           "events": missed})
         events = {"overdue": cases.get("overdue", []), "deemed": cases.get("deemed", []),
                   "confirmed_finding": confirmed.get(key, []), "warning": warned.get(key, []),
-                  "on_spot": cases.get("on_spot", [])}
+                  "on_spot": [n for n in cases.get("on_spot", []) if n not in faulted]}
         for sign, rules in ((-1, config["deductions"]), (1, config["bonuses"])):
             for rule in rules:
                 found = events.get(rule["event"], [])

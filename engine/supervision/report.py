@@ -152,28 +152,50 @@ def monthly_report(session: Session, calendar: WorkCalendar, year: int, month: i
             "red_open": red_open, "findings": found, "warnings": warned, "trend": months, "trend_fill": fill}
 
 
-def _pct(value) -> str:
-    return "" if value is None else f"{value * 100:.1f}%"
+class Percent(float):
+    """A rate in a report row: a number in Excel (shown 0.0 %), ``12.5%`` in the CSV."""
+
+
+class Days(float):
+    """An average of working days in a report row: a number in Excel (shown 0.0), ``2.5`` in the CSV."""
+
+
+def _pct(value) -> Percent | str:
+    return "" if value is None else Percent(value)
+
+
+def _csv_value(value: Any) -> Any:
+    if isinstance(value, Percent):
+        return f"{value * 100:.1f}%"
+    if isinstance(value, Days):
+        return f"{value:.1f}"
+    return value
 
 
 def report_sections(report: dict[str, Any]) -> list[tuple[str, list[list[Any]]]]:
     """The report as rows, in sections: each a sheet of the Excel file, and the CSV's parts one
     after another with a blank row between them. One source, so that both hold the same rows."""
     units: list[list[Any]] = [[f"月度通报 {report['title']}", report["scheme"]], [],
-                              ["排名", "单位", "考核得分", "受理", "办结", "按时办结率", "现场办结率",
+                              ["排名", "单位", "考核得分", "收件", "办结", "不予受理", "按时办结率", "现场办结率",
                                "平均用时（工作日）", "超期", "扣分加分明细"]]
     for u in report["units"]:
         f = u["figures"]
-        units.append([u["rank"], u["department"], u["score"], u["received"], u["concluded"],
+        units.append([u["rank"], u["department"], u["score"], u["received"], u["concluded"], f.get("not_accepted", 0),
                       _pct(f.get("on_time_rate")), _pct(f.get("on_spot_rate")),
-                      "" if f.get("avg_used") is None else f"{f['avg_used']:.1f}", f.get("overdue", 0),
-                      "；".join(f"{line['label']} {line['points']:+g}（{line['detail']}）" for line in u["lines"])])
-    late: list[list[Any]] = [["超期办结的办件"], *([number] for number in report["late"]),
-                             ["月末仍亮红牌的在办件"], *([number, item] for number, item in report["red_open"])]
+                      "" if f.get("avg_used") is None else Days(f["avg_used"]), f.get("overdue", 0),
+                      "；".join(f"{line['label']} {line['points']:+g}（{line['detail']}）"
+                               + (f"：{'、'.join(line['events'])}" if line.get("events") else "") for line in u["lines"])])
+    late: list[list[Any]] = [[f"超期办结的办件（{len(report['late'])} 件）"], ["办件编号"],
+                             *([number] for number in report["late"]), *([["无"]] if not report["late"] else []),
+                             [], [f"月末仍亮红牌的在办件（{len(report['red_open'])} 件）"], ["办件编号", "事项"],
+                             *([number, item] for number, item in report["red_open"]),
+                             *([["无"]] if not report["red_open"] else [])]
     findings: list[list[Any]] = [["监察事项", "类别", "状态", "办件", "单位", "说明"]]
     findings += [[f["id"], f["kind"], f["state"], f["case"], f["department"], f["summary"]] for f in report["findings"]]
+    findings += [["无"]] if not report["findings"] else []
     warnings: list[list[Any]] = [["效能告诫", "对象", "单位", "人员", "日期", "理由"]]
     warnings += [[x["id"], x["target"], x["department"], x["person"], x["at"], x["reason"]] for x in report["warnings"]]
+    warnings += [["无"]] if not report["warnings"] else []
     return [("单位排名", units), ("超期与红牌", late), ("监察事项", findings), ("效能告诫", warnings)]
 
 
@@ -185,7 +207,7 @@ def report_csv(report: dict[str, Any]) -> str:
     for n, (_name, rows) in enumerate(report_sections(report)):
         if n:
             w.writerow([])
-        w.writerows(rows)
+        w.writerows([_csv_value(v) for v in row] for row in rows)
     return out.getvalue()
 
 
@@ -207,10 +229,18 @@ def report_xlsx(report: dict[str, Any]) -> bytes:
     for name, rows in report_sections(report):
         sheet = book.create_sheet(name)
         for row in rows:
-            sheet.append(row)
+            sheet.append([float(v) if isinstance(v, (Percent, Days)) else v for v in row])
+            for c, v in enumerate(row, start=1):  # numbers stay numbers, shown as the page shows them
+                if isinstance(v, (Percent, Days)):
+                    sheet.cell(row=sheet.max_row, column=c).number_format = "0.0%" if isinstance(v, Percent) else "0.0"
         heading = 3 if name == "单位排名" else 1  # the ranking starts with the title and a blank row
         for cell in sheet[heading]:
             cell.font = bold
+        if name == "超期与红牌":  # two tables, each with a title and a heading row
+            for r, row in enumerate(rows, start=1):
+                if row and row[0] in ("办件编号",) or (row and str(row[0]).startswith(("超期办结", "月末仍亮"))):
+                    for cell in sheet[r]:
+                        cell.font = bold
         if name == "单位排名":
             sheet["A1"].font = Font(bold=True, size=14)
         sheet.freeze_panes = sheet.cell(row=heading + 1, column=1)
@@ -219,7 +249,7 @@ def report_xlsx(report: dict[str, Any]) -> bytes:
             if r == 1 and name == "单位排名":
                 continue  # the title may run across columns
             for c, value in enumerate(row, start=1):
-                widths[c] = max(widths.get(c, 0), _width(value))
+                widths[c] = max(widths.get(c, 0), _width(_csv_value(value)))
         for c, width in widths.items():
             letter = sheet.cell(row=1, column=c).column_letter
             sheet.column_dimensions[letter].width = min(max(width + 2, 8), MAX_COLUMN_WIDTH)

@@ -27,13 +27,13 @@ GROUPS = {"department": "部门", "window": "窗口", "clerk": "受理人", "ite
 COMPLAINT_ITEM = "ZWFW-12345"
 #: figure → (Chinese name, whether it is a share of ``concluded``)
 FIGURES = {
-    "received": "受理（收件）", "concluded": "办结", "on_time": "按时办结", "on_time_rate": "按时办结率",
+    "received": "收件", "concluded": "办结", "on_time": "按时办结", "on_time_rate": "按时办结率",
     "on_spot": "现场办结", "on_spot_rate": "现场办结率", "instant": "即办件", "instant_rate": "即办件率",
     "avg_used": "平均用时（工作日）",
     "avg_promised": "平均承诺时限", "avg_statutory": "平均法定时限", "promise_compression": "承诺压缩率",
     "compression": "实际压缩率",
-    "overdue": "超期", "deemed": "默许", "not_accepted": "不予受理", "refusals": "不予许可", "returns": "退回",
-    "supplements": "补正告知", "extensions": "延期", "satisfaction_rate": "满意率",
+    "overdue": "超期办结", "deemed": "默许", "not_accepted": "不予受理", "refusals": "不予许可", "returns": "有退回",
+    "supplements": "有补正告知", "extensions": "有延期", "satisfaction_rate": "满意率",
     "complaints": "投诉收到", "complaints_resolved": "投诉办结", "limited": "承诺件办结",
 }
 #: the figures whose value is a list of cases (the others are computed from them)

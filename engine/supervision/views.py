@@ -85,9 +85,13 @@ def _names(session: Session, usernames: set[str]) -> dict[str, str]:
 
 
 def warnings_page(session: Session, actor: Actor) -> dict[str, Any]:
-    if not actor.has_role("supervisor"):
-        raise NotAllowed("效能告诫只对监察员开放")
-    rows = [warning_dict(w) for w in warnings_list(session)]
+    """The warnings: all of them with the form to issue one (a supervisor), or those to a head's
+    own department and its staff, to read (a head)."""
+    supervisor = actor.user_id is not None and actor.has_role("supervisor")
+    if not supervisor and not (actor.user_id is not None and actor.has_role("head")):
+        raise NotAllowed("效能告诫只对监察员和部门负责人开放")
+    department_id = None if supervisor else actor.department_id
+    rows = [warning_dict(w) for w in warnings_list(session, department_id=department_id)]
     names = _names(session, {r["created_by"] for r in rows})
     for r in rows:
         r["created_by_name"] = names.get(r["created_by"], r["created_by"])
@@ -96,8 +100,9 @@ def warnings_page(session: Session, actor: Actor) -> dict[str, Any]:
         r["state_name"] = WarningState.label_of(r["state"])
     people = [(u.username, f"{u.display_name}（{u.department.name}）") for u in session.scalars(
         select(User).where(User.active.is_(True)).join(UserRole).where(
-            UserRole.role.in_(("window_clerk", "reviewer", "head"))).order_by(User.department_id, User.id)).unique()]
-    units = list(session.execute(select(Department.code, Department.name).order_by(Department.id)))
+            UserRole.role.in_(("window_clerk", "reviewer", "head"))).order_by(User.department_id, User.id)).unique()] \
+        if supervisor else []
+    units = list(session.execute(select(Department.code, Department.name).order_by(Department.id))) if supervisor else []
     per_person: dict[str, int] = {}
     per_unit: dict[str, int] = {}
     for r in rows:
@@ -106,7 +111,9 @@ def warnings_page(session: Session, actor: Actor) -> dict[str, Any]:
                 per_person[r["person"]] = per_person.get(r["person"], 0) + 1
             per_unit[r["department"]] = per_unit.get(r["department"], 0) + 1
     return {"rows": rows, "people": people, "units": units, "per_person": per_person, "per_unit": per_unit,
-            "proposed": [r for r in rows if r["state"] == WarningState.PROPOSED]}
+            "proposed": [r for r in rows if r["state"] == WarningState.PROPOSED] if supervisor else [],
+            "may_issue": supervisor,
+            "scope": "全部部门" if supervisor else session.get(Department, actor.department_id).name}
 
 
 def period_of(kind: str, value: str, start: str, end: str, today: date) -> tuple[date, date, str]:
