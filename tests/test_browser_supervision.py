@@ -69,6 +69,11 @@ def test_a_supervisor_works_the_board_findings_warnings_and_statistics(server, p
     page.goto(f"{server}/supervision/warnings")
     page.select_option("select[name=user]", "shencha")
     page.fill("textarea[name=reason]", "审查环节超期未办")
+    page.fill("input[name=cases]", late + "9")  # a typo: the form comes back as typed, the message on it
+    page.get_by_role("button", name="发出告诫").click()
+    expect(page.locator("#issue p.error")).to_contain_text(f"办件不存在：{late}9")
+    expect(page.locator("textarea[name=reason]")).to_have_value("审查环节超期未办")
+    expect(page.locator("select[name=user]")).to_have_value("shencha")
     page.fill("input[name=cases]", late)
     look_at(page, "supervision-warning-form")
     page.get_by_role("button", name="发出告诫").click()
@@ -145,6 +150,11 @@ def test_a_submit_refused_as_out_of_order_shows_as_a_process_error_with_what_was
     expect(evidence).to_contain_text("拒绝原因")
     expect(evidence).to_contain_text(refused.value.message[:15])
     look_at(page, "supervision-finding-process-error")
+    finding.get_by_role("button", name="要求说明").click()  # nothing written: said at the finding, page kept
+    finding = page.locator("section.finding", has_text=case.number)
+    expect(finding.locator("p.error")).to_contain_text("要求说明的事项不能为空")
+    expect(finding.locator("input[name=note]")).to_have_attribute("aria-invalid", "true")
+    look_at(page, "supervision-finding-refused-act")
     finding.locator("input[name=note]").fill("请说明为何重复提交")
     finding.get_by_role("button", name="要求说明").click()
     expect(page.locator(".flash")).to_contain_text("已要求说明")
@@ -166,4 +176,11 @@ def test_a_head_explains_a_finding_the_supervisor_asked_about(server, page, flow
     look_at(page, "supervision-findings-head")
     section.get_by_role("button", name="提交说明").click()
     expect(page.locator("section.finding")).to_contain_text("已说明")
+    page.click("nav >> text=消息")  # the request reached the head with a way to the finding
+    page.locator("tr", has_text="【要求说明】").get_by_role("link", name="查看监察事项").click()
+    expect(page.locator("h1")).to_contain_text("监察事项")
+    page.click("text=效能告诫")  # a head reads the department's warnings, issues none
+    expect(page.locator("h1")).to_contain_text("市市场监督管理局")
+    expect(page.get_by_role("button", name="发出告诫")).to_have_count(0)
+    look_at(page, "supervision-warnings-head")
     browser_logout(page)
