@@ -107,6 +107,7 @@
     document.getElementById("problems-empty").textContent =
       report.problems && report.problems.length ? "" : "没有发现问题：可以请管理员部署。";
     document.getElementById("btn-fix").hidden = !report.fixable;
+    app.dispatchEvent(new CustomEvent("approvals:problems", {detail: report}));  // for modeler-flows.js
     return report;
   }
 
@@ -308,6 +309,7 @@
       moddleExtensions: {camunda: loaded[0]}
     });
     window.approvalsModeler = modeler;  // for tests and the browser console
+    app.dispatchEvent(new CustomEvent("approvals:modeler", {detail: modeler}));  // for modeler-flows.js
     modeler.on("selection.changed", function (e) { showElement(e.newSelection.length === 1 ? e.newSelection[0] : null); });
     modeler.on("commandStack.changed", function () { say("有未保存的修改"); });
     sourceXml = loaded[1];
