@@ -132,7 +132,10 @@
     var id = current.businessObject.id;
     var found = (lastReport && lastReport.problems || []).filter(function (p) {
       return p.element === id && RULES[kind].indexOf(p.rule) >= 0;
-    }).map(function (p) { return p.severity_label + "：" + p.reason + "。怎么改：" + p.fix; });
+    }).map(function (p) {  // a timer's ISO text is quoted by this form: the advice is the hint above
+      return p.severity_label + "：" + p.reason + "。怎么改：" +
+        (p.rule === "timer" ? "按上面的写法填写，如 P5D 或 workdays(3)，不必加引号" : p.fix);
+    });
     problem(kind === "flow" ? "el-condition-problem" : "el-timer-problem", found.join("\n"));
   }
 
@@ -151,6 +154,8 @@
       document.getElementById("el-gateway-note").textContent = "从网关“" + (gateway.name || gateway.id) + "”出发";
     } else if (kind === "timer") {
       var definition = timerOf(element);
+      var where = {"bpmn:StartEvent": "计时器开始事件", "bpmn:BoundaryEvent": "计时器边界事件"}[element.type] || "计时器（等待）";
+      document.getElementById("element-kind").textContent = "类型：" + where + "，id：" + element.businessObject.id;
       var which = KINDS.filter(function (k) { return definition[k]; })[0] || "timeDuration";
       timerKind.value = which;
       timerValue.value = definition[which] ? unquote(definition[which].body) : "";

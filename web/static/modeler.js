@@ -15,6 +15,7 @@
   var FIELD_TYPES = [["string", "文本"], ["text", "多行文本"], ["long", "整数"], ["boolean", "是/否"],
                      ["date", "日期"], ["enum", "选项"]];
   var PLACEHOLDER = "role_to_confirm";
+  var LEGIBLE = 0.8;  // the smallest fitted scale: bpmn-js's 12 px names at about 10 px
   var modeler = null;
   var marked = [];
   var current = null;
@@ -278,6 +279,7 @@
     if (!room || !box.outer.width) { return; }
     var scale = (box.outer.width - room) / box.inner.width;
     scale = Math.min(scale, (box.outer.height - 20) / box.inner.height, 1);
+    scale = Math.max(scale, Math.min(LEGIBLE, (box.outer.height - 20) / box.inner.height));  // names stay legible: a wide process pans
     canvas.viewbox({x: box.inner.x - room / scale, y: box.inner.y - 10 / scale,
                     width: box.outer.width / scale, height: box.outer.height / scale});
   }
