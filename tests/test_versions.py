@@ -318,3 +318,28 @@ def test_cli_dry_run_against_a_draft(flow, seeded, actors, clock, designer):
     assert refused.exit_code == 2 and "二者选一" in refused.output
     with seeded.reader() as session:
         assert case_dict(session, get_case(session, waiting.number))["process"]["version"] == 1
+
+
+@pytest.mark.slow  # the web application and two logins
+def test_the_versions_page_refuses_a_bad_draft_choice_in_chinese(seeded, engine, actors, clock, designer):
+    from web import create_app
+
+    from .helpers import login
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "test"}, db=seeded, clock=engine.clock)
+    with seeded.transaction() as session:  # a draft of another item
+        other, _ = save_draft(session, actors["sheji"], (BPMN / "food_business_licence.bpmn").read_text(encoding="utf-8"),
+                              at=clock.now(), item_code="SCJG-SPJY")
+        other = other.id
+    mine = draft(seeded, actors, without_review(), clock.now())
+    client = login(app.test_client(), "admin")
+    page = client.get(f"/admin/items/GENERAL/versions?draft={mine}").get_data(as_text=True)
+    assert f"草稿 {mine}" in page and "部署前试运行" in page
+    for query, message in ((f"dry_run_draft={other}", f"没有草稿 {other}"), ("dry_run_draft=abc", "请选择草稿"),
+                           (f"draft={other}", f"草稿 {other} 不是“通用审批（演示）”待部署的草稿")):
+        response = client.get(f"/admin/items/GENERAL/versions?{query}")
+        assert response.status_code == 400, query
+        assert message in response.get_data(as_text=True), query
+    response = client.get(f"/admin/items/GENERAL/versions?dry_run_draft={mine}")
+    assert response.status_code == 200 and f"迁移试运行：到草稿 {mine}（未部署）" in response.get_data(as_text=True)
+    assert login(app.test_client(), "sheji").get(f"/admin/items/GENERAL/versions?dry_run_draft={mine}").status_code == 403
