@@ -112,7 +112,8 @@ def test_a_designed_step_is_checked_saved_dry_run_against_the_draft_deployed_and
         histories = len(case_history(session, get_case(session, running)))
 
     draft.get_by_role("button", name="部署前试运行").click()
-    dry = page.locator("section", has=page.get_by_role("heading", name="迁移试运行"))
+    dry = page.get_by_role("region", name="迁移试运行")
+    expect(draft.get_by_role("region", name="迁移试运行")).to_have_count(1)  # inside the draft's card, above 部署
     expect(dry.get_by_role("heading")).to_contain_text("（未部署）")
     expect(dry.get_by_role("row", name=running)).to_contain_text("受理")
     expect(dry.get_by_role("row", name=running)).to_contain_text("可迁移")
