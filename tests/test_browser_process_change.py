@@ -161,6 +161,7 @@ def test_a_timer_is_defined_in_iso_8601_with_its_reading_and_the_problem_at_the_
     page.evaluate(SELECT, "wait_before_decision")
     expect(page.locator("#el-timer-fields")).to_be_visible()
     expect(page.locator("#el-flow-fields")).to_be_hidden()
+    expect(page.locator("#element-kind")).to_have_text("类型：计时器（等待），id：wait_before_decision")
     expect(page.locator("#el-timer-hint")).to_contain_text("P5D = 5 天")
     value = page.get_by_label("计时定义（ISO 8601）")
 

@@ -311,9 +311,9 @@
       moddleExtensions: {camunda: loaded[0]}
     });
     window.approvalsModeler = modeler;  // for tests and the browser console
-    app.dispatchEvent(new CustomEvent("approvals:modeler", {detail: modeler}));  // for modeler-flows.js
     modeler.on("selection.changed", function (e) { showElement(e.newSelection.length === 1 ? e.newSelection[0] : null); });
     modeler.on("commandStack.changed", function () { say("有未保存的修改"); });
+    app.dispatchEvent(new CustomEvent("approvals:modeler", {detail: modeler}));  // for modeler-flows.js
     sourceXml = loaded[1];
     return modeler.importXML(loaded[1]);
   }).then(function (result) {
