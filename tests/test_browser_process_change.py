@@ -204,6 +204,10 @@ def test_the_default_path_of_a_gateway_is_chosen_in_the_side_form(server, page, 
     browser_login(page, server, "sheji")
     open_food_in_modeler(page, server)
     page.evaluate(SELECT, "f_denied")
+    page.get_by_label("条件", exact=True).fill("")  # neither a condition nor the default: refused
+    page.get_by_role("button", name="应用").click()
+    expect(page.locator("#el-condition-problem")).to_contain_text("既没有条件，也不是默认路径")
+    expect(page.locator("#el-condition-problem")).to_contain_text("勾选“设为默认路径”")
     page.get_by_label("设为默认路径").check()
     expect(page.get_by_label("条件", exact=True)).to_be_disabled()
     page.get_by_role("button", name="应用").click()
