@@ -181,6 +181,7 @@ def test_a_timer_is_defined_in_iso_8601_with_its_reading_and_the_problem_at_the_
     expect(page.locator("#el-timer-reading")).to_have_text("P1DT12H = 1 天 12 小时")
     value.fill("P5D")
     expect(page.locator("#el-timer-reading")).to_have_text("P5D = 5 天")
+    value.fill("p5d")  # stored as P5D
     page.get_by_role("button", name="应用").click()
     expect(page.locator("#modeler-status")).to_contain_text("校验通过")
     expect(field_problem).to_be_hidden()

@@ -58,6 +58,7 @@
 
   function stored(text) {  // an ISO text is stored quoted; workdays(3) or a form field as it is
     text = unquote(text);
+    if (/^(R\d*\/)?P[\dT]/i.test(text)) { text = text.toUpperCase(); }  // p5d is P5D, not a field's name
     return /^(R\d*\/)?P|^\d{4}-\d{2}-\d{2}/.test(text) ? JSON.stringify(text) : text;
   }
 
