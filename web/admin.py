@@ -148,7 +148,8 @@ def deploy(code: str):
             return version.version
     number = _act(code, action)
     if number is not None:
-        flash(f"已部署第 {number} 版：新办件从此版本开始，办理中的办件仍按原版本办理")
+        flash(f"已部署第 {number} 版：新办件从此版本开始，办理中的办件仍按原版本办理；"
+              f"要把它们迁移过来，请点第 {number} 版的“试运行”，再迁移可迁移的办件")
     return redirect(url_for("admin.versions", code=code))
 
 
