@@ -1,5 +1,6 @@
 """An item's versions from the command line: list them with what changed, roll back, and migrate
-running cases (``approvals migrate ITEM --to VERSION [--dry-run]``). The rules are in
+running cases (``approvals migrate ITEM --to VERSION [--dry-run]``, or before deploying a
+designer's draft ``approvals migrate ITEM --draft ID --dry-run``). The rules are in
 engine/versions.py and engine/migration.py; this parses, calls and prints."""
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ def _changes(summary: dict) -> str:
 
 def _print_report(report) -> None:
     head = "试运行" if report.dry_run else "迁移"
-    click.echo(f"{head}：{report.item_name}（{report.item}）迁移到第 {report.version} 版")
+    click.echo(f"{head}：{report.item_name}（{report.item}）迁移到{report.target}")
     if not report.cases:
         click.echo("没有需要迁移的办理中办件")
     for check in report.cases:
@@ -76,7 +77,8 @@ def register(main: click.Group) -> None:
 
     @main.command("migrate")
     @click.argument("item")
-    @click.option("--to", "version", type=int, required=True, help="目标版本号")
+    @click.option("--to", "version", type=int, help="目标版本号")
+    @click.option("--draft", "draft", type=int, help="尚未部署的草稿编号（只能与 --dry-run 同用）")
     @click.option("--dry-run", is_flag=True, help="只列出每件能否迁移及原因，不作改动")
     @click.option("--reason", default="", help="迁移理由（记入每件的办理历史）")
     @click.option("--no-replay", is_flag=True, help="试运行时不按目标版本重放历史（较快）")
@@ -84,14 +86,19 @@ def register(main: click.Group) -> None:
     @now_option
     @json_option
     @click.pass_obj
-    def migrate(state: State, item: str, version: int, dry_run: bool, reason: str, no_replay: bool,
-                username: str, now: str | None, as_json: bool) -> None:
-        """Move ITEM's running cases to version VERSION: each that can, in its own transaction."""
+    def migrate(state: State, item: str, version: int | None, draft: int | None, dry_run: bool, reason: str,
+                no_replay: bool, username: str, now: str | None, as_json: bool) -> None:
+        """Move ITEM's running cases to version VERSION: each that can, in its own transaction.
+        With --draft ID --dry-run: what deploying that draft would mean for them, before deploying."""
+        if (version is None) == (draft is None):
+            raise click.UsageError("请用 --to 指定目标版本，或用 --draft 指定草稿（二者选一）")
+        if draft is not None and not dry_run:
+            raise click.UsageError("草稿尚未部署，办件不能迁移到草稿：请加 --dry-run 试运行，或先部署")
         engine = state.engine(now)
         with state.db.reader() as session:
             actor = actor_for(session, username)
         if dry_run:
-            report = plan(engine, actor, item, version, at=engine.now(), replay=not no_replay)
+            report = plan(engine, actor, item, version, draft=draft, at=engine.now(), replay=not no_replay)
         else:
             report = run(engine, actor, item, version, at=engine.now(), reason=reason)
         if as_json:

@@ -174,11 +174,32 @@ def _names(session: Session, usernames: set[str]) -> dict[str, str]:
                                                      .where(User.username.in_(usernames)))}
 
 
-def versions_view(session: Session, actor: Actor, item_code: str, definitions) -> dict[str, Any]:
+def waiting_drafts(session: Session, item: Item, versions: list[ProcessVersion] | None = None) -> list[ProcessDraft]:
+    """The item's drafts waiting for an administrator (待管理员部署), newest first: saved after
+    the last deployed draft, not the same diagram as a version, one per diagram."""
+    if versions is None:
+        versions = list(session.scalars(select(ProcessVersion).where(ProcessVersion.item_id == item.id)))
+    deployed = session.scalar(select(VersionActivation.draft_id).where(VersionActivation.item_id == item.id,
+                                                                      VersionActivation.draft_id.is_not(None))
+                              .order_by(VersionActivation.draft_id.desc()).limit(1)) or 0
+    seen = {v.content_hash for v in versions}
+    out = []
+    for draft in session.scalars(select(ProcessDraft).where(ProcessDraft.item_id == item.id, ProcessDraft.id > deployed)
+                                 .order_by(ProcessDraft.id.desc()).limit(50)):
+        if draft.content_hash not in seen:
+            seen.add(draft.content_hash)
+            out.append(draft)
+    return out
+
+
+def versions_view(session: Session, actor: Actor, item_code: str, definitions,
+                  draft_id: int | None = None) -> dict[str, Any]:
     """What the versions page shows: every version (newest first) with who deployed it, when, its
     hash, what changed from the one before, how many running cases are on it and whether it is
-    current; the record of deploys and rollbacks; the item's latest draft. ``definitions(session,
-    version)`` gives a version's parsed definition (``Engine.definition``)."""
+    current; the record of deploys and rollbacks; the drafts waiting to be deployed and, for the
+    chosen one (``draft_id``, else the newest), what it changes against the current version and
+    what lint says. ``definitions(session, version)`` gives a version's parsed definition
+    (``Engine.definition``)."""
     require_admin(actor)
     item = item_by_code(session, item_code)
     versions = list(session.scalars(select(ProcessVersion).where(ProcessVersion.item_id == item.id)
@@ -190,10 +211,13 @@ def versions_view(session: Session, actor: Actor, item_code: str, definitions) -
         running[version_id] = running.get(version_id, 0) + 1
     activations = list(session.scalars(select(VersionActivation).where(VersionActivation.item_id == item.id)
                                        .order_by(VersionActivation.id.desc())))
-    draft = session.scalar(select(ProcessDraft).where(ProcessDraft.item_id == item.id)
-                           .order_by(ProcessDraft.id.desc()).limit(1))
+    waiting = waiting_drafts(session, item, versions)
+    draft = next((d for d in waiting if d.id == draft_id), None) if draft_id else None
+    if draft_id and draft is None:
+        raise NotFound(f"草稿 {draft_id} 不是“{item.name}”待部署的草稿")
+    draft = draft or (waiting[0] if waiting else None)
     names = _names(session, {v.deployed_by for v in versions} | {a.actor for a in activations}
-                   | ({draft.saved_by} if draft else set()))
+                   | {d.saved_by for d in waiting})
     rows, previous = [], None
     for version in versions:
         definition = definitions(session, version)
@@ -206,13 +230,15 @@ def versions_view(session: Session, actor: Actor, item_code: str, definitions) -
     draft_view = None
     if draft is not None:
         report = lint(draft.bpmn_xml.encode("utf-8"), draft.filename, policy_from_json(item.time_policy))
-        draft_view = {"id": draft.id, "title": draft.title, "saved_by_name": names.get(draft.saved_by, draft.saved_by),
+        draft_view = {"id": draft.id, "hash": draft.content_hash, "title": draft.title, "saved_by_name": names.get(draft.saved_by, draft.saved_by),
                       "saved_at": _china(draft.saved_at), "errors": [p.reason for p in report.errors],
                       "deployed": any(v.content_hash == draft.content_hash for v in versions),
                       "changes": change_summary(definitions(session, current) if current else None, report.definition)
                       if report.definition is not None else None}
     return {"item": {"code": item.code, "name": item.name}, "versions": rows[::-1],
             "current": current.version if current else None, "draft": draft_view,
+            "drafts": [{"id": d.id, "title": d.title, "saved_by_name": names.get(d.saved_by, d.saved_by),
+                        "saved_at": _china(d.saved_at), "errors": d.errors} for d in waiting],
             "activations": [{"act": ACTS.get(a.act, a.act), "version": a.version.version,
                              "actor_name": names.get(a.actor, a.actor), "at": _china(a.at), "reason": a.reason,
                              "draft": a.draft_id} for a in activations]}
@@ -225,42 +251,45 @@ class MoveCheck:
     """Whether a running case can move to a version, and why not."""
 
     case: str
-    version: int
+    version: int | None  # None: an undeployed draft (a dry run only)
     at_steps: list[str] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
     replay: str | None = None  # what a replay of its history against the target says
+    target: str = ""  # 第 2 版, or 草稿 7（未部署）
 
     @property
     def movable(self) -> bool:
         return not self.reasons
 
     def to_dict(self) -> dict[str, Any]:
-        return {"case": self.case, "version": self.version, "at_steps": self.at_steps, "movable": self.movable,
+        return {"case": self.case, "version": self.version, "target": self.target, "at_steps": self.at_steps, "movable": self.movable,
                 "reasons": self.reasons, "replay": self.replay}
 
 
 def check_move(session: Session, case: Case, workflow, source: ProcessDefinition, target: ProcessDefinition,
-               target_version: ProcessVersion) -> MoveCheck:
+               target_version: ProcessVersion | None, *, label: str | None = None) -> MoveCheck:
     """The domain rules for moving ``case`` (its ``workflow`` on ``source``) to ``target``: the
     case must be running on another version; each open step must exist in the target with the
     same role, department and form; each waiting timer must exist with the same expression.
     (What SpiffWorkflow itself cannot place — a done step that was removed — is found by trying
-    the migration on a copy: ``engine/migration.py``.)"""
-    check = MoveCheck(case.number, target_version.version)
+    the migration on a copy: ``engine/migration.py``.) ``target_version`` is None for a draft
+    not yet deployed (a dry run), named by ``label``."""
+    label = label or f"第 {target_version.version} 版"
+    check = MoveCheck(case.number, target_version.version if target_version is not None else None, target=label)
     open_steps = list(session.scalars(select(Task).where(Task.case_id == case.id, Task.state == "ready",
                                                           Task.kind == "bpmn").order_by(Task.id)))
     check.at_steps = [t.name for t in open_steps]
     if case.state != "running":
         check.reasons.append("办件已办结")
         return check
-    if case.process_version_id == target_version.id:
-        check.reasons.append(f"已在第 {target_version.version} 版上")
+    if target_version is not None and case.process_version_id == target_version.id:
+        check.reasons.append(f"已在{label}上")
         return check
     for step in open_steps:
         new = target.user_tasks.get(step.element_id)
         old = source.user_tasks.get(step.element_id)
         if new is None:
-            check.reasons.append(f"当前环节“{step.name}”在第 {target_version.version} 版中已删除")
+            check.reasons.append(f"当前环节“{step.name}”在{label}中已删除")
         elif old is not None:
             for change in step_changes(old, new):
                 if not change.startswith("名称"):
@@ -269,7 +298,7 @@ def check_move(session: Session, case: Case, workflow, source: ProcessDefinition
         spec = target.spec.task_specs.get(timer.element)
         definition = getattr(spec, "event_definition", None)
         if spec is None:
-            check.reasons.append(f"正在等待的计时“{timer.name}”在第 {target_version.version} 版中已删除")
+            check.reasons.append(f"正在等待的计时“{timer.name}”在{label}中已删除")
         elif getattr(definition, "expression", None) != timer.expression:
             check.reasons.append(f"正在等待的计时“{timer.name}”的时限已改变")
     return check

@@ -312,3 +312,17 @@ def test_corpus_file_goes_through_lint_deploy_check_fix_and_drawing(path: Path):
     assert (fixed == content) == (not done)
     svg = render(content, title=path.name)
     assert svg.startswith("<svg")
+
+
+def test_a_gateway_flow_with_neither_condition_nor_default_is_named_in_chinese():
+    bare = BODY.replace('<bpmn:sequenceFlow id="f_no" sourceRef="gw" targetRef="end"><bpmn:conditionExpression '
+                        'xsi:type="bpmn:tFormalExpression">acceptance == "refuse"</bpmn:conditionExpression></bpmn:sequenceFlow>',
+                        '<bpmn:sequenceFlow id="f_no" sourceRef="gw" targetRef="end" />')
+    report = lint(diagram(bare), "t.bpmn")
+    [found] = [p for p in report.problems if p.severity == "error"]  # not SpiffWorkflow's English as well
+    assert (found.rule, found.element) == ("condition_missing", "f_no")
+    assert "是否受理" in found.reason and "默认路径" in found.fix
+    with pytest.raises(BpmnError, match="既没有条件"):  # deploy refuses it the same way
+        parse_definition(diagram(bare).encode(), "t.bpmn")
+    defaulted = bare.replace('<bpmn:exclusiveGateway id="gw"', '<bpmn:exclusiveGateway id="gw" default="f_no"')
+    assert lint(diagram(defaulted), "t.bpmn").ok

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from engine import Actor
 from engine.designs import save_draft
-from engine.errors import BadInput, Conflict, NotAllowed
+from engine.errors import BadInput, Conflict, NotAllowed, NotFound
 from engine.commands import MigrateCase
 from engine.integrity import check as integrity_check
 from engine.migration import plan, run
@@ -249,3 +249,97 @@ def test_cli_dry_run_lists_every_running_case_and_the_real_run_moves_those_that_
     assert refused.exit_code == 1 and "已是当前版本" in refused.stderr
     cli("rollback", "GENERAL", "--to", "1", "--reason", "审查不能省")
     assert "第 1 版（当前）" in cli("versions", "GENERAL")
+
+
+def test_a_dry_run_against_an_undeployed_draft_reads_only(flow, seeded, actors, clock, designer):
+    waiting = at_review(flow, clock)
+    fresh = flow.start()
+    clock.advance(hours=1)
+    older = draft(seeded, actors, with_recheck(), clock.now())
+    newer = draft(seeded, actors, without_review(), clock.now())
+    draft(seeded, actors, without_review(), clock.now())  # saved again unchanged: listed once
+    with seeded.reader() as session:
+        view = versions_view(session, actors["admin"], "GENERAL", flow.engine.definition)
+        assert [d["id"] for d in view["drafts"]] == [newer + 1, older]
+        assert view["draft"]["changes"]["removed"] == [{"id": "review", "name": "审查", "role": "审查员"}]
+        chosen = versions_view(session, actors["admin"], "GENERAL", flow.engine.definition, draft_id=older)
+        assert chosen["draft"]["id"] == older and chosen["draft"]["changes"]["added"][0]["id"] == "recheck"
+        history_before = {n: len(case_history(session, get_case(session, n))) for n in (waiting.number, fresh.number)}
+
+    report = plan(flow.engine, actors["admin"], "GENERAL", draft=newer, at=clock.now(), replay=False)
+    assert report.version is None and report.draft == newer and report.target == f"草稿 {newer}（未部署）"
+    checks = {c.case: c for c in report.cases}
+    assert checks[waiting.number].reasons == [f"当前环节“审查”在草稿 {newer}（未部署）中已删除"]
+    assert checks[fresh.number].movable and report.movable == 1
+    assert report.to_dict()["cases"][0]["target"] == report.target
+    with seeded.reader() as session:  # nothing was written: no version, no history, the draft still waits
+        view = versions_view(session, actors["admin"], "GENERAL", flow.engine.definition)
+        assert [v["number"] for v in view["versions"]] == [1] and view["draft"]["id"] == newer + 1
+        assert {n: len(case_history(session, get_case(session, n))) for n in history_before} == history_before
+    with pytest.raises(BadInput, match="目标版本或一份草稿"):
+        plan(flow.engine, actors["admin"], "GENERAL", 1, draft=newer, at=clock.now())
+    with pytest.raises(NotAllowed):
+        plan(flow.engine, actors["sheji"], "GENERAL", draft=newer, at=clock.now())
+    broken = draft(seeded, actors, GENERAL.replace('isExecutable="true"', 'isExecutable="false"'), clock.now())
+    with pytest.raises(BadInput, match="未通过校验"):
+        plan(flow.engine, actors["admin"], "GENERAL", draft=broken, at=clock.now())
+    with pytest.raises(NotFound):
+        plan(flow.engine, actors["admin"], "GENERAL", draft=broken + 100, at=clock.now())
+
+    # deployed, the same diagram is that version: the dry run against the draft says so
+    with seeded.transaction() as session:
+        deploy_draft(session, actors["admin"], newer, at=clock.now())
+    again = plan(flow.engine, actors["admin"], "GENERAL", draft=newer, at=clock.now(), replay=False)
+    assert again.version == 2 and again.draft is None and {c.case for c in again.cases} == set(checks)
+    with seeded.reader() as session:  # the deployed draft and those before it no longer wait
+        assert versions_view(session, actors["admin"], "GENERAL", flow.engine.definition)["drafts"] == [
+            {"id": broken, "title": view["draft"]["title"], "saved_by_name": "严设计",
+             "saved_at": view["draft"]["saved_at"], "errors": 1}]
+
+
+@pytest.mark.slow  # the dry run replays each case
+def test_cli_dry_run_against_a_draft(flow, seeded, actors, clock, designer):
+    from click.testing import CliRunner
+
+    from cli.main import main
+
+    waiting = at_review(flow, clock)
+    draft_id = draft(seeded, actors, without_review(), clock.now())
+    runner = CliRunner()
+    result = runner.invoke(main, ["--db", seeded.url, "migrate", "GENERAL", "--draft", str(draft_id), "--dry-run"],
+                           catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert f"试运行：通用审批（演示）（GENERAL）迁移到草稿 {draft_id}（未部署）" in result.stdout
+    assert f"{waiting.number}  当前环节 审查  不能迁移：当前环节“审查”在草稿 {draft_id}（未部署）中已删除" in result.stdout
+    assert "重放：" in result.stdout
+    refused = runner.invoke(main, ["--db", seeded.url, "migrate", "GENERAL", "--draft", str(draft_id)])
+    assert refused.exit_code == 2 and "办件不能迁移到草稿" in refused.output
+    refused = runner.invoke(main, ["--db", seeded.url, "migrate", "GENERAL", "--dry-run"])
+    assert refused.exit_code == 2 and "二者选一" in refused.output
+    with seeded.reader() as session:
+        assert case_dict(session, get_case(session, waiting.number))["process"]["version"] == 1
+
+
+@pytest.mark.slow  # the web application and two logins
+def test_the_versions_page_refuses_a_bad_draft_choice_in_chinese(seeded, engine, actors, clock, designer):
+    from web import create_app
+
+    from .helpers import login
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "test"}, db=seeded, clock=engine.clock)
+    with seeded.transaction() as session:  # a draft of another item
+        other, _ = save_draft(session, actors["sheji"], (BPMN / "food_business_licence.bpmn").read_text(encoding="utf-8"),
+                              at=clock.now(), item_code="SCJG-SPJY")
+        other = other.id
+    mine = draft(seeded, actors, without_review(), clock.now())
+    client = login(app.test_client(), "admin")
+    page = client.get(f"/admin/items/GENERAL/versions?draft={mine}").get_data(as_text=True)
+    assert f"草稿 {mine}" in page and "部署前试运行" in page
+    for query, message in ((f"dry_run_draft={other}", f"没有草稿 {other}"), ("dry_run_draft=abc", "请选择草稿"),
+                           (f"draft={other}", f"草稿 {other} 不是“通用审批（演示）”待部署的草稿")):
+        response = client.get(f"/admin/items/GENERAL/versions?{query}")
+        assert response.status_code == 400, query
+        assert message in response.get_data(as_text=True), query
+    response = client.get(f"/admin/items/GENERAL/versions?dry_run_draft={mine}")
+    assert response.status_code == 200 and f"迁移试运行：到草稿 {mine}（未部署）" in response.get_data(as_text=True)
+    assert login(app.test_client(), "sheji").get(f"/admin/items/GENERAL/versions?dry_run_draft={mine}").status_code == 403

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from engine.errors import ApprovalError, BadInput, NotAllowed
 from engine.migration import plan, run
 from engine.read.queries import calendar_years
-from engine.store.models import Item, ProcessVersion
+from engine.store.models import Item, ProcessDraft, ProcessVersion
 from engine.versions import deploy_draft, rollback, versions_view
 from engine.timelimits.schedule import import_schedule, parse_schedule
 
@@ -94,15 +94,37 @@ def _diagrams(session, versions: list[dict]) -> dict[int, Markup]:
 def versions(code: str):
     engine = get_engine()
     report, error = None, None
-    if request.args.get("dry_run"):
-        try:
+    chosen = request.args.get("draft") or request.args.get("dry_run_draft")
+    try:
+        if request.args.get("dry_run"):
             report = plan(engine, g.actor, code, _number(request.args.get("dry_run"), "目标版本"), at=engine.now())
-        except ApprovalError as exc:
-            error = exc.message
+        elif request.args.get("dry_run_draft"):  # against a draft not yet deployed: reads only
+            report = plan(engine, g.actor, code, draft=_number(request.args.get("dry_run_draft"), "草稿"),
+                          at=engine.now())
+        chosen = _number(chosen, "草稿") if chosen else None
+    except ApprovalError as exc:
+        error, chosen = exc.message, None
     with get_db().reader() as session:
-        view = versions_view(session, g.actor, code, engine.definition)
+        try:
+            view = versions_view(session, g.actor, code, engine.definition, draft_id=chosen)
+        except ApprovalError as exc:  # a draft id that is not one of this item's waiting drafts
+            if chosen is None:
+                raise
+            error = exc.message
+            view = versions_view(session, g.actor, code, engine.definition)
         diagrams = _diagrams(session, view["versions"])
-    return render_template("versions.html", **view, diagrams=diagrams, report=report, error=error), 400 if error else 200
+        draft_diagram = _draft_diagram(session, view["draft"])
+    return render_template("versions.html", **view, diagrams=diagrams, draft_diagram=draft_diagram, report=report,
+                           error=error), 400 if error else 200
+
+
+def _draft_diagram(session, draft: dict | None) -> Markup | None:
+    if draft is None:
+        return None
+    def load(draft_id=draft["id"]):
+        return session.scalar(select(ProcessDraft.bpmn_xml).where(ProcessDraft.id == draft_id))
+    svg = render_cached(draft["hash"], load, {}, title=f"草稿 {draft['id']}")
+    return Markup(svg) if svg else None
 
 
 def _act(code: str, action) -> str | None:
@@ -126,7 +148,8 @@ def deploy(code: str):
             return version.version
     number = _act(code, action)
     if number is not None:
-        flash(f"已部署第 {number} 版：新办件从此版本开始，办理中的办件仍按原版本办理")
+        flash(f"已部署第 {number} 版：新办件从此版本开始，办理中的办件仍按原版本办理；"
+              f"要把它们迁移过来，请点第 {number} 版的“试运行”，再迁移可迁移的办件")
     return redirect(url_for("admin.versions", code=code))
 
 

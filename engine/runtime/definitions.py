@@ -622,11 +622,23 @@ def _check_single_outgoing(root: etree._Element, filename: str, problems: Proble
                     node, filename, f"环节有 {len(flows)} 条出线（{'、'.join(f.get('id') for f in flows)}）：本系统的环节后只能有一条出线"))
 
 
+def _check_conditions_present(root: etree._Element, filename: str, problems: Problems) -> None:
+    """SpiffWorkflow refuses (in English) a gateway's outgoing flow with neither a condition nor
+    the default mark: say it here, on the flow, in Chinese."""
+    outgoing = _outgoing(root)
+    for gateway in root.iter(f"{{{BPMN_NS}}}exclusiveGateway", f"{{{BPMN_NS}}}inclusiveGateway"):
+        for flow in outgoing.get(gateway.get("id"), []):
+            if flow.get("id") != gateway.get("default") and flow.find("bpmn:conditionExpression", NS) is None:
+                problems.add("condition_missing", _located(
+                    flow, filename, f"从网关“{gateway.get('name') or gateway.get('id')}”出发的这条出线既没有条件，也不是默认路径"))
+
+
 def check_flow(root: etree._Element, filename: str, problems: Problems | None = None) -> None:
     """The rules on the flow that the engine enforces at deploy as well as in lint."""
     problems = problems or Problems()
     _check_timer_literals(root, filename, problems)
     _check_single_outgoing(root, filename, problems)
+    _check_conditions_present(root, filename, problems)
     _check_reachable(root, filename, problems)
     _check_role_placeholders(root, filename, problems)
 

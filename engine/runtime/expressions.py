@@ -451,7 +451,8 @@ def _parsed(expression: str) -> ast.expr:
     try:
         tree = ast.parse(expression.strip(), mode="eval")
     except SyntaxError as exc:
-        raise ExpressionError(f"表达式语法错误：{exc.msg}") from None
+        near = f"（第 {exc.offset} 个字符附近）" if exc.offset else ""
+        raise ExpressionError(f"表达式语法错误{near}：请检查括号和引号是否成对，比较是否相等要写 ==") from None
     except (RecursionError, MemoryError, ValueError):
         raise ExpressionError("表达式嵌套过深或含有无法解析的字符") from None
     if _depth(tree) > MAX_NESTING:

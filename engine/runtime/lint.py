@@ -40,6 +40,7 @@ RULES: dict[str, tuple[str, str]] = {
     "form": ("error", "按提示改正该任务的表单字段"),
     "time_settings": ("error", "按提示改正该任务的时限属性（camunda:property）"),
     "expression": ("error", "条件只能引用表单字段并作简单比较，例如 decision == \"grant\""),
+    "condition_missing": ("error", "为这条出线写条件；或在设计器中选中它，勾选“设为默认路径”（每个网关至多一条）"),
     "timer": ("error", "计时器写成带引号的 ISO 8601 时长（如 \"P5D\"），或 workdays(3) 表示 3 个工作日"),
     "time_limit": ("error", "缩短环节或计时器的时限，使其不超过事项目录中的时限；或先修改事项目录"),
     "time_limit_differs": ("warning", "让图中的 limit_days 与事项目录一致，避免误解（运行时以目录为准）"),

@@ -64,6 +64,8 @@
       if (what) { event.preventDefault(); act(what); }
     });
     window.addEventListener("resize", function () { if (!zoomed) fit(false); });
+    var folded = figure.closest("details");  // folded away (the versions page): fit when opened
+    if (folded) folded.addEventListener("toggle", function () { if (folded.open && !zoomed) fit(false); });
     fit(false);
   }
 

@@ -15,6 +15,7 @@
   var FIELD_TYPES = [["string", "文本"], ["text", "多行文本"], ["long", "整数"], ["boolean", "是/否"],
                      ["date", "日期"], ["enum", "选项"]];
   var PLACEHOLDER = "role_to_confirm";
+  var LEGIBLE = 0.8;  // the smallest fitted scale: bpmn-js's 12 px names at about 10 px
   var modeler = null;
   var marked = [];
   var current = null;
@@ -107,6 +108,7 @@
     document.getElementById("problems-empty").textContent =
       report.problems && report.problems.length ? "" : "没有发现问题：可以请管理员部署。";
     document.getElementById("btn-fix").hidden = !report.fixable;
+    app.dispatchEvent(new CustomEvent("approvals:problems", {detail: report}));  // for modeler-flows.js
     return report;
   }
 
@@ -277,6 +279,7 @@
     if (!room || !box.outer.width) { return; }
     var scale = (box.outer.width - room) / box.inner.width;
     scale = Math.min(scale, (box.outer.height - 20) / box.inner.height, 1);
+    scale = Math.max(scale, Math.min(LEGIBLE, (box.outer.height - 20) / box.inner.height));  // names stay legible: a wide process pans
     canvas.viewbox({x: box.inner.x - room / scale, y: box.inner.y - 10 / scale,
                     width: box.outer.width / scale, height: box.outer.height / scale});
   }
@@ -310,6 +313,7 @@
     window.approvalsModeler = modeler;  // for tests and the browser console
     modeler.on("selection.changed", function (e) { showElement(e.newSelection.length === 1 ? e.newSelection[0] : null); });
     modeler.on("commandStack.changed", function () { say("有未保存的修改"); });
+    app.dispatchEvent(new CustomEvent("approvals:modeler", {detail: modeler}));  // for modeler-flows.js
     sourceXml = loaded[1];
     return modeler.importXML(loaded[1]);
   }).then(function (result) {
