@@ -24,6 +24,11 @@ def _refusal(case: "OpenCase", task: Task, data: dict[str, Any]) -> str | None:
     return None
 
 
+def refusal(case: "OpenCase", task: Task, data: dict[str, Any]) -> str | None:
+    """What a submission refuses (不予受理, 不予许可), if it refuses at all."""
+    return _refusal(case, task, data)
+
+
 def check(case: "OpenCase", task: Task, data: dict[str, Any], opinion: str) -> None:
     """Before the flow moves: a refusal without a written reason is refused."""
     name = _refusal(case, task, data)
