@@ -68,7 +68,7 @@ def test_a_designer_sets_a_field_read_only_and_removes_return_on_a_step(server, 
 def test_a_clerks_task_page_honours_the_steps_settings(server, page, seeded, clock, flow):
     xml = with_settings(GENERAL, "accept_application", {"operations": "approve,transfer,delegate,cosign"})
     xml = with_settings(xml, "review", {"handler": "chosen"})
-    xml = with_settings(xml, "decide", {"readonly": "review_result", "operations": "approve,refuse,transfer"}, RESULT)
+    xml = with_settings(xml, "decide", {"readonly": "review_result", "operations": "approve,refuse,delegate"}, RESULT)
     with seeded.transaction() as session:
         deploy(session, xml.encode(), "general_approval.bpmn", "GENERAL", deployed_by="admin", at=clock.now())
     case = flow.start()
@@ -90,7 +90,7 @@ def test_a_clerks_task_page_honours_the_steps_settings(server, page, seeded, clo
     browser_login(page, server, "shencha_b")
     open_task(page, case.number)
     expect(page.locator("h1")).to_contain_text("审查")
-    page.get_by_label("符合条件").check()
+    page.get_by_label("符合条件", exact=True).check()
     page.get_by_role("button", name="提交").click()
     expect(page.locator("main")).to_contain_text("已办理")
 
@@ -103,9 +103,11 @@ def test_a_clerks_task_page_honours_the_steps_settings(server, page, seeded, clo
     expect(shown).to_contain_text("只读")
     expect(shown.locator("output")).to_have_text("符合条件")
     expect(page.locator("input[name=review_result]")).to_have_count(0)
+    records = page.locator("section.earlier")
+    expect(records).to_contain_text("卫审查")  # the person picked, by name
+    expect(records).not_to_contain_text("shencha_b")
     page.locator("summary").filter(has_text="更多操作").click()
-    expect(page.locator("details.more-ops summary")).to_contain_text("转办")
-    expect(page.locator("details.more-ops summary")).not_to_contain_text("退回")
+    expect(page.locator("details.more-ops summary")).to_have_text("更多操作（委派）")
     expect(page.locator("form.return")).to_have_count(0)
     look_at(page, "task-step-settings-decide")
     page.get_by_label("准予许可").check()

@@ -97,7 +97,7 @@ def next_handler(session: Session, info: UserTaskInfo, case: Case) -> str | None
         text = f"{department.name if department else '承办单位'} 负责人：{'、'.join(people) or '（暂无人员）'}"
         return text + ("，再逐级报上级部门负责人" if rules.handler == "head_chain" else "")
     if rules.handler == "chosen":
-        return f"由您在下方选定的{role_name(info.role)}"
+        return f"由您在本表单中选定的{role_name(info.role)}"
     return f"表单字段“{rules.handler_field}”指定的{role_name(info.role)}"
 
 

@@ -329,7 +329,11 @@ def earlier_work(session: Session, case: Case, definition: ProcessDefinition, *,
         info = definition.user_tasks.get(t.element_id)
         fields = info.form if info is not None and t.kind == "bpmn" else ()
         fields = tuple(f for f in fields if f.id not in hidden)  # what this step may not see
-        data = t.form_data or {}
+        data = dict(t.form_data or {})
+        picked = {str(data[f.id]) for f in fields if f.picks_for and data.get(f.id)}
+        if picked:  # a person picked to handle a later step: by name, not login
+            names = _names(session, picked)
+            data.update({f.id: names.get(str(data[f.id]), data[f.id]) for f in fields if f.picks_for and data.get(f.id)})
         records = [{"label": f.label, "value": shown_value(f, data.get(f.id))} for f in fields
                    if shown_value(f, data.get(f.id))]
         if not records and not t.opinion:

@@ -32,11 +32,19 @@
     return node;
   }
 
-  function select(id, label, choices) {
-    var wrap = el("label", {}, label);
+  function select(id, label, choices) {  // the label names the control by "for", not by wrapping it
+    var wrap = el("div", {"class": "st-row"});
+    wrap.appendChild(el("label", {"for": id}, label));
     var s = el("select", {id: id});
     choices.forEach(function (c) { s.appendChild(el("option", {value: c[0]}, c[1])); });
     wrap.appendChild(s);
+    return wrap;
+  }
+
+  function number(id, label) {
+    var wrap = el("div", {"class": "st-row", id: id + "-wrap"});
+    wrap.appendChild(el("label", {"for": id}, label));
+    wrap.appendChild(el("input", {type: "number", id: id, min: "1", max: "10", step: "1"}));
     return wrap;
   }
 
@@ -60,14 +68,10 @@
     var fieldWrap = select("st-handler-field", "指定办理人的字段", []);
     fieldWrap.id = "st-handler-field-wrap";
     box.appendChild(fieldWrap);
-    var levels = el("label", {id: "st-levels-wrap"}, "逐级审批的级数（空：直到最上级）");
-    levels.appendChild(el("input", {type: "number", id: "st-levels", min: "1", max: "10", step: "1"}));
-    box.appendChild(levels);
+    box.appendChild(number("st-levels", "逐级审批的级数（空：直到最上级）"));
     box.appendChild(select("st-nobody", "无人可办时", NOBODY));
     box.appendChild(select("st-at-limit", "到达环节时限时", AT_LIMIT));
-    var times = el("label", {id: "st-times-wrap"}, "最多提醒次数");
-    times.appendChild(el("input", {type: "number", id: "st-times", min: "1", max: "10", step: "1"}));
-    box.appendChild(times);
+    box.appendChild(number("st-times", "最多提醒次数"));
     box.appendChild(el("p", {"class": "meta"}, "改动后点下方“应用”。到期处理须同时在时限属性中设置 limit_days。"));
     host.appendChild(box);
     document.getElementById("st-handler").addEventListener("change", toggle);
@@ -121,8 +125,9 @@
     var access = document.getElementById("st-access");
     access.textContent = "";
     var fields = formFields();
-    fields.forEach(function (f, i) {
-      var wrap = el("label", {"class": "st-field"}, f[1] + (f[2] ? "" : "（其他环节）"));
+    fields.forEach(function (f) {
+      var wrap = el("div", {"class": "st-field"});
+      wrap.appendChild(el("span", {"aria-hidden": "true"}, f[1] + (f[2] ? "" : "（其他环节）")));
       var s = el("select", {"data-field": f[0], "aria-label": "字段“" + f[1] + "”在本环节的权限"});
       ACCESS.forEach(function (a) { s.appendChild(el("option", {value: a[0]}, a[1])); });
       s.value = hidden.indexOf(f[0]) >= 0 ? "hidden" : (readonly.indexOf(f[0]) >= 0 ? "readonly" : "");
@@ -193,6 +198,8 @@
       extensionElements: values.length ? moddle.create("bpmn:ExtensionElements", {values: values}) : undefined
     });
     show(current);
+    document.getElementById("modeler-status").textContent =
+      "已应用到 “" + (bo.name || bo.id) + "”，含环节设置（尚未保存）";
   }
 
   build();
