@@ -44,7 +44,7 @@ def completed(case: "OpenCase", task: Task) -> None:
     if isinstance(number, str) and number.strip():
         row.certificate_no = number.strip()
     name = _refusal(case, task, data)
-    if name is None or task.deemed:
+    if name is None:  # a refusal by the step's settings at its limit is reported and told as well
         return
     reason = task.opinion or ""
     ctx.session.add(Notice(case_id=row.id, kind="refusal", body=f"经审查，决定{name}。理由：{reason}",

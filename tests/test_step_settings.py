@@ -283,3 +283,56 @@ def test_settings_survive_a_round_trip_of_the_properties():
     definition = parse_definition(with_settings(GENERAL, "review", {"operations": "approve, return"}), "x.bpmn")
     assert definition.user_tasks["review"].rules.operations == frozenset({"approve", "return"})
     assert parse_definition(GENERAL, "x.bpmn").user_tasks["review"].rules.operations is None
+
+
+# ---------------------------------------------------------------- 5. at the step's time limit
+
+def sweep_days(flow, clock, first: str, last: str) -> None:
+    from datetime import date, timedelta
+
+    from .test_time_limits import sweep_at
+
+    day, end = date.fromisoformat(first), date.fromisoformat(last)
+    while day <= end:
+        sweep_at(flow, clock, f"{day.isoformat()}T08:00")
+        day += timedelta(days=1)
+
+
+def test_remind_the_handler_up_to_n_times_at_the_limit(flow, seeded, clock):
+    from .test_time_limits import accept, fired, flow_task_id, inbox
+
+    use(seeded, clock, with_settings(GENERAL, "review", {"at_limit": "remind", "remind_times": "3"}))
+    case = flow.start()
+    accept(flow, clock, "2026-03-02T10:00", case.number)
+    sweep_days(flow, clock, "2026-03-03", "2026-03-20")
+    step = f"step.{flow_task_id(seeded, case.number, 'review')}"
+    from datetime import date
+    assert [(d, k) for d, k in fired(seeded, case.number) if k.startswith(step) and "yellow." not in k] == [
+        (date(2026, 3, 7), f"{step}/warning"), (date(2026, 3, 10), f"{step}/yellow"),
+        (date(2026, 3, 11), f"{step}/remind.2"), (date(2026, 3, 12), f"{step}/remind.3")]
+    reminders = [t for t in inbox(seeded, "shencha") if "次提醒" in t]
+    assert [t[:16] for t in reminders] == ["【第 2 次提醒（共 3 次）】", "【第 3 次提醒（共 3 次）】"]
+    assert "环节“审查”时限" in reminders[0]
+
+
+@pytest.mark.parametrize("at_limit, decision", [("agree", "deemed_grant"), ("refuse", "deny")])
+def test_agree_or_refuse_at_the_limit(flow, seeded, clock, at_limit, decision):
+    from .test_time_limits import accept, at, case_of
+
+    use(seeded, clock, with_settings(GENERAL, "decide", {"at_limit": at_limit}))
+    case = flow.start()
+    accept(flow, clock, "2026-03-02T10:00", case.number)
+    clock.set(at("2026-03-03T10:00"))
+    flow.complete("shencha", {"review_result": "pass"}, number=case.number)
+    sweep_days(flow, clock, "2026-03-04", "2026-03-12")
+    row = case_of(seeded, case.number)
+    with seeded.reader() as session:
+        step = session.scalar(select(Task).where(Task.case_id == row.id, Task.element_id == "decide", Task.kind == "bpmn"))
+    assert step.state == "completed" and step.deemed
+    assert step.form_data == {"decision": "grant" if at_limit == "agree" else "deny"}
+    assert row.state == "concluded" and row.decision == decision
+
+
+def test_refuse_at_the_limit_only_where_there_is_something_to_refuse():
+    with pytest.raises(Exception, match="只能用于受理或决定环节"):
+        parse_definition(with_settings(GENERAL, "review", {"limit_days": "2", "at_limit": "refuse"}), "x.bpmn")

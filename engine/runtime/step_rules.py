@@ -160,6 +160,14 @@ def parse_rules(properties: dict[str, str], known_fields: Iterable[str]) -> Step
         raise BadInput(f"到期处理 “{at_limit}” 无效（可用：remind（提醒）、agree（视为同意）、refuse（视为不同意））")
     if at_limit is not None and not (properties.get("limit_days") or "").strip():
         raise BadInput("设置了到期处理（at_limit）的环节须用 limit_days 写明时限")
+    stage = properties.get("stage")
+    if at_limit == "agree" and not properties.get("deemed_approval") and stage not in ("acceptance", "decision"):
+        raise BadInput("到期视为同意（at_limit=agree）须用 deemed_approval 写明视为同意时的表单取值"
+                       "（受理、决定环节除外）")
+    if at_limit == "refuse" and stage not in ("acceptance", "decision"):
+        raise BadInput("到期视为不同意（at_limit=refuse）只能用于受理或决定环节（stage=acceptance 或 decision）")
+    if at_limit == "refuse" and properties.get("deemed_approval"):
+        raise BadInput("到期视为不同意与 deemed_approval（超时默许）不能同时设置")
     times = properties.get("remind_times")
     remind_times = _count("remind_times（提醒次数）", times, MAX_REMINDERS) if times not in (None, "") else None
     if remind_times is not None and at_limit != "remind":
