@@ -130,6 +130,8 @@ class Engine:
         if case.workflow_changed:
             row.workflow_state = self.codec.dump(case.workflow)
         result = dict(applied.result)
+        if case.skipped:  # steps nobody could handle, passed by their settings
+            result["skipped"] = case.skipped
         if ctx.on_behalf_of is not None:  # AB岗: done by the backup for an away colleague
             result["on_behalf_of"] = ctx.on_behalf_of
         entry = HistoryEntry(case_id=row.id, seq=seq, command=command.type, actor=actor.name, at=at,

@@ -24,6 +24,11 @@ def _refusal(case: "OpenCase", task: Task, data: dict[str, Any]) -> str | None:
     return None
 
 
+def refusal(case: "OpenCase", task: Task, data: dict[str, Any]) -> str | None:
+    """What a submission refuses (不予受理, 不予许可), if it refuses at all."""
+    return _refusal(case, task, data)
+
+
 def check(case: "OpenCase", task: Task, data: dict[str, Any], opinion: str) -> None:
     """Before the flow moves: a refusal without a written reason is refused."""
     name = _refusal(case, task, data)
@@ -39,7 +44,7 @@ def completed(case: "OpenCase", task: Task) -> None:
     if isinstance(number, str) and number.strip():
         row.certificate_no = number.strip()
     name = _refusal(case, task, data)
-    if name is None or task.deemed:
+    if name is None:  # a refusal by the step's settings at its limit is reported and told as well
         return
     reason = task.opinion or ""
     ctx.session.add(Notice(case_id=row.id, kind="refusal", body=f"经审查，决定{name}。理由：{reason}",

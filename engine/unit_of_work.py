@@ -17,7 +17,7 @@ from engine.actors import Actor
 from engine.errors import ApprovalError, BadInput, NotFound, Skipped
 from engine.runtime.definitions import ProcessDefinition
 from engine.runtime.projection import department_ids, open_tasks, project_tasks
-from engine.runtime.spiff import run_engine
+from engine.runtime.spiff import run_engine, submit_task
 from engine.store.enums import TaskKind, TaskState
 from engine.store.models import Case, Item, Task
 from engine.timelimits import reactions, timers
@@ -63,6 +63,10 @@ class CommandContext:
         return str(uuid.uuid4())
 
 
+#: how many steps in a row one command may pass because nobody may handle them
+MAX_SKIPPED = 50
+
+
 class OpenCase:
     """A locked case with its definition; the workflow is restored on first use.
 
@@ -77,6 +81,8 @@ class OpenCase:
         self._unprojected = workflow is not None
         self.opened: list[Task] = []
         self.closed: list[Task] = []
+        #: steps passed because nobody may handle them (``nobody=skip``): recorded in the history
+        self.skipped: list[dict[str, str]] = []
         self._timekeeper = None
         self._open: list[Task] | None = None  # the case's open tasks as read at the first need
         self._rows: dict[int | str, Task] = {}  # other task rows looked up by id in this command
@@ -135,12 +141,23 @@ class OpenCase:
             workflow, row = self.workflow, self.row
             if workflow.completed and row.state == "running":
                 row.state, row.concluded_at = "concluded", self.ctx.at
-            codes = {t.department for t in self.definition.user_tasks.values()}
-            opened, cancelled = project_tasks(self.ctx.session, row, self.definition, workflow, self.ctx.at,
-                                              department_ids(self.ctx.session, codes), self.ready_rows())
-            self.opened.extend(opened)
-            self.closed.extend(cancelled)
-            timers.sync_timers(self.timekeeper, workflow)
+            codes = department_ids(self.ctx.session, {t.department for t in self.definition.user_tasks.values()})
+            for _ in range(MAX_SKIPPED):
+                opened, cancelled, skipped = project_tasks(self.ctx.session, row, self.definition, self.workflow,
+                                                           self.ctx.at, codes, self.ready_rows())
+                self.opened.extend(opened)
+                self.closed.extend(cancelled)
+                if not skipped:
+                    break
+                for task in skipped:  # nobody may handle it and its settings say to pass it
+                    self.skipped.append({"element": task.element_id, "name": task.name})
+                    self.advance(lambda task=task: submit_task(self.workflow, task.spiff_id, {}))
+                self._unprojected = False
+            else:
+                raise BadInput(f"连续跳过的环节超过 {MAX_SKIPPED} 个：请检查流程的环节设置（无人可办时跳过）")
+            if self.workflow.completed and row.state == "running":
+                row.state, row.concluded_at = "concluded", self.ctx.at
+            timers.sync_timers(self.timekeeper, self.workflow)
         while self.opened or self.closed:
             opened, closed = self.opened, self.closed
             self.opened, self.closed = [], []

@@ -147,6 +147,10 @@ def step_changes(old: UserTaskInfo, new: UserTaskInfo) -> list[str]:
         out.append("表单删除 " + "、".join(removed))
     if changed:
         out.append("表单修改 " + "、".join(changed))
+    before, after = old.rules.describe(), new.rules.describe()  # the step's settings (环节设置)
+    for what in dict.fromkeys([*before, *after]):
+        if before.get(what) != after.get(what):
+            out.append(f"{what} 改为 {after[what]}" if what in after else f"{what} 取消（{before[what]}）")
     return out
 
 

@@ -133,7 +133,7 @@ def draft(task_id: int):
     """暂存 the form as filled in so far."""
     with get_db().reader() as session:
         view = _view(session, task_id)
-    values = {f.id: request.form.get(f.id, "") for f in view.form}
+    values = {f.id: request.form.get(f.id, "") for f in view.form if view.access.get(f.id) != "readonly"}
     opinion = request.form.get("opinion", "")
     return _act(task_id, SaveDraft(task=task_id, data=values, opinion=opinion,
                                    expected_version=request.form.get("task_version", type=int)),
@@ -179,7 +179,7 @@ def hand_back(task_id: int):
     """The delegate hands the task back, the form and opinion becoming the owner's draft."""
     with get_db().reader() as session:
         view = _view(session, task_id)
-    values = {f.id: request.form.get(f.id, "") for f in view.form}
+    values = {f.id: request.form.get(f.id, "") for f in view.form if view.access.get(f.id) != "readonly"}
     opinion = request.form.get("opinion", "")
     return _act(task_id, HandBackTask(task=task_id, data=values, opinion=opinion), "已交回委派人", "index",
                 values=values, opinion=opinion)

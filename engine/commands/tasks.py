@@ -8,19 +8,54 @@ from typing import Any
 from sqlalchemy import select
 
 from engine.authorization import TASK_COMPLETER, TASK_DELEGATE, TASK_HANDLER, TASK_OVERSIGHT, TASK_WORKER
-from engine.runtime.spiff import next_id, reset_to, submit_task
+from engine.runtime.projection import _finished_round, base_department, department_ids
+from engine.runtime.spiff import next_id, reset_to, submit_task, task_data
+from engine.runtime.step_rules import OPERATIONS
 from engine.runtime.values import check_form
 from engine.store.enums import TaskKind, TaskState
-from engine.store.models import Task, User
+from engine.store.models import Department, Task, User
 from engine.timelimits import reactions
 
 from .. import alerts, documents, outcomes
 from ..errors import BadInput, Conflict
-from ..people import active_user
+from ..people import active_user, role_holders
 from ..roles import role_name
 from .base import Applied, CommandContext, OpenCase, TaskCommand
 
 MAX_OPINION = 2000
+
+
+def _step(case: OpenCase, row: Task):
+    return case.definition.user_tasks[row.element_id]
+
+
+def require_operation(case: OpenCase, row: Task, operation: str) -> None:
+    """Refuse an operation the step's settings do not offer (``operations``)."""
+    if row.kind == "bpmn" and not _step(case, row).rules.offers(operation):
+        raise BadInput(f"“{row.name}”环节不提供“{OPERATIONS[operation]}”操作（流程设计中的环节设置）")
+
+
+def editable_data(case: OpenCase, row: Task, data: dict[str, Any]) -> tuple[tuple, dict[str, Any]]:
+    """The step's editable fields and the submitted values for them. A value for a field the step
+    may only read, or may not see, is refused unless it is what the case already holds."""
+    info = _step(case, row)
+    rules = info.rules
+    if row.kind != "bpmn" or not rules.protected:
+        return info.form if row.kind == "bpmn" else (), data
+    fields = {f.id: f for f in info.form}
+    current = task_data(case.workflow, row.spiff_id)
+    for key in sorted(set(data) & rules.protected):
+        value = data[key]
+        if value in ("", None):
+            continue
+        if key in fields:
+            value = check_form((fields[key],), {key: value}, partial=True).get(key)
+        if value != current.get(key):
+            what = "只读" if key in rules.readonly else "不可见"
+            label = fields[key].label if key in fields else key
+            raise BadInput(f"字段“{label}”在“{row.name}”环节{what}，不能修改")
+    return (tuple(f for f in info.form if f.id not in rules.protected),
+            {k: v for k, v in data.items() if k not in rules.protected})
 
 
 def _opinion(text: str) -> str:
@@ -58,9 +93,16 @@ class CompleteTask(TaskCommand):
                        if t.followup_of_id == row.id and t.kind == TaskKind.COSIGN and t.assignee is not None]
             if waiting:
                 raise Conflict(f"加签人尚未签署意见：{'、'.join(waiting)}")
-            data = check_form(case.definition.user_tasks[row.element_id].form, self.data)
+            form, submitted = editable_data(case, row, self.data)
+            data = check_form(form, submitted)
+            refusal = outcomes.refusal(case, row, data)
+            require_operation(case, row, "refuse" if refusal else "approve")
             outcomes.check(case, row, data, opinion)
             reactions.check_completion(case.timekeeper, row, data)
+            if refusal is None and _step(case, row).rules.handler == "head_chain":
+                upper = next_head(ctx, case, row)
+                if upper is not None:  # 逐级审批: the 负责人 of the department above, in turn
+                    return _pass_up(ctx, case, row, data, opinion, upper)
         row.state, row.completed_at, row.completed_by_id = "completed", ctx.at, ctx.actor.user_id
         row.opinion, row.form_data = opinion or None, data
         case.closed.append(row)
@@ -76,6 +118,44 @@ class CompleteTask(TaskCommand):
     def from_record(cls, inputs: dict[str, Any], result: dict[str, Any], *, version: str | None = None) -> "CompleteTask":
         """The same step again, with the number of the document it issued."""
         return replace(super().from_record(inputs, result), document=documents.recorded_number(result))
+
+
+def next_head(ctx: CommandContext, case: OpenCase, row: Task) -> Department | None:
+    """The department above ``row``'s whose 负责人 takes a ``head_chain`` step next: departments
+    without a 负责人 are passed over; None at the top or after ``chain_levels`` levels."""
+    info = _step(case, row)
+    base = base_department(ctx.session, case.row, info, task_data(case.workflow, row.spiff_id),
+                           department_ids(ctx.session, [info.department]))
+    level, department = 1, ctx.session.get(Department, row.department_id)
+    walk = department
+    while walk is not None and walk.id != base:
+        level, walk = level + 1, walk.parent
+    department = department.parent
+    while department is not None:
+        level += 1
+        if info.rules.chain_levels is not None and level > info.rules.chain_levels:
+            return None
+        if role_holders(ctx.session, "head", department.id, plain=True):
+            return department
+        department = department.parent
+    return None
+
+
+def _pass_up(ctx: CommandContext, case: OpenCase, row: Task, data: dict[str, Any], opinion: str,
+             upper: Department) -> Applied:
+    """This level's 负责人 has agreed: their round is kept on record, and the same step opens for
+    the 负责人 of the department above (the flow does not move)."""
+    row.state, row.completed_at, row.completed_by_id = "completed", ctx.at, ctx.actor.user_id
+    row.opinion, row.form_data = opinion or None, data
+    ctx.session.add(_finished_round(row))
+    row.state, row.created_at, row.completed_at, row.completed_by_id = "ready", ctx.at, None, None
+    row.opinion, row.form_data, row.draft, row.assignee_id = None, None, None, None
+    row.department_id, row.version = upper.id, (row.version or 1) + 1
+    heads = role_holders(ctx.session, "head", upper.id)
+    alerts.send(ctx.session, heads, case=case.row, kind="transfer",
+                title=f"【逐级审批】{case.row.number} “{row.name}”已由 {ctx.actor.display_name or ctx.actor.name} 审核，请您审批",
+                body=opinion, at=ctx.at)
+    return Applied(row, {"element": row.element_id, "data": data, "next_level": upper.code})
 
 
 @dataclass(frozen=True)
@@ -127,6 +207,7 @@ class TransferTask(TaskCommand):
 
     def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
         row = self.task_row(case)
+        require_operation(case, row, "transfer")
         target = active_user(ctx.session, self.to)
         if target is None:
             raise BadInput(f"用户 {self.to} 不存在或已停用")
@@ -177,8 +258,8 @@ class SaveDraft(TaskCommand):
     def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
         row = self.task_row(case)
         opinion = _opinion(self.opinion)
-        form = case.definition.user_tasks[row.element_id].form if row.kind == "bpmn" else ()
-        data = check_form(form, {k: v for k, v in self.data.items() if v not in ("", None)}, partial=True)
+        form, submitted = editable_data(case, row, self.data)
+        data = check_form(form, {k: v for k, v in submitted.items() if v not in ("", None)}, partial=True)
         row.draft = {"data": data, "opinion": opinion, "by": ctx.actor.name}
         return Applied(row, {"element": row.element_id, "data": data})
 
@@ -203,6 +284,7 @@ class ReturnTask(TaskCommand):
 
     def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
         row = self.task_row(case)
+        require_operation(case, row, "return")
         if row.kind != "bpmn":
             raise BadInput("补充意见任务不能退回")
         reason = _opinion(self.reason)
@@ -261,6 +343,7 @@ class AddCosigner(TaskCommand):
 
     def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
         row = self.task_row(case)
+        require_operation(case, row, "cosign")
         if row.kind != "bpmn":
             raise BadInput("只能在流程环节上加签")
         target = active_user(ctx.session, self.to)
@@ -297,6 +380,7 @@ class DelegateTask(TaskCommand):
 
     def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
         row = self.task_row(case)
+        require_operation(case, row, "delegate")
         if row.kind != "bpmn" or row.delegated_by_id is not None:
             raise BadInput(f"“{row.name}”不能再委派")
         target = active_user(ctx.session, self.to)
@@ -325,8 +409,8 @@ class HandBackTask(TaskCommand):
         opinion = _opinion(self.opinion)
         if not opinion:
             raise BadInput("交回时请写明办理意见")
-        data = check_form(case.definition.user_tasks[row.element_id].form,
-                          {k: v for k, v in self.data.items() if v not in ("", None)}, partial=True)
+        form, submitted = editable_data(case, row, self.data)
+        data = check_form(form, {k: v for k, v in submitted.items() if v not in ("", None)}, partial=True)
         owner = row.delegated_by
         row.draft = {"data": data, "opinion": opinion, "by": ctx.actor.name}
         row.assignee_id, row.delegated_by_id = owner.id, None

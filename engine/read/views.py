@@ -19,6 +19,7 @@ from engine.errors import NotAllowed, NotFound
 from engine.people import role_holders
 from engine.read.application import application_view
 from engine.read.queries import get_case, get_task, remaining_words, task_dict
+from engine.read import steps as step_view
 from engine.roles import role_name
 from engine.runtime.definitions import FormField, ProcessDefinition, UserTaskInfo, next_user_tasks
 from engine.timelimits.policy import policy_from_json
@@ -87,6 +88,10 @@ def next_steps(session: Session, definition: ProcessDefinition, task: Task) -> l
     """下一环节 and who would handle it: the holders of the role in the step's department."""
     steps = []
     for info in next_user_tasks(definition, task.element_id):
+        special = step_view.next_handler(session, info, task.case)
+        if special is not None:  # the step's settings name its handler (负责人, a person picked …)
+            steps.append({"name": info.name, "who": special})
+            continue
         if info.settings.department_field:
             steps.append({"name": info.name, "who": f"登记时指定的承办单位的{role_name(info.role)}"})
             continue
@@ -169,6 +174,11 @@ class TaskView:
     application: dict[str, Any] = field(default_factory=dict)
     #: the earlier steps' opinions and records (earlier_work)
     earlier: list[dict[str, Any]] = field(default_factory=list)
+    #: the step's settings: each shown field's access (editable or readonly), the case's values of
+    #: the read-only ones, and the people each person picker lists (engine.read.steps)
+    access: dict[str, str] = field(default_factory=dict)
+    current: dict[str, Any] = field(default_factory=dict)
+    pickers: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
     def can(self, command_type: str) -> bool:
         return command_type in self.operations
@@ -192,6 +202,7 @@ def task_operations(session: Session, actor: Actor, task: Task, definition: Proc
         ops.discard("return_task")
     if colleagues is not None and not colleagues:
         ops.discard("transfer_task")
+    ops = {t for t in ops if task.kind != "bpmn" or step_view.offered(definition.user_tasks[task.element_id], t)}
     if form_of(definition, task).settings.stage == "acceptance":
         case_subject = Subject(task.case, definition)
         waiting = task.case.acceptance == "supplement"  # a one-time notice is out: only its arrival
@@ -203,7 +214,7 @@ def task_operations(session: Session, actor: Actor, task: Task, definition: Proc
 def task_form(session: Session, task_id: int, definitions: Definitions) -> tuple:
     """The form fields a step's page posts, whatever state the step is in (to read a post)."""
     row = get_task(session, task_id)
-    return form_of(definitions(session, row.case.process_version), row).form
+    return step_view.posted_form(form_of(definitions(session, row.case.process_version), row))
 
 
 #: What a card on a case means for whoever holds a step of it.
@@ -311,12 +322,18 @@ def earlier_work(session: Session, case: Case, definition: ProcessDefinition, *,
                                               Task.state.in_((TaskState.COMPLETED, TaskState.RETURNED)))
                            .order_by(Task.completed_at, Task.id))
     out = []
+    hidden = definition.user_tasks[before.element_id].rules.hidden if before is not None else frozenset()
     for t in rows:
         if before is not None and t.id == before.id:
             continue
         info = definition.user_tasks.get(t.element_id)
         fields = info.form if info is not None and t.kind == "bpmn" else ()
-        data = t.form_data or {}
+        fields = tuple(f for f in fields if f.id not in hidden)  # what this step may not see
+        data = dict(t.form_data or {})
+        picked = {str(data[f.id]) for f in fields if f.picks_for and data.get(f.id)}
+        if picked:  # a person picked to handle a later step: by name, not login
+            names = _names(session, picked)
+            data.update({f.id: names.get(str(data[f.id]), data[f.id]) for f in fields if f.picks_for and data.get(f.id)})
         records = [{"label": f.label, "value": shown_value(f, data.get(f.id))} for f in fields
                    if shown_value(f, data.get(f.id))]
         if not records and not t.opinion:
@@ -344,8 +361,13 @@ def task_view(session: Session, actor: Actor, task_id: int, definitions: Definit
     # 委派: the delegator sees the step (read only) until it is handed back
     ops = frozenset() if delegator else task_operations(session, actor, row, definition, return_targets_=targets,
                                                         colleagues=transfer_to)
+    form = step_view.shown_form(info) if row.kind == "bpmn" else info.form
+    readonly = {f.id for f in form if f.id in info.rules.readonly} if row.kind == "bpmn" else set()
     return TaskView(
-        task=task_dict(row), form=info.form, stage=info.settings.stage, values=draft.get("data", {}),
+        access={f.id: "readonly" if f.id in readonly else "editable" for f in form},
+        current=_shown_current(session, row.case, form, readonly),
+        pickers=step_view.pickers(session, definition, row.case, form),
+        task=task_dict(row), form=form, stage=info.settings.stage, values=draft.get("data", {}),
         opinion=draft.get("opinion", ""), drafted=bool(draft), delegated=row.delegated_by_id is not None,
         acceptance=row.case.acceptance, next_steps=next_steps(session, definition, row), return_targets=targets,
         transfer_to=transfer_to,
@@ -353,6 +375,14 @@ def task_view(session: Session, actor: Actor, task_id: int, definitions: Definit
         materials=(row.case.item.guide or {}).get("materials", []), checklist=row.case.materials or {},
         operations=ops, due=task_due(row, today=today, calendar=calendar), why=step_reasons(session, row),
         application=application_view(session, row.case), earlier=earlier_work(session, row.case, definition, before=row))
+
+
+def _shown_current(session: Session, case: Case, form: tuple, readonly: set[str]) -> dict[str, str]:
+    """The case's values of the fields a step may only read, as people read them."""
+    if not readonly:
+        return {}
+    values = step_view.current_values(session, case)
+    return {f.id: shown_value(f, values.get(f.id, f.default)) for f in form if f.id in readonly}
 
 
 def case_operations(session: Session, actor: Actor, case: Case, definition: ProcessDefinition) -> dict[str, Any]:

@@ -17,7 +17,7 @@ import ast
 import hashlib
 import math
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from threading import Lock
 from typing import Any
 
@@ -30,6 +30,7 @@ from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from engine.errors import BadInput, BpmnError
 from engine.runtime.spiff import elements_after, parser_knows
 from engine.runtime.expressions import BASE_HELPERS, COMMAND_HELPERS, check_expression, parse_script
+from engine.runtime.step_rules import StepRules, chosen_field, parse_rules
 from engine.timelimits.policy import StepSettings, TimePolicy, step_settings
 from engine.roles import resolve_role
 
@@ -65,6 +66,8 @@ class FormField:
     required: bool = False
     options: tuple[tuple[str, str], ...] = ()
     default: str | None = None
+    #: a person picker: the element id of the step whose handler this field names (step settings)
+    picks_for: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "label": self.label, "type": self.type, "required": self.required,
@@ -80,6 +83,8 @@ class UserTaskInfo:
     form: tuple[FormField, ...] = ()
     properties: dict[str, str] = field(default_factory=dict)
     settings: StepSettings = field(default_factory=StepSettings)
+    #: the designer's per-step settings: field access, operations, handler (engine.runtime.step_rules)
+    rules: StepRules = field(default_factory=StepRules)
 
 
 @dataclass
@@ -313,6 +318,8 @@ def _user_tasks(root: etree._Element, filename: str, problems: Problems | None =
     problems = problems or Problems()
     lanes = _lanes(root)
     tasks = {}
+    every_field = {f.get("id") for f in root.iterfind(".//camunda:formField", NS)}
+    every_field |= {chosen_field(n.get("id")) for n in root.iterfind(".//bpmn:userTask", NS)}
     for node in root.iterfind(".//bpmn:userTask", NS):
         element_id = node.get("id")
         groups = [g.strip() for g in (node.get(f"{{{CAMUNDA_NS}}}candidateGroups") or "").split(",") if g.strip()]
@@ -337,9 +344,35 @@ def _user_tasks(root: etree._Element, filename: str, problems: Problems | None =
         except BadInput as exc:
             problems.add("time_settings", _located(node, filename, f"时限设置有误：{exc.message}"))
             continue
+        try:
+            rules = parse_rules(props, every_field)
+        except BadInput as exc:
+            problems.add("step_settings", _located(node, filename, f"环节设置有误：{exc.message}"))
+            continue
         tasks[element_id] = UserTaskInfo(element_id, node.get("name") or element_id, role.code,
-                                         props.get("department") or None, form, props, settings)
+                                         props.get("department") or None, form, props, settings, rules)
     return tasks
+
+
+def _with_pickers(tasks: dict[str, UserTaskInfo], spec, subprocess_specs) -> dict[str, UserTaskInfo]:
+    """Person pickers in the forms that name a later step's handler: a step whose handler is
+    ``chosen`` adds one to the form of every step the flow reaches it from; a step whose handler is
+    ``field`` turns the named field into one."""
+    pickers: dict[str, dict[str, str]] = {}  # step → {field id: the step it picks for}
+    for info in tasks.values():
+        for after in elements_after(spec, subprocess_specs, info.element_id, stop=lambda e: e in tasks):
+            later = tasks.get(after)
+            if later is not None and later.rules.handler == "chosen":
+                pickers.setdefault(info.element_id, {})[chosen_field(later.element_id)] = later.element_id
+    named = {t.rules.handler_field: t.element_id for t in tasks.values() if t.rules.handler == "field"}
+    out = {}
+    for element_id, info in tasks.items():
+        form = tuple(replace(f, picks_for=named[f.id]) if f.id in named else f for f in info.form)
+        for field_id, target in pickers.get(element_id, {}).items():
+            if all(f.id != field_id for f in form):
+                form += (FormField(field_id, f"“{tasks[target].name}”的办理人", "string", picks_for=target),)
+        out[element_id] = replace(info, form=form) if form != info.form else info
+    return out
 
 
 def _main_process(root: etree._Element, filename: str, problems: Problems | None = None) -> etree._Element | None:
@@ -679,6 +712,7 @@ def parse_definition(content: bytes | str, filename: str = "<bpmn>") -> ProcessD
                         tag=exc.tag or None) from None
     except Exception as exc:  # SpiffWorkflow raises assorted errors on odd input
         raise BpmnError(f"无法解析流程：{type(exc).__name__}: {exc}", file=filename) from None
+    user_tasks = _with_pickers(user_tasks, spec, subprocess_specs)
     participant = root.find(f".//bpmn:participant[@processRef='{process_id}']", NS)
     name = main.get("name") or (participant.get("name") if participant is not None else None) or process_id
     return ProcessDefinition(process_id, name, filename, content_hash(content), spec, subprocess_specs,

@@ -39,6 +39,8 @@ RULES: dict[str, tuple[str, str]] = {
     "role_placeholder": ("error", "选中该任务，在右侧确认或改选办理角色后点“应用”"),
     "form": ("error", "按提示改正该任务的表单字段"),
     "time_settings": ("error", "按提示改正该任务的时限属性（camunda:property）"),
+    "step_settings": ("error", "选中该任务，在右侧“环节设置”中改正（或改正其 camunda:property）：字段须是表单中的字段，"
+                               "操作、办理人规则按可选项填写，数字写整数"),
     "expression": ("error", "条件只能引用表单字段并作简单比较，例如 decision == \"grant\""),
     "condition_missing": ("error", "为这条出线写条件；或在设计器中选中它，勾选“设为默认路径”（每个网关至多一条）"),
     "timer": ("error", "计时器写成带引号的 ISO 8601 时长（如 \"P5D\"），或 workdays(3) 表示 3 个工作日"),

@@ -18,19 +18,23 @@ from engine.errors import BadInput, BpmnError
 from engine.runtime.definitions import ProcessDefinition
 from engine.runtime.spiff import may_have_row, ready_user_tasks
 from engine.store.enums import TaskKind, TaskState
-from engine.store.models import Case, Deadline, Department, Task, User
+from engine.roles import role_name
+from engine.runtime.step_rules import chosen_field
+from engine.store.models import Case, Deadline, Department, Task, User, UserRole
 
 
 def project_tasks(session: Session, case: Case, definition: ProcessDefinition, workflow,
-                  at: datetime, department_ids: dict[str, int], open_rows: list[Task]) -> tuple[list[Task], list[Task]]:
-    """Insert newly ready tasks, cancel the ones the flow withdrew; return (opened, cancelled).
+                  at: datetime, department_ids: dict[str, int], open_rows: list[Task]) -> tuple[list[Task], list[Task], list[Task]]:
+    """Insert newly ready tasks, cancel the ones the flow withdrew; return (opened, cancelled,
+    skipped): skipped are steps nobody may handle whose settings say to pass them (``nobody=skip``),
+    recorded as completed by nobody; the caller completes them in the workflow.
     ``open_rows``: the case's open task rows as they stand in the command.
 
     Only workflow tasks are compared: follow-up tasks the engine creates itself are not
     in the workflow and stay as they are."""
     ready = {t.id: t for t in ready_user_tasks(workflow)}
     open_rows = [row for row in open_rows if row.kind == "bpmn"]
-    cancelled = []
+    cancelled, skipped = [], []
     for row in open_rows:
         if row.spiff_id not in ready:  # withdrawn by the flow (e.g. a boundary timer fired)
             row.state = "cancelled"
@@ -54,22 +58,78 @@ def project_tasks(session: Session, case: Case, definition: ProcessDefinition, w
         info = definition.user_tasks.get(task.element)
         if info is None:
             raise BpmnError("就绪的用户任务在定义中找不到", element=task.element)
-        if info.settings.department_field:  # the department is chosen in an earlier form (交办)
-            code = task.data.get(info.settings.department_field)
-            department_id = session.scalar(select(Department.id).where(Department.code == str(code)))
-            if department_id is None:
-                raise BadInput(f"“{info.name}”应由字段 {info.settings.department_field} 指定的部门办理，"
-                               f"但部门 “{code}” 不存在")
-        elif info.department:
-            department_id = department_ids[info.department]
-        else:
-            department_id = case.item.department_id
+        department_id = base_department(session, case, info, task.data, department_ids)
+        role, department_id, assignee_id = handler_of(session, case, info, task.data, department_id)
+        if role is None:  # nobody fits and the step says to pass it: done by nobody, on record
+            row = Task(case_id=case.id, spiff_id=spiff_id, element_id=info.element_id, name=info.name,
+                       role=info.role, department_id=department_id, state="completed", created_at=at,
+                       completed_at=at, opinion=SKIPPED_OPINION, form_data={}, kind="bpmn", deemed=False)
+            session.add(row)
+            skipped.append(row)
+            continue
         row = Task(case_id=case.id, spiff_id=spiff_id, element_id=info.element_id, name=info.name,
-                   role=info.role, department_id=department_id, state="ready", created_at=at,
-                   kind="bpmn", deemed=False)
+                   role=role, department_id=department_id, assignee_id=assignee_id, state="ready",
+                   created_at=at, kind="bpmn", deemed=False)
         session.add(row)
         opened.append(row)
-    return opened, cancelled
+    return opened, cancelled, skipped
+
+
+SKIPPED_OPINION = "无人可以办理，按环节设置跳过"
+
+
+def base_department(session: Session, case: Case, info, data: dict[str, Any], department_ids: dict[str, int]) -> int:
+    """The department a step belongs to: named in an earlier form (交办), fixed on the step, or
+    the item's."""
+    if info.settings.department_field:  # the department is chosen in an earlier form (交办)
+        code = data.get(info.settings.department_field)
+        department_id = session.scalar(select(Department.id).where(Department.code == str(code)))
+        if department_id is None:
+            raise BadInput(f"“{info.name}”应由字段 {info.settings.department_field} 指定的部门办理，"
+                           f"但部门 “{code}” 不存在")
+        return department_id
+    if info.department:
+        return department_ids[info.department]
+    return case.item.department_id
+
+
+def _holders(session: Session, role: str, department_id: int) -> bool:
+    return session.scalar(select(User.id).join(UserRole).where(
+        UserRole.role == role, User.department_id == department_id, User.active.is_(True)).limit(1)) is not None
+
+
+def picked_person(session: Session, info, username: Any, role: str, department_id: int) -> User | None:
+    """The person an earlier form named to handle ``info`` (``handler`` chosen or field), checked:
+    an active member of staff holding the step's role in its department. None when none is named."""
+    if username in (None, ""):
+        return None
+    user = session.scalar(select(User).where(User.username == str(username)))
+    if user is None or not user.active:
+        raise BadInput(f"“{info.name}”的办理人 “{username}” 不存在或已停用")
+    if role not in user.role_codes or user.department_id != department_id:
+        department = session.get(Department, department_id)
+        raise BadInput(f"{user.display_name} 不是 {department.name} 的{role_name(role)}，不能办理“{info.name}”")
+    return user
+
+
+def handler_of(session: Session, case: Case, info, data: dict[str, Any],
+               department_id: int) -> tuple[str | None, int, int | None]:
+    """Who handles a step that opens, by its settings: (role, department, assignee); role None
+    when nobody may and the step is to be skipped. Without settings: its role in its department."""
+    rules = info.rules
+    role, assignee = info.role, None
+    if rules.handler in ("head", "head_chain"):
+        role = "head"
+    elif rules.handler in ("chosen", "field"):
+        field = chosen_field(info.element_id) if rules.handler == "chosen" else rules.handler_field
+        person = picked_person(session, info, data.get(field), role, department_id)
+        if person is not None:
+            return role, department_id, person.id
+    if rules.nobody is None or _holders(session, role, department_id):
+        return role, department_id, assignee
+    if rules.nobody == "skip":
+        return None, department_id, None
+    return "head", case.item.department_id, None  # admin: the 负责人 of the item's department
 
 
 def _finished_round(row: Task) -> Task:

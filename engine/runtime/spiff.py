@@ -290,6 +290,11 @@ def submit_task(workflow: BpmnWorkflow, task_id: str | uuid.UUID, data: Mapping[
     task.run()
 
 
+def task_data(workflow: BpmnWorkflow, task_id: str | uuid.UUID) -> dict[str, Any]:
+    """The data a ready task sees (what earlier steps and the application put there)."""
+    return dict(_task(workflow, task_id).data)
+
+
 def reset_to(workflow: BpmnWorkflow, task_id: str | uuid.UUID) -> None:
     """Take the flow back to a completed task: it is ready again, later tasks are dropped."""
     source = _id_source.get()

@@ -71,8 +71,15 @@ def deemed_step(t: CaseTime, clock: Clock) -> dict[str, Any]:
     task = clock.task
     if task is None or task.state != "ready":
         return {"outcome": "no_task"}
-    settings = t.case.definition.user_tasks[task.element_id].settings
-    complete_deemed(t, task, settings.deemed_approval or {}, f"{task.department.name} 在时限内未答复，按超时默许视为同意")
+    info = t.case.definition.user_tasks[task.element_id]
+    settings = info.settings
+    if info.rules.at_limit == "refuse":  # the step's settings: 到期视为不同意
+        data = {REFUSING[settings.stage][0]: REFUSING[settings.stage][1]}
+        complete_deemed(t, task, data, f"{task.department.name} 在时限内未办理，按环节设置视为不同意")
+        return {"outcome": "deemed_refusal", "task": task.spiff_id, "department": task.department.code, "data": data,
+                "notified": _notify_default(t, clock, task, agreed=False)}
+    data = settings.deemed_approval or (dict([AGREEING[settings.stage]]) if settings.stage in AGREEING else {})
+    complete_deemed(t, task, data, f"{task.department.name} 在时限内未答复，按超时默许视为同意")
     followup = Task(case_id=t.row.id, spiff_id=str(next_id()), element_id=task.element_id,
                     name=f"补充意见：{task.name}", role=task.role, department_id=task.department_id,
                     state="ready", created_at=t.at, kind="followup", followup_of_id=task.id)
@@ -81,11 +88,22 @@ def deemed_step(t: CaseTime, clock: Clock) -> dict[str, Any]:
     t.case.opened.append(followup)
     notified = _notify_default(t, clock, task)
     return {"outcome": "deemed_approval", "task": task.spiff_id, "department": task.department.code,
-            "data": settings.deemed_approval, "followup": followup.spiff_id, "notified": notified}
+            "data": data if info.rules.at_limit == "agree" else settings.deemed_approval,
+            "followup": followup.spiff_id, "notified": notified}
 
 
-def _notify_default(t: CaseTime, clock: Clock, task: Task) -> list[str]:
+#: what a step at its limit is taken to have answered, by its stage (``at_limit`` agree / refuse)
+AGREEING = {"acceptance": ("acceptance", "accept"), "decision": ("decision", "grant")}
+REFUSING = {"acceptance": ("acceptance", "refuse"), "decision": ("decision", "deny")}
+
+
+def _notify_default(t: CaseTime, clock: Clock, task: Task, agreed: bool = True) -> list[str]:
     users = alerts.recipients(t.session, t.row, clock, "handler") + alerts.recipients(t.session, t.row, clock, "head")
+    if not agreed:
+        title = f"【到期视为不同意】{t.row.number} 环节“{task.name}”已视为不同意"
+        body = f"{task.department.name} 未在时限内办理，已按环节设置视为不同意。"
+        return alerts.send(t.session, list({u.id: u for u in users}.values()), case=t.row,
+                           kind="deemed", title=title, body=body, at=t.at)
     title = f"【超时默许】{t.row.number} 环节“{task.name}”已视为同意"
     body = f"{task.department.name} 未在时限内答复，已按超时默许处理。请于 1 个工作日内补充意见。"
     return alerts.send(t.session, list({u.id: u for u in users}.values()), case=t.row,

@@ -25,6 +25,8 @@ def fire(t: CaseTime, deadline: Deadline) -> dict[str, Any]:
                               "due_on": deadline.due_on.isoformat()}
     if deadline.kind in ALERT_TITLES:
         record.update(alert(t, deadline, clock, deadline.kind))
+    elif deadline.kind == "escalate" and "remind" in deadline.detail:  # the step's settings: remind N times
+        record["notified"] = remind(t, clock, deadline.detail)
     elif deadline.kind == "escalate":
         record["notified"] = notify(t, clock, deadline.detail["to"], deadline.detail["alert"], escalated=True)
     elif deadline.kind == "deemed":
@@ -63,6 +65,15 @@ def notify(t: CaseTime, clock: Clock, to: str, kind: str, escalated: bool = Fals
     title = f"【{'升级·' if escalated else ''}{ALERT_TITLES[kind]}】{t.row.number} {what}"
     body = f"{t.row.item.name}，申请人 {t.row.applicant}。{what}。"
     return alerts.send(t.session, users, case=t.row, kind=kind, title=title, body=body, at=t.at)
+
+
+def remind(t: CaseTime, clock: Clock, detail: dict[str, Any]) -> list[str]:
+    """One of the reminders a step's settings ask for (``at_limit=remind``): to its handlers."""
+    users = alerts.recipients(t.session, t.row, clock, "handler", open_tasks=t.case.ready_rows())
+    what = describe(t, clock, "yellow")
+    title = f"【第 {detail['remind']} 次提醒（共 {detail['of']} 次）】{t.row.number} {what}"
+    return alerts.send(t.session, users, case=t.row, kind="yellow", title=title,
+                       body=f"{t.row.item.name}，申请人 {t.row.applicant}。{what}，请尽快办理。", at=t.at)
 
 
 def describe(t: CaseTime, clock: Clock, kind: str) -> str:

@@ -70,8 +70,21 @@ def start_issue(t: CaseTime) -> Clock:
 
 
 def start_step(t: CaseTime, task: Task, settings: StepSettings, limit: int, key: str) -> Clock:
-    final = "deemed" if settings.deemed_approval else "yellow"
-    return clocks.start(t, "step", key, limit, warned(t.policy, limit, settings.warning, final), task=task)
+    """The step's clock: a warning, and at the limit a yellow card or 超时默许. The step's
+    settings (``at_limit``) may say instead: agree or refuse at the limit (deemed), or remind the
+    handler up to N times — the yellow card at the limit, then once a working day."""
+    rules = t.case.definition.user_tasks[task.element_id].rules
+    final = "deemed" if settings.deemed_approval or rules.at_limit in ("agree", "refuse") else "yellow"
+    plan = warned(t.policy, limit, settings.warning, final)
+    if rules.at_limit == "remind":
+        times = rules.remind_times or 1
+        plan += [("escalate", limit + n, {"alert": "yellow", "to": "handler", "level": n, "remind": n + 1,
+                                          "of": times}) for n in range(1, times)]
+    clock = clocks.start(t, "step", key, limit, [p for p in plan if p[0] != "escalate"], task=task)
+    for kind, offset, detail in plan:
+        if kind == "escalate":
+            clocks.arm(t, clock, kind, offset, detail, key=f"{key}/remind.{detail['remind']}")
+    return clock
 
 
 def start_followup(t: CaseTime, task: Task, key: str) -> Clock:

@@ -91,7 +91,7 @@ def _completed(t: CaseTime, task: Task) -> None:
             clock = t.clock(key)
             if clock is not None:
                 clocks.stop(t, clock, "deemed" if task.deemed and key == "decision" else None)
-        row.decision = "deemed_grant" if task.deemed else value
+        row.decision = "deemed_grant" if task.deemed and value == "grant" else value  # a deemed refusal: deny
         row.decided_at = t.at
         if value == "grant" and t.clock("issue") is None:
             planning.start_issue(t)
