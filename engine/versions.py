@@ -171,11 +171,16 @@ def _china(at: datetime) -> str:
     return at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
 
 
+#: who loaded a version when no user did: the demo seed, the system
+NOT_A_USER = {"demo": "演示数据导入", "system": "系统"}
+
+
 def _names(session: Session, usernames: set[str]) -> dict[str, str]:
     if not usernames:
         return {}
-    return {u: d or u for u, d in session.execute(select(User.username, User.display_name)
-                                                     .where(User.username.in_(usernames)))}
+    found = {u: d or u for u, d in session.execute(select(User.username, User.display_name)
+                                                      .where(User.username.in_(usernames)))}
+    return {**{u: NOT_A_USER[u] for u in usernames if u in NOT_A_USER and u not in found}, **found}
 
 
 def waiting_drafts(session: Session, item: Item, versions: list[ProcessVersion] | None = None) -> list[ProcessDraft]:
