@@ -14,6 +14,7 @@ from engine.actors import Actor
 from engine.commands.organisation import (LEVEL_NAMES, DeactivateUser, ReassignTask, check_deactivation, held_tasks,
                                           holders)
 from engine.errors import BadInput, NotFound
+from engine.people import LEVELS
 from engine.roles import ROLES, role_name
 from engine.store.models import Department, Item, Task, User, UserRole
 
@@ -22,7 +23,8 @@ PAGE = 50
 
 
 def department_tree(session: Session) -> list[dict[str, Any]]:
-    """Every department, parents before their children (by code), with its depth and what is in it."""
+    """Every department, parents before their children (those of the parent's own level first), with its
+    depth, its path from the top and what is in it."""
     rows = list(session.scalars(select(Department).order_by(Department.code)))
     users = dict(session.execute(select(User.department_id, func.count(User.id)).where(User.active.is_(True))
                                  .group_by(User.department_id)).all())
@@ -30,8 +32,8 @@ def department_tree(session: Session) -> list[dict[str, Any]]:
                                  .group_by(Task.department_id)).all())
     items = dict(session.execute(select(Item.department_id, func.count(Item.id)).group_by(Item.department_id)).all())
     children: dict[int | None, list[Department]] = {}
-    for row in rows:
-        children.setdefault(row.parent_id, []).append(row)
+    for row in sorted(rows, key=lambda r: (LEVELS.index(r.level) if r.level in LEVELS else len(LEVELS), r.code)):
+        children.setdefault(row.parent_id, []).append(row)  # the units of a level before the levels below
     out: list[dict[str, Any]] = []
 
     def walk(parent_id, depth, path):
@@ -40,8 +42,8 @@ def department_tree(session: Session) -> list[dict[str, Any]]:
                         "level_name": LEVEL_NAMES.get(row.level or "", ""), "active": row.active, "depth": depth,
                         "parent": row.parent.code if row.parent else None,
                         "parent_name": row.parent.name if row.parent else None, "path": path + [row.name],
-                        "users": users.get(row.id, 0), "tasks": tasks.get(row.id, 0), "items": items.get(row.id, 0),
-                        "children": len(children.get(row.id, []))})
+                        "user_count": users.get(row.id, 0), "task_count": tasks.get(row.id, 0),
+                        "item_count": items.get(row.id, 0), "child_count": len(children.get(row.id, []))})
             if row.id not in seen:
                 seen.add(row.id)
                 walk(row.id, depth + 1, path + [row.name])
