@@ -322,3 +322,67 @@ def test_the_command_line_adds_departments_and_users_through_the_recorded_comman
     assert [(c, a) for c, a, *_ in acts(seeded)] == [
         ("add_department", "system:cli"), ("add_user", "system:cli"), ("set_backup", "system:cli"),
         ("reset_password", "system:cli"), ("deactivate_user", "system:cli")]
+
+
+# ---------------------------------------------------------------- the pages: who may open them, what a bad form says
+
+@pytest.fixture
+def web(seeded, engine):
+    from web import create_app
+
+    return create_app({"TESTING": True, "SECRET_KEY": "test"}, db=seeded, clock=engine.clock)
+
+
+def test_only_administrators_open_the_organisation_and_heads_only_their_own_team(web, seeded):
+    from .helpers import csrf_of, login
+
+    reviewer = login(web.test_client(), "shencha")
+    assert reviewer.get("/admin/org/").status_code == 403
+    assert reviewer.get("/admin/org/users").status_code == 403
+    assert "只有部门负责人或管理员" in reviewer.get("/team").get_data(as_text=True)
+    head = login(web.test_client(), "fuzeren")
+    page = head.get("/team?department=mz").get_data(as_text=True)
+    assert "市市场监督管理局" in page and "吴负责" not in page  # their own department, whatever is asked
+    answer = head.post("/team", data={"csrf_token": csrf_of(page), "username": "mz_shencha", "backup": "",
+                                      "department": "mz"})
+    assert answer.status_code == 400 and "市民政局 的负责人" in answer.get_data(as_text=True)
+    admin = login(web.test_client(), "admin")
+    assert "吴负责" in admin.get("/team?department=mz").get_data(as_text=True)
+
+
+def test_bad_organisation_forms_say_why_in_chinese_and_keep_what_was_typed(web, seeded):
+    from .helpers import csrf_of, login
+
+    admin = login(web.test_client(), "admin")
+    token = csrf_of(admin.get("/admin/org/users").get_data(as_text=True))
+    answer = admin.post("/admin/org/users", data={"csrf_token": token, "username": "xin", "display_name": "  ",
+                                                  "department": "mz", "roles": ["reviewer"]})
+    assert answer.status_code == 400 and "姓名不能为空" in answer.get_data(as_text=True)
+    assert 'value="xin"' in answer.get_data(as_text=True)
+    answer = admin.post("/admin/org/users/admin", data={"csrf_token": token, "act": "deactivate"})
+    assert answer.status_code == 400 and "不能停用自己的账号" in answer.get_data(as_text=True)
+    answer = admin.post("/admin/org/departments/county", data={"csrf_token": token, "act": "move", "parent": "village"})
+    assert answer.status_code == 400 and "会形成循环" in answer.get_data(as_text=True)
+    assert admin.post("/admin/org/departments/county", data={"csrf_token": token, "act": "?"}).status_code == 400
+    assert admin.get("/admin/org/departments/nowhere").status_code == 404
+    assert admin.get("/admin/org/users/nobody").status_code == 404
+    assert acts(seeded) == []
+
+
+def test_a_temporary_password_leads_every_page_to_choosing_ones_own(web, seeded, engine):
+    from .helpers import csrf_of, login
+
+    temporary = engine.execute(ResetPassword(username="shencha"), Actor.system("cli"))
+    client = login(web.test_client(), "shencha", temporary)
+    for path in ("/", "/cases/search", "/me/", "/admin/org/"):
+        answer = client.get(path)
+        assert answer.status_code == 302 and answer.headers["Location"].endswith("/password/new"), path
+    page = client.get("/password/new").get_data(as_text=True)
+    assert "设置新密码" in page and "待办" not in page  # no way round it
+    answer = client.post("/password/new", data={"csrf_token": csrf_of(page), "current": "wrong", "new": "abcdefgh1",
+                                                "repeat": "abcdefgh1"})
+    assert answer.status_code == 400 and "当前密码不正确" in answer.get_data(as_text=True)
+    answer = client.post("/password/new", data={"csrf_token": csrf_of(page), "current": temporary,
+                                                "new": "abcdefgh1", "repeat": "abcdefgh1"})
+    assert answer.status_code == 302 and client.get("/").status_code == 200
+    assert client.get("/password/new").status_code == 302  # done: nothing to choose any more
