@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from cli.main import main as cli
 from engine import Actor, NotAllowed
@@ -17,6 +17,9 @@ from engine.organisation import deactivate_user, department_tree, list_users, te
 from engine.people import actor_for, authenticate, change_password
 from engine.read.queries import case_history
 from engine.store.models import AdministrationAct, Department, HistoryEntry, LoginFailure, Message, Task, User
+from web import create_app
+
+from .helpers import csrf_of, login
 
 
 def acts(db):
@@ -328,14 +331,10 @@ def test_the_command_line_adds_departments_and_users_through_the_recorded_comman
 
 @pytest.fixture
 def web(seeded, engine):
-    from web import create_app
-
     return create_app({"TESTING": True, "SECRET_KEY": "test"}, db=seeded, clock=engine.clock)
 
 
 def test_only_administrators_open_the_organisation_and_heads_only_their_own_team(web, seeded):
-    from .helpers import csrf_of, login
-
     reviewer = login(web.test_client(), "shencha")
     assert reviewer.get("/admin/org/").status_code == 403
     assert reviewer.get("/admin/org/users").status_code == 403
@@ -351,8 +350,6 @@ def test_only_administrators_open_the_organisation_and_heads_only_their_own_team
 
 
 def test_bad_organisation_forms_say_why_in_chinese_and_keep_what_was_typed(web, seeded):
-    from .helpers import csrf_of, login
-
     admin = login(web.test_client(), "admin")
     token = csrf_of(admin.get("/admin/org/users").get_data(as_text=True))
     answer = admin.post("/admin/org/users", data={"csrf_token": token, "username": "xin", "display_name": "  ",
@@ -370,8 +367,6 @@ def test_bad_organisation_forms_say_why_in_chinese_and_keep_what_was_typed(web, 
 
 
 def test_a_temporary_password_leads_every_page_to_choosing_ones_own(web, seeded, engine):
-    from .helpers import csrf_of, login
-
     temporary = engine.execute(ResetPassword(username="shencha"), Actor.system("cli"))
     client = login(web.test_client(), "shencha", temporary)
     for path in ("/", "/cases/search", "/me/", "/admin/org/"):
