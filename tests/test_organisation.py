@@ -16,7 +16,8 @@ from engine.errors import ApprovalError, BadInput, Conflict
 from engine.organisation import deactivate_user, department_tree, list_users, team_view, user_view
 from engine.people import actor_for, authenticate, change_password
 from engine.read.queries import case_history
-from engine.store.models import AdministrationAct, Department, HistoryEntry, LoginFailure, Message, Task, User
+from engine.read.views import history_view
+from engine.store.models import AdministrationAct, Case, Department, HistoryEntry, LoginFailure, Message, Task, User
 from web import create_app
 
 from .helpers import csrf_of, login
@@ -34,6 +35,10 @@ def user(db, username):
         return {"active": row.active, "roles": row.role_codes, "department": row.department.code,
                 "name": row.display_name, "backup": row.backup.username if getattr(row, "backup", None) else row.backup_id,
                 "away": row.away, "must_change": row.must_change_password}
+
+
+def entry_case(session, entry):
+    return session.get(Case, entry.case_id)
 
 
 def refused(flow, command, actor="admin", error=ApprovalError):
@@ -224,6 +229,9 @@ def test_deactivating_a_user_reassigns_each_open_task_in_its_case_history(flow):
                                .order_by(HistoryEntry.id).limit(1))
         assert entry.actor == "admin" and entry.inputs["holder"] == "shencha" and entry.inputs["to"] == "shencha_b"
         assert entry.inputs["reason"] == "人员停用：调离"
+        shown = [h for h in history_view(session, entry_case(session, entry)) if h["what"] == "改派"]
+        assert shown[0]["details"] == "由 李审查 改派给 卫审查" and shown[0]["said"] == "人员停用：调离"
+        assert shown[0]["who"] == "钱管理"
     assert acts(flow.db)[-1][0] == "deactivate_user"
     with flow.db.transaction() as session:
         assert authenticate(session, "shencha", "demo123") is None
