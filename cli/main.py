@@ -17,7 +17,11 @@ from engine.clock import SystemClock
 from engine.commands import ClaimTask, CompleteTask, ReleaseTask, StartCase
 from engine.deploy import deploy as deploy_file
 from engine.errors import BadInput, BpmnError
-from engine.people import actor_for, add_department, add_user, set_away, set_backup
+from engine.commands.organisation import (AddDepartment, AddUser, DeactivateDepartment, EditUser, MoveDepartment,
+                                         ReactivateDepartment, ReactivateUser, RenameDepartment, ResetPassword,
+                                         SetBackup)
+from engine.organisation import deactivate_user
+from engine.people import actor_for, user_by_name
 from engine.read.queries import case_dict, get_case, get_task, history_dict, ready_tasks, task_dict, user_dict
 from engine.read.queries import case_history as history
 from engine.catalogue import shipped_policy
@@ -142,20 +146,40 @@ def user() -> None:
     """Users."""
 
 
+#: who changes the organisation from the server's command line (recorded in administration_acts)
+CLI_ACTOR = Actor.system("cli")
+
+
+def _organisation(state: State, command, now: str | None = None):
+    """Run an organisation command as the server's command line: the same command, rules and record
+    as the web pages (engine/commands/organisation.py)."""
+    return state.engine(now).execute(command, CLI_ACTOR)
+
+
 @user.command("add")
 @click.argument("username")
 @click.option("--role", "roles", multiple=True, required=True, help="角色代码或名称，可重复")
 @click.option("--department", required=True, help="部门代码")
 @click.option("--password", help="登录密码（不设则不能登录网页）")
-@click.option("--display-name", help="姓名")
+@click.option("--temporary-password", is_flag=True, help="生成一次性临时密码（显示一次，首次登录须修改）")
+@click.option("--display-name", help="姓名（默认同登录名）")
 @click.pass_obj
 def user_add(state: State, username: str, roles: tuple[str, ...], department: str, password: str | None,
-             display_name: str | None) -> None:
+             temporary_password: bool, display_name: str | None) -> None:
     """Add a user."""
-    with state.db.transaction() as session:
-        add_user(session, username, roles=list(roles), department_code=department, password=password,
-                 display_name=display_name)
+    _, temporary = _organisation(state, AddUser(username=username, display_name=display_name or username,
+                                                department=department, roles=roles, password=password or "",
+                                                temporary_password=temporary_password))
     click.echo(f"已添加用户 {username}")
+    if temporary:
+        click.echo(f"临时密码（只显示这一次，首次登录须修改）：{temporary}")
+
+
+def _ab(state: State, username: str) -> tuple[str, bool]:
+    with state.db.reader() as session:
+        row = user_by_name(session, username)
+        backup = session.get(User, row.backup_id) if row.backup_id else None
+        return (backup.username if backup else ""), row.away
 
 
 @user.command("backup")
@@ -167,8 +191,8 @@ def user_backup(state: State, username: str, backup: str | None, clear: bool) ->
     """AB岗: name the colleague who stands in while USERNAME is away."""
     if bool(backup) == clear:
         raise BadInput("请给出 --to 用户名，或 --none")
-    with state.db.transaction() as session:
-        set_backup(session, username, None if clear else backup)
+    _, away = _ab(state, username)
+    _organisation(state, SetBackup(username=username, backup="" if clear else backup, away=away and not clear))
     click.echo(f"{username} 的 B 岗：{'无' if clear else backup}")
 
 
@@ -178,9 +202,62 @@ def user_backup(state: State, username: str, backup: str | None, clear: bool) ->
 @click.pass_obj
 def user_away(state: State, username: str, back: bool) -> None:
     """Mark USERNAME away (their tasks show in their backup's inbox) or, with --back, back."""
-    with state.db.transaction() as session:
-        set_away(session, username, not back)
+    backup, _ = _ab(state, username)
+    _organisation(state, SetBackup(username=username, backup=backup, away=not back))
     click.echo(f"{username} {'已回岗' if back else '已离岗，由 B 岗代办'}")
+
+
+@user.command("edit")
+@click.argument("username")
+@click.option("--role", "roles", multiple=True, help="角色代码或名称，可重复（给出则替换原有角色）")
+@click.option("--department", help="部门代码")
+@click.option("--display-name", help="姓名")
+@click.pass_obj
+def user_edit(state: State, username: str, roles: tuple[str, ...], department: str | None,
+              display_name: str | None) -> None:
+    """Change USERNAME's name, department or roles (open tasks must be reassigned first)."""
+    with state.db.reader() as session:
+        row = user_by_name(session, username)
+        current = (row.display_name, row.department.code, tuple(row.role_codes))
+    _organisation(state, EditUser(username=username, display_name=display_name or current[0],
+                                  department=department or current[1], roles=roles or current[2]))
+    click.echo(f"已修改用户 {username}")
+
+
+@user.command("deactivate")
+@click.argument("username")
+@click.option("--reassign", "reassign", multiple=True, metavar="TASK=LOGIN",
+              help="把任务改派给本部门同岗位人员（LOGIN 留空则退回共享待办），每件待办一项")
+@click.option("--reason", default="", help="停用原因")
+@click.pass_obj
+def user_deactivate(state: State, username: str, reassign: tuple[str, ...], reason: str) -> None:
+    """Deactivate USERNAME; each open task in their hands is first reassigned (in its case history)."""
+    moves = {}
+    for text in reassign:
+        task, _, to = text.partition("=")
+        if not task.strip().isdigit() or not _:
+            raise BadInput(f"--reassign {text} 无效：应为 任务编号=登录名")
+        moves[int(task)] = to.strip()
+    result = deactivate_user(state.engine(), CLI_ACTOR, username, moves, reason=reason)
+    click.echo(f"已停用用户 {username}" + (f"，改派待办 {len(result['reassigned'])} 件" if result["reassigned"] else ""))
+
+
+@user.command("reactivate")
+@click.argument("username")
+@click.pass_obj
+def user_reactivate(state: State, username: str) -> None:
+    """Let a deactivated user log in again."""
+    _organisation(state, ReactivateUser(username=username))
+    click.echo(f"已启用用户 {username}")
+
+
+@user.command("reset-password")
+@click.argument("username")
+@click.pass_obj
+def user_reset_password(state: State, username: str) -> None:
+    """A one-time temporary password for USERNAME, shown once; they must change it at the next login."""
+    temporary = _organisation(state, ResetPassword(username=username))
+    click.echo(f"{username} 的临时密码（只显示这一次，首次登录须修改）：{temporary}")
 
 
 @main.command()
@@ -212,9 +289,48 @@ def department() -> None:
 def department_add(state: State, code: str, name: str, parent: str | None, level: str | None,
                    official_name: str | None) -> None:
     """Add a department (a node in the city → county → township → village tree)."""
-    with state.db.transaction() as session:
-        add_department(session, code, name, parent=parent, level=level, official_name=official_name)
+    _organisation(state, AddDepartment(code=code, name=name, parent=parent or "", level=level or "",
+                                       official_name=official_name or ""))
     click.echo(f"已添加部门 {code} {name}")
+
+
+@department.command("rename")
+@click.argument("code")
+@click.argument("name")
+@click.option("--official-name", default="", help="印在文书上的全称")
+@click.pass_obj
+def department_rename(state: State, code: str, name: str, official_name: str) -> None:
+    """Rename a department."""
+    _organisation(state, RenameDepartment(code=code, name=name, official_name=official_name))
+    click.echo(f"部门 {code} 已更名为 {name}")
+
+
+@department.command("move")
+@click.argument("code")
+@click.option("--parent", default="", help="新的上级部门代码（不给则成为顶层部门）")
+@click.pass_obj
+def department_move(state: State, code: str, parent: str) -> None:
+    """Move a department (with everything under it) under another parent."""
+    _organisation(state, MoveDepartment(code=code, parent=parent))
+    click.echo(f"部门 {code} 的上级已调整为 {parent or '（顶层）'}")
+
+
+@department.command("deactivate")
+@click.argument("code")
+@click.pass_obj
+def department_deactivate(state: State, code: str) -> None:
+    """Deactivate a department nobody works in and nothing waits in (says what blocks it)."""
+    _organisation(state, DeactivateDepartment(code=code))
+    click.echo(f"已停用部门 {code}")
+
+
+@department.command("reactivate")
+@click.argument("code")
+@click.pass_obj
+def department_reactivate(state: State, code: str) -> None:
+    """Reactivate a department."""
+    _organisation(state, ReactivateDepartment(code=code))
+    click.echo(f"已启用部门 {code}")
 
 
 @main.command()

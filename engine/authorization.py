@@ -29,6 +29,9 @@ The policies:
 ``SUPERVISOR``              a supervisor (电子监察).
 ``ADMINISTRATOR``           an administrator.
 ``SYSTEM``                  the system itself: the deadline sweep, a calendar import.
+``ORGANISATION``            an administrator, or the server's command line (departments, users,
+                            password resets, reassigning a departing user's tasks).
+``BACKUP_SETTER``           AB岗: the user, the head of their department, or an administrator.
 ==========================  ====================================================================
 """
 from __future__ import annotations
@@ -306,3 +309,27 @@ def _finding_department_head(session: Session, actor: Actor, subject: Subject) -
 FINDING_DEPARTMENT_HEAD = Policy("finding_department_head", "被要求说明的部门的负责人", _finding_department_head)
 SYSTEM_OR_SUPERVISOR = any_of("system_or_supervisor", "系统（时限扫描）或监察员", SYSTEM, SUPERVISOR)
 POLICIES += (FINDING_DEPARTMENT_HEAD, SYSTEM_OR_SUPERVISOR)
+
+
+# ---------------------------------------------------------------- the organisation (engine/commands/organisation.py)
+
+#: departments, users, roles, deactivation, password resets, reassigning a departing user's tasks:
+#: an administrator, or the server's command line (``approvals user …``, which acts as the system
+#: so that the first administrator can be added)
+ORGANISATION = any_of("organisation", "管理员（或服务器命令行）", ADMINISTRATOR, SYSTEM)
+
+
+def _backup_setter(session: Session, actor: Actor, subject: Subject) -> Grant:
+    staff = subject.record
+    if staff is None:  # a wiring error
+        raise TypeError("this policy needs the user whose backup is set")
+    if actor.kind == "system" or (actor.user_id is not None and (
+            actor.has_role("admin") or actor.user_id == staff.id
+            or (actor.has_role("head") and actor.department_id == staff.department_id))):
+        return ALLOWED
+    raise NotAllowed(f"只有本人、{staff.department.name} 的负责人或管理员可以设置 {staff.display_name} 的 AB 岗")
+
+
+#: AB岗 (a user's backup and being away): the user, the head of their department, or an administrator
+BACKUP_SETTER = Policy("backup_setter", "本人、所在部门负责人或管理员", _backup_setter)
+POLICIES += (ORGANISATION, BACKUP_SETTER)

@@ -127,6 +127,10 @@ def set_backup(session: Session, username: str, backup: str | None) -> User:
     other = user_by_name(session, backup)
     if other.id == user.id:
         raise BadInput("不能指定自己为 B 岗")
+    if not other.active:
+        raise BadInput(f"{other.display_name} 已停用，不能作为 B 岗")
+    if other.department_id != user.department_id:
+        raise BadInput(f"{other.display_name} 不在 {user.department.name}，B 岗须为本部门同岗位的同事")
     if not set(other.role_codes) & set(user.role_codes):
         raise BadInput(f"{other.display_name} 没有与 {user.display_name} 相同的岗位角色，不能作为 B 岗")
     user.backup_id = other.id
@@ -176,6 +180,7 @@ def change_password(session: Session, username: str, current: str, new: str, rep
     if new == current:
         raise BadInput("新密码与当前密码相同，请换一个")
     user.password_hash = hash_password(new)
+    user.must_change_password = False  # a temporary password set by an administrator is gone
     session.add(Message(user_id=user.id, case_id=None, kind="password", title="您的登录密码已修改",
                         body="如果不是您本人修改的，请立即联系管理员。", created_at=at))
     log.info("password changed by user %s", user.username)

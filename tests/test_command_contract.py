@@ -14,8 +14,8 @@ from engine.authorization import POLICIES, Policy
 from engine.commands import (COMMANDS, ClaimTask, CompleteTask, DelegateTask, FireDeadline, RecomputeDeadlines,
                              StartCase, UrgeTask)
 from engine.errors import Conflict
-from engine.store.models import (Case, CommandRefusal, Deadline, EfficiencyWarning, Finding, HistoryEntry, SupervisionAct,
-                                 Task)
+from engine.store.models import (AdministrationAct, Case, CommandRefusal, Deadline, Department, EfficiencyWarning,
+                                 Finding, HistoryEntry, SupervisionAct, Task, User)
 from timers.sweep import sweep
 from web import create_app
 
@@ -153,6 +153,22 @@ OUTSIDERS = {
     "close_finding": ("fuzeren", lambda f: (None, COMMANDS["close_finding"](finding=_finding(f), note="关闭"))),
     "issue_warning": ("fuzeren", lambda f: (None, COMMANDS["issue_warning"](user="shencha", reason="超期"))),
     "decide_warning": ("fuzeren", lambda f: (None, COMMANDS["decide_warning"](warning=_proposed_warning(f)))),
+    # the organisation (engine/commands/organisation.py): administrators; AB岗 also the user and their head
+    "add_department": ("fuzeren", lambda f: (None, COMMANDS["add_department"](code="x1", name="某科", parent="city"))),
+    "rename_department": ("sheji", lambda f: (None, COMMANDS["rename_department"](code="mz", name="市民政"))),
+    "move_department": ("jiancha", lambda f: (None, COMMANDS["move_department"](code="village", parent="county"))),
+    "deactivate_department": ("fuzeren", lambda f: (None, COMMANDS["deactivate_department"](code="village"))),
+    "reactivate_department": ("fuzeren", lambda f: (None, COMMANDS["reactivate_department"](code="village"))),
+    "add_user": ("fuzeren", lambda f: (None, COMMANDS["add_user"](username="x1", display_name="某某", department="scjg",
+                                                                  roles=("reviewer",)))),
+    "edit_user": ("shencha", lambda f: (None, COMMANDS["edit_user"](username="shencha", display_name="李审查",
+                                                                    department="scjg", roles=("reviewer", "head")))),
+    "deactivate_user": ("fuzeren", lambda f: (None, COMMANDS["deactivate_user"](username="shencha_b"))),
+    "reactivate_user": ("fuzeren", lambda f: (None, COMMANDS["reactivate_user"](username="shencha_b"))),
+    "reset_password": ("jiancha", lambda f: (None, COMMANDS["reset_password"](username="shencha"))),
+    "set_backup": ("mz_fuzeren", lambda f: (None, COMMANDS["set_backup"](username="shencha", backup="shencha_b"))),
+    "reassign_task": ("fuzeren", lambda f: (c := _accepted(f), COMMANDS["reassign_task"](
+        task=_task(f, "shencha", c.number), holder="shencha", to="shencha_b"))),
 }
 
 
@@ -169,6 +185,11 @@ def _state(db):
                                               Task.version, Task.draft)).all(), key=lambda r: r[0]),
                 session.scalar(select(func.count(Deadline.id)).where(Deadline.state == "armed")),
                 session.scalar(select(func.count(SupervisionAct.id))),
+                session.scalar(select(func.count(AdministrationAct.id))),
+                sorted(session.execute(select(User.username, User.active, User.department_id, User.backup_id,
+                                              User.away, User.password_hash)).all()),
+                sorted(session.execute(select(Department.code, Department.name, Department.parent_id,
+                                              Department.active)).all()),
                 sorted(session.execute(select(Finding.id, Finding.state)).all()),
                 sorted(session.execute(select(EfficiencyWarning.id, EfficiencyWarning.state)).all()))
 

@@ -10,7 +10,8 @@ from sqlalchemy.exc import IntegrityError
 
 from engine import login_throttle
 from engine.actors import Actor
-from engine.people import authenticate, principals_of
+from engine.errors import ApprovalError
+from engine.people import MIN_PASSWORD, authenticate, change_password, principals_of
 from engine.store.models import User
 
 from .context import get_db, get_engine
@@ -98,6 +99,39 @@ def _too_many(wait: int):
     message = (f"登录失败次数过多，为保护账号已暂停登录。请在 {minutes}后再试；"
                "如忘记密码，请联系系统管理员重置。")
     return render_template("login.html", error=message), 429, {"Retry-After": str(wait)}
+
+
+#: what a user holding a temporary password (reset by an administrator) may reach before choosing their own
+_WHILE_TEMPORARY = frozenset({"auth.new_password", "auth.logout", "static", "favicon"})
+
+
+def require_new_password():
+    """After an administrator's reset (or a new account) every page leads to choosing a password."""
+    user = g.get("user")
+    if user is not None and user.must_change_password and request.endpoint not in _WHILE_TEMPORARY:
+        return redirect(url_for("auth.new_password"))
+    return None
+
+
+@bp.route("/password/new", methods=["GET", "POST"])
+@login_required
+def new_password():
+    """Choose one's own password in place of the temporary one: the usual rules
+    (engine.people.change_password), the temporary password as the current one."""
+    if not g.user.must_change_password:
+        return redirect(url_for("inbox.index"))
+    error = None
+    if request.method == "POST":
+        try:
+            with get_db().transaction() as db_session:
+                change_password(db_session, g.user.username, request.form.get("current", ""),
+                                request.form.get("new", ""), request.form.get("repeat", ""), at=get_engine().now())
+        except ApprovalError as exc:
+            error = exc.message
+        else:
+            flash("新密码已设置，请记住它；以后登录请使用新密码")
+            return redirect(url_for("inbox.index"))
+    return render_template("password_new.html", error=error, min_password=MIN_PASSWORD), 400 if error else 200
 
 
 @bp.route("/logout", methods=["POST"])

@@ -7,7 +7,8 @@ from sqlalchemy import select
 
 from engine.errors import ApprovalError
 from engine.store.models import User, UserRole
-from engine.people import MIN_PASSWORD, change_password, set_away, set_backup
+from engine.commands.organisation import SetBackup
+from engine.people import MIN_PASSWORD, change_password
 from engine.read.queries import copies_received, copies_sent, first_contacts
 
 from .auth import login_required
@@ -21,10 +22,9 @@ bp = Blueprint("profile", __name__, url_prefix="/me")
 def settings():
     error = None
     if request.method == "POST":
-        try:
-            with get_db().transaction() as session:
-                set_backup(session, g.user.username, request.form.get("backup") or None)
-                set_away(session, g.user.username, request.form.get("away") == "on")
+        try:  # the same command as a head's AB岗 page: recorded in administration_acts
+            get_engine().execute(SetBackup(username=g.user.username, backup=request.form.get("backup", ""),
+                                           away=request.form.get("away") == "on"), g.actor)
         except ApprovalError as exc:
             error = exc.message
         else:

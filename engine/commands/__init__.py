@@ -19,3 +19,9 @@ __all__ = ["Applied", "CaseCommand", "Command", "TaskCommand", "StartCase", "Com
            "RecordMaterials", "AttachMaterial", "ReturnTask", "TakeBackTask", "AddCosigner", "DelegateTask",
            "HandBackTask", "RecordDeadlineFailure", "DetectFindings", "AcknowledgeRefusal", "RequestExplanation",
            "ExplainFinding", "MigrateCase", "ConfirmFinding", "CloseFinding", "IssueWarning", "DecideWarning", "COMMANDS"]
+from .organisation import (AddDepartment, AddUser, DeactivateDepartment, DeactivateUser, EditUser, MoveDepartment,  # noqa: E402
+                           ReactivateDepartment, ReactivateUser, ReassignTask, RenameDepartment, ResetPassword,
+                           SetBackup)
+
+__all__ += ["AddDepartment", "AddUser", "DeactivateDepartment", "DeactivateUser", "EditUser", "MoveDepartment",
+            "ReactivateDepartment", "ReactivateUser", "ReassignTask", "RenameDepartment", "ResetPassword", "SetBackup"]

@@ -460,7 +460,8 @@ def history_view(session: Session, case: Case) -> list[dict[str, Any]]:
     people = {e.actor for e in entries} | {(e.payload or {}).get("on_behalf_of") for e in entries}
     for e in entries:
         inputs, result = e.inputs or {}, e.payload or {}
-        for value in (inputs.get("to"), result.get("assignee"), result.get("owner"), result.get("notified")):
+        for value in (inputs.get("to"), result.get("assignee"), result.get("owner"), result.get("notified"),
+                      result.get("holder")):
             people |= set(value) if isinstance(value, list) else {value}
     names = _names(session, {p for p in people if isinstance(p, str)})
     elements = {t.element_id: t.name for t in session.scalars(select(Task).where(Task.case_id == case.id))}
@@ -488,6 +489,10 @@ def history_view(session: Session, case: Case) -> list[dict[str, Any]]:
             outcome = OUTCOME_WORDS.get(("acceptance", data.get("acceptance"))) or OUTCOME_WORDS.get(("decision", data.get("decision")))
             if outcome:
                 details.append(outcome)
+        elif e.command == "reassign_task":  # 改派 by an administrator (a departing user's task)
+            holder = names.get(result.get("holder", ""), result.get("holder", ""))
+            target = result.get("assignee")
+            details.append(f"由 {holder} 改派给 {names.get(target, target)}" if target else f"{holder} 的任务退回共享待办")
         elif e.command == "start_case" and not e.actor.startswith(("applicant:", "system")):
             what = "受理登记（收件）"
         elif e.command == "record_materials" and isinstance(result.get("materials"), dict):
@@ -506,7 +511,7 @@ def history_view(session: Session, case: Case) -> list[dict[str, Any]]:
             what = "批准延期" if inputs.get("approve") else "退回延期申请"
         said = inputs.get("opinion") or inputs.get("reason") or inputs.get("note") or ""
         said_label = {"return_task": "理由", "delegate_task": "委派事项", "transfer_task": "说明",
-                      "hand_back_task": "意见", "complete_task": "意见"}.get(e.command, "")
+                      "reassign_task": "理由", "hand_back_task": "意见", "complete_task": "意见"}.get(e.command, "")
         behalf = result.get("on_behalf_of")
         out.append({
             "seq": e.seq, "at": e.at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M"),

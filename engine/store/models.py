@@ -13,7 +13,7 @@ from datetime import date, datetime, timezone
 from typing import Any, Optional
 
 from sqlalchemy import (JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint, event, inspect)
+                        UniqueConstraint, event, false, inspect, true)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -103,6 +103,9 @@ class Department(Base):
     #: the full official name printed on documents (某市市场监督管理局), where ``name`` is the short one
     official_name: Mapped[Optional[str]] = mapped_column(String(128))
     parent_id: Mapped[Optional[int]] = mapped_column(ForeignKey("departments.id"))
+    #: a deactivated department keeps its records (cases, items, history name it) but gets no
+    #: new users or sub-departments (engine/commands/organisation.py)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     parent: Mapped[Optional["Department"]] = relationship(remote_side=[id])
 
 
@@ -117,6 +120,8 @@ class User(Base):
     #: AB岗: the named backup, who sees and handles this user's tasks while the user is away
     backup_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"), index=True)
     away: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: a temporary password set by an administrator: the user must choose their own at the next login
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     department: Mapped[Department] = relationship(lazy="joined")
     roles: Mapped[list["UserRole"]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 
