@@ -14,8 +14,8 @@ from engine.authorization import POLICIES, Policy
 from engine.commands import (COMMANDS, ClaimTask, CompleteTask, DelegateTask, FireDeadline, RecomputeDeadlines,
                              StartCase, UrgeTask)
 from engine.errors import Conflict
-from engine.store.models import (Case, CommandRefusal, Deadline, EfficiencyWarning, Finding, HistoryEntry, SupervisionAct,
-                                 Task)
+from engine.store.models import (AdministrationAct, Case, CommandRefusal, Deadline, EfficiencyWarning, Finding,
+                                 HistoryEntry, Item, SupervisionAct, Task)
 from timers.sweep import sweep
 from web import create_app
 
@@ -153,6 +153,9 @@ OUTSIDERS = {
     "close_finding": ("fuzeren", lambda f: (None, COMMANDS["close_finding"](finding=_finding(f), note="关闭"))),
     "issue_warning": ("fuzeren", lambda f: (None, COMMANDS["issue_warning"](user="shencha", reason="超期"))),
     "decide_warning": ("fuzeren", lambda f: (None, COMMANDS["decide_warning"](warning=_proposed_warning(f)))),
+    # administration (engine/commands/catalogue.py): on an item's guide, not on a case
+    "edit_guide": ("sheji", lambda f: (None, COMMANDS["edit_guide"](item="SCJG-SPJY", guide={"fees": {
+        "amount": 0, "basis": "免费"}}))),
 }
 
 
@@ -170,7 +173,9 @@ def _state(db):
                 session.scalar(select(func.count(Deadline.id)).where(Deadline.state == "armed")),
                 session.scalar(select(func.count(SupervisionAct.id))),
                 sorted(session.execute(select(Finding.id, Finding.state)).all()),
-                sorted(session.execute(select(EfficiencyWarning.id, EfficiencyWarning.state)).all()))
+                sorted(session.execute(select(EfficiencyWarning.id, EfficiencyWarning.state)).all()),
+                session.scalar(select(func.count(AdministrationAct.id))),
+                sorted(session.execute(select(Item.code, Item.guide, Item.time_policy)).all(), key=lambda r: r[0]))
 
 
 @pytest.mark.parametrize("command_type", sorted(OUTSIDERS))

@@ -2,6 +2,7 @@
 declared once (see ``base``). Importing this package registers every command in ``COMMANDS``."""
 from .base import COMMANDS, Applied, CaseCommand, Command, TaskCommand
 from .cases import AttachMaterial, CopyCase, RecordMaterials
+from .catalogue import EditGuide
 from .clocks import (DecideExtension, ExtendDeadline, ReceiveSupplement, RequestExtension, RequestSupplement,
                      ResumeClocks, SuspendClocks)
 from .deadlines import FireDeadline, RecomputeDeadlines, RecordDeadlineFailure
@@ -18,4 +19,5 @@ __all__ = ["Applied", "CaseCommand", "Command", "TaskCommand", "StartCase", "Com
            "SaveDraft", "CopyCase", "RequestExtension", "DecideExtension",
            "RecordMaterials", "AttachMaterial", "ReturnTask", "TakeBackTask", "AddCosigner", "DelegateTask",
            "HandBackTask", "RecordDeadlineFailure", "DetectFindings", "AcknowledgeRefusal", "RequestExplanation",
-           "ExplainFinding", "MigrateCase", "ConfirmFinding", "CloseFinding", "IssueWarning", "DecideWarning", "COMMANDS"]
+           "ExplainFinding", "MigrateCase", "ConfirmFinding", "CloseFinding", "IssueWarning", "DecideWarning", "EditGuide",
+           "COMMANDS"]
