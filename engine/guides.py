@@ -21,8 +21,9 @@ from sqlalchemy.orm import Session
 
 from engine.catalogue import CatalogueError, Entry, check_application_fields, check_entry, parse_entry, \
     schema_problems
+from engine.clock import CHINA_TZ
 from engine.errors import BadInput, NotFound
-from engine.store.models import Item, ProcessVersion
+from engine.store.models import AdministrationAct, Item, ProcessVersion, User
 from engine.timelimits.policy import TimePolicy, policy_from_json
 from engine.versions import current_version
 
@@ -182,3 +183,33 @@ def edit(session: Session, code: str, changes: dict[str, Any]) -> Edited:
     old_guide = item.guide or {}
     changed = [k for k in EDITABLE[:-1] if old_guide.get(k) != entry.data.get(k)]
     return Edited(item, entry.data, policy, changed, changed_limits)
+
+
+def _shown(key: str, value: Any) -> str:
+    if value is None:
+        return "未承诺" if key == "promised_days" else "无"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, int) and key.endswith("_days"):
+        return "当日办结" if value == 0 and key in ("statutory_days", "promised_days") else f"{value} 个工作日"
+    if key == "extension_approver":
+        return {"head": "本机关负责人", "government": "本级人民政府负责人"}.get(value, str(value))
+    return json.dumps(value, ensure_ascii=False)
+
+
+def guide_changes(session: Session, code: str) -> list[dict[str, Any]]:
+    """The record of the item's guide edits, newest first: who (by name), when (China time), why,
+    which fields, and each time limit's old and new value (时限变更记录)."""
+    rows = [a for a in session.scalars(select(AdministrationAct).where(AdministrationAct.command == "edit_guide")
+                                       .order_by(AdministrationAct.id.desc()))
+            if a.payload.get("item") == code]
+    users = {u.username: u.display_name or u.username
+             for u in session.scalars(select(User).where(User.username.in_({a.actor for a in rows})))}
+    labels = {"summary": "事项概述", "legal_basis": "设定依据", "conditions": "受理条件", "materials": "申请材料",
+              "fees": "收费", "complaint": "投诉渠道"}
+    return [{"at": a.at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M"), "by": users.get(a.actor, a.actor),
+             "reason": a.payload.get("reason", ""),
+             "changed": [labels.get(k, k) for k in a.payload.get("changed", [])],
+             "limits": [{"what": LIMIT_LABELS.get(k, k), "from": _shown(k, v["from"]), "to": _shown(k, v["to"])}
+                        for k, v in a.payload.get("limits", {}).items()]}
+            for a in rows]

@@ -208,3 +208,69 @@ def test_fingerprint_follows_the_stored_guide(seeded):
         first = fingerprint(item)
         item.guide = {**item.guide, "summary": "改"}
         assert fingerprint(item) != first
+
+
+# ---------------------------------------------------------------- the page (Flask test client)
+
+@pytest.fixture
+def app(seeded, engine):
+    from web import create_app
+    return create_app({"TESTING": True, "SECRET_KEY": "test"}, db=seeded, clock=engine.clock)
+
+
+def _form(page: str) -> dict[str, str]:
+    """The fields as the browser would send them (text, selected options, ticked boxes)."""
+    import html
+    import re
+    fields = {}
+    for tag in re.findall(r"<input[^>]*>", page):
+        name = re.search(r'name="([^"]+)"', tag)
+        if not name:
+            continue
+        kind = (re.search(r'type="([^"]+)"', tag) or [None, "text"])[1]
+        if kind == "checkbox" and " checked" not in tag:
+            continue
+        value = re.search(r'value="([^"]*)"', tag)
+        fields[name.group(1)] = html.unescape(value.group(1)) if value else ""
+    for name, body in re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', page, re.S):
+        fields[name] = html.unescape(body)
+    for name, body in re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', page, re.S):
+        chosen = re.search(r'<option value="([^"]*)" selected>', body)
+        fields[name] = html.unescape(chosen.group(1)) if chosen else ""
+    return fields
+
+
+def test_the_page_saves_unchanged_fields_as_no_change_and_edits_as_the_command_does(app, seeded):
+    from .helpers import login
+    client = login(app.test_client(), "admin")
+    assert "办事指南" in client.get("/admin/items").get_data(as_text=True)
+    page = client.get("/admin/items/SCJG-SPJY/guide").get_data(as_text=True)
+    assert "食品经营许可申请书" in page and "时限变更记录" in page
+    form = _form(page)
+    unchanged = client.post("/admin/items/SCJG-SPJY/guide", data=form)
+    assert unchanged.status_code == 400 and "没有修改任何内容" in unchanged.get_data(as_text=True)
+    before = item_state(seeded, "SCJG-SPJY")
+    bad = client.post("/admin/items/SCJG-SPJY/guide", data={**form, "materials.0.copies": "两份",
+                                                               "limits.promised_days": "8"})
+    text = bad.get_data(as_text=True)
+    assert bad.status_code == 400 and item_state(seeded, "SCJG-SPJY") == before
+    assert 'id="err-materials-0-copies">应为整数，收到 &#39;两份&#39;' in text
+    assert 'id="err-reason">修改时限须说明理由' not in text  # the schema's problems come first, all of them
+    good = client.post("/admin/items/SCJG-SPJY/guide", data={**form, "limits.promised_days": "8", "reason": "提速",
+                                                                "materials.5.name": "健康证明", "materials.5.copies": "1"})
+    assert good.status_code == 302
+    with seeded.reader() as session:
+        item = session.scalar(select(Item).where(Item.code == "SCJG-SPJY"))
+        assert item.time_policy["promised_days"] == 8
+        assert item.guide["materials"][-1] == {"name": "健康证明", "required": True, "copies": 1}
+        assert item.guide["materials"][:-1] == before[3]["materials"]
+    page = client.get("/admin/items/SCJG-SPJY/guide").get_data(as_text=True)
+    assert "承诺时限：10 个工作日 → 8 个工作日" in page and "<td>钱管理</td>" in page
+    exported = client.get("/admin/items/SCJG-SPJY/guide.yaml")
+    assert "attachment" in exported.headers["Content-Disposition"]
+    assert read_entry(exported.get_data(), "food_business_licence.yaml").data["limits"]["promised_days"] == 8
+
+
+def test_only_administrators_open_the_page(app):
+    from .helpers import login
+    assert login(app.test_client(), "sheji").get("/admin/items/GENERAL/guide").status_code == 403

@@ -1,0 +1,188 @@
+"""办事指南 in the administration: an item's guide and limits edited in a form, the record of limit
+changes, and the item exported as its catalogue YAML file. The form only turns its fields into the
+entry's values; the checks are the catalogue loader's (engine/guides.py, the ``edit_guide`` command)."""
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+from urllib.parse import quote
+
+from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
+
+from engine.catalogue import PROVIDED
+from engine.commands import EditGuide
+from engine.guides import EDITABLE_LIMITS, LIMIT_LABELS, GuideProblems, export_yaml, guide_changes, guide_view, \
+    item_entry, file_name, _item
+from engine.errors import ApprovalError
+
+from .admin import admin_required
+from .context import get_db, get_engine
+
+bp = Blueprint("guides", __name__, url_prefix="/admin/items")
+
+#: at most this many materials on the form (the rows shown: the guide's, and two empty ones to add)
+MAX_MATERIALS = 60
+EMPTY_ROWS = 2
+FIELD_LABELS = {"summary": "事项概述", "legal_basis": "设定依据", "conditions": "受理条件", "materials": "申请材料",
+                "fees": "收费", "fees.amount": "收费金额", "fees.basis": "收费依据", "complaint": "投诉渠道",
+                "complaint.phone": "投诉电话", "complaint.address": "投诉地址", "complaint.online": "网上投诉",
+                "limits": "办理时限", "reason": "变更理由",
+                **{f"limits.{k}": v for k, v in LIMIT_LABELS.items()}}
+MATERIAL_LABELS = {"name": "名称", "required": "必需", "deficiency_allowed": "可容缺受理", "copies": "份数",
+                   "provided": "形式", "sample": "示范文本", "note": "说明"}
+
+
+def _number(text: str, *, integer: bool) -> Any:
+    """A typed number as the YAML file would hold it; anything else is kept as text, so that the
+    catalogue's schema names it (``应为整数，收到 '十'``)."""
+    text = text.strip()
+    if re.fullmatch(r"-?\d{1,18}", text):
+        return int(text)
+    if not integer and re.fullmatch(r"-?\d{1,15}\.\d{1,6}", text):
+        value = float(text)
+        return value if math.isfinite(value) else text
+    return text
+
+
+def _lines(name: str) -> list[str]:
+    return [line.strip() for line in request.form.get(name, "").splitlines() if line.strip()]
+
+
+def _materials() -> list[dict[str, Any]]:
+    count = min(int(request.form.get("materials.count", "0") or 0) if request.form.get(
+        "materials.count", "").isdigit() else 0, MAX_MATERIALS)
+    rows = []
+    for i in range(count):
+        value = {k: request.form.get(f"materials.{i}.{k}", "").strip() for k in ("name", "copies", "provided",
+                                                                                     "sample", "note")}
+        if request.form.get(f"materials.{i}.remove") or not any(value.values()):
+            continue  # removed, or an empty row left for adding
+        row: dict[str, Any] = {"name": value["name"], "required": bool(request.form.get(f"materials.{i}.required"))}
+        if request.form.get(f"materials.{i}.deficiency_allowed"):
+            row["deficiency_allowed"] = True
+        if value["copies"]:
+            row["copies"] = _number(value["copies"], integer=True)
+        for key in ("provided", "sample", "note"):
+            if value[key]:
+                row[key] = value[key]
+        rows.append(row)
+    return rows
+
+
+def _guide_from_form() -> dict[str, Any]:
+    """The edited fields as the entry's values; empty optional fields are left out."""
+    form = request.form
+    fees: dict[str, Any] = {"basis": form.get("fees.basis", "").strip()}
+    if form.get("fees.amount", "").strip():
+        fees["amount"] = _number(form["fees.amount"], integer=False)
+    complaint = {k: form.get(f"complaint.{k}", "").strip() for k in ("phone", "address", "online")}
+    limits: dict[str, Any] = {}
+    for key in EDITABLE_LIMITS:
+        if key == "deemed_approval":
+            limits[key] = bool(form.get("limits.deemed_approval"))
+            continue
+        text = form.get(f"limits.{key}", "").strip()
+        limits[key] = _number(text, integer=True) if text else (None if key == "promised_days" else "")
+    for key in ("acceptance_days", "issue_days", "extension_days"):
+        if limits[key] == "":
+            limits[key] = None  # left empty: the default of the law
+    return {"summary": form.get("summary", "").strip() or None, "legal_basis": _lines("legal_basis"),
+            "conditions": _lines("conditions"), "materials": _materials(), "fees": fees,
+            "complaint": {k: v for k, v in complaint.items() if v or k == "phone"}, "limits": limits}
+
+
+def _locate(path: str, names: set[str]) -> str:
+    """The form's field for a problem's path (``legal_basis.2`` is the textarea ``legal_basis``;
+    ``materials.3`` the material's name), or the nearest section."""
+    parts = path.split(".") if path else []
+    while parts:
+        key = ".".join(parts)
+        if key in names:
+            return key
+        if f"{key}.name" in names:
+            return f"{key}.name"
+        parts.pop()
+    return ""
+
+
+def _label(key: str) -> str:
+    match = re.fullmatch(r"materials\.(\d+)\.(\w+)", key)
+    if match:
+        return f"材料 {int(match.group(1)) + 1} · {MATERIAL_LABELS.get(match.group(2), match.group(2))}"
+    return FIELD_LABELS.get(key, key or "办事指南")
+
+
+def _field_names(materials: int) -> set[str]:
+    names = {"summary", "legal_basis", "conditions", "materials", "fees", "fees.amount", "fees.basis", "complaint",
+             "complaint.phone", "complaint.address", "complaint.online", "limits", "reason",
+             *(f"limits.{k}" for k in EDITABLE_LIMITS)}
+    return names | {f"materials.{i}.{k}" for i in range(materials) for k in MATERIAL_LABELS}
+
+
+def _render(code: str, *, entry: dict | None = None, problems: dict[str, str] | None = None, reason: str = "",
+            error: str | None = None, status: int = 200, posted_limits: dict | None = None):
+    with get_db().reader() as session:
+        view = guide_view(session, code)
+        changes = guide_changes(session, code)
+        steps = {t.element_id: t.name for t in get_engine().definition(
+            session, _current(session, view["item"])).user_tasks.values()}
+    shown = entry or view["entry"]
+    policy = view["policy"]
+    limit_values = posted_limits if posted_limits is not None else {
+        k: ("" if getattr(policy, k) is None else getattr(policy, k)) for k in EDITABLE_LIMITS}
+    materials = list(shown.get("materials", []))
+    problems = problems or {}
+    summary = [{"key": k, "label": _label(k), "reason": r} for k, r in problems.items()]
+    return render_template("guide.html", **view, shown=shown, materials=materials, empty_rows=EMPTY_ROWS,
+                           problems=problems, summary=summary, reason=reason, error=error, provided=PROVIDED,
+                           changes=changes, limit_changes=[c for c in changes if c["limits"]],
+                           limit_labels=LIMIT_LABELS, steps=steps,
+                           limit_values=limit_values), status
+
+
+def _current(session, item):
+    from engine.versions import current_version
+    return current_version(session, item)
+
+
+@bp.route("/<code>/guide")
+@admin_required
+def show(code: str):
+    return _render(code)
+
+
+@bp.route("/<code>/guide", methods=["POST"])
+@admin_required
+def save(code: str):
+    guide = _guide_from_form()
+    reason = request.form.get("reason", "")
+    command = EditGuide(item=code, guide=guide, reason=reason, expected=request.form.get("expected", ""))
+    try:
+        get_engine().execute(command, g.actor)
+    except GuideProblems as exc:
+        materials = len(guide["materials"])
+        names = _field_names(materials)
+        problems: dict[str, str] = {}
+        for p in exc.problems:
+            key = _locate(p.field, names)
+            problems[key] = f"{problems[key]}；{p.reason}" if key in problems else p.reason
+        with get_db().reader() as session:
+            entry = {**guide_view(session, code)["entry"], **{k: v for k, v in guide.items() if v is not None}}
+        posted = {k: request.form.get(f"limits.{k}", "") for k in EDITABLE_LIMITS}
+        posted["deemed_approval"] = bool(request.form.get("limits.deemed_approval"))
+        return _render(code, entry=entry, problems=problems, reason=reason, status=400, posted_limits=posted)
+    except ApprovalError as exc:
+        return _render(code, reason=reason, error=exc.message, status=400 if exc.code == "bad_input" else 409)
+    flash("办事指南已保存：新的申请按修改后的指南受理；已受理的办件仍按原承诺时限和材料清单办理")
+    return redirect(url_for("guides.show", code=code))
+
+
+@bp.route("/<code>/guide.yaml")
+@admin_required
+def export(code: str):
+    with get_db().reader() as session:
+        item = _item(session, code)
+        text, name = export_yaml(item_entry(session, item)), file_name(item)
+    return Response(text, mimetype="application/yaml",
+                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
