@@ -118,6 +118,8 @@ SCHEMA: dict[str, Any] = {
     },
 }
 _validator = Draft202012Validator(SCHEMA)
+#: what a pattern asks for, in words (a web form's user should not read a regular expression)
+PATTERN_HINTS = {"^[0-9-]{3,20}$": "为 3 到 20 位数字或连字符，如 12345、0571-87654321"}
 
 
 class CatalogueError(BadInput):
@@ -287,7 +289,8 @@ def _schema_reason(error) -> str:
     if error.validator in ("minimum", "maximum"):
         return f"应{'不小于' if error.validator == 'minimum' else '不大于'} {error.validator_value}，收到 {error.instance}"
     if error.validator == "pattern":
-        return f"格式不对（应匹配 {error.validator_value}），收到 {error.instance!r}"
+        hint = PATTERN_HINTS.get(error.validator_value)
+        return f"格式不对（应{hint or '匹配 ' + error.validator_value}），收到 {error.instance!r}"
     if error.validator in ("minItems", "minLength"):
         return "不能为空"
     return error.message
