@@ -59,5 +59,23 @@ def catalogue_list(state: State, as_json: bool) -> None:
                    f"法定 {r['statutory_days']} 个工作日，承诺 {r['promise']}{deemed}")
 
 
+@catalogue.command("export")
+@click.argument("code")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="写入文件（默认输出到标准输出）")
+@click.pass_obj
+def catalogue_export(state: State, code: str, out: Path | None) -> None:
+    """Write item CODE back as its catalogue YAML file, with the guide and limits as edited in the
+    web (loading it gives the same item)."""
+    from engine.guides import export_yaml, guide_view
+
+    with state.db.reader() as session:
+        text = export_yaml(guide_view(session, code)["entry"])
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        click.echo(f"已导出 {code} 到 {out}")
+
+
 def register(main: click.Group) -> None:
     main.add_command(catalogue)

@@ -274,3 +274,22 @@ def test_the_page_saves_unchanged_fields_as_no_change_and_edits_as_the_command_d
 def test_only_administrators_open_the_page(app):
     from .helpers import login
     assert login(app.test_client(), "sheji").get("/admin/items/GENERAL/guide").status_code == 403
+
+
+@pytest.mark.slow
+@pytest.mark.cli
+def test_the_command_line_edits_with_approvals_run_and_exports(seeded, tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from cli.main import main
+    runner = CliRunner()
+    edited = runner.invoke(main, ["--db", seeded.url, "run", "edit_guide", "--user", "admin", "--input", json.dumps(
+        {"item": "GENERAL", "guide": {"limits": {"promised_days": 6}}, "reason": "提速"}, ensure_ascii=False)])
+    assert edited.exit_code == 0, edited.output
+    assert '"promised_days": {"from": 10, "to": 6}' in edited.output
+    out = tmp_path / "general_approval.yaml"
+    exported = runner.invoke(main, ["--db", seeded.url, "catalogue", "export", "GENERAL", "--out", str(out)])
+    assert exported.exit_code == 0, exported.output
+    assert read_entry(out.read_bytes(), out.name).data["limits"] == {"statutory_days": 20, "promised_days": 6}

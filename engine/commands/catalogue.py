@@ -53,5 +53,6 @@ class EditGuide(Command):
         if not edited.changed and not edited.limits:
             raise BadInput("没有修改任何内容")
         store_entry(edited.item, edited.data, edited.policy)
-        return Applied(edited.item, {"item": edited.item.code, "name": edited.item.name, "changed": edited.changed,
-                                     "limits": edited.limits, "reason": reason})
+        result = {"item": edited.item.code, "name": edited.item.name, "changed": edited.changed,
+                  "limits": edited.limits, "reason": reason}
+        return Applied(result, result)
