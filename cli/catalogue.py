@@ -8,6 +8,7 @@ import click
 
 from engine import content
 from engine.catalogue import catalogue_rows, load_catalogue
+from engine.guides import export_yaml, guide_view
 
 from .common import State, emit, json_option, prepare_database
 
@@ -66,8 +67,6 @@ def catalogue_list(state: State, as_json: bool) -> None:
 def catalogue_export(state: State, code: str, out: Path | None) -> None:
     """Write item CODE back as its catalogue YAML file, with the guide and limits as edited in the
     web (loading it gives the same item)."""
-    from engine.guides import export_yaml, guide_view
-
     with state.db.reader() as session:
         text = export_yaml(guide_view(session, code)["entry"])
     if out is None:

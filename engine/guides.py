@@ -54,7 +54,7 @@ class GuideProblems(BadInput):
         return {**super().to_dict(), "problems": [{"field": p.field, "reason": p.reason} for p in self.problems]}
 
 
-def _item(session: Session, code: str, *, lock: bool = False) -> Item:
+def load_item(session: Session, code: str, *, lock: bool = False) -> Item:
     query = select(Item).where(Item.code == code)
     item = session.scalar(query.with_for_update() if lock else query)
     if item is None:
@@ -116,7 +116,7 @@ def fingerprint(item: Item) -> str:
 
 def guide_view(session: Session, code: str) -> dict[str, Any]:
     """The page: the entry as it is now, the limits and what they were, the YAML file name."""
-    item = _item(session, code)
+    item = load_item(session, code)
     return {"item": item, "entry": item_entry(session, item), "file": file_name(item),
             "fingerprint": fingerprint(item), "policy": policy_from_json(item.time_policy)}
 
@@ -146,7 +146,7 @@ class Edited:
 def edit(session: Session, code: str, changes: dict[str, Any]) -> Edited:
     """Put ``changes`` (fields of ``EDITABLE``; ``limits`` with keys of ``EDITABLE_LIMITS``, None
     for a limit removed) into the item's entry and check it as a catalogue file. Stores nothing."""
-    item = _item(session, code, lock=True)
+    item = load_item(session, code, lock=True)
     data = item_entry(session, item)
     problems = [CatalogueError(file_name(item), None, str(key), "此处不能修改这一项")
                 for key in changes if key not in EDITABLE]

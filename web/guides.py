@@ -12,9 +12,10 @@ from flask import Blueprint, Response, flash, g, redirect, render_template, requ
 
 from engine.catalogue import PROVIDED
 from engine.commands import EditGuide
-from engine.guides import EDITABLE_LIMITS, LIMIT_LABELS, GuideProblems, export_yaml, guide_changes, guide_view, \
-    item_entry, file_name, _item
+from engine.guides import EDITABLE_LIMITS, LIMIT_LABELS, GuideProblems, export_yaml, file_name, guide_changes, \
+    guide_view, item_entry, load_item
 from engine.errors import ApprovalError
+from engine.versions import current_version
 
 from .admin import admin_required
 from .context import get_db, get_engine
@@ -126,7 +127,7 @@ def _render(code: str, *, entry: dict | None = None, problems: dict[str, str] | 
         view = guide_view(session, code)
         changes = guide_changes(session, code)
         steps = {t.element_id: t.name for t in get_engine().definition(
-            session, _current(session, view["item"])).user_tasks.values()}
+            session, current_version(session, view["item"])).user_tasks.values()}
     shown = entry or view["entry"]
     policy = view["policy"]
     limit_values = posted_limits if posted_limits is not None else {
@@ -139,11 +140,6 @@ def _render(code: str, *, entry: dict | None = None, problems: dict[str, str] | 
                            changes=changes, limit_changes=[c for c in changes if c["limits"]],
                            limit_labels=LIMIT_LABELS, steps=steps,
                            limit_values=limit_values), status
-
-
-def _current(session, item):
-    from engine.versions import current_version
-    return current_version(session, item)
 
 
 @bp.route("/<code>/guide")
@@ -182,7 +178,7 @@ def save(code: str):
 @admin_required
 def export(code: str):
     with get_db().reader() as session:
-        item = _item(session, code)
+        item = load_item(session, code)
         text, name = export_yaml(item_entry(session, item)), file_name(item)
     return Response(text, mimetype="application/yaml",
                     headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
