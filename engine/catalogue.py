@@ -71,7 +71,14 @@ SCHEMA: dict[str, Any] = {
                            "copies": {"type": "integer", "minimum": 1, "maximum": 99},
                            #: what the window takes: the original, a copy, or sees the original and keeps a copy
                            "provided": {"enum": list(PROVIDED)},
-                           "sample": _TEXT, "note": _TEXT}}},
+                           "sample": _TEXT, "note": _TEXT,
+                           #: a sample filled-in form (示范文本) uploaded in the web, kept in the file store
+                           "sample_file": {"type": "object", "additionalProperties": False,
+                                           "required": ["sha256", "filename", "content_type"], "properties": {
+                                               "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                                               "filename": {"type": "string", "minLength": 1, "maxLength": 120},
+                                               "content_type": {"enum": ["application/pdf", "image/jpeg",
+                                                                         "image/png"]}}}}}},
         "fees": {"type": "object", "additionalProperties": False, "required": ["amount", "basis"],
                  "properties": {"amount": {"type": "number", "minimum": 0}, "basis": _TEXT}},
         "limits": {"type": "object", "additionalProperties": False, "required": ["statutory_days"],

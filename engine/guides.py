@@ -143,10 +143,10 @@ class Edited:
     limits: dict[str, dict]     # time settings that changed: {key: {"from": old, "to": new}}
 
 
-def edit(session: Session, code: str, changes: dict[str, Any]) -> Edited:
+def edit(session: Session, code: str, changes: dict[str, Any], *, lock: bool = True) -> Edited:
     """Put ``changes`` (fields of ``EDITABLE``; ``limits`` with keys of ``EDITABLE_LIMITS``, None
     for a limit removed) into the item's entry and check it as a catalogue file. Stores nothing."""
-    item = load_item(session, code, lock=True)
+    item = load_item(session, code, lock=lock)
     data = item_entry(session, item)
     problems = [CatalogueError(file_name(item), None, str(key), "此处不能修改这一项")
                 for key in changes if key not in EDITABLE]

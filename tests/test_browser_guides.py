@@ -16,6 +16,7 @@ from engine.store.models import Case, Item
 from .helpers import browser_login, look_at
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(200)  # what the file store recognises as PNG
 expect = pytest.importorskip("playwright.sync_api", reason="playwright is installed by .ci/run").expect
 
 
@@ -41,6 +42,8 @@ def test_admin_edits_materials_and_a_limit_sees_the_record_exports_and_is_told_w
     new.get_by_label("份数").fill("2")
     new.get_by_label("形式").select_option("复印件")
     new.get_by_label("可容缺受理").check()
+    new.get_by_label("上传示范文件（PDF、JPEG、PNG）").set_input_files(
+        files=[{"name": "健康证明示范.png", "mimeType": "image/png", "buffer": PNG}])
     page.get_by_label("承诺时限", exact=True).fill("8")
     page.get_by_role("button", name="保存办事指南").click()
     expect(page.locator("#err-reason")).to_have_text("修改时限须说明理由")  # nothing saved yet
@@ -53,8 +56,14 @@ def test_admin_edits_materials_and_a_limit_sees_the_record_exports_and_is_told_w
     expect(record).to_contain_text("钱管理")  # the administrator by name, not login
     expect(record).to_contain_text("落实市政府提速要求")
     guide, policy = item(seeded)
+    sample = guide["materials"][-1].pop("sample_file")
     assert guide["materials"][-1] == {"name": "从业人员健康证明", "required": True, "deficiency_allowed": True,
                                       "copies": 2, "provided": "复印件"}
+    assert sample["filename"] == "健康证明示范.png" and sample["content_type"] == "image/png"
+    guide["materials"][-1]["sample_file"] = sample
+    with page.expect_download() as download:
+        page.get_by_role("link", name="健康证明示范.png").click()
+    assert open(download.value.path(), "rb").read() == PNG
     assert policy["promised_days"] == 8
     look_at(page, "guide-saved")
 
@@ -70,8 +79,11 @@ def test_admin_edits_materials_and_a_limit_sees_the_record_exports_and_is_told_w
     page.get_by_label("投诉电话").fill("请拨打热线")
     page.get_by_label("受理条件（每行一条）").fill("")
     page.get_by_label("变更理由").fill("试错")
+    page.locator("fieldset.material").nth(1).get_by_label("上传示范文件（PDF、JPEG、PNG）").set_input_files(
+        files=[{"name": "说明.txt", "mimeType": "text/plain", "buffer": "请按要求填写".encode()}])
     page.get_by_role("button", name="保存办事指南").click()
-    expect(page.get_by_role("heading", name="有 4 处需要修改，未保存")).to_be_visible()
+    expect(page.get_by_role("heading", name="有 5 处需要修改，未保存")).to_be_visible()
+    expect(page.locator("#err-materials-1-sample_file")).to_contain_text("只接收 PDF、JPEG、PNG 格式")
     expect(page.locator("#err-limits-statutory_days")).to_have_text("应为整数，收到 '二十'")
     expect(page.locator("#err-materials-0-copies")).to_have_text("应不小于 1，收到 0")
     expect(page.locator("#err-complaint-phone")).to_have_text(

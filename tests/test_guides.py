@@ -38,6 +38,7 @@ def acts(db) -> list[AdministrationAct]:
         return list(session.scalars(select(AdministrationAct).order_by(AdministrationAct.id)))
 
 
+@pytest.mark.slow  # loads the whole catalogue again
 def test_every_shipped_item_exports_to_yaml_that_loads_back_to_the_same_item(seeded, tmp_path):
     files = item_files(CATALOGUE)
     assert len(files) >= 10
@@ -293,3 +294,16 @@ def test_the_command_line_edits_with_approvals_run_and_exports(seeded, tmp_path)
     exported = runner.invoke(main, ["--db", seeded.url, "catalogue", "export", "GENERAL", "--out", str(out)])
     assert exported.exit_code == 0, exported.output
     assert read_entry(out.read_bytes(), out.name).data["limits"] == {"statutory_days": 20, "promised_days": 6}
+
+
+def test_a_form_cannot_name_a_file_of_the_store_that_it_did_not_upload(app, seeded):
+    from .helpers import login
+    client = login(app.test_client(), "admin")
+    form = _form(client.get("/admin/items/GENERAL/guide").get_data(as_text=True))
+    scan = "ab" * 32  # say, a case's scanned material
+    forged = client.post("/admin/items/GENERAL/guide", data={**form, "materials.0.sample_file": scan,
+                                                             "summary": "演示"})
+    assert forged.status_code == 302
+    with seeded.reader() as session:
+        assert "sample_file" not in session.scalar(select(Item).where(Item.code == "GENERAL")).guide["materials"][0]
+    assert client.get(f"/admin/items/GENERAL/samples/{scan}").status_code == 404

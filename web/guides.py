@@ -8,17 +8,21 @@ import re
 from typing import Any
 from urllib.parse import quote
 
-from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, send_file, url_for
+
+from itsdangerous import BadSignature, URLSafeSerializer
 
 from engine.catalogue import PROVIDED
 from engine.commands import EditGuide
-from engine.guides import EDITABLE_LIMITS, LIMIT_LABELS, GuideProblems, export_yaml, file_name, guide_changes, \
-    guide_view, item_entry, load_item
-from engine.errors import ApprovalError
+from engine.guides import (EDITABLE_LIMITS, LIMIT_LABELS, GuideProblems, edit, export_yaml, file_name,
+                           guide_changes, guide_view, item_entry, load_item)
+from engine.errors import ApprovalError, NotFound
 from engine.versions import current_version
 
 from .admin import admin_required
+from .auth import login_required
 from .context import get_db, get_engine
+from .window import get_files, uploads_allowed
 
 bp = Blueprint("guides", __name__, url_prefix="/admin/items")
 
@@ -31,7 +35,7 @@ FIELD_LABELS = {"summary": "事项概述", "legal_basis": "设定依据", "condi
                 "limits": "办理时限", "reason": "变更理由",
                 **{f"limits.{k}": v for k, v in LIMIT_LABELS.items()}}
 MATERIAL_LABELS = {"name": "名称", "required": "必需", "deficiency_allowed": "可容缺受理", "copies": "份数",
-                   "provided": "形式", "sample": "示范文本", "note": "说明"}
+                   "provided": "形式", "sample": "示范文本", "note": "说明", "sample_file": "示范文件"}
 
 
 def _number(text: str, *, integer: bool) -> Any:
@@ -50,7 +54,40 @@ def _lines(name: str) -> list[str]:
     return [line.strip() for line in request.form.get(name, "").splitlines() if line.strip()]
 
 
-def _materials() -> list[dict[str, Any]]:
+def _sample_files(code: str) -> dict[str, dict]:
+    """The sample files the guide holds now, by sha256 (the only ones offered for download)."""
+    with get_db().reader() as session:
+        materials = (load_item(session, code).guide or {}).get("materials", [])
+    return {m["sample_file"]["sha256"]: m["sample_file"] for m in materials if m.get("sample_file")}
+
+
+def _signer() -> URLSafeSerializer:
+    """A material's sample file rides on the form signed, so that a form sent back for correction
+    keeps a file just uploaded, and no form can name another file of the store."""
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="guide-sample-file")
+
+
+def _sample(i: int, shown_at: int, refused: dict[str, str]) -> dict | None:
+    """A material's sample file (form row ``i``, shown again as row ``shown_at``): a new upload
+    (kept in the file store), the one it had, or none."""
+    upload = request.files.get(f"materials.{i}.sample_upload")
+    if upload is not None and upload.filename:
+        try:
+            stored = get_files().put(upload.read(), upload.filename)
+        except ApprovalError as exc:
+            refused[f"materials.{shown_at}.sample_file"] = exc.message
+            return None
+        return {"sha256": stored.sha256, "filename": stored.filename, "content_type": stored.content_type}
+    if request.form.get(f"materials.{i}.sample_remove"):
+        return None
+    try:
+        kept = _signer().loads(request.form.get(f"materials.{i}.sample_file", ""))
+    except BadSignature:
+        return None
+    return kept if isinstance(kept, dict) else None
+
+
+def _materials(refused: dict[str, str]) -> list[dict[str, Any]]:
     count = min(int(request.form.get("materials.count", "0") or 0) if request.form.get(
         "materials.count", "").isdigit() else 0, MAX_MATERIALS)
     rows = []
@@ -67,11 +104,14 @@ def _materials() -> list[dict[str, Any]]:
         for key in ("provided", "sample", "note"):
             if value[key]:
                 row[key] = value[key]
+        sample = _sample(i, len(rows), refused)
+        if sample:
+            row["sample_file"] = sample
         rows.append(row)
     return rows
 
 
-def _guide_from_form() -> dict[str, Any]:
+def _guide_from_form(refused: dict[str, str]) -> dict[str, Any]:
     """The edited fields as the entry's values; empty optional fields are left out."""
     form = request.form
     fees: dict[str, Any] = {"basis": form.get("fees.basis", "").strip()}
@@ -89,7 +129,7 @@ def _guide_from_form() -> dict[str, Any]:
         if limits[key] == "":
             limits[key] = None  # left empty: the default of the law
     return {"summary": form.get("summary", "").strip() or None, "legal_basis": _lines("legal_basis"),
-            "conditions": _lines("conditions"), "materials": _materials(), "fees": fees,
+            "conditions": _lines("conditions"), "materials": _materials(refused), "fees": fees,
             "complaint": {k: v for k, v in complaint.items() if v or k == "phone"}, "limits": limits}
 
 
@@ -139,7 +179,9 @@ def _render(code: str, *, entry: dict | None = None, problems: dict[str, str] | 
                            problems=problems, summary=summary, reason=reason, error=error, provided=PROVIDED,
                            changes=changes, limit_changes=[c for c in changes if c["limits"]],
                            limit_labels=LIMIT_LABELS, steps=steps,
-                           limit_values=limit_values), status
+                           limit_values=limit_values, sign=_signer().dumps,
+                           stored_samples={m["sample_file"]["sha256"] for m in view["entry"].get("materials", [])
+                                           if m.get("sample_file")}), status
 
 
 @bp.route("/<code>/guide")
@@ -150,16 +192,27 @@ def show(code: str):
 
 @bp.route("/<code>/guide", methods=["POST"])
 @admin_required
+@uploads_allowed
 def save(code: str):
-    guide = _guide_from_form()
+    refused: dict[str, str] = {}  # sample files the store would not take (type, size), by field
+    guide = _guide_from_form(refused)
     reason = request.form.get("reason", "")
     command = EditGuide(item=code, guide=guide, reason=reason, expected=request.form.get("expected", ""))
     try:
+        if refused:  # a file was refused: say what else is wrong too, and store nothing
+            with get_db().reader() as session:
+                try:
+                    edit(session, code, guide, lock=False)
+                except GuideProblems:
+                    raise
+                except ApprovalError:
+                    pass
+            raise GuideProblems([])
         get_engine().execute(command, g.actor)
     except GuideProblems as exc:
         materials = len(guide["materials"])
         names = _field_names(materials)
-        problems: dict[str, str] = {}
+        problems: dict[str, str] = dict(refused)
         for p in exc.problems:
             key = _locate(p.field, names)
             problems[key] = f"{problems[key]}；{p.reason}" if key in problems else p.reason
@@ -172,6 +225,20 @@ def save(code: str):
         return _render(code, reason=reason, error=exc.message, status=400 if exc.code == "bad_input" else 409)
     flash("办事指南已保存：新的申请按修改后的指南受理；已受理的办件仍按原承诺时限和材料清单办理")
     return redirect(url_for("guides.show", code=code))
+
+
+@bp.route("/<code>/samples/<sha256>")
+@login_required
+def sample(code: str, sha256: str):
+    """A material's sample file (示范文本), for anyone at work: only files the guide names, only
+    as a download."""
+    kept = _sample_files(code).get(sha256)
+    if kept is None:
+        raise NotFound("该事项的办事指南中没有这个示范文件")
+    response = send_file(get_files().path_of(sha256), mimetype=kept["content_type"], as_attachment=True,
+                         download_name=kept["filename"], max_age=0)
+    response.headers["Content-Security-Policy"] = "sandbox"  # never run as a page, whatever a browser guesses
+    return response
 
 
 @bp.route("/<code>/guide.yaml")
