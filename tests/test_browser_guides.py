@@ -101,6 +101,11 @@ def test_admin_edits_materials_and_a_limit_sees_the_record_exports_and_is_told_w
     page.context.clear_cookies()
     browser_login(page, server, "chuangkou")
     page.goto(f"{server}/register/SCJG-SPJY")
-    expect(page.get_by_role("cell", name="从业人员健康证明必需")).to_be_visible()  # 必需, as the guide says
+    new_material = page.get_by_role("cell", name="从业人员健康证明", exact=False).first
+    expect(new_material).to_contain_text("复印件 2 份")
+    with page.expect_download() as download:
+        new_material.get_by_role("link", name="示范文本：健康证明示范.png").click()
+    assert open(download.value.path(), "rb").read() == PNG
+    look_at(page, "guide-register")
     with seeded.reader() as session:
         assert session.scalar(select(Case).where(Case.number == earlier)).time_policy["promised_days"] == 10
