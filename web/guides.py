@@ -88,13 +88,14 @@ def _sample(i: int, shown_at: int, refused: dict[str, str]) -> dict | None:
 
 
 def _materials(refused: dict[str, str]) -> list[dict[str, Any]]:
-    count = min(int(request.form.get("materials.count", "0") or 0) if request.form.get(
-        "materials.count", "").isdigit() else 0, MAX_MATERIALS)
+    raw = request.form.get("materials.count", "")
+    count = min(int(raw), MAX_MATERIALS) if re.fullmatch(r"[0-9]{1,3}", raw) else 0
     rows = []
     for i in range(count):
         value = {k: request.form.get(f"materials.{i}.{k}", "").strip() for k in ("name", "copies", "provided",
                                                                                      "sample", "note")}
-        if request.form.get(f"materials.{i}.remove") or not any(value.values()):
+        upload = request.files.get(f"materials.{i}.sample_upload")
+        if request.form.get(f"materials.{i}.remove") or not (any(value.values()) or upload and upload.filename):
             continue  # removed, or an empty row left for adding
         row: dict[str, Any] = {"name": value["name"], "required": bool(request.form.get(f"materials.{i}.required"))}
         if request.form.get(f"materials.{i}.deficiency_allowed"):
