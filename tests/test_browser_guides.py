@@ -85,6 +85,8 @@ def test_admin_edits_materials_and_a_limit_sees_the_record_exports_and_is_told_w
     page.get_by_role("button", name="保存办事指南").click()
     expect(page.get_by_role("heading", name="有 5 处需要修改，未保存")).to_be_visible()
     expect(page.locator("#err-materials-1-sample_file")).to_contain_text("只接收 PDF、JPEG、PNG 格式")
+    listed = page.locator(".problems li a").all_inner_texts()  # in the order of the page
+    assert listed == ["受理条件", "材料 1 · 份数", "材料 2 · 示范文件", "投诉电话", "法定时限"]
     expect(page.locator("#err-limits-statutory_days")).to_have_text("应为整数，收到 '二十'")
     expect(page.locator("#err-materials-0-copies")).to_have_text("应不小于 1，收到 0")
     expect(page.locator("#err-complaint-phone")).to_have_text(

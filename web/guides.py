@@ -155,6 +155,20 @@ def _label(key: str) -> str:
     return FIELD_LABELS.get(key, key or "办事指南")
 
 
+#: the form's sections from top to bottom, for listing problems in the order of the page
+SECTIONS = ("", "summary", "legal_basis", "conditions", "materials", "fees", "complaint", "limits", "reason")
+
+
+def _rank(problem: tuple[str, str]) -> tuple:
+    key = problem[0]
+    parts = key.split(".")
+    order = list(MATERIAL_LABELS) if parts[0] == "materials" else [f"limits.{k}" for k in EDITABLE_LIMITS]
+    index = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else -1
+    field = parts[2] if parts[0] == "materials" and len(parts) > 2 else key
+    return (SECTIONS.index(parts[0]) if parts[0] in SECTIONS else 0, index,
+            order.index(field) if field in order else -1)
+
+
 def _field_names(materials: int) -> set[str]:
     names = {"summary", "legal_basis", "conditions", "materials", "fees", "fees.amount", "fees.basis", "complaint",
              "complaint.phone", "complaint.address", "complaint.online", "limits", "reason",
@@ -175,7 +189,7 @@ def _render(code: str, *, entry: dict | None = None, problems: dict[str, str] | 
         k: ("" if getattr(policy, k) is None else getattr(policy, k)) for k in EDITABLE_LIMITS}
     materials = list(shown.get("materials", []))
     problems = problems or {}
-    summary = [{"key": k, "label": _label(k), "reason": r} for k, r in problems.items()]
+    summary = [{"key": k, "label": _label(k), "reason": r} for k, r in sorted(problems.items(), key=_rank)]
     return render_template("guide.html", **view, shown=shown, materials=materials, empty_rows=EMPTY_ROWS,
                            problems=problems, summary=summary, reason=reason, error=error, provided=PROVIDED,
                            changes=changes, limit_changes=[c for c in changes if c["limits"]],
