@@ -8,6 +8,7 @@ import click
 
 from engine import content
 from engine.catalogue import catalogue_rows, load_catalogue
+from engine.guides import export_yaml, guide_view
 
 from .common import State, emit, json_option, prepare_database
 
@@ -57,6 +58,22 @@ def catalogue_list(state: State, as_json: bool) -> None:
         deemed = "，超期默许" if r["deemed_approval"] else ""
         click.echo(f"{r['code']:<12} {r['name']:<22} {r['kind'] or '':<4} {r['department_name']:<12} "
                    f"法定 {r['statutory_days']} 个工作日，承诺 {r['promise']}{deemed}")
+
+
+@catalogue.command("export")
+@click.argument("code")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="写入文件（默认输出到标准输出）")
+@click.pass_obj
+def catalogue_export(state: State, code: str, out: Path | None) -> None:
+    """Write item CODE back as its catalogue YAML file, with the guide and limits as edited in the
+    web (loading it gives the same item)."""
+    with state.db.reader() as session:
+        text = export_yaml(guide_view(session, code)["entry"])
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        click.echo(f"已导出 {code} 到 {out}")
 
 
 def register(main: click.Group) -> None:

@@ -38,6 +38,8 @@ from .documents import rule_problem
 from .errors import ApprovalError, BadInput
 
 KINDS = ("即办件", "承诺件", "联办件", "上报件")
+#: how a material is handed in (材料形式)
+PROVIDED = ("原件", "复印件", "验原件收复印件")
 #: 上报件: the lower level reviews within 20 working days of accepting (行政许可法 art. 43)
 PRELIMINARY_DAYS = 20
 MAX_FILE_BYTES = 256 * 1024
@@ -65,8 +67,18 @@ SCHEMA: dict[str, Any] = {
         "materials": {"type": "array", "minItems": 1, "items": {
             "type": "object", "additionalProperties": False, "required": ["name", "required"],
             "properties": {"name": _TEXT, "required": {"type": "boolean"},
-                           "deficiency_allowed": {"type": "boolean"}, "copies": {"type": "integer", "minimum": 1},
-                           "sample": _TEXT, "note": _TEXT}}},
+                           "deficiency_allowed": {"type": "boolean"},
+                           "copies": {"type": "integer", "minimum": 1, "maximum": 99},
+                           #: what the window takes: the original, a copy, or sees the original and keeps a copy
+                           "provided": {"enum": list(PROVIDED)},
+                           "sample": _TEXT, "note": _TEXT,
+                           #: a sample filled-in form (示范文本) uploaded in the web, kept in the file store
+                           "sample_file": {"type": "object", "additionalProperties": False,
+                                           "required": ["sha256", "filename", "content_type"], "properties": {
+                                               "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                                               "filename": {"type": "string", "minLength": 1, "maxLength": 120},
+                                               "content_type": {"enum": ["application/pdf", "image/jpeg",
+                                                                         "image/png"]}}}}}},
         "fees": {"type": "object", "additionalProperties": False, "required": ["amount", "basis"],
                  "properties": {"amount": {"type": "number", "minimum": 0}, "basis": _TEXT}},
         "limits": {"type": "object", "additionalProperties": False, "required": ["statutory_days"],
@@ -113,6 +125,8 @@ SCHEMA: dict[str, Any] = {
     },
 }
 _validator = Draft202012Validator(SCHEMA)
+#: what a pattern asks for, in words (a web form's user should not read a regular expression)
+PATTERN_HINTS = {"^[0-9-]{3,20}$": "为 3 到 20 位数字或连字符，如 12345、0571-87654321"}
 
 
 class CatalogueError(BadInput):
@@ -218,6 +232,16 @@ class Entry:
 
 def read_entry(text: bytes | str, file: str) -> Entry:
     """Parse one file and check it against the schema."""
+    entry = parse_entry(text, file)
+    problems = schema_problems(entry)
+    if problems:
+        raise problems[0]
+    check_application_fields(entry)
+    return entry
+
+
+def parse_entry(text: bytes | str, file: str) -> Entry:
+    """Parse one file with the safe loader (no schema check yet)."""
     if len(text) > MAX_FILE_BYTES:
         raise CatalogueError(file, None, "", f"文件过大（上限 {MAX_FILE_BYTES // 1024} KB）")
     try:
@@ -232,16 +256,17 @@ def read_entry(text: bytes | str, file: str) -> Entry:
         raise CatalogueError(file, None, "", f"YAML 无法读取：{type(exc).__name__}") from None
     if root is None or not isinstance(data, dict):
         raise CatalogueError(file, 1, "", "文件应为一个 YAML 映射（字段: 值）")
-    entry = Entry(file, data, root)
-    errors = sorted(_validator.iter_errors(data), key=lambda e: (entry.line_of(list(e.absolute_path)) or 0))
-    if errors:
-        first = errors[0]
-        raise entry.error(list(first.absolute_path), _schema_reason(first))
-    _check_application_fields(entry)
-    return entry
+    return Entry(file, data, root)
 
 
-def _check_application_fields(entry: "Entry") -> None:
+def schema_problems(entry: Entry) -> list[CatalogueError]:
+    """Every place where the file breaks the schema, in the order of its lines (``read_entry``
+    stops at the first; the web form shows them all, each on its field)."""
+    errors = sorted(_validator.iter_errors(entry.data), key=lambda e: (entry.line_of(list(e.absolute_path)) or 0))
+    return [entry.error(list(e.absolute_path), _schema_reason(e)) for e in errors]
+
+
+def check_application_fields(entry: "Entry") -> None:
     """What the schema cannot say: field names unique, options exactly where a choice is asked,
     identity constraints only on identity numbers."""
     seen: set[str] = set()
@@ -271,7 +296,8 @@ def _schema_reason(error) -> str:
     if error.validator in ("minimum", "maximum"):
         return f"应{'不小于' if error.validator == 'minimum' else '不大于'} {error.validator_value}，收到 {error.instance}"
     if error.validator == "pattern":
-        return f"格式不对（应匹配 {error.validator_value}），收到 {error.instance!r}"
+        hint = PATTERN_HINTS.get(error.validator_value)
+        return f"格式不对（应{hint or '匹配 ' + error.validator_value}），收到 {error.instance!r}"
     if error.validator in ("minItems", "minLength"):
         return "不能为空"
     return error.message
@@ -339,29 +365,46 @@ def item_files(directory: Traversable) -> list[Traversable]:
                   key=lambda p: p.name)
 
 
+def check_entry(session: Session, entry: Entry, content: bytes, filename: str) -> TimePolicy:
+    """The checks beyond the schema, for a file and for the web form alike: the document-number
+    rule, the department, the diagram (it parses; every ``limits.steps`` key is a user task of it;
+    its timers agree with the limits) and the time policy rules. Returns the item's time policy."""
+    data = entry.data
+    _check_documents(entry)
+    if session.scalar(select(Department.id).where(Department.code == data["department"])) is None:
+        raise entry.error(["department"], f"部门 “{data['department']}” 不存在")
+    try:
+        definition = parse_cached(content, filename)
+    except ApprovalError as exc:
+        raise entry.error(["process"], f"流程图有误：{exc.message}") from None
+    policy = _policy(entry, definition.user_tasks)
+    limits = Problems(strict=False)
+    check_time_limits(parse_xml(content, filename), filename, policy, limits)
+    for rule, error in limits.found:
+        if rule == "time_limit":
+            raise entry.error(["limits"], f"流程图的时限与事项时限矛盾：{error.message}")
+    return policy
+
+
+def store_entry(item: Item, data: dict[str, Any], policy: TimePolicy) -> None:
+    """What the catalogue keeps of a checked entry on its item (cases keep what they started with)."""
+    item.guide, item.numbering = _guide(data), data.get("numbering")
+    item.time_policy = policy.to_dict()
+
+
 def load_file(session: Session, path: Traversable, bpmn_dir: Traversable, *, loaded_by: str,
               at: datetime) -> dict[str, Any]:
     """Check one file against the schema, the database and its diagram, then store it."""
     entry = read_entry(path.read_bytes(), path.name)
     data = entry.data
-    _check_documents(entry)
-    if session.scalar(select(Department.id).where(Department.code == data["department"])) is None:
-        raise entry.error(["department"], f"部门 “{data['department']}” 不存在")
     bpmn_path = bpmn_dir / data["process"]
     if not bpmn_path.is_file():
+        _check_documents(entry)
+        if session.scalar(select(Department.id).where(Department.code == data["department"])) is None:
+            raise entry.error(["department"], f"部门 “{data['department']}” 不存在")
         raise entry.error(["process"], f"找不到流程图 {bpmn_path}")
     content = bpmn_path.read_bytes()
-    try:
-        definition = parse_cached(content, bpmn_path.name)
-    except ApprovalError as exc:
-        raise entry.error(["process"], f"流程图有误：{exc.message}") from None
-    policy = _policy(entry, definition.user_tasks)
-    limits = Problems(strict=False)
-    check_time_limits(parse_xml(content, bpmn_path.name), bpmn_path.name, policy, limits)
-    for rule, error in limits.found:
-        if rule == "time_limit":
-            raise entry.error(["limits"], f"流程图的时限与事项时限矛盾：{error.message}")
-    item = session.scalar(select(Item).where(Item.code == data["code"]))
+    policy = check_entry(session, entry, content, bpmn_path.name)
     try:
         deployment = deploy(session, content, bpmn_path.name, data["code"], deployed_by=loaded_by,
                             at=at, department_code=data["department"], item_name=data["name"])
@@ -370,8 +413,8 @@ def load_file(session: Session, path: Traversable, bpmn_dir: Traversable, *, loa
     item = deployment.version.item
     department = session.scalar(select(Department).where(Department.code == data["department"]))
     item.name, item.department, item.kind = data["name"], department, data["kind"]
-    item.guide, item.numbering = _guide(data), data.get("numbering")
-    item.time_policy, item.catalogue_file = policy.to_dict(), path.name
+    store_entry(item, data, policy)
+    item.catalogue_file = path.name
     return {"file": path.name, "code": item.code, "name": item.name, "version": deployment.version.version,
             "new_version": deployment.created}
 

@@ -15,7 +15,7 @@ from engine.commands import (COMMANDS, ClaimTask, CompleteTask, DelegateTask, Fi
                              StartCase, UrgeTask)
 from engine.errors import Conflict
 from engine.store.models import (AdministrationAct, Case, CommandRefusal, Deadline, Department, EfficiencyWarning,
-                                 Finding, HistoryEntry, SupervisionAct, Task, User)
+                                 Finding, HistoryEntry, Item, SupervisionAct, Task, User)
 from timers.sweep import sweep
 from web import create_app
 
@@ -169,6 +169,9 @@ OUTSIDERS = {
     "set_backup": ("mz_fuzeren", lambda f: (None, COMMANDS["set_backup"](username="shencha", backup="shencha_b"))),
     "reassign_task": ("fuzeren", lambda f: (c := _accepted(f), COMMANDS["reassign_task"](
         task=_task(f, "shencha", c.number), holder="shencha", to="shencha_b"))),
+    # administration (engine/commands/catalogue.py): on an item's guide, not on a case
+    "edit_guide": ("sheji", lambda f: (None, COMMANDS["edit_guide"](item="SCJG-SPJY", guide={"fees": {
+        "amount": 0, "basis": "免费"}}))),
 }
 
 
@@ -191,7 +194,9 @@ def _state(db):
                 sorted(session.execute(select(Department.code, Department.name, Department.parent_id,
                                               Department.active)).all()),
                 sorted(session.execute(select(Finding.id, Finding.state)).all()),
-                sorted(session.execute(select(EfficiencyWarning.id, EfficiencyWarning.state)).all()))
+                sorted(session.execute(select(EfficiencyWarning.id, EfficiencyWarning.state)).all()),
+                session.scalar(select(func.count(AdministrationAct.id))),
+                sorted(session.execute(select(Item.code, Item.guide, Item.time_policy)).all(), key=lambda r: r[0]))
 
 
 @pytest.mark.parametrize("command_type", sorted(OUTSIDERS))

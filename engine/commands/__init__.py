@@ -2,6 +2,7 @@
 declared once (see ``base``). Importing this package registers every command in ``COMMANDS``."""
 from .base import COMMANDS, Applied, CaseCommand, Command, TaskCommand
 from .cases import AttachMaterial, CopyCase, RecordMaterials
+from .catalogue import EditGuide
 from .clocks import (DecideExtension, ExtendDeadline, ReceiveSupplement, RequestExtension, RequestSupplement,
                      ResumeClocks, SuspendClocks)
 from .deadlines import FireDeadline, RecomputeDeadlines, RecordDeadlineFailure
@@ -24,4 +25,5 @@ from .organisation import (AddDepartment, AddUser, DeactivateDepartment, Deactiv
                            SetBackup)
 
 __all__ += ["AddDepartment", "AddUser", "DeactivateDepartment", "DeactivateUser", "EditUser", "MoveDepartment",
-            "ReactivateDepartment", "ReactivateUser", "ReassignTask", "RenameDepartment", "ResetPassword", "SetBackup"]
+            "ReactivateDepartment", "ReactivateUser", "ReassignTask", "RenameDepartment", "ResetPassword", "SetBackup",
+            "EditGuide"]

@@ -60,7 +60,7 @@ class RecordMaterials(CaseCommand):
 
     def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
         self.acceptance_task(ctx, case)
-        guide = {m["name"]: m for m in (case.row.item.guide or {}).get("materials", [])}
+        guide = {m["name"]: m for m in case.row.started_guide.get("materials", [])}
         if not guide:
             raise BadInput("本事项的办事指南没有列出申请材料")
         checklist: dict[str, dict] = {}
@@ -100,7 +100,7 @@ class AttachMaterial(CaseCommand):
     sha256: str
 
     def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
-        guide = {m["name"] for m in (case.row.item.guide or {}).get("materials", [])}
+        guide = {m["name"] for m in case.row.started_guide.get("materials", [])}
         if self.material not in guide:
             raise BadInput(f"“{self.material}”不是本事项的申请材料")
         if self.content_type not in {t for _, t, _ in SIGNATURES}:

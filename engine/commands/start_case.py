@@ -68,7 +68,7 @@ class StartCase(Command):
                    key=self.key or ctx.new_key(), item=item, process_version=version,
                    applicant=self.applicant.strip(), state="running", started_at=ctx.at,
                    last_event_at=ctx.at, last_seq=0, workflow_state="", time_policy=item.time_policy,
-                   applicant_info=applicant_info, application=application)
+                   guide=item.guide, applicant_info=applicant_info, application=application)
         ctx.session.add(row)
         ctx.session.flush()
         return OpenCase(ctx, row, definition)

@@ -20,7 +20,7 @@ def application_view(session: Session, case: Case) -> dict[str, Any]:
     """``applicant`` (name and, where registered, kind, identity document, phone, legal
     representative, contact), ``fields`` (label and shown value, in the item's order) and
     ``materials`` (name, required, status and its label, note, files)."""
-    guide = case.item.guide or {}
+    guide = case.started_guide  # what the case was registered under
     checklist = case.materials or {}
     files: dict[str, list[dict[str, Any]]] = {}
     for f in session.scalars(select(Attachment).where(Attachment.case_id == case.id).order_by(Attachment.id)):

@@ -372,7 +372,7 @@ def task_view(session: Session, actor: Actor, task_id: int, definitions: Definit
         acceptance=row.case.acceptance, next_steps=next_steps(session, definition, row), return_targets=targets,
         transfer_to=transfer_to,
         delegate_to=people_to_pick(session, actor, row, "delegate") if {"delegate_task", "add_cosigner"} & ops else [],
-        materials=(row.case.item.guide or {}).get("materials", []), checklist=row.case.materials or {},
+        materials=row.case.started_guide.get("materials", []), checklist=row.case.materials or {},
         operations=ops, due=task_due(row, today=today, calendar=calendar), why=step_reasons(session, row),
         application=application_view(session, row.case), earlier=earlier_work(session, row.case, definition, before=row))
 

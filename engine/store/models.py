@@ -204,6 +204,9 @@ class Case(Base):
     materials: Mapped[Optional[dict[str, Any]]]
     #: the item's time policy when the case started: a case keeps the limits it started with
     time_policy: Mapped[Optional[dict[str, Any]]]
+    #: the item's guide (办事指南) when the case started: its materials checklist and application
+    #: fields stay those it was registered under when an administrator edits the guide (0017)
+    guide: Mapped[Optional[dict[str, Any]]] = deferred(mapped_column(JSONType, nullable=True))
     suspended: Mapped[bool] = mapped_column(Boolean, default=False)
     #: the hash of the last history entry (engine/audit.py): with ``last_seq`` the head of the chain,
     #: so that entries missing from the end of the history are found
@@ -213,6 +216,12 @@ class Case(Base):
     process_version: Mapped[ProcessVersion] = relationship()
 
     __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def started_guide(self) -> dict[str, Any]:
+        """The guide the case was registered under (the item's, for a case started before 0017
+        kept none)."""
+        return self.guide if self.guide is not None else (self.item.guide or {})
 
 
 class Task(Base):
