@@ -9,6 +9,8 @@ from .start_case import StartCase
 from .supervision import (AcknowledgeRefusal, CloseFinding, ConfirmFinding, DecideWarning, DetectFindings,
                           ExplainFinding, IssueWarning, RequestExplanation)
 from .versions import MigrateCase
+from .operations import (CorrectCaseData, ResolveDeadline, ResumeCase, ResumeItem, RetryDeadline, RewindCase,
+                         SkipTask, SuspendCase, SuspendItem, TerminateCase, VoidCase)
 from .tasks import (AddCosigner, ClaimTask, CompleteTask, DelegateTask, HandBackTask, ReleaseTask, ReturnTask,
                     SaveDraft, TakeBackTask, TransferTask, UrgeTask)
 
@@ -18,4 +20,6 @@ __all__ = ["Applied", "CaseCommand", "Command", "TaskCommand", "StartCase", "Com
            "SaveDraft", "CopyCase", "RequestExtension", "DecideExtension",
            "RecordMaterials", "AttachMaterial", "ReturnTask", "TakeBackTask", "AddCosigner", "DelegateTask",
            "HandBackTask", "RecordDeadlineFailure", "DetectFindings", "AcknowledgeRefusal", "RequestExplanation",
-           "ExplainFinding", "MigrateCase", "ConfirmFinding", "CloseFinding", "IssueWarning", "DecideWarning", "COMMANDS"]
+           "ExplainFinding", "MigrateCase", "ConfirmFinding", "CloseFinding", "IssueWarning", "DecideWarning",
+           "SuspendCase", "ResumeCase", "TerminateCase", "VoidCase", "RewindCase", "SkipTask", "CorrectCaseData",
+           "RetryDeadline", "ResolveDeadline", "SuspendItem", "ResumeItem", "COMMANDS"]
