@@ -9,7 +9,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from engine.clock import CHINA_TZ
-from engine.store.enums import CaseState, DeadlineKind, DeadlineState
+from engine.store.enums import CaseState, ClockKind, DeadlineKind, DeadlineState
 from engine.store.models import Case, Clock, Deadline, Item
 from engine.timelimits.firing import MAX_ATTEMPTS
 
@@ -30,7 +30,7 @@ def incidents(session: Session, limit: int = LIMIT) -> list[dict[str, Any]]:
         failed = deadline.state == DeadlineState.FAILED
         out.append({
             "id": deadline.id, "case": number, "item": item, "key": deadline.key,
-            "kind_label": DeadlineKind.label_of(deadline.kind),
+            "kind_label": DeadlineKind.label_of(deadline.kind), "clock_label": ClockKind.label_of(clock_kind),
             "timer": (clock_detail or {}).get("name", "") if clock_kind == "timer" else "",
             "attempts": deadline.attempts, "max_attempts": MAX_ATTEMPTS,
             "state_label": "已放弃" if failed else "重试中", "failed": failed,
