@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from engine.clock import CHINA_TZ, china_date
 from engine.errors import ApprovalError, Conflict
-from engine.runtime.spiff import move_timer
+from engine.runtime.spiff import cancel_workflow, move_timer
 from engine.store.enums import CaseState
 from engine.store.models import Case, Item
 from engine.timelimits import clocks, timers
@@ -128,6 +128,8 @@ def end(t: CaseTime, state: CaseState) -> dict[str, Any]:
         t.case.closed.append(task)
         withdrawn.append(task.spiff_id)
     row.state, row.hold = state.value, None
+    cancel_workflow(t.case.workflow)  # nothing ready or waiting in the stored state either
+    t.case.workflow_changed = True
     t.case.project()  # the withdrawn steps' clocks stop first (their outcome: cancelled)
     for clock in t.clocks():
         clocks.stop(t, clock, "cancelled")

@@ -13,6 +13,7 @@ from engine.commands import (CompleteTask, CorrectCaseData, ResolveDeadline, Res
 from engine.actors import Actor
 from engine.deploy import deploy
 from engine.errors import BadInput, Conflict
+from engine.integrity import check
 from engine.operations import resume_item, suspend_item
 from engine.read.incidents import incidents
 from engine.read.views import history_view, task_view
@@ -54,6 +55,8 @@ def _replays(db, number):
         history = export_case(session, session.scalar(select(Case).where(Case.number == number)))
     result = replay(history)
     assert result.same, repr(result.divergence)
+    # and what is stored (case, tasks, deadlines, workflow) is what replaying the history gives
+    assert check(db, number).problems == []
     return result
 
 

@@ -19,7 +19,7 @@ which checks each assumption below) is the one place to look. Declared range:
   process version and re-attached on load (``RuntimeOnlyWorkflowConverter``, built
   on the serializer's converter internals).
 * **Running.** ``run_engine`` (``refresh_timers``, new in 3.2.0), ``submit_task``,
-  ``reset_to``, ``new_workflow``; ``current_data`` and ``correct_data`` (an administrator's
+  ``reset_to``, ``new_workflow``; ``cancel_workflow``, ``current_data`` and ``correct_data`` (an administrator's
   correction, in the data of the unfinished tasks: ``TaskState.NOT_FINISHED_MASK``).
 * **Migrating.** ``migrate`` moves a running workflow onto another version's specification
   with SpiffWorkflow's own ``diff_workflow`` and ``migrate_workflow`` (``bpmn.util.diff``):
@@ -297,6 +297,12 @@ def reset_to(workflow: BpmnWorkflow, task_id: str | uuid.UUID) -> None:
     if source is not None:
         source.went_back = True
     workflow.reset_from_task_id(task_id if isinstance(task_id, uuid.UUID) else uuid.UUID(task_id))
+
+
+def cancel_workflow(workflow: BpmnWorkflow) -> None:
+    """End the workflow where it stands (a terminated or voided case): every unfinished task,
+    in called processes too, is cancelled (``BpmnWorkflow.cancel``); nothing is ready or waiting."""
+    workflow.cancel()
 
 
 def current_data(workflow: BpmnWorkflow, keys) -> dict[str, Any]:
