@@ -165,7 +165,7 @@ def suspend_item(engine: "Engine", actor: "Actor", code: str, reason: str) -> It
     """暂停受理: the item takes no new case (``SuspendItem``, an administration act), then each of
     its running cases is suspended (``SuspendCase``), one case per transaction; a case already
     suspended on its own is left as it is; a case that cannot be suspended is reported."""
-    from engine.commands.operations import SuspendCase, SuspendItem
+    from engine.commands.operations import SuspendCase, SuspendItem  # import here: the commands import this module
     engine.execute(SuspendItem(item=code, reason=reason), actor)
     run = ItemRun(code)
     for number, todo in _item_cases(engine, code, held_by_item=False):
@@ -183,7 +183,7 @@ def suspend_item(engine: "Engine", actor: "Actor", code: str, reason: str) -> It
 def resume_item(engine: "Engine", actor: "Actor", code: str, reason: str) -> ItemRun:
     """恢复受理: the item takes new cases again, and each case suspended with it is resumed; cases
     suspended on their own stay suspended."""
-    from engine.commands.operations import ResumeCase, ResumeItem
+    from engine.commands.operations import ResumeCase, ResumeItem  # import here: the commands import this module
     engine.execute(ResumeItem(item=code, reason=reason), actor)
     run = ItemRun(code)
     for number, todo in _item_cases(engine, code, held_by_item=True):

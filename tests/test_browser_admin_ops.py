@@ -61,7 +61,8 @@ def test_admin_suspends_resumes_moves_back_skips_corrects_and_voids_a_case(serve
     look_at(page, "admin-ops-held")
     browser_logout(page)
 
-    browser_login(page, server, "shencha")  # the handler: the step says why, and offers nothing
+    browser_login(page, server, "shencha")  # the handler: the inbox marks it, the step says why, offers nothing
+    expect(page.locator("table.inbox tbody tr", has_text=number)).to_contain_text("已挂起")
     with seeded.reader() as session:
         task_id = next(t.id for t in ready_tasks(session, actor_for(session, "shencha")) if t.case.number == number)
     page.goto(f"{server}/tasks/{task_id}")

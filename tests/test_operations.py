@@ -3,10 +3,14 @@ suspend and resume a case or a whole item, terminate, void, move back, skip a st
 data, retry or close a failed timer — each a command in the case history, replayable."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+import json
+from datetime import date
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import select
+
+from cli.main import main
 
 from engine.commands import (CompleteTask, CorrectCaseData, ResolveDeadline, ResumeCase, ResumeItem, RetryDeadline,
                              RewindCase, SkipTask, StartCase, SuspendCase, SuspendItem, TerminateCase, VoidCase)
@@ -286,3 +290,31 @@ def test_suspending_an_item_refuses_new_cases_and_suspends_each_running_one(flow
     with pytest.raises(Conflict, match="没有暂停受理"):
         flow.engine.execute(ResumeItem(item="GENERAL", reason="x"), admin)
     _replays(seeded, with_item.number)
+
+
+# ---------------------------------------------------------------- the command line
+
+@pytest.mark.slow
+def test_the_command_line_holds_and_releases_a_case_and_an_item(db):
+    def run(*args, ok=True):
+        result = CliRunner().invoke(main, ["--db", db.url, *args], catch_exceptions=False)
+        assert (result.exit_code == 0) == ok, result.output + result.stderr
+        return result
+
+    run("init-db", "--simulation")
+    run("demo")
+    number = run("start", "GENERAL", "--applicant", "张三", "--now", "2026-03-02T09:00").stdout.strip()
+    assert run("case", "hold", number, "--reason", "核查", "--now", "2026-03-03T09:00").stdout.strip() == \
+        "已挂起办件，暂停 1 项时限"
+    assert "恢复前不能办理" in run("complete", "1", "--user", "chuangkou", "--data", '{"acceptance": "accept"}',
+                            "--now", "2026-03-03T10:00", ok=False).stderr
+    resumed = json.loads(run("case", "unhold", number, "--reason", "核查完毕", "--now", "2026-03-05T09:00",
+                             "--json").stdout)
+    assert resumed["stood_days"] == {"acceptance": 2} and resumed["reason"] == "核查完毕"
+    assert "挂起办件 1 件" in run("item", "hold", "GENERAL", "--reason", "修订", "--now", "2026-03-05T10:00").stdout
+    assert "已暂停受理" in run("start", "GENERAL", "--applicant", "李四", "--now", "2026-03-05T11:00", ok=False).stderr
+    report = json.loads(run("item", "unhold", "GENERAL", "--reason", "完毕", "--now", "2026-03-05T12:00", "--json").stdout)
+    assert report["done"] == [number]
+    assert run("case", "void", number, "--reason", "重复登记", "--now", "2026-03-05T13:00").stdout.strip() == "已作废办件"
+    assert run("incidents").stdout.strip() == "没有故障事件"
+    assert json.loads(run("case", "show", number, "--json").stdout)["state"] == "voided"

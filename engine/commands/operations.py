@@ -58,7 +58,8 @@ class SuspendCase(CaseCommand):
             raise Conflict(f"办件 {case.row.number} 已经挂起")
         record = operations.suspend(case.timekeeper, ctx.actor.name, ctx.actor.display_name or ctx.actor.name,
                                     reason, item=self.item)
-        return Applied(record, {**record, "reason": reason})
+        record["reason"] = reason
+        return Applied(record, record)
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,8 @@ class ResumeCase(CaseCommand):
         if not case.row.hold:
             raise Conflict(f"办件 {case.row.number} 没有挂起")
         record = operations.resume(case.timekeeper)
-        return Applied(record, {**record, "reason": reason})
+        record["reason"] = reason
+        return Applied(record, record)
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,8 @@ class TerminateCase(CaseCommand):
         reason = _reason(self.reason, "终止理由")
         _running(case)
         record = operations.end(case.timekeeper, CaseState.TERMINATED)
-        return Applied(record, {**record, "reason": reason})
+        record["reason"] = reason
+        return Applied(record, record)
 
 
 @dataclass(frozen=True)
@@ -116,7 +119,8 @@ class VoidCase(CaseCommand):
         reason = _reason(self.reason, "作废理由")
         _running(case)
         record = operations.end(case.timekeeper, CaseState.VOIDED)
-        return Applied(record, {**record, "reason": reason})
+        record["reason"] = reason
+        return Applied(record, record)
 
 
 @dataclass(frozen=True)
