@@ -159,6 +159,16 @@ def test_admin_retries_a_failed_timer_marks_another_handled_and_suspends_an_item
     look_at(page, "admin-items-hold")
     page.goto(f"{server}/cases/{first}")
     expect(page.locator(".status-held")).to_contain_text("随事项暂停受理")
+    browser_logout(page)
+
+    browser_login(page, server, "chuangkou")  # the window: the item offers no registration
+    page.get_by_role("link", name="受理登记").click()
+    row = page.locator("table.items tbody tr", has_text="GENERAL")
+    expect(row).to_contain_text("暂停受理：事项依据修订")
+    expect(row.get_by_role("link", name="登记")).to_have_count(0)
+    look_at(page, "admin-items-hold-window")
+    browser_logout(page)
+    browser_login(page, server, "admin")
 
     page.goto(f"{server}/admin/incidents")
     row = page.locator("table.items-hold tbody tr", has_text="GENERAL")

@@ -12,11 +12,11 @@ from sqlalchemy import select
 
 from cli.main import main
 
-from engine.commands import (CompleteTask, CorrectCaseData, ResolveDeadline, ResumeCase, ResumeItem, RetryDeadline,
+from engine.commands import (CompleteTask, CorrectCaseData, RecomputeDeadlines, ResolveDeadline, ResumeCase, ResumeItem, RetryDeadline,
                              RewindCase, SkipTask, StartCase, SuspendCase, SuspendItem, TerminateCase, VoidCase)
 from engine.actors import Actor
 from engine.deploy import deploy
-from engine.errors import BadInput, Conflict
+from engine.errors import BadInput, Conflict, Skipped
 from engine.integrity import check
 from engine.operations import resume_item, suspend_item
 from engine.read.incidents import incidents
@@ -104,6 +104,8 @@ def test_timers_do_not_fire_while_suspended_and_move_by_the_working_days_it_stoo
     flow.engine.execute(SuspendCase(case=case.number, reason="系统故障排查"), flow.actors["admin"])
     assert deadline(seeded, case.number, "acceptance/warning").state == "paused"
     assert sweep_at(flow, clock, "2026-03-10T08:00").fired == 0  # nothing fires while suspended
+    with pytest.raises(Skipped):  # a new calendar may still move its deadlines (here: nothing moved)
+        flow.engine.execute(RecomputeDeadlines(case=case.number), Actor.system("calendar"))
     clock.set(at("2026-03-10T09:00"))  # suspended Tuesday 03-03 → Tuesday 03-10: five working days
     flow.engine.execute(ResumeCase(case=case.number, reason="排查完毕"), flow.actors["admin"])
     row = deadline(seeded, case.number, "acceptance/warning")
@@ -318,3 +320,15 @@ def test_the_command_line_holds_and_releases_a_case_and_an_item(db):
     assert run("case", "void", number, "--reason", "重复登记", "--now", "2026-03-05T13:00").stdout.strip() == "已作废办件"
     assert run("incidents").stdout.strip() == "没有故障事件"
     assert json.loads(run("case", "show", number, "--json").stdout)["state"] == "voided"
+
+
+def test_a_voided_case_is_left_out_of_the_statistics_and_a_terminated_one_counts_as_received(flow, clock):
+    from engine.supervision.statistics import statistics  # import here: only this test reads statistics
+
+    voided, terminated, running = flow.start(), flow.start(), flow.start()
+    flow.engine.execute(VoidCase(case=voided.number, reason="重复登记"), flow.actors["admin"])
+    flow.engine.execute(TerminateCase(case=terminated.number, reason="申请人已注销"), flow.actors["admin"])
+    with flow.db.reader() as session:
+        figures = statistics(session, flow.engine.calendar(session), date(2026, 3, 1), date(2026, 3, 31))
+    assert sorted(figures["cases"]["total"]["received"]) == sorted([terminated.number, running.number])
+    assert figures["cases"]["total"]["concluded"] == []

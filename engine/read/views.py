@@ -494,6 +494,8 @@ def history_view(session: Session, case: Case) -> list[dict[str, Any]]:
             to = elements.get(inputs.get("to", ""), inputs.get("to", ""))
             what = f"回退到“{to}”（管理）"
             step = ""
+        elif e.command == "suspend_case" and result.get("item"):
+            details.append("随事项暂停受理")
         elif e.command == "resume_case" and result.get("stood_days") is not None:
             days = max(result["stood_days"].values(), default=0)
             details.append(f"挂起 {days} 个工作日，期限相应顺延" if days else "期限不变（挂起未跨工作日）")
