@@ -308,6 +308,7 @@ def test_the_command_line_holds_and_releases_a_case_and_an_item(db):
     number = run("start", "GENERAL", "--applicant", "张三", "--now", "2026-03-02T09:00").stdout.strip()
     assert run("case", "hold", number, "--reason", "核查", "--now", "2026-03-03T09:00").stdout.strip() == \
         "已挂起办件，暂停 1 项时限"
+    assert json.loads(run("case", "show", number, "--json").stdout)["hold"]["reason"] == "核查"
     assert "恢复前不能办理" in run("complete", "1", "--user", "chuangkou", "--data", '{"acceptance": "accept"}',
                             "--now", "2026-03-03T10:00", ok=False).stderr
     resumed = json.loads(run("case", "unhold", number, "--reason", "核查完毕", "--now", "2026-03-05T09:00",

@@ -304,6 +304,7 @@ def case_dict(session: Session, case: Case) -> dict[str, Any]:
         "last_event_at": iso(case.last_event_at), "commands": case.last_seq,
         "acceptance": case.acceptance, "accepted_at": iso(case.accepted_at), "decision": case.decision,
         "decided_at": iso(case.decided_at), "card": case.card, "suspended": case.suspended,
+        "hold": case.hold,  # 挂起 by an administrator: who, when, why (engine/operations.py)
         "certificate_no": case.certificate_no, "materials": case.materials,
         "tasks": [task_dict(t) for t in tasks],
     }
