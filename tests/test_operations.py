@@ -199,8 +199,11 @@ def test_moving_a_case_back_withdraws_the_open_step_and_reopens_the_earlier_one(
 def test_skipping_a_stuck_step_moves_the_flow_on_with_the_values_it_needs(flow, clock, seeded):
     case = _accepted(flow)
     review = flow.task_of("shencha", case.number)
-    with pytest.raises(BadInput, match="表单中没有这些字段"):
+    with pytest.raises(BadInput, match="流程的表单中没有这些字段：nonsense"):
         flow.engine.execute(SkipTask(task=review.id, reason="审查员离职", data={"nonsense": 1}), flow.actors["admin"])
+    with pytest.raises(BadInput, match="审查结论"):  # a value outside the field's options
+        flow.engine.execute(SkipTask(task=review.id, reason="审查员离职", data={"review_result": "maybe"}),
+                            flow.actors["admin"])
     flow.engine.execute(SkipTask(task=review.id, reason="审查员离职，系统无法转办", data={"review_result": "pass"}),
                         flow.actors["admin"])
     assert _tasks(seeded, case.number)[-2:] == [("review", "completed"), ("decide", "ready")]

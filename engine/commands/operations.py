@@ -32,6 +32,23 @@ def _running(case: OpenCase) -> None:
         raise Conflict(f"办件 {case.row.number} {CaseState.label_of(case.row.state)}，不能再操作")
 
 
+def _process_values(case: OpenCase, data: dict[str, Any]) -> dict[str, Any]:
+    """Values for form fields of any step of the case's process, each checked as its field."""
+    form = {}
+    for info in case.definition.user_tasks.values():
+        for f in info.form:
+            form.setdefault(f.id, f)
+    unknown = sorted(set(data) - set(form))
+    if unknown:
+        raise BadInput(f"流程的表单中没有这些字段：{'、'.join(map(str, unknown))}")
+    checked = check_form(tuple(form[k] for k in data), data, partial=True)
+    return {k: checked.get(k) for k in data}
+
+
+def _process_labels(case: OpenCase) -> dict[str, str]:
+    return {f.id: f.label for info in case.definition.user_tasks.values() for f in info.form}
+
+
 def _not_held(case: OpenCase, what: str) -> None:
     if case.row.hold:
         raise Conflict(f"办件 {case.row.number} 已挂起，请先恢复再{what}")
@@ -159,8 +176,8 @@ class RewindCase(CaseCommand):
 @dataclass(frozen=True)
 class SkipTask(TaskCommand):
     """跳过环节: complete a stuck step for its handlers (nobody can, its handler has left, a fault),
-    with the values the flow needs after it (``data``, checked against the step's form; missing
-    required fields are allowed) and the reason as its record."""
+    with the values the flow needs after it (``data``: form fields of the process, each checked as
+    its field; missing required fields are allowed) and the reason as its record."""
 
     type = "skip_task"
     label = "跳过环节（管理）"
@@ -178,8 +195,8 @@ class SkipTask(TaskCommand):
             raise Conflict(f"环节“{row.name}”不在待办中，不能跳过")
         if row.kind != TaskKind.BPMN:
             raise BadInput(f"“{row.name}”是补充意见或加签，不是流程环节，不能跳过")
-        form = case.definition.user_tasks[row.element_id].form
-        data = check_form(form, {k: v for k, v in self.data.items() if v not in ("", None)}, partial=True)
+        # the step's own fields, or any the flow reads after it (a gateway's condition)
+        data = _process_values(case, {k: v for k, v in self.data.items() if v not in ("", None)})
         for cosign in case.ready_rows():
             if cosign.followup_of_id == row.id:
                 cosign.state, cosign.completed_at = "cancelled", ctx.at
@@ -224,21 +241,14 @@ class CorrectCaseData(CaseCommand):
                                     "old": old.get(name), "new": checked.get(name)})
             row.application = checked
         if self.data:
-            form = {}
-            for info in case.definition.user_tasks.values():
-                for f in info.form:
-                    form.setdefault(f.id, f)
-            unknown = sorted(set(self.data) - set(form))
-            if unknown:
-                raise BadInput(f"流程的表单中没有这些字段：{'、'.join(map(str, unknown))}")
-            checked = check_form(tuple(form[k] for k in self.data), self.data, partial=True)
-            values = {k: checked.get(k) for k in self.data}
+            values = _process_values(case, self.data)
+            labels = _process_labels(case)
             old = current_data(case.workflow, list(values))
             correct_data(case.workflow, values)
             case.workflow_changed = True
             for name, value in values.items():
                 if old.get(name) != value:
-                    changes.append({"part": "data", "field": name, "label": form[name].label,
+                    changes.append({"part": "data", "field": name, "label": labels[name],
                                     "old": old.get(name), "new": value})
         if not changes:
             raise BadInput("没有需要更正的内容（新值与原值相同）")
