@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from cli.main import main
+from web import create_app
 
 from engine.commands import (CompleteTask, CorrectCaseData, RecomputeDeadlines, ResolveDeadline, ResumeCase, ResumeItem, RetryDeadline,
                              RewindCase, SkipTask, StartCase, SuspendCase, SuspendItem, TerminateCase, VoidCase)
@@ -22,9 +23,11 @@ from engine.operations import resume_item, suspend_item
 from engine.read.incidents import incidents
 from engine.read.views import history_view, task_view
 from engine.replay import export_case, replay
+from engine.supervision.statistics import statistics
 from engine.store.models import AdministrationAct, Case, Clock, Deadline, HistoryEntry, Item, Task
 
 from .conftest import FIXTURES
+from .helpers import csrf_of, login
 from .test_window import COMPANY
 from .test_time_limits import at, case_of, deadline, sweep_at
 
@@ -327,8 +330,6 @@ def test_the_command_line_holds_and_releases_a_case_and_an_item(db):
 
 
 def test_a_voided_case_is_left_out_of_the_statistics_and_a_terminated_one_counts_as_received(flow, clock):
-    from engine.supervision.statistics import statistics  # import here: only this test reads statistics
-
     voided, terminated, running = flow.start(), flow.start(), flow.start()
     flow.engine.execute(VoidCase(case=voided.number, reason="重复登记"), flow.actors["admin"])
     flow.engine.execute(TerminateCase(case=terminated.number, reason="申请人已注销"), flow.actors["admin"])
@@ -336,3 +337,32 @@ def test_a_voided_case_is_left_out_of_the_statistics_and_a_terminated_one_counts
         figures = statistics(session, flow.engine.calendar(session), date(2026, 3, 1), date(2026, 3, 31))
     assert sorted(figures["cases"]["total"]["received"]) == sorted([terminated.number, running.number])
     assert figures["cases"]["total"]["concluded"] == []
+
+
+# ---------------------------------------------------------------- the web routes
+
+def test_the_routes_are_for_administrators_and_a_bad_post_changes_nothing(flow, seeded, engine):
+    case = flow.start()
+    app = create_app({"TESTING": True, "SECRET_KEY": "test"}, db=seeded, clock=engine.clock)
+    clerk = login(app.test_client(), "chuangkou")
+    token = csrf_of(clerk.get(f"/cases/{case.number}").get_data(as_text=True))
+    page = clerk.get(f"/cases/{case.number}").get_data(as_text=True)
+    assert "管理操作" not in page
+    for path in (f"/admin/cases/{case.number}/suspend", "/admin/incidents"):
+        response = (clerk.post(path, data={"csrf_token": token, "reason": "x"}) if "suspend" in path
+                    else clerk.get(path))
+        assert response.status_code == 403 and "只有管理员" in response.get_data(as_text=True)
+    admin = login(app.test_client(), "admin")
+    page = admin.get(f"/cases/{case.number}").get_data(as_text=True)
+    assert "管理操作" in page
+    token = csrf_of(page)
+    for path, data in ((f"/admin/cases/{case.number}/suspend", {"reason": "  "}),
+                       (f"/admin/cases/{case.number}/end", {"how": "delete", "reason": "x"}),
+                       (f"/admin/cases/{case.number}/skip", {"reason": "x"}),
+                       ("/admin/items/GENERAL/hold", {"reason": ""})):
+        response = admin.post(path, data={"csrf_token": token, **data})
+        assert response.status_code == 400, path
+        assert any(words in response.get_data(as_text=True) for words in ("不能为空", "请选择")), path
+    assert [c for c, *_ in _history(seeded, case.number)] == ["start_case"]
+    with seeded.reader() as session:
+        assert session.scalar(select(Item.hold).where(Item.code == "GENERAL")) is None
