@@ -13,7 +13,7 @@ from sqlalchemy import select
 from cli.main import main
 from web import create_app
 
-from engine.commands import (CompleteTask, CorrectCaseData, RecomputeDeadlines, ResolveDeadline, ResumeCase, ResumeItem, RetryDeadline,
+from engine.commands import (CorrectCaseData, RecomputeDeadlines, ResolveDeadline, ResumeCase, ResumeItem, RetryDeadline,
                              RewindCase, SkipTask, StartCase, SuspendCase, SuspendItem, TerminateCase, VoidCase)
 from engine.actors import Actor
 from engine.deploy import deploy
