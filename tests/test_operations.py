@@ -149,6 +149,26 @@ def test_a_bpmn_timer_waits_while_the_case_is_suspended(flow, clock, seeded, tim
     _replays(seeded, case.number)
 
 
+def test_a_timer_in_hours_moves_by_the_time_the_case_stood_still(flow, clock, seeded):
+    bpmn = (FIXTURES / "workday_timer.bpmn").read_text(encoding="utf-8").replace("workdays(3)", '"PT48H"')
+    assert '"PT48H"' in bpmn
+    with seeded.transaction() as session:
+        deploy(session, bpmn.encode("utf-8"), "hours_timer.bpmn", "FEE48", deployed_by="test", at=clock.now(),
+               department_code="scjg", item_name="缴费（48小时）")
+    case = flow.start(item="FEE48")  # 2026-03-02 09:00: the timer fires after 2026-03-04 09:00
+    clock.set(at("2026-03-03T09:00"))
+    flow.engine.execute(SuspendCase(case=case.number, reason="缴费系统停用"), flow.actors["admin"])
+    assert sweep_at(flow, clock, "2026-03-05T08:00").fired == 0
+    clock.set(at("2026-03-05T09:00"))  # stood still 48 hours
+    flow.engine.execute(ResumeCase(case=case.number, reason="恢复缴费"), flow.actors["admin"])
+    timer = next(d for d in _deadlines(seeded, case.number) if d.kind == "timer")
+    assert timer.state == "armed" and timer.due_at == at("2026-03-06T09:00:01")
+    assert sweep_at(flow, clock, "2026-03-06T09:00").fired == 0
+    sweep_at(flow, clock, "2026-03-06T09:01")
+    assert case_of(seeded, case.number).state == "concluded"
+    _replays(seeded, case.number)
+
+
 def _deadlines(db, number):
     with db.reader() as session:
         case_id = session.scalar(select(Case.id).where(Case.number == number))
