@@ -32,7 +32,7 @@ from engine.runtime.values import parse_json_object
 from engine.store.models import Item, User
 from timers.scheduler import DEFAULT_INTERVAL, start_background
 
-from . import catalogue, integrity, operations, replay, time_limits, versions
+from . import case_operations, catalogue, integrity, operations, replay, time_limits, versions
 from .common import ApprovalsGroup, State, emit, json_option, now_option, prepare_database
 from .db import register as register_db_commands
 
@@ -519,6 +519,7 @@ catalogue.register(main)
 operations.register(main)
 integrity.register(main)
 versions.register(main)
+case_operations.register(main, case)
 
 if __name__ == "__main__":
     main()

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from .actors import Actor
+from . import operations
 from .audit import seal
 from .clock import Clock, SystemClock, aware
 from .commands.base import Command
@@ -120,6 +121,7 @@ class Engine:
                                  f"（{row.last_event_at.astimezone(at.tzinfo).isoformat()}），不能倒退")
         grant = type(command).policy.authorize(session, actor, command.subject(case))
         ctx.on_behalf_of = grant.on_behalf_of
+        operations.check(row, type(command))  # suspended (挂起), terminated or voided: engine/operations.py
         inputs = command.recorded_inputs(case)  # before apply: what was asked, not what came of it
         seq = row.last_seq + 1
         with command_scope(at, row.key, seq, calendar=lambda: self.calendar(session)), evaluation_budget():

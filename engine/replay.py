@@ -73,7 +73,9 @@ def export_case(session: Session, case: Case) -> dict[str, Any]:
         "format": FORMAT,
         "case": {"number": case.number, "key": case.key, "applicant": case.applicant, "state": case.state},
         "item": {"code": case.item.code, "name": case.item.name, "department": case.item.department.code,
-                 "time_policy": case.time_policy},
+                 "time_policy": case.time_policy,
+                 # a registered application is checked against the guide's fields (and corrected by them)
+                 **({"guide": case.item.guide} if case.application else {})},
         "process": {"id": version.process_id, "version": version.version, "hash": version.content_hash,
                     "filename": version.filename, "bpmn": bpmn},
         **({"migrated_to": [{"version": t.version, "hash": t.content_hash, "filename": t.filename,
@@ -330,6 +332,8 @@ class Replayer:
                    deployed_by="replay", at=at)
         row = session.scalar(select(Item).where(Item.code == item["code"]))
         row.time_policy = policy_from_json(item.get("time_policy")).to_dict() if item.get("time_policy") else None
+        if item.get("guide") is not None:
+            row.guide = item["guide"]
         return deployment.version.content_hash
 
     def _step(self, engine: Engine, db: Database, n: int, entry: dict, version: str,

@@ -144,6 +144,23 @@ OUTSIDERS = {
     "record_deadline_failure": ("admin", lambda f: (c := _accepted(f), COMMANDS["record_deadline_failure"](
         case=c.number, key=_armed_deadline(f, c.number), error="boom"))),
     "recompute_deadlines": ("admin", lambda f: (c := _accepted(f), RecomputeDeadlines(case=c.number))),
+    # administrators operating cases (engine/commands/operations.py): a supervisor or a 负责人 is refused
+    "suspend_case": ("fuzeren", lambda f: (c := f.start(), COMMANDS["suspend_case"](case=c.number, reason="核查"))),
+    "resume_case": ("jiancha", lambda f: (c := f.start(), COMMANDS["resume_case"](case=c.number, reason="恢复"))),
+    "terminate_case": ("fuzeren", lambda f: (c := f.start(), COMMANDS["terminate_case"](case=c.number, reason="终止"))),
+    "void_case": ("chuangkou", lambda f: (c := f.start(), COMMANDS["void_case"](case=c.number, reason="重复登记"))),
+    "rewind_case": ("fuzeren", lambda f: (c := _accepted(f), COMMANDS["rewind_case"](
+        case=c.number, to="accept_application", reason="重审"))),
+    "skip_task": ("shencha", lambda f: (c := f.start(), COMMANDS["skip_task"](
+        task=_task(f, "chuangkou", c.number), reason="卡住"))),
+    "correct_case_data": ("chuangkou", lambda f: (c := f.start(), COMMANDS["correct_case_data"](
+        case=c.number, data={"acceptance": "accept"}, reason="录入错误"))),
+    "retry_deadline": ("jiancha", lambda f: (c := _accepted(f), COMMANDS["retry_deadline"](
+        case=c.number, key=_armed_deadline(f, c.number), reason="重试"))),
+    "resolve_deadline": ("fuzeren", lambda f: (c := _accepted(f), COMMANDS["resolve_deadline"](
+        case=c.number, key=_armed_deadline(f, c.number), reason="已处理"))),
+    "suspend_item": ("jiancha", lambda f: (None, COMMANDS["suspend_item"](item="GENERAL", reason="整改"))),
+    "resume_item": ("fuzeren", lambda f: (None, COMMANDS["resume_item"](item="GENERAL", reason="整改完毕"))),
     # supervision (engine/commands/supervision.py): on findings and warnings, not on a case
     "detect_findings": ("fuzeren", lambda f: (None, COMMANDS["detect_findings"]())),
     "acknowledge_refusal": ("fuzeren", lambda f: (None, COMMANDS["acknowledge_refusal"](finding=_finding(f)))),

@@ -256,6 +256,21 @@ def test_workflows_run_submit_and_reset_through_the_fence(food, script_engine):
         "reset_from_task_id no longer makes the earlier task ready again with the same id")
 
 
+def test_data_is_corrected_in_the_unfinished_tasks_and_a_cancelled_workflow_waits_for_nothing(food, script_engine):
+    """engine/operations.py: an administrator's correction reaches the steps still to come; a
+    terminated case's workflow has nothing ready and is finished (``TaskState.NOT_FINISHED_MASK``,
+    ``BpmnWorkflow.cancel``)."""
+    workflow = start(food, script_engine)
+    step(workflow, T0 + timedelta(hours=1), 2, "accept_application", {"acceptance": "accept"})
+    assert spiff.current_data(workflow, ["acceptance", "nothing"]) == {"acceptance": "accept"}
+    spiff.correct_data(workflow, {"acceptance": "refuse"})
+    (review,) = ready_user_tasks(workflow)
+    assert review.data["acceptance"] == "refuse", upgrade("unfinished tasks no longer carry the data on")
+    with command_scope(T0 + timedelta(hours=2), KEY, 3):
+        spiff.cancel_workflow(workflow)
+    assert ready_user_tasks(workflow) == [] and workflow.completed, upgrade("BpmnWorkflow.cancel leaves tasks open")
+
+
 def test_migration_keeps_the_ready_task_and_moves_it_onto_the_new_spec(food, script_engine):
     """engine/runtime/spiff.py migrate: SpiffWorkflow's diff_workflow + migrate_workflow align tasks
     by BPMN id and reset ready tasks in place (same id), so the projected task rows stay valid."""

@@ -19,7 +19,8 @@ from engine.errors import ApprovalError
 from engine.files import FileStore, default_root
 from engine.store import enums
 
-from . import admin, auth, cases, design, documents, guides, inbox, messages, organisation, profile, supervision, window
+from . import (admin, auth, cases, design, documents, guides, inbox, messages, operations, organisation, profile,
+               supervision, window)
 from .errors import init_errors
 from .context import get_db, get_engine  # noqa: F401 — the app's accessors, also as web.get_db
 from .hygiene import defaults_from_environment, init_hygiene
@@ -52,7 +53,7 @@ def create_app(config: dict[str, Any] | None = None, *, db: Database | None = No
     init_errors(app)  # before the blueprints: ids in their URLs are bounded
 
     for blueprint in (auth.bp, inbox.bp, cases.bp, documents.bp, messages.bp, admin.bp, profile.bp, window.bp, design.bp,
-                      supervision.bp, organisation.bp, guides.bp):
+                      supervision.bp, organisation.bp, guides.bp, operations.bp):
         app.register_blueprint(blueprint)
     app.before_request(auth.load_current_user)
     app.before_request(auth.require_new_password)

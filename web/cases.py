@@ -14,6 +14,7 @@ from engine.store.models import ProcessVersion, Task
 from engine.timelimits.policy import SUSPENSION_KINDS
 from engine.read.application import application_view
 from engine.read.documents import document_list
+from engine.read.operations import admin_panel, case_status
 from engine.read.views import case_operations, copy_recipients, history_view, readable_case
 from engine.clock import china_date
 from engine.read.application import application_view
@@ -73,7 +74,10 @@ def show(number: str):
         clocks = case_clocks(session, case)
         notices = case_notices(session, case)
         history = history_view(session, case)
-        offered = case_operations(session, g.actor, case, get_engine().definition(session, case.process_version))
+        definition = get_engine().definition(session, case.process_version)
+        offered = case_operations(session, g.actor, case, definition)
+        panel = admin_panel(session, g.actor, case, definition)  # 管理操作, administrators only
+        status = case_status(session, case)  # 挂起 / 终止 / 作废: who, when, why
         recipients = copy_recipients(session, g.actor, case) if "copy_case" in offered["operations"] else []
         application = application_view(session, case)
         documents = document_list(session, case)
@@ -81,7 +85,8 @@ def show(number: str):
     return render_template("case.html", case=out, application=application, documents=documents, clocks=clocks, notices=notices, history=history, diagram=diagram,
                            ends=ends, work=offered["work"],
                            command_names=COMMAND_NAMES, suspension_kinds=SUSPENSION_KINDS,
-                           ops=offered["operations"], urgeable=offered["urge"], recipients=recipients)
+                           ops=offered["operations"], urgeable=offered["urge"], recipients=recipients,
+                           panel=panel, status=status)
 
 
 def _run(number: str, command, done: str):

@@ -53,7 +53,8 @@ def choose():
         own = []
         for i in rows:
             entry = {"code": i.code, "name": i.name, "kind": i.kind, "own": i.department_id == g.actor.department_id,
-                     "promised_days": (i.time_policy or {}).get("promised_days")}
+                     "promised_days": (i.time_policy or {}).get("promised_days"),
+                     "held": (i.hold or {}).get("reason")}  # 暂停受理 (engine/operations.py): no registration
             (own if i.department_id == g.actor.department_id else groups.setdefault(i.department.name, [])).append(entry)
     ordered = ([(g.user.department.name, own)] if own else []) + sorted(groups.items())
     return render_template("register_choose.html", groups=ordered, q=query)

@@ -10,6 +10,8 @@ from .start_case import StartCase
 from .supervision import (AcknowledgeRefusal, CloseFinding, ConfirmFinding, DecideWarning, DetectFindings,
                           ExplainFinding, IssueWarning, RequestExplanation)
 from .versions import MigrateCase
+from .operations import (CorrectCaseData, ResolveDeadline, ResumeCase, ResumeItem, RetryDeadline, RewindCase,
+                         SkipTask, SuspendCase, SuspendItem, TerminateCase, VoidCase)
 from .tasks import (AddCosigner, ClaimTask, CompleteTask, DelegateTask, HandBackTask, ReleaseTask, ReturnTask,
                     SaveDraft, TakeBackTask, TransferTask, UrgeTask)
 
@@ -26,4 +28,6 @@ from .organisation import (AddDepartment, AddUser, DeactivateDepartment, Deactiv
 
 __all__ += ["AddDepartment", "AddUser", "DeactivateDepartment", "DeactivateUser", "EditUser", "MoveDepartment",
             "ReactivateDepartment", "ReactivateUser", "ReassignTask", "RenameDepartment", "ResetPassword", "SetBackup",
-            "EditGuide"]
+            "EditGuide",
+            "SuspendCase", "ResumeCase", "TerminateCase", "VoidCase", "RewindCase", "SkipTask", "CorrectCaseData",
+            "RetryDeadline", "ResolveDeadline", "SuspendItem", "ResumeItem"]

@@ -119,6 +119,8 @@ class RecomputeDeadlines(Command):
     type = "recompute_deadlines"
     label = "按新日历重算期限"
     policy = SYSTEM
+    #: a suspended case's paused deadlines follow a new calendar too (engine/operations.py)
+    on_hold = True
     case: str
     #: the schedule whose import caused this, kept in the history so that a replay can
     #: apply it at the same point: {"year", "days_off": [[date, name]…], "makeup_days": […]}

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from ..errors import BadInput, NotFound
+from ..errors import BadInput, Conflict, NotFound
 from engine.clock import CHINA_TZ
 from engine.intake import check_registration
 from engine.store.models import Case, Item, ProcessVersion
@@ -56,6 +56,8 @@ class StartCase(Command):
         item = ctx.session.scalar(select(Item).where(Item.code == self.item).options(joinedload(Item.department)))
         if item is None:
             raise NotFound(f"审批事项 {self.item} 不存在")
+        if item.hold and not self.key:  # a replay re-runs what was started before the suspension
+            raise Conflict(f"审批事项“{item.name}”已暂停受理（{item.hold.get('reason', '')}），暂不能登记或申请")
         version = (ctx.session.scalar(select(ProcessVersion).where(ProcessVersion.item_id == item.id,
                                                                    ProcessVersion.content_hash == self.version))
                    if self.version else current_version(ctx.session, item))  # engine/versions.py

@@ -232,7 +232,8 @@ def inbox(session: Session, actor: Actor, *, tab: str = "todo", search: str = ""
         row = task_dict(task)
         row["due_on"] = task.due_on.isoformat() if task.due_on else None
         row["alert"] = task.alert
-        row["suspended"] = task.case.suspended
+        row["suspended"] = task.case.suspended or bool(task.case.hold)
+        row["held"] = bool(task.case.hold)  # 挂起 by an administrator (engine/operations.py)
         row["on_behalf_of"] = acting_for(actor, task) if tab != "done" else None
         # a 负责人 watching the department's late steps opens the case, not a step they cannot handle
         row["mine"] = tab == "done" or bool(
@@ -303,6 +304,7 @@ def case_dict(session: Session, case: Case) -> dict[str, Any]:
         "last_event_at": iso(case.last_event_at), "commands": case.last_seq,
         "acceptance": case.acceptance, "accepted_at": iso(case.accepted_at), "decision": case.decision,
         "decided_at": iso(case.decided_at), "card": case.card, "suspended": case.suspended,
+        "hold": case.hold,  # 挂起 by an administrator: who, when, why (engine/operations.py)
         "certificate_no": case.certificate_no, "materials": case.materials,
         "tasks": [task_dict(t) for t in tasks],
     }

@@ -11,6 +11,7 @@ from typing import Any, Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine import operations
 from engine.actors import Actor
 from engine.clock import CHINA_TZ
 from engine.authorization import Subject
@@ -74,8 +75,18 @@ def readable_case(session: Session, actor: Actor, number: str) -> Case:
 
 
 def allowed(session: Session, actor: Actor, command_type: str, subject: Subject) -> bool:
-    """Would the engine let the actor run this kind of command on the subject?"""
+    """Would the engine let the actor run this kind of command on the subject? Not on a suspended
+    (挂起), terminated or voided case, whatever the policy (``engine.operations.refusal``)."""
+    if subject.case is not None and operations.refusal(subject.case, COMMANDS[command_type]) is not None:
+        return False
     return COMMANDS[command_type].policy.allows(session, actor, subject)
+
+
+def hold_notice(session: Session, case: Case) -> str:
+    """Why nobody may act on a suspended case: who suspended it, when and why (empty otherwise)."""
+    if not case.hold:
+        return ""
+    return operations.hold_words(case.hold, _names(session, {case.hold.get("by", "")}))
 
 
 def form_of(definition: ProcessDefinition, task: Task) -> UserTaskInfo:
@@ -179,6 +190,8 @@ class TaskView:
     access: dict[str, str] = field(default_factory=dict)
     current: dict[str, Any] = field(default_factory=dict)
     pickers: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    #: why nobody may act while the case is suspended (挂起): who suspended it, when, why
+    held: str = ""
 
     def can(self, command_type: str) -> bool:
         return command_type in self.operations
@@ -230,7 +243,9 @@ def task_due(task: Task, *, today=None, calendar=None) -> dict[str, Any]:
                            "same_day": policy_from_json(case.time_policy).first_limit == 0,
                            "suspended": case.suspended, "card": case.card,
                            "card_meaning": CARD_MEANINGS.get(case.card or "", "")}
-    if out["same_day"]:
+    if case.hold:
+        out["text"] = "办件已挂起，暂停计时"
+    elif out["same_day"]:
         out["text"] = "即办件，当日办结"
     elif case.suspended:
         out["text"] = "特别程序中，暂停计时"
@@ -374,7 +389,8 @@ def task_view(session: Session, actor: Actor, task_id: int, definitions: Definit
         delegate_to=people_to_pick(session, actor, row, "delegate") if {"delegate_task", "add_cosigner"} & ops else [],
         materials=row.case.started_guide.get("materials", []), checklist=row.case.materials or {},
         operations=ops, due=task_due(row, today=today, calendar=calendar), why=step_reasons(session, row),
-        application=application_view(session, row.case), earlier=earlier_work(session, row.case, definition, before=row))
+        application=application_view(session, row.case), earlier=earlier_work(session, row.case, definition, before=row),
+        held=hold_notice(session, row.case))
 
 
 def _shown_current(session: Session, case: Case, form: tuple, readonly: set[str]) -> dict[str, str]:
@@ -450,6 +466,13 @@ def _deadline_words(session: Session, case: Case, result: dict[str, Any]) -> str
 #: what a step's decisive field said, as the history shows it beside the step
 OUTCOME_WORDS = {("acceptance", "accept"): "予以受理", ("acceptance", "refuse"): "不予受理",
                  ("decision", "grant"): "准予许可", ("decision", "deny"): "不予许可"}
+#: the administrators' operations on a case (engine/commands/operations.py), whose reason the history shows
+ADMIN_OPERATIONS = ("suspend_case", "resume_case", "terminate_case", "void_case", "rewind_case", "skip_task",
+                    "correct_case_data", "retry_deadline", "resolve_deadline", "migrate_case")
+
+
+def _shown(value: Any) -> str:
+    return "（空）" if value in (None, "") else str(value)
 
 
 def history_view(session: Session, case: Case) -> list[dict[str, Any]]:
@@ -507,11 +530,26 @@ def history_view(session: Session, case: Case) -> list[dict[str, Any]]:
             details.append("抄送 " + "、".join(names.get(n, n) for n in result.get("notified", [])))
         elif e.command in ("request_extension", "extend_deadline") and (result.get("days") or inputs.get("days")):
             details.append(f"{result.get('days') or inputs.get('days')} 个工作日")
+        elif e.command == "correct_case_data":
+            details.extend(f"{c.get('label')}：{_shown(c.get('old'))} → {_shown(c.get('new'))}"
+                           for c in result.get("changes", []))
+        elif e.command == "rewind_case":
+            to = elements.get(inputs.get("to", ""), inputs.get("to", ""))
+            what = f"回退到“{to}”（管理）"
+            step = ""
+        elif e.command == "suspend_case" and result.get("item"):
+            details.append("随事项暂停受理")
+        elif e.command == "resume_case" and result.get("stood_days") is not None:
+            days = max(result["stood_days"].values(), default=0)
+            details.append(f"挂起 {days} 个工作日，期限相应顺延" if days else "期限不变（挂起未跨工作日）")
+        elif e.command in ("retry_deadline", "resolve_deadline"):
+            details.append(f"期限 {result.get('deadline') or inputs.get('key', '')}")
         if e.command == "decide_extension":
             what = "批准延期" if inputs.get("approve") else "退回延期申请"
         said = inputs.get("opinion") or inputs.get("reason") or inputs.get("note") or ""
-        said_label = {"return_task": "理由", "delegate_task": "委派事项", "transfer_task": "说明",
-                      "reassign_task": "理由", "hand_back_task": "意见", "complete_task": "意见"}.get(e.command, "")
+        said_label = {"return_task": "理由", **{c: "理由" for c in ADMIN_OPERATIONS}, "delegate_task": "委派事项",
+                      "transfer_task": "说明", "reassign_task": "理由", "hand_back_task": "意见",
+                      "complete_task": "意见"}.get(e.command, "")
         behalf = result.get("on_behalf_of")
         out.append({
             "seq": e.seq, "at": e.at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M"),

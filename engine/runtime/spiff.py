@@ -19,7 +19,8 @@ which checks each assumption below) is the one place to look. Declared range:
   process version and re-attached on load (``RuntimeOnlyWorkflowConverter``, built
   on the serializer's converter internals).
 * **Running.** ``run_engine`` (``refresh_timers``, new in 3.2.0), ``submit_task``,
-  ``reset_to``, ``new_workflow``.
+  ``reset_to``, ``new_workflow``; ``cancel_workflow``, ``current_data`` and ``correct_data`` (an administrator's
+  correction, in the data of the unfinished tasks: ``TaskState.NOT_FINISHED_MASK``).
 * **Migrating.** ``migrate`` moves a running workflow onto another version's specification
   with SpiffWorkflow's own ``diff_workflow`` and ``migrate_workflow`` (``bpmn.util.diff``):
   tasks are aligned by BPMN id, ready and waiting tasks are reset in place (same ids); a waiting
@@ -301,6 +302,30 @@ def reset_to(workflow: BpmnWorkflow, task_id: str | uuid.UUID) -> None:
     if source is not None:
         source.went_back = True
     workflow.reset_from_task_id(task_id if isinstance(task_id, uuid.UUID) else uuid.UUID(task_id))
+
+
+def cancel_workflow(workflow: BpmnWorkflow) -> None:
+    """End the workflow where it stands (a terminated or voided case): every unfinished task,
+    in called processes too, is cancelled (``BpmnWorkflow.cancel``); nothing is ready or waiting."""
+    workflow.cancel()
+
+
+def current_data(workflow: BpmnWorkflow, keys) -> dict[str, Any]:
+    """The values the flow carries on for ``keys``: read from its unfinished tasks (ready, waiting),
+    which pass their data to the steps after them."""
+    out: dict[str, Any] = {}
+    for task in workflow.get_tasks(state=TaskState.NOT_FINISHED_MASK):
+        for key in keys:
+            if key not in out and key in task.data:
+                out[key] = task.data[key]
+    return out
+
+
+def correct_data(workflow: BpmnWorkflow, values: Mapping[str, Any]) -> None:
+    """Put corrected values into every unfinished task's data, so the steps and gateways still to
+    come see them (completed tasks keep what they were completed with)."""
+    for task in workflow.get_tasks(state=TaskState.NOT_FINISHED_MASK):
+        task.data.update(values)
 
 
 # ---------------------------------------------------------------- migrating a workflow

@@ -39,6 +39,8 @@ class Labelled(StrEnum):
 class CaseState(Labelled):
     RUNNING = "running", "办理中"
     CONCLUDED = "concluded", "已办结"
+    TERMINATED = "terminated", "已终止"
+    VOIDED = "voided", "已作废"
 
 
 class TaskState(Labelled):

@@ -150,6 +150,8 @@ class Item(Base):
     guide: Mapped[Optional[dict[str, Any]]]  # the published guide (办事指南) from the catalogue
     numbering: Mapped[Optional[dict[str, Any]]]  # the case-number rule; None = item code, date, sequence
     catalogue_file: Mapped[Optional[str]] = mapped_column(String(255))
+    #: set while an administrator has suspended the item (no new cases): {"at", "by", "reason"} (0015)
+    hold: Mapped[Optional[dict[str, Any]]]
     department: Mapped[Department] = relationship()
 
 
@@ -208,6 +210,9 @@ class Case(Base):
     #: fields stay those it was registered under when an administrator edits the guide (0017)
     guide: Mapped[Optional[dict[str, Any]]] = deferred(mapped_column(JSONType, nullable=True))
     suspended: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: set while an administrator has suspended the case (挂起, engine/operations.py): {"at", "by",
+    #: "reason", "item": suspended with its whole item, "clocks": the clock keys it paused} (0015)
+    hold: Mapped[Optional[dict[str, Any]]]
     #: the hash of the last history entry (engine/audit.py): with ``last_seq`` the head of the chain,
     #: so that entries missing from the end of the history are found
     history_head: Mapped[Optional[str]] = mapped_column(String(64))

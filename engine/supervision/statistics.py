@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from engine.store.enums import CaseState
 from engine.store.models import Case, Department, HistoryEntry, Item, User
 from engine.timelimits.workdays import WorkCalendar
 
@@ -140,7 +141,9 @@ def period_facts(session: Session, calendar: WorkCalendar, start: date, end: dat
                Case.time_policy["statutory_days"].as_integer().label("statutory"))
         .join(Item, Case.item_id == Item.id)
         .where(or_((Case.started_at >= low) & (Case.started_at < high),
-                   (Case.concluded_at >= low) & (Case.concluded_at < high))).order_by(Case.id)).all()
+                   (Case.concluded_at >= low) & (Case.concluded_at < high)),
+               Case.state != CaseState.VOIDED)  # 作废: should never have been (engine/operations.py)
+        .order_by(Case.id)).all()
     out = []
     for i in range(0, len(cases), HISTORY_BATCH):
         batch = cases[i:i + HISTORY_BATCH]

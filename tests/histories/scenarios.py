@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Callable
 
 from engine import Actor, Database, Engine, FixedClock
-from engine.commands import (ClaimTask, CompleteTask, DecideExtension, ExtendDeadline, ReceiveSupplement,
-                             ReleaseTask, RequestExtension, RequestSupplement, ReturnTask, StartCase, SuspendClocks,
-                             TakeBackTask)
+from engine.commands import (ClaimTask, CompleteTask, CorrectCaseData, DecideExtension, ExtendDeadline,
+                             ReceiveSupplement, ReleaseTask, RequestExtension, RequestSupplement, ResumeCase,
+                             ReturnTask, RewindCase, SkipTask, StartCase, SuspendCase, SuspendClocks, TakeBackTask,
+                             TerminateCase)
 from cli.demo import seed
 from engine.deploy import set_time_policy
 from engine.people import actor_for
@@ -252,11 +253,29 @@ def second_notice(s: Story):
     s.at("2026-03-12T11:00").complete("chuangkou", {"acceptance": "accept"})
 
 
+def administrator_operations(s: Story):
+    """An administrator suspends the case (the sweep finds nothing due while it stands still),
+    resumes it (deadlines pushed by five working days), moves it back to 受理, skips the stuck
+    受理 with the value the gateway needs, corrects a form value, and finally terminates it."""
+    s.start()
+    s.at("2026-03-02T10:00").complete("chuangkou", {"acceptance": "accept"})
+    s.at("2026-03-03T09:00").do("admin", SuspendCase(case=s.number, reason="申请人涉诉，待法院裁定"))
+    s.sweep("2026-03-10T08:00")
+    s.at("2026-03-10T09:00").do("admin", ResumeCase(case=s.number, reason="法院已裁定"))
+    s.at("2026-03-10T10:00").do("admin", RewindCase(case=s.number, to="accept_application", reason="受理材料有误"))
+    s.at("2026-03-10T11:00").do("admin", SkipTask(task=s.task("chuangkou"), reason="窗口人员离岗",
+                                                  data={"acceptance": "accept"}))
+    s.at("2026-03-10T12:00").do("admin", CorrectCaseData(case=s.number, data={"review_result": "pass"},
+                                                         reason="口头确认审查通过"))
+    s.at("2026-03-11T09:00").do("admin", TerminateCase(case=s.number, reason="申请人已注销"))
+
+
 SCENARIOS: dict[str, Callable[[Story], None]] = {f.__name__: f for f in (
     straight_grant, refused_at_acceptance, supplement_then_deny, deemed_acceptance, inspection_pause,
     extension, cards_and_escalation, item_deemed_approval, claim_and_release, backup_stands_in,
     returned_and_taken_back, joint_parallel,
-    joint_department_defaults, provisional_year, deemed_step_fails, joint_extension, second_notice)}
+    joint_department_defaults, provisional_year, deemed_step_fails, joint_extension, second_notice,
+    administrator_operations)}
 
 
 def record(db: Database, name: str) -> dict:
