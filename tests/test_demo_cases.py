@@ -52,6 +52,7 @@ def test_the_plan_fits_the_working_days_before_any_today(seeded):
 
 
 @pytest.mark.slow
+@pytest.mark.replay
 def test_the_demo_cases_are_real_cases_in_every_state(seeded):
     seeded_cases = seed_cases(seeded, NOW)
     assert 40 <= seeded_cases.cases <= 60 and seeded_cases.fired > 0 and seeded_cases.findings > 0
@@ -112,6 +113,7 @@ def test_the_demo_cases_are_real_cases_in_every_state(seeded):
 
 
 @pytest.mark.slow
+@pytest.mark.cli
 def test_serve_demo_loads_the_demo_cases_up_to_now(serve, db):  # noqa: F811
     out = serve("--demo")
     assert "已加载演示数据" in out and "演示办件：" in out

@@ -125,6 +125,8 @@ def test_a_walk_in_application_is_registered_with_scans_and_a_one_time_notice(en
     assert commands == ["start_case", "record_materials", "attach_material", "attach_material", "request_supplement"]
 
 
+@pytest.mark.slow
+@pytest.mark.replay
 def test_a_case_registered_at_the_window_replays(engine, seeded, actors, tmp_path):
     """The export carries what the registration and the checklist were checked against (the
     guide's application fields and materials), so the replay accepts them as the window did;
