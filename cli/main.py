@@ -5,6 +5,7 @@ Exit status: 0 done; 1 refused (the reason is printed to stderr, and with
 """
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from engine import Actor, Engine
 from engine.clock import SystemClock
 from engine.commands import ClaimTask, CompleteTask, ReleaseTask, StartCase
 from engine.deploy import deploy as deploy_file
-from engine.errors import BadInput, BpmnError
+from engine.errors import ApprovalError, BadInput, BpmnError
 from engine.people import actor_for, add_department, add_user, set_away, set_backup
 from engine.read.queries import case_dict, get_case, get_task, history_dict, ready_tasks, task_dict, user_dict
 from engine.read.queries import case_history as history
@@ -30,7 +31,7 @@ from engine.store.models import Item, User
 from timers.scheduler import DEFAULT_INTERVAL, start_background
 
 from . import catalogue, integrity, operations, replay, time_limits, versions
-from .common import ApprovalsGroup, State, emit, json_option, now_option, prepare_database
+from .common import ApprovalsGroup, State, emit, json_option, now_option, prepare_database, printable
 from .db import register as register_db_commands
 
 
@@ -63,7 +64,7 @@ def demo(state: State, cases: bool) -> None:
     if seeded is None:
         click.echo("数据库中已有数据，未加载演示数据")
         return
-    click.echo("演示数据已加载" + (f"：{_cases_line(seeded)}" if seeded.cases else ""))
+    click.echo("演示数据已加载" + (f"；{_cases_line(seeded)}" if seeded.cases else ""))
 
 
 @main.command()
@@ -384,7 +385,17 @@ def _seed_demo(state: State, cases: bool) -> Seeded | None:
         if is_seeded(session):
             return None
         seed(session, loaded_at(now) if cases else now)  # the catalogue before the first demo case
-    return seed_cases(state.db, now) if cases else Seeded.nothing()
+    if not cases:
+        return Seeded.nothing()
+    try:
+        return seed_cases(state.db, now)
+    except Exception as exc:  # the demo still starts, with the cases made so far; the reason is shown
+        if os.environ.get("APPROVALS_DEBUG"):
+            raise
+        message = exc.message if isinstance(exc, ApprovalError) else f"{type(exc).__name__}: {exc}"
+        click.echo(f"注意：演示办件未能全部生成（{printable(message)}），已生成的办件保留，其余演示数据可用。"
+                   "设置 APPROVALS_DEBUG=1 可查看详情。", err=True)
+        return Seeded.nothing()
 
 
 def _cases_line(seeded: Seeded) -> str:
