@@ -107,7 +107,7 @@ class People:
         return self.rng.choice(["13", "15", "18", "17", "19"]) + f"{self.rng.randint(0, 999999999):09d}"
 
     def address(self) -> str:
-        return f"{self.rng.choice(DISTRICTS)}{self.rng.choice(STREETS)}{self.rng.randint(1, 399)} 号"
+        return f"{self.rng.choice(DISTRICTS)}{self.rng.choice(STREETS)}{self.rng.randint(1, 399)}号"
 
     def person(self, today: date, male: bool | None = None, age=(23, 60)) -> dict[str, str]:
         male = self.rng.random() < 0.5 if male is None else male
@@ -422,8 +422,8 @@ class Catalogue:
         categories = ["糕点", "饮料", "调味品", "豆制品", "速冻食品", "茶叶及相关制品", "炒货食品及坚果制品", "方便食品"]
         category = self.rng.choice(categories)
         applicant = self.people.company("食品")
-        application = {"producer_name": applicant["name"], "premises": f"某县{self.rng.choice(STREETS)}食品工业园 {self.rng.randint(1, 40)} 号",
-                       "category": category}
+        premises = f"某县{self.rng.choice(STREETS)}食品工业园{self.rng.randint(1, 40)}号"
+        application = {"producer_name": applicant["name"], "premises": premises, "category": category}
         window, county, city, head = "xian_chuangkou", "xian_shencha", "shencha", "fuzeren"
         registration = dict(applicant=applicant, application=application)
         licence = f"SC1{self.rng.randint(0, 3)}{self.rng.randint(1, 9)}3501{self.rng.randint(2, 5):02d}{self.serial(item):05d}"
