@@ -5,6 +5,7 @@ Exit status: 0 done; 1 refused (the reason is printed to stderr, and with
 """
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -12,11 +13,12 @@ import click
 from sqlalchemy import func, select
 
 from cli.demo import DEMO_PASSWORD, USERS, is_seeded, logins, seed
+from cli.demo_cases import Seeded, loaded_at, seed_cases
 from engine import Actor, Engine
 from engine.clock import SystemClock
 from engine.commands import ClaimTask, CompleteTask, ReleaseTask, StartCase
 from engine.deploy import deploy as deploy_file
-from engine.errors import BadInput, BpmnError
+from engine.errors import ApprovalError, BadInput
 from engine.commands.organisation import (AddDepartment, AddUser, DeactivateDepartment, EditUser, MoveDepartment,
                                          ReactivateDepartment, ReactivateUser, RenameDepartment, ResetPassword,
                                          SetBackup)
@@ -33,7 +35,7 @@ from engine.store.models import Item, User
 from timers.scheduler import DEFAULT_INTERVAL, start_background
 
 from . import case_operations, catalogue, integrity, operations, replay, time_limits, versions
-from .common import ApprovalsGroup, State, emit, json_option, now_option, prepare_database
+from .common import ApprovalsGroup, State, emit, json_option, now_option, prepare_database, printable
 from .db import register as register_db_commands
 
 
@@ -56,16 +58,17 @@ def init_db(state: State, simulation: bool) -> None:
 
 
 @main.command()
+@click.option("--cases", is_flag=True, help="同时生成演示办件（近两个多月、各审批事项、各办理环节和结果）")
 @click.pass_obj
-def demo(state: State) -> None:
-    """Load the demo departments, users and processes into an empty database."""
+def demo(state: State, cases: bool) -> None:
+    """Load the demo departments, users and processes into an empty database; with --cases also
+    the demo cases that ``serve --demo`` loads."""
     prepare_database(state.db)
-    with state.db.transaction() as session:
-        if is_seeded(session):
-            click.echo("数据库中已有数据，未加载演示数据")
-            return
-        seed(session, SystemClock().now())
-    click.echo("演示数据已加载")
+    seeded = _seed_demo(state, cases)
+    if seeded is None:
+        click.echo("数据库中已有数据，未加载演示数据")
+        return
+    click.echo("演示数据已加载" + (f"；{_cases_line(seeded)}" if seeded.cases else ""))
 
 
 @main.command()
@@ -462,18 +465,23 @@ def case_history(state: State, number: str, as_json: bool) -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--sweep-interval", "interval", default=DEFAULT_INTERVAL, show_default=True, type=int,
               help="定时扫描间隔（秒）")
-@click.option("--demo", is_flag=True, help="空数据库时加载演示部门、用户和事项目录（演示账号密码公开，仅供试用）")
+@click.option("--demo", is_flag=True, help="空数据库时加载演示部门、用户、事项目录和演示办件（演示账号密码公开，仅供试用）")
+@click.option("--demo-cases/--no-demo-cases", default=True, show_default=True,
+              help="--demo 时是否生成演示办件（近两个多月、各审批事项、各办理环节和结果）")
 @click.pass_obj
-def serve(state: State, host: str, port: int, interval: int, demo: bool) -> None:
+def serve(state: State, host: str, port: int, interval: int, demo: bool, demo_cases: bool) -> None:
     """Start the web application and the timer sweep on the development server. With --demo an
-    empty database gets the demo data; without it, no user is ever created."""
+    empty database gets the demo data (and, unless --no-demo-cases, the demo cases); without it,
+    no user is ever created."""
     from web import create_app  # import here: Flask and the web app load only for serve
 
     revision = prepare_database(state.db)
-    seeded_now = _seed_demo(state) if demo else False
+    seeded = _seed_demo(state, demo_cases) if demo else None
     app = create_app(db=state.db)
     scheduler = start_background(Engine(state.db, SystemClock()), interval)
-    click.echo(f"数据库：{state.db.url}（结构版本 {revision}）" + ("（已加载演示数据）" if seeded_now else ""))
+    click.echo(f"数据库：{state.db.url}（结构版本 {revision}）" + ("（已加载演示数据）" if seeded is not None else ""))
+    if seeded is not None and seeded.cases:
+        click.echo(_cases_line(seeded))
     click.echo(f"定时扫描已启动：每 {interval} 秒触发到期的时限")
     click.echo("注意：这是 Werkzeug 开发服务器，只用于开发和试用，不可用于生产。生产环境先执行 "
                "approvals db upgrade，再用 WSGI 服务器运行应用，例如 waitress-serve --call web:create_app "
@@ -485,13 +493,30 @@ def serve(state: State, host: str, port: int, interval: int, demo: bool) -> None
         scheduler.shutdown(wait=False)
 
 
-def _seed_demo(state: State) -> bool:
-    """The demo data, into an empty database only. True if loaded now."""
+def _seed_demo(state: State, cases: bool) -> Seeded | None:
+    """The demo data, into an empty database only, and with ``cases`` the demo cases up to now
+    (cli/demo_cases.py). None if the database already had data."""
+    now = SystemClock().now()
     with state.db.transaction() as session:
         if is_seeded(session):
-            return False
-        seed(session, SystemClock().now())
-    return True
+            return None
+        seed(session, loaded_at(now) if cases else now)  # the catalogue before the first demo case
+    if not cases:
+        return Seeded.nothing()
+    try:
+        return seed_cases(state.db, now)
+    except Exception as exc:  # the demo still starts, with the cases made so far; the reason is shown
+        if os.environ.get("APPROVALS_DEBUG"):
+            raise
+        message = exc.message if isinstance(exc, ApprovalError) else f"{type(exc).__name__}: {exc}"
+        click.echo(f"注意：演示办件未能全部生成（{printable(message)}），已生成的办件保留，其余演示数据可用。"
+                   "设置 APPROVALS_DEBUG=1 可查看详情。", err=True)
+        return Seeded.nothing()
+
+
+def _cases_line(seeded: Seeded) -> str:
+    return (f"演示办件：{seeded.cases} 件（{seeded.commands} 条命令，其中时限触发 {seeded.fired} 次；"
+            f"电子监察发现 {seeded.findings} 项；用时 {seeded.seconds:.1f} 秒）")
 
 
 def _print_logins(state: State, host: str, port: int) -> None:

@@ -73,9 +73,7 @@ def export_case(session: Session, case: Case) -> dict[str, Any]:
         "format": FORMAT,
         "case": {"number": case.number, "key": case.key, "applicant": case.applicant, "state": case.state},
         "item": {"code": case.item.code, "name": case.item.name, "department": case.item.department.code,
-                 "time_policy": case.time_policy,
-                 # a registered application is checked against the guide's fields (and corrected by them)
-                 **({"guide": case.item.guide} if case.application else {})},
+                 "time_policy": case.time_policy, **_guide(case, entries)},
         "process": {"id": version.process_id, "version": version.version, "hash": version.content_hash,
                     "filename": version.filename, "bpmn": bpmn},
         **({"migrated_to": [{"version": t.version, "hash": t.content_hash, "filename": t.filename,
@@ -85,6 +83,22 @@ def export_case(session: Session, case: Case) -> dict[str, Any]:
         "calendar": _calendar(session, case),
         "commands": commands,
     }
+
+
+#: the parts of an item's guide (办事指南) that commands check: the application fields (提交申请 of a
+#: window registration) and the materials (核对材料, 上传材料扫描件)
+GUIDE_CHECKED = ("application", "materials")
+_USES_MATERIALS = {"record_materials", "attach_material"}
+
+
+def _guide(case: Case, entries: list[HistoryEntry]) -> dict[str, Any]:
+    """The checked parts of the item's guide, for a case registered at the window or whose
+    materials were recorded (a replay would otherwise refuse them); nothing for other cases, whose
+    exports stay as they were."""
+    if case.applicant_info is None and not case.application and not any(e.command in _USES_MATERIALS for e in entries):
+        return {}
+    guide = case.started_guide  # the guide it was registered under, not the item's as edited since
+    return {"guide": {k: guide[k] for k in GUIDE_CHECKED if k in guide}}
 
 
 def _directory(session: Session, case: Case, entries: list[HistoryEntry]) -> dict[str, Any]:
@@ -332,8 +346,8 @@ class Replayer:
                    deployed_by="replay", at=at)
         row = session.scalar(select(Item).where(Item.code == item["code"]))
         row.time_policy = policy_from_json(item.get("time_policy")).to_dict() if item.get("time_policy") else None
-        if item.get("guide") is not None:
-            row.guide = item["guide"]
+        if isinstance(item.get("guide"), dict):  # what a window registration and the materials checklist are checked against
+            row.guide = {k: v for k, v in item["guide"].items() if k in GUIDE_CHECKED}
         return deployment.version.content_hash
 
     def _step(self, engine: Engine, db: Database, n: int, entry: dict, version: str,

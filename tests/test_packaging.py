@@ -61,12 +61,12 @@ def test_serve_never_creates_users_without_demo(serve, db):
 
 
 def test_serve_demo_loads_the_demo_into_an_empty_database_once(serve, db):
-    out = serve("--demo")
+    out = serve("--demo", "--no-demo-cases")  # the demo cases: tests/test_demo_cases.py
     from engine.catalogue import item_files
 
     users, items = counts(db)
     assert users > 20 and items == len(item_files(content.catalogue())) >= 10
-    assert "已加载演示数据" in out and "demo123" in out and "chuangkou" in out
+    assert "已加载演示数据" in out and "demo123" in out and "chuangkou" in out and "演示办件" not in out
     again = serve("--demo")
     assert "已加载演示数据" not in again and "chuangkou" in again and counts(db) == (users, items)
     assert "chuangkou" in serve()  # a plain serve on a demo database still says what it is

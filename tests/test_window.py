@@ -125,6 +125,28 @@ def test_a_walk_in_application_is_registered_with_scans_and_a_one_time_notice(en
     assert commands == ["start_case", "record_materials", "attach_material", "attach_material", "request_supplement"]
 
 
+@pytest.mark.slow
+@pytest.mark.replay
+def test_a_case_registered_at_the_window_replays(engine, seeded, actors, tmp_path):
+    """The export carries what the registration and the checklist were checked against (the
+    guide's application fields and materials), so the replay accepts them as the window did;
+    a case not registered at the window exports as before."""
+    from engine.commands import StartCase
+    from engine.replay import export_case, replay
+
+    notice = food("notice", ("received", "received", "missing", "received", "na"),
+                  uploads=(Upload(FOOD_MATERIALS[0], "申请书.pdf", PDF),))
+    registered = register(engine, actors["chuangkou"], notice, FileStore(tmp_path))
+    by_name = engine.execute(StartCase(item="SCJG-SPJY", applicant="张三"), actors["chuangkou"])
+    with seeded.reader() as session:
+        history = export_case(session, session.scalar(select(Case).where(Case.number == registered.case)))
+        plain = export_case(session, session.scalar(select(Case).where(Case.number == by_name.number)))
+    assert [f["name"] for f in history["item"]["guide"]["application"]] == list(FOOD_FIELDS) + ["manager_phone"]
+    assert set(history["item"]["guide"]) == {"application", "materials"} and "guide" not in plain["item"]
+    result = replay(history)
+    assert result.same and result.replayed == 4, result.to_dict()
+
+
 def test_bad_input_at_the_window_leaves_nothing_behind(engine, seeded, actors, tmp_path):
     with seeded.reader() as session:
         before = session.scalar(select(func.count(Case.id)))

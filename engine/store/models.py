@@ -224,7 +224,7 @@ class Case(Base):
 
     @property
     def started_guide(self) -> dict[str, Any]:
-        """The guide the case was registered under (the item's, for a case started before 0017
+        """The guide the case was registered under (the item's, for a case started before 0016
         kept none)."""
         return self.guide if self.guide is not None else (self.item.guide or {})
 
