@@ -5,7 +5,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -27,6 +27,10 @@ from engine.timelimits.workdays import WorkCalendar, calendar_version
 
 
 log = logging.getLogger(__name__)
+
+#: what a history entry stores (its id is the database's)
+HISTORY_COLUMNS = ("case_id", "seq", "command", "actor", "at", "inputs", "payload", "ready_tasks", "case_state",
+                   "observed", "hash")
 
 
 class Engine:
@@ -136,9 +140,13 @@ class Engine:
                              inputs=inputs, payload=result, ready_tasks=snapshot(ready), case_state=row.state,
                              observed=observed_state(row, case.timekeeper.all_deadlines()))
         seal(session, entry, row)  # its hash, chained from the case's head; the case's new head
-        session.add(entry)
         row.last_seq, row.last_event_at = seq, at
         session.flush()
+        case.timekeeper.write_new_deadlines()
+        # The entry is append-only and nothing reads it back in this transaction: one Core INSERT
+        # after the flush (which wrote the case row it refers to), not an object in the unit of work.
+        session.execute(insert(HistoryEntry.__table__).values(
+            {**{name: getattr(entry, name) for name in HISTORY_COLUMNS}, "case_id": row.id}))
         return applied.value
 
     def _run_apart(self, session: Session, ctx: CommandContext, command: Command) -> Any:

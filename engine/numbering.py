@@ -18,11 +18,13 @@ def next_value(session: Session, name: str) -> int:
     """Atomically increment and return a named counter (an upsert, safe under concurrency)."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(Sequence).values(name=name, value=1)
+    table = Sequence.__table__  # a Core statement: it needs no flush of the command's pending rows first
+    statement = insert(table).values(name=name, value=1)
     statement = statement.on_conflict_do_update(
-        index_elements=[Sequence.name], set_={"value": Sequence.value + 1}
-    ).returning(Sequence.value)
-    return session.execute(statement).scalar_one()
+        index_elements=[table.c.name], set_={"value": table.c.value + 1}
+    ).returning(table.c.value)
+    with session.no_autoflush:  # the counter's row is no pending ORM object's business
+        return session.execute(statement).scalar_one()
 
 
 def case_number(session: Session, item_code: str, at: datetime, rule: dict | None = None) -> str:

@@ -49,6 +49,11 @@ class DeadlineCommand(Command):
     def _row(self, ctx: CommandContext, case: OpenCase) -> Deadline | None:
         """The deadline row, read after the case is locked (``load`` reads no deadline row, and each
         command has its own session, so whatever the session holds was read under the lock)."""
+        # an armed (or paused, fired) deadline is among the case's live deadlines, which the
+        # command's timekeeper reads once under the lock anyway: no statement of its own
+        live = case.timekeeper.live_deadline(self.deadline, self.key)
+        if live is not None:
+            return live
         if self.deadline is not None:
             deadline = ctx.session.get(Deadline, self.deadline)
             return deadline if deadline is not None and deadline.case_id == case.row.id else None
