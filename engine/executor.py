@@ -50,6 +50,8 @@ class Engine:
         self.codec = StateCodec()
         self.script_engine = make_script_engine()
         self._calendar: tuple[int, WorkCalendar] | None = None
+        #: the history entry the last command on a case wrote (values as stored), for replay
+        self.last_entry: dict[str, Any] | None = None
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -74,6 +76,7 @@ class Engine:
 
     def execute(self, command: Command, actor: Actor, at: datetime | None = None) -> Any:
         at = aware(at) if at is not None else self.clock.now()
+        self.last_entry = None
         command.check_inputs()
         loaded: dict[str, int] = {}  # the case's id once loaded, for the record of a refusal
         try:
@@ -139,7 +142,7 @@ class Engine:
         entry = HistoryEntry(case_id=row.id, seq=seq, command=command.type, actor=actor.name, at=at,
                              inputs=inputs, payload=result, ready_tasks=snapshot(ready), case_state=row.state,
                              observed=observed_state(row, case.timekeeper.all_deadlines()))
-        seal(session, entry, row)  # its hash, chained from the case's head; the case's new head
+        stored = seal(session, entry, row)  # its hash, chained from the case's head; the case's new head
         row.last_seq, row.last_event_at = seq, at
         session.flush()
         case.timekeeper.write_new_deadlines()
@@ -147,6 +150,9 @@ class Engine:
         # after the flush (which wrote the case row it refers to), not an object in the unit of work.
         session.execute(insert(HistoryEntry.__table__).values(
             {**{name: getattr(entry, name) for name in HISTORY_COLUMNS}, "case_id": row.id}))
+        # what was just written, as the database hands it back: a replay compares it with the
+        # recorded entry without reading the row back
+        self.last_entry = {"seq": seq, "command": command.type, "case_state": row.state, **stored}
         return applied.value
 
     def _run_apart(self, session: Session, ctx: CommandContext, command: Command) -> Any:
