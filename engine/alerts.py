@@ -13,6 +13,9 @@ from engine.store.enums import TaskState
 from engine.store.models import Case, Clock, Department, Message, Task, User, UserRole
 
 
+_INSERT_MESSAGES = insert(Message.__table__)
+
+
 def handlers(session: Session, task: Task) -> list[User]:
     """Who holds a task: its assignee, or everyone who may take it."""
     return [task.assignee] if task.assignee is not None else role_holders(session, task.role, task.department_id, plain=True)
@@ -81,7 +84,7 @@ def send(session: Session, users: list[User], *, case: Case | None, kind: str, t
             session.add(Message(user_id=user.id, case=case, kind=kind, title=title, body=body, created_at=at))
     elif users:
         with session.no_autoflush:  # their user and case rows exist already
-            session.execute(insert(Message.__table__),
+            session.execute(_INSERT_MESSAGES,
                             [{"user_id": user.id, "case_id": case.id if case is not None else None, "kind": kind,
                               "title": title, "body": body, "created_at": at, "read_at": None} for user in users])
     return sorted(u.username for u in users)

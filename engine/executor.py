@@ -27,6 +27,7 @@ from engine.timelimits.workdays import WorkCalendar, calendar_version
 
 
 log = logging.getLogger(__name__)
+_INSERT_HISTORY = insert(HistoryEntry.__table__)
 
 #: what a history entry stores (its id is the database's)
 HISTORY_COLUMNS = ("case_id", "seq", "command", "actor", "at", "inputs", "payload", "ready_tasks", "case_state",
@@ -56,9 +57,12 @@ class Engine:
     def now(self) -> datetime:
         return self.clock.now()
 
-    def calendar(self, session: Session) -> WorkCalendar:
-        """The working-day calendar, reloaded when an administrator has changed it."""
-        version = calendar_version(session)
+    def calendar(self, session: Session, version: int | None = None) -> WorkCalendar:
+        """The working-day calendar, reloaded when an administrator has changed it. ``version``:
+        the calendar's version when the caller has read it already (a command reads it with the
+        case it locks)."""
+        if version is None:
+            version = calendar_version(session)
         cached = self._calendar
         if cached is None or cached[0] != version:
             cached = self._calendar = (version, WorkCalendar.load(session))
@@ -129,7 +133,8 @@ class Engine:
         ctx.on_behalf_of = grant.on_behalf_of
         inputs = command.recorded_inputs(case)  # before apply: what was asked, not what came of it
         seq = row.last_seq + 1
-        with command_scope(at, row.key, seq, calendar=lambda: self.calendar(session)), evaluation_budget():
+        with command_scope(at, row.key, seq, calendar=lambda: self.calendar(session, ctx.calendar_version)), \
+                evaluation_budget():
             applied = command.apply(ctx, case)
             case.project()
         ready = case.ready_rows()
@@ -148,8 +153,7 @@ class Engine:
         case.timekeeper.write_new_deadlines()
         # The entry is append-only and nothing reads it back in this transaction: one Core INSERT
         # after the flush (which wrote the case row it refers to), not an object in the unit of work.
-        session.execute(insert(HistoryEntry.__table__).values(
-            {**{name: getattr(entry, name) for name in HISTORY_COLUMNS}, "case_id": row.id}))
+        session.execute(_INSERT_HISTORY, {**{name: getattr(entry, name) for name in HISTORY_COLUMNS}, "case_id": row.id})
         # what was just written, as the database hands it back: a replay compares it with the
         # recorded entry without reading the row back
         self.last_entry = {"seq": seq, "command": command.type, "case_state": row.state, **stored}

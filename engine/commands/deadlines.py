@@ -29,9 +29,9 @@ class DeadlineCommand(Command):
 
     def load(self, ctx: CommandContext) -> OpenCase:
         if self.deadline is not None:  # found in the same statement as the lock
-            case_id = select(Deadline.case_id).where(Deadline.id == self.deadline).scalar_subquery()
+            case_id = (Deadline.id, self.deadline)
         elif self.case and self.key:
-            case_id = select(Case.id).where(Case.number == self.case).scalar_subquery()
+            case_id = (Case.number, self.case)
         else:
             raise BadInput(f"{type(self).__name__} 需要 deadline，或 case 与 key")
         return ctx.engine.open_case(ctx, ctx.lock_case(case_id, skip_locked=type(self).skip_locked,

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 
 from engine.clock import china_date
 from engine.store.models import Clock, Deadline, Task
@@ -40,6 +40,13 @@ ACTIVE = ("running", "paused")
 LIMIT_KINDS = ("yellow", "red", "deemed")
 #: The deadline states a command reads: what is still to come, and what has fired (cards, late).
 LIVE_DEADLINES = ("armed", "paused", "fired")
+
+
+#: built once: building a statement costs more than running it
+_CLOCKS = select(Clock).where(Clock.case_id == bindparam("case_id")).order_by(Clock.id)
+_LIVE_DEADLINES = (select(Deadline).where(Deadline.case_id == bindparam("case_id"), Deadline.state.in_(LIVE_DEADLINES))
+                   .order_by(Deadline.id))
+_INSERT_DEADLINES = insert(Deadline.__table__)
 
 
 @dataclass(frozen=True)
@@ -66,7 +73,7 @@ class CaseTime:
     @property
     def calendar(self) -> WorkCalendar:
         if self._calendar is None:
-            self._calendar = self.ctx.engine.calendar(self.session)
+            self._calendar = self.ctx.engine.calendar(self.session, self.ctx.calendar_version)
         return self._calendar
 
     @property
@@ -89,10 +96,8 @@ class CaseTime:
         if self._clocks is None:
             session = self.session
             with session.no_autoflush:
-                clocks = list(session.scalars(select(Clock).where(Clock.case_id == self.row.id).order_by(Clock.id)))
-                live = session.scalars(select(Deadline).where(Deadline.case_id == self.row.id,
-                                                              Deadline.state.in_(LIVE_DEADLINES))
-                                       .order_by(Deadline.id))
+                clocks = list(session.scalars(_CLOCKS, {"case_id": self.row.id}))
+                live = session.scalars(_LIVE_DEADLINES, {"case_id": self.row.id})
             by_id = {clock.id: clock for clock in clocks}
             self._deadlines = {id(clock): [] for clock in clocks}
             for deadline in live:
@@ -135,7 +140,7 @@ class CaseTime:
         new, self._new_deadlines = self._new_deadlines, []
         if new:
             with self.session.no_autoflush:
-                self.session.execute(insert(Deadline.__table__), [
+                self.session.execute(_INSERT_DEADLINES, [
                     {"case_id": self.row.id, "clock_id": self.clock_of(d).id, "key": d.key, "kind": d.kind,
                      "offset_days": d.offset_days, "due_on": d.due_on, "due_at": d.due_at,
                      "provisional": bool(d.provisional), "state": d.state, "detail": d.detail,
