@@ -117,10 +117,13 @@ def import_year(session: Session, year: int, off: list[tuple[date, str]], makeup
     session.flush()
 
 
+_VERSION = select(Meta.value).where(Meta.key == VERSION_KEY)
+
+
 def calendar_version(session: Session) -> int:
     """Changes whenever the schedule changes, so that cached calendars know to reload."""
     with session.no_autoflush:  # what the command changed so far has no bearing on it
-        value = session.scalar(select(Meta.value).where(Meta.key == VERSION_KEY))
+        value = session.scalar(_VERSION)
     return int(value) if value else 0
 
 
