@@ -103,7 +103,8 @@ def main() -> None:
 
         start = time.perf_counter()
         for h in histories[:sample]:  # the old way: a fresh database (schema, directory, deploy) per history
-            assert replay(h).same
+            fresh = replay(h)
+            assert fresh.same, fresh.summary()  # say why, should it ever diverge
         fresh_s = (time.perf_counter() - start) / sample
 
         bpmn = DIAGRAM.read_bytes()

@@ -81,12 +81,14 @@ def _has_float(value: Any) -> bool:
     return False
 
 
-def seal(session: Session, entry: HistoryEntry, case: Case) -> None:
-    """Give a new entry its hash, chained from the case's head, and make it the head."""
+def seal(session: Session, entry: HistoryEntry, case: Case) -> dict[str, Any]:
+    """Give a new entry its hash, chained from the case's head, and make it the head. Returns the
+    entry's JSON values as the database will hand them back (what the hash covers)."""
     previous = case.history_head if entry.seq > 1 and case.history_head else genesis(case.key)
     values = as_stored(session, {name: getattr(entry, name) for name in JSON_FIELDS})
     entry.hash = chain(previous, canonical(entry.seq, entry.command, entry.actor, entry.at, entry.case_state, values))
     case.history_head = entry.hash
+    return values
 
 
 # ---------------------------------------------------------------------------- verifying

@@ -19,7 +19,7 @@ import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from engine.clock import CHINA_TZ
 from engine.numbering import next_value
@@ -28,6 +28,9 @@ from engine.store.models import Document, Item, Task
 
 if TYPE_CHECKING:
     from engine.unit_of_work import OpenCase
+
+#: a document of this kind already issued on the case (built once: building costs more than running)
+_ISSUED = select(Document.id).where(Document.case_id == bindparam("case_id"), Document.kind == bindparam("kind"))
 
 DEFAULT_RULE = "{prefix}{word}〔{year}〕{seq}号"
 PLACEHOLDERS = ("prefix", "word", "year", "seq")
@@ -98,8 +101,11 @@ def for_completed_step(case: "OpenCase", task: Task, data: dict[str, Any], recor
     kind = BY_OUTCOME.get((stage, data.get(stage))) if stage in ("acceptance", "decision") else None
     if kind is None or kind in settings(case.row.item).get("omit", ()):
         return None  # no such outcome, or the item issues its own paper (结婚证 needs no 准予许可决定书)
-    if case.ctx.session.scalar(select(Document.id).where(Document.case_id == case.row.id, Document.kind == kind)):
-        return None  # accepted again after a return (退回): the notice already issued stands
+    session = case.ctx.session
+    pending = any(isinstance(o, Document) and o.case_id == case.row.id and o.kind == kind for o in session.new)
+    with session.no_autoflush:  # documents are only added, and those of this command are pending
+        if pending or session.scalar(_ISSUED, {"case_id": case.row.id, "kind": kind}):
+            return None  # accepted again after a return (退回): the notice already issued stands
     return issue(case, kind, recorded, {"task": task.spiff_id, "opinion": task.opinion or ""})
 
 

@@ -5,7 +5,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -28,6 +28,11 @@ from engine.timelimits.workdays import WorkCalendar, calendar_version
 
 
 log = logging.getLogger(__name__)
+_INSERT_HISTORY = insert(HistoryEntry.__table__)
+
+#: what a history entry stores (its id is the database's)
+HISTORY_COLUMNS = ("case_id", "seq", "command", "actor", "at", "inputs", "payload", "ready_tasks", "case_state",
+                   "observed", "hash")
 
 
 class Engine:
@@ -47,13 +52,18 @@ class Engine:
         self.codec = StateCodec()
         self.script_engine = make_script_engine()
         self._calendar: tuple[int, WorkCalendar] | None = None
+        #: the history entry the last command on a case wrote (values as stored), for replay
+        self.last_entry: dict[str, Any] | None = None
 
     def now(self) -> datetime:
         return self.clock.now()
 
-    def calendar(self, session: Session) -> WorkCalendar:
-        """The working-day calendar, reloaded when an administrator has changed it."""
-        version = calendar_version(session)
+    def calendar(self, session: Session, version: int | None = None) -> WorkCalendar:
+        """The working-day calendar, reloaded when an administrator has changed it. ``version``:
+        the calendar's version when the caller has read it already (a command reads it with the
+        case it locks)."""
+        if version is None:
+            version = calendar_version(session)
         cached = self._calendar
         if cached is None or cached[0] != version:
             cached = self._calendar = (version, WorkCalendar.load(session))
@@ -71,6 +81,7 @@ class Engine:
 
     def execute(self, command: Command, actor: Actor, at: datetime | None = None) -> Any:
         at = aware(at) if at is not None else self.clock.now()
+        self.last_entry = None
         command.check_inputs()
         loaded: dict[str, int] = {}  # the case's id once loaded, for the record of a refusal
         try:
@@ -124,7 +135,8 @@ class Engine:
         operations.check(row, type(command))  # suspended (挂起), terminated or voided: engine/operations.py
         inputs = command.recorded_inputs(case)  # before apply: what was asked, not what came of it
         seq = row.last_seq + 1
-        with command_scope(at, row.key, seq, calendar=lambda: self.calendar(session)), evaluation_budget():
+        with command_scope(at, row.key, seq, calendar=lambda: self.calendar(session, ctx.calendar_version)), \
+                evaluation_budget():
             applied = command.apply(ctx, case)
             case.project()
         ready = case.ready_rows()
@@ -139,10 +151,16 @@ class Engine:
         entry = HistoryEntry(case_id=row.id, seq=seq, command=command.type, actor=actor.name, at=at,
                              inputs=inputs, payload=result, ready_tasks=snapshot(ready), case_state=row.state,
                              observed=observed_state(row, case.timekeeper.all_deadlines()))
-        seal(session, entry, row)  # its hash, chained from the case's head; the case's new head
-        session.add(entry)
+        stored = seal(session, entry, row)  # its hash, chained from the case's head; the case's new head
         row.last_seq, row.last_event_at = seq, at
         session.flush()
+        case.timekeeper.write_new_deadlines()
+        # The entry is append-only and nothing reads it back in this transaction: one Core INSERT
+        # after the flush (which wrote the case row it refers to), not an object in the unit of work.
+        session.execute(_INSERT_HISTORY, {**{name: getattr(entry, name) for name in HISTORY_COLUMNS}, "case_id": row.id})
+        # what was just written, as the database hands it back: a replay compares it with the
+        # recorded entry without reading the row back
+        self.last_entry = {"seq": seq, "command": command.type, "case_state": row.state, **stored}
         return applied.value
 
     def _run_apart(self, session: Session, ctx: CommandContext, command: Command) -> Any:

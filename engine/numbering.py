@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -16,13 +17,20 @@ from engine.store.models import Sequence
 
 def next_value(session: Session, name: str) -> int:
     """Atomically increment and return a named counter (an upsert, safe under concurrency)."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(Sequence).values(name=name, value=1)
-    statement = statement.on_conflict_do_update(
-        index_elements=[Sequence.name], set_={"value": Sequence.value + 1}
-    ).returning(Sequence.value)
-    return session.execute(statement).scalar_one()
+    statement = _NEXT_VALUE[session.get_bind().dialect.name == "postgresql"]
+    with session.no_autoflush:  # the counter's row is no pending ORM object's business
+        return session.execute(statement, {"name": name}).scalar_one()
+
+
+def _next_value(insert):
+    table = Sequence.__table__  # a Core statement: it needs no flush of the command's pending rows first
+    return (insert(table).values(name=bindparam("name"), value=1)
+            .on_conflict_do_update(index_elements=[table.c.name], set_={"value": table.c.value + 1})
+            .returning(table.c.value))
+
+
+#: by "is PostgreSQL" (built once: building a statement costs more than running it)
+_NEXT_VALUE = {True: _next_value(postgresql.insert), False: _next_value(sqlite.insert)}
 
 
 def case_number(session: Session, item_code: str, at: datetime, rule: dict | None = None) -> str:

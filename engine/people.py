@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, lazyload
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -92,14 +92,17 @@ def active_user(session: Session, username: str) -> User | None:
     return session.scalar(select(User).where(User.username == username, User.active.is_(True)))
 
 
+_holders = (select(User).join(UserRole).where(UserRole.role == bindparam("role"),
+                                              User.department_id == bindparam("department_id"),
+                                              User.active.is_(True)).order_by(User.username))
+#: by ``plain`` (built once: building a statement costs more than running it)
+_ROLE_HOLDERS = {False: _holders, True: _holders.options(lazyload(User.department), lazyload(User.roles))}
+
+
 def role_holders(session: Session, role: str, department_id: int, *, plain: bool = False) -> list[User]:
     """The active users holding ``role`` in a department, by user name. ``plain``: without their
     department and roles loaded up front (for those who only need names, such as a message)."""
-    query = select(User).join(UserRole).where(UserRole.role == role, User.department_id == department_id,
-                                              User.active.is_(True)).order_by(User.username)
-    if plain:
-        query = query.options(lazyload(User.department), lazyload(User.roles))
-    return list(session.scalars(query))
+    return list(session.scalars(_ROLE_HOLDERS[plain], {"role": role, "department_id": department_id}))
 
 
 def actor_for(session: Session, username: str, *, on_behalf_of: str | None = None) -> Actor:

@@ -36,7 +36,7 @@ from .executor import Engine
 from engine.store.models import CalendarDay, CalendarYear, Case, Deadline, Department, HistoryEntry, Item, ProcessVersion, Task, User, UserRole
 from engine.timelimits.policy import policy_from_json
 from engine.read.queries import case_history, iso
-from engine.timelimits.workdays import import_year
+from engine.timelimits.workdays import WorkCalendar, calendar_version, import_year
 
 FORMAT = "approvals-history/2"  # 2: each command's inputs apart from its result
 
@@ -231,6 +231,17 @@ def _show(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
+@dataclass
+class _Prepared:
+    """A prepared database kept by a ``Replayer``: its image, the content hash of the version its
+    histories run on, its calendar as loaded (version, calendar) and the actors looked up in it."""
+
+    image: bytes
+    version: str
+    calendar: tuple[int, WorkCalendar]
+    actors: dict[tuple[str, str | None], Actor] = field(default_factory=dict)
+
+
 class Replayer:
     """Replays histories; one instance shares between replays the parsed definitions, one in-memory
     database and a snapshot of that database as each history's preparation left it.
@@ -250,7 +261,7 @@ class Replayer:
         self.definitions = DefinitionCache()
         self._db: Database | None = None
         self._empty: bytes | None = None
-        self._prepared: dict[str, tuple[bytes, str]] = {}  # key → (image, content hash of the version)
+        self._prepared: dict[str, _Prepared] = {}  # key → the prepared database
 
     def _image(self, image: bytes | None = None) -> bytes | None:
         """Read (no argument) or replace the whole in-memory database: its one DB-API connection
@@ -280,18 +291,20 @@ class Replayer:
         at = parse_datetime(history["commands"][0]["at"])
         prepared = self._prepared.get(key)
         if prepared is not None:
-            self._image(prepared[0])
+            self._image(prepared.image)
             with self._db.transaction() as session:  # the one thing that differs: when it was deployed
                 session.execute(update(ProcessVersion).values(deployed_at=at))
                 session.execute(update(Item).values(created_at=at))
-            return self._db, prepared[1]
+            return self._db, prepared
         self._image(self._empty)
         with self._db.transaction() as session:
             version = self._prepare(session, history, later_years, content, filename)
+        with self._db.reader() as session:
+            calendar = (calendar_version(session), WorkCalendar.load(session))
         if len(self._prepared) >= self.KEEP:
             self._prepared.pop(next(iter(self._prepared)))
-        self._prepared[key] = (self._image(), version)
-        return self._db, version
+        prepared = self._prepared[key] = _Prepared(self._image(), version, calendar)
+        return self._db, prepared
 
     def close(self) -> None:
         if self._db is not None:
@@ -307,9 +320,15 @@ class Replayer:
         later_years = {int(e["inputs"]["schedule"]["year"]) for e in commands
                        if e["command"] == "recompute_deadlines" and e["inputs"].get("schedule")}
         try:
-            db, result.version = self._database(history, later_years, bpmn, filename)
+            db, prepared = self._database(history, later_years, bpmn, filename)
+            result.version = prepared.version
             engine = Engine(db, FixedClock(parse_datetime(commands[0]["at"])), definitions=self.definitions)
-            actors: dict[tuple[str, str | None], Actor] = {}  # the directory does not change during a replay
+            # the prepared database's calendar, loaded once per preparation (a history that imports
+            # a schedule changes its version, and the engine reloads it as on any database)
+            engine._calendar = prepared.calendar
+            # the directory does not change during a replay, and is the same in every history of
+            # this preparation (same rows, same ids): each actor is looked up once per preparation
+            actors = prepared.actors
             for n, entry in enumerate(commands, 1):
                 divergence = self._step(engine, db, n, entry, result.version, actors)
                 if divergence is not None:
@@ -372,25 +391,22 @@ class Replayer:
             engine.execute(command, actor, at=at)
         except ApprovalError as exc:
             return diverged(f"被拒绝：{exc.message}")
-        with db.reader() as session:  # one query: the entry of the replayed case (the first one made)
-            case = (select(Case.id).where(Case.key == payload["key"]) if entry["command"] == "start_case"
-                    else select(Case.id).order_by(Case.id).limit(1))
-            got = session.scalar(select(HistoryEntry).where(HistoryEntry.case_id == case.scalar_subquery(),
-                                                            HistoryEntry.seq == n))
-        if got is None:
+        # the entry the command wrote, as stored (the engine keeps it: no read back)
+        got = engine.last_entry
+        if got is None or got["seq"] != n:
             return diverged("没有产生办理记录")
         observed = entry["observed"]
-        actual = {"ready_tasks": got.ready_tasks, "case_state": got.case_state, **(got.observed or {})}
+        actual = {"ready_tasks": got["ready_tasks"], "case_state": got["case_state"], **(got["observed"] or {})}
         if _unlabelled(observed["ready_tasks"]) != _unlabelled(actual["ready_tasks"]):
             return diverged("待办任务", observed["ready_tasks"], actual["ready_tasks"])
         for key, what in (("case_state", "办件状态"), ("case", "时限状态"), ("deadlines", "待触发的期限")):
             if key in observed and observed[key] != actual.get(key):
                 return diverged(what, observed[key], actual.get(key))
-        if inputs != got.inputs:
-            return diverged("命令输入", inputs, got.inputs)
+        if inputs != got["inputs"]:
+            return diverged("命令输入", inputs, got["inputs"])
         skip = NOT_COMPARED.get(entry["command"], set())
         expected_payload = {k: v for k, v in payload.items() if k not in skip}
-        actual_payload = {k: v for k, v in got.payload.items() if k not in skip}
+        actual_payload = {k: v for k, v in got["payload"].items() if k not in skip}
         if expected_payload != actual_payload:
             return diverged("命令结果", expected_payload, actual_payload)
         return None

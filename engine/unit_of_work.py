@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
-from sqlalchemy import event, select
+from sqlalchemy import bindparam, event, select
 from sqlalchemy.orm import Session, joinedload, undefer
 
 from engine import outcomes
@@ -19,12 +19,50 @@ from engine.runtime.definitions import ProcessDefinition
 from engine.runtime.projection import department_ids, open_tasks, project_tasks
 from engine.runtime.spiff import run_engine, submit_task
 from engine.store.enums import TaskKind, TaskState
-from engine.store.models import Case, Item, Task
+from engine.store.models import Case, Item, Meta, Task
 from engine.timelimits import reactions, timers
 from engine.timelimits.case_time import CaseTime
+from engine.timelimits.workdays import VERSION_KEY as CALENDAR_VERSION_KEY
 
 if TYPE_CHECKING:
     from engine.executor import Engine
+
+
+#: ``calendar_version`` as a column of the statement that locks a case
+_CALENDAR_VERSION = select(Meta.value).where(Meta.key == CALENDAR_VERSION_KEY).scalar_subquery()
+_LOCK_STATEMENTS: dict = {}
+
+
+def _case_of(column, value):
+    """The id of the case (without locking it) that ``lock_case`` looks for."""
+    if column is None or column.class_ is Case:
+        return select(Case.id).where((Case.id if column is None else column) == value)
+    return select(column.class_.case_id).where(column == value)
+
+
+def _lock_statement(column, skip_locked: bool):
+    """The statement that locks a case — found by id (``column`` None) or as the case of the row
+    whose ``column`` (``Task.id``, ``Task.spiff_id``, ``Deadline.id``, ``Case.number``) is the
+    parameter ``value`` — with its item and process version (every command reads them) and the
+    calendar's version (every command that counts working days needs it). Built once per shape:
+    building it costs more than running it."""
+    key = (None if column is None else (column.class_.__name__, column.key), skip_locked)
+    query = _LOCK_STATEMENTS.get(key)
+    if query is None:
+        value = bindparam("value")
+        if column is None:
+            case_id = value
+        elif column.class_ is Case:
+            case_id = select(Case.id).where(column == value).scalar_subquery()
+        else:
+            case_id = select(column.class_.case_id).where(column == value).scalar_subquery()
+        query = _LOCK_STATEMENTS[key] = (
+            select(Case, _CALENDAR_VERSION).where(Case.id == case_id)
+            .options(joinedload(Case.item, innerjoin=True).joinedload(Item.department, innerjoin=True),
+                     joinedload(Case.process_version, innerjoin=True),
+                     undefer(Case.workflow_state))
+            .with_for_update(of=Case, skip_locked=skip_locked))
+    return query
 
 
 @dataclass
@@ -35,28 +73,26 @@ class CommandContext:
     at: datetime
     #: set when the actor acts as the away user's backup (AB岗); recorded in the history
     on_behalf_of: str | None = None
+    #: the working-day calendar's version, read in the statement that locks the case (None: not read)
+    calendar_version: int | None = None
 
     def lock_case(self, case_id, *, skip_locked: bool = False, missing: str | None = None) -> Case:
         """Lock the case row for this transaction. With ``skip_locked`` a case another
         transaction holds is not waited for: ``Skipped`` is raised (the timer sweep).
-        ``case_id`` is an id, or a scalar subquery giving one (the case of a task or deadline,
-        found in the same statement); ``missing`` is the refusal when there is no such case."""
-        # with its item and process version in the same statement: every command reads them
-        query = (select(Case).where(Case.id == case_id)
-                 .options(joinedload(Case.item, innerjoin=True).joinedload(Item.department, innerjoin=True),
-                          joinedload(Case.process_version, innerjoin=True),
-                          undefer(Case.workflow_state))
-                 .with_for_update(of=Case, skip_locked=skip_locked))
-        case = self.session.scalar(query)
-        if case is None:
-            if skip_locked and self.session.scalar(select(Case.id).where(Case.id == case_id)) is not None:
+        ``case_id`` is an id, or ``(column, value)``: the case of the task, deadline or number
+        whose ``column`` is ``value``, found in the same statement; ``missing`` is the refusal
+        when there is no such case."""
+        column, value = case_id if isinstance(case_id, tuple) else (None, case_id)
+        found = self.session.execute(_lock_statement(column, skip_locked), {"value": value}).first()
+        if found is None:
+            if skip_locked and self.session.scalar(_case_of(column, value)) is not None:
                 raise Skipped("办件正被其他操作锁定")
-            raise NotFound(missing or f"办件 {case_id} 不存在")
-        return case
+            raise NotFound(missing or f"办件 {value} 不存在")
+        self.calendar_version = int(found[1]) if found[1] else 0
+        return found[0]
 
     def case_by_number(self, number: str) -> Case:
-        return self.lock_case(select(Case.id).where(Case.number == number).scalar_subquery(),
-                              missing=f"办件 {number} 不存在")
+        return self.lock_case((Case.number, number), missing=f"办件 {number} 不存在")
 
     def new_key(self) -> str:
         """A fresh random case key; recorded in the history so replay reuses it."""

@@ -143,8 +143,8 @@ class TaskCommand(Command):
         column = Task.id if isinstance(self.task, int) else Task.spiff_id
         if isinstance(self.task, int) and not 0 < self.task <= MAX_ID:  # PostgreSQL would refuse the query
             raise NotFound(f"任务 {self.task} 不存在")
-        case_id = select(Task.case_id).where(column == self.task).scalar_subquery()  # one statement with the lock
-        return ctx.engine.open_case(ctx, ctx.lock_case(case_id, missing=f"任务 {self.task} 不存在"))
+        # the task's case, found in the statement that locks it
+        return ctx.engine.open_case(ctx, ctx.lock_case((column, self.task), missing=f"任务 {self.task} 不存在"))
 
     def apart_subject(self, ctx: CommandContext) -> Subject:
         """What the policy is checked against for a command on no case (the record it names)."""

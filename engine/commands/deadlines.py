@@ -29,9 +29,9 @@ class DeadlineCommand(Command):
 
     def load(self, ctx: CommandContext) -> OpenCase:
         if self.deadline is not None:  # found in the same statement as the lock
-            case_id = select(Deadline.case_id).where(Deadline.id == self.deadline).scalar_subquery()
+            case_id = (Deadline.id, self.deadline)
         elif self.case and self.key:
-            case_id = select(Case.id).where(Case.number == self.case).scalar_subquery()
+            case_id = (Case.number, self.case)
         else:
             raise BadInput(f"{type(self).__name__} 需要 deadline，或 case 与 key")
         return ctx.engine.open_case(ctx, ctx.lock_case(case_id, skip_locked=type(self).skip_locked,
@@ -49,6 +49,11 @@ class DeadlineCommand(Command):
     def _row(self, ctx: CommandContext, case: OpenCase) -> Deadline | None:
         """The deadline row, read after the case is locked (``load`` reads no deadline row, and each
         command has its own session, so whatever the session holds was read under the lock)."""
+        # an armed (or paused, fired) deadline is among the case's live deadlines, which the
+        # command's timekeeper reads once under the lock anyway: no statement of its own
+        live = case.timekeeper.live_deadline(self.deadline, self.key)
+        if live is not None:
+            return live
         if self.deadline is not None:
             deadline = ctx.session.get(Deadline, self.deadline)
             return deadline if deadline is not None and deadline.case_id == case.row.id else None

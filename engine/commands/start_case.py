@@ -3,7 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from ..errors import BadInput, Conflict, NotFound
@@ -23,6 +23,9 @@ from .base import Applied, Command, CommandContext, OpenCase
 #: history entries (128 characters)
 MAX_APPLICANT = 100
 
+
+#: the item with its department (built once: building a statement costs more than running it)
+_ITEM = select(Item).where(Item.code == bindparam("code")).options(joinedload(Item.department))
 
 @dataclass(frozen=True)
 class StartCase(Command):
@@ -53,7 +56,7 @@ class StartCase(Command):
         if not self.applicant.strip():
             raise BadInput("申请人不能为空")
         # with its department, which the new case's first tasks (and the history's snapshot) name
-        item = ctx.session.scalar(select(Item).where(Item.code == self.item).options(joinedload(Item.department)))
+        item = ctx.session.scalar(_ITEM, {"code": self.item})
         if item is None:
             raise NotFound(f"审批事项 {self.item} 不存在")
         if item.hold and not self.key:  # a replay re-runs what was started before the suspension

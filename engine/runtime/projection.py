@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload, object_session
 from sqlalchemy.orm.util import identity_key
 
@@ -144,11 +144,15 @@ def _finished_round(row: Task) -> Task:
                 due_on=row.due_on, alert=row.alert)
 
 
+#: built once: building a statement costs more than running it
+_OPEN_TASKS = (select(Task).where(Task.case_id == bindparam("case_id"), Task.state == TaskState.READY)
+               .options(joinedload(Task.department)).order_by(Task.created_at, Task.id))
+_DEPARTMENTS = select(Department).where(Department.code.in_(bindparam("codes", expanding=True)))
+
+
 def open_tasks(session: Session, case_id: int) -> list[Task]:
     """The case's open tasks, with their departments (which the history's snapshot names)."""
-    return list(session.scalars(select(Task).where(Task.case_id == case_id, Task.state == TaskState.READY)
-                                .options(joinedload(Task.department))
-                                .order_by(Task.created_at, Task.id)))
+    return list(session.scalars(_OPEN_TASKS, {"case_id": case_id}))
 
 
 def snapshot(tasks: list[Task]) -> list[dict[str, Any]]:
@@ -182,7 +186,7 @@ def department_ids(session: Session, codes) -> dict[str, int]:
     if not codes:
         return {}
     # whole rows, so that the new tasks' departments are in the session for the history's snapshot
-    return {d.code: d.id for d in session.scalars(select(Department).where(Department.code.in_(codes)))}
+    return {d.code: d.id for d in session.scalars(_DEPARTMENTS, {"codes": sorted(set(codes))})}
 
 
 def observe(session: Session, case: Case) -> dict[str, Any]:

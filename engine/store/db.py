@@ -1,6 +1,7 @@
 """Database connection, sessions and schema creation for SQLite and PostgreSQL."""
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from contextlib import contextmanager
@@ -28,6 +29,20 @@ def database_url(explicit: str | None = None) -> str:
     return explicit or os.environ.get("APPROVALS_DATABASE_URL") or DEFAULT_URL
 
 
+def compact_json(value) -> str:
+    """JSON as SQLite keeps it: no spaces after separators and Chinese as UTF-8 rather than
+    ``\\uXXXX`` escapes (half the bytes). The same values read back, so neither the history's hash
+    (computed over values in a canonical form, engine/audit.py) nor any query changes; values written
+    before read as they always did. A string that cannot be UTF-8 (a lone surrogate, which input
+    checks refuse anyway) falls back to escapes. PostgreSQL's JSONB keeps its own binary form."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(value, separators=(",", ":"))
+    return text
+
+
 class Database:
     """One SQLAlchemy engine and the two kinds of sessions the app uses.
 
@@ -52,6 +67,7 @@ class Database:
                 # (SQLite gives the -wal and -shm files the same permissions)
                 os.close(os.open(database, os.O_CREAT | os.O_RDWR, 0o600))
                 kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+            kwargs["json_serializer"] = compact_json
         else:
             kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=20)
         self.engine: SAEngine = create_engine(self.url, **kwargs)

@@ -285,7 +285,8 @@ TASK_IDENTITY = ("state", "assignee_id", "delegated_by_id", "completed_at")
 @event.listens_for(Task, "before_update")
 def _bump_task_version(_mapper, _connection, task: Task) -> None:
     state = inspect(task)
-    if any(state.attrs[name].history.has_changes() for name in TASK_IDENTITY):
+    changed = state.committed_state  # the attributes set since the load (their values may be the same)
+    if any(name in changed and state.attrs[name].history.has_changes() for name in TASK_IDENTITY):
         task.version = (task.version or 1) + 1
 
 

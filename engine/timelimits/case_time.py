@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
 
 from engine.clock import china_date
 from engine.store.models import Clock, Deadline, Task
@@ -40,6 +40,13 @@ ACTIVE = ("running", "paused")
 LIMIT_KINDS = ("yellow", "red", "deemed")
 #: The deadline states a command reads: what is still to come, and what has fired (cards, late).
 LIVE_DEADLINES = ("armed", "paused", "fired")
+
+
+#: built once: building a statement costs more than running it
+_CLOCKS = select(Clock).where(Clock.case_id == bindparam("case_id")).order_by(Clock.id)
+_LIVE_DEADLINES = (select(Deadline).where(Deadline.case_id == bindparam("case_id"), Deadline.state.in_(LIVE_DEADLINES))
+                   .order_by(Deadline.id))
+_INSERT_DEADLINES = insert(Deadline.__table__)
 
 
 @dataclass(frozen=True)
@@ -61,11 +68,12 @@ class CaseTime:
         self.policy: TimePolicy = policy_from_json(case.row.time_policy)
         self._new_clock_tasks: dict[int, Task] = {}  # id(clock) -> task, for clocks made in this command
         self._calendar: WorkCalendar | None = None
+        self._new_deadlines: list[Deadline] = []  # armed in this command, written after its flush
 
     @property
     def calendar(self) -> WorkCalendar:
         if self._calendar is None:
-            self._calendar = self.ctx.engine.calendar(self.session)
+            self._calendar = self.ctx.engine.calendar(self.session, self.ctx.calendar_version)
         return self._calendar
 
     @property
@@ -88,10 +96,8 @@ class CaseTime:
         if self._clocks is None:
             session = self.session
             with session.no_autoflush:
-                clocks = list(session.scalars(select(Clock).where(Clock.case_id == self.row.id).order_by(Clock.id)))
-                live = session.scalars(select(Deadline).where(Deadline.case_id == self.row.id,
-                                                              Deadline.state.in_(LIVE_DEADLINES))
-                                       .order_by(Deadline.id))
+                clocks = list(session.scalars(_CLOCKS, {"case_id": self.row.id}))
+                live = session.scalars(_LIVE_DEADLINES, {"case_id": self.row.id})
             by_id = {clock.id: clock for clock in clocks}
             self._deadlines = {id(clock): [] for clock in clocks}
             for deadline in live:
@@ -120,10 +126,41 @@ class CaseTime:
         self._load()
         self._deadlines[id(clock)].append(deadline)
 
+    def add_deadline(self, clock: Clock, deadline: Deadline) -> None:
+        """Arm a new deadline of ``clock``. It is kept here, not in the session: deadlines are the
+        rows a command adds most of, and nothing reads a new one back from the database before
+        the command ends, so ``write_new_deadlines`` writes them all in one Core INSERT after the
+        command's flush (which gives a new clock its id) instead of one ORM insert each."""
+        self.track_deadline(clock, deadline)
+        self._new_deadlines.append(deadline)
+
+    def write_new_deadlines(self) -> None:
+        """Insert the deadlines armed in this command, as they stand now (one may have been
+        cancelled or moved since). Called by the executor after the command's flush."""
+        new, self._new_deadlines = self._new_deadlines, []
+        if new:
+            with self.session.no_autoflush:
+                self.session.execute(_INSERT_DEADLINES, [
+                    {"case_id": self.row.id, "clock_id": self.clock_of(d).id, "key": d.key, "kind": d.kind,
+                     "offset_days": d.offset_days, "due_on": d.due_on, "due_at": d.due_at,
+                     "provisional": bool(d.provisional), "state": d.state, "detail": d.detail,
+                     "attempts": d.attempts or 0, "last_error": d.last_error, "fired_at": d.fired_at}
+                    for d in new])
+
     def all_deadlines(self, states=("armed", "paused")) -> list[Deadline]:
         """The case's deadlines in ``states`` (armed, paused, fired), in the order they were made."""
         found = [d for clock in self._load() for d in self._deadlines[id(clock)] if d.state in states]
         return sorted(found, key=lambda d: (d.id is None, d.id or 0))
+
+    def live_deadline(self, deadline_id: int | None, key: str | None) -> Deadline | None:
+        """The case's live deadline (armed, paused, fired) with this id, else with this key; None
+        when it has no such live deadline (it may still have a cancelled or failed one)."""
+        self._load()
+        for found in self._deadlines.values():
+            for deadline in found:
+                if (deadline.id == deadline_id) if deadline_id is not None else (deadline.key == key):
+                    return deadline
+        return None
 
     def clocks(self, kind: str | None = None, states=ACTIVE) -> list[Clock]:
         return [c for c in self._load() if c.state in states and (kind is None or c.kind == kind)]

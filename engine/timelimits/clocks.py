@@ -42,8 +42,7 @@ def arm(t: CaseTime, clock: Clock, kind: str, offset: int, detail: dict | None =
                         offset_days=offset, due_on=answer.value, due_at=end_of_day(answer.value),
                         provisional=answer.provisional, detail=detail or {},
                         state="armed" if clock.state == "running" else "paused", attempts=0)
-    t.session.add(deadline)
-    t.track_deadline(clock, deadline)
+    t.add_deadline(clock, deadline)
     return deadline
 
 

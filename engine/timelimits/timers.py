@@ -40,8 +40,7 @@ def sync_timers(t: CaseTime, workflow) -> None:
                             due_at=fires.replace(microsecond=0) + _ONE_SECOND,
                             provisional=bool(days and days.provisional),
                             detail={"workdays": in_workdays}, state="armed", attempts=0)
-        t.session.add(deadline)
-        t.track_deadline(clock, deadline)
+        t.add_deadline(clock, deadline)
 
 
 def recompute(t: CaseTime, clock: Clock) -> list[Moved]:

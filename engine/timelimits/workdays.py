@@ -41,6 +41,9 @@ class WorkCalendar:
 
     def __init__(self, years: set[int], off: set[date], makeup: set[date]):
         self.years, self.off, self.makeup = years, off, makeup
+        #: answers of ``add`` already counted: a calendar never changes once built (a changed
+        #: schedule is a new ``WorkCalendar``), and every command counts the same few periods
+        self._added: dict[tuple[date, int], WorkdayAnswer] = {}
 
     @classmethod
     def load(cls, session: Session) -> "WorkCalendar":
@@ -61,6 +64,14 @@ class WorkCalendar:
 
     def add(self, start: date, n: int) -> WorkdayAnswer:
         """The n-th working day after ``start`` (start not counted)."""
+        answer = self._added.get((start, n))
+        if answer is None:
+            if len(self._added) > 50_000:
+                self._added.clear()
+            answer = self._added[(start, n)] = self._count(start, n)
+        return answer
+
+    def _count(self, start: date, n: int) -> WorkdayAnswer:
         if n < 0:
             raise BadInput("工作日数不能为负")
         day, unknown = start, set()
@@ -106,10 +117,13 @@ def import_year(session: Session, year: int, off: list[tuple[date, str]], makeup
     session.flush()
 
 
+_VERSION = select(Meta.value).where(Meta.key == VERSION_KEY)
+
+
 def calendar_version(session: Session) -> int:
     """Changes whenever the schedule changes, so that cached calendars know to reload."""
     with session.no_autoflush:  # what the command changed so far has no bearing on it
-        value = session.scalar(select(Meta.value).where(Meta.key == VERSION_KEY))
+        value = session.scalar(_VERSION)
     return int(value) if value else 0
 
 
