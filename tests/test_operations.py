@@ -21,6 +21,7 @@ from engine.errors import BadInput, Conflict, Skipped
 from engine.integrity import check
 from engine.operations import resume_item, suspend_item
 from engine.read.incidents import incidents
+from engine.read.search import parse_search, search_cases
 from engine.read.views import history_view, task_view
 from engine.replay import export_case, replay
 from engine.supervision.statistics import statistics
@@ -182,7 +183,14 @@ def _deadlines(db, number):
 def test_terminating_or_voiding_ends_the_case_its_steps_and_its_deadlines(flow, clock, seeded, command, state, label):
     case = _accepted(flow)
     flow.engine.execute(SuspendCase(case=case.number, reason="核查"), flow.actors["admin"])
+    with seeded.reader() as session:  # 办件查询 says where it stands, and finds it by that
+        found = search_cases(session, flow.actors["admin"], parse_search({"status": "held"}))
+        assert [(c["number"], c["status"]) for c in found.rows] == [(case.number, "已挂起")]
     flow.engine.execute(command(case=case.number, reason="申请人已注销"), flow.actors["admin"])
+    with seeded.reader() as session:
+        found = search_cases(session, flow.actors["admin"], parse_search({"status": state}))
+        assert [(c["number"], c["status"]) for c in found.rows] == [(case.number, label)]
+        assert search_cases(session, flow.actors["admin"], parse_search({"status": "running"})).rows == []
     row = case_of(seeded, case.number)
     assert row.state == state and row.hold is None
     assert [s for e, s in _tasks(seeded, case.number) if e == "review"] == ["cancelled"]

@@ -41,30 +41,40 @@ STATUSES: dict[str, str] = {
     "denied": Decision.DENY.label,
     "deemed_grant": Decision.DEEMED_GRANT.label,
     "refused": Acceptance.REFUSED.label,
+    "held": "已挂起",
+    "terminated": CaseState.TERMINATED.label,
+    "voided": CaseState.VOIDED.label,
 }
 
 
 def _status_clause(status: str):
     return {
-        "running": Case.state == CaseState.RUNNING,
+        "running": and_(Case.state == CaseState.RUNNING, Case.hold.is_(None)),
         "supplement": and_(Case.state == CaseState.RUNNING, Case.acceptance == Acceptance.SUPPLEMENT),
         "concluded": Case.state == CaseState.CONCLUDED,
         "granted": Case.decision == Decision.GRANT,
         "denied": Case.decision == Decision.DENY,
         "deemed_grant": Case.decision == Decision.DEEMED_GRANT,
         "refused": Case.acceptance == Acceptance.REFUSED,
+        "held": and_(Case.state == CaseState.RUNNING, Case.hold.is_not(None)),
+        "terminated": Case.state == CaseState.TERMINATED,
+        "voided": Case.state == CaseState.VOIDED,
     }[status]
 
 
 def status_label(case: Case) -> str:
-    """One word for where a case stands: the refusal or decision if there is one, else 已办结,
-    待补正 or 办理中."""
+    """One word for where a case stands: ended by an administrator (已终止, 已作废), the refusal or
+    decision if there is one, else 已办结, 已挂起, 待补正 or 办理中."""
+    if case.state in (CaseState.TERMINATED, CaseState.VOIDED):
+        return CaseState.label_of(case.state)
     if case.acceptance == Acceptance.REFUSED:
         return Acceptance.REFUSED.label
     if case.decision:
         return Decision.label_of(case.decision)
     if case.state == CaseState.CONCLUDED:
         return CaseState.CONCLUDED.label
+    if case.hold:
+        return "已挂起"
     if case.acceptance == Acceptance.SUPPLEMENT:
         return Acceptance.SUPPLEMENT.label
     return CaseState.RUNNING.label
