@@ -326,3 +326,12 @@ def test_a_gateway_flow_with_neither_condition_nor_default_is_named_in_chinese()
         parse_definition(diagram(bare).encode(), "t.bpmn")
     defaulted = bare.replace('<bpmn:exclusiveGateway id="gw"', '<bpmn:exclusiveGateway id="gw" default="f_no"')
     assert lint(diagram(defaulted), "t.bpmn").ok
+
+
+def test_an_untyped_task_is_refused_with_the_way_to_make_it_a_step():
+    """A task dragged from the palette runs as a no-op: nobody would be given the step."""
+    body = BODY.replace('<bpmn:userTask id="accept" name="受理" camunda:candidateGroups="window_clerk">',
+                        '<bpmn:task id="accept" name="受理">').replace("</bpmn:userTask>", "</bpmn:task>", 1)
+    report = lint(diagram(body), "t.bpmn")
+    (found,) = [p for p in report.problems if p.rule == "unsupported"]
+    assert found.element == "accept" and "用户任务" in found.reason and not report.ok

@@ -52,6 +52,8 @@ REFUSED_TAGS = {
     "serviceTask": "不支持服务任务（serviceTask）：本系统不从流程中调用外部服务",
     "businessRuleTask": "不支持业务规则任务（businessRuleTask）：请用排他网关的条件表达",
     "adHocSubProcess": "不支持自由子流程（adHocSubProcess）",
+    # an untyped task runs as a no-op: no one is given the step, it passes unseen
+    "task": "未指定类型的任务（task）不会分派给任何人办理，流程会直接越过它：请选中它，用扳手菜单改为“用户任务”并选择办理角色",
 }
 FORM_FIELD_TYPES = {"string", "long", "boolean", "date", "enum", "text"}
 
