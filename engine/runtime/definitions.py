@@ -295,24 +295,35 @@ def _properties(node: etree._Element) -> dict[str, str]:
     return {p.get("name"): p.get("value", "") for p in node.iterfind(path, NS) if p.get("name")}
 
 
-def _form(node: etree._Element, filename: str) -> tuple[FormField, ...]:
+def _form(node: etree._Element, filename: str, problems: Problems | None = None) -> tuple[FormField, ...]:
+    """The step's form fields. A bad field is a problem located on the step (the element a
+    designer can select), naming the field and its line; with ``problems`` every bad field is
+    added there and the good ones returned, so the step's other checks still run; without, the
+    first raises."""
     fields = []
     for f in node.iterfind("bpmn:extensionElements/camunda:formData/camunda:formField", NS):
         field_id, field_type = f.get("id") or "", f.get("type") or "string"
+        label = f.get("label") or field_id
+        reason = None
         if not field_id.isidentifier() or field_id.startswith("_"):
-            raise _located(f, filename, f"表单字段 id “{field_id}” 必须是字母、数字、下划线组成的标识符，且不以下划线开头")
-        if field_id in BASE_HELPERS or field_id in COMMAND_HELPERS:
-            raise _located(f, filename, f"表单字段 id “{field_id}” 与内置函数重名")
-        if field_type not in FORM_FIELD_TYPES:
-            raise _located(f, filename, f"表单字段类型 “{field_type}” 不受支持（可用：{'、'.join(sorted(FORM_FIELD_TYPES))}）")
-        required = any(c.get("name") == "required"
-                       for c in f.iterfind("camunda:validation/camunda:constraint", NS))
+            reason = f"表单字段 id “{field_id}” 必须是字母、数字、下划线组成的标识符，且不以下划线开头"
+        elif field_id in BASE_HELPERS or field_id in COMMAND_HELPERS:
+            reason = f"表单字段 id “{field_id}” 与内置函数重名"
+        elif field_type not in FORM_FIELD_TYPES:
+            reason = f"表单字段“{label}”的类型 “{field_type}” 不受支持（可用：{'、'.join(sorted(FORM_FIELD_TYPES))}）"
         options = tuple((v.get("id") or "", v.get("name") or v.get("id") or "")
                         for v in f.iterfind("camunda:value", NS))
-        if field_type == "enum" and not options:
-            raise _located(f, filename, f"枚举字段 “{field_id}” 没有选项")
-        fields.append(FormField(field_id, f.get("label") or field_id, field_type, required, options,
-                                f.get("defaultValue")))
+        if reason is None and field_type == "enum" and not options:
+            reason = f"选项字段“{label}”（{field_id}）还没有选项：请在 XML 中为它加 camunda:value，或改为其他类型"
+        if reason is not None:
+            error = BpmnError(reason, file=filename, line=f.sourceline, element=node.get("id"), tag=_local(node.tag))
+            if problems is None:
+                raise error
+            problems.add("form", error)
+            continue
+        required = any(c.get("name") == "required"
+                       for c in f.iterfind("camunda:validation/camunda:constraint", NS))
+        fields.append(FormField(field_id, label, field_type, required, options, f.get("defaultValue")))
     return tuple(fields)
 
 
@@ -336,11 +347,7 @@ def _user_tasks(root: etree._Element, filename: str, problems: Problems | None =
                 node, filename, f"未知的办理角色 “{candidates[0]}”（泳道名或 candidateGroups 应为标准角色）"))
             continue
         props = _properties(node)
-        try:
-            form = _form(node, filename)
-        except BpmnError as exc:
-            problems.add("form", exc)
-            continue
+        form = _form(node, filename, problems)  # bad fields are problems; the step's other checks still run
         try:
             settings = step_settings(props, {f.id: f for f in form})
         except BadInput as exc:

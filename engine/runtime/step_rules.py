@@ -159,7 +159,7 @@ def parse_rules(properties: dict[str, str], known_fields: Iterable[str]) -> Step
     if at_limit is not None and at_limit not in AT_LIMIT:
         raise BadInput(f"到期处理 “{at_limit}” 无效（可用：remind（提醒）、agree（视为同意）、refuse（视为不同意））")
     if at_limit is not None and not (properties.get("limit_days") or "").strip():
-        raise BadInput("设置了到期处理（at_limit）的环节须用 limit_days 写明时限")
+        raise BadInput("设置了“到达环节时限时”的处理，须同时写明环节时限（工作日；设计器“环节设置”中的“环节时限”，即 limit_days）")
     stage = properties.get("stage")
     if at_limit == "agree" and not properties.get("deemed_approval") and stage not in ("acceptance", "decision"):
         raise BadInput("到期视为同意（at_limit=agree）须用 deemed_approval 写明视为同意时的表单取值"

@@ -20,7 +20,7 @@
                   ["refuse", "视为不同意"]];
   var ACCESS = [["", "可编辑"], ["readonly", "只读"], ["hidden", "隐藏"]];
   var KEYS = ["readonly", "hidden", "operations", "handler", "handler_field", "chain_levels", "nobody",
-              "at_limit", "remind_times"];
+              "at_limit", "remind_times", "limit_days"];
   var modeler = null;
   var current = null;
   var box = null;
@@ -41,10 +41,10 @@
     return wrap;
   }
 
-  function number(id, label) {
+  function number(id, label, max) {
     var wrap = el("div", {"class": "st-row", id: id + "-wrap"});
     wrap.appendChild(el("label", {"for": id}, label));
-    wrap.appendChild(el("input", {type: "number", id: id, min: "1", max: "10", step: "1"}));
+    wrap.appendChild(el("input", {type: "number", id: id, min: "1", max: String(max || 10), step: "1"}));
     return wrap;
   }
 
@@ -70,9 +70,10 @@
     box.appendChild(fieldWrap);
     box.appendChild(number("st-levels", "逐级审批的级数（空：直到最上级）"));
     box.appendChild(select("st-nobody", "无人可办时", NOBODY));
+    box.appendChild(number("st-limit", "环节时限（工作日；空：不单独设）", 365));
     box.appendChild(select("st-at-limit", "到达环节时限时", AT_LIMIT));
     box.appendChild(number("st-times", "最多提醒次数"));
-    box.appendChild(el("p", {"class": "meta"}, "改动后点下方“应用”。到期处理须同时在时限属性中设置 limit_days。"));
+    box.appendChild(el("p", {"class": "meta"}, "改动后点下方“应用”。选了“到达环节时限时”的处理，须同时填写环节时限。"));
     host.appendChild(box);
     document.getElementById("st-handler").addEventListener("change", toggle);
     document.getElementById("st-at-limit").addEventListener("change", toggle);
@@ -146,6 +147,7 @@
     fieldSelect.value = props.handler_field || "";
     document.getElementById("st-levels").value = props.chain_levels || "";
     document.getElementById("st-nobody").value = props.nobody || "";
+    document.getElementById("st-limit").value = props.limit_days || "";
     document.getElementById("st-at-limit").value = props.at_limit || "";
     document.getElementById("st-times").value = props.remind_times || "";
     toggle();
@@ -170,6 +172,8 @@
     if (handler === "head_chain" && levels) { settings.chain_levels = levels; }
     var nobody = document.getElementById("st-nobody").value;
     if (nobody) { settings.nobody = nobody; }
+    var limit = document.getElementById("st-limit").value.trim();
+    if (limit) { settings.limit_days = limit; }
     var atLimit = document.getElementById("st-at-limit").value;
     if (atLimit) { settings.at_limit = atLimit; }
     var times = document.getElementById("st-times").value.trim();
