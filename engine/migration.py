@@ -132,7 +132,10 @@ def plan(engine: Engine, actor: Actor, item_code: str, version: int | None = Non
 
 def run(engine: Engine, actor: Actor, item_code: str, version: int, *, at: datetime | None = None,
         reason: str = "") -> MigrationReport:
-    """Move every case that can move, each in its own transaction; leave the rest with the reason."""
+    """Move every case that can move, each in its own transaction; leave the rest with the reason.
+    Moving running cases needs a reason, written into each case's history (as rolling back does)."""
+    if not (reason or "").strip():
+        raise BadInput("请写明迁移理由：它记入每一件被迁移办件的办理记录")
     at = at or engine.now()
     report = plan(engine, actor, item_code, version, at=at, replay=False)
     report.dry_run = False

@@ -14,6 +14,7 @@ from engine.commands import MigrateCase
 from engine.integrity import check as integrity_check
 from engine.migration import plan, run
 from engine.read.queries import case_dict, case_history, get_case, history_dict
+from engine.read.views import history_view
 from engine.replay import export_case, replay
 from engine.store.models import VersionActivation
 from engine.versions import deploy_draft, rollback, versions_view
@@ -149,8 +150,13 @@ def test_a_case_at_a_kept_step_moves_and_follows_the_new_flow(flow, seeded, acto
     assert check.case == case.number and check.movable and check.at_steps == ["审查"]
     assert "一致" in check.replay  # nothing it did so far depends on the new step
     clock.advance(hours=1)
+    with pytest.raises(BadInput, match="请写明迁移理由"):  # moving running cases needs a reason, like rolling back
+        run(flow.engine, actors["admin"], "GENERAL", 2, reason=" ")
     done = run(flow.engine, actors["admin"], "GENERAL", 2, reason="增加复核")
     assert done.moved == [case.number]
+    with seeded.reader() as session:
+        shown = history_view(session, get_case(session, case.number))[-1]
+    assert (shown["what"], shown["details"], shown["said"]) == ("迁移到新版本", "第 1 版 → 第 2 版", "增加复核")
     with seeded.reader() as session:
         row = get_case(session, case.number)
         assert case_dict(session, row)["process"]["version"] == 2
@@ -186,7 +192,7 @@ def test_a_case_at_a_removed_step_stays_with_the_reason(flow, seeded, actors, cl
     assert checks[waiting.number].reasons == ["当前环节“审查”在第 2 版中已删除"]
     assert checks[fresh.number].movable
     before = tasks_of(seeded, waiting.number)
-    done = run(flow.engine, actors["admin"], "GENERAL", 2)
+    done = run(flow.engine, actors["admin"], "GENERAL", 2, reason="删除审查环节")
     assert done.moved == [fresh.number]
     assert tasks_of(seeded, waiting.number) == before
     with seeded.reader() as session:

@@ -516,6 +516,8 @@ def history_view(session: Session, case: Case) -> list[dict[str, Any]]:
             holder = names.get(result.get("holder", ""), result.get("holder", ""))
             target = result.get("assignee")
             details.append(f"由 {holder} 改派给 {names.get(target, target)}" if target else f"{holder} 的任务退回共享待办")
+        elif e.command == "migrate_case" and result.get("to_version"):
+            details.append(f"第 {result.get('from_version')} 版 → 第 {result['to_version']} 版")
         elif e.command == "start_case" and not e.actor.startswith(("applicant:", "system")):
             what = "受理登记（收件）"
         elif e.command == "record_materials" and isinstance(result.get("materials"), dict):
