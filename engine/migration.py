@@ -18,6 +18,7 @@ from engine.actors import Actor
 from engine.commands.versions import MigrateCase
 from engine.errors import ApprovalError, BadInput, NotFound
 from engine.executor import Engine
+from engine.commands import COMMANDS
 from engine.replay import Replayer, export_case
 from engine.runtime.spiff import command_scope, migrate
 from engine.runtime.definitions import ProcessDefinition
@@ -97,8 +98,14 @@ def _check(engine: Engine, session, case: Case, target: Target, at: datetime,
     if replayer is not None:
         try:
             result = replayer.replay(export_case(session, case), target.bpmn, target.filename)
-            check.replay = ("历史按该版本重放一致" if result.same
-                            else f"历史按该版本重放在第 {result.divergence.seq} 条出现分歧：{result.divergence.message()}")
+            if result.same:
+                check.replay = "一致：已办的各步按新流程重做，结果相同"
+            else:
+                d = result.divergence
+                command = COMMANDS.get(d.command)
+                check.replay = (f"不同：按新流程重做到第 {d.seq} 步（{command.label if command else d.command}）时，"
+                                f"{d.what}与原记录不同。迁移不会重做已办的步骤，这只说明新流程下同样的办理会走得不一样")
+                check.replay_detail = d.message()
         except ApprovalError as exc:
             check.replay = f"历史不能按该版本重放：{exc.message}"
     return check

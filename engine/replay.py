@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from .actors import Actor
 from .clock import FixedClock, parse_datetime
 from .commands import COMMANDS
+from .roles import role_name
 from engine.store.db import Database
 from engine.runtime.definitions import DefinitionCache
 from .deploy import deploy
@@ -225,7 +226,7 @@ class ReplayResult:
 
 def _show(value: Any) -> str:
     if isinstance(value, list) and value and isinstance(value[0], dict) and "element" in value[0]:
-        return "、".join(f"{t.get('name')}（{t['element']}，{t.get('department')}）" for t in value) or "无"
+        return "、".join(f"{t.get('name')}（{t['element']}，{t.get('department')}，{role_name(t.get('role') or '')}）" for t in value) or "无"
     if isinstance(value, list) and value and isinstance(value[0], dict) and "key" in value[0]:
         return "；".join(f"{d['key']} {d['due_on']} {d['state']}" for d in value)
     return json.dumps(value, ensure_ascii=False, sort_keys=True)

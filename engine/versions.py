@@ -263,7 +263,8 @@ class MoveCheck:
     version: int | None  # None: an undeployed draft (a dry run only)
     at_steps: list[str] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
-    replay: str | None = None  # what a replay of its history against the target says
+    replay: str | None = None  # what a replay of its history against the target says, in a sentence
+    replay_detail: str = ""  # where it parted, entry by entry (for the curious: expected and actual)
     target: str = ""  # 第 2 版, or 草稿 7（未部署）
 
     @property
@@ -272,7 +273,7 @@ class MoveCheck:
 
     def to_dict(self) -> dict[str, Any]:
         return {"case": self.case, "version": self.version, "target": self.target, "at_steps": self.at_steps, "movable": self.movable,
-                "reasons": self.reasons, "replay": self.replay}
+                "reasons": self.reasons, "replay": self.replay, "replay_detail": self.replay_detail}
 
 
 def check_move(session: Session, case: Case, workflow, source: ProcessDefinition, target: ProcessDefinition,

@@ -117,7 +117,7 @@ def test_a_designed_step_is_checked_saved_dry_run_against_the_draft_deployed_and
     expect(dry.get_by_role("heading")).to_contain_text("（未部署）")
     expect(dry.get_by_role("row", name=running)).to_contain_text("受理")
     expect(dry.get_by_role("row", name=running)).to_contain_text("可迁移")
-    expect(dry.get_by_role("row", name=running)).to_contain_text("重放")
+    expect(dry.get_by_role("row", name=running)).to_contain_text("重做")
     expect(dry).to_contain_text("试运行未作任何改动")
     expect(dry.get_by_role("button", name="迁移可迁移的")).to_have_count(0)  # a draft is not a version yet
     look_at(page, "story-dry-run-draft")

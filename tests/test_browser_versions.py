@@ -73,7 +73,7 @@ def test_admin_deploys_a_draft_runs_the_dry_run_migrates_and_rolls_back(server, 
     dry = page.locator("section", has=page.get_by_role("heading", name="迁移试运行"))
     expect(dry.get_by_role("row", name=at_review)).to_contain_text("不能迁移：当前环节“审查”已改变：表单新增 审查说明")
     expect(dry.get_by_role("row", name=at_acceptance)).to_contain_text("可迁移")
-    expect(dry).to_contain_text("重放")
+    expect(dry).to_contain_text("重做")
     look_at(page, "versions-dry-run")
     assert state(seeded, at_acceptance)[0] == 1  # a dry run changes nothing
 

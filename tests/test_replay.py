@@ -62,7 +62,7 @@ def test_a_revision_that_adds_a_step_diverges_at_the_right_command():
     assert (divergence.seq, divergence.command, divergence.what) == (3, "complete_task", "待办任务")
     message = divergence.message()
     assert "第 3 条命令 complete_task（shencha" in message
-    assert "预期：决定（decide，scjg）" in message and "实际：复核（recheck，scjg）" in message
+    assert "预期：决定（decide，scjg，负责人）" in message and "实际：复核（recheck，scjg，审查员）" in message
 
 
 def test_a_command_the_candidate_cannot_accept_is_a_divergence_not_a_crash():
