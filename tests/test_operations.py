@@ -262,6 +262,11 @@ def test_correcting_data_records_old_and_new_values_and_the_flow_sees_the_new_on
                                             reason="再改"), flow.actors["admin"])
     with pytest.raises(BadInput, match="流程的表单中没有这些字段"):
         flow.engine.execute(CorrectCaseData(case=case.number, data={"shop": "x"}, reason="再改"), flow.actors["admin"])
+    # an option typed as people read it (its name) is taken for its value
+    flow.engine.execute(CorrectCaseData(case=case.number, data={"review_result": "不符合条件"}, reason="审查结论录错"),
+                        flow.actors["admin"])
+    *_, (_, _, _, result) = _history(seeded, case.number)
+    assert (result["changes"][0]["old"], result["changes"][0]["new"]) == ("pass", "fail")
     _replays(seeded, case.number)
 
 

@@ -41,8 +41,21 @@ def _process_values(case: OpenCase, data: dict[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(data) - set(form))
     if unknown:
         raise BadInput(f"流程的表单中没有这些字段：{'、'.join(map(str, unknown))}")
+    data = {k: _as_typed(form[k], v) for k, v in data.items()}
     checked = check_form(tuple(form[k] for k in data), data, partial=True)
     return {k: checked.get(k) for k in data}
+
+
+def _as_typed(f, value: Any) -> Any:
+    """What an administrator types as people read it: an option's name (材料符合要求) for its id,
+    是/否 for a yes-or-no field."""
+    if isinstance(value, str):
+        text = value.strip()
+        if f.type == "enum":
+            return next((option for option, name in f.options if text == name), text)
+        if f.type == "boolean" and text in ("是", "否"):
+            return text == "是"
+    return value
 
 
 def _process_labels(case: OpenCase) -> dict[str, str]:

@@ -40,7 +40,7 @@ def case_status(session: Session, case: Case) -> dict[str, str]:
 
 
 def _options(field) -> str:
-    return " / ".join(f"{o}={n}" for o, n in field.options)
+    return "填选项名称：" + " / ".join(n for _, n in field.options)
 
 
 def admin_panel(session: Session, actor: Actor, case: Case, definition: ProcessDefinition) -> dict[str, Any] | None:
@@ -54,14 +54,14 @@ def admin_panel(session: Session, actor: Actor, case: Case, definition: ProcessD
     for t in tasks:
         if t.state == TaskState.COMPLETED and t.kind == TaskKind.BPMN and t.element_id not in {r.element_id for r in ready}:
             done.setdefault(t.element_id, t.name)
-    fields = (case.item.guide or {}).get("application", [])
+    fields = case.started_guide.get("application", [])
     data_fields, seen = [], set()
     for info in definition.user_tasks.values():
         for f in info.form:
             if f.id not in seen:
                 seen.add(f.id)
                 data_fields.append({"id": f.id, "label": f"{f.label}（{info.name}）",
-                                    "hint": _options(f) if f.options else {"long": "整数", "boolean": "true / false",
+                                    "hint": _options(f) if f.options else {"long": "整数", "boolean": "是 / 否",
                                                                            "date": "日期，如 2026-03-02"}.get(f.type, "文字")})
     return {
         "running": running, "held": bool(case.hold),

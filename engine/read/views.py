@@ -472,6 +472,8 @@ ADMIN_OPERATIONS = ("suspend_case", "resume_case", "terminate_case", "void_case"
 
 
 def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return "是" if value else "否"
     return "（空）" if value in (None, "") else str(value)
 
 
