@@ -128,8 +128,8 @@ def _fields(info: UserTaskInfo) -> dict[str, Any]:
     return {f.id: f.to_dict() for f in info.form}
 
 
-def step_changes(old: UserTaskInfo, new: UserTaskInfo) -> list[str]:
-    """What differs between two versions of one step, in words."""
+def step_changes(old: UserTaskInfo, new: UserTaskInfo, labels: dict[str, str] | None = None) -> list[str]:
+    """What differs between two versions of one step, in words (``labels``: form field id → label)."""
     out = []
     if old.name != new.name:
         out.append(f"名称 “{old.name}” 改为 “{new.name}”")
@@ -147,11 +147,21 @@ def step_changes(old: UserTaskInfo, new: UserTaskInfo) -> list[str]:
         out.append("表单删除 " + "、".join(removed))
     if changed:
         out.append("表单修改 " + "、".join(changed))
-    before, after = old.rules.describe(), new.rules.describe()  # the step's settings (环节设置)
+    before, after = old.rules.describe(labels), new.rules.describe(labels)  # the step's settings (环节设置)
     for what in dict.fromkeys([*before, *after]):
         if before.get(what) != after.get(what):
             out.append(f"{what} 改为 {after[what]}" if what in after else f"{what} 取消（{before[what]}）")
     return out
+
+
+def _step_words(info: UserTaskInfo, labels: dict[str, str]) -> list[str]:
+    """A new step as an administrator reads it before deploying: its form and its settings."""
+    out = ["表单 " + "、".join(f.label for f in info.form)] if info.form else []
+    return out + [f"{what}：{value}" for what, value in info.rules.describe(labels).items()]
+
+
+def _labels(*definitions: ProcessDefinition) -> dict[str, str]:
+    return {f.id: f.label for d in definitions for info in d.user_tasks.values() for f in info.form}
 
 
 def change_summary(old: ProcessDefinition | None, new: ProcessDefinition) -> dict[str, Any]:
@@ -159,10 +169,12 @@ def change_summary(old: ProcessDefinition | None, new: ProcessDefinition) -> dic
     if old is None:
         return {"first": True, "added": [], "removed": [], "changed": [], "same": False}
     a, b = old.user_tasks, new.user_tasks
-    added = [{"id": k, "name": b[k].name, "role": role_name(b[k].role)} for k in b if k not in a]
+    labels = _labels(old, new)
+    added = [{"id": k, "name": b[k].name, "role": role_name(b[k].role), "details": _step_words(b[k], labels)}
+             for k in b if k not in a]
     removed = [{"id": k, "name": a[k].name, "role": role_name(a[k].role)} for k in a if k not in b]
-    changed = [{"id": k, "name": b[k].name, "changes": step_changes(a[k], b[k])}
-               for k in b if k in a and step_changes(a[k], b[k])]
+    changed = [{"id": k, "name": b[k].name, "changes": step_changes(a[k], b[k], labels)}
+               for k in b if k in a and step_changes(a[k], b[k], labels)]
     return {"first": False, "added": added, "removed": removed, "changed": changed,
             "same": not (added or removed or changed)}
 

@@ -275,7 +275,7 @@ def test_the_version_summary_lists_setting_changes():
                                                               "handler": "head", "nobody": "skip"}),
                            "general_approval.bpmn")
     changed = {c["id"]: c["changes"] for c in change_summary(old, new)["changed"]}
-    assert changed["review"] == ["只读字段 改为 acceptance", "可用操作 改为 通过/同意、退回", "办理人 改为 本部门负责人",
+    assert changed["review"] == ["只读字段 改为 受理意见", "可用操作 改为 通过/同意、退回", "办理人 改为 本部门负责人",
                                  "无人可办时 改为 跳过并记录"]
 
 

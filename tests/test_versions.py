@@ -103,7 +103,7 @@ def test_deploy_a_draft_makes_it_current_and_rollback_brings_the_earlier_back(fl
     assert view["current"] == 2 and [v["number"] for v in view["versions"]] == [2, 1]
     v2 = view["versions"][0]
     assert v2["current"] and v2["deployed_by_name"] == "钱管理" and len(v2["hash"]) == 64
-    assert v2["changes"]["added"] == [{"id": "recheck", "name": "复核", "role": "负责人"}]
+    assert v2["changes"]["added"] == [{"id": "recheck", "name": "复核", "role": "负责人", "details": ["表单 复核意见"]}]
     assert v2["changes"]["removed"] == [] and v2["changes"]["changed"] == []
     assert view["versions"][1]["changes"]["first"] and view["versions"][1]["running"] == 1
     assert view["activations"][0]["act"] == "部署" and view["activations"][0]["reason"] == "增加复核"

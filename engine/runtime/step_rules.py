@@ -75,13 +75,15 @@ class StepRules:
     def offers(self, operation: str) -> bool:
         return self.operations is None or operation in self.operations
 
-    def describe(self) -> dict[str, str]:
-        """The settings in words, by what they are about (the version summary compares these)."""
+    def describe(self, labels: dict[str, str] | None = None) -> dict[str, str]:
+        """The settings in words, by what they are about (the version summary compares these);
+        ``labels`` names the process's form fields (id → label)."""
+        labels = labels or {}
         out = {}
         if self.readonly:
-            out["只读字段"] = "、".join(sorted(self.readonly))
+            out["只读字段"] = "、".join(labels.get(f, f) for f in sorted(self.readonly))
         if self.hidden:
-            out["隐藏字段"] = "、".join(sorted(self.hidden))
+            out["隐藏字段"] = "、".join(labels.get(f, f) for f in sorted(self.hidden))
         if self.operations is not None:
             out["可用操作"] = "、".join(OPERATIONS[o] for o in OPERATIONS if o in self.operations) or "无"
         if self.handler != "role":
