@@ -382,7 +382,9 @@ def check_entry(session: Session, entry: Entry, content: bytes, filename: str) -
     check_time_limits(parse_xml(content, filename), filename, policy, limits)
     for rule, error in limits.found:
         if rule == "time_limit":
-            raise entry.error(["limits"], f"流程图的时限与事项时限矛盾：{error.message}")
+            # the reason names the step; file and line mean nothing on the guide page (the YAML
+            # loader's message keeps them in the file's own terms through ``entry.error``)
+            raise entry.error(["limits"], f"流程图的时限与事项时限矛盾：{error.reason}")
     return policy
 
 

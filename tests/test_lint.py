@@ -205,7 +205,7 @@ def test_time_limits_that_contradict_the_catalogue():
     assert "2 个工作日，超过事项承诺时限 1 个工作日" in over["accept"].reason
     assert "计时器 5 个工作日" in over["late"].reason
     differs = {p.element: p for p in found["time_limit_differs"]}
-    assert "目录规定该环节 1 个工作日，图中写的是 2" in differs["accept"].reason
+    assert "目录规定环节“受理” 1 个工作日，图中写的是 2" in differs["accept"].reason
     assert differs["gone"].severity == "warning"
     assert "time_limit" not in problems(diagram(), TimePolicy(statutory_days=20))
 

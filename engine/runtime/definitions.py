@@ -610,6 +610,10 @@ def _workdays_literal(text: str) -> int | None:
     return None
 
 
+def _quoted_name(node: etree._Element) -> str:
+    return f"“{node.get('name')}”" if node.get("name") else ""
+
+
 def check_time_limits(root: etree._Element, filename: str, policy: TimePolicy, problems: Problems) -> None:
     """Limits in the diagram that contradict the item's catalogue limits."""
     limit = policy.first_limit
@@ -621,17 +625,17 @@ def check_time_limits(root: etree._Element, filename: str, policy: TimePolicy, p
         days_n = int(days)
         if limit and days_n > limit:
             problems.add("time_limit", _located(
-                node, filename, f"环节时限 {days_n} 个工作日，超过事项{which} {limit} 个工作日"))
+                node, filename, f"环节“{node.get('name') or node.get('id')}”的时限 {days_n} 个工作日，超过事项{which} {limit} 个工作日"))
         listed = policy.step_days.get(node.get("id"))
         if listed is not None and listed != days_n:
             problems.add("time_limit_differs", _located(
-                node, filename, f"事项目录规定该环节 {listed} 个工作日，图中写的是 {days_n} 个工作日（以目录为准）"))
+                node, filename, f"事项目录规定环节“{node.get('name') or node.get('id')}” {listed} 个工作日，图中写的是 {days_n} 个工作日（以目录为准）"))
     for event in root.iterfind(".//bpmn:timerEventDefinition", NS):
         found = _timer_text(event)
         days_n = _workdays_literal(found[1]) if found else None
         if days_n is not None and limit and days_n > limit:
             problems.add("time_limit", _located(
-                event.getparent(), filename, f"计时器 {days_n} 个工作日，超过事项{which} {limit} 个工作日"))
+                event.getparent(), filename, f"计时器{_quoted_name(event.getparent())} {days_n} 个工作日，超过事项{which} {limit} 个工作日"))
         elif found and found[0] == "timeDuration" and limit:
             try:
                 value = ast.literal_eval(found[1])
