@@ -63,7 +63,23 @@
     "Conditional start event": "条件开始事件", "Conditional intermediate catch event": "条件捕获事件",
     "Sequence flow": "顺序流", "Default flow": "默认路径", "Conditional flow": "条件路径",
     "Empty pool/participant": "空池", "Expanded pool/participant": "展开的池",
-    "Data object reference": "数据对象", "Data store reference": "数据存储"
+    "Data object reference": "数据对象", "Data store reference": "数据存储",
+    "Intermediate catch event": "中间捕获事件",
+    "Escalation intermediate throw event": "升级抛出事件", "Escalation end event": "升级结束事件",
+    "Escalation boundary event": "升级边界事件", "Escalation boundary event (non-interrupting)": "升级边界事件（不中断）",
+    "Escalation start event": "升级开始事件", "Escalation start event (non-interrupting)": "升级开始事件（不中断）",
+    "Compensation intermediate throw event": "补偿抛出事件", "Compensation end event": "补偿结束事件",
+    "Compensation boundary event": "补偿边界事件", "Compensation start event": "补偿开始事件",
+    "Link intermediate catch event": "链接捕获事件", "Link intermediate throw event": "链接抛出事件",
+    "Signal intermediate catch event": "信号捕获事件", "Signal intermediate throw event": "信号抛出事件",
+    "Signal boundary event": "信号边界事件", "Signal boundary event (non-interrupting)": "信号边界事件（不中断）",
+    "Signal start event (non-interrupting)": "信号开始事件（不中断）",
+    "Message boundary event (non-interrupting)": "消息边界事件（不中断）",
+    "Message start event (non-interrupting)": "消息开始事件（不中断）",
+    "Conditional boundary event": "条件边界事件", "Conditional boundary event (non-interrupting)": "条件边界事件（不中断）",
+    "Conditional start event (non-interrupting)": "条件开始事件（不中断）",
+    "Timer start event (non-interrupting)": "计时器开始事件（不中断）",
+    "Error start event": "错误开始事件", "Cancel end event": "取消结束事件", "Cancel boundary event": "取消边界事件"
   };
   function translate(template, replacements) {
     replacements = replacements || {};

@@ -211,7 +211,11 @@
     document.getElementById("element-kind").textContent = "类型：" + modeler.get("translate")(
       ({"bpmn:UserTask": "User task", "bpmn:Task": "Task", "bpmn:ExclusiveGateway": "Exclusive gateway",
         "bpmn:ParallelGateway": "Parallel gateway", "bpmn:StartEvent": "Start event", "bpmn:EndEvent": "End event",
-        "bpmn:SequenceFlow": "Sequence flow"})[bo.$type] || bo.$type.replace("bpmn:", "")) + "，id：" + bo.id;
+        "bpmn:SequenceFlow": "Sequence flow", "bpmn:InclusiveGateway": "Inclusive gateway",
+        "bpmn:IntermediateThrowEvent": "Intermediate throw event", "bpmn:IntermediateCatchEvent": "Intermediate catch event",
+        "bpmn:BoundaryEvent": "Boundary event", "bpmn:ScriptTask": "Script task", "bpmn:CallActivity": "Call activity",
+        "bpmn:SubProcess": "Sub-process", "bpmn:ServiceTask": "Service task", "bpmn:ManualTask": "Manual task",
+        "bpmn:EventBasedGateway": "Event-based gateway", "bpmn:ComplexGateway": "Complex gateway"})[bo.$type] || bo.$type.replace("bpmn:", "")) + "，id：" + bo.id;
     document.getElementById("el-name").value = bo.name || "";
     var isTask = bo.$type === "bpmn:UserTask";
     document.getElementById("el-task-fields").hidden = !isTask;
