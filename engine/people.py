@@ -162,7 +162,8 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
 def change_password(session: Session, username: str, current: str, new: str, repeated: str, *,
                     at: datetime) -> User:
     """A user changes their own password: the current one must be right, the new one typed twice
-    alike, at least ``MIN_PASSWORD`` characters and different from the current one.
+    alike, at least ``MIN_PASSWORD`` characters of at least two kinds (letters or 汉字, digits,
+    symbols: 12345678 is refused), not the login, and different from the current one.
 
     Not a command: commands change cases and their history; an account is not a case (as
     ``set_backup``/``set_away``). The change is recorded where it can be checked: a message in
@@ -178,6 +179,10 @@ def change_password(session: Session, username: str, current: str, new: str, rep
         raise BadInput(f"新密码至少 {MIN_PASSWORD} 个字符（现在 {len(new)} 个）")
     if not new.strip():
         raise BadInput("新密码不能全是空格")
+    kinds = sum((any(c.isalpha() for c in new), any(c.isdigit() for c in new),
+                 any(not c.isalnum() and not c.isspace() for c in new)))
+    if kinds < 2 or new.strip().lower() == username.lower():
+        raise BadInput("新密码太容易被猜到：须同时含有字母（或汉字）和数字或符号，且不能与登录名相同")
     if new != repeated:
         raise BadInput("两次输入的新密码不一致，请重新输入")
     if new == current:

@@ -191,6 +191,8 @@ def test_a_password_change_needs_the_current_one_and_the_new_one_twice(flow, see
         (DEMO_PASSWORD, "short7c", "short7c", "新密码至少 8 个字符（现在 7 个）"),
         (DEMO_PASSWORD, "newpassword1", "newpassword2", "两次输入的新密码不一致"),
         (DEMO_PASSWORD, "        ", "        ", "新密码不能全是空格"),
+        (DEMO_PASSWORD, "12345678", "12345678", "新密码太容易被猜到"),
+        (DEMO_PASSWORD, "abcdefgh", "abcdefgh", "新密码太容易被猜到"),
         (DEMO_PASSWORD, "x" * 129, "x" * 129, "新密码过长"),
     ]
     for current, new, repeated, message in refusals:
