@@ -25,7 +25,7 @@ from engine.read.search import parse_search, search_cases
 from engine.read.views import history_view, task_view
 from engine.replay import export_case, replay
 from engine.supervision.statistics import statistics
-from engine.store.models import AdministrationAct, Case, Clock, Deadline, HistoryEntry, Item, Task
+from engine.store.models import AdministrationAct, Case, Clock, Deadline, HistoryEntry, Item, Message, Task, User
 
 from .conftest import FIXTURES
 from .helpers import csrf_of, login
@@ -88,6 +88,10 @@ def test_a_suspended_case_offers_nothing_to_clerks_and_says_who_suspended_it_and
         flow.engine.execute(SuspendCase(case=case.number, reason="再挂"), admin)
     words = _words(flow.db, case.number)[-1]
     assert words["what"] == "挂起办件" and words["who"] == "钱管理" and words["said"] == "申请人涉诉，待法院裁定"
+    with flow.db.reader() as session:  # the window's clerks, who hold the open step, are told why
+        told = session.execute(select(Message.title, Message.body).join(User, Message.user_id == User.id)
+                               .where(User.username == "chuangkou")).all()
+    assert (f"【办件已挂起】{case.number}：暂停办理，计时暂停", "申请人涉诉，待法院裁定") in told
 
 
 @pytest.mark.parametrize("reason", ["", "   "])
