@@ -105,8 +105,12 @@ class StartCase(Command):
         case.advance()
         planning.start_case(case.timekeeper)
         row = case.row
+        # The time policy the case started with is on the case row (and in every export's item),
+        # not repeated in the history: 0.45 KB a case (docs/performance.md). A policy changed on the
+        # row afterwards is still found: replaying the history under it (``approvals check``)
+        # recomputes every deadline the entries observed, and the hash chain covers those.
         return Applied(row, {"version": row.process_version.content_hash, "key": row.key, "number": row.number,
-                             "data": data, "time_policy": row.time_policy})
+                             "data": data})
 
     def recorded_inputs(self, case: OpenCase) -> dict[str, Any]:
         """An application known by name only is recorded as before registrations existed."""
