@@ -24,7 +24,7 @@ from engine.commands.organisation import (AddDepartment, AddUser, DeactivateDepa
                                          SetBackup)
 from engine.organisation import deactivate_user
 from engine.people import actor_for, user_by_name
-from engine.read.queries import case_dict, get_case, get_task, history_dict, ready_tasks, task_dict, user_dict
+from engine.read.queries import case_dict, get_case, get_task, history_dicts, ready_tasks, task_dict, user_dict
 from engine.read.queries import case_history as history
 from engine.catalogue import shipped_policy
 from engine.runtime.definitions import parse_cached
@@ -451,7 +451,7 @@ def case_show(state: State, number: str, as_json: bool) -> None:
 def case_history(state: State, number: str, as_json: bool) -> None:
     """Show a case's command history."""
     with state.db.reader() as session:
-        rows = [history_dict(h) for h in history(session, get_case(session, number))]
+        rows = history_dicts(history(session, get_case(session, number)))
     if as_json:
         emit(rows)
         return

@@ -21,7 +21,7 @@ from engine.runtime.definitions import DefinitionCache, ProcessDefinition
 from .errors import BadInput, Conflict, NotAllowed, TimeOrderError
 from engine.runtime.expressions import evaluation_budget, make_script_engine
 from engine.store.models import AdministrationAct, Case, CommandRefusal, HistoryEntry, ProcessVersion, SupervisionAct
-from engine.runtime.projection import observed_state, snapshot
+from engine.runtime.projection import observed_state, snapshot, stored_observed
 from engine.runtime.spiff import StateCodec, command_scope
 from engine.timelimits import inbox
 from engine.timelimits.workdays import WorkCalendar, calendar_version
@@ -148,9 +148,12 @@ class Engine:
             result["skipped"] = case.skipped
         if ctx.on_behalf_of is not None:  # AB岗: done by the backup for an away colleague
             result["on_behalf_of"] = ctx.on_behalf_of
+        timekeeper = case.timekeeper
+        observed = observed_state(row, timekeeper.all_deadlines())
+        # kept as what changed since the entry before (the pending deadlines the command found)
         entry = HistoryEntry(case_id=row.id, seq=seq, command=command.type, actor=actor.name, at=at,
                              inputs=inputs, payload=result, ready_tasks=snapshot(ready), case_state=row.state,
-                             observed=observed_state(row, case.timekeeper.all_deadlines()))
+                             observed=stored_observed(observed, timekeeper.pending_before if seq > 1 else None))
         stored = seal(session, entry, row)  # its hash, chained from the case's head; the case's new head
         row.last_seq, row.last_event_at = seq, at
         session.flush()
@@ -160,7 +163,9 @@ class Engine:
         session.execute(_INSERT_HISTORY, {**{name: getattr(entry, name) for name in HISTORY_COLUMNS}, "case_id": row.id})
         # what was just written, as the database hands it back: a replay compares it with the
         # recorded entry without reading the row back
-        self.last_entry = {"seq": seq, "command": command.type, "case_state": row.state, **stored}
+        # (``observed`` in the full form, which replay compares)
+        self.last_entry = {"seq": seq, "command": command.type, "case_state": row.state, **stored,
+                           "observed": observed}
         return applied.value
 
     def _run_apart(self, session: Session, ctx: CommandContext, command: Command) -> Any:

@@ -37,6 +37,7 @@ from .executor import Engine
 from engine.store.models import CalendarDay, CalendarYear, Case, Deadline, Department, HistoryEntry, Item, ProcessVersion, Task, User, UserRole
 from engine.timelimits.policy import policy_from_json
 from engine.read.queries import case_history, iso
+from engine.runtime.projection import expand_observed
 from engine.timelimits.workdays import WorkCalendar, calendar_version, import_year
 
 FORMAT = "approvals-history/2"  # 2: each command's inputs apart from its result
@@ -66,10 +67,11 @@ def export_case(session: Session, case: Case) -> dict[str, Any]:
     for e in entries:
         if e.command == "migrate_case" and e.inputs.get("to") not in [t.content_hash for t in targets]:
             targets.append(_version(session, case, e.inputs.get("to")))
+    # the observed time-limit state in full (the history keeps the deadlines as changes)
     commands = [{"seq": e.seq, "command": e.command, "actor": e.actor, "at": iso(e.at), "inputs": e.inputs,
                  "result": e.payload,
-                 "observed": {"ready_tasks": e.ready_tasks, "case_state": e.case_state, **(e.observed or {})}}
-                for e in entries]
+                 "observed": {"ready_tasks": e.ready_tasks, "case_state": e.case_state, **(observed or {})}}
+                for e, observed in zip(entries, expand_observed(e.observed for e in entries))]
     return {
         "format": FORMAT,
         "case": {"number": case.number, "key": case.key, "applicant": case.applicant, "state": case.state},

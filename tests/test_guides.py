@@ -177,6 +177,9 @@ def test_materials_changed_apply_to_new_applications_only(flow, seeded, actors, 
     before = flow.start()
     with seeded.reader() as session:
         materials = guide_view(session, "GENERAL")["entry"]["materials"]
+        old_guide = session.scalar(select(Item.guide).where(Item.code == "GENERAL"))
+        # a case stores no copy of its item's guide while the guide is unchanged
+        assert session.scalar(select(Case.guide).where(Case.number == before.number)) is None
     flow.engine.execute(EditGuide(item="GENERAL", guide={"materials": [
         {"name": "申请书（2026 版）", "required": True}, *materials[1:]]}), actors["admin"])
     after = flow.start()
@@ -193,6 +196,8 @@ def test_materials_changed_apply_to_new_applications_only(flow, seeded, actors, 
         cases = {c.number: c for c in session.scalars(select(Case))}
         assert [m["name"] for m in cases[before.number].started_guide["materials"]] == ["申请书", "申请人身份证明"]
         assert set(cases[after.number].materials) == {"申请书（2026 版）", "申请人身份证明"}
+        # the edit gave the case started before it the guide it was registered under; the later one reads the item's
+        assert cases[before.number].guide == old_guide and cases[after.number].guide is None
 
 
 def test_an_item_without_a_guide_says_how_to_load_one(seeded):

@@ -28,7 +28,7 @@ from engine.store import migrate
 from engine.errors import BadInput
 from engine.integrity import check
 from engine.store.backup import backup, restore
-from engine.runtime.spiff import COMPRESSED, decode_state, encode_state
+from engine.runtime.spiff import COMPRESSED_DICT, decode_state, encode_state
 from engine.store.models import Case, Deadline, HistoryEntry, Task
 
 from . import migration_fixture
@@ -316,7 +316,7 @@ def test_check_finds_a_changed_workflow_state(seeded, cases):
     done, _ = cases
     with seeded.transaction() as session:  # the state is stored compressed: change it as its JSON
         row = session.scalar(select(Case).where(Case.number == done))
-        assert row.workflow_state.startswith(COMPRESSED)
+        assert row.workflow_state.startswith(COMPRESSED_DICT)
         changed = decode_state(row.workflow_state).replace('"decision":"grant"', '"decision":"deny"')
         session.execute(update(Case).where(Case.id == row.id).values(workflow_state=encode_state(changed)))
     with seeded.reader() as session:

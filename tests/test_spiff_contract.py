@@ -350,6 +350,25 @@ def test_a_workflow_with_a_call_activity_round_trips_through_the_state_codec(foo
     assert straight.last_task.data["decision"] == "grant"
 
 
+def test_states_stored_in_every_earlier_form_still_load(food, script_engine):
+    """A state is stored with zlib and a preset dictionary (``z2:``); states saved as plain JSON
+    (before compression) and with plain zlib (``z1:``) load to the same workflow."""
+    import base64
+    import hashlib
+    import zlib
+    from engine.runtime.spiff import COMPRESSED, COMPRESSED_DICT, STATE_DICTIONARY
+    codec = StateCodec()
+    workflow = start(food, script_engine)
+    state_json = codec.dump_json(workflow)
+    stored = codec.dump(workflow)
+    assert stored.startswith(COMPRESSED_DICT) and decode_state(stored) == state_json
+    assert len(stored) < len(COMPRESSED + base64.b64encode(zlib.compress(state_json.encode(), 6)).decode())
+    assert hashlib.sha256(STATE_DICTIONARY).hexdigest()[:16] == "a43f15268c9afd87", "the dictionary is part of the stored format: never edit it"
+    older = [state_json, COMPRESSED + base64.b64encode(zlib.compress(state_json.encode("utf-8"), 6)).decode("ascii")]
+    for saved in older:
+        assert codec.dump(codec.load(saved, food.spec, food.subprocess_specs)) == stored
+
+
 def test_a_state_saved_by_spiffworkflow_3_2_0_still_loads_and_completes(food, script_engine):
     """Cases in the database keep the state an older release saved: it must load (the
     serializer migrates it) and run on. The fixture was saved in the called process."""

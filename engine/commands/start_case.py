@@ -3,7 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, null, select
 from sqlalchemy.orm import joinedload
 
 from ..errors import BadInput, Conflict, NotFound
@@ -25,7 +25,10 @@ MAX_APPLICANT = 100
 
 
 #: the item with its department (built once: building a statement costs more than running it)
-_ITEM = select(Item).where(Item.code == bindparam("code")).options(joinedload(Item.department))
+#: shared lock on the item: an edit of its guide waits for the starts in flight (they store no copy
+#: of the guide while it is unchanged: engine/catalogue.py ``keep_started_guides``)
+_ITEM = (select(Item).where(Item.code == bindparam("code")).options(joinedload(Item.department))
+         .with_for_update(read=True, of=Item))
 
 @dataclass(frozen=True)
 class StartCase(Command):
@@ -73,7 +76,8 @@ class StartCase(Command):
                    key=self.key or ctx.new_key(), item=item, process_version=version,
                    applicant=self.applicant.strip(), state="running", started_at=ctx.at,
                    last_event_at=ctx.at, last_seq=0, workflow_state="", time_policy=item.time_policy,
-                   guide=item.guide, applicant_info=applicant_info, application=application)
+                   guide=null(),  # SQL NULL (not JSON null): the item's guide, unchanged since
+                   applicant_info=applicant_info, application=application)
         ctx.session.add(row)
         ctx.session.flush()
         return OpenCase(ctx, row, definition)
@@ -101,8 +105,12 @@ class StartCase(Command):
         case.advance()
         planning.start_case(case.timekeeper)
         row = case.row
+        # The time policy the case started with is on the case row (and in every export's item),
+        # not repeated in the history: 0.45 KB a case (docs/performance.md). A policy changed on the
+        # row afterwards is still found: replaying the history under it (``approvals check``)
+        # recomputes every deadline the entries observed, and the hash chain covers those.
         return Applied(row, {"version": row.process_version.content_hash, "key": row.key, "number": row.number,
-                             "data": data, "time_policy": row.time_policy})
+                             "data": data})
 
     def recorded_inputs(self, case: OpenCase) -> dict[str, Any]:
         """An application known by name only is recorded as before registrations existed."""

@@ -18,6 +18,7 @@ from engine.errors import NotFound
 from engine.read.access import acting_for, may_handle
 from engine.read.documents import end_dates
 from engine.roles import role_name
+from engine.runtime.projection import expand_observed
 from engine.runtime.values import MAX_ID, check_text
 from engine.store.enums import ClockKind, ClockState, DeadlineKind, DeadlineState, RequestKind, RequestState, TaskState
 from engine.timelimits.policy import policy_from_json
@@ -310,10 +311,17 @@ def case_dict(session: Session, case: Case) -> dict[str, Any]:
     }
 
 
-def history_dict(entry: HistoryEntry) -> dict[str, Any]:
+def history_dict(entry: HistoryEntry, observed: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An entry as ``approvals case history --json`` shows it; ``observed`` in the full form
+    (``history_dicts`` folds a case's entries), else as stored."""
     return {"seq": entry.seq, "command": entry.command, "actor": entry.actor, "at": iso(entry.at),
             "inputs": entry.inputs, "result": entry.payload, "ready_tasks": entry.ready_tasks, "case_state": entry.case_state,
-            "observed": entry.observed, "hash": entry.hash}
+            "observed": entry.observed if observed is None else observed, "hash": entry.hash}
+
+
+def history_dicts(entries: list[HistoryEntry]) -> list[dict[str, Any]]:
+    """A case's entries from its first, each with its observed time-limit state in full."""
+    return [history_dict(e, observed) for e, observed in zip(entries, expand_observed(e.observed for e in entries))]
 
 
 def case_history(session: Session, case: Case) -> list[HistoryEntry]:

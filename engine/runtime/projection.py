@@ -5,10 +5,11 @@ does not depend on how many tasks the case has had before.
 """
 from __future__ import annotations
 
+import json
 import uuid
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Iterable
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload, object_session
@@ -198,9 +199,91 @@ def observe(session: Session, case: Case) -> dict[str, Any]:
 
 
 def observed_state(case: Case, deadlines) -> dict[str, Any]:
-    """``observe`` over deadline rows at hand (a command's timekeeper has them loaded)."""
+    """``observe`` over deadline rows at hand (a command's timekeeper has them loaded): the full
+    form, which replay compares and exports carry (``stored_observed`` is what the history keeps)."""
     pending = sorted((d for d in deadlines if d.state in ("armed", "paused")), key=lambda d: d.key)
     return {"case": {"acceptance": case.acceptance, "decision": case.decision, "card": case.card,
                      "suspended": case.suspended},
             "deadlines": [{"key": d.key, "kind": d.kind, "due_on": d.due_on.isoformat(), "state": d.state,
                            "provisional": d.provisional} for d in pending]}
+
+
+# ---------------------------------------------------------------------------- the stored form
+#
+# A history entry keeps ``observed["case"]`` whole (statistics and the supervision board read it
+# by JSON path in SQL), but its pending deadlines compactly and, where that is shorter, as what
+# changed since the entry before (docs/performance.md, "What a concluded case stores"):
+#
+#   format 1 (entries written before): {"case": {...}, "deadlines": [{"key", "kind", "due_on",
+#                                       "state", "provisional"}, ...]}
+#   format 2 ("v": 2):                 {"v": 2, "case": {...}, "dl": {key: [due_on, state, provisional]}}
+#                                      the pending deadlines in full, or
+#                                      {"v": 2, "case": {...}, "dl+": {key: [...]}, "dl-": [key, ...]}
+#                                      those added or changed and those no longer pending since the
+#                                      entry before (neither: nothing changed).
+#
+# A deadline's kind is the last part of its key (``decision/yellow``) and is then left out; where
+# it is not (an escalation, a reminder) it is the value's fourth element. ``expand_observed``
+# folds a case's entries, in seq order, back into format 1: every reader that wants the deadlines
+# (export, replay, ``approvals check``, ``approvals case history``) reads that. The hash chain
+# covers what is stored, as for any other value.
+
+OBSERVED_FORMAT = 2
+
+
+def compact_deadline(key: str, kind: str, due_on: str, state: str, provisional: bool) -> list[Any]:
+    value = [due_on, state, bool(provisional)]
+    if kind != key.rsplit("/", 1)[-1]:
+        value.append(kind)
+    return value
+
+
+def pending_compact(deadlines) -> dict[str, list[Any]]:
+    """Deadline rows in ``armed``/``paused`` as the stored form keeps them, by key."""
+    return {d.key: compact_deadline(d.key, d.kind, d.due_on.isoformat(), d.state, d.provisional)
+            for d in deadlines if d.state in ("armed", "paused")}
+
+
+def stored_observed(full: dict[str, Any], before: dict[str, list[Any]] | None) -> dict[str, Any]:
+    """What the history keeps of ``full`` (``observed_state``): the pending deadlines in full, or
+    as changes from ``before`` (the case's pending deadlines when the command began, compact; None
+    for a new case) when that is shorter."""
+    pending = {d["key"]: compact_deadline(d["key"], d["kind"], d["due_on"], d["state"], d["provisional"])
+               for d in full["deadlines"]}
+    stored: dict[str, Any] = {"v": OBSERVED_FORMAT, "case": full["case"]}
+    if before is None:
+        return {**stored, "dl": pending}
+    delta: dict[str, Any] = {}
+    changed = {k: v for k, v in pending.items() if before.get(k) != v}
+    removed = sorted(k for k in before if k not in pending)
+    if changed:
+        delta["dl+"] = changed
+    if removed:
+        delta["dl-"] = removed
+    if delta and len(json.dumps(delta, ensure_ascii=False)) > len(json.dumps({"dl": pending}, ensure_ascii=False)):
+        return {**stored, "dl": pending}
+    return {**stored, **delta}
+
+
+def expand_observed(entries: Iterable[dict[str, Any] | None]) -> list[dict[str, Any] | None]:
+    """A case's stored ``observed`` values, in seq order from its first entry, in the full form
+    (format 1). Entries already in format 1 are returned as they are."""
+    out: list[dict[str, Any] | None] = []
+    pending: dict[str, list[Any]] = {}
+    for stored in entries:
+        if not stored or stored.get("v") != OBSERVED_FORMAT:
+            out.append(stored)
+            if stored and isinstance(stored.get("deadlines"), list):
+                pending = {d["key"]: compact_deadline(d["key"], d["kind"], d["due_on"], d["state"], d["provisional"])
+                           for d in stored["deadlines"]}
+            continue
+        if "dl" in stored:
+            pending = dict(stored["dl"])
+        else:
+            pending = {k: v for k, v in pending.items() if k not in set(stored.get("dl-", ()))}
+            pending.update(stored.get("dl+", {}))
+        rest = {k: v for k, v in stored.items() if k not in ("v", "dl", "dl+", "dl-")}
+        out.append({**rest, "deadlines": [
+            {"key": key, "kind": value[3] if len(value) > 3 else key.rsplit("/", 1)[-1], "due_on": value[0],
+             "state": value[1], "provisional": value[2]} for key, value in sorted(pending.items())]})
+    return out

@@ -249,14 +249,39 @@ class StateCodec:
 #: same keys over and over, and compresses about 4:1; base64 adds a third back (base85 would add
 #: a quarter, but Python's is 200 times slower: 0.14 ms a command instead of 0.5 µs).
 COMPRESSED = "z1:"
+#: Since issue 13's storage pass: zlib with a preset dictionary (``STATE_DICTIONARY``). A state is
+#: a few kilobytes, too short for zlib to learn its own vocabulary before it ends; the dictionary
+#: gives it the keys and the shape of a task record up front: a concluded case of the benchmark
+#: diagram stores 0.73 KB instead of 1.0 KB. The dictionary is part of the format: never edit it
+#: (a better one needs a new prefix, and ``decode_state`` keeps reading this one).
+COMPRESSED_DICT = "z2:"
+_TASK = ('"":{"id":"","parent":"","children":[""],"last_state_change":,"state":64,"task_spec":"",'
+         '"triggered":false,"internal_data":{},"data":{},"delta":{"updates":{},"deletions":[]},"typename":"Task"},')
+STATE_DICTIONARY = ('{"data":{},"correlations":{},"last_task":"","success":true,"completed":false,"tasks":{'
+                    '"":{"id":"","parent":null,"children":[""],"last_state_change":,"state":64,"task_spec":"Start",'
+                    '"triggered":false,"internal_data":{},"data":{},"delta":{},"typename":"Task"},'
+                    '"":{"id":"","parent":"","children":[""],"last_state_change":,"state":64,"task_spec":"start",'
+                    '"triggered":false,"internal_data":{"event_fired":true},"data":{},"delta":{"updates":{},"deletions":[]},'
+                    '"typename":"Task"},' + _TASK * 5 +
+                    '"":{"id":"","parent":"","children":[],"last_state_change":,"state":64,"task_spec":"End",'
+                    '"triggered":false,"internal_data":{},"data":{},"delta":{"updates":{},"deletions":[]},"typename":"Task"}},'
+                    '"root":"","subprocesses":{},"bpmn_events":[],"typename":"BpmnWorkflow","serializer_version":"1.5"}'
+                    ).encode("ascii")
 
 
 def encode_state(state_json: str) -> str:
-    return COMPRESSED + base64.b64encode(zlib.compress(state_json.encode("utf-8"), 6)).decode("ascii")
+    packer = zlib.compressobj(6, zdict=STATE_DICTIONARY)
+    packed = packer.compress(state_json.encode("utf-8")) + packer.flush()
+    return COMPRESSED_DICT + base64.b64encode(packed).decode("ascii")
 
 
 def decode_state(stored: str) -> str:
-    """The JSON state from its stored form; states saved before compression are plain JSON."""
+    """The JSON state from its stored form; states saved before compression are plain JSON, and
+    those saved before the dictionary ``z1:``."""
+    if stored.startswith(COMPRESSED_DICT):
+        unpacker = zlib.decompressobj(zdict=STATE_DICTIONARY)
+        packed = base64.b64decode(stored[len(COMPRESSED_DICT):], validate=True)
+        return (unpacker.decompress(packed) + unpacker.flush()).decode("utf-8")
     if stored.startswith(COMPRESSED):
         return zlib.decompress(base64.b64decode(stored[len(COMPRESSED):], validate=True)).decode("utf-8")
     return stored

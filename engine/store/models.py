@@ -206,8 +206,9 @@ class Case(Base):
     materials: Mapped[Optional[dict[str, Any]]]
     #: the item's time policy when the case started: a case keeps the limits it started with
     time_policy: Mapped[Optional[dict[str, Any]]]
-    #: the item's guide (办事指南) when the case started: its materials checklist and application
-    #: fields stay those it was registered under when an administrator edits the guide (0017)
+    #: the item's guide (办事指南) when the case started, stored when the item's guide changes after
+    #: it (None: the item's guide is still the one it started under): its materials checklist and
+    #: application fields stay those it was registered under when an administrator edits the guide
     guide: Mapped[Optional[dict[str, Any]]] = deferred(mapped_column(JSONType, nullable=True))
     suspended: Mapped[bool] = mapped_column(Boolean, default=False)
     #: set while an administrator has suspended the case (挂起, engine/operations.py): {"at", "by",
@@ -224,8 +225,8 @@ class Case(Base):
 
     @property
     def started_guide(self) -> dict[str, Any]:
-        """The guide the case was registered under (the item's, for a case started before 0016
-        kept none)."""
+        """The guide the case was registered under: the item's while that has not changed since
+        (a case stores a copy only when the item's guide changes: ``catalogue.keep_started_guides``)."""
         return self.guide if self.guide is not None else (self.item.guide or {})
 
 

@@ -30,6 +30,7 @@ from engine.clock import china_date
 from engine.store.models import Clock, Deadline, Task
 from engine.timelimits.policy import TimePolicy, policy_from_json
 from engine.timelimits.workdays import WorkCalendar, WorkdayAnswer
+from engine.runtime.projection import pending_compact
 
 if TYPE_CHECKING:
     from engine.unit_of_work import CommandContext, OpenCase
@@ -90,6 +91,7 @@ class CaseTime:
     # what they create), so the lists stay what the database would answer. Cancelled and failed
     # deadlines, which no rule looks at again, are left out so a long-lived case costs the same.
     _clocks: list[Clock] | None = None
+    pending_before: dict[str, list] | None = None  # set by _load (compact, as stored_observed takes it)
     _deadlines: dict[int, list[Deadline]]  # by id(clock)
 
     def _load(self) -> list[Clock]:
@@ -105,6 +107,8 @@ class CaseTime:
                 if clock is not None:
                     self._deadlines[id(clock)].append(deadline)
             self._clocks = clocks
+            # the pending deadlines as the command found them: the history entry keeps what changed
+            self.pending_before = pending_compact(d for found in self._deadlines.values() for d in found)
         return self._clocks
 
     def track_clock(self, clock: Clock, task: Task | None = None) -> None:
