@@ -34,7 +34,11 @@ TEMPORARY_LENGTH = 12
 
 
 def temporary_password() -> str:
-    return "".join(secrets.choice(_ALPHABET) for _ in range(max(TEMPORARY_LENGTH, MIN_PASSWORD)))
+    """Random, with letters and digits both (the rule a chosen password must meet too)."""
+    while True:
+        password = "".join(secrets.choice(_ALPHABET) for _ in range(max(TEMPORARY_LENGTH, MIN_PASSWORD)))
+        if any(c.isdigit() for c in password) and any(c.isalpha() for c in password):
+            return password
 
 
 def _name(value: str, what: str, limit: int = 128) -> str:
