@@ -105,7 +105,8 @@ def browser_login(page, server: str, username: str, password: str = DEMO_PASSWOR
     page.goto(f"{server}/login")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
+    # the login form's own button: a page that still shows someone signed in has 退出 first
+    page.locator("main").get_by_role("button", name="登录").click()
     page.wait_for_url(f"{server}/")
 
 
