@@ -7,7 +7,6 @@ from flask import Blueprint, Response, flash, g, redirect, render_template, requ
 from engine.clock import china_date
 from engine.commands import COMMANDS, DecideWarning, DetectFindings, IssueWarning
 from engine.errors import BadInput, Conflict, NotAllowed, NotFound
-from engine.store.models import Department
 from engine.supervision.board import board, board_scope
 from engine.supervision.report import monthly_report, report_csv, report_xlsx
 from engine.supervision.scheme import targets

@@ -71,7 +71,7 @@ def _tell_handlers(ctx: CommandContext, case: OpenCase, title: str, body: str) -
     """Those holding the case's open steps hear why they cannot act (or can again); a message,
     not part of the recorded result, so histories recorded before it still replay alike."""
     users: dict[int, Any] = {}
-    for task in ctx.session.scalars(select(Task).where(Task.case_id == case.row.id, Task.state == TaskState.READY)):
+    for task in case.ready_rows():  # the open steps the executor reads for the history anyway
         users.update((u.id, u) for u in alerts.handlers(ctx.session, task))
     alerts.send(ctx.session, list(users.values()), case=case.row, kind="operation", title=title, body=body, at=ctx.at)
 

@@ -238,7 +238,7 @@ def report_xlsx(report: dict[str, Any]) -> bytes:
             cell.font = bold
         if name == "超期与红牌":  # two tables, each with a title and a heading row
             for r, row in enumerate(rows, start=1):
-                if row and row[0] in ("办件编号",) or (row and str(row[0]).startswith(("超期办结", "月末仍亮"))):
+                if row and str(row[0]).startswith(("办件编号", "超期办结", "月末仍亮")):
                     for cell in sheet[r]:
                         cell.font = bold
         if name == "单位排名":
