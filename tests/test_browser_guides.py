@@ -13,7 +13,7 @@ from engine.catalogue import read_entry
 from engine.commands import StartCase
 from engine.store.models import Case, Item
 
-from .helpers import browser_login, look_at
+from .helpers import browser_login, look_at, new_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(200)  # what the file store recognises as PNG
@@ -100,7 +100,9 @@ def test_admin_edits_materials_and_a_limit_sees_the_record_exports_and_is_told_w
     expect(page.get_by_label("法定时限", exact=True)).to_be_in_viewport()
 
     # the window: a new application is asked for the new material; the earlier case keeps its limits
-    page.context.clear_cookies()
+    # the clerk at another desk: a browser context of their own (clearing the administrator's
+    # cookies on this page raced with the page's own requests and lost the login form's token)
+    clerk_context, page = new_page(page.context.browser)
     browser_login(page, server, "chuangkou")
     page.goto(f"{server}/register/SCJG-SPJY")
     new_material = page.get_by_role("cell", name="从业人员健康证明", exact=False).first
@@ -111,3 +113,4 @@ def test_admin_edits_materials_and_a_limit_sees_the_record_exports_and_is_told_w
     look_at(page, "guide-register")
     with seeded.reader() as session:
         assert session.scalar(select(Case).where(Case.number == earlier)).time_policy["promised_days"] == 10
+    clerk_context.close()
