@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from sqlalchemy import bindparam, event, select
-from sqlalchemy.orm import Session, joinedload, undefer
+from sqlalchemy.orm import Session, undefer
+from sqlalchemy.orm.attributes import set_committed_value
 
 from engine import outcomes
 from engine.actors import Actor
@@ -19,7 +20,7 @@ from engine.runtime.definitions import ProcessDefinition
 from engine.runtime.projection import department_ids, open_tasks, project_tasks
 from engine.runtime.spiff import run_engine, submit_task
 from engine.store.enums import TaskKind, TaskState
-from engine.store.models import Case, Item, Meta, Task
+from engine.store.models import Case, Department, Item, Meta, ProcessVersion, Task
 from engine.timelimits import reactions, timers
 from engine.timelimits.case_time import CaseTime
 from engine.timelimits.workdays import VERSION_KEY as CALENDAR_VERSION_KEY
@@ -56,11 +57,13 @@ def _lock_statement(column, skip_locked: bool):
             case_id = select(Case.id).where(column == value).scalar_subquery()
         else:
             case_id = select(column.class_.case_id).where(column == value).scalar_subquery()
+        # the four rows as entities of one plain join, their relationships set by ``lock_case``:
+        # the ORM prepares a joined eager load's row processing anew on every execution
         query = _LOCK_STATEMENTS[key] = (
-            select(Case, _CALENDAR_VERSION).where(Case.id == case_id)
-            .options(joinedload(Case.item, innerjoin=True).joinedload(Item.department, innerjoin=True),
-                     joinedload(Case.process_version, innerjoin=True),
-                     undefer(Case.workflow_state))
+            select(Case, Item, Department, ProcessVersion, _CALENDAR_VERSION)
+            .join(Item, Case.item_id == Item.id).join(Department, Item.department_id == Department.id)
+            .join(ProcessVersion, Case.process_version_id == ProcessVersion.id)
+            .where(Case.id == case_id).options(undefer(Case.workflow_state))
             .with_for_update(of=Case, skip_locked=skip_locked))
     return query
 
@@ -88,8 +91,12 @@ class CommandContext:
             if skip_locked and self.session.scalar(_case_of(column, value)) is not None:
                 raise Skipped("办件正被其他操作锁定")
             raise NotFound(missing or f"办件 {value} 不存在")
-        self.calendar_version = int(found[1]) if found[1] else 0
-        return found[0]
+        case, item, department, version, calendar = found
+        set_committed_value(item, "department", department)
+        set_committed_value(case, "item", item)
+        set_committed_value(case, "process_version", version)
+        self.calendar_version = int(calendar) if calendar else 0
+        return case
 
     def case_by_number(self, number: str) -> Case:
         return self.lock_case((Case.number, number), missing=f"办件 {number} 不存在")
