@@ -6,7 +6,8 @@ chain (``cases.last_seq`` and ``cases.history_head``), so entries removed from t
 whole table emptied, are found as well as a row changed, deleted or moved to another seq.
 
 The canonical form is sorted-key compact JSON of the entry's values *as they read back from the
-database* (PostgreSQL's JSONB normalizes numbers, SQLite stores JSON text), and times as UTC with
+database* (JSON text on both since migration 0018; PostgreSQL's JSONB, which the columns were
+before, normalizes numbers), and times as UTC with
 microseconds: the same bytes on both databases. ``seal`` therefore hashes what the database will
 return, not what the command produced. Migration 0005 spells out the same form to hash the
 entries that existed before the chain (a revision never imports this module).
@@ -23,11 +24,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import bindparam, cast, select, text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from engine.store.models import Case, HistoryEntry, JSONType
+from engine.store.models import Case, HistoryEntry
 
 GENESIS = "approvals-history-chain/1:"
 #: the entry's values that the hash covers, besides the case key (in the genesis), seq and time
@@ -61,24 +61,11 @@ def entry_hash(previous: str, entry: HistoryEntry) -> str:
 
 
 def as_stored(session: Session, values: dict[str, Any]) -> dict[str, Any]:
-    """The JSON values as the database will hand them back."""
-    text_form = json.loads(json.dumps(values))  # SQLite keeps the JSON text as written
-    if session.get_bind().dialect.name == "postgresql" and _has_float(text_form):
-        # JSONB normalizes numbers (1e2 reads back as 100): ask the database itself. Without
-        # floats JSONB hands back what JSON text does (keys are compared sorted), so commands
-        # whose values hold none save the round trip.
-        return session.scalar(select(cast(bindparam("values", values, type_=JSONType), JSONB)))
-    return text_form
-
-
-def _has_float(value: Any) -> bool:
-    if isinstance(value, float):
-        return True
-    if isinstance(value, dict):
-        return any(_has_float(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_float(v) for v in value)
-    return False
+    """The JSON values as the database will hand them back: the history keeps JSON text on both
+    databases (on PostgreSQL ``json``, not ``jsonb``, since migration 0018), so what reads back is
+    what the JSON text of the values gives. (Entries written while the columns were JSONB hold
+    JSONB's normalized numbers, and read back as those, which their hashes cover.)"""
+    return json.loads(json.dumps(values))
 
 
 def seal(session: Session, entry: HistoryEntry, case: Case) -> dict[str, Any]:

@@ -222,7 +222,7 @@ def _item_head_check(session: Session, actor: Actor, subject: Subject) -> Grant:
 
 def _extension_approver(session: Session, actor: Actor, subject: Subject) -> Grant:
     case = subject.case
-    approver = extension_approver(case.item, policy_from_json(case.time_policy))
+    approver = extension_approver(case.item, policy_from_json(case.started_policy))
     if actor.user_id is not None and approver.allows(actor):
         return ALLOWED
     raise NotAllowed(approver.refusal(case.item))

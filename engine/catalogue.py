@@ -21,18 +21,18 @@ from typing import Any
 
 import yaml
 from jsonschema import Draft202012Validator
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import DataError, IntegrityError
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session
 
 from engine import content
 from engine.runtime.definitions import Problems, check_time_limits, parse_cached, parse_xml
 from engine.runtime.values import MAX_INT, MAX_NUMBER_CHARS, MIN_INT, check_text
 from engine.store.db import Database
-from engine.store.models import Case, Department, Item
+from engine.store.models import Department, Item
 from engine.timelimits.policy import TimePolicy, policy_from_json
 
-from .deploy import deploy
+from .deploy import deploy, keep_started
 from .intake import FIELD_TYPES
 from .documents import rule_problem
 from .errors import ApprovalError, BadInput
@@ -390,26 +390,10 @@ def check_entry(session: Session, entry: Entry, content: bytes, filename: str) -
 
 def store_entry(item: Item, data: dict[str, Any], policy: TimePolicy) -> None:
     """What the catalogue keeps of a checked entry on its item (cases keep what they started with)."""
-    guide = _guide(data)
-    if guide != item.guide:
-        keep_started_guides(item)
+    guide, time_policy = _guide(data), policy.to_dict()
+    keep_started(item, guide=guide != item.guide, policy=time_policy != item.time_policy)
     item.guide, item.numbering = guide, data.get("numbering")
-    item.time_policy = policy.to_dict()
-
-
-def keep_started_guides(item: Item) -> None:
-    """Before the item's guide changes: give the guide as it is now to the item's cases that read
-    it from the item. A case keeps the guide it was registered under (``Case.started_guide``), but
-    stores it only once the item's guide has changed since: until then it is the item's (0.7 KB a
-    case saved; docs/performance.md). The item row is locked first, and ``StartCase`` reads the item
-    with a share lock, so no case started under the old guide is committed after this update."""
-    session = object_session(item)
-    session.execute(select(Item.id).where(Item.id == item.id).with_for_update())
-    session.execute(update(Case).where(Case.item_id == item.id, Case.guide.is_(None))
-                    .values(guide=item.guide or {}).execution_options(synchronize_session=False))
-    for case in list(session.identity_map.values()):  # a case row already loaded reads the copy
-        if isinstance(case, Case) and case.item_id == item.id and "guide" in case.__dict__ and case.guide is None:
-            session.expire(case, ["guide"])
+    item.time_policy = time_policy
 
 
 def load_file(session: Session, path: Traversable, bpmn_dir: Traversable, *, loaded_by: str,

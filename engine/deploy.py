@@ -4,13 +4,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, object_session
 
 from engine.runtime.definitions import ProcessDefinition, parse_cached
 from engine.runtime.values import check_text
 from .errors import BadInput, BpmnError, NotFound
-from engine.store.models import Department, Item, ProcessVersion, VersionActivation
+from engine.store.models import Case, Department, Item, ProcessVersion, VersionActivation
 from engine.timelimits.policy import TimePolicy
 
 
@@ -65,10 +65,40 @@ def deploy(session: Session, content: bytes, filename: str, item_code: str, *, d
 
 
 def set_time_policy(session: Session, item_code: str, settings: dict) -> TimePolicy:
-    """Validate and store an item's time limits; cases started before keep theirs (``Case.time_policy``)."""
+    """Validate and store an item's time limits; cases started before keep theirs (``Case.started_policy``)."""
     item = session.scalar(select(Item).where(Item.code == item_code))
     if item is None:
         raise NotFound(f"审批事项 {item_code} 不存在")
     policy = TimePolicy.from_dict(settings)
+    keep_started(item, policy=policy.to_dict() != item.time_policy)  # cases started before keep theirs
     item.time_policy = policy.to_dict()
     return policy
+
+
+def keep_started(item: Item, *, guide: bool = False, policy: bool = False) -> None:
+    """Before the item's guide (``guide``) or time policy (``policy``) changes: give the guide or
+    policy as it is now to the item's cases that read it from the item. A case keeps the guide it
+    was registered under (``Case.started_guide``) and the time limits it started with
+    (``Case.started_policy``), but stores them only once the item's have changed since: until then
+    they are the item's (0.7 KB and 0.45 KB a case saved; docs/performance.md). The item row is
+    locked first, and ``StartCase`` reads the item with a share lock, so no case started under the
+    old guide or policy is committed after this update."""
+    if not (guide or policy):
+        return
+    session = object_session(item)
+    session.execute(select(Item.id).where(Item.id == item.id).with_for_update())
+    kept = []
+    if guide:
+        session.execute(update(Case).where(Case.item_id == item.id, Case.guide.is_(None))
+                        .values(guide=item.guide or {}).execution_options(synchronize_session=False))
+        kept.append("guide")
+    if policy:  # an item without a policy has the defaults: the case keeps them written out
+        session.execute(update(Case).where(Case.item_id == item.id, Case.time_policy.is_(None))
+                        .values(time_policy=item.time_policy or TimePolicy().to_dict())
+                        .execution_options(synchronize_session=False))
+        kept.append("time_policy")
+    for case in list(session.identity_map.values()):  # a case row already loaded reads the copy
+        if isinstance(case, Case) and case.item_id == item.id:
+            stale = [name for name in kept if name in case.__dict__ and getattr(case, name) is None]
+            if stale:
+                session.expire(case, stale)

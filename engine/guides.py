@@ -6,7 +6,7 @@ that entry, and runs the very checks ``approvals catalogue load`` runs on a file
 (``engine.catalogue.read_entry``'s loader and schema, then ``check_entry``), reporting every schema
 problem at once, each with its field. The command that stores the result is ``EditGuide``
 (``engine/commands/catalogue.py``). Cases keep the guide and the time limits they started with
-(``Case.guide``, ``Case.time_policy``): an edit applies to new applications only.
+(``Case.started_guide``, ``Case.started_policy``): an edit applies to new applications only.
 """
 from __future__ import annotations
 

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from engine.executor import Engine
 from engine.replay import Replayer, export_case
-from engine.runtime.projection import observe, open_tasks, snapshot
+from engine.runtime.projection import full_ready, observe, open_tasks, snapshot
 from engine.runtime.spiff import decode_state, ready_user_tasks
 from engine.store.db import Database
 from engine.store.models import Case, Clock, Deadline, Document, HistoryEntry
@@ -158,7 +158,8 @@ class Checker:
             problems.append(Problem(case.number, "tasks", "待办任务与流程状态不符：" + "；".join(parts)))
         last = session.scalar(select(HistoryEntry).where(HistoryEntry.case_id == case.id)
                               .order_by(HistoryEntry.seq.desc()).limit(1))
-        if last is not None and _unlabelled(last.ready_tasks) != _unlabelled(snapshot(rows)):
+        # both in the full form: entries written before keep an unclaimed task's "assignee": null
+        if last is not None and _unlabelled(full_ready(last.ready_tasks)) != _unlabelled(full_ready(snapshot(rows))):
             problems.append(Problem(case.number, "tasks", f"待办任务与最后一条历史记录（第 {last.seq} 条）不符：记录为 "
                                     f"{_short(last.ready_tasks)}，实际为 {_short(snapshot(rows))}"))
         return problems

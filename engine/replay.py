@@ -14,6 +14,7 @@ import json
 import multiprocessing
 import os
 import time
+from types import SimpleNamespace
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Callable
@@ -37,7 +38,7 @@ from .executor import Engine
 from engine.store.models import CalendarDay, CalendarYear, Case, Deadline, Department, HistoryEntry, Item, ProcessVersion, Task, User, UserRole
 from engine.timelimits.policy import policy_from_json
 from engine.read.queries import case_history, iso
-from engine.runtime.projection import expand_observed
+from engine.runtime.projection import expand_observed, full_ready, full_result, started_version
 from engine.timelimits.workdays import WorkCalendar, calendar_version, import_year
 
 FORMAT = "approvals-history/2"  # 2: each command's inputs apart from its result
@@ -61,22 +62,26 @@ def export_case(session: Session, case: Case) -> dict[str, Any]:
     """The history with the version the case started on (``process``) and, for a case migrated
     since (``migrate_case``), the versions it moved to (``migrated_to``), so a replay has them."""
     entries = case_history(session, case)
-    version = _version(session, case, entries[0].payload.get("version") if entries else None)
+    started = entries[0].payload.get("version") if entries else None
+    started = started or started_version(case, (e.payload for e in entries if e.command == "migrate_case"))
+    version = _version(session, case, started)
     bpmn = session.scalar(select(type(version).bpmn_xml).where(type(version).id == version.id))
     targets = []
     for e in entries:
         if e.command == "migrate_case" and e.inputs.get("to") not in [t.content_hash for t in targets]:
             targets.append(_version(session, case, e.inputs.get("to")))
     # the observed time-limit state in full (the history keeps the deadlines as changes)
+    # and the result and ready tasks as they were written before the history left out what the
+    # case row has (``full_result``, ``full_ready``)
     commands = [{"seq": e.seq, "command": e.command, "actor": e.actor, "at": iso(e.at), "inputs": e.inputs,
-                 "result": e.payload,
-                 "observed": {"ready_tasks": e.ready_tasks, "case_state": e.case_state, **(observed or {})}}
+                 "result": full_result(e.command, e.payload, case, started),
+                 "observed": {"ready_tasks": full_ready(e.ready_tasks), "case_state": e.case_state, **(observed or {})}}
                 for e, observed in zip(entries, expand_observed(e.observed for e in entries))]
     return {
         "format": FORMAT,
         "case": {"number": case.number, "key": case.key, "applicant": case.applicant, "state": case.state},
         "item": {"code": case.item.code, "name": case.item.name, "department": case.item.department.code,
-                 "time_policy": case.time_policy, **_guide(case, entries)},
+                 "time_policy": case.started_policy, **_guide(case, entries)},
         "process": {"id": version.process_id, "version": version.version, "hash": version.content_hash,
                     "filename": version.filename, "bpmn": bpmn},
         **({"migrated_to": [{"version": t.version, "hash": t.content_hash, "filename": t.filename,
@@ -399,7 +404,8 @@ class Replayer:
         if got is None or got["seq"] != n:
             return diverged("没有产生办理记录")
         observed = entry["observed"]
-        actual = {"ready_tasks": got["ready_tasks"], "case_state": got["case_state"], **(got["observed"] or {})}
+        # what the engine stored, in the full form the recorded file has (``full_ready``, ``full_result``)
+        actual = {"ready_tasks": full_ready(got["ready_tasks"]), "case_state": got["case_state"], **(got["observed"] or {})}
         if _unlabelled(observed["ready_tasks"]) != _unlabelled(actual["ready_tasks"]):
             return diverged("待办任务", observed["ready_tasks"], actual["ready_tasks"])
         for key, what in (("case_state", "办件状态"), ("case", "时限状态"), ("deadlines", "待触发的期限")):
@@ -409,7 +415,8 @@ class Replayer:
             return diverged("命令输入", inputs, got["inputs"])
         skip = NOT_COMPARED.get(entry["command"], set())
         expected_payload = {k: v for k, v in payload.items() if k not in skip}
-        actual_payload = {k: v for k, v in got["payload"].items() if k not in skip}
+        started = SimpleNamespace(key=getattr(command, "key", None), number=getattr(command, "number", None))
+        actual_payload = {k: v for k, v in full_result(entry["command"], got["payload"], started, version).items() if k not in skip}
         if expected_payload != actual_payload:
             return diverged("命令结果", expected_payload, actual_payload)
         return None

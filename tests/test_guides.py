@@ -168,9 +168,38 @@ def test_a_limit_change_never_touches_a_case_already_accepted_only_new_ones(flow
     assert deadline(seeded, after.number, "decision/yellow").due_on == date(2026, 3, 10)  # 5 days
     assert deadline(seeded, after.number, "decision/red").due_on == date(2026, 3, 24)  # 15 days
     with seeded.reader() as session:
-        policies = {c.number: policy_from_json(c.time_policy) for c in session.scalars(select(Case))}
+        cases = {c.number: c for c in session.scalars(select(Case))}
+        policies = {number: policy_from_json(c.started_policy) for number, c in cases.items()}
+        # the case started before the edit got its own copy of the old policy; the one after reads the item's
+        assert cases[before.number].time_policy["promised_days"] == 10 and cases[after.number].time_policy is None
     assert (policies[before.number].promised_days, policies[before.number].statutory_days) == (10, 20)
     assert (policies[after.number].promised_days, policies[after.number].statutory_days) == (5, 15)
+
+
+def test_a_case_stores_its_policy_only_once_the_item_s_changes_and_statistics_read_either(flow, seeded, clock):
+    """A case reads its item's time policy until that changes (``Case.started_policy``): then the
+    cases that read it get a copy of the old one first, whichever way the item's policy changes."""
+    from engine.deploy import set_time_policy
+    from engine.supervision.statistics import period_facts
+
+    first = flow.start()
+    with seeded.reader() as session:
+        assert session.scalar(select(Case.time_policy).where(Case.number == first.number)) is None
+    with seeded.transaction() as session:
+        old = session.scalar(select(Item.time_policy).where(Item.code == "GENERAL"))
+        set_time_policy(session, "GENERAL", {"statutory_days": old["statutory_days"], "promised_days": 6})
+    clock.set(at("2026-03-02T11:00"))
+    second = flow.start()
+    with seeded.transaction() as session:  # the same policy again: nothing to keep
+        set_time_policy(session, "GENERAL", {"statutory_days": old["statutory_days"], "promised_days": 6})
+    with seeded.reader() as session:
+        cases = {c.number: c for c in session.scalars(select(Case))}
+        assert cases[first.number].time_policy == old and cases[second.number].time_policy is None
+        assert policy_from_json(cases[second.number].started_policy).promised_days == 6
+        facts = {f.number: f for f, _, _ in period_facts(session, flow.engine.calendar(session),
+                                                        date(2026, 3, 1), date(2026, 3, 31))}
+    assert (facts[first.number].promised_days, facts[second.number].promised_days) == (old["promised_days"], 6)
+    assert facts[first.number].statutory_days == facts[second.number].statutory_days == old["statutory_days"]
 
 
 def test_materials_changed_apply_to_new_applications_only(flow, seeded, actors, clock):

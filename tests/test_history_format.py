@@ -1,6 +1,8 @@
-"""The history's stored form of the observed time-limit state (issue 13, storage): the case's
-flags whole in every entry, the pending deadlines compact and as changes since the entry before,
-folded back into the full form for every reader."""
+"""The history's stored form (issue 13, storage): of the observed time-limit state the case's flags
+in every entry (those at a new case's value left out), the pending deadlines compact and as changes
+since the entry before; the ready tasks without an unclaimed task's assignee; a start's result
+without the key, number and version the case row gives — all folded back into the full form for
+every reader."""
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -33,9 +35,14 @@ def test_changes_fold_back_into_the_full_states_including_after_entries_in_the_o
         stored.append(stored_observed(state, before))
         before = _compact(state)  # what the next command finds pending
     assert expand_observed(stored) == states
-    assert stored[3] == {"v": 2, "case": CASE}  # nothing changed: no deadlines stored at all
+    # nothing changed: no deadlines stored at all; of the flags only those not as a new case has them
+    assert stored[3] == {"v": 2, "case": {"acceptance": "accepted"}}
     assert stored[2]["dl+"] == {"decision/red": ["2026-04-02", "paused", False]} and "dl-" not in stored[2]
     assert stored[1]["dl+"]["decision/yellow.head"] == ["2026-03-17", "armed", False, "escalation"]
+    # entries of format 2 written with all four flags (before 2026-11-25) read as they did
+    assert expand_observed([{**e, "case": CASE} for e in stored]) == states
+    assert expand_observed([{"v": 2, "dl": {}}])[0]["case"] == {"acceptance": None, "decision": None, "card": None,
+                                                                "suspended": False}
     # a case written in the old form continues in the new one: its full entries are the base
     old = [states[0], states[1]]
     newer = [stored_observed(states[2], _compact(states[1])), stored_observed(states[3], _compact(states[2]))]
@@ -61,8 +68,29 @@ def test_an_engine_history_folds_to_what_the_case_shows_after_every_command(flow
         stored = list(session.scalars(select(HistoryEntry.observed).where(HistoryEntry.case_id == case.id)
                                       .order_by(HistoryEntry.seq)))
     assert shown[-1]["observed"] == now and exported[-1]["observed"]["deadlines"] == now["deadlines"]
-    assert len(now["deadlines"]) >= 3 and all("case" in s and s["v"] == 2 for s in stored)
+    assert len(now["deadlines"]) >= 3 and all(s["v"] == 2 for s in stored) and "case" not in stored[0]
     # claiming and releasing change no deadline: those entries keep only the case's flags
-    assert stored[-3:] == [{"v": 2, "case": now["case"]}] * 3
+    assert stored[-3:] == [{"v": 2, "case": {"acceptance": "accepted"}}] * 3
     assert [e["observed"] for e in shown] == [c["observed"] for c in [
         {"observed": {k: v for k, v in e["observed"].items() if k not in ("ready_tasks", "case_state")}} for e in exported]]
+
+
+def test_a_start_and_ready_tasks_are_stored_without_what_the_case_row_gives_and_read_in_full(flow, seeded, engine,
+                                                                                              actors):
+    number = flow.start(applicant="张三").number
+    task = flow.task_of("chuangkou", number)
+    engine.execute(ClaimTask(task=task.id), actors["chuangkou"])
+    with seeded.reader() as session:
+        case = get_case(session, number)
+        rows = case_history(session, case)
+        start, claimed = rows[0], rows[1]
+        assert set(start.payload) == {"data"}  # key, number and version: on the case row
+        assert "assignee" not in start.ready_tasks[0] and claimed.ready_tasks[0]["assignee"] == "chuangkou"
+        shown, exported = history_dicts(rows), export_case(session, case)
+        version = case.process_version.content_hash
+    for result in (shown[0]["result"], exported["commands"][0]["result"]):
+        assert result == {"version": version, "key": case.key, "number": number, "data": {}}
+        assert list(result) == ["version", "key", "number", "data"]  # the order exports always had
+    assert shown[0]["ready_tasks"][0]["assignee"] is None
+    assert exported["commands"][0]["observed"]["ready_tasks"][0]["assignee"] is None
+    assert exported["commands"][1]["observed"]["ready_tasks"][0]["assignee"] == "chuangkou"

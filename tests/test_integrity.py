@@ -156,7 +156,7 @@ def test_a_changed_json_value_is_named(seeded, cases, attacker):
     done, _ = cases
     attacker.drop_triggers()
     change = ("json_set(payload, '$.opinion', '不同意')" if seeded.is_sqlite
-              else "payload || '{\"opinion\": \"不同意\"}'::jsonb")
+              else "(payload::jsonb || '{\"opinion\": \"不同意\"}'::jsonb)::json")  # json since 0018
     sql(seeded, f"UPDATE case_history SET payload = {change} WHERE case_id = {case_id(seeded, done)} AND seq = 4")
     assert (only_finding(seeded).seq, only_finding(seeded).case) == (4, done)
 
@@ -230,7 +230,8 @@ def test_a_consistently_rewritten_chain_is_found_only_against_heads_kept_outside
 
 
 def test_the_chain_hashes_what_postgres_reads_back(seeded, flow):
-    """JSONB turns 1e20 into 100000000000000000000 and reorders keys: the hash is of what reads back."""
+    """JSONB turned 1e20 into 100000000000000000000 and reordered keys (the history's columns were JSONB
+    before 0018, and its entries written then are hashed so): the hash is of what reads back."""
     flow.engine.execute(StartCase(item="GENERAL", applicant="王五", data={"z": 1e20, "a": {"b": 1.5, "a": [1, 2.0]}}),
                         Actor.applicant("王五"))
     with seeded.reader() as session:

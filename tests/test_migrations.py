@@ -7,7 +7,7 @@ with the current schema, as the other tests expect it.
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timezone
 
 import pytest
 import sqlalchemy as sa
@@ -78,7 +78,7 @@ def stamped(db: Database) -> str | None:
 def test_upgrade_head_gives_exactly_the_schema_of_the_models(database):
     """What keeps every migration honest: change a model without a revision (or the other way
     round) and this lists the difference."""
-    upgrade_for_real(database)
+    database.create_schema()  # what `approvals db upgrade` does
     assert differences(database) == []
     assert stamped(database) == migrate.head()
 
@@ -262,6 +262,64 @@ def test_cases_made_at_the_baseline_run_on_after_upgrading_to_head(database, ver
     with pytest.raises(sa.exc.DBAPIError, match="append-only"):
         with database.engine.begin() as connection:
             connection.exec_driver_sql("DELETE FROM case_history")
+
+
+@pytest.mark.slow
+def test_0018_keeps_every_case_s_policy_and_every_chain_written_before(database):
+    """0018: a case's policy NULL meant the defaults and is written out; one equal to its item's
+    is read from the item; one of its own stays. On PostgreSQL the history's JSON becomes ``json``
+    and its hashes bytes: entries written before — one with numbers JSONB normalised — still verify."""
+    from engine.audit import canonical, chain, verify
+    from engine.timelimits.policy import TimePolicy
+
+    upgrade_for_real(database, migrate.BASELINE)
+    with database.engine.begin() as connection:
+        migration_fixture.load(connection)
+    with migrate._migration_connection(database) as connection:  # foreign keys off, as the migrator has them
+        command.upgrade(migrate.alembic_config(connection), "0017")
+    waiting, reviewing, concluded = migration_fixture.NUMBERS
+    own = {**TimePolicy().to_dict(), "promised_days": 7}
+    tables = sa.MetaData()
+    tables.reflect(database.engine, only=["cases", "items", "case_history"])
+    cases, history = tables.tables["cases"], tables.tables["case_history"]
+    with database.engine.begin() as connection:
+        assert connection.scalar(select(tables.tables["items"].c.time_policy)) is not None
+        connection.execute(sa.update(cases).where(cases.c.number == waiting).values(time_policy=sa.null()))
+        connection.execute(sa.update(cases).where(cases.c.number == concluded).values(time_policy=own))
+        # an entry whose values JSONB normalises (1e20, 1.50), hashed as it read back at 0017
+        row = connection.execute(select(cases).where(cases.c.number == concluded)).one()
+        values = {"inputs": {"note": "x"}, "payload": {"z": 1e20, "a": [1.50, "中文"]}, "ready_tasks": [],
+                  "observed": {"case": {"acceptance": "accepted"}}}
+        if ON_POSTGRES:
+            values = {k: connection.scalar(select(sa.cast(sa.literal(json.dumps(v)), sa.dialects.postgresql.JSONB)))
+                      for k, v in values.items()}
+        when = at("2026-03-03T09:00")
+        digest = chain(row.history_head, canonical(row.last_seq + 1, "note_case", "admin", when, row.state, values))
+        stored_at = when if ON_POSTGRES else when.astimezone(timezone.utc).replace(tzinfo=None)  # SQLite: naive UTC
+        connection.execute(sa.insert(history).values(case_id=row.id, seq=row.last_seq + 1, command="note_case",
+                                                     actor="admin", at=stored_at, case_state=row.state, hash=digest,
+                                                     **values))
+        connection.execute(sa.update(cases).where(cases.c.id == row.id)
+                           .values(last_seq=row.last_seq + 1, history_head=digest))
+    database.create_schema()  # what `approvals db upgrade` does
+    assert differences(database) == []
+    with database.reader() as session:
+        report = verify(session)
+        assert report.ok and report.entries == 1 + 2 + 4 + 1, report.to_dict()
+        rows = {c.number: c for c in session.scalars(select(Case))}
+        assert rows[waiting].time_policy == TimePolicy().to_dict()  # what NULL meant: the defaults
+        assert rows[reviewing].time_policy is None  # the item's, unchanged since
+        assert rows[reviewing].started_policy == rows[reviewing].item.time_policy
+        assert rows[concluded].time_policy == own
+        assert len(rows[concluded].history_head) == 64 and report.heads[concluded]["hash"] == digest
+    # and new entries chain on from the converted head
+    engine = Engine(database, FixedClock(at("2026-03-03T10:00")))
+    with database.reader() as session:
+        shencha = actor_for(session, "shencha")
+        task = session.scalar(select(Task).where(Task.case_id == rows[reviewing].id, Task.state == "ready"))
+    engine.execute(CompleteTask(task=task.id, data={"review_result": "pass"}), shencha)
+    with database.reader() as session:
+        assert verify(session).ok
 
 
 # ---------------------------------------------------------------- the command line

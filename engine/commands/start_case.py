@@ -5,6 +5,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, null, select
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..errors import BadInput, Conflict, NotFound
 from engine.clock import CHINA_TZ
@@ -26,7 +27,7 @@ MAX_APPLICANT = 100
 
 #: the item with its department (built once: building a statement costs more than running it)
 #: shared lock on the item: an edit of its guide waits for the starts in flight (they store no copy
-#: of the guide while it is unchanged: engine/catalogue.py ``keep_started_guides``)
+#: of the guide while it is unchanged: engine/deploy.py ``keep_started``)
 _ITEM = (select(Item).where(Item.code == bindparam("code")).options(joinedload(Item.department))
          .with_for_update(read=True, of=Item))
 
@@ -75,11 +76,18 @@ class StartCase(Command):
         row = Case(number=self.number or case_number(ctx.session, item.code, ctx.at, item.numbering),
                    key=self.key or ctx.new_key(), item=item, process_version=version,
                    applicant=self.applicant.strip(), state="running", started_at=ctx.at,
-                   last_event_at=ctx.at, last_seq=0, workflow_state="", time_policy=item.time_policy,
-                   guide=null(),  # SQL NULL (not JSON null): the item's guide, unchanged since
-                   applicant_info=applicant_info, application=application)
+                   last_event_at=ctx.at, last_seq=0, workflow_state="",
+                   # SQL NULL (not JSON null): the item's time policy and guide, unchanged since
+                   # (``Case.started_policy``, ``Case.started_guide``; engine/deploy.py ``keep_started``)
+                   time_policy=null(), guide=null(),
+                   # an application known by name only: SQL NULL, not a JSON null (9 bytes on PostgreSQL)
+                   applicant_info=null() if applicant_info is None else applicant_info,
+                   application=null() if application is None else application)
         ctx.session.add(row)
         ctx.session.flush()
+        for name in ("time_policy", "applicant_info", "application"):  # what null() wrote: no SELECT to read it
+            if name not in row.__dict__:
+                set_committed_value(row, name, None)
         return OpenCase(ctx, row, definition)
 
     def _registration(self, item: Item, at) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
@@ -105,12 +113,15 @@ class StartCase(Command):
         case.advance()
         planning.start_case(case.timekeeper)
         row = case.row
-        # The time policy the case started with is on the case row (and in every export's item),
-        # not repeated in the history: 0.45 KB a case (docs/performance.md). A policy changed on the
-        # row afterwards is still found: replaying the history under it (``approvals check``)
-        # recomputes every deadline the entries observed, and the hash chain covers those.
-        return Applied(row, {"version": row.process_version.content_hash, "key": row.key, "number": row.number,
-                             "data": data})
+        # The time policy the case started with is the item's (or on the case row once the item's
+        # changed) and in every export's item, not repeated in the history: 0.45 KB a case
+        # (docs/performance.md). A policy changed afterwards is still found: replaying the history
+        # under it (``approvals check``) recomputes every deadline the entries observed, and the
+        # hash chain covers those. The key and number are on the case row and in every export's
+        # ``case``, and the version the case started on is the one it is on until a migration,
+        # whose result names the version it left: the history keeps none of them
+        # (``projection.full_result`` gives them back to every reader).
+        return Applied(row, {"data": data})
 
     def recorded_inputs(self, case: OpenCase) -> dict[str, Any]:
         """An application known by name only is recorded as before registrations existed."""

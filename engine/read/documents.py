@@ -44,7 +44,7 @@ def end_dates(session: Session, case: Case) -> dict[str, Any]:
     """The case's promised and statutory end dates, from the decision clock's deadlines (moved
     by an extension, a suspended period or a calendar change as they happen); before acceptance
     only the limits in working days. The one source of end dates for printed sheets."""
-    policy = policy_from_json(case.time_policy)
+    policy = policy_from_json(case.started_policy)
     out: dict[str, Any] = {"promised_days": policy.promised_days, "statutory_days": policy.statutory_days,
                            "promised_on": None, "statutory_on": None, "provisional": False,
                            "extended_days": 0, "same_day": policy.promised_days == 0 or policy.statutory_days == 0}
@@ -128,7 +128,7 @@ def document_view(session: Session, case: Case, kind: str, n: int = 1) -> dict[s
         "phone": (guide.get("complaint") or {}).get("phone", ""), "dates": end_dates(session, case),
         "received_on": chinese_date(case.started_at), "accepted_on": chinese_date(case.accepted_at),
         "legal_basis": guide.get("legal_basis", []), "certificate_no": case.certificate_no,
-        "issue_days": policy_from_json(case.time_policy).issue_days,
+        "issue_days": policy_from_json(case.started_policy).issue_days,
     }
     for key in ("promised_on", "statutory_on"):
         view["dates"][key + "_text"] = chinese_date(view["dates"][key])

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, union, union_all
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, object_session
 
 from engine.actors import Actor
 from engine.clock import CHINA_TZ, china_date
@@ -18,7 +18,7 @@ from engine.errors import NotFound
 from engine.read.access import acting_for, may_handle
 from engine.read.documents import end_dates
 from engine.roles import role_name
-from engine.runtime.projection import expand_observed
+from engine.runtime.projection import expand_observed, full_ready, full_result, started_version
 from engine.runtime.values import MAX_ID, check_text
 from engine.store.enums import ClockKind, ClockState, DeadlineKind, DeadlineState, RequestKind, RequestState, TaskState
 from engine.timelimits.policy import policy_from_json
@@ -313,9 +313,18 @@ def case_dict(session: Session, case: Case) -> dict[str, Any]:
 
 def history_dict(entry: HistoryEntry, observed: dict[str, Any] | None = None) -> dict[str, Any]:
     """An entry as ``approvals case history --json`` shows it; ``observed`` in the full form
-    (``history_dicts`` folds a case's entries), else as stored."""
+    (``history_dicts`` folds a case's entries), else as stored; the result and ready tasks in the
+    full form (``full_result``: a start's key and number are on the case row)."""
+    result = entry.payload
+    if entry.command == "start_case" and "key" not in (result or {}):  # kept on the case row since 2026-11-25
+        session = object_session(entry)
+        case = session.get(Case, entry.case_id)
+        migrations = session.scalars(select(HistoryEntry.payload).where(
+            HistoryEntry.case_id == case.id, HistoryEntry.command == "migrate_case").order_by(HistoryEntry.seq))
+        result = full_result(entry.command, result, case, started_version(case, migrations))
     return {"seq": entry.seq, "command": entry.command, "actor": entry.actor, "at": iso(entry.at),
-            "inputs": entry.inputs, "result": entry.payload, "ready_tasks": entry.ready_tasks, "case_state": entry.case_state,
+            "inputs": entry.inputs, "result": result,
+            "ready_tasks": full_ready(entry.ready_tasks), "case_state": entry.case_state,
             "observed": entry.observed if observed is None else observed, "hash": entry.hash}
 
 
@@ -492,7 +501,7 @@ def case_end_dates(session: Session, case: Case, *, today: date | None = None, c
     (承诺) and statutory (法定) end of the decision clock as it stands (extensions and suspended
     days included), and in ``text`` what remains: 剩余 N 个工作日, 已超期 N 个工作日, 当日办结
     (即办件) or 已办结于 date. Before acceptance the acceptance limit is the end in sight."""
-    same_day = policy_from_json(case.time_policy).first_limit == 0
+    same_day = policy_from_json(case.started_policy).first_limit == 0
     decision = session.scalar(select(Clock).where(Clock.case_id == case.id, Clock.kind == "decision")
                               .order_by(Clock.id.desc()).limit(1))
     acceptance = None

@@ -240,7 +240,7 @@ def task_due(task: Task, *, today=None, calendar=None) -> dict[str, Any]:
     已超期 N 个工作日), 当日办结 for a 即办件, and the case's card with its meaning."""
     case = task.case
     out: dict[str, Any] = {"due_on": task.due_on.isoformat() if task.due_on else None, "remaining": None,
-                           "same_day": policy_from_json(case.time_policy).first_limit == 0,
+                           "same_day": policy_from_json(case.started_policy).first_limit == 0,
                            "suspended": case.suspended, "card": case.card,
                            "card_meaning": CARD_MEANINGS.get(case.card or "", "")}
     if case.hold:

@@ -158,11 +158,12 @@ def open_tasks(session: Session, case_id: int) -> list[Task]:
 
 def snapshot(tasks: list[Task]) -> list[dict[str, Any]]:
     """What the history records as 'ready after this command': no database ids, so it is
-    the same on every database and in replay."""
+    the same on every database and in replay. A task nobody has claimed has no ``assignee`` in
+    the stored form (``full_ready`` gives every reader ``"assignee": null`` back)."""
     return sorted(
         ({"task": t.spiff_id, "element": t.element_id, "name": t.name, "role": t.role,
           "department": _related(t, "department", Department.code, t.department_id),
-          "assignee": _related(t, "assignee", User.username, t.assignee_id) if t.assignee_id is not None else None}
+          **({"assignee": _related(t, "assignee", User.username, t.assignee_id)} if t.assignee_id is not None else {})}
          for t in tasks),
         key=lambda d: (d["element"], d["task"]))
 
@@ -210,9 +211,9 @@ def observed_state(case: Case, deadlines) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------- the stored form
 #
-# A history entry keeps ``observed["case"]`` whole (statistics and the supervision board read it
-# by JSON path in SQL), but its pending deadlines compactly and, where that is shorter, as what
-# changed since the entry before (docs/performance.md, "What a concluded case stores"):
+# A history entry keeps ``observed["case"]`` in every entry (statistics and the supervision board
+# read it by JSON path in SQL), but its pending deadlines compactly and, where that is shorter, as
+# what changed since the entry before (docs/performance.md, "What a concluded case stores"):
 #
 #   format 1 (entries written before): {"case": {...}, "deadlines": [{"key", "kind", "due_on",
 #                                       "state", "provisional"}, ...]}
@@ -222,13 +223,46 @@ def observed_state(case: Case, deadlines) -> dict[str, Any]:
 #                                      those added or changed and those no longer pending since the
 #                                      entry before (neither: nothing changed).
 #
-# A deadline's kind is the last part of its key (``decision/yellow``) and is then left out; where
-# it is not (an escalation, a reminder) it is the value's fourth element. ``expand_observed``
-# folds a case's entries, in seq order, back into format 1: every reader that wants the deadlines
-# (export, replay, ``approvals check``, ``approvals case history``) reads that. The hash chain
-# covers what is stored, as for any other value.
+# In format 2 the case's flags at their value for a new case (``CASE_DEFAULTS``: no acceptance,
+# decision or card, not suspended) are left out, and ``case`` itself when all are: a JSON path to a
+# missing key reads as SQL NULL, which the statistics read as they read a null (entries written
+# before 2026-11-25 carry all four). A deadline's kind is the last part of its key
+# (``decision/yellow``) and is then left out; where it is not (an escalation, a reminder) it is
+# the value's fourth element. ``expand_observed`` folds a case's entries, in seq order, back into
+# format 1: every reader that wants the deadlines (export, replay, ``approvals check``,
+# ``approvals case history``) reads that. The hash chain covers what is stored, as for any other
+# value.
 
 OBSERVED_FORMAT = 2
+#: the case's flags as a new case has them: left out of the stored form
+CASE_DEFAULTS = {"acceptance": None, "decision": None, "card": None, "suspended": False}
+
+
+def full_ready(tasks: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+    """An entry's stored ready tasks as ``snapshot`` made them before it left out an unclaimed
+    task's ``assignee``: what exports, replay and ``approvals case history`` show and compare."""
+    if tasks is None:
+        return None
+    return [t if "assignee" in t else {**t, "assignee": None} for t in tasks]
+
+
+def full_result(command: str, result: dict[str, Any] | None, case: Any, version: str | None) -> dict[str, Any] | None:
+    """An entry's stored result as readers see it: a start's result with the version it started
+    on (``version``: ``started_version``) and the case's key and number, which the history keeps
+    only on the case row since 2026-11-25 (replay's ``StartCase.from_record`` reads them)."""
+    if command != "start_case" or result is None or "key" in result:
+        return result
+    return {"version": result.get("version", version), "key": case.key, "number": case.number,
+            **{k: v for k, v in result.items() if k != "version"}}
+
+
+def started_version(case: Case, migrations: Iterable[dict[str, Any]]) -> str:
+    """The content hash of the version a case started on: what its first migration (``migrate_case``
+    results, in seq order) moved it from, else the version it is on (only a migration changes it)."""
+    for result in migrations:
+        if (result or {}).get("from"):
+            return result["from"]
+    return case.process_version.content_hash
 
 
 def compact_deadline(key: str, kind: str, due_on: str, state: str, provisional: bool) -> list[Any]:
@@ -250,7 +284,8 @@ def stored_observed(full: dict[str, Any], before: dict[str, list[Any]] | None) -
     for a new case) when that is shorter."""
     pending = {d["key"]: compact_deadline(d["key"], d["kind"], d["due_on"], d["state"], d["provisional"])
                for d in full["deadlines"]}
-    stored: dict[str, Any] = {"v": OBSERVED_FORMAT, "case": full["case"]}
+    flags = {k: v for k, v in full["case"].items() if k not in CASE_DEFAULTS or CASE_DEFAULTS[k] != v}
+    stored: dict[str, Any] = {"v": OBSERVED_FORMAT, **({"case": flags} if flags else {})}
     if before is None:
         return {**stored, "dl": pending}
     delta: dict[str, Any] = {}
@@ -282,8 +317,8 @@ def expand_observed(entries: Iterable[dict[str, Any] | None]) -> list[dict[str, 
         else:
             pending = {k: v for k, v in pending.items() if k not in set(stored.get("dl-", ()))}
             pending.update(stored.get("dl+", {}))
-        rest = {k: v for k, v in stored.items() if k not in ("v", "dl", "dl+", "dl-")}
-        out.append({**rest, "deadlines": [
+        rest = {k: v for k, v in stored.items() if k not in ("v", "case", "dl", "dl+", "dl-")}
+        out.append({"case": {**CASE_DEFAULTS, **stored.get("case", {})}, **rest, "deadlines": [
             {"key": key, "kind": value[3] if len(value) > 3 else key.rsplit("/", 1)[-1], "due_on": value[0],
              "state": value[1], "provisional": value[2]} for key, value in sorted(pending.items())]})
     return out

@@ -35,7 +35,8 @@ def compact_json(value) -> str:
     ``\\uXXXX`` escapes (half the bytes). The same values read back, so neither the history's hash
     (computed over values in a canonical form, engine/audit.py) nor any query changes; values written
     before read as they always did. A string that cannot be UTF-8 (a lone surrogate, which input
-    checks refuse anyway) falls back to escapes. PostgreSQL's JSONB keeps its own binary form."""
+    checks refuse anyway) falls back to escapes. PostgreSQL keeps the history's ``json`` columns as
+    this text too (migration 0018); its JSONB columns keep their own binary form."""
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     try:
         text.encode("utf-8")
@@ -68,9 +69,10 @@ class Database:
                 # (SQLite gives the -wal and -shm files the same permissions)
                 os.close(os.open(database, os.O_CREAT | os.O_RDWR, 0o600))
                 kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
-            kwargs["json_serializer"] = compact_json
         else:
             kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=20)
+        # the same compact text on PostgreSQL, which keeps the history's ``json`` columns as written
+        kwargs["json_serializer"] = compact_json
         self.engine: SAEngine = create_engine(self.url, **kwargs)
         if self.is_sqlite:
             _configure_sqlite(self.engine)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from typing import Any, Optional
 
-from sqlalchemy import (JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text,
+from sqlalchemy import (JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text,
                         UniqueConstraint, event, false, inspect, true)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column, relationship
@@ -21,6 +21,10 @@ from sqlalchemy.types import TypeDecorator
 from engine.store.enums import checks
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
+#: JSON kept as text on PostgreSQL too (``json``, not ``jsonb``): for the history's small documents,
+#: which are written once and read whole or by a JSON path, JSONB's binary form (offsets for every
+#: key and value) costs about a fifth more than compact text (migration 0018, docs/performance.md)
+JSONText = JSON()
 
 
 class UTCDateTime(TypeDecorator):
@@ -41,6 +45,26 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+class HexDigest(TypeDecorator):
+    """A sha256 digest, hex text in Python, kept as its 32 bytes (half the 64 characters of its hex
+    form; migration 0018). A digest written before as hex text reads as it is: on PostgreSQL 0018
+    converted them, on SQLite the column keeps its declared VARCHAR and holds either form."""
+
+    impl = String(64)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        return dialect.type_descriptor(LargeBinary(32) if dialect.name == "postgresql" else String(64))
+
+    def process_bind_param(self, value: Optional[str], dialect):
+        return None if value is None else bytes.fromhex(value)
+
+    def process_result_value(self, value, dialect) -> Optional[str]:
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            return bytes(value).hex()
+        return value
 
 
 class Base(DeclarativeBase):
@@ -204,7 +228,9 @@ class Case(Base):
     certificate_no: Mapped[Optional[str]] = mapped_column(String(128))  # licence/certificate at conclusion
     #: the materials checklist: {name: {"status": received|missing|deferred, "due_on": date for 容缺}}
     materials: Mapped[Optional[dict[str, Any]]]
-    #: the item's time policy when the case started: a case keeps the limits it started with
+    #: the item's time policy when the case started, stored when the item's policy changes after it
+    #: (None: the item's policy is still the one it started under, ``started_policy``): a case keeps
+    #: the limits it started with (``deploy.keep_started``; migration 0018)
     time_policy: Mapped[Optional[dict[str, Any]]]
     #: the item's guide (办事指南) when the case started, stored when the item's guide changes after
     #: it (None: the item's guide is still the one it started under): its materials checklist and
@@ -216,7 +242,7 @@ class Case(Base):
     hold: Mapped[Optional[dict[str, Any]]]
     #: the hash of the last history entry (engine/audit.py): with ``last_seq`` the head of the chain,
     #: so that entries missing from the end of the history are found
-    history_head: Mapped[Optional[str]] = mapped_column(String(64))
+    history_head: Mapped[Optional[str]] = mapped_column(HexDigest)
     workflow_state: Mapped[str] = deferred(mapped_column(Text))
     item: Mapped[Item] = relationship()
     process_version: Mapped[ProcessVersion] = relationship()
@@ -226,8 +252,15 @@ class Case(Base):
     @property
     def started_guide(self) -> dict[str, Any]:
         """The guide the case was registered under: the item's while that has not changed since
-        (a case stores a copy only when the item's guide changes: ``catalogue.keep_started_guides``)."""
+        (a case stores a copy only when the item's guide changes: ``deploy.keep_started``)."""
         return self.guide if self.guide is not None else (self.item.guide or {})
+
+    @property
+    def started_policy(self) -> dict[str, Any] | None:
+        """The time policy the case started under (None: the defaults): the item's while that has
+        not changed since (a case stores a copy only when the item's policy changes:
+        ``deploy.keep_started``). Read it with ``policy_from_json``."""
+        return self.time_policy if self.time_policy is not None else self.item.time_policy
 
 
 class Task(Base):
@@ -443,16 +476,16 @@ class HistoryEntry(Base):
     actor: Mapped[str] = mapped_column(String(128))
     at: Mapped[datetime]
     #: the command's inputs as given (None on entries written before inputs were kept apart)
-    inputs: Mapped[Optional[dict[str, Any]]]
+    inputs: Mapped[Optional[dict[str, Any]]] = mapped_column(JSONText)
     #: what the command produced: ids it minted, values it computed, whom it told; and
     #: ``on_behalf_of`` where the actor stood in for an away colleague (AB岗)
-    payload: Mapped[dict[str, Any]]
-    ready_tasks: Mapped[list[Any]]
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONText)
+    ready_tasks: Mapped[list[Any]] = mapped_column(JSONText)
     case_state: Mapped[str] = mapped_column(String(16))
     #: after the command: pending deadlines and the case's time-limit state (what replay compares)
-    observed: Mapped[dict[str, Any]]
+    observed: Mapped[dict[str, Any]] = mapped_column(JSONText)
     #: sha256 over the previous entry's hash and this entry's canonical form (engine/audit.py)
-    hash: Mapped[Optional[str]] = mapped_column(String(64))
+    hash: Mapped[Optional[str]] = mapped_column(HexDigest)
 
 
 

@@ -127,7 +127,7 @@ def _off_system(f: CaseFacts, entries, certificate_no: str | None) -> list[Detec
 
 
 def detect_case(case: Case, entries: list, calendar: WorkCalendar) -> list[Detected]:
-    f = case_facts(case.id, case.number, case.item_id, case.item.department_id, case.applicant, case.time_policy,
+    f = case_facts(case.id, case.number, case.item_id, case.item.department_id, case.applicant, case.started_policy,
                    entries, calendar)
     found: list[Detected] = []
     for rule in (_overdue, _irregular_acceptance, _refusal, _deemed, _repeated_notice):

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.store.enums import CaseState
-from engine.store.models import Case, Department, HistoryEntry, Item, User
+from engine.store.models import Case, Department, HistoryEntry, Item, JSONType, User
 from engine.timelimits.workdays import WorkCalendar
 
 from .facts import CaseFacts, case_facts, day_range
@@ -45,6 +45,9 @@ HISTORY_BATCH = 2000
 #: case's four flags, as plain values: the JSON documents stay in the database (decoding them was
 #: most of the time over a month of cases)
 _days = HistoryEntry.payload["days"].as_integer()
+#: the time policy a case started under: its own copy once the item's changed, else the item's
+#: (``Case.started_policy``)
+_POLICY = func.coalesce(Case.time_policy, Item.time_policy, type_=JSONType)
 _FLAGS = ("acceptance", "decision", "card")
 _OBSERVED = (*(HistoryEntry.observed[("case", name)].as_string().label(name) for name in _FLAGS),
              HistoryEntry.observed[("case", "suspended")].as_boolean().label("suspended"))
@@ -137,8 +140,8 @@ def period_facts(session: Session, calendar: WorkCalendar, start: date, end: dat
     conn = session.connection()  # plain rows: no ORM loading for tens of thousands of entries
     cases = conn.execute(
         select(Case.id, Case.number, Case.item_id, Item.department_id, Case.applicant,
-               Case.time_policy["promised_days"].as_integer().label("promised"),
-               Case.time_policy["statutory_days"].as_integer().label("statutory"))
+               _POLICY["promised_days"].as_integer().label("promised"),
+               _POLICY["statutory_days"].as_integer().label("statutory"))
         .join(Item, Case.item_id == Item.id)
         .where(or_((Case.started_at >= low) & (Case.started_at < high),
                    (Case.concluded_at >= low) & (Case.concluded_at < high)),

@@ -66,7 +66,7 @@ class CaseTime:
     def __init__(self, ctx: "CommandContext", case: "OpenCase"):
         self.ctx, self.case, self.session = ctx, case, ctx.session
         self.row = case.row
-        self.policy: TimePolicy = policy_from_json(case.row.time_policy)
+        self.policy: TimePolicy = policy_from_json(case.row.started_policy)
         self._new_clock_tasks: dict[int, Task] = {}  # id(clock) -> task, for clocks made in this command
         self._calendar: WorkCalendar | None = None
         self._new_deadlines: list[Deadline] = []  # armed in this command, written after its flush
