@@ -286,6 +286,7 @@ def test_0018_keeps_every_case_s_policy_and_every_chain_written_before(database)
         assert connection.scalar(select(tables.tables["items"].c.time_policy)) is not None
         connection.execute(sa.update(cases).where(cases.c.number == waiting).values(time_policy=sa.null()))
         connection.execute(sa.update(cases).where(cases.c.number == concluded).values(time_policy=own))
+        connection.execute(sa.update(cases).values(application=None))  # a JSON null, as written before
         # an entry whose values JSONB normalises (1e20, 1.50), hashed as it read back at 0017
         row = connection.execute(select(cases).where(cases.c.number == concluded)).one()
         values = {"inputs": {"note": "x"}, "payload": {"z": 1e20, "a": [1.50, "中文"]}, "ready_tasks": [],
@@ -312,6 +313,7 @@ def test_0018_keeps_every_case_s_policy_and_every_chain_written_before(database)
         assert rows[reviewing].started_policy == rows[reviewing].item.time_policy
         assert rows[concluded].time_policy == own
         assert len(rows[concluded].history_head) == 64 and report.heads[concluded]["hash"] == digest
+        assert session.scalar(select(sa.func.count()).select_from(Case).where(Case.application.is_(None))) == 3
     # and new entries chain on from the converted head
     engine = Engine(database, FixedClock(at("2026-03-03T10:00")))
     with database.reader() as session:

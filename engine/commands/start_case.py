@@ -3,9 +3,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, null, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
-from sqlalchemy.orm.attributes import set_committed_value
 
 from ..errors import BadInput, Conflict, NotFound
 from engine.clock import CHINA_TZ
@@ -77,17 +76,12 @@ class StartCase(Command):
                    key=self.key or ctx.new_key(), item=item, process_version=version,
                    applicant=self.applicant.strip(), state="running", started_at=ctx.at,
                    last_event_at=ctx.at, last_seq=0, workflow_state="",
-                   # SQL NULL (not JSON null): the item's time policy and guide, unchanged since
-                   # (``Case.started_policy``, ``Case.started_guide``; engine/deploy.py ``keep_started``)
-                   time_policy=null(), guide=null(),
-                   # an application known by name only: SQL NULL, not a JSON null (9 bytes on PostgreSQL)
-                   applicant_info=null() if applicant_info is None else applicant_info,
-                   application=null() if application is None else application)
+                   # NULL (these columns store None as SQL NULL, models.JSONOrNull): the item's time
+                   # policy and guide, unchanged since (``Case.started_policy``, ``Case.started_guide``;
+                   # engine/deploy.py ``keep_started``), and an application known by name only
+                   time_policy=None, guide=None, applicant_info=applicant_info, application=application)
         ctx.session.add(row)
         ctx.session.flush()
-        for name in ("time_policy", "applicant_info", "application"):  # what null() wrote: no SELECT to read it
-            if name not in row.__dict__:
-                set_committed_value(row, name, None)
         return OpenCase(ctx, row, definition)
 
     def _registration(self, item: Item, at) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:

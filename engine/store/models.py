@@ -25,6 +25,10 @@ JSONType = JSON().with_variant(JSONB(), "postgresql")
 #: which are written once and read whole or by a JSON path, JSONB's binary form (offsets for every
 #: key and value) costs about a fifth more than compact text (migration 0018, docs/performance.md)
 JSONText = JSON()
+#: JSON whose Python None is SQL NULL, not a JSON ``null``: for the case's columns where NULL means
+#: "the item's" (``Case.started_policy``) or "not registered", so that a query's ``IS NULL`` and
+#: ``coalesce`` see every None, whoever wrote it (migration 0018 turned the JSON nulls into NULL)
+JSONOrNull = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 
 
 class UTCDateTime(TypeDecorator):
@@ -210,9 +214,9 @@ class Case(Base):
     applicant: Mapped[str] = mapped_column(String(255), index=True)
     #: the applicant as registered (engine/intake.py): kind natural|legal, identity number or credit
     #: code, phone, legal representative, contact; None for an online application in one's own name
-    applicant_info: Mapped[Optional[dict[str, Any]]]
+    applicant_info: Mapped[Optional[dict[str, Any]]] = mapped_column(JSONOrNull)
     #: the item's application fields as filled in (the catalogue's ``application:``)
-    application: Mapped[Optional[dict[str, Any]]]
+    application: Mapped[Optional[dict[str, Any]]] = mapped_column(JSONOrNull)
     state: Mapped[str] = mapped_column(String(16), default="running", index=True)
     started_at: Mapped[datetime] = mapped_column(index=True)  # case search's order, statistics' period (0007)
     concluded_at: Mapped[Optional[datetime]] = mapped_column(index=True)  # statistics: concluded in a period
@@ -231,11 +235,11 @@ class Case(Base):
     #: the item's time policy when the case started, stored when the item's policy changes after it
     #: (None: the item's policy is still the one it started under, ``started_policy``): a case keeps
     #: the limits it started with (``deploy.keep_started``; migration 0018)
-    time_policy: Mapped[Optional[dict[str, Any]]]
+    time_policy: Mapped[Optional[dict[str, Any]]] = mapped_column(JSONOrNull)
     #: the item's guide (办事指南) when the case started, stored when the item's guide changes after
     #: it (None: the item's guide is still the one it started under): its materials checklist and
     #: application fields stay those it was registered under when an administrator edits the guide
-    guide: Mapped[Optional[dict[str, Any]]] = deferred(mapped_column(JSONType, nullable=True))
+    guide: Mapped[Optional[dict[str, Any]]] = deferred(mapped_column(JSONOrNull, nullable=True))
     suspended: Mapped[bool] = mapped_column(Boolean, default=False)
     #: set while an administrator has suspended the case (挂起, engine/operations.py): {"at", "by",
     #: "reason", "item": suspended with its whole item, "clocks": the clock keys it paused} (0015)

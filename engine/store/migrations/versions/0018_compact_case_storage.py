@@ -12,7 +12,10 @@ had no policy. So:
 1. a case whose policy is NULL (or JSON null) gets the defaults written out, if its item has a
    policy now; if the item has none either, the case keeps SQL NULL (the item's: the defaults);
 2. a case whose policy is the item's as it stands is set to NULL (it reads the item's; the
-   application copies the old policy onto such cases before an item's policy changes).
+   application copies the old policy onto such cases before an item's policy changes);
+3. a JSON ``null`` in ``cases.guide``, ``applicant_info`` or ``application`` becomes SQL NULL: the
+   application now writes None as SQL NULL there (``models.JSONOrNull``), so ``IS NULL`` and
+   ``coalesce`` see every one.
 
 The defaults are spelled out below as they stand at this revision (a revision never imports the
 application).
@@ -70,6 +73,9 @@ def upgrade() -> None:
     op.execute(f"UPDATE cases SET time_policy = NULL WHERE time_policy = {json_null}")
     # 2. the item's policy as it stands: read from the item
     op.execute(f"UPDATE cases SET time_policy = NULL WHERE time_policy IS NOT NULL AND time_policy = {item_policy}")
+    # 3. the case's other JSON columns whose None is now SQL NULL (models.JSONOrNull)
+    for name in ("guide", "applicant_info", "application"):
+        op.execute(f"UPDATE cases SET {name} = NULL WHERE {name} = {json_null}")
     if postgres:
         op.execute("ALTER TABLE case_history "
                    + ", ".join(f"ALTER COLUMN {name} TYPE json USING {name}::json" for name in HISTORY_JSON)
