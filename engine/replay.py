@@ -9,17 +9,20 @@ first command after which something differs.
 """
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import multiprocessing
 import os
+import sys
+import threading
 import time
 from types import SimpleNamespace
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Callable
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -51,25 +54,24 @@ NOT_COMPARED = {"start_case": {"version", "time_policy"},
 
 # ---------------------------------------------------------------------------- export
 
-def _version(session: Session, case: Case, content_hash: str | None) -> ProcessVersion:
-    if not content_hash:
-        return case.process_version
-    return session.scalar(select(ProcessVersion).where(ProcessVersion.item_id == case.item_id,
-                                                       ProcessVersion.content_hash == content_hash)) or case.process_version
-
-
-def export_case(session: Session, case: Case) -> dict[str, Any]:
+def export_case(session: Session, case: Case, *, cache: dict | None = None) -> dict[str, Any]:
     """The history with the version the case started on (``process``) and, for a case migrated
-    since (``migrate_case``), the versions it moved to (``migrated_to``), so a replay has them."""
+    since (``migrated_to``), the versions it moved to (``migrated_to``), so a replay has them.
+
+    ``cache``: a dict kept by the caller across the cases of one batch (``replay_item``), in which
+    the parts that are the same for many cases are kept once read — the department tree, the
+    directory of a set of departments and actors, the calendar of a span of years, a version's
+    BPMN — so that exporting the next case reads only its own rows. The export is the same with or
+    without it; the batch sees the directory and the calendar as they were when first read."""
+    cache = {} if cache is None else cache
     entries = case_history(session, case)
     started = entries[0].payload.get("version") if entries else None
     started = started or started_version(case, (e.payload for e in entries if e.command == "migrate_case"))
-    version = _version(session, case, started)
-    bpmn = session.scalar(select(type(version).bpmn_xml).where(type(version).id == version.id))
+    version = _version(session, case, started, cache)
     targets = []
     for e in entries:
-        if e.command == "migrate_case" and e.inputs.get("to") not in [t.content_hash for t in targets]:
-            targets.append(_version(session, case, e.inputs.get("to")))
+        if e.command == "migrate_case" and e.inputs.get("to") not in [t["hash"] for t in targets]:
+            targets.append(_version(session, case, e.inputs.get("to"), cache))
     # the observed time-limit state in full (the history keeps the deadlines as changes)
     # and the result and ready tasks as they were written before the history left out what the
     # case row has (``full_result``, ``full_ready``)
@@ -77,20 +79,47 @@ def export_case(session: Session, case: Case) -> dict[str, Any]:
                  "result": full_result(e.command, e.payload, case, started),
                  "observed": {"ready_tasks": full_ready(e.ready_tasks), "case_state": e.case_state, **(observed or {})}}
                 for e, observed in zip(entries, expand_observed(e.observed for e in entries))]
+    item, department_id = _item(session, case, cache)
     return {
         "format": FORMAT,
         "case": {"number": case.number, "key": case.key, "applicant": case.applicant, "state": case.state},
-        "item": {"code": case.item.code, "name": case.item.name, "department": case.item.department.code,
-                 "time_policy": case.started_policy, **_guide(case, entries)},
-        "process": {"id": version.process_id, "version": version.version, "hash": version.content_hash,
-                    "filename": version.filename, "bpmn": bpmn},
-        **({"migrated_to": [{"version": t.version, "hash": t.content_hash, "filename": t.filename,
-                             "bpmn": session.scalar(select(ProcessVersion.bpmn_xml).where(ProcessVersion.id == t.id))}
-                            for t in targets]} if targets else {}),
-        "directory": _directory(session, case, entries),
-        "calendar": _calendar(session, case),
+        "item": {**item, "time_policy": case.started_policy, **_guide(case, entries)},
+        "process": {k: version[k] for k in ("id", "version", "hash", "filename", "bpmn")},
+        **({"migrated_to": [{k: t[k] for k in ("version", "hash", "filename", "bpmn")} for t in targets]}
+           if targets else {}),
+        "directory": _directory(session, case, department_id, entries, cache),
+        "calendar": _calendar(session, case, cache),
         "commands": commands,
     }
+
+
+def _version(session: Session, case: Case, content_hash: str | None, cache: dict) -> dict[str, Any]:
+    """The version of the case's item with ``content_hash`` (the case's own version when there is
+    none, or none matches) as exported: id, version, hash, filename and BPMN."""
+    key = ("version", case.item_id, content_hash or None, case.process_version_id)
+    found = cache.get(key)
+    if found is None:
+        version = None
+        if content_hash:
+            version = session.scalar(select(ProcessVersion).where(ProcessVersion.item_id == case.item_id,
+                                                                  ProcessVersion.content_hash == content_hash))
+        version = version or case.process_version
+        found = cache[key] = {
+            "id": version.process_id, "version": version.version, "hash": version.content_hash,
+            "filename": version.filename,
+            "bpmn": session.scalar(select(ProcessVersion.bpmn_xml).where(ProcessVersion.id == version.id))}
+    return found
+
+
+def _item(session: Session, case: Case, cache: dict) -> tuple[dict[str, Any], int]:
+    """The case's item as exported (code, name, department), and its department's id."""
+    key = ("item", case.item_id)
+    found = cache.get(key)
+    if found is None:
+        item = case.item
+        found = cache[key] = ({"code": item.code, "name": item.name, "department": item.department.code},
+                              item.department_id)
+    return found
 
 
 #: the parts of an item's guide (办事指南) that commands check: the application fields (提交申请 of a
@@ -109,40 +138,56 @@ def _guide(case: Case, entries: list[HistoryEntry]) -> dict[str, Any]:
     return {"guide": {k: guide[k] for k in GUIDE_CHECKED if k in guide}}
 
 
-def _directory(session: Session, case: Case, entries: list[HistoryEntry]) -> dict[str, Any]:
+def _directory(session: Session, case: Case, department_id: int, entries: list[HistoryEntry],
+               cache: dict) -> dict[str, Any]:
     """Every department (the tree is small and supervisors are found up it) and the users of the
     departments the case touched, plus every user who acted on it."""
-    departments = list(session.scalars(select(Department).order_by(Department.id)))
-    involved = {case.item.department_id} | set(session.scalars(select(Task.department_id)
+    tree = cache.get("departments")
+    if tree is None:
+        departments = list(session.scalars(select(Department).order_by(Department.id)))
+        by_id = {d.id: d for d in departments}
+        tree = cache["departments"] = (
+            {d.id: d.parent_id for d in departments},
+            [{"code": d.code, "name": d.name, "level": d.level,
+              "parent": by_id[d.parent_id].code if d.parent_id else None} for d in departments])
+    parents, listed = tree
+    involved = {department_id} | set(session.scalars(select(Task.department_id)
                                                                .where(Task.case_id == case.id)))
-    by_id = {d.id: d for d in departments}
     for department_id in list(involved):
-        parent = by_id[department_id].parent_id
+        parent = parents[department_id]
         while parent is not None:
             involved.add(parent)
-            parent = by_id[parent].parent_id
+            parent = parents[parent]
     actors = {e.actor for e in entries} | {e.payload.get("on_behalf_of") for e in entries} - {None}
-    users = session.scalars(select(User).where(User.department_id.in_(involved) | User.username.in_(actors))
-                            .order_by(User.username))
-    supervisors = session.scalars(select(User).join(UserRole).where(UserRole.role == "supervisor"))
     # A deadline that failed for good was reported to the administrators: they are in the payload.
     gave_up = any(e.command == "record_deadline_failure" and e.payload.get("failed") for e in entries)
-    admins = session.scalars(select(User).join(UserRole).where(UserRole.role == "admin")) if gave_up else []
-    people = {u.username: u for u in list(users) + list(supervisors) + list(admins)}
-    return {
-        "departments": [{"code": d.code, "name": d.name, "level": d.level,
-                         "parent": by_id[d.parent_id].code if d.parent_id else None} for d in departments],
-        "users": [{"username": u.username, "display_name": u.display_name, "department": u.department.code,
-                   "roles": u.role_codes, "active": u.active} for u in sorted(people.values(), key=lambda u: u.username)],
-    }
+    key = ("directory", frozenset(involved), frozenset(actors), gave_up)
+    found = cache.get(key)
+    if found is None:
+        users = session.scalars(select(User).where(User.department_id.in_(involved) | User.username.in_(actors))
+                                .order_by(User.username))
+        supervisors = session.scalars(select(User).join(UserRole).where(UserRole.role == "supervisor"))
+        admins = session.scalars(select(User).join(UserRole).where(UserRole.role == "admin")) if gave_up else []
+        people = {u.username: u for u in list(users) + list(supervisors) + list(admins)}
+        found = cache[key] = {
+            "departments": listed,
+            "users": [{"username": u.username, "display_name": u.display_name, "department": u.department.code,
+                       "roles": u.role_codes, "active": u.active}
+                      for u in sorted(people.values(), key=lambda u: u.username)],
+        }
+    return found
 
 
-def _calendar(session: Session, case: Case) -> list[dict[str, Any]]:
+def _calendar(session: Session, case: Case, cache: dict) -> list[dict[str, Any]]:
     """The loaded years from the case's start to a year after its last deadline."""
     last = session.scalar(select(Deadline.due_on).where(Deadline.case_id == case.id)
                           .order_by(Deadline.due_on.desc()).limit(1))
     first_year = case.started_at.year
     last_year = max(last.year if last else first_year, first_year) + 1
+    key = ("calendar", first_year, last_year)
+    found = cache.get(key)
+    if found is not None:
+        return found
     out = []
     for year in session.scalars(select(CalendarYear).where(CalendarYear.year.between(first_year, last_year))
                                 .order_by(CalendarYear.year)):
@@ -151,6 +196,7 @@ def _calendar(session: Session, case: Case) -> list[dict[str, Any]]:
         for d in days:
             (off if d.kind == "off" else makeup).append([d.day.isoformat(), d.name])
         out.append({"year": year.year, "source": year.source, "days_off": off, "makeup_days": makeup})
+    cache[key] = out
     return out
 
 
@@ -239,6 +285,11 @@ def _show(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
+#: what a restored image changes: the deployment and the item take the history's start as their time
+_REDEPLOYED = update(ProcessVersion).values(deployed_at=bindparam("at"))
+_RECREATED = update(Item).values(created_at=bindparam("at"))
+
+
 @dataclass
 class _Prepared:
     """A prepared database kept by a ``Replayer``: its image, the content hash of the version its
@@ -268,8 +319,19 @@ class Replayer:
     def __init__(self):
         self.definitions = DefinitionCache()
         self._db: Database | None = None
+        self._engine: Engine | None = None  # one engine on ``_db`` for every replay, as a server has one
         self._empty: bytes | None = None
         self._prepared: dict[str, _Prepared] = {}  # key → the prepared database
+        self._inherited: list[Any] = []  # a forked worker's copies of its parent's connections
+
+    def after_fork(self) -> None:
+        """In a process forked from the one that made this replayer: give the in-memory database a
+        connection of this process's own (the parent's is left untouched, and kept referenced so
+        that it is never closed from here). The images, parsed definitions and SQLAlchemy's
+        compiled statements are inherited, so a forked worker starts warm."""
+        if self._db is not None:
+            self._inherited.append(self._db.engine.pool)
+            self._db.engine.dispose(close=False)
 
     def _image(self, image: bytes | None = None) -> bytes | None:
         """Read (no argument) or replace the whole in-memory database: its one DB-API connection
@@ -300,9 +362,9 @@ class Replayer:
         prepared = self._prepared.get(key)
         if prepared is not None:
             self._image(prepared.image)
-            with self._db.transaction() as session:  # the one thing that differs: when it was deployed
-                session.execute(update(ProcessVersion).values(deployed_at=at))
-                session.execute(update(Item).values(created_at=at))
+            with self._db.engine.begin() as conn:  # the one thing that differs: when it was deployed
+                conn.execute(_REDEPLOYED, {"at": at})
+                conn.execute(_RECREATED, {"at": at})
             return self._db, prepared
         self._image(self._empty)
         with self._db.transaction() as session:
@@ -318,6 +380,7 @@ class Replayer:
         if self._db is not None:
             self._db.dispose()
             self._db = None
+            self._engine = None
 
     def replay(self, history: dict[str, Any], bpmn: bytes | None = None, filename: str | None = None, *,
                final: Callable[[Database], Any] | None = None) -> ReplayResult:
@@ -330,7 +393,11 @@ class Replayer:
         try:
             db, prepared = self._database(history, later_years, bpmn, filename)
             result.version = prepared.version
-            engine = Engine(db, FixedClock(parse_datetime(commands[0]["at"])), definitions=self.definitions)
+            engine = self._engine
+            if engine is None or engine.db is not db:
+                engine = self._engine = Engine(db, definitions=self.definitions)
+            engine.clock = FixedClock(parse_datetime(commands[0]["at"]))
+            engine.last_entry = None
             # the prepared database's calendar, loaded once per preparation (a history that imports
             # a schedule changes its version, and the engine reloads it as on any database)
             engine._calendar = prepared.calendar
@@ -470,6 +537,11 @@ class BatchReport:
     rows: list[BatchRow] = field(default_factory=list)
     processes: int = 1
     seconds: float = 0.0
+    method: str = ""  # how the workers were started (fork, spawn); empty in one process
+    #: CPU seconds: this process's during the batch, and each worker's (by process id) — what the
+    #: batch would take on idle cores is about ``cpu_self`` plus the largest of ``cpu_workers``
+    cpu_self: float = 0.0
+    cpu_workers: dict[int, float] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         return {k: sum(1 for r in self.rows if r.outcome == k) for k in ("same", "diverged", "failed")}
@@ -479,9 +551,9 @@ class BatchReport:
         return round(len(self.rows) / self.seconds, 1) if self.seconds > 0 else 0.0
 
 
-#: Below this many cases per process a batch is replayed in this process: starting a worker
-#: (a fresh interpreter importing the engine and SpiffWorkflow) costs about as much as replaying
-#: a few dozen cases.
+#: Below this many cases per process a batch is replayed in this process: the work has to be worth
+#: a process (with ``spawn``, where forking is not available, a fresh interpreter importing the
+#: engine and SpiffWorkflow costs about as much as replaying a few dozen cases).
 CASES_PER_PROCESS = 20
 
 
@@ -493,11 +565,30 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-def replay_item(db: Database, item_code: str, bpmn: bytes, filename: str, *, processes: int | None = None) -> BatchReport:
+def start_method() -> str:
+    """How ``replay_item`` starts its workers: ``fork`` on Linux when this process runs no other
+    thread (a thread holding a lock at the fork would leave it held in the child for ever),
+    ``spawn`` otherwise."""
+    if sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods() \
+            and threading.active_count() == 1:
+        return "fork"
+    return "spawn"
+
+
+def replay_item(db: Database, item_code: str, bpmn: bytes, filename: str, *, processes: int | None = None,
+                method: str | None = None) -> BatchReport:
     """Replay every case of an item (running and concluded) against a candidate BPMN, spread over
-    ``processes`` worker processes (default: one per core; fewer for a small batch). Each worker
-    reads its cases' histories from the database itself and prepares its throw-away database once;
-    the rows come back in case-number order whatever the number of processes."""
+    ``processes`` worker processes (default: one per core; fewer for a small batch); the rows come
+    back in case-number order whatever the number of processes.
+
+    Each process reads its cases' histories from the database itself (nothing but case numbers and
+    one row per case cross between processes), keeping what its cases share (the directory, the
+    calendar, the versions' BPMN: ``export_case``'s cache) and one throw-away database prepared
+    once. With ``fork`` (``method``, default ``start_method()``) this process replays the first
+    case itself before the workers are made, so each worker starts warm: the engine imported, the
+    candidate parsed, the throw-away database prepared and SQLAlchemy's statements compiled are all
+    inherited; a worker's first act is to open connections of its own (``Engine.dispose(close=False)``,
+    the parent's left alone). With ``spawn`` each worker imports and prepares all that itself."""
     parse_definition(bpmn, filename)  # a broken candidate is refused once, before any case
     report = BatchReport(item_code)
     with db.reader() as session:
@@ -508,27 +599,57 @@ def replay_item(db: Database, item_code: str, bpmn: bytes, filename: str, *, pro
     wanted = processes if processes is not None else min(cores(), len(numbers) // CASES_PER_PROCESS)
     in_memory = db.is_sqlite and make_url(db.url).database in (None, "", ":memory:")  # other processes cannot see it
     report.processes = max(1, min(wanted, len(numbers))) if not in_memory else 1
-    start = time.perf_counter()
-    if report.processes == 1:
-        replayer = Replayer()
-        try:
-            report.rows = [_replay_one(db, replayer, number, bpmn, filename) for number in numbers]
-        finally:
-            replayer.close()
-    else:
-        # spawn, not fork: a forked child would share the parent's open database connections
-        context = multiprocessing.get_context("spawn")
-        chunk = max(1, min(50, len(numbers) // (report.processes * 4)))
-        with context.Pool(report.processes, initializer=_worker_start,
-                          initargs=(db.url, bpmn, filename)) as pool:
-            report.rows = list(pool.imap(_worker_replay, numbers, chunksize=chunk))
+    start, cpu = time.perf_counter(), time.process_time()
+    replayer, cache = Replayer(), {}
+    try:
+        if report.processes == 1:
+            report.rows = [_replay_one(db, replayer, cache, number, bpmn, filename) for number in numbers]
+        else:
+            report.method = method or start_method()
+            report.rows = _in_workers(db, replayer, cache, numbers, bpmn, filename, report)
+    finally:
+        replayer.close()
     report.seconds = time.perf_counter() - start
+    report.cpu_self = time.process_time() - cpu
     return report
 
 
-def _replay_one(db: Database, replayer: Replayer, number: str, bpmn: bytes, filename: str) -> BatchRow:
+def _in_workers(db: Database, replayer: Replayer, cache: dict, numbers: list[str], bpmn: bytes, filename: str,
+                report: BatchReport) -> list[BatchRow]:
+    processes, method = report.processes, report.method
+    rows: list[BatchRow] = []
+    context = multiprocessing.get_context(method)
+    if method == "fork":
+        rows.append(_replay_one(db, replayer, cache, numbers[0], bpmn, filename))  # warm up, once, here
+        numbers = numbers[1:]
+        _worker.update(db=db, replayer=replayer, cache=cache, bpmn=bpmn, filename=filename)
+        gc.collect()
+        gc.freeze()  # what the workers inherit is not scanned (and so not copied) by their collector
+        try:
+            pool = context.Pool(processes, initializer=_worker_forked)
+        finally:
+            gc.unfreeze()
+    else:
+        pool = context.Pool(processes, initializer=_worker_start, initargs=(db.url, bpmn, filename))
+    # small chunks: the two workers finish within a few histories of each other
+    chunk = max(1, min(10, len(numbers) // (processes * 8)))
+    try:
+        for row, pid, cpu in pool.imap(_worker_replay, numbers, chunksize=chunk):
+            rows.append(row)
+            report.cpu_workers[pid] = cpu
+        pool.close()
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
+        _worker.clear()
+    return rows
+
+
+def _replay_one(db: Database, replayer: Replayer, cache: dict, number: str, bpmn: bytes, filename: str) -> BatchRow:
     with db.reader() as session:
-        history = export_case(session, session.scalar(select(Case).where(Case.number == number)))
+        history = export_case(session, session.scalar(select(Case).where(Case.number == number)), cache=cache)
     try:
         result = replayer.replay(history, bpmn, filename)
     except Exception as exc:  # one broken case must not hide the others
@@ -538,12 +659,24 @@ def _replay_one(db: Database, replayer: Replayer, number: str, bpmn: bytes, file
     return BatchRow(number, "diverged", result.divergence.seq, result.divergence.message())
 
 
-_worker: dict[str, Any] = {}  # in a worker process: its database, replayer and candidate
+_worker: dict[str, Any] = {}  # in a worker process: its database, replayer, export cache and candidate
 
 
 def _worker_start(url: str, bpmn: bytes, filename: str) -> None:
-    _worker.update(db=Database(url), replayer=Replayer(), bpmn=bpmn, filename=filename)
+    """A spawned worker: everything made here."""
+    _worker.update(db=Database(url), replayer=Replayer(), cache={}, bpmn=bpmn, filename=filename)
 
 
-def _worker_replay(number: str) -> BatchRow:
-    return _replay_one(_worker["db"], _worker["replayer"], number, _worker["bpmn"], _worker["filename"])
+def _worker_forked() -> None:
+    """A forked worker: ``_worker`` as the parent filled it; connections of its own."""
+    db: Database = _worker["db"]
+    _worker["inherited"] = [db.engine.pool]  # the parent's connections: never used nor closed here
+    db.engine.dispose(close=False)
+    _worker["replayer"].after_fork()
+
+
+def _worker_replay(number: str) -> tuple[BatchRow, int, float]:
+    """One case's row, with the worker's process id and the CPU time it has spent so far."""
+    w = _worker
+    row = _replay_one(w["db"], w["replayer"], w["cache"], number, w["bpmn"], w["filename"])
+    return row, os.getpid(), time.process_time()
