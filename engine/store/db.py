@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from engine.store.models import Base, Meta
+from engine.store.writer import WriterSession
 
 if TYPE_CHECKING:
     from engine.store.migrate import UpgradeResult
@@ -75,7 +76,7 @@ class Database:
         self.engine: SAEngine = create_engine(self.url, **kwargs)
         if self.is_sqlite:
             _configure_sqlite(self.engine)
-        self._writer = sessionmaker(self.engine.execution_options(sqlite_begin="IMMEDIATE"),
+        self._writer = sessionmaker(self.engine.execution_options(sqlite_begin="IMMEDIATE"), class_=WriterSession,
                                     expire_on_commit=False)
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
 
