@@ -56,13 +56,15 @@ NOT_COMPARED = {"start_case": {"version", "time_policy"},
 
 def export_case(session: Session, case: Case, *, cache: dict | None = None) -> dict[str, Any]:
     """The history with the version the case started on (``process``) and, for a case migrated
-    since (``migrated_to``), the versions it moved to (``migrated_to``), so a replay has them.
+    since (``migrate_case``), the versions it moved to (``migrated_to``), so a replay has them.
 
     ``cache``: a dict kept by the caller across the cases of one batch (``replay_item``), in which
     the parts that are the same for many cases are kept once read — the department tree, the
     directory of a set of departments and actors, the calendar of a span of years, a version's
     BPMN — so that exporting the next case reads only its own rows. The export is the same with or
-    without it; the batch sees the directory and the calendar as they were when first read."""
+    without it, but its ``directory`` and ``calendar`` are then shared with the batch's other exports
+    (read them, do not change them); the batch sees the directory and the calendar as they were when
+    first read."""
     cache = {} if cache is None else cache
     entries = case_history(session, case)
     started = entries[0].payload.get("version") if entries else None
