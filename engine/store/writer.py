@@ -151,64 +151,16 @@ def write_changes(session: Session) -> None:
     connection = session.connection()
     written = set()
     for state in new:
-        plan = _plan(state.class_)
-        mapper = plan.mapper
-        obj = state.obj()
-        if mapper.dispatch.before_insert:
-            mapper.dispatch.before_insert(mapper, connection, state)
-        _sync_relations(state, plan, new=True)
-        dict_ = state.dict
-        # as the unit of work: the values set, but None only where it means something (JSON);
-        # None for the columns without a default; and the columns' defaults for the rest
-        params = {}
-        for key, column in plan.columns:
-            if key in dict_:
-                value = dict_[key]
-                if value is not None or column in plan.eval_none:
-                    params[column.key] = value
-        for key, column in plan.columns:
-            if column.key not in params:
-                if key in plan.defaults:
-                    params[column.key] = dict_[key] = plan.defaults[key]
-                elif column.key in plan.as_none:
-                    params[column.key] = None
-        if plan.version is not None:
-            params[plan.version.key] = dict_[plan.version_key] = mapper.version_id_generator(None)
-        pk = dict_.get(plan.pk_key)
-        if pk is not None:
-            params[plan.pk.key] = pk
-        result = connection.execute(plan.insert, params)
-        if pk is None:
-            dict_[plan.pk_key] = result.inserted_primary_key[0]
-        if mapper.dispatch.after_insert:
-            mapper.dispatch.after_insert(mapper, connection, state)
+        _insert(connection, state)
         written.add(state)
-    updates: dict[tuple[_Plan, tuple[str, ...]], list[dict]] = {}
+    updates: dict[tuple[_Plan, tuple[str, ...]], list[tuple[Any, dict]]] = {}
     for state in dirty:
         plan = _plan(state.class_)
-        mapper = plan.mapper
-        obj = state.obj()
-        if mapper.dispatch.before_update:
-            mapper.dispatch.before_update(mapper, connection, state)
-        _sync_relations(state, plan, new=False)
-        dict_, committed = state.dict, state.committed_state
-        params = {}
-        for key in committed:
-            column = plan.column_of.get(key)
-            if column is None or key == plan.version_key:
-                continue
-            value = dict_.get(key)
-            if state.manager[key].impl.is_equal(value, committed[key]) is not True:
-                params[column.key] = value
-        if not params:
+        params = _update_params(connection, state, plan)
+        if params is None:
             written.add(state)  # set to what it was: nothing to write, nothing left changed
-            continue
-        params["_pk"] = dict_[plan.pk_key]
-        if plan.version is not None:
-            old = committed.get(plan.version_key, dict_[plan.version_key])
-            params["_version"] = old
-            params[plan.version.key] = dict_[plan.version_key] = mapper.version_id_generator(old)
-        updates.setdefault((plan, tuple(sorted(params))), []).append((state, params))
+        else:
+            updates.setdefault((plan, tuple(sorted(params))), []).append((state, params))
     for (plan, keys), rows in updates.items():
         statement = plan.update_statement(keys)
         if plan.version is None:
@@ -225,3 +177,57 @@ def write_changes(session: Session) -> None:
             written.add(state)
     if written:
         session._register_persistent(written)
+
+
+def _insert(connection, state) -> None:
+    """INSERT a new object's row as the unit of work would: the values set (None only where it
+    means something: JSON), else the column's default, else None; its id read back."""
+    plan = _plan(state.class_)
+    mapper = plan.mapper
+    if mapper.dispatch.before_insert:
+        mapper.dispatch.before_insert(mapper, connection, state)
+    _sync_relations(state, plan, new=True)
+    dict_ = state.dict
+    params = {}
+    for key, column in plan.columns:
+        value = dict_.get(key)
+        if key in dict_ and (value is not None or column in plan.eval_none):
+            params[column.key] = value
+        elif key in plan.defaults:
+            params[column.key] = dict_[key] = plan.defaults[key]
+        elif column.key in plan.as_none:
+            params[column.key] = None
+    if plan.version is not None:
+        params[plan.version.key] = dict_[plan.version_key] = mapper.version_id_generator(None)
+    pk = dict_.get(plan.pk_key)
+    if pk is not None:
+        params[plan.pk.key] = pk
+    result = connection.execute(plan.insert, params)
+    if pk is None:
+        dict_[plan.pk_key] = result.inserted_primary_key[0]
+    if mapper.dispatch.after_insert:
+        mapper.dispatch.after_insert(mapper, connection, state)
+
+
+def _update_params(connection, state, plan: _Plan) -> dict | None:
+    """The UPDATE parameters of a changed object (the columns whose value differs from the one
+    loaded, its id, the case's version check), or None when nothing differs."""
+    mapper = plan.mapper
+    if mapper.dispatch.before_update:
+        mapper.dispatch.before_update(mapper, connection, state)
+    _sync_relations(state, plan, new=False)
+    dict_, committed = state.dict, state.committed_state
+    params = {}
+    for key in committed:
+        column = plan.column_of.get(key)
+        if column is not None and key != plan.version_key and \
+                state.manager[key].impl.is_equal(dict_.get(key), committed[key]) is not True:
+            params[column.key] = dict_.get(key)
+    if not params:
+        return None
+    params["_pk"] = dict_[plan.pk_key]
+    if plan.version is not None:
+        old = committed.get(plan.version_key, dict_[plan.version_key])
+        params["_version"] = old
+        params[plan.version.key] = dict_[plan.version_key] = mapper.version_id_generator(old)
+    return params
