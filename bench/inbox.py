@@ -6,7 +6,7 @@ Builds N open cases (default 100,000; 20,000 with --quick) whose review step sit
 department's inbox — the worst case: every one of them belongs to the reviewer asking —
 and times the inbox as the web page runs it (the page, its count and the counts of the other
 tabs shown beside it): the first page of 待办, the last page the inbox offers (50; beyond 1,000
-it asks for a search), 预警, 超期, and a search by case number. Median and 95th percentile in
+it asks for a search), 预警, 超期, a search by case number, and one for part of a name. Median and 95th percentile in
 milliseconds, against the same on a 1,000-case baseline built in the same run. Prints
 figures, then one JSON object as the last line.
 """
@@ -35,7 +35,12 @@ QUERIES = {
     "warning_first_page": dict(tab="warning"),
     "overdue_first_page": dict(tab="overdue"),
     "search_case_number": dict(tab="todo", search="BENCH-0000777"),
+    # part of a name: a LIKE '%…%' no index range serves, so it scans ix_cases_applicant and grows
+    # with the number of cases; reported, but not among the flat figures
+    "search_name_part": dict(tab="todo", search="人777"),
 }
+#: the queries the issue's flat targets are about (a search for a part grows with the cases)
+FLAT = [name for name in QUERIES if name != "search_name_part"]
 
 
 def measure(url: str, cases: int, runs: int) -> dict:
@@ -55,7 +60,7 @@ def measure(url: str, cases: int, runs: int) -> dict:
                         inbox_count(session, actor, tab, today=today)
                 times.append((time.perf_counter() - start) * 1000)
                 cpu.append((time.process_time() - start_cpu) * 1000)
-            assert page.rows or name == "warning_first_page"
+            assert page.rows or name in ("warning_first_page", "search_name_part")
             times.sort()
             out[name] = {"median_ms": round(statistics.median(times), 2),
                          "p95_ms": round(times[int(len(times) * 0.95) - 1], 2),
@@ -89,7 +94,7 @@ def main() -> None:
         print(f"{name:<22}{g['median_ms']:>11}{g['p95_ms']:>9}{g['cpu_p95_ms']:>9}{b['median_ms']:>11}{ratio:>7}")
     result["growth_ratio_todo_first_page"] = result["todo_first_page"]["ratio"]
     result["cpu_growth_ratio_todo_first_page"] = result["todo_first_page"]["cpu_ratio"]
-    result["worst_p95_ms"] = max(result[name]["p95_ms"] for name in QUERIES)
+    result["worst_p95_ms"] = max(result[name]["p95_ms"] for name in FLAT)
     print(f"growth of the first page of 待办 from 1,000 to {cases:,} cases: "
           f"{result['growth_ratio_todo_first_page']}× (CPU time: {result['cpu_growth_ratio_todo_first_page']}×); "
           f"worst p95 {result['worst_p95_ms']} ms")

@@ -18,8 +18,8 @@ pytestmark = pytest.mark.slow
 
 
 def _reference(session, actor, tab, today) -> list[int]:
-    query, order = _inbox_query(session, actor, tab, "", today)
-    return list(session.scalars(query.with_only_columns(Task.id).order_by(*order)))
+    query, order, params = _inbox_query(session, actor, tab, "", today)
+    return list(session.scalars(query.with_only_columns(Task.id).order_by(*order), params))
 
 
 def test_every_page_and_count_is_the_plain_query_in_order(flow, seeded, engine):

@@ -5,11 +5,13 @@ them only by adding keys.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, union, union_all
+from sqlalchemy import Integer, and_, bindparam, func, or_, select, union, union_all
 from sqlalchemy.orm import Session, joinedload, object_session
 
 from engine.actors import Actor
@@ -112,59 +114,126 @@ class InboxPage:
 
 
 def _inbox_query(session: Session, actor: Actor, tab: str, search: str, today: date | None):
-    """The tab's filter and order, served by ``ix_tasks_inbox (state, department_id, role, due_on)``
-    and ``ix_tasks_done``."""
+    """The tab's query (every step it holds), its order, and the values it is read with — with a
+    search, the ids of the steps of the cases it finds."""
     if tab not in INBOX_TABS:
         raise NotFound(f"没有 “{tab}” 这一栏")
+    shape, params = _inbox_shape(actor, tab, today)
+    search = search.strip()
+    if search:
+        params["tasks"] = list(session.scalars(_SEARCH_TASKS, {"cases": _found_cases(session, search)}))
+    query, order = _tab_statements(shape, bool(search))[:2]
+    return query, order, params
+
+
+#: a whole case number, as printed on the 受理通知书: found by the number's unique index
+_WHOLE_NUMBER = re.compile(r"[A-Za-z0-9]+(-[A-Za-z0-9]+)+")
+_CASE_BY_NUMBER = select(Case.id).where(Case.number == bindparam("number"))
+#: part of the number, or part of the applicant's name: a LIKE '%…%' that no index range serves;
+#: it scans ix_cases_applicant (applicant, number), not the cases
+_CASES_LIKE = (select(Case.id).where(or_(Case.number.like(bindparam("number")), Case.applicant.like(bindparam("name"))))
+               .limit(COUNT_CAP))
+_SEARCH_TASKS = select(Task.id).where(Task.case_id.in_(bindparam("cases", expanding=True)))
+
+
+def _found_cases(session: Session, search: str) -> list[int]:
+    """The cases a search names: the one whose number it is, else those whose number or applicant
+    contains it. Found first, then their tasks through ix_tasks_case_state: the plan does not
+    depend on the database's statistics."""
+    if _WHOLE_NUMBER.fullmatch(search):
+        found = session.scalar(_CASE_BY_NUMBER, {"number": search.upper()})
+        if found is not None:
+            return [found]
+    pattern = "%" + search.replace("\\", "").replace("%", "").replace("_", "") + "%"
+    return list(session.scalars(_CASES_LIKE, {"number": pattern.upper(), "name": pattern}))
+
+
+#: what an inbox row shows of the case, item, department and assignee; not their JSON (an item's
+#: guide, a case's application and materials), which the page never shows
+_ROW_LOADS = (joinedload(Task.case).load_only(Case.number, Case.applicant, Case.suspended, Case.hold)
+              .joinedload(Case.item).load_only(Item.code, Item.name),
+              joinedload(Task.department).load_only(Department.code, Department.name),
+              joinedload(Task.assignee).load_only(User.username, User.display_name))
+
+
+#: the rows of a page of the pieces, by id
+_ROWS = select(Task).where(Task.id.in_(bindparam("tasks", expanding=True))).options(*_ROW_LOADS)
+
+
+@lru_cache(maxsize=256)
+def _tab_statements(shape: tuple, searched: bool):
+    """A tab's plain query for one shape (``_inbox_shape``), built once: the query, its order, its
+    capped count and one page of it. 已办 and a search are read this way (``ix_tasks_done``; a
+    search names its few steps by id: ``:tasks``); the other tabs' pages by their pieces."""
+    tab, _, _, dated = shape
     if tab == "done":
-        query = select(Task).where(Task.completed_by_id == actor.user_id, Task.state == TaskState.COMPLETED)
+        query = select(Task).where(Task.completed_by_id == bindparam("me"), Task.state == TaskState.COMPLETED)
         order = (Task.completed_at.desc(), Task.id.desc())
     else:
-        mine = _may_act_on(actor)
-        if tab in ("warning", "overdue") and actor.has_role("head") and actor.department_id is not None:
-            mine = or_(mine, Task.department_id == actor.department_id)  # a 负责人 watches the department
-        query = select(Task).where(Task.state == TaskState.READY, mine)
+        query = select(Task).where(Task.state == TaskState.READY, or_(*_branches(shape)))
         if tab == "warning":
             query = query.where(Task.alert == "warning")
         elif tab == "overdue":
-            query = query.where(Task.alert.in_(("yellow", "red")) | (Task.due_on < today) if today else
-                                Task.alert.in_(("yellow", "red")))
+            late = Task.alert.in_(("yellow", "red"))
+            query = query.where(late | (Task.due_on < bindparam("today")) if dated else late)
         order = (Task.due_on.asc().nulls_last(), Task.id)
-    search = search.strip()
-    if search:
-        # Find the cases first (part of the number, or part of the applicant's name: a LIKE
-        # '%…%' on one narrow table), then their tasks through ix_tasks_case_state: the plan no
-        # longer depends on the database's statistics.
-        pattern = "%" + search.replace("\\", "").replace("%", "").replace("_", "") + "%"
-        cases = select(Case.id).where(or_(Case.number.like(pattern.upper()), Case.applicant.like(pattern)))
-        case_ids = list(session.scalars(cases.limit(COUNT_CAP)))
-        task_ids = list(session.scalars(select(Task.id).where(Task.case_id.in_(case_ids))))
-        query = query.where(Task.id.in_(task_ids))
-    return query, order
+    if searched:
+        query = query.where(Task.id.in_(bindparam("tasks", expanding=True)))
+    count = select(func.count()).select_from(query.limit(COUNT_CAP + 1).subquery())
+    page = (query.options(*_ROW_LOADS).order_by(*order)
+            .limit(bindparam("per_page", type_=Integer)).offset(bindparam("offset", type_=Integer)))
+    return query, order, count, page
 
 
-def _inbox_pieces(actor: Actor, tab: str, today: date | None) -> list:
+def _inbox_shape(actor: Actor, tab: str, today: date | None) -> tuple[tuple, dict[str, Any]]:
+    """What the tab's pieces look like for this actor (``_piece_statements`` builds them once per
+    shape) and the values they are read with: the holders' ids and departments, the day."""
+    holders = [(actor.user_id, actor.department_id, actor.roles)]
+    holders += [(p.user_id, p.department_id, p.roles) for p in actor.principals]
+    head = tab in ("warning", "overdue") and actor.has_role("head") and actor.department_id is not None
+    dated = tab == "overdue" and today is not None
+    params: dict[str, Any] = {"me": actor.user_id}
+    for n, (user_id, department_id, _) in enumerate(holders):
+        params[f"user{n}"], params[f"department{n}"] = user_id, department_id
+    if head:
+        params["head_department"] = actor.department_id
+    if dated:
+        params["today"] = today
+    return (tab, tuple(tuple(sorted(roles)) for _, _, roles in holders), head, dated), params
+
+
+def _branches(shape: tuple) -> list:
+    """The steps an actor of this shape may act on, as ``_may_act_on`` has them, one branch per
+    holder and role: their department and roles, and — as a named backup (AB岗) — those of each
+    away colleague they stand in for; the steps delegated to them (委派); a 负责人's department
+    in 预警 and 超期."""
+    _, holder_roles, head, _ = shape
+    branches = [and_(Task.department_id == bindparam(f"department{n}"), Task.role == role,
+                     (Task.assignee_id.is_(None)) | (Task.assignee_id == bindparam(f"user{n}")))
+                for n, roles in enumerate(holder_roles) for role in roles]
+    branches.append(and_(Task.assignee_id == bindparam("me"), Task.delegated_by_id.is_not(None)))
+    if head:
+        branches.append(Task.department_id == bindparam("head_department"))
+    return branches
+
+
+def _inbox_pieces(shape: tuple) -> list:
     """Conditions whose union is the tab's set of tasks (``_may_act_on`` and the tab's filter), each
     narrow enough to be one ordered range read of an index: a holder's department and one role
     (``ix_tasks_inbox``; with the alert, ``ix_tasks_alert``), the steps delegated to the actor
     (``ix_tasks_assignee_state``), a 负责人's department (``ix_tasks_department_due``,
     ``ix_tasks_department_alert``) — each split into steps with and without a due date, so that
     every piece is read in ``due_on, id`` order. An OR of them, as the tab's query has it, makes
-    the database read every ready task and sort them; the pieces read only what the page shows."""
-    holders = [(actor.user_id, actor.department_id, actor.roles)]
-    holders += [(p.user_id, p.department_id, p.roles) for p in actor.principals]
-    branches = [and_(Task.department_id == department_id, Task.role == role,
-                     (Task.assignee_id.is_(None)) | (Task.assignee_id == user_id))
-                for user_id, department_id, roles in holders for role in sorted(roles)]
-    branches.append(and_(Task.assignee_id == actor.user_id, Task.delegated_by_id.is_not(None)))
-    if tab in ("warning", "overdue") and actor.has_role("head") and actor.department_id is not None:
-        branches.append(Task.department_id == actor.department_id)
+    the database read every ready task and sort them; the pieces read only what the page shows.
+    The values are bound parameters (``_inbox_shape``)."""
+    tab, _, _, dated = shape
+    branches = _branches(shape)
     if tab == "warning":
         alternatives = [(Task.alert == "warning", True)]
     elif tab == "overdue":
         alternatives = [(Task.alert == "yellow", True), (Task.alert == "red", True)]
-        if today:
-            alternatives.append((Task.due_on < today, False))  # never true without a due date
+        if dated:
+            alternatives.append((Task.due_on < bindparam("today"), False))  # never true without a due date
     else:
         alternatives = [(None, True)]
     pieces = []
@@ -177,39 +246,47 @@ def _inbox_pieces(actor: Actor, tab: str, today: date | None) -> list:
     return pieces
 
 
-def _piece_parts(query, pieces: list, limit: int) -> list:
-    return [query.with_only_columns(Task.id, Task.due_on).where(piece).order_by(Task.due_on, Task.id)
-            .limit(limit).subquery() for piece in pieces]
+@lru_cache(maxsize=256)
+def _piece_statements(shape: tuple):
+    """The tab's two statements for one shape, built once: the ranked ids (a UNION ALL of the
+    pieces, each an index range read stopping at ``:limit``) and the capped count (a UNION, which
+    drops a step two pieces share). Building and keying statements this size took most of the
+    inbox's time when they were built for every page (issue 13)."""
+    limit = bindparam("limit", type_=Integer)
+    parts = [select(Task.id, Task.due_on).where(Task.state == TaskState.READY, piece)
+             .order_by(Task.due_on, Task.id).limit(limit).subquery() for piece in _inbox_pieces(shape)]
+    ranked = union_all(*(select(part.c.id, part.c.due_on) for part in parts))
+    count = select(func.count()).select_from(union(*(select(part.c.id) for part in parts)).subquery())
+    return ranked, count
 
 
-def _ranked_ids(session: Session, query, pieces: list, limit: int) -> list[int]:
-    """The first ``limit`` task ids of ``query`` in the inbox order (due date, no date last, id),
-    read as one UNION ALL of the pieces, each an index range read stopping at ``limit``."""
-    parts = _piece_parts(query, pieces, limit)
-    rows = session.execute(union_all(*(select(part.c.id, part.c.due_on) for part in parts))).all()
+def _ranked_ids(session: Session, shape: tuple, params: dict[str, Any], limit: int) -> list[int]:
+    """The first ``limit`` task ids of the tab in the inbox order (due date, no date last, id)."""
+    rows = session.execute(_piece_statements(shape)[0], {**params, "limit": limit}).all()
     due = {task_id: due_on for task_id, due_on in rows}  # a step may be in two pieces (委派 in one's own role)
     return sorted(due, key=lambda task_id: (due[task_id] is None, due[task_id] or date.min, task_id))[:limit]
 
 
-def _pieces_count(session: Session, query, pieces: list) -> int:
-    """How many tasks the pieces hold together, no further than ``COUNT_CAP + 1``: counted by the
-    database (a UNION drops a step two pieces share), not fetched."""
-    parts = _piece_parts(query, pieces, COUNT_CAP + 1)
-    ids = union(*(select(part.c.id) for part in parts)).subquery()
-    return min(session.scalar(select(func.count()).select_from(ids)) or 0, COUNT_CAP + 1)
+def _pieces_count(session: Session, shape: tuple, params: dict[str, Any]) -> int:
+    """How many tasks the tab holds, no further than ``COUNT_CAP + 1``: counted by the database,
+    not fetched."""
+    count = session.scalar(_piece_statements(shape)[1], {**params, "limit": COUNT_CAP + 1})
+    return min(count or 0, COUNT_CAP + 1)
 
 
 def inbox_count(session: Session, actor: Actor, tab: str, *, search: str = "", today: date | None = None) -> int:
     """How many tasks a tab holds, counting no further than ``COUNT_CAP + 1``: beyond it the page
     says "1000+" and asks for a search."""
-    query = _inbox_query(session, actor, tab, search, today)[0]
+    if tab not in INBOX_TABS:
+        raise NotFound(f"没有 “{tab}” 这一栏")
     if tab == "done" or search.strip():
-        return _capped_count(session, query)
-    return _pieces_count(session, query, _inbox_pieces(actor, tab, today))
+        params = _inbox_query(session, actor, tab, search, today)[2]
+        return _capped_count(session, _inbox_shape(actor, tab, today)[0], params)
+    return _pieces_count(session, *_inbox_shape(actor, tab, today))
 
 
-def _capped_count(session: Session, query) -> int:
-    return session.scalar(select(func.count()).select_from(query.limit(COUNT_CAP + 1).subquery())) or 0
+def _capped_count(session: Session, shape: tuple, params: dict[str, Any]) -> int:
+    return session.scalar(_tab_statements(shape, "tasks" in params)[2], params) or 0
 
 
 def inbox(session: Session, actor: Actor, *, tab: str = "todo", search: str = "", page: int = 1,
@@ -217,16 +294,19 @@ def inbox(session: Session, actor: Actor, *, tab: str = "todo", search: str = ""
     """One page of a tab of the actor's inbox, what runs out first at the top (已办: newest)."""
     page = min(max(1, page), COUNT_CAP // per_page)
     check_text(search, "搜索内容", 64)
-    query, order = _inbox_query(session, actor, tab, search, today)
-    eager = (joinedload(Task.case).joinedload(Case.item), joinedload(Task.department), joinedload(Task.assignee))
+    if tab not in INBOX_TABS:
+        raise NotFound(f"没有 “{tab}” 这一栏")
+    shape = _inbox_shape(actor, tab, today)[0]
     if tab == "done" or search.strip():  # a search names its few tasks by id: one query serves it
-        total = _capped_count(session, query)
-        rows = session.scalars(query.options(*eager).order_by(*order).limit(per_page).offset((page - 1) * per_page))
+        params = _inbox_query(session, actor, tab, search, today)[2]
+        total = _capped_count(session, shape, params)
+        rows = session.scalars(_tab_statements(shape, "tasks" in params)[3],
+                               {**params, "per_page": per_page, "offset": (page - 1) * per_page})
     else:
-        pieces = _inbox_pieces(actor, tab, today)
-        total = _pieces_count(session, query, pieces)
-        shown = _ranked_ids(session, query, pieces, page * per_page)[(page - 1) * per_page:]
-        loaded = {t.id: t for t in session.scalars(select(Task).where(Task.id.in_(shown)).options(*eager))}
+        params = _inbox_shape(actor, tab, today)[1]
+        total = _pieces_count(session, shape, params)
+        shown = _ranked_ids(session, shape, params, page * per_page)[(page - 1) * per_page:]
+        loaded = {t.id: t for t in session.scalars(_ROWS, {"tasks": shown})}
         rows = [loaded[task_id] for task_id in shown]
     out = []
     for task in rows:

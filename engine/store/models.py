@@ -205,13 +205,14 @@ class Case(Base):
     """A case (办件). ``version`` gives optimistic concurrency: every command bumps it."""
 
     __tablename__ = "cases"
-    __table_args__ = checks("cases")
+    #: the applicant, and the number beside it: the inbox's search scans this narrow index alone (0019)
+    __table_args__ = (*checks("cases"), Index("ix_cases_applicant", "applicant", "number"))
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(64), unique=True)
     key: Mapped[str] = mapped_column(String(36), unique=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
     process_version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"))
-    applicant: Mapped[str] = mapped_column(String(255), index=True)
+    applicant: Mapped[str] = mapped_column(String(255))
     #: the applicant as registered (engine/intake.py): kind natural|legal, identity number or credit
     #: code, phone, legal representative, contact; None for an online application in one's own name
     applicant_info: Mapped[Optional[dict[str, Any]]] = mapped_column(JSONOrNull)
@@ -273,8 +274,9 @@ class Task(Base):
     __tablename__ = "tasks"
     __table_args__ = (
         *checks("tasks"),
-        Index("ix_tasks_inbox", "state", "department_id", "role", "due_on"),
-        Index("ix_tasks_alert", "state", "department_id", "role", "alert", "due_on", "id"),  # 0010: inbox pieces
+        # the inbox's pieces, read from the index alone (0010, 0019: engine/read/queries.py _inbox_pieces)
+        Index("ix_tasks_inbox", "state", "department_id", "role", "due_on", "id", "assignee_id"),
+        Index("ix_tasks_alert", "state", "department_id", "role", "alert", "due_on", "id", "assignee_id"),
         Index("ix_tasks_department_due", "state", "department_id", "due_on", "id"),
         Index("ix_tasks_department_alert", "state", "department_id", "alert", "due_on", "id"),
         Index("ix_tasks_done", "completed_by_id", "completed_at"),
