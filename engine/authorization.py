@@ -37,7 +37,7 @@ The policies:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -74,6 +74,17 @@ class Subject:
     task: Task | None = None
     #: for commands on no case (supervision): the finding or warning acted on, if any
     record: object | None = None
+    #: the case's open steps (by id), when the caller has read them already: a page
+    #: asking about many commands on one case reads them once (``ready_of``)
+    ready: tuple[Task, ...] | None = None
+
+
+def ready_of(session: Session, subject: Subject) -> Sequence[Task]:
+    """The subject case's open steps, by id: as given, or read."""
+    if subject.ready is not None:
+        return subject.ready
+    return list(session.scalars(select(Task).where(Task.case_id == subject.case.id, Task.state == TaskState.READY)
+                                .order_by(Task.id)))
 
 
 Check = Callable[[Session, Actor, Subject], Grant]
@@ -180,19 +191,20 @@ def _task_oversight(session: Session, actor: Actor, subject: Subject) -> Grant:
     raise NotAllowed(f"只有 {task.department.name} 的负责人或监察员可以催办")
 
 
-def acceptance_task(session: Session, case: Case, definition: ProcessDefinition) -> Task | None:
-    """The case's open acceptance step (受理), if it has one."""
+def acceptance_task(session: Session, case: Case, definition: ProcessDefinition,
+                    ready: tuple[Task, ...] | None = None) -> Task | None:
+    """The case's open acceptance step (受理), if it has one (``ready``: its open steps, if read)."""
     stage = {e for e, t in definition.user_tasks.items() if t.settings.stage == "acceptance"}
-    return next((t for t in session.scalars(select(Task).where(
-        Task.case_id == case.id, Task.state == TaskState.READY, Task.kind == TaskKind.BPMN)) if t.element_id in stage), None)
+    return next((t for t in ready_of(session, Subject(case, definition, ready=ready))
+                 if t.kind == TaskKind.BPMN and t.element_id in stage), None)
 
 
 def _acceptance_window(session: Session, actor: Actor, subject: Subject) -> Grant:
     _staff(actor, "办理受理事项")
-    task = acceptance_task(session, subject.case, subject.definition)
+    task = acceptance_task(session, subject.case, subject.definition, subject.ready)
     if task is None:
         raise Conflict(f"办件 {subject.case.number} 不在受理环节")
-    return _task_handler(session, actor, Subject(subject.case, subject.definition, task))
+    return _task_handler(session, actor, Subject(subject.case, subject.definition, task, ready=subject.ready))
 
 
 def _item_head(actor: Actor, case: Case) -> bool:
@@ -204,7 +216,7 @@ def _case_handler(session: Session, actor: Actor, subject: Subject) -> Grant:
     case = subject.case
     if _item_head(actor, case):
         return ALLOWED
-    for task in session.scalars(select(Task).where(Task.case_id == case.id, Task.state == TaskState.READY)):
+    for task in ready_of(session, subject):
         if task.delegated_by_id is not None:
             continue
         try:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from engine import operations
 from engine.actors import Actor
 from engine.clock import CHINA_TZ
-from engine.authorization import Subject
+from engine.authorization import Subject, ready_of
 from engine.commands import COMMANDS
 from engine.errors import NotAllowed, NotFound
 from engine.people import role_holders
@@ -404,7 +404,8 @@ def _shown_current(session: Session, case: Case, form: tuple, readonly: set[str]
 def case_operations(session: Session, actor: Actor, case: Case, definition: ProcessDefinition) -> dict[str, Any]:
     """The case commands the actor is offered on the case page, and per open step whether
     they may urge it (催办)."""
-    subject = Subject(case, definition)
+    ready = tuple(ready_of(session, Subject(case, definition)))  # read once for every question below
+    subject = Subject(case, definition, ready=ready)
     ops = set()
     if case.state == "running":
         ops = {t for t in ("request_supplement", "receive_supplement", "suspend_clocks", "resume_clocks",
@@ -424,12 +425,9 @@ def case_operations(session: Session, actor: Actor, case: Case, definition: Proc
             ops.discard("resume_clocks")
     if allowed(session, actor, "copy_case", subject):
         ops.add("copy_case")
-    urgeable = {t.id for t in session.scalars(select(Task).where(Task.case_id == case.id, Task.state == TaskState.READY))
-                if allowed(session, actor, "urge_task", Subject(case, definition, t))}
+    urgeable = {t.id for t in ready if allowed(session, actor, "urge_task", Subject(case, definition, t, ready=ready))}
     # 去办理: the open steps this actor may work on (as handler, backup or delegate)
-    workable = [t for t in session.scalars(select(Task).where(Task.case_id == case.id, Task.state == TaskState.READY)
-                                           .order_by(Task.created_at, Task.id))
-                if allowed(session, actor, "save_draft", Subject(case, definition, t))]
+    workable = [t for t in sorted(ready, key=lambda t: (t.created_at, t.id)) if allowed(session, actor, "save_draft", Subject(case, definition, t, ready=ready))]
     return {"operations": frozenset(ops), "urge": urgeable,
             "work": [{"id": t.id, "name": t.name} for t in workable]}
 
