@@ -209,7 +209,8 @@ class OpenCase:
                     outcomes.completed(self, task)
                 elif task.kind == "bpmn":  # withdrawn, returned, taken back: its co-signers are not needed
                     for cosign in self.ctx.session.scalars(select(Task).where(
-                            Task.followup_of_id == task.id, Task.kind == TaskKind.COSIGN, Task.state == TaskState.READY)):
+                            Task.case_id == task.case_id, Task.followup_of_id == task.id, Task.kind == TaskKind.COSIGN,
+                            Task.state == TaskState.READY)):
                         cosign.state = "cancelled"
             reactions.sync(self.timekeeper, opened, closed)
 

@@ -349,7 +349,8 @@ class AddCosigner(TaskCommand):
         target = active_user(ctx.session, self.to)
         if target is None or target.id == ctx.actor.user_id or not target.role_codes:
             raise BadInput(f"不能加签给 {self.to}")
-        if ctx.session.scalar(select(Task.id).where(Task.followup_of_id == row.id, Task.kind == TaskKind.COSIGN,
+        if ctx.session.scalar(select(Task.id).where(Task.case_id == row.case_id, Task.followup_of_id == row.id,
+                                                    Task.kind == TaskKind.COSIGN,
                                                     Task.state == TaskState.READY, Task.assignee_id == target.id)):
             raise Conflict(f"已加签给 {target.display_name}，尚未签署")
         role = row.role if row.role in target.role_codes else target.role_codes[0]

@@ -53,7 +53,8 @@ def end_dates(session: Session, case: Case) -> dict[str, Any]:
         return out
     out["extended_days"] = clock.extended_days or 0
     promised = (clock.detail or {}).get("promised_days") is not None
-    for d in session.scalars(select(Deadline).where(Deadline.clock_id == clock.id).order_by(Deadline.due_at)):
+    for d in session.scalars(select(Deadline).where(Deadline.case_id == case.id, Deadline.clock_id == clock.id)
+                          .order_by(Deadline.due_at)):
         if d.kind == "yellow" and promised:
             out["promised_on"] = d.due_on
         elif d.kind in ("red", "deemed"):

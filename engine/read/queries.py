@@ -594,7 +594,8 @@ def case_end_dates(session: Session, case: Case, *, today: date | None = None, c
         ends = end_dates(session, case)
         promised, statutory, provisional = ends["promised_on"], ends["statutory_on"], ends["provisional"]
     elif acceptance is not None and case.acceptance != "supplement":  # a notice out: no acceptance limit runs
-        for d in session.scalars(select(Deadline).where(Deadline.clock_id == acceptance.id).order_by(Deadline.id)):
+        for d in session.scalars(select(Deadline).where(Deadline.case_id == case.id, Deadline.clock_id == acceptance.id)
+                                  .order_by(Deadline.id)):
             if d.kind in ("red", "deemed"):
                 statutory, provisional = d.due_on, provisional or d.provisional
     out: dict[str, Any] = {"stage": "decision" if decision is not None else "acceptance" if acceptance else None,
@@ -617,7 +618,8 @@ def case_end_dates(session: Session, case: Case, *, today: date | None = None, c
         parts.append(f"已于 {china_date(case.decided_at).isoformat()} 作出决定")
         issue = session.scalar(select(Clock).where(Clock.case_id == case.id, Clock.kind == "issue",
                                                    Clock.state == "running").order_by(Clock.id.desc()).limit(1))
-        due = session.scalar(select(Deadline.due_on).where(Deadline.clock_id == issue.id, Deadline.kind == "red")
+        due = session.scalar(select(Deadline.due_on).where(Deadline.case_id == case.id, Deadline.clock_id == issue.id,
+                                                     Deadline.kind == "red")
                              .limit(1)) if issue is not None else None
         if due is not None:
             out["issue_due"] = due.isoformat()
