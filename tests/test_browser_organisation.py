@@ -167,3 +167,32 @@ def test_a_head_sets_ab_posts_for_their_staff(server, page, engine, seeded):
         assert act.actor == "fuzeren" and act.inputs == {"username": "shencha", "backup": "shencha_b", "away": True}
     page.goto(f"{server}/admin/org/")
     expect(page.locator("body")).to_contain_text("只有管理员")
+
+
+def test_the_backup_sees_whose_step_they_work_on(server, page, engine, seeded):
+    """AB岗: 李审查 is away with 卫审查 as backup; the review 李审查 had claimed shows in 卫审查's
+    inbox marked 代 李审查, and its page says so before anything is done."""
+    number = a_claimed_review(engine, seeded)
+    browser_login(page, server, "fuzeren")
+    page.get_by_role("link", name="AB岗").click()
+    page.get_by_label("李审查 的 B 岗").select_option(label="卫审查")
+    page.get_by_label("李审查 离岗").check()
+    page.get_by_role("button", name="保存 李审查 的 AB 岗").click()
+    expect(page.locator(".flash")).to_contain_text("已保存 AB 岗设置")
+    browser_logout(page)
+    browser_login(page, server, "shencha_b")
+    row = page.locator("tr", has=page.get_by_role("link", name=number))
+    expect(row).to_contain_text("代 李审查")
+    row.get_by_role("link", name="审查").click()
+    expect(page.get_by_role("note").filter(has_text="代 李审查 办理")).to_contain_text("李审查 离岗，您是其 B 岗")
+    look_at(page, "task-backup")
+    page.get_by_label("符合条件", exact=True).check()
+    page.get_by_label("审批意见").fill("材料齐全，代为审查")
+    page.get_by_role("button", name="提交").click()
+    expect(page.locator(".flash")).to_be_visible()
+    page.goto(f"{server}/cases/{number}")
+    expect(page.locator("body")).to_contain_text("卫审查（代 李审查 办理）")
+    with seeded.reader() as session:
+        entry = session.scalars(select(HistoryEntry).where(HistoryEntry.command == "complete_task")
+                                .order_by(HistoryEntry.id.desc())).first()
+        assert entry.actor == "shencha_b" and entry.payload["on_behalf_of"] == "shencha"

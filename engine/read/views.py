@@ -18,6 +18,7 @@ from engine.authorization import Subject, ready_of
 from engine.commands import COMMANDS
 from engine.errors import NotAllowed, NotFound
 from engine.people import role_holders
+from engine.read.access import acting_for
 from engine.read.application import application_view
 from engine.read.queries import get_case, get_task, remaining_words, task_dict
 from engine.read import steps as step_view
@@ -192,6 +193,8 @@ class TaskView:
     pickers: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     #: why nobody may act while the case is suspended (挂起): who suspended it, when, why
     held: str = ""
+    #: AB岗: the away colleague on whose behalf the actor works on this step (their name), if any
+    on_behalf_of: str | None = None
 
     def can(self, command_type: str) -> bool:
         return command_type in self.operations
@@ -390,7 +393,7 @@ def task_view(session: Session, actor: Actor, task_id: int, definitions: Definit
         materials=row.case.started_guide.get("materials", []), checklist=row.case.materials or {},
         operations=ops, due=task_due(row, today=today, calendar=calendar), why=step_reasons(session, row),
         application=application_view(session, row.case), earlier=earlier_work(session, row.case, definition, before=row),
-        held=hold_notice(session, row.case))
+        held=hold_notice(session, row.case), on_behalf_of=None if delegator else acting_for(actor, row))
 
 
 def _shown_current(session: Session, case: Case, form: tuple, readonly: set[str]) -> dict[str, str]:
