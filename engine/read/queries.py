@@ -68,27 +68,18 @@ def user_dict(user: User) -> dict[str, Any]:
             "department_name": user.department.name, "roles": user.role_codes, "active": user.active}
 
 
-def _may_act_on(actor: Actor):
-    """The tasks an actor may act on: their department and roles, and — as a named backup
-    (AB岗) — those of each away colleague they stand in for."""
-    def holder(user_id, department_id, roles):
-        return and_(Task.department_id == department_id, Task.role.in_(sorted(roles)),
-                    (Task.assignee_id.is_(None)) | (Task.assignee_id == user_id))
-
-    conditions = [holder(actor.user_id, actor.department_id, actor.roles)]
-    conditions += [holder(p.user_id, p.department_id, p.roles) for p in actor.principals]
-    conditions.append(and_(Task.assignee_id == actor.user_id, Task.delegated_by_id.is_not(None)))  # 委派 to me
-    return or_(*conditions)
-
-
 def ready_tasks(session: Session, actor: Actor | None = None, *, limit: int = 200) -> list[Task]:
-    """Ready tasks, oldest first; for an actor only those they may act on."""
+    """Ready tasks, oldest first; for an actor only those they may act on: their department and
+    roles, as a named backup (AB岗) those of each away colleague they stand in for, and those
+    delegated to them (委派) — the inbox's own branches (``_branches``), with the actor's values."""
     query = select(Task).where(Task.state == TaskState.READY)
+    params: dict[str, Any] = {}
     if actor is not None:
-        query = query.where(_may_act_on(actor))
+        shape, params = _inbox_shape(actor, "todo", None)
+        query = query.where(or_(*_branches(shape)))
     query = query.options(joinedload(Task.case).joinedload(Case.item), joinedload(Task.department),
                           joinedload(Task.assignee)).order_by(Task.created_at, Task.id).limit(limit)
-    return list(session.scalars(query))
+    return list(session.scalars(query, params))
 
 
 COUNT_CAP = 1000
@@ -113,16 +104,20 @@ class InboxPage:
         return max(1, -(-min(self.total, COUNT_CAP) // self.per_page))
 
 
-def _inbox_query(session: Session, actor: Actor, tab: str, search: str, today: date | None):
-    """The tab's query (every step it holds), its order, and the values it is read with — with a
-    search, the ids of the steps of the cases it finds."""
-    if tab not in INBOX_TABS:
-        raise NotFound(f"没有 “{tab}” 这一栏")
+def _tab_values(session: Session, actor: Actor, tab: str, search: str,
+                today: date | None) -> tuple[tuple, dict[str, Any]]:
+    """``_inbox_shape``, and with a search the ids of the steps of the cases it finds (``:tasks``)."""
     shape, params = _inbox_shape(actor, tab, today)
     search = search.strip()
     if search:
         params["tasks"] = list(session.scalars(_SEARCH_TASKS, {"cases": _found_cases(session, search)}))
-    query, order = _tab_statements(shape, bool(search))[:2]
+    return shape, params
+
+
+def _inbox_query(session: Session, actor: Actor, tab: str, search: str, today: date | None):
+    """The tab's query (every step it holds), its order, and the values it is read with."""
+    shape, params = _tab_values(session, actor, tab, search, today)
+    query, order = _tab_statements(shape, "tasks" in params)[:2]
     return query, order, params
 
 
@@ -188,6 +183,8 @@ def _tab_statements(shape: tuple, searched: bool):
 def _inbox_shape(actor: Actor, tab: str, today: date | None) -> tuple[tuple, dict[str, Any]]:
     """What the tab's pieces look like for this actor (``_piece_statements`` builds them once per
     shape) and the values they are read with: the holders' ids and departments, the day."""
+    if tab not in INBOX_TABS:
+        raise NotFound(f"没有 “{tab}” 这一栏")
     holders = [(actor.user_id, actor.department_id, actor.roles)]
     holders += [(p.user_id, p.department_id, p.roles) for p in actor.principals]
     head = tab in ("warning", "overdue") and actor.has_role("head") and actor.department_id is not None
@@ -203,7 +200,7 @@ def _inbox_shape(actor: Actor, tab: str, today: date | None) -> tuple[tuple, dic
 
 
 def _branches(shape: tuple) -> list:
-    """The steps an actor of this shape may act on, as ``_may_act_on`` has them, one branch per
+    """The steps an actor of this shape may act on, one branch per
     holder and role: their department and roles, and — as a named backup (AB岗) — those of each
     away colleague they stand in for; the steps delegated to them (委派); a 负责人's department
     in 预警 and 超期."""
@@ -218,7 +215,7 @@ def _branches(shape: tuple) -> list:
 
 
 def _inbox_pieces(shape: tuple) -> list:
-    """Conditions whose union is the tab's set of tasks (``_may_act_on`` and the tab's filter), each
+    """Conditions whose union is the tab's set of tasks (what ``_branches`` allows and the tab's filter), each
     narrow enough to be one ordered range read of an index: a holder's department and one role
     (``ix_tasks_inbox``; with the alert, ``ix_tasks_alert``), the steps delegated to the actor
     (``ix_tasks_assignee_state``), a 负责人's department (``ix_tasks_department_due``,
@@ -277,12 +274,10 @@ def _pieces_count(session: Session, shape: tuple, params: dict[str, Any]) -> int
 def inbox_count(session: Session, actor: Actor, tab: str, *, search: str = "", today: date | None = None) -> int:
     """How many tasks a tab holds, counting no further than ``COUNT_CAP + 1``: beyond it the page
     says "1000+" and asks for a search."""
-    if tab not in INBOX_TABS:
-        raise NotFound(f"没有 “{tab}” 这一栏")
-    if tab == "done" or search.strip():
-        params = _inbox_query(session, actor, tab, search, today)[2]
-        return _capped_count(session, _inbox_shape(actor, tab, today)[0], params)
-    return _pieces_count(session, *_inbox_shape(actor, tab, today))
+    shape, params = _tab_values(session, actor, tab, search, today)
+    if tab == "done" or "tasks" in params:
+        return _capped_count(session, shape, params)
+    return _pieces_count(session, shape, params)
 
 
 def _capped_count(session: Session, shape: tuple, params: dict[str, Any]) -> int:
@@ -294,16 +289,12 @@ def inbox(session: Session, actor: Actor, *, tab: str = "todo", search: str = ""
     """One page of a tab of the actor's inbox, what runs out first at the top (已办: newest)."""
     page = min(max(1, page), COUNT_CAP // per_page)
     check_text(search, "搜索内容", 64)
-    if tab not in INBOX_TABS:
-        raise NotFound(f"没有 “{tab}” 这一栏")
-    shape = _inbox_shape(actor, tab, today)[0]
-    if tab == "done" or search.strip():  # a search names its few tasks by id: one query serves it
-        params = _inbox_query(session, actor, tab, search, today)[2]
+    shape, params = _tab_values(session, actor, tab, search, today)
+    if tab == "done" or "tasks" in params:  # a search names its few tasks by id: one query serves it
         total = _capped_count(session, shape, params)
         rows = session.scalars(_tab_statements(shape, "tasks" in params)[3],
                                {**params, "per_page": per_page, "offset": (page - 1) * per_page})
     else:
-        params = _inbox_shape(actor, tab, today)[1]
         total = _pieces_count(session, shape, params)
         shown = _ranked_ids(session, shape, params, page * per_page)[(page - 1) * per_page:]
         loaded = {t.id: t for t in session.scalars(_ROWS, {"tasks": shown})}
