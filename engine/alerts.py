@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine.people import role_holders
@@ -16,9 +16,15 @@ from engine.store.models import Case, Clock, Department, Message, Task, User, Us
 _INSERT_MESSAGES = insert(Message.__table__)
 
 
-def handlers(session: Session, task: Task) -> list[User]:
-    """Who holds a task: its assignee, or everyone who may take it."""
-    return [task.assignee] if task.assignee is not None else role_holders(session, task.role, task.department_id, plain=True)
+_NAME = select(User.id, User.username).where(User.id == bindparam("id"))
+
+
+def handlers(session: Session, task: Task) -> list:
+    """Who holds a task: its assignee, or everyone who may take it; as plain rows of ``id`` and
+    ``username`` (what ``send`` needs)."""
+    if task.assignee_id is None:
+        return role_holders(session, task.role, task.department_id, plain=True)
+    return list(session.connection().execute(_NAME, {"id": task.assignee_id}))
 
 
 def _handler_tasks(session: Session, case: Case, clock: Clock, open_tasks: list[Task] | None) -> list[Task]:

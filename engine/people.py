@@ -5,7 +5,7 @@ import logging
 from datetime import datetime
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .actors import Actor
@@ -92,17 +92,22 @@ def active_user(session: Session, username: str) -> User | None:
     return session.scalar(select(User).where(User.username == username, User.active.is_(True)))
 
 
-_holders = (select(User).join(UserRole).where(UserRole.role == bindparam("role"),
-                                              User.department_id == bindparam("department_id"),
-                                              User.active.is_(True)).order_by(User.username))
-#: by ``plain`` (built once: building a statement costs more than running it)
-_ROLE_HOLDERS = {False: _holders, True: _holders.options(lazyload(User.department), lazyload(User.roles))}
+_HOLDERS_WHERE = (UserRole.role == bindparam("role"), User.department_id == bindparam("department_id"),
+                  User.active.is_(True))
+#: built once: building a statement costs more than running it
+_ROLE_HOLDERS = select(User).join(UserRole).where(*_HOLDERS_WHERE).order_by(User.username)
+_ROLE_HOLDER_NAMES = (select(User.id, User.username).join(UserRole, UserRole.user_id == User.id)
+                      .where(*_HOLDERS_WHERE).order_by(User.username))
 
 
 def role_holders(session: Session, role: str, department_id: int, *, plain: bool = False) -> list[User]:
-    """The active users holding ``role`` in a department, by user name. ``plain``: without their
-    department and roles loaded up front (for those who only need names, such as a message)."""
-    return list(session.scalars(_ROLE_HOLDERS[plain], {"role": role, "department_id": department_id}))
+    """The active users holding ``role`` in a department, by user name. ``plain``: just their ids
+    and user names, as plain rows (``.id``, ``.username``): what a message needs, without the cost
+    of loading users with their departments and roles (the timer sweep tells them on every firing)."""
+    params = {"role": role, "department_id": department_id}
+    if plain:
+        return list(session.connection().execute(_ROLE_HOLDER_NAMES, params))
+    return list(session.scalars(_ROLE_HOLDERS, params))
 
 
 def actor_for(session: Session, username: str, *, on_behalf_of: str | None = None) -> Actor:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from sqlalchemy import bindparam, event, select
-from sqlalchemy.orm import Session, undefer
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from engine import outcomes
@@ -21,6 +21,7 @@ from engine.runtime.projection import department_ids, open_tasks, project_tasks
 from engine.runtime.spiff import run_engine, submit_task
 from engine.store.enums import TaskKind, TaskState
 from engine.store.models import Case, Department, Item, Meta, ProcessVersion, Task
+from engine.store.plain import Plain
 from engine.timelimits import reactions, timers
 from engine.timelimits.case_time import CaseTime
 from engine.timelimits.workdays import VERSION_KEY as CALENDAR_VERSION_KEY
@@ -60,12 +61,18 @@ def _lock_statement(column, skip_locked: bool):
         # the four rows as entities of one plain join, their relationships set by ``lock_case``:
         # the ORM prepares a joined eager load's row processing anew on every execution
         query = _LOCK_STATEMENTS[key] = (
-            select(Case, Item, Department, ProcessVersion, _CALENDAR_VERSION)
-            .join(Item, Case.item_id == Item.id).join(Department, Item.department_id == Department.id)
+            select(*(column for plain in _LOCKED for column in plain.columns), _CALENDAR_VERSION)
+            .select_from(Case).join(Item, Case.item_id == Item.id)
+            .join(Department, Item.department_id == Department.id)
             .join(ProcessVersion, Case.process_version_id == ProcessVersion.id)
-            .where(Case.id == case_id).options(undefer(Case.workflow_state))
-            .with_for_update(of=Case, skip_locked=skip_locked))
+            .where(Case.id == case_id).with_for_update(of=Case.__table__, skip_locked=skip_locked))
     return query
+
+
+#: the four rows the lock reads, made into objects from the plain row (``engine.store.plain``):
+#: the case with its workflow state (every command but a firing restores the workflow)
+_LOCKED = (Plain(Case, undefer=("workflow_state",)), Plain(Item), Plain(Department), Plain(ProcessVersion))
+_LOCKED_AT = [sum(len(plain.columns) for plain in _LOCKED[:i]) for i in range(len(_LOCKED) + 1)]
 
 
 @dataclass
@@ -86,12 +93,14 @@ class CommandContext:
         whose ``column`` is ``value``, found in the same statement; ``missing`` is the refusal
         when there is no such case."""
         column, value = case_id if isinstance(case_id, tuple) else (None, case_id)
-        found = self.session.execute(_lock_statement(column, skip_locked), {"value": value}).first()
+        session = self.session
+        found = session.connection().execute(_lock_statement(column, skip_locked), {"value": value}).first()
         if found is None:
-            if skip_locked and self.session.scalar(_case_of(column, value)) is not None:
+            if skip_locked and session.scalar(_case_of(column, value)) is not None:
                 raise Skipped("办件正被其他操作锁定")
             raise NotFound(missing or f"办件 {value} 不存在")
-        case, item, department, version, calendar = found
+        case, item, department, version = (plain.load(session, found, at) for plain, at in zip(_LOCKED, _LOCKED_AT))
+        calendar = found[_LOCKED_AT[-1]]
         set_committed_value(item, "department", department)
         set_committed_value(case, "item", item)
         set_committed_value(case, "process_version", version)

@@ -12,7 +12,8 @@ from datetime import datetime
 from typing import Any, Iterable
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session, joinedload, object_session
+from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from engine.errors import BadInput, BpmnError
@@ -22,6 +23,7 @@ from engine.store.enums import TaskKind, TaskState
 from engine.roles import role_name
 from engine.runtime.step_rules import chosen_field
 from engine.store.models import Case, Deadline, Department, Task, User, UserRole
+from engine.store.plain import Plain
 
 
 def project_tasks(session: Session, case: Case, definition: ProcessDefinition, workflow,
@@ -146,14 +148,25 @@ def _finished_round(row: Task) -> Task:
 
 
 #: built once: building a statement costs more than running it
-_OPEN_TASKS = (select(Task).where(Task.case_id == bindparam("case_id"), Task.state == TaskState.READY)
-               .options(joinedload(Task.department)).order_by(Task.created_at, Task.id))
+_PLAIN_TASK, _PLAIN_DEPARTMENT = Plain(Task), Plain(Department)
+_OPEN_TASKS = (select(*_PLAIN_TASK.columns, *_PLAIN_DEPARTMENT.columns)
+               .select_from(Task).outerjoin(Department, Task.department_id == Department.id)
+               .where(Task.case_id == bindparam("case_id"), Task.state == TaskState.READY)
+               .order_by(Task.created_at, Task.id))
+_DEPARTMENT_AT = len(_PLAIN_TASK.columns)
 _DEPARTMENTS = select(Department).where(Department.code.in_(bindparam("codes", expanding=True)))
 
 
 def open_tasks(session: Session, case_id: int) -> list[Task]:
-    """The case's open tasks, with their departments (which the history's snapshot names)."""
-    return list(session.scalars(_OPEN_TASKS, {"case_id": case_id}))
+    """The case's open tasks, with their departments (which the history's snapshot names); as
+    objects made from plain rows (``engine.store.plain``): every command reads them."""
+    tasks = []
+    for row in session.connection().execute(_OPEN_TASKS, {"case_id": case_id}):
+        task = _PLAIN_TASK.load(session, row)
+        if "department" not in task.__dict__:
+            set_committed_value(task, "department", _PLAIN_DEPARTMENT.load(session, row, _DEPARTMENT_AT))
+        tasks.append(task)
+    return tasks
 
 
 def snapshot(tasks: list[Task]) -> list[dict[str, Any]]:

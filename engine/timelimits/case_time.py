@@ -24,10 +24,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import and_, bindparam, insert, select
 
 from engine.clock import china_date
 from engine.store.models import Clock, Deadline, Task
+from engine.store.plain import Plain
 from engine.timelimits.policy import TimePolicy, policy_from_json
 from engine.timelimits.workdays import WorkCalendar, WorkdayAnswer
 from engine.runtime.projection import pending_compact
@@ -44,9 +45,15 @@ LIVE_DEADLINES = ("armed", "paused", "fired")
 
 
 #: built once: building a statement costs more than running it
-_CLOCKS = select(Clock).where(Clock.case_id == bindparam("case_id")).order_by(Clock.id)
-_LIVE_DEADLINES = (select(Deadline).where(Deadline.case_id == bindparam("case_id"), Deadline.state.in_(LIVE_DEADLINES))
-                   .order_by(Deadline.id))
+#: the case's clocks, each with its live deadlines (a clock without any: once, with None), in one
+#: statement: two entities of one outer join cost less than two queries. The deadline's own
+#: ``case_id`` in the join lets it use ``(case_id, state)``; no index starts with ``clock_id``.
+_PLAIN_CLOCK, _PLAIN_DEADLINE = Plain(Clock), Plain(Deadline)
+_CLOCKS = (select(*_PLAIN_CLOCK.columns, *_PLAIN_DEADLINE.columns)
+           .outerjoin(Deadline, and_(Deadline.case_id == bindparam("case_id"), Deadline.clock_id == Clock.id,
+                                     Deadline.state.in_(LIVE_DEADLINES)))
+           .where(Clock.case_id == bindparam("case_id")).order_by(Clock.id, Deadline.id))
+_DEADLINE_AT = len(_PLAIN_CLOCK.columns)
 _INSERT_DEADLINES = insert(Deadline.__table__)
 
 
@@ -98,14 +105,18 @@ class CaseTime:
         if self._clocks is None:
             session = self.session
             with session.no_autoflush:
-                clocks = list(session.scalars(_CLOCKS, {"case_id": self.row.id}))
-                live = session.scalars(_LIVE_DEADLINES, {"case_id": self.row.id})
-            by_id = {clock.id: clock for clock in clocks}
-            self._deadlines = {id(clock): [] for clock in clocks}
-            for deadline in live:
-                clock = by_id.get(deadline.clock_id)
-                if clock is not None:
-                    self._deadlines[id(clock)].append(deadline)
+                rows = session.connection().execute(_CLOCKS, {"case_id": self.row.id}).all()
+            clocks: list[Clock] = []
+            self._deadlines = {}
+            for row in rows:
+                clock = _PLAIN_CLOCK.load(session, row)
+                deadline = _PLAIN_DEADLINE.load(session, row, _DEADLINE_AT)
+                found = self._deadlines.get(id(clock))
+                if found is None:
+                    clocks.append(clock)
+                    found = self._deadlines[id(clock)] = []
+                if deadline is not None:
+                    found.append(deadline)
             self._clocks = clocks
             # the pending deadlines as the command found them: the history entry keeps what changed
             self.pending_before = pending_compact(d for found in self._deadlines.values() for d in found)
