@@ -127,3 +127,33 @@ def test_a_command_on_a_case_changed_meanwhile_is_a_conflict(flow, seeded, engin
     with pytest.raises(Conflict) as refused:
         engine.execute(ClaimTask(task=task.id), actors["chuangkou"])
     assert "同时更新" in refused.value.message
+
+
+def test_a_new_case_is_written_as_the_unit_of_work_writes_it(flow, seeded):
+    """A new case (``StartCase``) is the writer's too: the same row, its version started."""
+    template = flow.start()
+    results = {}
+    for name, cls in (("unit-of-work", Session), ("writer", WriterSession)):
+        session = cls(seeded.engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False)
+        with session, session.begin() as transaction:
+            existing = session.get(Case, template.id)
+            at = parse_time(SEED_AT)
+            row = Case(number=f"NEW-{name}", key=f"key-{name}", item=existing.item,
+                       process_version=existing.process_version, applicant="李四", state="running",
+                       started_at=at, last_event_at=at, last_seq=0, workflow_state="", time_policy=None,
+                       guide=None, applicant_info=None, application={"字段": "值"})
+            session.add(row)
+            left = []
+            event.listen(session, "before_flush", lambda s, _c, _o: left.extend(s.new))
+            session.flush()
+            assert row.id is not None and not session.new
+            assert left == ([] if name == "writer" else [row])  # the writer left nothing to the unit of work
+            with session.no_autoflush:
+                written = session.connection().execute(
+                    select(Case.__table__).where(Case.__table__.c.id == row.id)).one()._asdict()
+            transaction.rollback()
+        written.pop("id")
+        written["number"], written["key"] = written["number"].split("-")[0], written["key"].split("-")[0]
+        results[name] = written
+    assert results["writer"] == results["unit-of-work"]
+    assert results["writer"]["version"] == 1 and results["writer"]["guide"] is None

@@ -28,10 +28,9 @@ from sqlalchemy.orm.interfaces import MANYTOONE
 
 from engine.store.models import Case, Clock, Deadline, Document, Message, Task
 
-#: the classes written here, in the order their new rows are inserted (a clock may refer to a new
-#: task, a deadline to a new clock); ``Case`` only when it changes (a new case is the unit of
-#: work's: it is made once per case and the commands' rows refer to it)
-CLASSES = (Task, Clock, Deadline, Document, Message, Case)
+#: the classes written here, in the order their new rows are inserted (a task refers to its case,
+#: a clock may refer to a new task, a deadline to a new clock)
+CLASSES = (Case, Task, Clock, Deadline, Document, Message)
 _RANK = {cls: rank for rank, cls in enumerate(CLASSES)}
 
 
@@ -134,8 +133,6 @@ def write_changes(session: Session) -> None:
     if session._deleted:
         return  # deletions: the unit of work orders them with everything else
     new = [s for s in session._new if s.class_ in _RANK]
-    if any(s.class_ is Case for s in new):
-        return  # a case being created: the unit of work writes it and what refers to it
     new.sort(key=lambda s: (_RANK[s.class_], s.insert_order))
     handled = set(new)
     for state in new:
