@@ -36,6 +36,8 @@ class Plain:
         for rel in mapper.relationships:
             if rel.lazy != "select":
                 raise TypeError(f"{cls.__name__}.{rel.key}: plain loading leaves relationships to lazy loading")
+        if mapper.class_manager.dispatch.load or mapper.class_manager.dispatch.refresh:
+            raise TypeError(f"{cls.__name__}: plain loading does not fire load events (a listener is set)")
         if len(mapper.primary_key) != 1:
             raise TypeError(f"{cls.__name__}: plain loading needs a one-column primary key")
         self.cls = mapper.class_
