@@ -26,7 +26,7 @@ def test_the_objects_are_what_the_orm_loads(flow, seeded):
         expected_deadlines = [_values(d) for d in orm_session.scalars(select(Deadline).where(
             Deadline.case_id == case.id, Deadline.state.in_(("armed", "paused", "fired"))).order_by(Deadline.id))]
         expected_tasks = [(_values(t), t.department.code) for t in orm_session.scalars(
-            select(Task).where(Task.case_id == case.id, Task.state == "ready"))]
+            select(Task).where(Task.case_id == case.id, Task.state == "ready").order_by(Task.created_at, Task.id))]
         expected_case = _values(orm_session.get(Case, case.id))
     assert expected_clocks and expected_deadlines and expected_tasks
     with seeded.reader() as session:
