@@ -78,7 +78,13 @@ class Database:
             _configure_sqlite(self.engine)
         self._writer = sessionmaker(self.engine.execution_options(sqlite_begin="IMMEDIATE"), class_=WriterSession,
                                     expire_on_commit=False)
-        self._reader = sessionmaker(self.engine, expire_on_commit=False)
+        # On PostgreSQL a reader's transactions are READ ONLY (psycopg begins them so: no statement
+        # of its own) and end with COMMIT, which for a transaction that cannot write is the same as
+        # a rollback, but keeps the connection's prepared statements: psycopg clears them on every
+        # ROLLBACK, so each page view made every statement of the next page view and of the next
+        # command be parsed and planned again (docs/performance.md, sixth pass).
+        self._reader = sessionmaker(self.engine if self.is_sqlite else
+                                    self.engine.execution_options(postgresql_readonly=True), expire_on_commit=False)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -88,8 +94,12 @@ class Database:
 
     @contextmanager
     def reader(self) -> Iterator[Session]:
+        """A session for reading; what it changes is never written (on PostgreSQL a write in it
+        is refused: its transactions are read only)."""
         with self._reader() as session:
             yield session
+            if not self.is_sqlite and session.in_transaction():
+                session.commit()  # read only: ends it as a rollback would, prepared statements kept
 
     def create_schema(self, *, simulation: bool = False) -> "UpgradeResult":
         """Bring the schema to the newest revision (``engine.store.migrate.upgrade``): all of it
