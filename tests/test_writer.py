@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
+from sqlalchemy.exc import InternalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
@@ -157,3 +158,25 @@ def test_a_new_case_is_written_as_the_unit_of_work_writes_it(flow, seeded):
         results[name] = written
     assert results["writer"] == results["unit-of-work"]
     assert results["writer"]["version"] == 1 and results["writer"]["guide"] is None
+
+
+def test_a_reader_writes_nothing_and_on_postgresql_keeps_its_prepared_statements(flow, seeded):
+    """A reader's in-memory change is dropped; on PostgreSQL its transactions are read only and end
+    with COMMIT, so the statements psycopg prepared survive it (a ROLLBACK clears them)."""
+    case = flow.start()
+    with seeded.reader() as session:
+        session.get(Case, case.id).applicant = "改在内存里"
+    with seeded.reader() as session:
+        assert session.get(Case, case.id).applicant == "张三"
+    if seeded.is_sqlite:
+        return
+    with pytest.raises(InternalError, match="read-only"):
+        with seeded.reader() as session:
+            session.execute(Case.__table__.update().where(Case.__table__.c.id == case.id).values(card="red"))
+    seeded.engine.dispose()  # one connection from here on, with nothing prepared yet
+    for _ in range(8):  # psycopg prepares a statement on its fifth execution
+        with seeded.reader() as session:
+            session.scalar(select(Case.number).where(Case.id == case.id))
+    with seeded.reader() as session:
+        prepared = session.scalar(text("SELECT count(*) FROM pg_prepared_statements"))
+    assert prepared >= 1

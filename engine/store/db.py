@@ -98,8 +98,11 @@ class Database:
         is refused: its transactions are read only)."""
         with self._reader() as session:
             yield session
-            if not self.is_sqlite and session.in_transaction():
-                session.commit()  # read only: ends it as a rollback would, prepared statements kept
+            # read only, nothing pending: a COMMIT ends it as a rollback would, prepared statements
+            # kept; objects changed in memory (a preview) are dropped by the rollback of ``close``
+            if not self.is_sqlite and session.in_transaction() and \
+                    not (session._new or session._deleted or session.identity_map._modified):
+                session.commit()
 
     def create_schema(self, *, simulation: bool = False) -> "UpgradeResult":
         """Bring the schema to the newest revision (``engine.store.migrate.upgrade``): all of it
