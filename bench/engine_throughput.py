@@ -87,19 +87,28 @@ def run_engine(engine: Engine, db: Database, actors: dict, cases: int,
     return spent[0], spent[1]
 
 
-def run_raw_spiff(cases: int) -> tuple[float, float]:
-    """The same flow in SpiffWorkflow alone: no database, no history, no projection (wall, CPU)."""
-    definition = parse_definition((ROOT / "bpmn" / "general_approval.bpmn").read_bytes(), "general_approval.bpmn")
+def _benchmark_definition():
+    return parse_definition((ROOT / "bpmn" / "general_approval.bpmn").read_bytes(), "general_approval.bpmn")
+
+
+def run_raw_spiff(cases: int, store=None, definition=None) -> tuple[float, float]:
+    """The same flow in SpiffWorkflow alone: no database, no history, no projection (wall, CPU).
+    ``store``: called with the workflow after each step, returns the one to go on with."""
+    definition = definition or _benchmark_definition()
     script_engine = make_script_engine()
     start, cpu = time.perf_counter(), time.process_time()
     for _ in range(cases):
         workflow = BpmnWorkflow(definition.spec, definition.subprocess_specs, script_engine=script_engine)
         workflow.do_engine_steps()
+        if store is not None:
+            workflow = store(workflow, script_engine)
         for _username, data in STEPS:
             task = workflow.get_tasks(state=TaskState.READY, manual=True)[0]
             task.data.update(data)
             task.run()
             workflow.do_engine_steps()
+            if store is not None:
+                workflow = store(workflow, script_engine)
         assert workflow.completed
     return time.perf_counter() - start, time.process_time() - cpu
 
@@ -109,11 +118,10 @@ def run_stored_spiff(cases: int, db: Database, case_id: int) -> tuple[float, flo
     state restored before and stored after by the engine's own codec (``StateCodec``), and one
     write transaction that updates one case row and commits (wall, CPU). No projection, no
     history, no time limits: what a command would cost if the engine added nothing of its own."""
-    definition = parse_definition((ROOT / "bpmn" / "general_approval.bpmn").read_bytes(), "general_approval.bpmn")
-    script_engine, codec = make_script_engine(), StateCodec()
+    definition, codec = _benchmark_definition(), StateCodec()
     touch = update(Case).where(Case.id == case_id)
 
-    def store(workflow) -> BpmnWorkflow:
+    def store(workflow, script_engine) -> BpmnWorkflow:
         state = codec.dump(workflow)
         with db.transaction() as session:
             session.execute(touch.values(workflow_state=state))
@@ -121,19 +129,7 @@ def run_stored_spiff(cases: int, db: Database, case_id: int) -> tuple[float, flo
         restored.script_engine = script_engine
         return restored
 
-    start, cpu = time.perf_counter(), time.process_time()
-    for _ in range(cases):
-        workflow = BpmnWorkflow(definition.spec, definition.subprocess_specs, script_engine=script_engine)
-        workflow.do_engine_steps()
-        workflow = store(workflow)
-        for _username, data in STEPS:
-            task = workflow.get_tasks(state=TaskState.READY, manual=True)[0]
-            task.data.update(data)
-            task.run()
-            workflow.do_engine_steps()
-            workflow = store(workflow)
-        assert workflow.completed
-    return time.perf_counter() - start, time.process_time() - cpu
+    return run_raw_spiff(cases, store, definition)
 
 
 def _sqlite_row_size(column: str) -> str:

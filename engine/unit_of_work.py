@@ -21,7 +21,7 @@ from engine.runtime.projection import department_ids, open_tasks, project_tasks
 from engine.runtime.spiff import run_engine, submit_task
 from engine.store.enums import TaskKind, TaskState
 from engine.store.models import Case, Department, Item, Meta, ProcessVersion, Task
-from engine.store.plain import Plain
+from engine.store.plain import Plain, PlainJoin
 from engine.timelimits import reactions, timers
 from engine.timelimits.case_time import CaseTime
 from engine.timelimits.workdays import VERSION_KEY as CALENDAR_VERSION_KEY
@@ -61,7 +61,7 @@ def _lock_statement(column, skip_locked: bool):
         # the four rows as entities of one plain join, their relationships set by ``lock_case``:
         # the ORM prepares a joined eager load's row processing anew on every execution
         query = _LOCK_STATEMENTS[key] = (
-            select(*(column for plain in _LOCKED for column in plain.columns), _CALENDAR_VERSION)
+            select(*_LOCKED.columns, _CALENDAR_VERSION)
             .select_from(Case).join(Item, Case.item_id == Item.id)
             .join(Department, Item.department_id == Department.id)
             .join(ProcessVersion, Case.process_version_id == ProcessVersion.id)
@@ -71,8 +71,7 @@ def _lock_statement(column, skip_locked: bool):
 
 #: the four rows the lock reads, made into objects from the plain row (``engine.store.plain``):
 #: the case with its workflow state (every command but a firing restores the workflow)
-_LOCKED = (Plain(Case, undefer=("workflow_state",)), Plain(Item), Plain(Department), Plain(ProcessVersion))
-_LOCKED_AT = [sum(len(plain.columns) for plain in _LOCKED[:i]) for i in range(len(_LOCKED) + 1)]
+_LOCKED = PlainJoin(Plain(Case, undefer=("workflow_state",)), Plain(Item), Plain(Department), Plain(ProcessVersion))
 
 
 @dataclass
@@ -99,8 +98,8 @@ class CommandContext:
             if skip_locked and session.scalar(_case_of(column, value)) is not None:
                 raise Skipped("办件正被其他操作锁定")
             raise NotFound(missing or f"办件 {value} 不存在")
-        case, item, department, version = (plain.load(session, found, at) for plain, at in zip(_LOCKED, _LOCKED_AT))
-        calendar = found[_LOCKED_AT[-1]]
+        case, item, department, version = _LOCKED.load(session, found)
+        calendar = found[len(_LOCKED.columns)]
         set_committed_value(item, "department", department)
         set_committed_value(case, "item", item)
         set_committed_value(case, "process_version", version)

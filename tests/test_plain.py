@@ -8,7 +8,7 @@ from sqlalchemy import inspect, select
 
 from engine.store.models import Case, Clock, Deadline, Department, Task, User
 from engine.store.plain import Plain
-from engine.timelimits.case_time import _CLOCKS, _DEADLINE_AT, _PLAIN_CLOCK, _PLAIN_DEADLINE
+from engine.timelimits.case_time import _CLOCK_ROWS, _CLOCKS
 from engine.runtime.projection import open_tasks
 from engine.unit_of_work import _LOCKED
 
@@ -31,8 +31,9 @@ def test_the_objects_are_what_the_orm_loads(flow, seeded):
     assert expected_clocks and expected_deadlines and expected_tasks
     with seeded.reader() as session:
         rows = session.connection().execute(_CLOCKS, {"case_id": case.id}).all()
-        clocks = {id(c): c for c in (_PLAIN_CLOCK.load(session, row) for row in rows)}
-        deadlines = [d for d in (_PLAIN_DEADLINE.load(session, row, _DEADLINE_AT) for row in rows) if d is not None]
+        loaded = [_CLOCK_ROWS.load(session, row) for row in rows]
+        clocks = {id(c): c for c, _ in loaded}
+        deadlines = [d for _, d in loaded if d is not None]
         assert [_values(c) for c in clocks.values()] == expected_clocks
         assert sorted((_values(d) for d in deadlines), key=lambda v: v["id"]) == expected_deadlines
         assert [(_values(t), t.department.code) for t in open_tasks(session, case.id)] == expected_tasks
@@ -40,7 +41,7 @@ def test_the_objects_are_what_the_orm_loads(flow, seeded):
             state = inspect(obj)
             assert state.persistent and not state.modified and obj in session
         # the same row read again is the same object
-        assert _PLAIN_CLOCK.load(session, rows[0]) is next(iter(clocks.values()))
+        assert _CLOCK_ROWS.load(session, rows[0])[0] is next(iter(clocks.values()))
         # a relationship and a deferred column load on first use
         step = next((c for c in clocks.values() if c.task_id is not None), None)
         if step is not None:
@@ -76,7 +77,7 @@ def test_the_lock_reads_the_case_with_its_item_department_and_version(flow, seed
         assert row.item.department.code and row.process_version.id == row.process_version_id
         assert ctx.calendar_version is not None
         assert [type(obj) for obj in (row, row.item, row.item.department, row.process_version)] == \
-            [p.cls for p in _LOCKED]
+            [p.cls for p in _LOCKED.plains]
 
 
 @pytest.mark.parametrize("cls", [User])

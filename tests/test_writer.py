@@ -62,17 +62,28 @@ def _change(session, case_id: int) -> None:
     case.materials = None  # None set on a JSON column: JSON null, as the unit of work writes it
 
 
-def test_the_writer_writes_what_the_unit_of_work_writes(flow, seeded):
-    case = flow.start()
+def _in_both_sessions(seeded, work) -> dict:
+    """``work(name, session)`` in a plain session (the unit of work) and in the writer's, each in a
+    transaction rolled back after: what each returned, by name."""
     results = {}
     for name, cls in (("unit-of-work", Session), ("writer", WriterSession)):
         session = cls(seeded.engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False)
         with session, session.begin() as transaction:
-            _change(session, case.id)
-            session.flush()
-            with session.no_autoflush:
-                results[name] = _rows(session, case.id)
+            results[name] = work(name, session)
             transaction.rollback()
+    return results
+
+
+def test_the_writer_writes_what_the_unit_of_work_writes(flow, seeded):
+    case = flow.start()
+
+    def change_and_read(_name, session):
+        _change(session, case.id)
+        session.flush()
+        with session.no_autoflush:
+            return _rows(session, case.id)
+
+    results = _in_both_sessions(seeded, change_and_read)
     assert results["writer"] == results["unit-of-work"]
     assert results["writer"]["case"]["version"] == 3  # started (1), then this update
     new = next(t for t in results["writer"]["tasks"] if t["element_id"] == "extra")
@@ -133,29 +144,28 @@ def test_a_command_on_a_case_changed_meanwhile_is_a_conflict(flow, seeded, engin
 def test_a_new_case_is_written_as_the_unit_of_work_writes_it(flow, seeded):
     """A new case (``StartCase``) is the writer's too: the same row, its version started."""
     template = flow.start()
-    results = {}
-    for name, cls in (("unit-of-work", Session), ("writer", WriterSession)):
-        session = cls(seeded.engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False)
-        with session, session.begin() as transaction:
-            existing = session.get(Case, template.id)
-            at = parse_time(SEED_AT)
-            row = Case(number=f"NEW-{name}", key=f"key-{name}", item=existing.item,
-                       process_version=existing.process_version, applicant="李四", state="running",
-                       started_at=at, last_event_at=at, last_seq=0, workflow_state="", time_policy=None,
-                       guide=None, applicant_info=None, application={"字段": "值"})
-            session.add(row)
-            left = []
-            event.listen(session, "before_flush", lambda s, _c, _o: left.extend(s.new))
-            session.flush()
-            assert row.id is not None and not session.new
-            assert left == ([] if name == "writer" else [row])  # the writer left nothing to the unit of work
-            with session.no_autoflush:
-                written = session.connection().execute(
-                    select(Case.__table__).where(Case.__table__.c.id == row.id)).one()._asdict()
-            transaction.rollback()
+
+    def add_case(name, session):
+        existing = session.get(Case, template.id)
+        at = parse_time(SEED_AT)
+        row = Case(number=f"NEW-{name}", key=f"key-{name}", item=existing.item,
+                   process_version=existing.process_version, applicant="李四", state="running",
+                   started_at=at, last_event_at=at, last_seq=0, workflow_state="", time_policy=None,
+                   guide=None, applicant_info=None, application={"字段": "值"})
+        session.add(row)
+        left = []
+        event.listen(session, "before_flush", lambda s, _c, _o: left.extend(s.new))
+        session.flush()
+        assert row.id is not None and not session.new
+        assert left == ([] if name == "writer" else [row])  # the writer left nothing to the unit of work
+        with session.no_autoflush:
+            written = session.connection().execute(
+                select(Case.__table__).where(Case.__table__.c.id == row.id)).one()._asdict()
         written.pop("id")
         written["number"], written["key"] = written["number"].split("-")[0], written["key"].split("-")[0]
-        results[name] = written
+        return written
+
+    results = _in_both_sessions(seeded, add_case)
     assert results["writer"] == results["unit-of-work"]
     assert results["writer"]["version"] == 1 and results["writer"]["guide"] is None
 

@@ -430,7 +430,8 @@ def case_operations(session: Session, actor: Actor, case: Case, definition: Proc
         ops.add("copy_case")
     urgeable = {t.id for t in ready if allowed(session, actor, "urge_task", Subject(case, definition, t, ready=ready))}
     # 去办理: the open steps this actor may work on (as handler, backup or delegate)
-    workable = [t for t in sorted(ready, key=lambda t: (t.created_at, t.id)) if allowed(session, actor, "save_draft", Subject(case, definition, t, ready=ready))]
+    workable = [t for t in sorted(ready, key=lambda t: (t.created_at, t.id))
+                if allowed(session, actor, "save_draft", Subject(case, definition, t, ready=ready))]
     return {"operations": frozenset(ops), "urge": urgeable,
             "work": [{"id": t.id, "name": t.name} for t in workable]}
 

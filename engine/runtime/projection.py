@@ -23,7 +23,7 @@ from engine.store.enums import TaskKind, TaskState
 from engine.roles import role_name
 from engine.runtime.step_rules import chosen_field
 from engine.store.models import Case, Deadline, Department, Task, User, UserRole
-from engine.store.plain import Plain
+from engine.store.plain import Plain, PlainJoin
 
 
 def project_tasks(session: Session, case: Case, definition: ProcessDefinition, workflow,
@@ -148,12 +148,11 @@ def _finished_round(row: Task) -> Task:
 
 
 #: built once: building a statement costs more than running it
-_PLAIN_TASK, _PLAIN_DEPARTMENT = Plain(Task), Plain(Department)
-_OPEN_TASKS = (select(*_PLAIN_TASK.columns, *_PLAIN_DEPARTMENT.columns)
+_TASK_ROWS = PlainJoin(Plain(Task), Plain(Department))
+_OPEN_TASKS = (select(*_TASK_ROWS.columns)
                .select_from(Task).outerjoin(Department, Task.department_id == Department.id)
                .where(Task.case_id == bindparam("case_id"), Task.state == TaskState.READY)
                .order_by(Task.created_at, Task.id))
-_DEPARTMENT_AT = len(_PLAIN_TASK.columns)
 _DEPARTMENTS = select(Department).where(Department.code.in_(bindparam("codes", expanding=True)))
 
 
@@ -162,9 +161,9 @@ def open_tasks(session: Session, case_id: int) -> list[Task]:
     objects made from plain rows (``engine.store.plain``): every command reads them."""
     tasks = []
     for row in session.connection().execute(_OPEN_TASKS, {"case_id": case_id}):
-        task = _PLAIN_TASK.load(session, row)
+        task, department = _TASK_ROWS.load(session, row)
         if "department" not in task.__dict__:
-            set_committed_value(task, "department", _PLAIN_DEPARTMENT.load(session, row, _DEPARTMENT_AT))
+            set_committed_value(task, "department", department)
         tasks.append(task)
     return tasks
 

@@ -101,7 +101,7 @@ class Database:
             # read only, nothing pending: a COMMIT ends it as a rollback would, prepared statements
             # kept; objects changed in memory (a preview) are dropped by the rollback of ``close``
             if not self.is_sqlite and session.in_transaction() and \
-                    not (session._new or session._deleted or session.identity_map._modified):
+                    not (session.new or session.dirty or session.deleted):
                 session.commit()
 
     def create_schema(self, *, simulation: bool = False) -> "UpgradeResult":

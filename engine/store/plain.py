@@ -67,3 +67,21 @@ class Plain:
         if session.dispatch.loaded_as_persistent:
             session.dispatch.loaded_as_persistent(session, state)
         return obj
+
+
+class PlainJoin:
+    """Several classes' columns side by side in one statement (a join), loaded together; columns a
+    statement selects after ``columns`` (a scalar subquery) are at ``row[len(columns)]`` on."""
+
+    def __init__(self, *plains: Plain):
+        self.plains = plains
+        self.columns = tuple(column for plain in plains for column in plain.columns)
+        offsets, at = [], 0
+        for plain in plains:
+            offsets.append(at)
+            at += len(plain.columns)
+        self._offsets = tuple(offsets)
+
+    def load(self, session: Session, row: Sequence[Any]) -> tuple:
+        """One object (or None, for an outer join's NULLs) per class, in the order given."""
+        return tuple(plain.load(session, row, at) for plain, at in zip(self.plains, self._offsets))

@@ -28,7 +28,7 @@ from sqlalchemy import and_, bindparam, insert, select
 
 from engine.clock import china_date
 from engine.store.models import Clock, Deadline, Task
-from engine.store.plain import Plain
+from engine.store.plain import Plain, PlainJoin
 from engine.timelimits.policy import TimePolicy, policy_from_json
 from engine.timelimits.workdays import WorkCalendar, WorkdayAnswer
 from engine.runtime.projection import pending_compact
@@ -48,12 +48,11 @@ LIVE_DEADLINES = ("armed", "paused", "fired")
 #: the case's clocks, each with its live deadlines (a clock without any: once, with None), in one
 #: statement: two entities of one outer join cost less than two queries. The deadline's own
 #: ``case_id`` in the join lets it use ``(case_id, state)``; no index starts with ``clock_id``.
-_PLAIN_CLOCK, _PLAIN_DEADLINE = Plain(Clock), Plain(Deadline)
-_CLOCKS = (select(*_PLAIN_CLOCK.columns, *_PLAIN_DEADLINE.columns)
+_CLOCK_ROWS = PlainJoin(Plain(Clock), Plain(Deadline))
+_CLOCKS = (select(*_CLOCK_ROWS.columns)
            .outerjoin(Deadline, and_(Deadline.case_id == bindparam("case_id"), Deadline.clock_id == Clock.id,
                                      Deadline.state.in_(LIVE_DEADLINES)))
            .where(Clock.case_id == bindparam("case_id")).order_by(Clock.id, Deadline.id))
-_DEADLINE_AT = len(_PLAIN_CLOCK.columns)
 _INSERT_DEADLINES = insert(Deadline.__table__)
 
 
@@ -109,8 +108,7 @@ class CaseTime:
             clocks: list[Clock] = []
             self._deadlines = {}
             for row in rows:
-                clock = _PLAIN_CLOCK.load(session, row)
-                deadline = _PLAIN_DEADLINE.load(session, row, _DEADLINE_AT)
+                clock, deadline = _CLOCK_ROWS.load(session, row)
                 found = self._deadlines.get(id(clock))
                 if found is None:
                     clocks.append(clock)
