@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from .helpers import browser_login, browser_logout, look_at
+from engine.commands import ClaimTask
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 expect = pytest.importorskip("playwright.sync_api", reason="playwright is installed by .ci/run").expect
@@ -85,6 +86,28 @@ def test_take_back_before_the_next_step_acts(server, page, flow):
     page.goto(f"{server}/?tab=done")
     page.locator("table.inbox tbody tr", has_text=case.number).get_by_role("button", name="拿回").click()
     expect(page.locator("main")).to_contain_text("已拿回")
+
+
+def test_the_done_tab_offers_take_back_only_while_possible_and_marks_no_step_returned(server, page, flow, engine,
+                                                                                        actors):
+    """已办: a finished step is never shown 被退回, and 拿回 is offered only until the next step is
+    touched — not as a button that leads to a refusal."""
+    case = flow.start(item="SCJG-SPJY", applicant="某餐饮管理有限公司")
+    browser_login(page, server, "chuangkou")
+    open_task(page, server, case.number)
+    page.check("input[name=acceptance][value=accept]")
+    page.get_by_role("button", name="提交").click()
+    expect(page.locator("main")).to_contain_text("已办理")
+    page.goto(f"{server}/?tab=done")
+    row = page.locator("table.inbox tbody tr", has_text=case.number)
+    expect(row.get_by_role("button", name="拿回")).to_be_visible()
+    expect(row.locator(".tag.returned")).to_have_count(0)
+    engine.execute(ClaimTask(task=flow.task_of("shencha", case.number).id), actors["shencha"])  # the next step is taken
+    page.reload()
+    expect(row).to_be_visible()
+    expect(row.get_by_role("button", name="拿回")).to_have_count(0)
+    expect(row.locator(".tag.returned")).to_have_count(0)
+    look_at(page, "inbox-done")
 
 
 def test_suspend_resume_and_extensions_on_the_case_page(server, page, flow):

@@ -19,6 +19,7 @@ from engine.timelimits import reactions
 from .. import alerts, documents, outcomes
 from ..errors import BadInput, Conflict
 from ..people import active_user, role_holders
+from ..read.access import may_take_back
 from ..roles import role_name
 from .base import Applied, CommandContext, OpenCase, TaskCommand
 
@@ -318,7 +319,7 @@ class TakeBackTask(TaskCommand):
     def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
         row = case.task_row(self.task)
         later = list(ctx.session.scalars(select(Task).where(Task.case_id == case.row.id, Task.state == TaskState.READY)))
-        if not later or any(t.created_at < row.completed_at or t.assignee_id is not None or t.draft for t in later):
+        if not may_take_back(row, later):
             raise Conflict("下一环节已开始办理，不能拿回")
         for task in later:
             task.state, task.completed_at = "taken_back", ctx.at

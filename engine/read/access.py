@@ -13,6 +13,13 @@ def may_handle(user_id: int | None, department_id: int | None, roles, task: Task
             and (task.assignee_id is None or task.assignee_id == user_id))
 
 
+def may_take_back(done: Task, open_steps: list[Task]) -> bool:
+    """拿回: a finished step can be taken back while the steps opened after it are untouched (none
+    claimed, nothing saved) — ``open_steps``, the case's open steps now."""
+    return bool(open_steps) and not any(
+        t.created_at < done.completed_at or t.assignee_id is not None or t.draft for t in open_steps)
+
+
 def acting_for(actor: Actor, task: Task) -> str | None:
     """The away colleague (AB岗) on whose behalf the actor would handle this task, if any."""
     if may_handle(actor.user_id, actor.department_id, actor.roles, task):

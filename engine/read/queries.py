@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, joinedload, object_session
 from engine.actors import Actor
 from engine.clock import CHINA_TZ, china_date
 from engine.errors import NotFound
-from engine.read.access import acting_for, may_handle
+from engine.read.access import acting_for, may_handle, may_take_back
 from engine.read.documents import end_dates
 from engine.roles import role_name
 from engine.runtime.projection import expand_observed, full_ready, full_result, started_version
@@ -314,7 +314,11 @@ def inbox(session: Session, actor: Actor, *, tab: str = "todo", search: str = ""
         row["remaining_days"] = (calendar.between(today, task.due_on).value
                                  if calendar is not None and today is not None and task.due_on else None)
         out.append((task, row))
-    if tab != "done":
+    for _task, row in out:  # every row says it, 已办 too (its steps are done: never urged or returned now)
+        row["urged"], row["returned_reason"], row["returned_by"], row["may_take_back"] = 0, None, None, False
+    if tab == "done":
+        _mark_take_back(session, out)
+    else:
         _mark_urged_and_returned(session, out)
     return InboxPage(tab, [row for _, row in out], total, page, per_page)
 
@@ -325,7 +329,6 @@ def _mark_urged_and_returned(session: Session, rows: list[tuple[Task, dict[str, 
     ``returned_by``). One query through the history's (case_id, seq) index."""
     by_case: dict[int, list[tuple[Task, dict[str, Any]]]] = {}
     for task, row in rows:
-        row["urged"], row["returned_reason"], row["returned_by"] = 0, None, None
         by_case.setdefault(task.case_id, []).append((task, row))
     if not by_case:
         return
@@ -342,6 +345,22 @@ def _mark_urged_and_returned(session: Session, rows: list[tuple[Task, dict[str, 
             elif command == "return_task" and inputs.get("to") == task.element_id and at == task.created_at:
                 row["returned_reason"] = str(inputs.get("reason") or "").strip()
                 row["returned_by"] = names.setdefault(actor, _actor_name(session, actor))
+
+
+_OPEN_STEPS_OF = select(Task).where(Task.case_id.in_(bindparam("cases", expanding=True)),
+                                    Task.state == TaskState.READY)
+
+
+def _mark_take_back(session: Session, rows: list[tuple[Task, dict[str, Any]]]) -> None:
+    """已办: which finished steps can still be taken back (拿回), by the command's own rule; the page's
+    cases' open steps read in one query (ix_tasks_case_state)."""
+    if not rows:
+        return
+    open_steps: dict[int, list[Task]] = {}
+    for task in session.scalars(_OPEN_STEPS_OF, {"cases": sorted({t.case_id for t, _ in rows})}):
+        open_steps.setdefault(task.case_id, []).append(task)
+    for task, row in rows:
+        row["may_take_back"] = task.kind == "bpmn" and may_take_back(task, open_steps.get(task.case_id, []))
 
 
 def _actor_name(session: Session, actor: str) -> str:
