@@ -4,9 +4,9 @@ of them for supervisors and administrators. Parsing the form's values is here to
 and the CLI refuse the same input with the same Chinese message.
 
 Plans: the newest-first page walks ``ix_cases_started_at`` (migration 0008) and the item filter
-``ix_cases_item_id``; a part of a number or name is a ``LIKE '%…%'`` (no index can serve a
-substring; at a service centre's scale of cases it is a scan of one narrow table, bounded by
-the other filters when given). The current steps and promised end dates of a page are fetched
+``ix_cases_item_id``; a part of a number or name is a ``LIKE '%…%'``, which no index range can
+serve, checked on the cases whose grams it has (engine/store/grams.py, migration 0020) — a scan
+only for a part with no letter or digit. The current steps and promised end dates of a page are fetched
 for its 20 cases at once through ``ix_tasks_case_state`` and ``ix_deadlines_case_id``.
 """
 from __future__ import annotations
@@ -23,6 +23,7 @@ from engine.clock import CHINA_TZ
 from engine.errors import BadInput
 from engine.read.queries import COUNT_CAP, iso
 from engine.runtime.values import check_text
+from engine.store import grams
 from engine.store.enums import Acceptance, CaseState, Decision, TaskState
 from engine.store.models import Case, CaseRequest, Clock, Deadline, HistoryEntry, Item, Message, Task
 
@@ -197,6 +198,12 @@ def search_cases(session: Session, actor: Actor, search: CaseSearch, *, per_page
         query = query.where(Case.number.like(_like(search.number)))
     if search.applicant:
         query = query.where(Case.applicant.like(_like(search.applicant)))
+    # the cases whose grams (engine/store/grams.py) the parts have: a few, looked up by id, instead
+    # of every case read for its LIKE
+    dialect = session.get_bind().dialect.name
+    needed = grams.bind_value(dialect, f"{search.number} {search.applicant}") if search.number or search.applicant else None
+    if needed is not None:
+        query = query.where(grams.condition(dialect, needed))
     if search.item:
         query = query.where(Case.item_id == select(Item.id).where(Item.code == search.item).scalar_subquery())
     if search.received_from:

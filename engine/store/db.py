@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+from engine.store import grams
 from engine.store.models import Base, Meta
 from engine.store.writer import WriterSession
 
@@ -156,8 +157,11 @@ class Database:
         Base.metadata.drop_all(self.engine)
         with self.engine.begin() as conn:
             conn.exec_driver_sql(f"DROP TABLE IF EXISTS {VERSION_TABLE}")
-            if not self.is_sqlite:
+            if self.is_sqlite:
+                conn.exec_driver_sql(f"DROP TABLE IF EXISTS {grams.TABLE}")
+            else:
                 conn.exec_driver_sql("DROP FUNCTION IF EXISTS approvals_append_only() CASCADE")
+                conn.exec_driver_sql(f"DROP FUNCTION IF EXISTS {grams.FUNCTION}(text, text) CASCADE")
 
     def reset_for_tests(self) -> None:
         """Empty every table (tests on a shared PostgreSQL database)."""
@@ -177,6 +181,7 @@ def _configure_sqlite(engine: SAEngine) -> None:
     def _on_connect(dbapi_connection, _record):
         # Let SQLAlchemy's "begin" event, not pysqlite, decide how transactions start.
         dbapi_connection.isolation_level = None
+        grams.register(dbapi_connection)  # the triggers keeping the search index call it
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")

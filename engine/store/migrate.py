@@ -38,6 +38,7 @@ from sqlalchemy import create_engine, inspect
 from sqlalchemy.engine import Connection
 
 from engine.errors import ApprovalError
+from engine.store import grams
 
 if TYPE_CHECKING:
     from engine.store.db import Database
@@ -51,6 +52,14 @@ UNVERSIONED: tuple[str, ...] = (BASELINE, "0002")
 VERSION_TABLE = "alembic_version"
 #: tables in the database that the migrations do not own: Flask-Session creates ``web_sessions``
 IGNORED_TABLES = frozenset({"web_sessions"})
+#: the search index (migration 0020), which the models do not describe: on SQLite an FTS5 table
+#: and the tables FTS5 keeps it in (``case_grams_data``, …), on PostgreSQL an expression index
+SEARCH_INDEX_TABLE = grams.TABLE
+SEARCH_INDEX = grams.PG_INDEX
+
+
+def _search_index_table(name: str) -> bool:
+    return name == SEARCH_INDEX_TABLE or name.startswith(SEARCH_INDEX_TABLE + "_")
 #: pg_advisory_xact_lock key ("approvals schema")
 _PG_LOCK = 0x617070726F76616C
 
@@ -62,8 +71,11 @@ class SchemaError(ApprovalError):
 
 
 def include_name(name: str | None, type_: str, parent_names) -> bool:
-    """What autogenerate and the schema comparison look at: not Flask-Session's table."""
-    return not (type_ == "table" and name in IGNORED_TABLES)
+    """What autogenerate and the schema comparison look at: not Flask-Session's table, nor the
+    search index (migration 0020)."""
+    if type_ == "table":
+        return name not in IGNORED_TABLES and not _search_index_table(name or "")
+    return not (type_ == "index" and name == SEARCH_INDEX)
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -113,7 +125,8 @@ class Status:
 
 
 def _app_tables(connection: Connection) -> set[str]:
-    return {t for t in inspect(connection).get_table_names() if t != VERSION_TABLE and t not in IGNORED_TABLES}
+    return {t for t in inspect(connection).get_table_names()
+            if t != VERSION_TABLE and t not in IGNORED_TABLES and not _search_index_table(t)}
 
 
 def _status(connection: Connection) -> Status:
@@ -244,11 +257,14 @@ def _sqlite_template() -> tuple[list[str], dict[str, tuple[list[str], list[tuple
             try:
                 with scratch.begin() as connection:
                     command.upgrade(alembic_config(connection), target)
-                    statements = [sql for (sql,) in connection.exec_driver_sql(
-                        "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' "
-                        "ORDER BY rowid")]
+                    # not the tables FTS5 makes for itself: its CREATE VIRTUAL TABLE makes them again
+                    statements = [sql for (name, sql) in connection.exec_driver_sql(
+                        "SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' "
+                        "ORDER BY rowid") if not (name != SEARCH_INDEX_TABLE and _search_index_table(name))]
                     rows = {}
                     for table in inspect(connection).get_table_names():
+                        if _search_index_table(table):
+                            continue
                         result = connection.exec_driver_sql(f'SELECT * FROM "{table}"')
                         content = [tuple(r) for r in result]
                         if content:

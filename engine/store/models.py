@@ -205,7 +205,8 @@ class Case(Base):
     """A case (办件). ``version`` gives optimistic concurrency: every command bumps it."""
 
     __tablename__ = "cases"
-    #: the applicant, and the number beside it: the inbox's search scans this narrow index alone (0019)
+    #: the applicant, and the number beside it (0019): a search for part of either with no letter or
+    #: digit scans this narrow index; any other goes through the grams' index (0020, engine/store/grams.py)
     __table_args__ = (*checks("cases"), Index("ix_cases_applicant", "applicant", "number"))
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(64), unique=True)
