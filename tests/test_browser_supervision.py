@@ -39,7 +39,8 @@ def _cases(flow: Flow, clock) -> tuple[str, str]:
 def test_a_supervisor_works_the_board_findings_warnings_and_statistics(server, page, flow, clock):
     refused, late = _cases(flow, clock)
     browser_login(page, server, "jiancha")
-    page.click("nav >> text=电子监察")
+    # a supervisor handles no step: the day starts at the board, not an empty 待办
+    page.wait_for_url(f"{server}/supervision/")
     board = page.locator("table.board")
     expect(board).to_contain_text(late)
     expect(board).to_contain_text("黄牌")
@@ -184,3 +185,18 @@ def test_a_head_explains_a_finding_the_supervisor_asked_about(server, page, flow
     expect(page.get_by_role("button", name="发出告诫")).to_have_count(0)
     look_at(page, "supervision-warnings-head")
     browser_logout(page)
+
+
+@pytest.mark.parametrize("username, first_page, heading", [
+    ("chuangkou", "/", "待办"), ("jiancha", "/supervision/", "电子监察"), ("admin", "/admin/items", "流程版本"),
+    ("sheji", "/design/", "流程设计")])
+def test_each_user_starts_the_day_on_their_own_first_page(server, page, username, first_page, heading):
+    """After logging in, and from the header's name of the system: whoever handles steps at the
+    inbox; a supervisor, administrator or designer, who handle none, at their own work."""
+    browser_login(page, server, username)
+    page.wait_for_url(f"{server}{first_page}")
+    expect(page.locator("h1")).to_contain_text(heading)
+    page.locator("header.topbar nav").get_by_role("link", name="待办", exact=True).click()
+    page.wait_for_url(f"{server}/")
+    page.locator("header.topbar").get_by_role("link", name="政务服务中心 · 审批系统").click()
+    page.wait_for_url(f"{server}{first_page}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from flask import Flask, g, render_template
+from flask import Flask, g, render_template, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -21,6 +21,7 @@ from engine.store import enums
 
 from . import (admin, auth, cases, design, documents, guides, inbox, messages, operations, organisation, profile,
                supervision, window)
+from .auth import home_url
 from .errors import init_errors
 from .context import get_db, get_engine  # noqa: F401 — the app's accessors, also as web.get_db
 from .hygiene import defaults_from_environment, init_hygiene
@@ -97,6 +98,7 @@ def create_app(config: dict[str, Any] | None = None, *, db: Database | None = No
         if user is not None:
             with database.reader() as session:
                 unread = unread_count(session, user.id)
-        return {"current_user": user, "unread_messages": unread}
+        return {"current_user": user, "unread_messages": unread,
+                "home_url": home_url(user.role_codes) if user is not None else url_for("inbox.index")}
 
     return app

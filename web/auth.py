@@ -58,6 +58,24 @@ def login_required(view):
     return wrapped
 
 
+#: roles whose holders handle steps: their day starts at the inbox
+HANDLING_ROLES = frozenset({"window_clerk", "reviewer", "head", "gov_head"})
+#: where the day starts for a user who handles no step, by the first role they hold
+HOMES = (("supervisor", "supervision.index"), ("admin", "admin.items"), ("designer", "design.index"))
+
+
+def home_url(role_codes) -> str:
+    """A user's first page: the inbox for whoever handles steps; the cards board (电子监察) for a
+    supervisor, the process versions for an administrator, the designs for a designer — whose
+    待办 would be empty."""
+    roles = set(role_codes or ())
+    if not roles & HANDLING_ROLES:
+        for role, endpoint in HOMES:
+            if role in roles:
+                return url_for(endpoint)
+    return url_for("inbox.index")
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if request.method == "GET":
@@ -79,7 +97,7 @@ def login():
     current_app.session_interface.regenerate(session)  # a fresh id: no session fixation
     session.clear()
     session["user_id"] = user.id
-    return redirect(safe_next(request.args.get("next")) or url_for("inbox.index"))
+    return redirect(safe_next(request.args.get("next")) or home_url(user.role_codes))
 
 
 def _record(change, *args):
@@ -119,7 +137,7 @@ def new_password():
     """Choose one's own password in place of the temporary one: the usual rules
     (engine.people.change_password), the temporary password as the current one."""
     if not g.user.must_change_password:
-        return redirect(url_for("inbox.index"))
+        return redirect(home_url(g.user.role_codes))
     error = None
     if request.method == "POST":
         try:
@@ -130,7 +148,7 @@ def new_password():
             error = exc.message
         else:
             flash("新密码已设置，请记住它；以后登录请使用新密码")
-            return redirect(url_for("inbox.index"))
+            return redirect(home_url(g.user.role_codes))
     return render_template("password_new.html", error=error, min_password=MIN_PASSWORD), 400 if error else 200
 
 
