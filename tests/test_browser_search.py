@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from engine import Actor
-from engine.commands import CompleteTask, CopyCase, StartCase
+from engine.commands import CompleteTask, CopyCase, RequestSupplement, StartCase
 from engine.read.queries import ready_tasks
 
 from .helpers import browser_login, browser_logout, look_at
@@ -122,6 +122,21 @@ def test_the_inbox_marks_an_urged_step_and_a_returned_one(server, page, engine, 
     expect(row.locator(".tag.returned")).to_have_attribute("title", "李审查 退回")
     expect(row.locator(".tag.urged")).to_have_count(0)
     look_at(page, "inbox-returned")
+
+
+def test_the_inbox_says_a_step_waits_for_the_applicant_s_supplement(server, page, engine, clock, actors):
+    """After a one-time notice (一次性告知) no acceptance limit runs: the row says 待补正, not "—"."""
+    waiting = start(engine, clock, "2026-03-02T09:00", "SCJG-SPJY", "某餐饮管理有限公司")
+    other = start(engine, clock, "2026-03-02T09:30", "SCJG-SPJY", "某食品店")
+    engine.execute(RequestSupplement(case=waiting, materials=("食品安全管理制度目录",)), actors["chuangkou"])
+
+    browser_login(page, server, "chuangkou")
+    row = page.locator("table.inbox tbody tr", has_text=waiting)
+    expect(row.locator(".tag", has_text="待补正")).to_be_visible()
+    expect(row.locator(".tag", has_text="待补正")).to_have_attribute(
+        "title", "已一次性告知补正：收到申请人的补正材料后重新计算受理时限")
+    expect(page.locator("table.inbox tbody tr", has_text=other)).not_to_contain_text("待补正")
+    look_at(page, "inbox-supplement")
 
 
 def test_changing_ones_password_then_logging_in_with_it(server, page, engine, actors):

@@ -157,7 +157,8 @@ def _found_cases(session: Session, search: str) -> list[int]:
 
 #: what an inbox row shows of the case, item, department and assignee; not their JSON (an item's
 #: guide, a case's application and materials), which the page never shows
-_ROW_LOADS = (joinedload(Task.case).load_only(Case.number, Case.applicant, Case.suspended, Case.hold)
+_ROW_LOADS = (joinedload(Task.case).load_only(Case.number, Case.applicant, Case.suspended, Case.hold,
+                                             Case.acceptance)
               .joinedload(Case.item).load_only(Item.code, Item.name),
               joinedload(Task.department).load_only(Department.code, Department.name),
               joinedload(Task.assignee).load_only(User.username, User.display_name))
@@ -323,6 +324,8 @@ def inbox(session: Session, actor: Actor, *, tab: str = "todo", search: str = ""
         row["alert"] = task.alert
         row["suspended"] = task.case.suspended or bool(task.case.hold)
         row["held"] = bool(task.case.hold)  # 挂起 by an administrator (engine/operations.py)
+        # a one-time notice (一次性告知) is out: no acceptance limit runs until the supplement arrives
+        row["awaiting_supplement"] = task.case.acceptance == "supplement"
         row["on_behalf_of"] = acting_for(actor, task) if tab != "done" else None
         # a 负责人 watching the department's late steps opens the case, not a step they cannot handle
         row["mine"] = tab == "done" or bool(
