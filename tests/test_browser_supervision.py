@@ -44,6 +44,8 @@ def test_a_supervisor_works_the_board_findings_warnings_and_statistics(server, p
     board = page.locator("table.board")
     expect(board).to_contain_text(late)
     expect(board).to_contain_text("黄牌")
+    # what the card is about: the review step's own limit, beside the case's 办理时限
+    expect(board.locator("tr", has_text=late).locator("td").first).to_contain_text("环节时限 超期 4 个工作日")
     expect(board).to_contain_text("王窗口（市市场监督管理局）")
     look_at(page, "supervision-board")
     page.select_option("select[name=card]", "red")

@@ -274,6 +274,8 @@ def test_the_board_lists_carded_cases_with_time_left_and_a_head_sees_their_depar
         (row,) = view["rows"]
         assert (row.number, row.card, row.window, row.clock) == (case.number, "yellow", "王窗口（市市场监督管理局）", "办理时限")
         assert (row.due_on, row.days) == (date(2026, 3, 16), 4)  # 10 working days from 03-02
+        # the card is the review step's: its own limit, and how it stands, beside the case's
+        assert (row.card_clock, row.card_days) == ("环节时限", -1)
         assert board(session, flow.actors["fuzeren"], cal, date(2026, 3, 10))["rows"][0].number == case.number
         assert board(session, flow.actors["mz_fuzeren"], cal, date(2026, 3, 10))["rows"] == []
         assert board(session, flow.actors["jiancha"], cal, date(2026, 3, 10), card="red")["rows"] == []

@@ -5,6 +5,8 @@ calendar. A department head sees the same for the department.
 "Time left" is measured against the case's own limit clock: the decision clock once accepted (办理
 时限), the acceptance clock before (受理时限), the issue clock after the decision (发证时限), with its
 extension and suspended days; a paused clock (待补正, 特别程序) is shown as paused, not counted down.
+Beside the card, the limit whose deadline raised it, which need not be the case's: a review step's
+own limit (环节时限) or 先行审查 — and while it runs, how late it is.
 The window (窗口) is the clerk who took the application in and that clerk's department.
 """
 from __future__ import annotations
@@ -18,8 +20,8 @@ from sqlalchemy.orm import Session
 
 from engine.actors import Actor
 from engine.errors import NotAllowed
-from engine.store.enums import Card, CaseState, ClockState, TaskState
-from engine.store.models import Case, Clock, Department, HistoryEntry, Item, Task, User
+from engine.store.enums import Card, CaseState, ClockKind, ClockState, DeadlineState, TaskState
+from engine.store.models import Case, Clock, Deadline, Department, HistoryEntry, Item, Task, User
 from engine.timelimits.workdays import WorkCalendar
 
 #: the case-wide clocks a board row counts down, the first one found (running or paused) first
@@ -61,6 +63,32 @@ class BoardRow:
     days: int | None  # working days left (>= 0) or late (< 0)
     paused: bool
     started_on: date
+    card_clock: str = ""  # the limit whose deadline raised the card ("" if none is recorded)
+    card_days: int | None = None  # that limit's working days left or late (< 0), while it runs
+
+
+def _due(calendar: WorkCalendar, clock: Clock) -> date:
+    return calendar.add(clock.started_on, clock.limit_days + clock.extended_days + clock.suspended_days).value
+
+
+#: the deadlines that raise each card (engine/timelimits/firing.py ``alert``; a blocked 超期默许 shows red)
+RAISING = {"yellow": ("yellow",), "red": ("red", "deemed")}
+
+
+def _card_clocks(session: Session, cards: list[tuple[int, str]]) -> dict[int, Clock]:
+    """For each case, the clock whose fired deadline raised its card: the latest that can."""
+    if not cards:
+        return {}
+    wanted = dict(cards)
+    rows = session.execute(select(Deadline.case_id, Deadline.kind, Clock).join(Clock, Clock.id == Deadline.clock_id)
+                           .where(Deadline.case_id.in_(list(wanted)), Deadline.state == DeadlineState.FIRED,
+                                  Deadline.kind.in_(("yellow", "red", "deemed")))
+                           .order_by(Deadline.fired_at, Deadline.id)).all()
+    out: dict[int, Clock] = {}
+    for case_id, kind, clock in rows:
+        if kind in RAISING.get(wanted[case_id], ()):
+            out[case_id] = clock
+    return out
 
 
 def _window(session: Session, case_ids: list[int]) -> dict[int, tuple[str, str | None]]:
@@ -109,6 +137,7 @@ def board(session: Session, actor: Actor, calendar: WorkCalendar, today: date, *
         current = clocks.get(clock.case_id)
         if current is None or CASE_CLOCKS.index(clock.kind) < CASE_CLOCKS.index(current.kind):
             clocks[clock.case_id] = clock
+    raised = _card_clocks(session, [(c.id, c.card) for c, _, _ in found])
     steps: dict[int, list[str]] = {}
     for task in session.scalars(select(Task).where(Task.case_id.in_(ids), Task.state == TaskState.READY)
                                 .order_by(Task.id)):
@@ -124,14 +153,19 @@ def board(session: Session, actor: Actor, calendar: WorkCalendar, today: date, *
         paused = False
         label = "—"
         if clock is not None:
-            label = {"decision": "办理时限", "acceptance": "受理时限", "issue": "发证时限",
-                     "preliminary": "先行审查时限"}[clock.kind]
-            due_on = calendar.add(clock.started_on, clock.limit_days + clock.extended_days + clock.suspended_days).value
+            label = ClockKind.label_of(clock.kind)
+            due_on = _due(calendar, clock)
             paused = clock.state == ClockState.PAUSED
             days = calendar.between(today, due_on).value
+        # what the card is about, which need not be the case's limit: a late review step (环节时限)
+        # or 先行审查 beside a decision clock with days left; how late it is while it still counts
+        card_clock = raised.get(case.id)
+        card_days = (calendar.between(today, _due(calendar, card_clock)).value
+                     if card_clock is not None and card_clock.state == ClockState.RUNNING else None)
         rows.append(BoardRow(case.number, case.card, item_row.name, item_row.code, dept.name, dept.code, name,
                              username, case.applicant, "；".join(steps.get(case.id, [])) or "—", label, due_on, days,
-                             paused, case.started_at.date()))
+                             paused, case.started_at.date(),
+                             ClockKind.label_of(card_clock.kind) if card_clock is not None else "", card_days))
     rows.sort(key=lambda r: (r.card != "red", r.days if r.days is not None else 10 ** 6, r.number))
     choices_query = select(Department.code, Department.name).where(
         Department.id.in_(select(Item.department_id))).order_by(Department.id)
