@@ -59,7 +59,9 @@ def test_a_food_licence_from_the_walk_in_to_the_printed_licence_decision(server,
     page.check("input[name=acceptance][value=accept]")
     page.fill("textarea[name=opinion]", "补正后材料齐全，予以受理")
     page.click("form.card >> text=提交")
-    expect(page.locator("main")).to_contain_text("已办理")
+    # the confirmation says where the case went, and in whose hands
+    expect(page.locator(".flash")).to_contain_text("已办理：受理")
+    expect(page.locator(".flash")).to_contain_text("下一环节：材料审查（市市场监督管理局·审查员）")
     page.goto(f"{server}/cases/{number}")
     acceptance = print_document(page, "受理通知书", "day-acceptance-notice")
     assert number in acceptance
@@ -108,7 +110,7 @@ def test_a_food_licence_from_the_walk_in_to_the_printed_licence_decision(server,
     expect(page.locator("h1")).to_contain_text("制证发证")
     page.get_by_label("食品经营许可证编号").fill("JY13501020000123")
     page.click("form.card >> text=提交")
-    expect(page.locator("main")).to_contain_text("已办理")
+    expect(page.locator(".flash")).to_contain_text("办件状态：准予许可")
     page.goto(f"{server}/cases/{number}")
     expect(page.locator("main")).to_contain_text("已办结")
     decision = print_document(page, "准予行政许可决定书", "day-grant-decision")

@@ -11,6 +11,7 @@ from engine.errors import ApprovalError, BadInput
 from engine.clock import china_date
 from engine.read.queries import (FIRST_CONTACT_ITEM, INBOX_TABS, first_contacts, get_task, inbox, inbox_count,
                                  pending_extension_requests)
+from engine.read.search import where_it_went
 from engine.read.views import TaskView, task_form, task_view
 
 from .auth import login_required
@@ -70,9 +71,10 @@ def _render_task(view: TaskView, *, error: str | None = None, values=None, opini
                            typed=request.form if error else {})
 
 
-def _act(task_id: int, command, done: str, to: str, *, values=None, opinion=None):
+def _act(task_id: int, command, done, to: str, *, values=None, opinion=None):
     """Run a task operation; a refusal shows the task page again with the reason and what was typed
-    (a step that is gone, or an operation not allowed, gets the error page with the reason)."""
+    (a step that is gone, or an operation not allowed, gets the error page with the reason).
+    ``done``: the confirmation shown, or a function giving it once the operation is done."""
     try:
         get_engine().execute(command, g.actor)
     except ApprovalError as exc:
@@ -85,7 +87,7 @@ def _act(task_id: int, command, done: str, to: str, *, values=None, opinion=None
                 return _refused_elsewhere(session, task_id, exc)
         return _render_task(view, error=exc.message, values=values, opinion=opinion), \
             409 if exc.code == "conflict" else 400
-    flash(done)
+    flash(done() if callable(done) else done)
     return redirect(url_for("inbox.task", task_id=task_id) if to == "task" else url_for("inbox.index"))
 
 
@@ -119,12 +121,18 @@ def task(task_id: int):
 def complete(task_id: int):
     with get_db().reader() as session:
         form = task_form(session, task_id, get_engine().definition)
-        label = f"{get_task(session, task_id).name}（{get_task(session, task_id).case.number}）"
+        done = get_task(session, task_id)
+        label, case_id = f"{done.name}（{done.case.number}）", done.case_id
     values = {f.id: request.form.get(f.id, "") for f in form}
     opinion = request.form.get("opinion", "")
+
+    def confirmation() -> str:  # and where the case went, so the clerk knows it is in the right hands
+        with get_db().reader() as session:
+            return f"已办理：{label}。{where_it_went(session, case_id)}"
+
     return _act(task_id, CompleteTask(task=task_id, data=values, opinion=opinion,
                                       expected_version=request.form.get("task_version", type=int)),
-                f"已办理：{label}", "index", values=values, opinion=opinion)
+                confirmation, "index", values=values, opinion=opinion)
 
 
 @bp.route("/tasks/<int:task_id>/draft", methods=["POST"])

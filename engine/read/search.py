@@ -22,6 +22,7 @@ from engine.actors import Actor
 from engine.clock import CHINA_TZ
 from engine.errors import BadInput
 from engine.read.queries import COUNT_CAP, iso
+from engine.roles import role_name
 from engine.runtime.values import check_text
 from engine.store import grams
 from engine.store.enums import Acceptance, CaseState, Decision, TaskState
@@ -236,3 +237,23 @@ def search_cases(session: Session, actor: Actor, search: CaseSearch, *, per_page
 def searchable_items(session: Session) -> list[tuple[str, str]]:
     """The items to pick from, by name: (code, name)."""
     return [(code, name) for code, name in session.execute(select(Item.code, Item.name).order_by(Item.name, Item.code))]
+
+
+def where_it_went(session: Session, case_id: int) -> str:
+    """After a step is done: where the case is now — its next steps and who holds them, or how it
+    ended — for the clerk's confirmation ("已办理：受理（…）。下一环节：审查（市市场监督管理局 · 审查员）")."""
+    case = session.get(Case, case_id)
+    if case is None:
+        return ""
+    if case.state != CaseState.RUNNING:
+        return f"办件状态：{status_label(case)}"
+    steps = []
+    for task in session.scalars(select(Task).where(Task.case_id == case_id, Task.state == TaskState.READY)
+                                .order_by(Task.id)):
+        holder = (task.assignee.display_name if task.assignee is not None
+                  else "·".join(p for p in (task.department.name if task.department else "", role_name(task.role or ""))
+                                if p))
+        steps.append(f"{task.name}（{holder}）" if holder else task.name)
+    if case.acceptance == Acceptance.SUPPLEMENT:
+        return "已一次性告知，等待申请人补正"
+    return "下一环节：" + "、".join(dict.fromkeys(steps)) if steps else f"办件状态：{status_label(case)}"
