@@ -79,7 +79,9 @@ def test_a_food_business_licence_from_the_window_to_the_decision(server, page, e
     look_at(page, "case-running")
     page.get_by_role("button", name="催办").click()
     expect(page.locator("main")).to_contain_text("已催办")
-    page.select_option("form.copy select[name=to]", ["mz_fuzeren", "jiancha"])  # 抄送 by name, not login
+    copy = page.locator("form.copy")  # 抄送: people ticked by name, grouped by department, not logins
+    copy.locator(".people-group", has_text="民政局").get_by_label("吴负责").check()
+    copy.get_by_label("孙监察").check()
     page.fill("form.copy input[name=note]", "涉及民政事项，请知悉")
     page.locator("form.copy").get_by_role("button", name="抄送").click()
     expect(page.locator("main")).to_contain_text("已抄送")

@@ -5,6 +5,7 @@ SpiffWorkflow objects itself.
 """
 from __future__ import annotations
 
+import itertools
 import os
 from typing import Any
 
@@ -90,6 +91,12 @@ def create_app(config: dict[str, Any] | None = None, *, db: Database | None = No
     def label(value, enum: str, default: str = "") -> str:
         """The Chinese name of a stored value: ``{{ case.state|label('CaseState') }}``."""
         return getattr(enums, enum).label_of(value, default)
+
+    @app.template_filter("groupby_in_order")
+    def groupby_in_order(items, attribute: str) -> list[tuple[Any, list]]:
+        """Runs of items with the same ``attribute``, in the order given (Jinja's ``groupby`` sorts:
+        the people of one's own department, listed first, would move)."""
+        return [(key, list(run)) for key, run in itertools.groupby(items, key=lambda item: getattr(item, attribute))]
 
     @app.context_processor
     def globals_for_templates():
