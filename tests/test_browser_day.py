@@ -113,6 +113,12 @@ def test_a_food_licence_from_the_walk_in_to_the_printed_licence_decision(server,
     expect(page.locator(".flash")).to_contain_text("办件状态：准予许可")
     page.goto(f"{server}/cases/{number}")
     expect(page.locator("main")).to_contain_text("已办结")
+    # the history says what each step decided, by its form's labels, and which paper it issued
+    timeline = page.locator("ol.timeline")
+    expect(timeline).to_contain_text("审查结论：材料符合要求")
+    expect(timeline).to_contain_text("补正：与食品经营相适应的主要设备设施、经营布局、操作流程等文件")
+    expect(timeline).to_contain_text("食品经营许可证编号：JY13501020000123")
+    expect(timeline).to_contain_text("出具准予行政许可决定书")
     decision = print_document(page, "准予行政许可决定书", "day-grant-decision")
     assert "某餐饮管理有限公司" in decision and number in decision
     look_at(page, "day-case-concluded")

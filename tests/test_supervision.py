@@ -610,4 +610,6 @@ def test_the_history_says_what_a_step_decided_so_a_refusal_never_reads_like_an_a
     with flow.db.reader() as session:
         case = session.scalars(select(Case).where(Case.number == number)).one()
         done = [(h["step"], h["details"]) for h in history_view(session, case) if h["what"] == "办理"]
-    assert done[0][1] == "予以受理" and done[-1][1] == "不予许可"
+    # the outcome first, then the paper it issued
+    assert done[0][1].split("；")[0] == "予以受理" and "出具受理通知书" in done[0][1]
+    assert done[-1][1].split("；")[0] == "不予许可" and "出具不予行政许可决定书" in done[-1][1]

@@ -73,8 +73,8 @@ def show(number: str):
             task_states(tasks), title=f"{case.item.name} 流程图"))
         clocks = case_clocks(session, case)
         notices = case_notices(session, case)
-        history = history_view(session, case)
         definition = get_engine().definition(session, case.process_version)
+        history = history_view(session, case, definition)
         offered = case_operations(session, g.actor, case, definition)
         panel = admin_panel(session, g.actor, case, definition)  # 管理操作, administrators only
         status = case_status(session, case)  # 挂起 / 终止 / 作废: who, when, why

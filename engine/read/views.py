@@ -25,7 +25,7 @@ from engine.read import steps as step_view
 from engine.roles import role_name
 from engine.runtime.definitions import FormField, ProcessDefinition, UserTaskInfo, next_user_tasks
 from engine.timelimits.policy import policy_from_json
-from engine.store.enums import ClockKind, DeadlineKind, TaskKind, TaskState
+from engine.store.enums import ClockKind, DeadlineKind, DocumentKind, TaskKind, TaskState
 from engine.store.models import (Case, CaseRequest, Clock, Department, HistoryEntry, Message, ProcessVersion, Task,
                                  User)
 
@@ -479,9 +479,37 @@ def _shown(value: Any) -> str:
     return "（空）" if value in (None, "") else str(value)
 
 
-def history_view(session: Session, case: Case) -> list[dict[str, Any]]:
+#: a text a step recorded that the history line repeats (a licence number, not an essay)
+SHORT_TEXT = 40
+
+
+def _step_values(definition: ProcessDefinition | None, element: str, data: dict[str, Any]) -> list[str]:
+    """What a completed step decided besides its outcome, by the form's own labels: each choice
+    (审查结论：通过) and short text (食品经营许可证编号：JY…), in the form's order."""
+    info = definition.user_tasks.get(element) if definition is not None else None
+    if info is None:
+        return []
+    out = []
+    for field in info.form:
+        value = data.get(field.id)
+        if field.id in ("acceptance", "decision") or value in (None, "") or field.picks_for:
+            continue  # the outcome is said in words already; a person picked is in the next entries
+        if field.options:
+            value = dict(field.options).get(str(value), value)
+        elif field.type == "boolean":
+            if not value:
+                continue
+            value = "是"
+        elif not isinstance(value, str) or len(value) > SHORT_TEXT or "\n" in value:
+            continue
+        out.append(f"{field.label}：{value}")
+    return out
+
+
+def history_view(session: Session, case: Case, definition: ProcessDefinition | None = None) -> list[dict[str, Any]]:
     """Each entry of the case history as people read it: when (China time), who (by name, and
-    on whose behalf), what (the command's label and the particulars in words)."""
+    on whose behalf), what (the command's label and the particulars in words; with the case's
+    ``definition``, what each step decided by its form's labels)."""
     entries = list(session.scalars(select(HistoryEntry).where(HistoryEntry.case_id == case.id)
                                    .order_by(HistoryEntry.seq)))
     people = {e.actor for e in entries} | {(e.payload or {}).get("on_behalf_of") for e in entries}
@@ -516,6 +544,9 @@ def history_view(session: Session, case: Case) -> list[dict[str, Any]]:
             outcome = OUTCOME_WORDS.get(("acceptance", data.get("acceptance"))) or OUTCOME_WORDS.get(("decision", data.get("decision")))
             if outcome:
                 details.append(outcome)
+            details.extend(_step_values(definition, result.get("element", ""), data))
+        elif e.command == "request_supplement" and inputs.get("materials"):
+            details.append("补正：" + "、".join(str(m) for m in inputs["materials"]))
         elif e.command == "reassign_task":  # 改派 by an administrator (a departing user's task)
             holder = names.get(result.get("holder", ""), result.get("holder", ""))
             target = result.get("assignee")
@@ -550,6 +581,9 @@ def history_view(session: Session, case: Case) -> list[dict[str, Any]]:
             details.append(f"挂起 {days} 个工作日，期限相应顺延" if days else "期限不变（挂起未跨工作日）")
         elif e.command in ("retry_deadline", "resolve_deadline"):
             details.append(f"期限 {result.get('deadline') or inputs.get('key', '')}")
+        document = result.get("document")  # the paper the command issued (受理通知书, 补正告知书, 决定书 …)
+        if isinstance(document, dict) and document.get("number"):
+            details.append(f"出具{DocumentKind.label_of(document.get('kind'))} {document['number']}")
         if e.command == "decide_extension":
             what = "批准延期" if inputs.get("approve") else "退回延期申请"
         said = inputs.get("opinion") or inputs.get("reason") or inputs.get("note") or ""
