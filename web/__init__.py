@@ -9,7 +9,7 @@ import itertools
 import os
 from typing import Any
 
-from flask import Flask, g, render_template, url_for
+from flask import Flask, g, render_template, request, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -29,6 +29,20 @@ from .hygiene import defaults_from_environment, init_hygiene
 from .sessions import init_sessions
 
 csrf = CSRFProtect()
+
+
+#: which link of the header a page belongs to, by its blueprint (an endpoint where one blueprint
+#: serves two links)
+_SECTIONS = {"inbox": "inbox", "window": "window", "cases": "cases", "documents": "cases", "messages": "messages",
+             "design": "design", "supervision": "supervision", "guides": "versions", "operations": "operations",
+             "admin": "versions", "org": "org", "profile": "profile"}
+_SECTION_ENDPOINTS = {"admin.calendar": "calendar", "org.team": "team"}
+
+
+def _nav_section() -> str:
+    """The header link to mark as the current page (``aria-current``)."""
+    endpoint = request.endpoint or ""
+    return _SECTION_ENDPOINTS.get(endpoint) or _SECTIONS.get(request.blueprint or "", "")
 
 
 def create_app(config: dict[str, Any] | None = None, *, db: Database | None = None,
@@ -105,7 +119,7 @@ def create_app(config: dict[str, Any] | None = None, *, db: Database | None = No
         if user is not None:
             with database.reader() as session:
                 unread = unread_count(session, user.id)
-        return {"current_user": user, "unread_messages": unread,
+        return {"current_user": user, "unread_messages": unread, "nav_section": _nav_section(),
                 "home_url": home_url(user.role_codes) if user is not None else url_for("inbox.index")}
 
     return app
