@@ -84,8 +84,10 @@ def test_a_food_business_licence_from_the_window_to_the_decision(server, page, e
     copy.get_by_label("孙监察").check()
     page.fill("form.copy input[name=note]", "涉及民政事项，请知悉")
     page.locator("form.copy").get_by_role("button", name="抄送").click()
-    expect(page.locator("main")).to_contain_text("已抄送")
-    expect(page.locator("ol.timeline")).to_contain_text("吴负责")
+    expect(page.locator(".flash")).to_contain_text("已抄送给 ")  # by name, in the list's order
+    for name in ("吴负责", "孙监察"):
+        expect(page.locator(".flash")).to_contain_text(name)
+        expect(page.locator("ol.timeline li", has_text="抄送")).to_contain_text(name)
     browser_logout(page)
 
     browser_login(page, server, "shencha")

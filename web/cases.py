@@ -10,7 +10,7 @@ from engine.commands import (COMMANDS, CopyCase, DecideExtension, ExtendDeadline
                              RequestExtension, RequestSupplement, ResumeClocks, SuspendClocks, UrgeTask)
 from engine.errors import ApprovalError, BadInput
 from web.diagram import render_cached, task_states
-from engine.store.models import ProcessVersion, Task
+from engine.store.models import ProcessVersion, Task, User
 from engine.timelimits.policy import SUSPENSION_KINDS
 from engine.read.application import application_view
 from engine.read.documents import document_list
@@ -89,10 +89,11 @@ def show(number: str):
                            panel=panel, status=status)
 
 
-def _run(number: str, command, done: str):
-    """Run a case operation and go back where it was asked from (the task page or the case page)."""
-    get_engine().execute(command, g.actor)
-    flash(done)
+def _run(number: str, command, done):
+    """Run a case operation and go back where it was asked from (the task page or the case page).
+    ``done``: the confirmation, or a function of the command's value giving it."""
+    value = get_engine().execute(command, g.actor)
+    flash(done(value) if callable(done) else done)
     back = request.referrer or ""
     if back.startswith(request.host_url) and "/tasks/" in back:  # from a task page: stay at the step
         return redirect(back)
@@ -140,7 +141,15 @@ def copy(number: str):
     """抄送 to colleagues picked by name (several ``to`` values; a typed list of user names works too)."""
     names = tuple(n for value in request.form.getlist("to")
                   for n in value.replace("，", ",").replace(",", " ").split() if n)
-    return _run(number, CopyCase(case=number, to=names, note=request.form.get("note", "")), "已抄送")
+    return _run(number, CopyCase(case=number, to=names, note=request.form.get("note", "")), _copied)
+
+
+def _copied(notified: list[str]) -> str:
+    """已抄送给 whom, by name."""
+    with get_db().reader() as session:
+        shown = dict(session.execute(select(User.username, User.display_name)
+                                     .where(User.username.in_(notified or [""]))).all())
+    return "已抄送给 " + "、".join(shown.get(n, n) for n in notified) if notified else "已抄送"
 
 
 @bp.route("/<number>/supplement", methods=["POST"])

@@ -464,12 +464,18 @@ FINISHED_BEFORE = {"step": "步骤已办结，无需触发", "followup": "意见
                    "issue": "已发证，无需触发", "preliminary": "初审已办结，无需触发"}
 
 
+#: whom an escalation tells (engine/alerts.py ``recipients``), in words
+ESCALATED_TO = {"handler": "承办人", "head": "负责人", "supervisor": "监察员"}
+
+
 def deadline_dict(deadline: Deadline) -> dict[str, Any]:
     label = DEADLINE_LABELS.get(deadline.kind, deadline.kind)
     if deadline.kind == "deemed":
         label = {"acceptance": "视为受理", "step": "超时默许", "decision": "超期默许"}.get(deadline.clock.kind, label)
     if deadline.kind == "escalate":
-        label = f"升级（{DEADLINE_LABELS[deadline.detail['alert']]}）"
+        # one escalation per level: say whom each tells, or two lines read the same
+        to = ESCALATED_TO.get(deadline.detail.get("to", ""), "")
+        label = f"升级（{DEADLINE_LABELS[deadline.detail['alert']]}{'，告知' + to if to else ''}）"
     shown, state_name = deadline.state, DEADLINE_STATES.get(deadline.state, deadline.state)
     if shown == "cancelled" and deadline.clock.outcome in ("on_time", "ended", "deemed", "fired"):
         # the limit's clock stopped before this moment came: nothing was missed

@@ -22,6 +22,7 @@ from engine.actors import Actor
 from engine.clock import CHINA_TZ
 from engine.errors import BadInput
 from engine.read.queries import COUNT_CAP, iso
+from engine.people import role_holders
 from engine.roles import role_name
 from engine.runtime.values import check_text
 from engine.store import grams
@@ -250,9 +251,15 @@ def where_it_went(session: Session, case_id: int) -> str:
     steps = []
     for task in session.scalars(select(Task).where(Task.case_id == case_id, Task.state == TaskState.READY)
                                 .order_by(Task.id)):
-        holder = (task.assignee.display_name if task.assignee is not None
-                  else "·".join(p for p in (task.department.name if task.department else "", role_name(task.role or ""))
-                                if p))
+        if task.assignee is not None:
+            holder = task.assignee.display_name
+        else:  # shared by a role: the department and role, and who holds it there
+            holder = "·".join(p for p in (task.department.name if task.department else "", role_name(task.role or ""))
+                              if p)
+            people = [u.display_name for u in role_holders(session, task.role, task.department_id)] \
+                if task.role and task.department_id else []
+            if people:
+                holder = f"{holder}：{'、'.join(people)}"
         steps.append(f"{task.name}（{holder}）" if holder else task.name)
     if case.acceptance == Acceptance.SUPPLEMENT:
         return "已一次性告知，等待申请人补正"

@@ -529,6 +529,9 @@ def history_view(session: Session, case: Case, definition: ProcessDefinition | N
         details = []
         if e.command == "fire_deadline":
             what = _deadline_words(session, case, result)
+            if result.get("kind") in ("yellow", "red", "deemed") and result.get("due_on"):
+                # it fires as the last day ends, so the entry is dated the day after: say which day
+                details.append(f"期限 {result['due_on']} 届满")
         elif e.command == "record_deadline_failure":
             what = f"{_deadline_words(session, case, result)}触发失败"
         elif e.command == "return_task":
@@ -564,7 +567,7 @@ def history_view(session: Session, case: Case, definition: ProcessDefinition | N
         elif e.command == "attach_material":
             details.append(f"{inputs.get('material', '')}：{inputs.get('filename', '')}")
         elif e.command == "copy_case":
-            details.append("抄送 " + "、".join(names.get(n, n) for n in result.get("notified", [])))
+            details.append("给 " + "、".join(names.get(n, n) for n in result.get("notified", [])))
         elif e.command in ("request_extension", "extend_deadline") and (result.get("days") or inputs.get("days")):
             details.append(f"{result.get('days') or inputs.get('days')} 个工作日")
         elif e.command == "correct_case_data":
