@@ -44,8 +44,12 @@ def test_a_supervisor_works_the_board_findings_warnings_and_statistics(server, p
     board = page.locator("table.board")
     expect(board).to_contain_text(late)
     expect(board).to_contain_text("黄牌")
-    # what the card is about: the review step's own limit, beside the case's 办理时限
-    expect(board.locator("tr", has_text=late).locator("td").first).to_contain_text("环节时限 超期 4 个工作日")
+    # the row counts down what the card is about — the review step's own limit — with the case's
+    # 办理时限 beside it, so the card, the limit and the days late tell one story
+    row = board.locator("tr", has_text=late)
+    expect(row.locator("td").nth(7)).to_contain_text("环节时限")
+    expect(row.locator("td").nth(7)).to_contain_text("办件办理时限（承诺） 至 2026-03-17")
+    expect(row.locator("td").nth(8)).to_contain_text("超期 4 个工作日")
     expect(board).to_contain_text("王窗口（市市场监督管理局）")
     look_at(page, "supervision-board")
     page.select_option("select[name=card]", "red")
@@ -189,15 +193,19 @@ def test_a_head_explains_a_finding_the_supervisor_asked_about(server, page, flow
     browser_logout(page)
 
 
-@pytest.mark.parametrize("username, first_page, heading", [
-    ("chuangkou", "/", "待办"), ("jiancha", "/supervision/", "电子监察"), ("admin", "/admin/items", "流程版本"),
-    ("sheji", "/design/", "流程设计")])
-def test_each_user_starts_the_day_on_their_own_first_page(server, page, username, first_page, heading):
+@pytest.mark.parametrize("username, first_page, heading, link", [
+    ("chuangkou", "/", "待办", "待办"), ("jiancha", "/supervision/", "电子监察", "电子监察"),
+    ("admin", "/admin/items", "流程版本", "流程版本"), ("sheji", "/design/", "流程设计", "流程设计")])
+def test_each_user_starts_the_day_on_their_own_first_page(server, page, username, first_page, heading, link):
     """After logging in, and from the header's name of the system: whoever handles steps at the
-    inbox; a supervisor, administrator or designer, who handle none, at their own work."""
+    inbox; a supervisor, administrator or designer, who handle none, at their own work. The
+    header marks the page one is on."""
     browser_login(page, server, username)
     page.wait_for_url(f"{server}{first_page}")
     expect(page.locator("h1")).to_contain_text(heading)
+    nav = page.locator("header.topbar nav")
+    expect(nav.locator("[aria-current=page]")).to_have_count(1)
+    expect(nav.locator("[aria-current=page]")).to_have_text(link)
     page.locator("header.topbar nav").get_by_role("link", name="待办", exact=True).click()
     page.wait_for_url(f"{server}/")
     page.locator("header.topbar").get_by_role("link", name="政务服务中心 · 审批系统").click()

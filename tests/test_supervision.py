@@ -16,7 +16,7 @@ from engine.commands import (AcknowledgeRefusal, CloseFinding, CompleteTask, Con
                              ExplainFinding, ExtendDeadline, IssueWarning, ReceiveSupplement, RecordMaterials,
                              RequestExplanation, RequestSupplement)
 from engine.errors import BadInput, Conflict, NotAllowed
-from engine.store.models import (Case, CommandRefusal, EfficiencyWarning, Finding, Message, Meta, SupervisionAct, TrendFigures,
+from engine.store.models import (Case, CommandRefusal, EfficiencyWarning, Finding, HistoryEntry, Message, Meta, SupervisionAct, TrendFigures,
                                  User)
 from engine.supervision.board import board
 from engine.supervision.report import DEFINITIONS, monthly_report, remember_finished_months, remember_trend
@@ -155,6 +155,62 @@ def findings(flow) -> list[Finding]:
         return rows
 
 
+def test_a_red_card_finding_names_the_limit_that_passed(flow, clock):
+    """A red card from the decision clock's statutory end reads 办理时限; the summary follows the
+    clock that fired (a step's limit would read 环节时限), not a fixed sentence."""
+    clock.set(at("2026-03-02T09:00"))
+    case = flow.start()
+    step(flow, clock, "2026-03-02T10:00", "chuangkou", {"acceptance": "accept"}, case.number)
+    clock.set(at("2026-04-01T09:00"))  # past the 20 working days of the statutory limit (03-30)
+    sweep(flow.engine)
+    flow.engine.execute(DetectFindings(), flow.actors["jiancha"])
+    (found,) = [f for f in findings(flow) if f.kind == "overdue"]
+    assert found.summary == "办件超过办理时限，亮红牌"
+    with flow.db.reader() as session:
+        red = session.scalar(select(HistoryEntry).where(HistoryEntry.case_id == found.case_id,
+                                                        HistoryEntry.seq == found.evidence[0]))
+        assert (red.command, red.payload["kind"], red.payload["clock"]) == ("fire_deadline", "red", "decision")
+
+
+def test_a_red_card_from_a_step_s_own_limit_is_named_so(flow, clock):
+    """食品生产许可's 先行审查 (the county's part) has a limit of its own, 20 working days: passed
+    long before the decision's 40, its red card reads 先行审查时限, on the board and in the finding."""
+    clock.set(at("2026-03-02T09:00"))
+    case = flow.start(item="SCJG-SPSC", applicant="某食品厂")
+    step(flow, clock, "2026-03-02T10:00", "xian_chuangkou", {"acceptance": "accept"}, case.number)
+    clock.set(at("2026-04-01T09:00"))  # 先行审查 ended 03-30; the decision's promised end is 04-07
+    sweep(flow.engine)
+    flow.engine.execute(DetectFindings(), flow.actors["jiancha"])
+    (found,) = [f for f in findings(flow) if f.kind == "overdue"]
+    assert found.summary == "办件超过先行审查时限，亮红牌"
+    with flow.db.reader() as session:
+        (row,) = board(session, flow.actors["jiancha"], flow.engine.calendar(session), date(2026, 4, 1))["rows"]
+    assert (row.card, row.clock, row.card_clock) == ("red", "先行审查时限", "")
+    assert (row.due_on, row.days, row.case_limit) == (date(2026, 3, 30), -2, "办件办理时限（承诺） 至 2026-04-07")
+    assert row.department == "县市场监督管理局"
+
+
+def test_a_late_step_of_another_department_s_item_is_that_department_s_on_the_board(flow, clock):
+    """A 12345 complaint is the 政务办's item, handled by the unit it names (联办): its step's
+    yellow card is the unit's — listed under it, found by its filter, on its 负责人's board."""
+    clock.set(at("2026-03-02T09:00"))
+    case = flow.start(item="ZWFW-12345", applicant="市民刘女士")
+    step(flow, clock, "2026-03-02T09:30", "rexian", {"acceptance": "accept", "category": "efficiency",
+                                                      "content": "窗口办事推诿", "responsible_unit": "scjg"},
+         case.number)
+    clock.set(at("2026-03-10T08:00"))  # the unit's 5 working days ended on 9 March
+    sweep(flow.engine)
+    with flow.db.reader() as session:
+        calendar = flow.engine.calendar(session)
+        (row,) = board(session, flow.actors["jiancha"], calendar, date(2026, 3, 10))["rows"]
+        assert (row.card, row.clock, row.department, row.department_code) == (
+            "yellow", "环节时限", "市市场监督管理局", "zwfw")
+        assert [r.number for r in board(session, flow.actors["jiancha"], calendar, date(2026, 3, 10),
+                                        department="scjg")["rows"]] == [case.number]
+        assert [r.number for r in board(session, flow.actors["fuzeren"], calendar, date(2026, 3, 10))["rows"]] \
+            == [case.number]  # the unit's 负责人 sees it on their board
+
+
 @pytest.mark.slow
 def test_findings_are_detected_with_evidence_once_and_the_run_is_recorded(flow, clock):
     refused = supplement_then_deny(flow, clock)
@@ -272,10 +328,11 @@ def test_the_board_lists_carded_cases_with_time_left_and_a_head_sees_their_depar
         cal = flow.engine.calendar(session)
         view = board(session, flow.actors["jiancha"], cal, date(2026, 3, 10))
         (row,) = view["rows"]
-        assert (row.number, row.card, row.window, row.clock) == (case.number, "yellow", "王窗口（市市场监督管理局）", "办理时限")
-        assert (row.due_on, row.days) == (date(2026, 3, 16), 4)  # 10 working days from 03-02
-        # the card is the review step's: its own limit, and how it stands, beside the case's
-        assert (row.card_clock, row.card_days) == ("环节时限", -1)
+        # the card is the review step's: the row counts down that step's limit (5 working days
+        # from 03-02, one day late), with the case's own limit beside it (10 working days)
+        assert (row.number, row.card, row.window, row.clock) == (case.number, "yellow", "王窗口（市市场监督管理局）", "环节时限")
+        assert (row.due_on, row.days, row.end) == (date(2026, 3, 9), -1, "")
+        assert (row.case_limit, row.card_clock, row.department) == ("办件办理时限（承诺） 至 2026-03-16", "", "市市场监督管理局")
         assert board(session, flow.actors["fuzeren"], cal, date(2026, 3, 10))["rows"][0].number == case.number
         assert board(session, flow.actors["mz_fuzeren"], cal, date(2026, 3, 10))["rows"] == []
         assert board(session, flow.actors["jiancha"], cal, date(2026, 3, 10), card="red")["rows"] == []

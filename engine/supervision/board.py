@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from engine.actors import Actor
@@ -63,12 +63,47 @@ class BoardRow:
     days: int | None  # working days left (>= 0) or late (< 0)
     paused: bool
     started_on: date
-    card_clock: str = ""  # the limit whose deadline raised the card ("" if none is recorded)
-    card_days: int | None = None  # that limit's working days left or late (< 0), while it runs
+    card_clock: str = ""  # the limit whose deadline raised the card, when it has ended (the row shows another)
+    end: str = ""  # which end ``due_on`` is, for a limit with two: 承诺, or 法定 once the promised one passed
+    case_limit: str = ""  # the case's own limit, when the row counts down the card's (a step's, 先行审查)
 
 
-def _due(calendar: WorkCalendar, clock: Clock) -> date:
-    return calendar.add(clock.started_on, clock.limit_days + clock.extended_days + clock.suspended_days).value
+def _concerns(department_id):
+    """The cases a department answers for on the board: its items', and those with a step open in
+    it (a 联办 step of another department's item)."""
+    return or_(Item.department_id == department_id,
+               Case.id.in_(select(Task.case_id).where(Task.department_id == department_id,
+                                                      Task.state == TaskState.READY)))
+
+
+def _ends(session: Session, case_ids: list[int]) -> dict[int, dict[str, date]]:
+    """Each clock's promised and statutory last days, from its deadlines as armed (moved by
+    extensions, suspended days and calendar changes), as the case page and every printed
+    document take them (engine/read/documents.py ``end_dates``)."""
+    out: dict[int, dict[str, date]] = {}
+    if not case_ids:
+        return out
+    for clock_id, kind, due_on in session.execute(
+            select(Deadline.clock_id, Deadline.kind, Deadline.due_on)
+            .where(Deadline.case_id.in_(case_ids), Deadline.kind.in_(("yellow", "red", "deemed")))
+            .order_by(Deadline.due_at)):
+        out.setdefault(clock_id, {})["promised" if kind == "yellow" else "statutory"] = due_on
+    return out
+
+
+def _end(calendar: WorkCalendar, clock: Clock, ends: dict[str, date], today: date) -> tuple[date, str]:
+    """The last day the row counts to, and which end it is when a limit has two (承诺, 法定): the
+    promised end until it passes, then the statutory end — the case page's rule
+    (``case_end_dates``). A step's or the acceptance's limit has one end: its yellow or its
+    red (视为受理) deadline's day."""
+    promised = ends.get("promised") if (clock.detail or {}).get("promised_days") is not None or \
+        "statutory" not in ends else None
+    statutory = ends.get("statutory")
+    if promised is None and statutory is None:
+        return calendar.add(clock.started_on, clock.limit_days + clock.extended_days + clock.suspended_days).value, ""
+    if promised is None or statutory is None:
+        return promised or statutory, ""
+    return (promised, "承诺") if today <= promised else (statutory, "法定")
 
 
 #: the deadlines that raise each card (engine/timelimits/firing.py ``alert``; a blocked 超期默许 shows red)
@@ -118,9 +153,9 @@ def board(session: Session, actor: Actor, calendar: WorkCalendar, today: date, *
              .join(Department, Item.department_id == Department.id)
              .where(Case.state == CaseState.RUNNING, Case.card.is_not(None)))
     if scope.department_id is not None:
-        query = query.where(Item.department_id == scope.department_id)
+        query = query.where(_concerns(scope.department_id))
     if department:
-        query = query.where(Department.code == department)
+        query = query.where(_concerns(select(Department.id).where(Department.code == department).scalar_subquery()))
     if item:
         query = query.where(Item.code == item)
     if card in Card.values():
@@ -143,32 +178,51 @@ def board(session: Session, actor: Actor, calendar: WorkCalendar, today: date, *
                                 .order_by(Task.id)):
         holder = task.assignee.display_name if task.assignee is not None else f"{task.department.name}"
         steps.setdefault(task.case_id, []).append(f"{task.name}（{holder}）")
+    ends = _ends(session, ids)
+    # the department that answers for a card: the late step's, or the one a 先行审查 runs in
+    answering = {case_id: c.task_id for case_id, c in raised.items() if c.task_id is not None}
+    by_task = dict(session.execute(select(Task.id, Task.department_id).where(
+        Task.id.in_(set(answering.values())))).all()) if answering else {}
+    answering = {case_id: by_task.get(task_id) for case_id, task_id in answering.items()}
+    answering |= {case_id: c.detail["department"] for case_id, c in raised.items()
+                  if c.task_id is None and isinstance((c.detail or {}).get("department"), int)}
+    department_names = dict(session.execute(select(Department.id, Department.name).where(
+        Department.id.in_({d for d in answering.values() if d is not None}))).all()) if answering else {}
     rows = []
     for case, item_row, dept in found:
         name, username = windows.get(case.id, ("—", None))
         if window and username != window:
             continue
-        clock = clocks.get(case.id)
+        # the limit the row counts down: the one whose deadline raised the card while it still
+        # runs (a late review step, a late 先行审查), else the case's own limit — so the card, the
+        # limit and the days late beside it tell one story
+        card_clock = raised.get(case.id)
+        case_clock = clocks.get(case.id)
+        clock = card_clock if card_clock is not None and card_clock.state == ClockState.RUNNING else case_clock
         due_on = days = None
         paused = False
+        which = ""
         label = "—"
         if clock is not None:
             label = ClockKind.label_of(clock.kind)
-            due_on = _due(calendar, clock)
+            due_on, which = _end(calendar, clock, ends.get(clock.id, {}), today)
             paused = clock.state == ClockState.PAUSED
             days = calendar.between(today, due_on).value
-        # what the card is about, which need not be the case's limit: a late review step (环节时限)
-        # or 先行审查 beside a decision clock with days left; how late it is while it still counts
-        card_clock = raised.get(case.id)
-        card_days = (calendar.between(today, _due(calendar, card_clock)).value
-                     if card_clock is not None and card_clock.state == ClockState.RUNNING else None)
-        rows.append(BoardRow(case.number, case.card, item_row.name, item_row.code, dept.name, dept.code, name,
+        case_limit = ""
+        if case_clock is not None and clock is not case_clock:
+            case_due, case_which = _end(calendar, case_clock, ends.get(case_clock.id, {}), today)
+            case_limit = (f"办件{ClockKind.label_of(case_clock.kind)}{'（' + case_which + '）' if case_which else ''}"
+                          f" 至 {case_due:%Y-%m-%d}")
+        # a step's lateness is its department's, whatever department owns the item (联办)
+        accountable = department_names.get(answering.get(case.id), dept.name)
+        rows.append(BoardRow(case.number, case.card, item_row.name, item_row.code, accountable, dept.code, name,
                              username, case.applicant, "；".join(steps.get(case.id, [])) or "—", label, due_on, days,
                              paused, case.started_at.date(),
-                             ClockKind.label_of(card_clock.kind) if card_clock is not None else "", card_days))
+                             ClockKind.label_of(card_clock.kind) if card_clock is not None and clock is not card_clock
+                             else "", which, case_limit))
     rows.sort(key=lambda r: (r.card != "red", r.days if r.days is not None else 10 ** 6, r.number))
-    choices_query = select(Department.code, Department.name).where(
-        Department.id.in_(select(Item.department_id))).order_by(Department.id)
+    # any department may answer for a card (a 联办 step), not only those with items of their own
+    choices_query = select(Department.code, Department.name).order_by(Department.id)
     items_query = select(Item.code, Item.name).order_by(Item.code)
     if scope.department_id is not None:
         choices_query = choices_query.where(Department.id == scope.department_id)

@@ -45,6 +45,7 @@ class CaseFacts:
     extension_days: int = 0
     extension_seqs: list[int] = field(default_factory=list)
     red_seq: int | None = None
+    red_clock: str = ""  # the key of the clock whose deadline turned the card red (decision, step.…)
     yellow_seq: int | None = None
     deemed_seq: int | None = None
     deemed_kind: str | None = None  # acceptance | approval
@@ -153,6 +154,7 @@ def case_facts(case_id: int, number: str, item_id: int, department_id: int, appl
                 facts.refusal_seq, facts.refusal_kind = e.seq, "decision"
         if case.get("card") == "red" and facts.red_seq is None:
             facts.red_seq = e.seq
+            facts.red_clock = (e.payload or {}).get("clock", "") if e.command == "fire_deadline" else ""
         if case.get("card") == "yellow" and facts.yellow_seq is None:
             facts.yellow_seq = e.seq
         now_paused = _paused(case)

@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 
 from engine.commands.base import COMMANDS
 from engine.errors import NotAllowed
-from engine.store.enums import CaseState, FindingKind
+from engine.store.enums import CaseState, ClockKind, FindingKind
 from engine.store.models import Case, CommandRefusal, Finding, HistoryEntry, Item, Task, User
 from engine.timelimits.workdays import WorkCalendar
 
@@ -60,7 +60,10 @@ class Detected:
 
 def _overdue(f: CaseFacts, entries) -> list[Detected]:
     if f.red_seq is not None:
-        return [Detected(f.case_id, "overdue", "red", f.department_id, "办件超过办理时限，亮红牌", (f.red_seq,))]
+        # the limit that passed: a clock's key is its kind, or ``step.…`` for a step's own limit
+        kind = f.red_clock.split(".", 1)[0] or "decision"
+        return [Detected(f.case_id, "overdue", "red", f.department_id,
+                         f"办件超过{ClockKind.label_of(kind, '办理时限')}，亮红牌", (f.red_seq,))]
     if f.concluded and f.late_days > 0:
         return [Detected(f.case_id, "overdue", "late", f.department_id,
                          f"办结时已用 {f.used_days} 个工作日，超过时限 {f.limit_days} 个工作日", (f.concluded_seq,))]
