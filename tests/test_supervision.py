@@ -186,8 +186,31 @@ def test_a_red_card_from_a_step_s_own_limit_is_named_so(flow, clock):
     with flow.db.reader() as session:
         (row,) = board(session, flow.actors["jiancha"], flow.engine.calendar(session), date(2026, 4, 1))["rows"]
     assert (row.card, row.clock, row.card_clock) == ("red", "先行审查时限", "")
-    assert (row.due_on, row.days, row.case_limit) == (date(2026, 3, 30), -2, "办件办理时限（承诺） 至 2026-04-07")
+    assert (row.due_on, row.days, row.case_limit) == (date(2026, 3, 30), -2,
+                                                      "办件办理时限（承诺） 至 2026-04-07，剩余 3 个工作日")
     assert row.department == "县市场监督管理局"
+
+
+def test_the_board_and_the_inbox_count_a_late_step_alike(flow, clock):
+    """Past the promised end and the decision step's own limit: the yellow card is about the step
+    still open, longest overdue — the board counts to its day, as the 负责人's inbox does, and
+    says where the case's own limit stands, as the case page does."""
+    from engine.read.queries import inbox  # import here: only this test reads an inbox
+
+    clock.set(at("2026-03-02T09:00"))
+    case = flow.start()
+    step(flow, clock, "2026-03-02T10:00", "chuangkou", {"acceptance": "accept"}, case.number)
+    step(flow, clock, "2026-03-03T10:00", "shencha", {"review_result": "pass"}, case.number)
+    clock.set(at("2026-03-18T09:00"))
+    sweep(flow.engine)
+    today = date(2026, 3, 18)
+    with flow.db.reader() as session:
+        calendar = flow.engine.calendar(session)
+        (row,) = board(session, flow.actors["jiancha"], calendar, today)["rows"]
+        (mine,) = inbox(session, flow.actors["fuzeren"], today=today, calendar=calendar).rows
+    assert (row.card, row.clock, row.due_on, row.days) == ("yellow", "环节时限（决定）", date(2026, 3, 6), -8)
+    assert (mine["due_on"], mine["remaining_days"]) == ("2026-03-06", -8)
+    assert row.case_limit == "办件办理时限（法定） 至 2026-03-30，剩余 8 个工作日，已过承诺期限"
 
 
 def test_a_late_step_of_another_department_s_item_is_that_department_s_on_the_board(flow, clock):
@@ -204,7 +227,7 @@ def test_a_late_step_of_another_department_s_item_is_that_department_s_on_the_bo
         calendar = flow.engine.calendar(session)
         (row,) = board(session, flow.actors["jiancha"], calendar, date(2026, 3, 10))["rows"]
         assert (row.card, row.clock, row.department, row.department_code) == (
-            "yellow", "环节时限", "市市场监督管理局", "zwfw")
+            "yellow", "环节时限（承办单位办理）", "市市场监督管理局", "zwfw")
         assert [r.number for r in board(session, flow.actors["jiancha"], calendar, date(2026, 3, 10),
                                         department="scjg")["rows"]] == [case.number]
         assert [r.number for r in board(session, flow.actors["fuzeren"], calendar, date(2026, 3, 10))["rows"]] \
@@ -221,7 +244,8 @@ def test_findings_are_detected_with_evidence_once_and_the_run_is_recorded(flow, 
     found = {(f.case.number, f.kind): f for f in findings(flow)}
     assert set(found) == {(refused, "refusal"), (late, "overdue")}
     assert found[(refused, "refusal")].evidence == [6] and "不予许可" in found[(refused, "refusal")].summary
-    assert found[(late, "overdue")].evidence == [4]  # the entry that concluded it, 14 days used of 10
+    assert found[(late, "overdue")].evidence == [4]  # the entry that concluded it
+    assert found[(late, "overdue")].summary == "办结时已用 13 个工作日，时限 10 个工作日，超期 3 个工作日"
     with flow.db.reader() as session:
         acts = [a.command for a in session.scalars(select(SupervisionAct).order_by(SupervisionAct.id))]
     assert acts == ["detect_findings", "detect_findings"]
@@ -330,9 +354,11 @@ def test_the_board_lists_carded_cases_with_time_left_and_a_head_sees_their_depar
         (row,) = view["rows"]
         # the card is the review step's: the row counts down that step's limit (5 working days
         # from 03-02, one day late), with the case's own limit beside it (10 working days)
-        assert (row.number, row.card, row.window, row.clock) == (case.number, "yellow", "王窗口（市市场监督管理局）", "环节时限")
+        assert (row.number, row.card, row.window, row.clock) == (case.number, "yellow", "王窗口（市市场监督管理局）",
+                                                                 "环节时限（审查）")
         assert (row.due_on, row.days, row.end) == (date(2026, 3, 9), -1, "")
-        assert (row.case_limit, row.card_clock, row.department) == ("办件办理时限（承诺） 至 2026-03-16", "", "市市场监督管理局")
+        assert (row.case_limit, row.card_clock, row.department) == (
+            "办件办理时限（承诺） 至 2026-03-16，剩余 4 个工作日", "", "市市场监督管理局")
         assert board(session, flow.actors["fuzeren"], cal, date(2026, 3, 10))["rows"][0].number == case.number
         assert board(session, flow.actors["mz_fuzeren"], cal, date(2026, 3, 10))["rows"] == []
         assert board(session, flow.actors["jiancha"], cal, date(2026, 3, 10), card="red")["rows"] == []

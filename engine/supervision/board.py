@@ -11,7 +11,7 @@ The window (窗口) is the clerk who took the application in and that clerk's de
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from engine.actors import Actor
 from engine.errors import NotAllowed
+from engine.read.queries import remaining_words
 from engine.store.enums import Card, CaseState, ClockKind, ClockState, DeadlineState, TaskState
 from engine.store.models import Case, Clock, Deadline, Department, HistoryEntry, Item, Task, User
 from engine.timelimits.workdays import WorkCalendar
@@ -110,20 +111,57 @@ def _end(calendar: WorkCalendar, clock: Clock, ends: dict[str, date], today: dat
 RAISING = {"yellow": ("yellow",), "red": ("red", "deemed")}
 
 
-def _card_clocks(session: Session, cards: list[tuple[int, str]]) -> dict[int, Clock]:
-    """For each case, the clock whose fired deadline raised its card: the latest that can."""
+def _raising(session: Session, cards: list[tuple[int, str]]) -> dict[int, tuple[Clock, date, str]]:
+    """For each case, what its card is about: the fired deadline of the card's colour that is
+    longest overdue among those whose limit still runs (a late step still open, a passed 承诺 or
+    法定 end of a clock still counting), else the latest that raised it — with its clock, its day
+    and its kind."""
     if not cards:
         return {}
     wanted = dict(cards)
-    rows = session.execute(select(Deadline.case_id, Deadline.kind, Clock).join(Clock, Clock.id == Deadline.clock_id)
+    rows = session.execute(select(Deadline.case_id, Deadline.kind, Deadline.due_on, Clock)
+                           .join(Clock, Clock.id == Deadline.clock_id)
                            .where(Deadline.case_id.in_(list(wanted)), Deadline.state == DeadlineState.FIRED,
                                   Deadline.kind.in_(("yellow", "red", "deemed")))
                            .order_by(Deadline.fired_at, Deadline.id)).all()
-    out: dict[int, Clock] = {}
-    for case_id, kind, clock in rows:
-        if kind in RAISING.get(wanted[case_id], ()):
-            out[case_id] = clock
-    return out
+    latest: dict[int, tuple[Clock, date, str]] = {}
+    running: dict[int, tuple[Clock, date, str]] = {}
+    for case_id, kind, due_on, clock in rows:
+        if kind not in RAISING.get(wanted[case_id], ()):
+            continue
+        latest[case_id] = (clock, due_on, kind)
+        if clock.state in (ClockState.RUNNING, ClockState.PAUSED) and \
+                (case_id not in running or due_on < running[case_id][1]):
+            running[case_id] = (clock, due_on, kind)
+    return latest | running
+
+
+def card_reason(session: Session, case: Case) -> str:
+    """What a case's card is about, in words: the limit and the day whose end raised it
+    (环节时限（决定） 2026-03-06 届满, 办理时限（承诺） 2026-03-16 届满); "" without a card."""
+    if not case.card:
+        return ""
+    found = _raising(session, [(case.id, case.card)]).get(case.id)
+    if found is None:
+        return ""
+    clock, due_on, kind = found
+    names = dict(session.execute(select(Task.id, Task.name).where(Task.id == clock.task_id)).all()) \
+        if clock.task_id is not None else {}
+    which = _which(clock, kind, _ends(session, [case.id]).get(clock.id, {}))
+    return f"{_label(clock, names)}{'（' + which + '）' if which else ''} {due_on:%Y-%m-%d} 届满"
+
+
+def _label(clock: Clock, step_names: dict[int, str]) -> str:
+    """环节时限（审批决定）, 先行审查时限, 办理时限 …"""
+    label = ClockKind.label_of(clock.kind)
+    return f"{label}（{step_names[clock.task_id]}）" if clock.task_id in step_names else label
+
+
+def _which(clock: Clock, kind: str, ends: dict[str, date]) -> str:
+    """Which end of a limit with two (承诺 and 法定) a card's deadline is; "" for a limit with one."""
+    if "statutory" not in ends or (clock.detail or {}).get("promised_days") is None:
+        return ""
+    return "承诺" if kind == "yellow" else "法定"
 
 
 def _window(session: Session, case_ids: list[int]) -> dict[int, tuple[str, str | None]]:
@@ -149,6 +187,7 @@ def board(session: Session, actor: Actor, calendar: WorkCalendar, today: date, *
           item: str = "", card: str = "", window: str = "") -> dict[str, Any]:
     """The board rows, the most late first, and the filter choices."""
     scope = board_scope(session, actor)
+    department_name = session.scalar(select(Department.name).where(Department.code == department)) if department else None
     query = (select(Case, Item, Department).join(Item, Case.item_id == Item.id)
              .join(Department, Item.department_id == Department.id)
              .where(Case.state == CaseState.RUNNING, Case.card.is_not(None)))
@@ -172,7 +211,7 @@ def board(session: Session, actor: Actor, calendar: WorkCalendar, today: date, *
         current = clocks.get(clock.case_id)
         if current is None or CASE_CLOCKS.index(clock.kind) < CASE_CLOCKS.index(current.kind):
             clocks[clock.case_id] = clock
-    raised = _card_clocks(session, [(c.id, c.card) for c, _, _ in found])
+    raised = _raising(session, [(c.id, c.card) for c, _, _ in found])
     steps: dict[int, list[str]] = {}
     for task in session.scalars(select(Task).where(Task.case_id.in_(ids), Task.state == TaskState.READY)
                                 .order_by(Task.id)):
@@ -180,12 +219,14 @@ def board(session: Session, actor: Actor, calendar: WorkCalendar, today: date, *
         steps.setdefault(task.case_id, []).append(f"{task.name}（{holder}）")
     ends = _ends(session, ids)
     # the department that answers for a card: the late step's, or the one a 先行审查 runs in
-    answering = {case_id: c.task_id for case_id, c in raised.items() if c.task_id is not None}
+    answering = {case_id: c.task_id for case_id, (c, _, _) in raised.items() if c.task_id is not None}
     by_task = dict(session.execute(select(Task.id, Task.department_id).where(
         Task.id.in_(set(answering.values())))).all()) if answering else {}
     answering = {case_id: by_task.get(task_id) for case_id, task_id in answering.items()}
-    answering |= {case_id: c.detail["department"] for case_id, c in raised.items()
+    answering |= {case_id: c.detail["department"] for case_id, (c, _, _) in raised.items()
                   if c.task_id is None and isinstance((c.detail or {}).get("department"), int)}
+    step_names = dict(session.execute(select(Task.id, Task.name).where(Task.id.in_(
+        {c.task_id for c, _, _ in raised.values() if c.task_id is not None}))).all()) if raised else {}
     department_names = dict(session.execute(select(Department.id, Department.name).where(
         Department.id.in_({d for d in answering.values() if d is not None}))).all()) if answering else {}
     rows = []
@@ -193,33 +234,41 @@ def board(session: Session, actor: Actor, calendar: WorkCalendar, today: date, *
         name, username = windows.get(case.id, ("—", None))
         if window and username != window:
             continue
-        # the limit the row counts down: the one whose deadline raised the card while it still
-        # runs (a late review step, a late 先行审查), else the case's own limit — so the card, the
-        # limit and the days late beside it tell one story
-        card_clock = raised.get(case.id)
+        # the limit the row counts down: the one the card is about while it still runs (a late
+        # step, a late 先行审查, a passed 承诺 end), to the very day that raised the card; else the
+        # case's own limit — so the card, the limit and the days late beside it tell one story
+        card_clock, card_due, card_kind = raised.get(case.id, (None, None, ""))
         case_clock = clocks.get(case.id)
-        clock = card_clock if card_clock is not None and card_clock.state == ClockState.RUNNING else case_clock
+        live = card_clock is not None and card_clock.state in (ClockState.RUNNING, ClockState.PAUSED)
+        clock = card_clock if live else case_clock
         due_on = days = None
         paused = False
-        which = ""
-        label = "—"
+        which = label = ""
         if clock is not None:
-            label = ClockKind.label_of(clock.kind)
-            due_on, which = _end(calendar, clock, ends.get(clock.id, {}), today)
+            label = _label(clock, step_names)
+            if live:
+                due_on, which = card_due, _which(card_clock, card_kind, ends.get(card_clock.id, {}))
+            else:
+                due_on, which = _end(calendar, clock, ends.get(clock.id, {}), today)
             paused = clock.state == ClockState.PAUSED
             days = calendar.between(today, due_on).value
         case_limit = ""
-        if case_clock is not None and clock is not case_clock:
+        if case_clock is not None:  # the case's own limit as the case page counts it, when the row counts another
             case_due, case_which = _end(calendar, case_clock, ends.get(case_clock.id, {}), today)
-            case_limit = (f"办件{ClockKind.label_of(case_clock.kind)}{'（' + case_which + '）' if case_which else ''}"
-                          f" 至 {case_due:%Y-%m-%d}")
+            if (case_clock, case_due) != (clock, due_on):
+                left = calendar.between(today, case_due).value
+                passed = "，已过承诺期限" if case_which == "法定" else ""  # as the case page says it
+                case_limit = (f"办件{ClockKind.label_of(case_clock.kind)}{'（' + case_which + '）' if case_which else ''}"
+                              f" 至 {case_due:%Y-%m-%d}，{remaining_words(left)}{passed}")
         # a step's lateness is its department's, whatever department owns the item (联办)
         accountable = department_names.get(answering.get(case.id), dept.name)
+        if department and accountable != department_name:
+            continue  # the filter keeps the cases the department answers for
         rows.append(BoardRow(case.number, case.card, item_row.name, item_row.code, accountable, dept.code, name,
-                             username, case.applicant, "；".join(steps.get(case.id, [])) or "—", label, due_on, days,
-                             paused, case.started_at.date(),
-                             ClockKind.label_of(card_clock.kind) if card_clock is not None and clock is not card_clock
-                             else "", which, case_limit))
+                             username, case.applicant, "；".join(steps.get(case.id, [])) or "—", label or "—", due_on,
+                             days, paused, case.started_at.date(),
+                             _label(card_clock, step_names) if card_clock is not None and not live else "", which,
+                             case_limit))
     rows.sort(key=lambda r: (r.card != "red", r.days if r.days is not None else 10 ** 6, r.number))
     # any department may answer for a card (a 联办 step), not only those with items of their own
     choices_query = select(Department.code, Department.name).order_by(Department.id)
@@ -232,6 +281,8 @@ def board(session: Session, actor: Actor, calendar: WorkCalendar, today: date, *
     for r in rows:
         counts = by_department.setdefault(r.department, {"yellow": 0, "red": 0})
         counts[r.card] += 1
+    if department_name is not None:  # the title says whose cases are shown
+        scope = replace(scope, title=department_name)
     return {"scope": scope, "rows": rows, "capped": capped, "limit": BOARD_LIMIT,
             "departments": list(session.execute(choices_query)), "items": list(session.execute(items_query)),
             "windows": windows_seen, "by_department": by_department,

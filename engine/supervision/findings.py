@@ -66,7 +66,7 @@ def _overdue(f: CaseFacts, entries) -> list[Detected]:
                          f"办件超过{ClockKind.label_of(kind, '办理时限')}，亮红牌", (f.red_seq,))]
     if f.concluded and f.late_days > 0:
         return [Detected(f.case_id, "overdue", "late", f.department_id,
-                         f"办结时已用 {f.used_days} 个工作日，超过时限 {f.limit_days} 个工作日", (f.concluded_seq,))]
+                         f"办结时已用 {f.used_days} 个工作日，时限 {f.limit_days} 个工作日，超期 {f.late_days} 个工作日", (f.concluded_seq,))]
     return []
 
 
