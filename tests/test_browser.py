@@ -88,6 +88,7 @@ def test_a_food_business_licence_from_the_window_to_the_decision(server, page, e
     for name in ("吴负责", "孙监察"):
         expect(page.locator(".flash")).to_contain_text(name)
         expect(page.locator("ol.timeline li", has_text="抄送")).to_contain_text(name)
+    expect(page.locator("ol.timeline li", has_text="抄送")).to_contain_text("说明：涉及民政事项，请知悉")
     browser_logout(page)
 
     browser_login(page, server, "shencha")

@@ -771,5 +771,7 @@ def test_a_late_step_shows_its_card_with_what_it_means_and_how_late_it_is(app, f
     sweep(engine)
     task = flow.task_of("shencha", case.number)
     page = login(app.test_client(), "shencha").get(f"/tasks/{task.id}").get_data(as_text=True)
-    assert '<span class="card-red">红牌</span>' in page and "已超过法定办结时限" in page
-    assert re.search(r"已超期 \d+ 个工作日</strong> · 办理期限 2026-03-0\d", page)
+    # the card says which limit's end raised it — the statutory end of the 办理时限 — and what it asks
+    assert '<span class="card-red">红牌</span>' in page
+    assert "办理时限（法定） 2026-03-30 届满，负责人和电子监察已收到通知" in page
+    assert re.search(r"已超期 \d+ 个工作日</strong> · 本环节期限 2026-03-0\d", page)

@@ -37,11 +37,16 @@ _SECTIONS = {"inbox": "inbox", "window": "window", "cases": "cases", "documents"
              "design": "design", "supervision": "supervision", "guides": "versions", "operations": "operations",
              "admin": "versions", "org": "org", "profile": "profile"}
 _SECTION_ENDPOINTS = {"admin.calendar": "calendar", "org.team": "team"}
+#: the blueprints whose pages only 办件查询 leads to there; a case page itself is reached from
+#: anywhere (待办, the board, a message), so no link is marked on it
+_CASE_PAGES = frozenset({"cases", "documents"})
 
 
 def _nav_section() -> str:
     """The header link to mark as the current page (``aria-current``)."""
     endpoint = request.endpoint or ""
+    if request.blueprint in _CASE_PAGES and endpoint != "cases.search":
+        return ""
     return _SECTION_ENDPOINTS.get(endpoint) or _SECTIONS.get(request.blueprint or "", "")
 
 

@@ -23,6 +23,7 @@ from engine.read.application import application_view
 from engine.read.queries import get_case, get_task, remaining_words, task_dict
 from engine.read import steps as step_view
 from engine.roles import role_name
+from engine.supervision.board import card_reason
 from engine.runtime.definitions import FormField, ProcessDefinition, UserTaskInfo, next_user_tasks
 from engine.timelimits.policy import policy_from_json
 from engine.store.enums import ClockKind, DeadlineKind, DocumentKind, TaskKind, TaskState
@@ -233,19 +234,20 @@ def task_form(session: Session, task_id: int, definitions: Definitions) -> tuple
     return step_view.posted_form(form_of(definitions(session, row.case.process_version), row))
 
 
-#: What a card on a case means for whoever holds a step of it.
-CARD_MEANINGS = {"yellow": "已超过承诺办结时限，请尽快办理",
-                 "red": "已超过法定办结时限，负责人和电子监察已收到通知"}
+#: What a card on a case asks of whoever holds a step of it.
+CARD_MEANINGS = {"yellow": "请尽快办理", "red": "负责人和电子监察已收到通知"}
 
 
-def task_due(task: Task, *, today=None, calendar=None) -> dict[str, Any]:
+def task_due(task: Task, *, today=None, calendar=None, card_reason: str = "") -> dict[str, Any]:
     """The step's time line: its due day and the working days left (剩余 N 个工作日 / 今日到期 /
-    已超期 N 个工作日), 当日办结 for a 即办件, and the case's card with its meaning."""
+    已超期 N 个工作日), 当日办结 for a 即办件, and the case's card with its meaning: the limit
+    that raised it (``card_reason``) and what it asks."""
     case = task.case
+    meaning = CARD_MEANINGS.get(case.card or "", "")
     out: dict[str, Any] = {"due_on": task.due_on.isoformat() if task.due_on else None, "remaining": None,
                            "same_day": policy_from_json(case.started_policy).first_limit == 0,
                            "suspended": case.suspended, "card": case.card,
-                           "card_meaning": CARD_MEANINGS.get(case.card or "", "")}
+                           "card_meaning": f"{card_reason}，{meaning}" if card_reason and meaning else meaning}
     if case.hold:
         out["text"] = "办件已挂起，暂停计时"
     elif out["same_day"]:
@@ -391,7 +393,7 @@ def task_view(session: Session, actor: Actor, task_id: int, definitions: Definit
         transfer_to=transfer_to,
         delegate_to=people_to_pick(session, actor, row, "delegate") if {"delegate_task", "add_cosigner"} & ops else [],
         materials=row.case.started_guide.get("materials", []), checklist=row.case.materials or {},
-        operations=ops, due=task_due(row, today=today, calendar=calendar), why=step_reasons(session, row),
+        operations=ops, due=task_due(row, today=today, calendar=calendar, card_reason=card_reason(session, row.case)), why=step_reasons(session, row),
         application=application_view(session, row.case), earlier=earlier_work(session, row.case, definition, before=row),
         held=hold_notice(session, row.case), on_behalf_of=None if delegator else acting_for(actor, row))
 
@@ -532,6 +534,8 @@ def history_view(session: Session, case: Case, definition: ProcessDefinition | N
             if result.get("kind") in ("yellow", "red", "deemed") and result.get("due_on"):
                 # it fires as the last day ends, so the entry is dated the day after: say which day
                 details.append(f"期限 {result['due_on']} 届满")
+            if result.get("notified"):  # whom a card or its escalation told
+                details.append("告知 " + "、".join(names.get(n, n) for n in result["notified"]))
         elif e.command == "record_deadline_failure":
             what = f"{_deadline_words(session, case, result)}触发失败"
         elif e.command == "return_task":
@@ -567,7 +571,7 @@ def history_view(session: Session, case: Case, definition: ProcessDefinition | N
         elif e.command == "attach_material":
             details.append(f"{inputs.get('material', '')}：{inputs.get('filename', '')}")
         elif e.command == "copy_case":
-            details.append("给 " + "、".join(names.get(n, n) for n in result.get("notified", [])))
+            details.append("、".join(names.get(n, n) for n in result.get("notified", [])))
         elif e.command in ("request_extension", "extend_deadline") and (result.get("days") or inputs.get("days")):
             details.append(f"{result.get('days') or inputs.get('days')} 个工作日")
         elif e.command == "correct_case_data":
@@ -592,7 +596,7 @@ def history_view(session: Session, case: Case, definition: ProcessDefinition | N
         said = inputs.get("opinion") or inputs.get("reason") or inputs.get("note") or ""
         said_label = {"return_task": "理由", **{c: "理由" for c in ADMIN_OPERATIONS}, "delegate_task": "委派事项",
                       "transfer_task": "说明", "reassign_task": "理由", "hand_back_task": "意见",
-                      "complete_task": "意见"}.get(e.command, "")
+                      "complete_task": "意见", "copy_case": "说明"}.get(e.command, "")
         behalf = result.get("on_behalf_of")
         out.append({
             "seq": e.seq, "at": e.at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M"),
