@@ -346,6 +346,26 @@ def test_sessions_live_on_the_server_and_end_at_logout(app):
     assert thief.get("/").status_code == 302  # … until logout ends it on the server
 
 
+@pytest.mark.parametrize("path", ["/static/app.css", "/favicon.ico"])
+def test_a_stylesheet_or_icon_request_never_puts_back_an_older_session(app, path):
+    """A page's stylesheet or icon may still be loading when its form is posted: saving the
+    session those requests opened would put it back without the POST's confirmation."""
+    from flask import flash, request, session  # import here: only this test runs requests by hand
+
+    client = login(app.test_client(), "chuangkou")
+    cookie = {"Cookie": f"session={_session_cookie(client)}"}
+    interface = app.session_interface
+    with app.test_request_context(path, headers=cookie):  # opened before the POST …
+        assert request.endpoint in ("static", "favicon")
+        older = session._get_current_object()
+        assert "_flashes" not in older
+        with app.test_request_context("/", method="POST", headers=cookie):  # … which flashes
+            flash("已办理：受理")
+            interface.save_session(app, session._get_current_object(), app.response_class())
+        interface.save_session(app, older, app.response_class())  # … ends after it
+    assert "已办理：受理" in client.get("/").get_data(as_text=True)
+
+
 def test_copy_a_case_for_information_opens_it_to_the_reader(app, flow):
     case = flow.start()
     reader = login(app.test_client(), "mz_fuzeren")

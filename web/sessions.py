@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from flask import Flask, Request, Response
+from flask import Flask, Request, Response, request
 from flask_session.sqlalchemy import SqlAlchemySessionInterface
 from flask_sqlalchemy import SQLAlchemy
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -36,6 +36,10 @@ def _absolute(url: str) -> str:
     if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
         parsed = parsed.set(database=str(Path(parsed.database).resolve()))
     return parsed.render_as_string(hide_password=False)
+
+
+#: endpoints that never read or change the session: their requests leave it as it is
+UNTOUCHED = frozenset({"static", "favicon"})
 
 
 class DatabaseSessionInterface(SqlAlchemySessionInterface):
@@ -63,6 +67,11 @@ class DatabaseSessionInterface(SqlAlchemySessionInterface):
         return session
 
     def save_session(self, app: Flask, session, response: Response) -> None:
+        if request.endpoint in UNTOUCHED and not session.modified:
+            # a stylesheet or the icon never changes the session; saving it again from a request
+            # that began before a form's POST would put back the session without that POST's
+            # flash (a page's confirmation lost while its CSS or icon was still loading)
+            return
         if AUTHENTICATED_KEY in session:
             if getattr(session, "had_anonymous_cookie", False):
                 self._delete_cookie(app, response, ANONYMOUS_COOKIE)
