@@ -31,7 +31,8 @@ def test_admin_edits_materials_and_a_limit_sees_the_record_exports_and_is_told_w
     earlier = engine.execute(StartCase(item="SCJG-SPJY", applicant="某餐饮管理有限公司"),
                              Actor.applicant("某餐饮管理有限公司")).number
     browser_login(page, server, "admin")
-    page.get_by_role("link", name="流程版本").click()
+    with page.expect_navigation():  # it may reload the first page one is on: wait for it
+        page.get_by_role("link", name="流程版本").click()
     look_at(page, "guide-items")
     page.get_by_role("row", name="食品经营许可 SCJG-SPJY").get_by_role("link", name="办事指南").click()
     expect(page.locator("h1")).to_contain_text("食品经营许可")

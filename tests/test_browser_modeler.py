@@ -69,7 +69,8 @@ CONNECT_TASK = """() => {
 def test_a_designer_adds_a_step_sees_its_problem_fixes_it_and_saves_a_draft(server, page, seeded):
     errors = watch_errors(page)
     browser_login(page, server, "sheji")
-    page.get_by_role("link", name="流程设计").click()
+    with page.expect_navigation():  # it may reload the first page one is on: wait for it
+        page.get_by_role("link", name="流程设计").click()
     expect(page.locator("main")).to_contain_text("食品经营许可")
     look_at(page, "design-index")
     page.get_by_role("link", name="打开食品经营许可的当前流程图").click()

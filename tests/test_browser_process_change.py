@@ -37,7 +37,8 @@ ADD_TIMER = """() => {
 
 
 def open_food_in_modeler(page, server):
-    page.get_by_role("link", name="流程设计").click()
+    with page.expect_navigation():  # it may reload the first page one is on: wait for it
+        page.get_by_role("link", name="流程设计").click()
     page.get_by_role("link", name="打开食品经营许可的当前流程图").click()
     assert wait_ready(page) == "1"
 
@@ -99,7 +100,8 @@ def test_a_designed_step_is_checked_saved_dry_run_against_the_draft_deployed_and
 
     # ---- the administrator: what the draft changes, the dry run against it, deploy
     browser_login(page, server, "admin")
-    page.get_by_role("link", name="流程版本").click()
+    with page.expect_navigation():  # it may reload the first page one is on: wait for it
+        page.get_by_role("link", name="流程版本").click()
     page.get_by_role("link", name="食品经营许可").first.click()
     expect(page.locator("h1")).to_contain_text("新办件使用第 1 版")
     draft = page.locator("section", has=page.get_by_role("heading", name="待管理员部署"))

@@ -28,7 +28,8 @@ SELECT_DECIDE = """() => {
 def test_a_designer_sets_a_field_read_only_and_removes_return_on_a_step(server, page, seeded):
     errors = watch_errors(page)
     browser_login(page, server, "sheji")
-    page.get_by_role("link", name="流程设计").click()
+    with page.expect_navigation():  # it may reload the first page one is on: wait for it
+        page.get_by_role("link", name="流程设计").click()
     page.get_by_role("link", name="打开食品经营许可的当前流程图").click()
     assert wait_ready(page) == "1", errors
     page.evaluate(SELECT_DECIDE)

@@ -48,7 +48,8 @@ def test_admin_deploys_a_draft_runs_the_dry_run_migrates_and_rolls_back(server, 
         save_draft(session, actor_for(session, "sheji"), changed_review(), at=engine.now(), item_code="GENERAL")
 
     browser_login(page, server, "admin")
-    page.get_by_role("link", name="流程版本").click()
+    with page.expect_navigation():  # it may reload the first page one is on: wait for it
+        page.get_by_role("link", name="流程版本").click()
     look_at(page, "versions-items")
     page.get_by_role("link", name="通用审批").first.click()
     expect(page.locator("h1")).to_contain_text("新办件使用第 1 版")
