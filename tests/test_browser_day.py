@@ -61,6 +61,7 @@ def test_a_food_licence_from_the_walk_in_to_the_printed_licence_decision(server,
     page.click("form.card >> text=提交")
     # the confirmation says where the case went, and in whose hands
     expect(page.locator(".flash")).to_contain_text("已办理：受理")
+    expect(page.locator(".flash")).to_contain_text("予以受理，出具受理通知书 ")  # what it decided and issued
     expect(page.locator(".flash")).to_contain_text("下一环节：材料审查（市市场监督管理局·审查员：")
     expect(page.locator(".flash")).to_contain_text("李审查")
     page.goto(f"{server}/cases/{number}")

@@ -136,6 +136,8 @@ def test_the_inbox_says_a_step_waits_for_the_applicant_s_supplement(server, page
     expect(row.locator(".tag", has_text="待补正")).to_have_attribute(
         "title", "已一次性告知补正：收到申请人的补正材料后重新计算受理时限")
     expect(page.locator("table.inbox tbody tr", has_text=other)).not_to_contain_text("待补正")
+    # the days and the day are this step's: the board and the case page may count the case's limit
+    expect(page.locator("table.inbox thead")).to_contain_text("本环节剩余")
     look_at(page, "inbox-supplement")
 
 

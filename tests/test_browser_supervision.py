@@ -59,6 +59,9 @@ def test_a_supervisor_works_the_board_findings_warnings_and_statistics(server, p
     page.click("text=筛选")
     board.get_by_role("link", name=late).click()
     expect(page.locator("main")).to_contain_text(late)
+    # the case page says what its card is about, as the board does
+    expect(page.locator("p.ends")).to_contain_text("黄牌 环节时限（")
+    expect(page.locator("p.ends")).to_contain_text("届满")
 
     page.goto(f"{server}/supervision/findings")
     page.click("text=立即扫描")

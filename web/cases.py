@@ -15,6 +15,7 @@ from engine.timelimits.policy import SUSPENSION_KINDS
 from engine.read.application import application_view
 from engine.read.documents import document_list
 from engine.read.operations import admin_panel, case_status
+from engine.supervision.board import card_reason
 from engine.read.views import case_operations, copy_recipients, history_view, readable_case
 from engine.clock import china_date
 from engine.read.application import application_view
@@ -75,6 +76,7 @@ def show(number: str):
         notices = case_notices(session, case)
         definition = get_engine().definition(session, case.process_version)
         history = history_view(session, case, definition)
+        carded = card_reason(session, case)  # what the card in the title is about
         offered = case_operations(session, g.actor, case, definition)
         panel = admin_panel(session, g.actor, case, definition)  # 管理操作, administrators only
         status = case_status(session, case)  # 挂起 / 终止 / 作废: who, when, why
@@ -86,7 +88,7 @@ def show(number: str):
                            ends=ends, work=offered["work"],
                            command_names=COMMAND_NAMES, suspension_kinds=SUSPENSION_KINDS,
                            ops=offered["operations"], urgeable=offered["urge"], recipients=recipients,
-                           panel=panel, status=status)
+                           panel=panel, status=status, carded=carded)
 
 
 def _run(number: str, command, done):

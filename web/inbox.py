@@ -12,7 +12,7 @@ from engine.clock import china_date
 from engine.read.queries import (FIRST_CONTACT_ITEM, INBOX_TABS, first_contacts, get_task, inbox, inbox_count,
                                  pending_extension_requests)
 from engine.read.search import where_it_went
-from engine.read.views import TaskView, task_form, task_view
+from engine.read.views import TaskView, last_step_words, task_form, task_view
 
 from .auth import login_required
 from .documents import case_documents
@@ -126,9 +126,10 @@ def complete(task_id: int):
     values = {f.id: request.form.get(f.id, "") for f in form}
     opinion = request.form.get("opinion", "")
 
-    def confirmation() -> str:  # and where the case went, so the clerk knows it is in the right hands
+    def confirmation() -> str:  # what it decided and issued, and where the case went: in the right hands
         with get_db().reader() as session:
-            return f"已办理：{label}。{where_it_went(session, case_id)}"
+            decided = last_step_words(session, case_id)
+            return f"已办理：{label}。{decided + '。' if decided else ''}{where_it_went(session, case_id)}"
 
     return _act(task_id, CompleteTask(task=task_id, data=values, opinion=opinion,
                                       expected_version=request.form.get("task_version", type=int)),

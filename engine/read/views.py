@@ -481,6 +481,22 @@ def _shown(value: Any) -> str:
     return "（空）" if value in (None, "") else str(value)
 
 
+def last_step_words(session: Session, case_id: int) -> str:
+    """What the step just completed on the case decided and issued, for its confirmation:
+    准予许可，出具准予行政许可决定书 市监食经许〔2026〕10号 ("" when it decided no outcome and issued none)."""
+    entry = session.scalar(select(HistoryEntry).where(HistoryEntry.case_id == case_id, HistoryEntry.command == "complete_task")
+                           .order_by(HistoryEntry.seq.desc()).limit(1))
+    if entry is None:
+        return ""
+    data = (entry.inputs or {}).get("data") or {}
+    words = [w for w in (OUTCOME_WORDS.get(("acceptance", data.get("acceptance"))),
+                         OUTCOME_WORDS.get(("decision", data.get("decision")))) if w]
+    document = (entry.payload or {}).get("document")
+    if isinstance(document, dict) and document.get("number"):
+        words.append(f"出具{DocumentKind.label_of(document.get('kind'))} {document['number']}")
+    return "，".join(words)
+
+
 #: a text a step recorded that the history line repeats (a licence number, not an essay)
 SHORT_TEXT = 40
 
