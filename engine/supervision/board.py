@@ -2,11 +2,15 @@
 window and item, with how long it has left or how late it is, in working days on the engine's
 calendar. A department head sees the same for the department.
 
-"Time left" is measured against the case's own limit clock: the decision clock once accepted (办理
-时限), the acceptance clock before (受理时限), the issue clock after the decision (发证时限), with its
-extension and suspended days; a paused clock (待补正, 特别程序) is shown as paused, not counted down.
-Beside the card, the limit whose deadline raised it, which need not be the case's: a review step's
-own limit (环节时限) or 先行审查 — and while it runs, how late it is.
+A row counts down what its card is about: the fired deadline of the card's colour whose limit
+still runs, the longest overdue (a step's own limit, 环节时限; 先行审查; the 承诺 or 法定 end of the
+办理时限), to that deadline's day — so it agrees with the inbox of whoever holds the step. Once that
+limit has ended it counts down the case's own limit: the decision clock once accepted (办理时限),
+the acceptance clock before (受理时限), the issue clock after the decision (发证时限), to the
+promised end until it passes, then the statutory end, as the case page does; and beside a row that
+counts another limit, the case's own. Days are the deadlines' own (extensions, suspended days and
+calendar changes included); a paused clock (待补正, 特别程序) is shown as paused, not counted down.
+The department that answers for a card is the late step's, or where 先行审查 runs, else the item's.
 The window (窗口) is the clerk who took the application in and that clerk's department.
 """
 from __future__ import annotations
