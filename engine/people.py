@@ -110,6 +110,15 @@ def role_holders(session: Session, role: str, department_id: int, *, plain: bool
     return list(session.scalars(_ROLE_HOLDERS, params))
 
 
+def display_names(session: Session, usernames) -> dict[str, str]:
+    """The names of the people behind these user names (history actors, recipients), for those
+    that are users; one query."""
+    wanted = {u for u in usernames if u}
+    if not wanted:
+        return {}
+    return dict(session.execute(select(User.username, User.display_name).where(User.username.in_(wanted))).all())
+
+
 def actor_for(session: Session, username: str, *, on_behalf_of: str | None = None) -> Actor:
     """The user as an actor, with the away colleagues they stand in for (AB岗). A replay names
     the one it acted for (``on_behalf_of``), whatever the away flags say today."""

@@ -19,11 +19,12 @@ from engine.actors import Actor
 from engine.clock import CHINA_TZ
 from engine.deploy import deploy
 from engine.errors import BadInput, NotAllowed, NotFound
+from engine.people import display_names
 from engine.roles import role_name
 from engine.runtime.definitions import ProcessDefinition, UserTaskInfo
 from engine.runtime.lint import lint
 from engine.runtime.spiff import waiting_timers
-from engine.store.models import Case, Item, ProcessDraft, ProcessVersion, Task, User, VersionActivation
+from engine.store.models import Case, Item, ProcessDraft, ProcessVersion, Task, VersionActivation
 from engine.timelimits.policy import policy_from_json
 
 ADMIN = "admin"
@@ -188,10 +189,7 @@ NOT_A_USER = {"demo": "演示数据导入", "system": "系统"}
 
 
 def _names(session: Session, usernames: set[str]) -> dict[str, str]:
-    if not usernames:
-        return {}
-    found = {u: d or u for u, d in session.execute(select(User.username, User.display_name)
-                                                      .where(User.username.in_(usernames)))}
+    found = {u: d or u for u, d in display_names(session, usernames).items()}
     return {**{u: NOT_A_USER[u] for u in usernames if u in NOT_A_USER and u not in found}, **found}
 
 

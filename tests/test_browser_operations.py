@@ -76,7 +76,8 @@ def test_draft_claim_release_transfer_and_cosign_on_the_task_page(server, page, 
     expect(page.locator("p.why")).to_contain_text("本人出差，请卫审查办理")
 
 
-def test_take_back_before_the_next_step_acts(server, page, flow):
+def accept_then_open_done(page, server, flow):
+    """A case accepted by the window clerk through the task page, and the clerk's 已办 open."""
     case = flow.start(item="SCJG-SPJY", applicant="某餐饮管理有限公司")
     browser_login(page, server, "chuangkou")
     open_task(page, server, case.number)
@@ -84,6 +85,11 @@ def test_take_back_before_the_next_step_acts(server, page, flow):
     page.get_by_role("button", name="提交").click()
     expect(page.locator("main")).to_contain_text("已办理")
     page.goto(f"{server}/?tab=done")
+    return case
+
+
+def test_take_back_before_the_next_step_acts(server, page, flow):
+    case = accept_then_open_done(page, server, flow)
     page.locator("table.inbox tbody tr", has_text=case.number).get_by_role("button", name="拿回").click()
     expect(page.locator("main")).to_contain_text("已拿回")
 
@@ -92,13 +98,7 @@ def test_the_done_tab_offers_take_back_only_while_possible_and_marks_no_step_ret
                                                                                         actors):
     """已办: a finished step is never shown 被退回, and 拿回 is offered only until the next step is
     touched — not as a button that leads to a refusal."""
-    case = flow.start(item="SCJG-SPJY", applicant="某餐饮管理有限公司")
-    browser_login(page, server, "chuangkou")
-    open_task(page, server, case.number)
-    page.check("input[name=acceptance][value=accept]")
-    page.get_by_role("button", name="提交").click()
-    expect(page.locator("main")).to_contain_text("已办理")
-    page.goto(f"{server}/?tab=done")
+    case = accept_then_open_done(page, server, flow)
     row = page.locator("table.inbox tbody tr", has_text=case.number)
     expect(row.get_by_role("button", name="拿回")).to_be_visible()
     expect(row.locator(".tag.returned")).to_have_count(0)

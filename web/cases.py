@@ -10,15 +10,15 @@ from engine.commands import (COMMANDS, CopyCase, DecideExtension, ExtendDeadline
                              RequestExtension, RequestSupplement, ResumeClocks, SuspendClocks, UrgeTask)
 from engine.errors import ApprovalError, BadInput
 from web.diagram import render_cached, task_states
-from engine.store.models import ProcessVersion, Task, User
+from engine.store.models import ProcessVersion, Task
 from engine.timelimits.policy import SUSPENSION_KINDS
 from engine.read.application import application_view
 from engine.read.documents import document_list
 from engine.read.operations import admin_panel, case_status
+from engine.people import display_names
 from engine.supervision.board import card_reason
 from engine.read.views import case_operations, copy_recipients, history_view, readable_case
 from engine.clock import china_date
-from engine.read.application import application_view
 from engine.read.queries import case_clocks, case_dict, case_end_dates, case_notices
 from engine.read.search import STATUSES, CaseSearch, parse_search, search_cases, searchable_items
 
@@ -149,8 +149,7 @@ def copy(number: str):
 def _copied(notified: list[str]) -> str:
     """已抄送给 whom, by name."""
     with get_db().reader() as session:
-        shown = dict(session.execute(select(User.username, User.display_name)
-                                     .where(User.username.in_(notified or [""]))).all())
+        shown = display_names(session, notified)
     return "已抄送给 " + "、".join(shown.get(n, n) for n in notified) if notified else "已抄送"
 
 

@@ -16,10 +16,11 @@ from sqlalchemy.orm import Session
 
 from engine import documents as numbering
 from engine.clock import CHINA_TZ
+from engine.people import display_names
 from engine.errors import NotFound
 from engine.read.application import application_view
 from engine.store.enums import DocumentKind
-from engine.store.models import Case, Clock, Deadline, Department, Document, HistoryEntry, User
+from engine.store.models import Case, Clock, Deadline, Department, Document, HistoryEntry
 from engine.timelimits.policy import policy_from_json
 
 RECEIPT = "receipt"
@@ -65,11 +66,6 @@ def end_dates(session: Session, case: Case) -> dict[str, Any]:
     if not promised:
         out["promised_on"] = None
     return out
-
-
-def _names(session: Session, usernames: set[str]) -> dict[str, str]:
-    return dict(session.execute(select(User.username, User.display_name)
-                                .where(User.username.in_(usernames or {""}))).all())
 
 
 def authority(case: Case) -> str:
@@ -140,7 +136,7 @@ def document_view(session: Session, case: Case, kind: str, n: int = 1) -> dict[s
             raise NotFound(f"办件 {case.number} 只有一份{title}")
         first = session.scalar(select(HistoryEntry.actor).where(HistoryEntry.case_id == case.id, HistoryEntry.seq == 1))
         view.update(number=None, issued_on=chinese_date(case.started_at),
-                    clerk=_names(session, {first}).get(first, "") if first else "")
+                    clerk=display_names(session, {first}).get(first, "") if first else "")
         return view
     rows = [r for r in _issued(session, case) if r.kind == kind]
     if not 1 <= n <= len(rows):
@@ -149,7 +145,7 @@ def document_view(session: Session, case: Case, kind: str, n: int = 1) -> dict[s
     row = rows[n - 1]
     detail = row.detail or {}
     view.update(number=row.number, issued_on=chinese_date(row.issued_at),
-                clerk=_names(session, {row.issued_by}).get(row.issued_by, ""),
+                clerk=display_names(session, {row.issued_by}).get(row.issued_by, ""),
                 reason=detail.get("opinion", ""), materials=detail.get("materials", []), note=detail.get("note", ""),
                 round=n if len(rows) > 1 else None)
     if kind in (DocumentKind.REFUSAL_NOTICE, DocumentKind.DENIAL_DECISION):

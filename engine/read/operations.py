@@ -16,7 +16,8 @@ from engine.runtime.definitions import ProcessDefinition
 from engine.store.enums import CaseState, TaskKind, TaskState
 from engine.store.models import Case, HistoryEntry, Item, Task
 from engine.commands import COMMANDS
-from engine.read.views import hold_notice, _names
+from engine.people import display_names
+from engine.read.views import hold_notice
 from engine.authorization import Subject
 
 ENDING = ("terminate_case", "void_case")
@@ -31,7 +32,7 @@ def case_status(session: Session, case: Case) -> dict[str, str]:
                                                           HistoryEntry.command.in_(ENDING))
                                .order_by(HistoryEntry.seq.desc()).limit(1))
         if entry is not None:
-            who = _names(session, {entry.actor}).get(entry.actor, entry.actor)
+            who = display_names(session, {entry.actor}).get(entry.actor, entry.actor)
             return {"kind": "ended", "text": f"本办件{CaseState.label_of(case.state)}：管理员 {who} 于 "
                                              f"{entry.at.astimezone(CHINA_TZ):%Y-%m-%d %H:%M}"
                                              f"{'终止' if case.state == CaseState.TERMINATED else '作废'}，"

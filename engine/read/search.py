@@ -203,7 +203,7 @@ def search_cases(session: Session, actor: Actor, search: CaseSearch, *, per_page
     # the cases whose grams (engine/store/grams.py) the parts have: a few, looked up by id, instead
     # of every case read for its LIKE
     dialect = session.get_bind().dialect.name
-    needed = grams.bind_value(dialect, f"{search.number} {search.applicant}") if search.number or search.applicant else None
+    needed = grams.bind_value(dialect, f"{search.number} {search.applicant}")  # None without a part
     if needed is not None:
         query = query.where(grams.condition(dialect, needed))
     if search.item:
@@ -248,6 +248,8 @@ def where_it_went(session: Session, case_id: int) -> str:
         return ""
     if case.state != CaseState.RUNNING:
         return f"办件状态：{status_label(case)}"
+    if case.acceptance == Acceptance.SUPPLEMENT:
+        return "已一次性告知，等待申请人补正"
     steps = []
     for task in session.scalars(select(Task).where(Task.case_id == case_id, Task.state == TaskState.READY)
                                 .order_by(Task.id)):
@@ -261,6 +263,4 @@ def where_it_went(session: Session, case_id: int) -> str:
             if people:
                 holder = f"{holder}：{'、'.join(people)}"
         steps.append(f"{task.name}（{holder}）" if holder else task.name)
-    if case.acceptance == Acceptance.SUPPLEMENT:
-        return "已一次性告知，等待申请人补正"
     return "下一环节：" + "、".join(dict.fromkeys(steps)) if steps else f"办件状态：{status_label(case)}"

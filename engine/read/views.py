@@ -17,7 +17,7 @@ from engine.clock import CHINA_TZ
 from engine.authorization import Subject, ready_of
 from engine.commands import COMMANDS
 from engine.errors import NotAllowed, NotFound
-from engine.people import role_holders
+from engine.people import display_names, role_holders
 from engine.read.access import acting_for
 from engine.read.application import application_view
 from engine.read.queries import get_case, get_task, remaining_words, task_dict
@@ -88,7 +88,7 @@ def hold_notice(session: Session, case: Case) -> str:
     """Why nobody may act on a suspended case: who suspended it, when and why (empty otherwise)."""
     if not case.hold:
         return ""
-    return operations.hold_words(case.hold, _names(session, {case.hold.get("by", "")}))
+    return operations.hold_words(case.hold, display_names(session, {case.hold.get("by", "")}))
 
 
 def form_of(definition: ProcessDefinition, task: Task) -> UserTaskInfo:
@@ -238,16 +238,16 @@ def task_form(session: Session, task_id: int, definitions: Definitions) -> tuple
 CARD_MEANINGS = {"yellow": "请尽快办理", "red": "负责人和电子监察已收到通知"}
 
 
-def task_due(task: Task, *, today=None, calendar=None, card_reason: str = "") -> dict[str, Any]:
+def task_due(task: Task, *, today=None, calendar=None, card_about: str = "") -> dict[str, Any]:
     """The step's time line: its due day and the working days left (剩余 N 个工作日 / 今日到期 /
     已超期 N 个工作日), 当日办结 for a 即办件, and the case's card with its meaning: the limit
-    that raised it (``card_reason``) and what it asks."""
+    that raised it (``card_about``, ``engine.supervision.board.card_reason``) and what it asks."""
     case = task.case
     meaning = CARD_MEANINGS.get(case.card or "", "")
     out: dict[str, Any] = {"due_on": task.due_on.isoformat() if task.due_on else None, "remaining": None,
                            "same_day": policy_from_json(case.started_policy).first_limit == 0,
                            "suspended": case.suspended, "card": case.card,
-                           "card_meaning": f"{card_reason}，{meaning}" if card_reason and meaning else meaning}
+                           "card_meaning": f"{card_about}，{meaning}" if card_about and meaning else meaning}
     if case.hold:
         out["text"] = "办件已挂起，暂停计时"
     elif out["same_day"]:
@@ -295,7 +295,7 @@ def step_reasons(session: Session, task: Task) -> list[dict[str, str]]:
         found.pop("delegate_task", None)
     else:
         found.pop("hand_back_task", None)
-    people = _names(session, {e.actor for e in found.values()})
+    people = display_names(session, {e.actor for e in found.values()})
     out = []
     if "return" in found:
         e = found["return"]
@@ -352,7 +352,7 @@ def earlier_work(session: Session, case: Case, definition: ProcessDefinition, *,
         data = dict(t.form_data or {})
         picked = {str(data[f.id]) for f in fields if f.picks_for and data.get(f.id)}
         if picked:  # a person picked to handle a later step: by name, not login
-            names = _names(session, picked)
+            names = display_names(session, picked)
             data.update({f.id: names.get(str(data[f.id]), data[f.id]) for f in fields if f.picks_for and data.get(f.id)})
         records = [{"label": f.label, "value": shown_value(f, data.get(f.id))} for f in fields
                    if shown_value(f, data.get(f.id))]
@@ -393,7 +393,8 @@ def task_view(session: Session, actor: Actor, task_id: int, definitions: Definit
         transfer_to=transfer_to,
         delegate_to=people_to_pick(session, actor, row, "delegate") if {"delegate_task", "add_cosigner"} & ops else [],
         materials=row.case.started_guide.get("materials", []), checklist=row.case.materials or {},
-        operations=ops, due=task_due(row, today=today, calendar=calendar, card_reason=card_reason(session, row.case)), why=step_reasons(session, row),
+        operations=ops, due=task_due(row, today=today, calendar=calendar, card_about=card_reason(session, row.case)),
+        why=step_reasons(session, row),
         application=application_view(session, row.case), earlier=earlier_work(session, row.case, definition, before=row),
         held=hold_notice(session, row.case), on_behalf_of=None if delegator else acting_for(actor, row))
 
@@ -440,12 +441,6 @@ def case_operations(session: Session, actor: Actor, case: Case, definition: Proc
 
 # ---------------------------------------------------------------- the case history, in words
 
-def _names(session: Session, usernames: set[str]) -> dict[str, str]:
-    if not usernames:
-        return {}
-    return dict(session.execute(select(User.username, User.display_name).where(User.username.in_(usernames))).all())
-
-
 def actor_label(name: str, names: dict[str, str]) -> str:
     """系统, 申请人 王小明, or a member of staff by name."""
     if name == "system" or name.startswith("system:"):
@@ -481,6 +476,20 @@ def _shown(value: Any) -> str:
     return "（空）" if value in (None, "") else str(value)
 
 
+def _outcome_words(data: dict[str, Any]) -> str | None:
+    """What a step's decisive field said: 予以受理, 不予受理, 准予许可 or 不予许可 (None for none)."""
+    return OUTCOME_WORDS.get(("acceptance", data.get("acceptance"))) or \
+        OUTCOME_WORDS.get(("decision", data.get("decision")))
+
+
+def _issued_words(result: dict[str, Any]) -> str | None:
+    """The paper a command issued, with its number (出具受理通知书 …〔2026〕1号); None for none."""
+    document = result.get("document")
+    if isinstance(document, dict) and document.get("number"):
+        return f"出具{DocumentKind.label_of(document.get('kind'))} {document['number']}"
+    return None
+
+
 def last_step_words(session: Session, case_id: int) -> str:
     """What the step just completed on the case decided and issued, for its confirmation:
     准予许可，出具准予行政许可决定书 市监食经许〔2026〕10号 ("" when it decided no outcome and issued none)."""
@@ -488,13 +497,8 @@ def last_step_words(session: Session, case_id: int) -> str:
                            .order_by(HistoryEntry.seq.desc()).limit(1))
     if entry is None:
         return ""
-    data = (entry.inputs or {}).get("data") or {}
-    words = [w for w in (OUTCOME_WORDS.get(("acceptance", data.get("acceptance"))),
-                         OUTCOME_WORDS.get(("decision", data.get("decision")))) if w]
-    document = (entry.payload or {}).get("document")
-    if isinstance(document, dict) and document.get("number"):
-        words.append(f"出具{DocumentKind.label_of(document.get('kind'))} {document['number']}")
-    return "，".join(words)
+    words = (_outcome_words((entry.inputs or {}).get("data") or {}), _issued_words(entry.payload or {}))
+    return "，".join(w for w in words if w)
 
 
 #: a text a step recorded that the history line repeats (a licence number, not an essay)
@@ -508,19 +512,19 @@ def _step_values(definition: ProcessDefinition | None, element: str, data: dict[
     if info is None:
         return []
     out = []
-    for field in info.form:
-        value = data.get(field.id)
-        if field.id in ("acceptance", "decision") or value in (None, "") or field.picks_for:
+    for form_field in info.form:
+        value = data.get(form_field.id)
+        if form_field.id in ("acceptance", "decision") or value in (None, "") or form_field.picks_for:
             continue  # the outcome is said in words already; a person picked is in the next entries
-        if field.options:
-            value = dict(field.options).get(str(value), value)
-        elif field.type == "boolean":
+        if form_field.options:
+            value = dict(form_field.options).get(str(value), value)
+        elif form_field.type == "boolean":
             if not value:
                 continue
             value = "是"
         elif not isinstance(value, str) or len(value) > SHORT_TEXT or "\n" in value:
             continue
-        out.append(f"{field.label}：{value}")
+        out.append(f"{form_field.label}：{value}")
     return out
 
 
@@ -536,7 +540,7 @@ def history_view(session: Session, case: Case, definition: ProcessDefinition | N
         for value in (inputs.get("to"), result.get("assignee"), result.get("owner"), result.get("notified"),
                       result.get("holder")):
             people |= set(value) if isinstance(value, list) else {value}
-    names = _names(session, {p for p in people if isinstance(p, str)})
+    names = display_names(session, {p for p in people if isinstance(p, str)})
     elements = {t.element_id: t.name for t in session.scalars(select(Task).where(Task.case_id == case.id))}
     out = []
     for e in entries:
@@ -564,7 +568,7 @@ def history_view(session: Session, case: Case, definition: ProcessDefinition | N
                 details.append(f"{'交回' if e.command == 'hand_back_task' else '给'} {names.get(target, target)}")
         elif e.command == "complete_task" and isinstance(inputs.get("data"), dict):
             data = inputs["data"]  # the outcome a step decided, in words: a refusal never reads like an acceptance
-            outcome = OUTCOME_WORDS.get(("acceptance", data.get("acceptance"))) or OUTCOME_WORDS.get(("decision", data.get("decision")))
+            outcome = _outcome_words(data)
             if outcome:
                 details.append(outcome)
             details.extend(_step_values(definition, result.get("element", ""), data))
@@ -604,9 +608,9 @@ def history_view(session: Session, case: Case, definition: ProcessDefinition | N
             details.append(f"挂起 {days} 个工作日，期限相应顺延" if days else "期限不变（挂起未跨工作日）")
         elif e.command in ("retry_deadline", "resolve_deadline"):
             details.append(f"期限 {result.get('deadline') or inputs.get('key', '')}")
-        document = result.get("document")  # the paper the command issued (受理通知书, 补正告知书, 决定书 …)
-        if isinstance(document, dict) and document.get("number"):
-            details.append(f"出具{DocumentKind.label_of(document.get('kind'))} {document['number']}")
+        issued = _issued_words(result)  # the paper the command issued (受理通知书, 补正告知书, 决定书 …)
+        if issued:
+            details.append(issued)
         if e.command == "decide_extension":
             what = "批准延期" if inputs.get("approve") else "退回延期申请"
         said = inputs.get("opinion") or inputs.get("reason") or inputs.get("note") or ""

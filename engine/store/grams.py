@@ -85,26 +85,31 @@ def register(dbapi_connection) -> None:
     dbapi_connection.create_function(FUNCTION, 2, document, deterministic=True)
 
 
+#: the FTS5 table on SQLite, and its condition "has every gram of :grams"
+_FTS = table(TABLE, column("rowid"))
+
+
+def _matches(grams):
+    return literal_column(TABLE).op("MATCH")(grams)
+
+
 def case_ids(dialect: str):
     """``SELECT cases.id`` of the cases whose applicant and number have every gram of ``:grams``
     (bound to ``bind_value(dialect, term)``): a superset of those containing the term, found
     through the index. On SQLite the FTS5 table drives a join, so a ``LIMIT`` stops it early."""
     if dialect == "postgresql":
         return select(Case.id).where(condition(dialect))
-    fts = table(TABLE, column("rowid"))
-    return (select(Case.id).select_from(fts).join(Case, Case.id == fts.c.rowid)
-            .where(literal_column(TABLE).op("MATCH")(bindparam("grams"))))
+    return select(Case.id).select_from(_FTS).join(Case, Case.id == _FTS.c.rowid).where(_matches(bindparam("grams")))
 
 
 def condition(dialect: str, value=None):
     """The same as a condition on ``Case``, for a query that has its own order and limit (on
     SQLite the cases' ids from the FTS5 table, as a list the rows are looked up by); ``value``:
     that of ``:grams``, if known now."""
-    grams = bindparam("grams", value, type_=postgresql.ARRAY(Text) if dialect == "postgresql" else None)
     if dialect == "postgresql":
+        grams = bindparam("grams", value, type_=postgresql.ARRAY(Text))
         return func.approvals_grams(Case.applicant, Case.number).op("@>")(grams)
-    fts = table(TABLE, column("rowid"))
-    return Case.id.in_(select(fts.c.rowid).where(literal_column(TABLE).op("MATCH")(grams)))
+    return Case.id.in_(select(_FTS.c.rowid).where(_matches(bindparam("grams", value))))
 
 
 def bind_value(dialect: str, term: str) -> str | list[str] | None:

@@ -52,16 +52,15 @@ UNVERSIONED: tuple[str, ...] = (BASELINE, "0002")
 VERSION_TABLE = "alembic_version"
 #: tables in the database that the migrations do not own: Flask-Session creates ``web_sessions``
 IGNORED_TABLES = frozenset({"web_sessions"})
-#: the search index (migration 0020), which the models do not describe: on SQLite an FTS5 table
-#: and the tables FTS5 keeps it in (``case_grams_data``, …), on PostgreSQL an expression index
-SEARCH_INDEX_TABLE = grams.TABLE
-SEARCH_INDEX = grams.PG_INDEX
+#: pg_advisory_xact_lock key ("approvals schema")
+_PG_LOCK = 0x617070726F76616C
 
 
 def _search_index_table(name: str) -> bool:
-    return name == SEARCH_INDEX_TABLE or name.startswith(SEARCH_INDEX_TABLE + "_")
-#: pg_advisory_xact_lock key ("approvals schema")
-_PG_LOCK = 0x617070726F76616C
+    """The search index (migration 0020), which the models do not describe: on SQLite an FTS5
+    table and the tables FTS5 keeps it in (``case_grams_data``, …); on PostgreSQL it is an
+    expression index (``grams.PG_INDEX``)."""
+    return name == grams.TABLE or name.startswith(grams.TABLE + "_")
 
 
 class SchemaError(ApprovalError):
@@ -75,7 +74,7 @@ def include_name(name: str | None, type_: str, parent_names) -> bool:
     search index (migration 0020)."""
     if type_ == "table":
         return name not in IGNORED_TABLES and not _search_index_table(name or "")
-    return not (type_ == "index" and name == SEARCH_INDEX)
+    return not (type_ == "index" and name == grams.PG_INDEX)
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -260,7 +259,7 @@ def _sqlite_template() -> tuple[list[str], dict[str, tuple[list[str], list[tuple
                     # not the tables FTS5 makes for itself: its CREATE VIRTUAL TABLE makes them again
                     statements = [sql for (name, sql) in connection.exec_driver_sql(
                         "SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' "
-                        "ORDER BY rowid") if not (name != SEARCH_INDEX_TABLE and _search_index_table(name))]
+                        "ORDER BY rowid") if not (name != grams.TABLE and _search_index_table(name))]
                     rows = {}
                     for table in inspect(connection).get_table_names():
                         if _search_index_table(table):

@@ -191,14 +191,17 @@ def board(session: Session, actor: Actor, calendar: WorkCalendar, today: date, *
           item: str = "", card: str = "", window: str = "") -> dict[str, Any]:
     """The board rows, the most late first, and the filter choices."""
     scope = board_scope(session, actor)
-    department_name = session.scalar(select(Department.name).where(Department.code == department)) if department else None
+    # the department filtered by, by its id: the cases it answers for (``_concerns``, then each row's)
+    chosen = session.execute(select(Department.id, Department.name).where(Department.code == department)).first() \
+        if department else None
+    chosen_id = chosen.id if chosen is not None else -1  # an unknown code: no department answers
     query = (select(Case, Item, Department).join(Item, Case.item_id == Item.id)
              .join(Department, Item.department_id == Department.id)
              .where(Case.state == CaseState.RUNNING, Case.card.is_not(None)))
     if scope.department_id is not None:
         query = query.where(_concerns(scope.department_id))
     if department:
-        query = query.where(_concerns(select(Department.id).where(Department.code == department).scalar_subquery()))
+        query = query.where(_concerns(chosen_id))
     if item:
         query = query.where(Item.code == item)
     if card in Card.values():
@@ -222,17 +225,18 @@ def board(session: Session, actor: Actor, calendar: WorkCalendar, today: date, *
         holder = task.assignee.display_name if task.assignee is not None else f"{task.department.name}"
         steps.setdefault(task.case_id, []).append(f"{task.name}（{holder}）")
     ends = _ends(session, ids)
+    # the steps whose limits raised cards, by name and department (one query)
+    raised_steps = {c.task_id for c, _, _ in raised.values() if c.task_id is not None}
+    step_rows = session.execute(select(Task.id, Task.name, Task.department_id)
+                                .where(Task.id.in_(raised_steps))).all() if raised_steps else []
+    step_names = {task_id: name for task_id, name, _ in step_rows}
+    step_departments = {task_id: department_id for task_id, _, department_id in step_rows}
     # the department that answers for a card: the late step's, or the one a 先行审查 runs in
-    answering = {case_id: c.task_id for case_id, (c, _, _) in raised.items() if c.task_id is not None}
-    by_task = dict(session.execute(select(Task.id, Task.department_id).where(
-        Task.id.in_(set(answering.values())))).all()) if answering else {}
-    answering = {case_id: by_task.get(task_id) for case_id, task_id in answering.items()}
-    answering |= {case_id: c.detail["department"] for case_id, (c, _, _) in raised.items()
-                  if c.task_id is None and isinstance((c.detail or {}).get("department"), int)}
-    step_names = dict(session.execute(select(Task.id, Task.name).where(Task.id.in_(
-        {c.task_id for c, _, _ in raised.values() if c.task_id is not None}))).all()) if raised else {}
+    answering = {case_id: step_departments.get(c.task_id) if c.task_id is not None else (c.detail or {}).get("department")
+                 for case_id, (c, _, _) in raised.items()}
+    answering = {case_id: d for case_id, d in answering.items() if isinstance(d, int)}
     department_names = dict(session.execute(select(Department.id, Department.name).where(
-        Department.id.in_({d for d in answering.values() if d is not None}))).all()) if answering else {}
+        Department.id.in_(set(answering.values())))).all()) if answering else {}
     rows = []
     for case, item_row, dept in found:
         name, username = windows.get(case.id, ("—", None))
@@ -265,9 +269,10 @@ def board(session: Session, actor: Actor, calendar: WorkCalendar, today: date, *
                 case_limit = (f"办件{ClockKind.label_of(case_clock.kind)}{'（' + case_which + '）' if case_which else ''}"
                               f" 至 {case_due:%Y-%m-%d}，{remaining_words(left)}{passed}")
         # a step's lateness is its department's, whatever department owns the item (联办)
-        accountable = department_names.get(answering.get(case.id), dept.name)
-        if department and accountable != department_name:
+        accountable_id = answering.get(case.id, dept.id)
+        if department and accountable_id != chosen_id:
             continue  # the filter keeps the cases the department answers for
+        accountable = department_names.get(accountable_id, dept.name)
         rows.append(BoardRow(case.number, case.card, item_row.name, item_row.code, accountable, dept.code, name,
                              username, case.applicant, "；".join(steps.get(case.id, [])) or "—", label or "—", due_on,
                              days, paused, case.started_at.date(),
@@ -285,8 +290,8 @@ def board(session: Session, actor: Actor, calendar: WorkCalendar, today: date, *
     for r in rows:
         counts = by_department.setdefault(r.department, {"yellow": 0, "red": 0})
         counts[r.card] += 1
-    if department_name is not None:  # the title says whose cases are shown
-        scope = replace(scope, title=department_name)
+    if chosen is not None:  # the title says whose cases are shown
+        scope = replace(scope, title=chosen.name)
     return {"scope": scope, "rows": rows, "capped": capped, "limit": BOARD_LIMIT,
             "departments": list(session.execute(choices_query)), "items": list(session.execute(items_query)),
             "windows": windows_seen, "by_department": by_department,

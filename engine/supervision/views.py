@@ -13,6 +13,7 @@ from engine.authorization import Subject
 from engine.clock import CHINA_TZ
 from engine.commands import COMMANDS
 from engine.errors import BadInput, NotAllowed
+from engine.people import display_names
 from engine.read.views import history_view
 from engine.store.enums import FindingKind, FindingState, WarningState, WarningTarget
 from engine.store.models import Case, Department, Finding, Item, User, UserRole
@@ -41,7 +42,7 @@ def findings_page(session: Session, actor: Actor, *, state: str = "", kind: str 
             histories[f.case_id] = {e["seq"]: e for e in history_view(session, f.case)}
         if f.kind == FindingKind.PROCESS_ERROR:  # its evidence: refused operations, not history entries
             refused = refusal_evidence(session, list(f.evidence))
-            who = _names(session, {r.actor for r in refused})
+            who = display_names(session, {r.actor for r in refused})
             evidence = [{"seq": "—", "at": r.at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M"),
                          "who": who.get(r.actor, r.actor),
                          "what": f"{getattr(COMMANDS.get(r.command), 'label', r.command)}（被拒绝）",
@@ -51,7 +52,7 @@ def findings_page(session: Session, actor: Actor, *, state: str = "", kind: str 
         subject = Subject(None, None, record=f)
         acts = [t for t in FINDING_ACTS if COMMANDS[t].policy.allows(session, actor, subject)
                 and _state_allows(t, f)]
-        names = _names(session, {t["by"] for t in f.trail})
+        names = display_names(session, {t["by"] for t in f.trail})
         trail = [{**t, "by": names.get(t["by"], "系统" if t["by"].startswith("system") else t["by"]),
                   "at": _china(t["at"])} for t in f.trail]
         process_error = f.kind == FindingKind.PROCESS_ERROR
@@ -79,11 +80,6 @@ def _state_allows(command_type: str, f: Finding) -> bool:
             "close_finding": f.state != FindingState.CLOSED}[command_type]
 
 
-def _names(session: Session, usernames: set[str]) -> dict[str, str]:
-    return {u: n for u, n in session.execute(select(User.username, User.display_name)
-                                             .where(User.username.in_(usernames)))}
-
-
 def warnings_page(session: Session, actor: Actor) -> dict[str, Any]:
     """The warnings: all of them with the form to issue one (a supervisor), or those to a head's
     own department and its staff, to read (a head)."""
@@ -92,7 +88,7 @@ def warnings_page(session: Session, actor: Actor) -> dict[str, Any]:
         raise NotAllowed("效能告诫只对监察员和部门负责人开放")
     department_id = None if supervisor else actor.department_id
     rows = [warning_dict(w) for w in warnings_list(session, department_id=department_id)]
-    names = _names(session, {r["created_by"] for r in rows})
+    names = display_names(session, {r["created_by"] for r in rows})
     for r in rows:
         r["created_by_name"] = names.get(r["created_by"], r["created_by"])
         r["created_at"] = _china(r["created_at"])
