@@ -28,14 +28,16 @@ class Actor:
     roles: frozenset[str] = field(default_factory=frozenset)
     kind: str = "user"  # user | applicant | system
     principals: tuple[Principal, ...] = ()
+    #: an applicant signed in to the online hall (网上办事): their account (engine/applicants.py)
+    account_id: int | None = None
 
     @classmethod
     def system(cls, name: str = SYSTEM) -> "Actor":
         return cls(name=f"system:{name}" if name != SYSTEM else SYSTEM, display_name="系统", kind="system")
 
     @classmethod
-    def applicant(cls, name: str) -> "Actor":
-        return cls(name=f"applicant:{name}", display_name=name, kind="applicant")
+    def applicant(cls, name: str, account_id: int | None = None) -> "Actor":
+        return cls(name=f"applicant:{name}", display_name=name, kind="applicant", account_id=account_id)
 
     @classmethod
     def from_user(cls, user, principals=()) -> "Actor":

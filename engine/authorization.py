@@ -26,6 +26,8 @@ The policies:
                             for a 联办件 the 本级人民政府负责人 (行政许可法 art. 42).
 ``CASE_STARTER``            an applicant for themselves, a window clerk registering a walk-in
                             application or a 首问 request, or the system.
+``CASE_APPLICANT``          the applicant who applied for the case online, signed in to their
+                            account (补正材料, 好差评).
 ``SUPERVISOR``              a supervisor (电子监察).
 ``ADMINISTRATOR``           an administrator.
 ``SYSTEM``                  the system itself: the deadline sweep, a calendar import.
@@ -244,12 +246,19 @@ def _case_starter(session: Session, actor: Actor, subject: Subject) -> Grant:
     if actor.kind == "system":
         return ALLOWED
     if actor.kind == "applicant":
-        if subject.case.applicant == actor.display_name:
+        if subject.case.applicant == actor.display_name and subject.case.account_id == actor.account_id:
             return ALLOWED
         raise NotAllowed("申请人只能以本人名义提交申请")
     if actor.user_id is not None and actor.has_role("window_clerk"):
         return ALLOWED
     raise NotAllowed(f"只有窗口受理员可以登记申请（{actor.display_name or actor.name} 不是窗口受理员）")
+
+
+def _case_applicant(session: Session, actor: Actor, subject: Subject) -> Grant:
+    if actor.kind == "applicant" and actor.account_id is not None \
+            and subject.case.account_id == actor.account_id:
+        return ALLOWED
+    raise NotAllowed("只有在网上申请该办件的申请人本人可以进行此操作")
 
 
 def _role(role: str) -> Check:
@@ -278,13 +287,14 @@ ITEM_HEAD = Policy("item_head", "事项主管部门负责人", _item_head_check)
 EXTENSION_APPROVER = Policy("extension_approver", "事项主管部门负责人；联办件为本级人民政府负责人（行政许可法第四十二条）",
                             _extension_approver)
 CASE_STARTER = Policy("case_starter", "申请人本人、窗口受理员或系统", _case_starter)
+CASE_APPLICANT = Policy("case_applicant", "在网上申请该办件的申请人本人", _case_applicant)
 SUPERVISOR = Policy("supervisor", "监察员", _role("supervisor"))
 ADMINISTRATOR = Policy("administrator", "管理员", _role("admin"))
 SYSTEM = Policy("system", "系统", _system)
 
 POLICIES: tuple[Policy, ...] = (TASK_HANDLER, TASK_WORKER, TASK_DELEGATE, TASK_COMPLETER, TASK_OVERSIGHT,
-                                ACCEPTANCE_WINDOW, CASE_HANDLER, ITEM_HEAD, EXTENSION_APPROVER, CASE_STARTER, SUPERVISOR,
-                                ADMINISTRATOR, SYSTEM)
+                                ACCEPTANCE_WINDOW, CASE_HANDLER, ITEM_HEAD, EXTENSION_APPROVER, CASE_STARTER,
+                                CASE_APPLICANT, SUPERVISOR, ADMINISTRATOR, SYSTEM)
 
 
 def any_of(name: str, label: str, *policies: Policy) -> Policy:
@@ -305,7 +315,10 @@ def any_of(name: str, label: str, *policies: Policy) -> Policy:
 
 CASE_HANDLER_OR_OVERSIGHT = any_of("case_handler_or_oversight", "办件的经办人、负责人、监察员或管理员",
                                    CASE_HANDLER, SUPERVISOR, ADMINISTRATOR)
-POLICIES += (CASE_HANDLER_OR_OVERSIGHT,)
+#: a scanned material: received by a handler, or uploaded by the applicant who applied online
+CASE_HANDLER_OR_APPLICANT = any_of("case_handler_or_applicant", "办件当前环节的经办人，或在网上申请的申请人本人",
+                                   CASE_HANDLER, CASE_APPLICANT)
+POLICIES += (CASE_HANDLER_OR_OVERSIGHT, CASE_HANDLER_OR_APPLICANT)
 
 
 def _finding_department_head(session: Session, actor: Actor, subject: Subject) -> Grant:

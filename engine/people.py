@@ -173,6 +173,22 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     return user if check_password_hash(user.password_hash, password) else None
 
 
+def check_new_password(new: str, repeated: str, login: str, what: str = "新密码") -> None:
+    """A password one chooses: at least ``MIN_PASSWORD`` characters of at least two kinds (letters
+    or 汉字, digits, symbols: 12345678 is refused), not the login, typed twice alike."""
+    check_text(new, what, MAX_PASSWORD)
+    if len(new) < MIN_PASSWORD:
+        raise BadInput(f"{what}至少 {MIN_PASSWORD} 个字符（现在 {len(new)} 个）")
+    if not new.strip():
+        raise BadInput(f"{what}不能全是空格")
+    kinds = sum((any(c.isalpha() for c in new), any(c.isdigit() for c in new),
+                 any(not c.isalnum() and not c.isspace() for c in new)))
+    if kinds < 2 or new.strip().lower() == login.lower():
+        raise BadInput(f"{what}太容易被猜到：须同时含有字母（或汉字）和数字或符号，且不能与登录名相同")
+    if new != repeated:
+        raise BadInput(f"两次输入的{what}不一致，请重新输入")
+
+
 def change_password(session: Session, username: str, current: str, new: str, repeated: str, *,
                     at: datetime) -> User:
     """A user changes their own password: the current one must be right, the new one typed twice
@@ -188,17 +204,7 @@ def change_password(session: Session, username: str, current: str, new: str, rep
         raise BadInput("请填写当前密码")
     if not user.active or not user.password_hash or not check_password_hash(user.password_hash, current):
         raise BadInput("当前密码不正确，密码未修改")
-    check_text(new, "新密码", MAX_PASSWORD)
-    if len(new) < MIN_PASSWORD:
-        raise BadInput(f"新密码至少 {MIN_PASSWORD} 个字符（现在 {len(new)} 个）")
-    if not new.strip():
-        raise BadInput("新密码不能全是空格")
-    kinds = sum((any(c.isalpha() for c in new), any(c.isdigit() for c in new),
-                 any(not c.isalnum() and not c.isspace() for c in new)))
-    if kinds < 2 or new.strip().lower() == username.lower():
-        raise BadInput("新密码太容易被猜到：须同时含有字母（或汉字）和数字或符号，且不能与登录名相同")
-    if new != repeated:
-        raise BadInput("两次输入的新密码不一致，请重新输入")
+    check_new_password(new, repeated, username)
     if new == current:
         raise BadInput("新密码与当前密码相同，请换一个")
     user.password_hash = hash_password(new)

@@ -9,6 +9,8 @@ first command after which something differs.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import gc
 import hashlib
 import json
@@ -406,8 +408,10 @@ class Replayer:
             # the directory does not change during a replay, and is the same in every history of
             # this preparation (same rows, same ids): each actor is looked up once per preparation
             actors = prepared.actors
+            # an online case's applicant acts under the account the case was applied for with
+            account = commands[0]["inputs"].get("account") if commands[0]["command"] == "start_case" else None
             for n, entry in enumerate(commands, 1):
-                divergence = self._step(engine, db, n, entry, result.version, actors)
+                divergence = self._step(engine, db, n, entry, result.version, actors, account)
                 if divergence is not None:
                     result.divergence = divergence
                     break
@@ -447,7 +451,7 @@ class Replayer:
         return deployment.version.content_hash
 
     def _step(self, engine: Engine, db: Database, n: int, entry: dict, version: str,
-              actors: dict[tuple[str, str | None], Actor]) -> Divergence | None:
+              actors: dict[tuple[str, str | None], Actor], account: int | None = None) -> Divergence | None:
         def diverged(what, expected=None, actual=None):
             return Divergence(n, entry["command"], entry["actor"], entry["at"], what, expected, actual)
 
@@ -465,6 +469,8 @@ class Replayer:
             actor = actors.get(who)
             if actor is None:
                 actor = actors[who] = _actor(db, *who)
+            if account is not None and actor.kind == "applicant":
+                actor = dataclasses.replace(actor, account_id=account)
             engine.execute(command, actor, at=at)
         except ApprovalError as exc:
             return diverged(f"被拒绝：{exc.message}")

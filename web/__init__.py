@@ -14,14 +14,14 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from engine import Database, Engine
-from engine.clock import Clock, SystemClock
+from engine.clock import CHINA_TZ, Clock, SystemClock
 from engine.alerts import unread_count
 from engine.errors import ApprovalError
 from engine.files import FileStore, default_root
 from engine.store import enums
 
-from . import (admin, auth, cases, design, documents, guides, inbox, messages, operations, organisation, profile,
-               supervision, window)
+from . import (admin, auth, cases, design, documents, guides, hall, inbox, messages, operations, organisation,
+               profile, supervision, window)
 from .auth import home_url
 from .errors import init_errors
 from .context import get_db, get_engine  # noqa: F401 — the app's accessors, also as web.get_db
@@ -74,7 +74,7 @@ def create_app(config: dict[str, Any] | None = None, *, db: Database | None = No
     init_errors(app)  # before the blueprints: ids in their URLs are bounded
 
     for blueprint in (auth.bp, inbox.bp, cases.bp, documents.bp, messages.bp, admin.bp, profile.bp, window.bp, design.bp,
-                      supervision.bp, organisation.bp, guides.bp, operations.bp):
+                      supervision.bp, organisation.bp, guides.bp, operations.bp, hall.bp):
         app.register_blueprint(blueprint)
     app.before_request(auth.load_current_user)
     app.before_request(auth.require_new_password)
@@ -111,6 +111,11 @@ def create_app(config: dict[str, Any] | None = None, *, db: Database | None = No
         """The Chinese name of a stored value: ``{{ case.state|label('CaseState') }}``."""
         return getattr(enums, enum).label_of(value, default)
 
+    @app.template_filter("china_time")
+    def china_time(value) -> str:
+        """A moment as China time, to the minute: 2026-03-02 09:00."""
+        return value.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M") if value is not None else ""
+
     @app.template_filter("groupby_in_order")
     def groupby_in_order(items, attribute: str) -> list[tuple[Any, list]]:
         """Runs of items with the same ``attribute``, in the order given (Jinja's ``groupby`` sorts:
@@ -125,6 +130,7 @@ def create_app(config: dict[str, Any] | None = None, *, db: Database | None = No
             with database.reader() as session:
                 unread = unread_count(session, user.id)
         return {"current_user": user, "unread_messages": unread, "nav_section": _nav_section(),
+                "hall": request.blueprint == "hall",
                 "home_url": home_url(user.role_codes) if user is not None else url_for("inbox.index")}
 
     return app

@@ -245,8 +245,13 @@ def save(code: str):
 @bp.route("/<code>/samples/<sha256>")
 @login_required
 def sample(code: str, sha256: str):
-    """A material's sample file (示范文本), for anyone at work: only files the guide names, only
-    as a download."""
+    """A material's sample file (示范文本), for anyone at work (and to everyone in the online hall's
+    public guide, web/hall.py)."""
+    return send_sample(code, sha256)
+
+
+def send_sample(code: str, sha256: str):
+    """Only files the guide names, only as a download."""
     kept = _sample_files(code).get(sha256)
     if kept is None:
         raise NotFound("该事项的办事指南中没有这个示范文件")

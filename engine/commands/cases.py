@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from .. import alerts
-from ..errors import BadInput
+from ..errors import BadInput, Conflict
 from ..files import ACCEPTED, MAX_FILE_BYTES, MAX_FILES_PER_CASE, SIGNATURES, clean_filename
 from engine.store.models import Attachment, User
-from engine.authorization import ACCEPTANCE_WINDOW, CASE_HANDLER, CASE_HANDLER_OR_OVERSIGHT
+from engine.authorization import ACCEPTANCE_WINDOW, CASE_HANDLER_OR_APPLICANT, CASE_HANDLER_OR_OVERSIGHT
 from .base import Applied, CaseCommand, CommandContext, OpenCase, bounded_text
 
 
@@ -91,7 +91,7 @@ class AttachMaterial(CaseCommand):
 
     type = "attach_material"
     label = "上传材料扫描件"
-    policy = CASE_HANDLER
+    policy = CASE_HANDLER_OR_APPLICANT
     case: str
     material: str
     filename: str
@@ -103,6 +103,9 @@ class AttachMaterial(CaseCommand):
         guide = {m["name"] for m in case.row.started_guide.get("materials", [])}
         if self.material not in guide:
             raise BadInput(f"“{self.material}”不是本事项的申请材料")
+        if ctx.actor.kind == "applicant" and (case.row.state != "running"
+                                              or case.row.acceptance not in (None, "supplement")):
+            raise Conflict("办件已经受理或已办结，不能再在网上上传材料；如需补充，请与窗口联系")
         if self.content_type not in {t for _, t, _ in SIGNATURES}:
             raise BadInput(f"只接收 {ACCEPTED} 格式的扫描件")
         if not 0 < self.size <= MAX_FILE_BYTES:

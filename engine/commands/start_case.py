@@ -50,6 +50,9 @@ class StartCase(Command):
     applicant_info: dict[str, Any] | None = None
     #: the item's application fields (the catalogue's ``application:``)
     application: dict[str, Any] = field(default_factory=dict)
+    #: the applicant's online account (网上申请, engine/online.py): only the applicant themselves
+    #: starts a case under it; recorded only when set
+    account: int | None = None
     version: str | None = None
     key: str | None = None
     number: str | None = None
@@ -58,6 +61,8 @@ class StartCase(Command):
         check_text(self.applicant, "申请人", MAX_APPLICANT)
         if not self.applicant.strip():
             raise BadInput("申请人不能为空")
+        if self.account is not None and ctx.actor.kind != "applicant":
+            raise BadInput("网上申请只能由申请人本人在网上办事大厅提交")
         # with its department, which the new case's first tasks (and the history's snapshot) name
         item = ctx.session.scalar(_ITEM, {"code": self.item})
         if item is None:
@@ -79,7 +84,8 @@ class StartCase(Command):
                    # NULL (these columns store None as SQL NULL, models.JSONOrNull): the item's time
                    # policy and guide, unchanged since (``Case.started_policy``, ``Case.started_guide``;
                    # engine/deploy.py ``keep_started``), and an application known by name only
-                   time_policy=None, guide=None, applicant_info=applicant_info, application=application)
+                   time_policy=None, guide=None, applicant_info=applicant_info, application=application,
+                   account_id=self.account)
         ctx.session.add(row)
         ctx.session.flush()
         return OpenCase(ctx, row, definition)
@@ -122,6 +128,8 @@ class StartCase(Command):
         inputs = super().recorded_inputs(case)
         if self.applicant_info is None and not self.application:
             del inputs["applicant_info"], inputs["application"]
+        if self.account is None:
+            del inputs["account"]
         return inputs
 
     @classmethod
@@ -129,4 +137,5 @@ class StartCase(Command):
         """The same case again: its recorded key and number, on the version being replayed."""
         command = super().from_record(inputs, result)
         return cls(item=command.item, applicant=command.applicant, data=command.data,
-                   applicant_info=command.applicant_info, application=command.application, version=version or result.get("version"), key=result["key"], number=result["number"])
+                   applicant_info=command.applicant_info, application=command.application,
+                   account=command.account, version=version or result.get("version"), key=result["key"], number=result["number"])

@@ -158,6 +158,21 @@ class User(Base):
         return sorted(r.role for r in self.roles)
 
 
+class ApplicantAccount(Base):
+    """An applicant's account in the online hall (网上办事大厅): a natural person known by their
+    居民身份证号码, or a legal person by its 统一社会信用代码 (``login``). ``info`` is the applicant
+    as a window would register them (engine/intake.py ``check_applicant``); an online application
+    carries it into the case (0021)."""
+
+    __tablename__ = "applicant_accounts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    login: Mapped[str] = mapped_column(String(18), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    info: Mapped[dict[str, Any]] = mapped_column()
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime]
+
+
 class UserRole(Base):
     __tablename__ = "user_roles"
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
@@ -250,6 +265,11 @@ class Case(Base):
     #: so that entries missing from the end of the history are found
     history_head: Mapped[Optional[str]] = mapped_column(HexDigest)
     workflow_state: Mapped[str] = deferred(mapped_column(Text))
+    #: the applicant's online account (网上办事) for a case applied for online, else None; no foreign
+    #: key: a replay's throw-away database has the case without the account (0021)
+    account_id: Mapped[Optional[int]] = mapped_column(Integer, index=True)
+    #: 好差评: the applicant's rating of the service, 1 (非常不满意) … 5 (非常满意), once concluded (0021)
+    rating: Mapped[Optional[int]] = mapped_column(Integer)
     item: Mapped[Item] = relationship()
     process_version: Mapped[ProcessVersion] = relationship()
 

@@ -54,6 +54,9 @@ class CaseFacts:
     returns: list[int] = field(default_factory=list)
     supplements: list[int] = field(default_factory=list)
     urges: list[int] = field(default_factory=list)
+    #: 好差评: the applicant's rating (1 … 5) and its entry
+    rating: int | None = None
+    rating_seq: int | None = None
 
     @property
     def concluded(self) -> bool:
@@ -117,7 +120,7 @@ def case_facts(case_id: int, number: str, item_id: int, department_id: int, appl
                time_policy: dict[str, Any] | None, entries: Iterable[Any], calendar: WorkCalendar,
                *, until: datetime | None = None) -> CaseFacts:
     """Walk the case's history entries (in seq order: objects or rows with ``seq``, ``command``,
-    ``actor``, ``at``, ``payload`` (only ``days`` is read), ``case_state``, and ``observed`` or just
+    ``actor``, ``at``, ``payload`` (only ``days`` and a rating's ``score`` are read), ``case_state``, and ``observed`` or just
     its ``case`` part as ``observed_case``) up to ``until``."""
     policy = time_policy or {}
     facts: CaseFacts | None = None
@@ -140,6 +143,8 @@ def case_facts(case_id: int, number: str, item_id: int, department_id: int, appl
             facts.supplements.append(e.seq)
         elif e.command == "urge_task":
             facts.urges.append(e.seq)
+        elif e.command == "rate_service" and result.get("score") is not None:
+            facts.rating, facts.rating_seq = int(result["score"]), e.seq
         if case.get("acceptance") != before.get("acceptance"):
             if facts.clerk is None and not e.actor.startswith(("system:", "applicant:")) and case.get("acceptance"):
                 facts.clerk, facts.clerk_seq = e.actor, e.seq

@@ -6,7 +6,8 @@ it was decided; a case ended by 不予受理 is counted as such and is no 办结
 on it). Every figure about conclusions (on time, on the spot, time used, overdue, deemed, refusals,
 returns, supplements, extensions) is over the cases decided in the period. Limits and compression
 are over 承诺件 (promised limit above 0): a 即办件 has no working-day limit to compress.
-Satisfaction needs ratings (好差评), which the system does not collect yet: shown as “暂无”.
+Satisfaction (满意率) is over the concluded cases the applicant rated (好差评, given online once the
+case concluded, up to the end of the period): the share rated 基本满意 or better; “暂无” without ratings.
 Complaints are the cases of the 12345 complaint item received and concluded in the period.
 """
 from __future__ import annotations
@@ -22,6 +23,8 @@ from engine.store.enums import CaseState
 from engine.store.models import Case, Department, HistoryEntry, Item, JSONType, User
 from engine.timelimits.workdays import WorkCalendar
 
+from engine.commands.applicant import SATISFIED
+
 from .facts import CaseFacts, case_facts, day_range
 
 GROUPS = {"department": "部门", "window": "窗口", "clerk": "受理人", "item": "事项"}
@@ -36,15 +39,18 @@ FIGURES = {
     "overdue": "超期办结", "deemed": "默许", "not_accepted": "不予受理", "refusals": "不予许可", "returns": "有退回",
     "supplements": "有补正告知", "extensions": "有延期", "satisfaction_rate": "满意率",
     "complaints": "投诉收到", "complaints_resolved": "投诉办结", "limited": "承诺件办结",
+    "rated": "评价", "satisfied": "满意评价",
 }
 #: the figures whose value is a list of cases (the others are computed from them)
 COUNTED = ("received", "concluded", "on_time", "on_spot", "instant", "overdue", "deemed", "not_accepted", "refusals",
-           "returns", "supplements", "extensions", "complaints", "complaints_resolved", "limited")
+           "returns", "supplements", "extensions", "complaints", "complaints_resolved", "limited", "rated",
+           "satisfied")
 HISTORY_BATCH = 2000
 #: of an entry's result only the days of an extension are read, and of the observed state only the
 #: case's four flags, as plain values: the JSON documents stay in the database (decoding them was
 #: most of the time over a month of cases)
 _days = HistoryEntry.payload["days"].as_integer()
+_score = HistoryEntry.payload["score"].as_integer()
 #: the time policy a case started under: its own copy once the item's changed, else the item's
 #: (``Case.started_policy``)
 _POLICY = func.coalesce(Case.time_policy, Item.time_policy, type_=JSONType)
@@ -61,6 +67,8 @@ class _Entry:
     def __init__(self, row):
         self.seq, self.command, self.actor, self.at = row.seq, row.command, row.actor, row.at
         self.payload = {"days": row.days} if row.days is not None else {}
+        if row.score is not None:
+            self.payload["score"] = row.score
         self.case_state = row.case_state
         self.observed_case = {"acceptance": row.acceptance, "decision": row.decision, "card": row.card,
                               "suspended": bool(row.suspended)}
@@ -108,6 +116,10 @@ class Group:
             c["supplements"].append(f.number)
         if f.extension_days:
             c["extensions"].append(f.number)
+        if f.rating is not None:
+            c["rated"].append(f.number)
+            if f.rating >= SATISFIED:
+                c["satisfied"].append(f.number)
         if f.used_days is not None:
             self.used.append(f.used_days)
         if f.promised_days and f.statutory_days and f.used_days is not None:  # a 承诺件: limits to compare
@@ -128,7 +140,7 @@ class Group:
         statutory = sum(self.statutory)
         out["promise_compression"] = 1 - sum(self.promised) / statutory if statutory else None
         out["compression"] = 1 - sum(self.limited_used) / statutory if statutory else None
-        out["satisfaction_rate"] = None
+        out["satisfaction_rate"] = out["satisfied"] / out["rated"] if out["rated"] else None
         return out
 
 
@@ -153,7 +165,8 @@ def period_facts(session: Session, calendar: WorkCalendar, start: date, end: dat
         histories: dict[int, list] = {}
         for row in conn.execute(
                 select(HistoryEntry.case_id, HistoryEntry.seq, HistoryEntry.command, HistoryEntry.actor,
-                       HistoryEntry.at, _days.label("days"), HistoryEntry.case_state, *_OBSERVED)
+                       HistoryEntry.at, _days.label("days"), _score.label("score"), HistoryEntry.case_state,
+                       *_OBSERVED)
                 .where(HistoryEntry.case_id.in_([c.id for c in batch]), HistoryEntry.at < high)
                 .order_by(HistoryEntry.case_id, HistoryEntry.seq)):
             histories.setdefault(row.case_id, []).append(_Entry(row))
@@ -212,4 +225,4 @@ def statistics(session: Session, calendar: WorkCalendar, start: date, end: date,
 CASES_OF = {"on_time_rate": "on_time", "on_spot_rate": "on_spot", "instant_rate": "instant", "avg_used": "concluded",
             "avg_promised": "limited", "avg_statutory": "limited", "compression": "limited",
             "promise_compression": "limited",
-            "satisfaction_rate": "concluded"}
+            "satisfaction_rate": "satisfied"}

@@ -1,0 +1,88 @@
+"""What an applicant does themselves in the online hall (网上办事大厅), on a case they applied for
+online: hand in the supplement a one-time notice asked for (补正), and rate the service once the
+case is concluded (好差评). Both are commands like any clerk's: checked against the policy
+``CASE_APPLICANT`` and recorded in the case's history with the applicant as the actor."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from .. import alerts
+from ..errors import BadInput, Conflict
+from engine.authorization import CASE_APPLICANT, acceptance_task
+from engine.people import role_holders
+from engine.store.models import Attachment
+from .base import Applied, CaseCommand, CommandContext, OpenCase, bounded_text
+
+#: 好差评's five grades (国办发〔2019〕51号): the first three are 好评, the last two 差评
+RATINGS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
+#: the lowest grade that counts as satisfied (满意率)
+SATISFIED = 3
+
+
+def is_poor(score: int) -> bool:
+    return score < SATISFIED
+
+
+@dataclass(frozen=True)
+class SubmitSupplement(CaseCommand):
+    """The applicant has uploaded the materials a one-time notice asked for and hands them in: the
+    window that issued the notice is told to check them (收到补正材料 is still the clerk's)."""
+
+    type = "submit_supplement"
+    label = "网上提交补正材料"
+    policy = CASE_APPLICANT
+    case: str
+    note: str = ""
+
+    def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
+        row = case.row
+        if row.state != "running" or row.acceptance != "supplement":
+            raise Conflict("办件没有待补正的材料")
+        files = ctx.session.scalar(select(func.count(Attachment.id)).where(
+            Attachment.case_id == row.id, Attachment.uploaded_by == ctx.actor.name))
+        if not files:
+            raise BadInput("请先上传补正材料的扫描件")
+        note = bounded_text(self.note, "说明", required=False)
+        task = acceptance_task(ctx.session, row, case.definition)
+        holders = alerts.handlers(ctx.session, task) if task is not None else []
+        notified = alerts.send(ctx.session, holders, case=row, kind="supplement",
+                               title=f"【补正材料】{row.number} {row.item.name}：申请人已在网上提交，请核对",
+                               body=note, at=ctx.at)
+        return Applied(notified, {"note": note, "notified": notified})
+
+
+@dataclass(frozen=True)
+class RateService(CaseCommand):
+    """好差评: the applicant rates the service of a concluded case, once. A poor grade (不满意,
+    非常不满意) needs the reason and goes to the item department's 负责人 and the supervisors
+    (差评整改)."""
+
+    type = "rate_service"
+    label = "评价（好差评）"
+    policy = CASE_APPLICANT
+    case: str
+    score: int
+    comment: str = ""
+
+    def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
+        row = case.row
+        if row.state != "concluded":
+            raise Conflict("办件办结后才能评价")
+        if row.rating is not None:
+            raise Conflict(f"本办件已评价（{RATINGS.get(row.rating, row.rating)}），每件只能评价一次")
+        if isinstance(self.score, bool) or not isinstance(self.score, int) or self.score not in RATINGS:
+            raise BadInput(f"请选择评价：{'、'.join(RATINGS.values())}")
+        comment = bounded_text(self.comment, "评价意见", required=False)
+        if is_poor(self.score) and not comment:
+            raise BadInput("差评请写明不满意的原因，以便整改")
+        row.rating = self.score
+        notified: list[str] = []
+        if is_poor(self.score):
+            users = {u.id: u for u in role_holders(ctx.session, "head", row.item.department_id, plain=True)}
+            users.update((u.id, u) for u in alerts.supervisors(ctx.session, row))
+            notified = alerts.send(ctx.session, list(users.values()), case=row, kind="rating",
+                                   title=f"【差评】{row.number} {row.item.name}：{RATINGS[self.score]}",
+                                   body=comment, at=ctx.at)
+        return Applied(self.score, {"score": self.score, "comment": comment, "notified": notified})

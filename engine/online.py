@@ -1,0 +1,343 @@
+"""网上办事大厅: what an applicant does online, in their own name.
+
+- An **account** is opened with the applicant's identity as a window would register it
+  (``engine.intake.check_applicant``): a natural person by their 居民身份证号码, a legal person by
+  its 统一社会信用代码, which is also the login. Not a command (an account is not a case), like a
+  staff member's password change.
+- **Applying** starts a case as the applicant (``StartCase`` with the account), the application
+  fields and the applicant checked in full first, then attaches each uploaded scan by its own
+  command. The case waits at its item's acceptance step, where the window clerk accepts it, issues
+  a one-time notice or refuses it, as for a walk-in application.
+- **Tracking** shows the applicant their case as they need it: where it is, by when it will be
+  done, what they were told, the documents issued; never the staff's internal steps.
+- **Supplementing** uploads what a one-time notice asked for and hands it in (``SubmitSupplement``).
+- **Rating** (好差评) is ``RateService``; a complaint is a case of the 12345 item (``complaint_item``).
+
+Rules live here and in the commands; web routes only parse, call and render.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash
+
+from engine.actors import Actor
+from engine.clock import china_date
+from engine.commands import AttachMaterial, RateService, StartCase, SubmitSupplement
+from engine.commands.applicant import RATINGS
+from engine.errors import BadInput, Conflict, NotFound
+from engine.files import FileStore
+from engine.intake import APPLICANT_FIELDS, APPLICANT_KINDS, LEGAL, ApplicationInvalid, check_applicant, \
+    check_application
+from engine.people import check_new_password, hash_password
+from engine.read.documents import chinese_date, document_list, end_dates
+from engine.runtime.values import check_text
+from engine.store.models import ApplicantAccount, Attachment, Case, Department, HistoryEntry, Item, Task
+from engine.store.enums import TaskState
+from engine.window import MAX_UPLOADS, Upload
+
+#: the item complaints about a service go to (12345 诉求件及效能投诉), if the catalogue has it
+COMPLAINT_ITEM = "ZWFW-12345"
+#: how an applicant's own case list is bounded: the newest first
+MAX_LISTED = 200
+
+
+# -- accounts ------------------------------------------------------------------------------------
+
+def login_of(info: dict[str, str]) -> str:
+    return info["credit_code"] if info["kind"] == LEGAL else info["id_number"]
+
+
+def open_account(session: Session, info: Any, password: str, repeated: str, *, at: datetime) -> ApplicantAccount:
+    """A new account for the applicant ``info`` (checked in full, every problem at once, as
+    ``ApplicationInvalid``); one account per identity number or credit code."""
+    problems: dict[str, str] = {}
+    checked = check_applicant(info, problems)
+    try:
+        check_new_password(password, repeated, checked.get("id_number") or checked.get("credit_code") or "", "密码")
+    except BadInput as exc:
+        problems["password"] = exc.message
+    if problems:
+        raise ApplicationInvalid(problems)
+    login = login_of(checked)
+    if session.scalar(select(ApplicantAccount.id).where(ApplicantAccount.login == login)) is not None:
+        what = "统一社会信用代码" if checked["kind"] == LEGAL else "身份证号"
+        raise ApplicationInvalid({f"applicant.{'credit_code' if checked['kind'] == LEGAL else 'id_number'}":
+                                  f"该{what}已注册，请直接登录"})
+    account = ApplicantAccount(login=login, name=checked["name"], info=checked,
+                               password_hash=hash_password(password), created_at=at)
+    session.add(account)
+    session.flush()
+    return account
+
+
+def authenticate(session: Session, login: str, password: str) -> ApplicantAccount | None:
+    try:
+        login = check_text(login, "证件号码", 18).strip().upper()
+    except BadInput:
+        return None
+    account = session.scalar(select(ApplicantAccount).where(ApplicantAccount.login == login))
+    if account is None or not check_password_hash(account.password_hash, password):
+        return None
+    return account
+
+
+def actor_of(account: ApplicantAccount) -> Actor:
+    return Actor.applicant(account.name, account_id=account.id)
+
+
+# -- the public guide and applying ---------------------------------------------------------------
+
+def published_items(session: Session) -> list[Item]:
+    """The items the online hall lists: every one with a deployed process, by department."""
+    from engine.read.queries import items
+    return [i for i in items(session) if i.code != "ZWFW-SWFZ"]
+
+
+def item_for_applying(session: Session, code: str) -> Item:
+    item = session.scalar(select(Item).where(Item.code == code))
+    if item is None:
+        raise NotFound(f"审批事项 {code} 不存在")
+    if item.hold:
+        raise Conflict(f"“{item.name}”已暂停受理（{item.hold.get('reason', '')}），暂不能网上申请")
+    return item
+
+
+@dataclass(frozen=True)
+class OnlineApplication:
+    item: str
+    application: dict[str, Any]
+    uploads: tuple[Upload, ...] = ()
+
+
+def apply(engine, account: ApplicantAccount, app: OnlineApplication, files: FileStore) -> str:
+    """Apply online: everything checked first (nothing is kept on bad input), then the case
+    starts and each scan is attached; returns the case number."""
+    actor = actor_of(account)
+    with engine.db.reader() as session:
+        item = item_for_applying(session, app.item)
+        guide = item.guide or {}
+        materials = {m["name"]: m for m in guide.get("materials", [])}
+        kinds = guide.get("applicant_kinds", list(APPLICANT_KINDS))
+        problems: dict[str, str] = {}
+        if account.info["kind"] not in kinds:
+            raise BadInput(f"本事项的申请人只能是{'或'.join(APPLICANT_KINDS[k] for k in kinds)}")
+        check_application(guide.get("application", []), app.application, china_date(engine.now()), problems)
+        uploaded = {u.material for u in app.uploads}
+        for upload in app.uploads:
+            if upload.material not in materials:
+                raise BadInput(f"“{upload.material}”不是本事项的申请材料")
+        missing = [n for n, m in materials.items() if m.get("required") and n not in uploaded]
+        if missing:
+            problems["materials"] = f"请上传必需材料的扫描件：{'、'.join(missing)}"
+        if len(app.uploads) > MAX_UPLOADS:
+            problems["uploads"] = f"一次最多上传 {MAX_UPLOADS} 个文件"
+        if problems:
+            raise ApplicationInvalid(problems)
+    stored = [(u, files.put(u.data, u.filename)) for u in app.uploads]
+    case = engine.execute(StartCase(item=app.item, applicant=account.name, applicant_info=dict(account.info),
+                                    application=app.application, account=account.id), actor)
+    for upload, kept in stored:
+        engine.execute(AttachMaterial(case=case.number, material=upload.material, filename=kept.filename,
+                                      content_type=kept.content_type, size=kept.size, sha256=kept.sha256), actor)
+    return case.number
+
+
+def submit_supplement(engine, account: ApplicantAccount, number: str, uploads: list[Upload], note: str,
+                      files: FileStore) -> int:
+    """Upload what the one-time notice asked for and hand it in; returns how many files."""
+    if not uploads:
+        raise BadInput("请选择补正材料的扫描件")
+    if len(uploads) > MAX_UPLOADS:
+        raise BadInput(f"一次最多上传 {MAX_UPLOADS} 个文件")
+    actor = actor_of(account)
+    with engine.db.reader() as session:
+        case = own_case(session, account, number)
+        if case.acceptance != "supplement" or case.state != "running":
+            raise Conflict("办件没有待补正的材料")
+        names = {m["name"] for m in case.started_guide.get("materials", [])}
+        for upload in uploads:
+            if upload.material not in names:
+                raise BadInput(f"“{upload.material}”不是本事项的申请材料")
+    stored = [(u, files.put(u.data, u.filename)) for u in uploads]
+    for upload, kept in stored:
+        engine.execute(AttachMaterial(case=number, material=upload.material, filename=kept.filename,
+                                      content_type=kept.content_type, size=kept.size, sha256=kept.sha256), actor)
+    engine.execute(SubmitSupplement(case=number, note=note), actor)
+    return len(stored)
+
+
+def rate(engine, account: ApplicantAccount, number: str, score: Any, comment: str) -> int:
+    try:
+        score = int(str(score))
+    except ValueError:
+        raise BadInput(f"请选择评价：{'、'.join(RATINGS.values())}") from None
+    return engine.execute(RateService(case=number, score=score, comment=comment), actor_of(account))
+
+
+def complaint_item(session: Session) -> Item | None:
+    return session.scalar(select(Item).where(Item.code == COMPLAINT_ITEM))
+
+
+def complain(engine, account: ApplicantAccount, about: str, content: str) -> str:
+    """A complaint (效能投诉) about a case of one's own, or about the service in general: a case of
+    the 12345 item, started in the applicant's name with the complaint as its content."""
+    content = check_text(content or "", "投诉内容", 2000).strip()
+    if not content:
+        raise BadInput("请写明投诉的事由")
+    with engine.db.reader() as session:
+        item = complaint_item(session)
+        if item is None:
+            raise NotFound("本中心未开通网上投诉，请拨打 12345 热线")
+        if about:
+            case = own_case(session, account, about)
+            content = f"关于办件 {case.number}（{case.item.name}）：{content}"
+    case = engine.execute(StartCase(item=COMPLAINT_ITEM, applicant=account.name,
+                                    data={"category": "efficiency", "content": content},
+                                    account=account.id), actor_of(account))
+    return case.number
+
+
+# -- tracking ------------------------------------------------------------------------------------
+
+def own_case(session: Session, account: ApplicantAccount, number: str) -> Case:
+    case = session.scalar(select(Case).where(Case.number == number[:64]))
+    if case is None or case.account_id != account.id:
+        raise NotFound(f"没有找到您的办件 {number}")
+    return case
+
+
+def status(case: Case) -> tuple[str, str]:
+    """(words, tone) of where a case stands, as the applicant reads it."""
+    if case.state == "voided":
+        return "已作废", "muted"
+    if case.state == "terminated":
+        return "已终止", "muted"
+    if case.acceptance == "refused":
+        return "不予受理", "bad"
+    if case.state == "concluded":
+        return {"grant": "已办结：准予许可", "deemed_grant": "已办结：视为准予", "deny": "已办结：不予许可"}.get(
+            case.decision or "", "已办结"), "good" if case.decision != "deny" else "bad"
+    if case.hold:
+        return "暂停办理", "muted"
+    if case.acceptance == "supplement":
+        return "待补正：请按一次性告知补齐材料", "action"
+    if case.acceptance is None:
+        return "待受理", "wait"
+    if case.decision is not None:
+        return "已作出决定，待办结", "wait"
+    return "审查中", "wait"
+
+
+def my_cases(session: Session, account: ApplicantAccount) -> list[dict[str, Any]]:
+    rows = session.scalars(select(Case).where(Case.account_id == account.id)
+                           .order_by(Case.started_at.desc(), Case.id.desc()).limit(MAX_LISTED))
+    out = []
+    for case in rows:
+        words, tone = status(case)
+        out.append({"number": case.number, "item": case.item.name, "started_at": case.started_at,
+                    "status": words, "tone": tone, "rated": case.rating is not None,
+                    "to_rate": case.state == "concluded" and case.rating is None})
+    return out
+
+
+def _progress(session: Session, case: Case) -> list[dict[str, Any]]:
+    """The case's history as the applicant is told it: what happened to their application, not
+    the staff's internal moves (claims, transfers, urges, warnings)."""
+    lines: list[dict[str, Any]] = []
+    before: dict[str, Any] = {}
+    concluded = False
+    for e in session.scalars(select(HistoryEntry).where(HistoryEntry.case_id == case.id).order_by(HistoryEntry.seq)):
+        state = ((e.observed or {}).get("case") or {}) or before
+        result = e.payload or {}
+        texts: list[str] = []
+        if e.command == "start_case":
+            texts.append("提交申请" if e.actor.startswith("applicant:") else "窗口登记收件")
+        elif e.command == "attach_material" and e.actor.startswith("applicant:"):
+            if lines and lines[-1].get("uploads"):  # one line for the scans uploaded together
+                lines[-1]["uploads"] += 1
+                lines[-1]["text"] = f"上传材料扫描件 {lines[-1]['uploads']} 份"
+            else:
+                lines.append({"at": e.at, "text": "上传材料扫描件 1 份", "uploads": 1})
+        elif e.command == "request_supplement":
+            texts.append("一次性告知：请补正 " + "、".join(result.get("materials") or []))
+        elif e.command == "submit_supplement":
+            texts.append("已在网上提交补正材料，等待窗口核对")
+        elif e.command == "receive_supplement":
+            texts.append("窗口已收到补正材料")
+        elif e.command in ("extend_deadline", "decide_extension") and result.get("days"):
+            texts.append(f"办理期限延长 {result['days']} 个工作日")
+        elif e.command == "suspend_clocks":
+            texts.append("进入特别程序（听证、检验、检测、专家评审等），所需时间不计入办理期限")
+        elif e.command == "resume_clocks":
+            texts.append("特别程序结束，继续办理")
+        elif e.command == "rate_service":
+            texts.append(f"您的评价：{RATINGS.get(result.get('score'), '')}")
+        acceptance, decision = state.get("acceptance"), state.get("decision")
+        if acceptance != before.get("acceptance") and acceptance in ACCEPTANCE_WORDS:
+            texts.append(ACCEPTANCE_WORDS[acceptance])
+        if decision != before.get("decision") and decision in DECISION_WORDS:
+            texts.append(DECISION_WORDS[decision])
+        if e.case_state == "concluded" and not concluded and acceptance != "refused":
+            texts.append("办结")
+        concluded = concluded or e.case_state == "concluded"
+        lines.extend({"at": e.at, "text": text} for text in texts)
+        before = state
+    return lines
+
+
+ACCEPTANCE_WORDS = {"accepted": "已受理", "deemed": "视为受理", "refused": "不予受理"}
+DECISION_WORDS = {"grant": "决定：准予许可", "deny": "决定：不予许可", "deemed_grant": "超期未作决定，视为准予许可"}
+
+
+def case_view(session: Session, account: ApplicantAccount, number: str) -> dict[str, Any]:
+    case = own_case(session, account, number)
+    words, tone = status(case)
+    steps = []
+    if case.state == "running":
+        for task in session.scalars(select(Task).where(Task.case_id == case.id, Task.state == TaskState.READY)
+                                    .order_by(Task.id)):
+            department = session.get(Department, task.department_id)
+            steps.append(f"{task.name}（{department.name if department else ''}）")
+    guide = case.started_guide
+    materials = [m["name"] for m in guide.get("materials", [])]
+    files = session.execute(select(Attachment.material, Attachment.filename, Attachment.uploaded_at)
+                            .where(Attachment.case_id == case.id).order_by(Attachment.id)).all()
+    supplement = None
+    if case.acceptance == "supplement" and case.state == "running":
+        notice = session.scalar(select(HistoryEntry).where(HistoryEntry.case_id == case.id,
+                                                           HistoryEntry.command == "request_supplement")
+                                .order_by(HistoryEntry.seq.desc()).limit(1))
+        payload = (notice.payload or {}) if notice is not None else {}
+        submitted = session.scalar(select(HistoryEntry.seq).where(
+            HistoryEntry.case_id == case.id, HistoryEntry.command == "submit_supplement",
+            HistoryEntry.seq > (notice.seq if notice is not None else 0)).limit(1))
+        supplement = {"materials": payload.get("materials") or [], "note": payload.get("note") or "",
+                      "at": notice.at if notice is not None else None, "submitted": submitted is not None}
+    ends = end_dates(session, case)
+    application = case.application or {}
+    fields = [(f["label"], application[f["name"]]) for f in guide.get("application", []) if f["name"] in application]
+    return {"number": case.number, "item": case.item.name, "item_code": case.item.code,
+            "department": case.item.department.name, "started_at": case.started_at,
+            "status": words, "tone": tone, "state": case.state, "steps": steps,
+            "promised_on": chinese_date(ends["promised_on"]) if ends["promised_on"] else "",
+            "statutory_on": chinese_date(ends["statutory_on"]) if ends["statutory_on"] else "",
+            "promised_days": ends["promised_days"], "statutory_days": ends["statutory_days"],
+            "provisional": ends["provisional"], "progress": _progress(session, case),
+            "materials": materials, "files": [{"material": m, "filename": f, "at": at} for m, f, at in files],
+            "supplement": supplement, "fields": fields,
+            "documents": [d for d in document_list(session, case)],
+            "rating": case.rating, "rating_words": RATINGS.get(case.rating) if case.rating else "",
+            "may_rate": case.state == "concluded" and case.rating is None,
+            "complaint": guide.get("complaint") or {}}
+
+
+def account_view(account: ApplicantAccount) -> dict[str, Any]:
+    """The account's identity as shown to its holder, the identity number partly hidden."""
+    info = account.info
+    shown = [(label, info.get(key, "")) for key, label in APPLICANT_FIELDS[info["kind"]]]
+    return {"name": account.name, "kind": APPLICANT_KINDS[info["kind"]], "fields": shown, "login": account.login}

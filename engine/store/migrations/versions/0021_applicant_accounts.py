@@ -1,0 +1,51 @@
+"""The online hall (网上办事大厅): applicants' accounts, the case an account applied for, and the
+applicant's rating of the service (好差评).
+
+Revision ID: 0021
+Revises: 0020
+Create Date: 2026-11-25
+
+``applicant_accounts`` holds one account per 居民身份证号码 or 统一社会信用代码 (``login``), with the
+applicant as a window would register them (``info``) and a Werkzeug password hash.
+
+``cases.account_id`` names the account that applied online (NULL for a walk-in application). It
+has no foreign key on purpose: a replay runs the case's history in a throw-away database that has
+no accounts, and the history keeps the number.
+
+``cases.rating`` is the applicant's 好差评 (1 非常不满意 … 5 非常满意), set once by the command that
+records it in the history; statistics read it from the history, pages from here.
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+revision = "0021"
+down_revision = "0020"
+branch_labels = None
+depends_on = None
+
+JSONType = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+
+def upgrade() -> None:
+    op.create_table(
+        "applicant_accounts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("login", sa.String(length=18), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("info", JSONType, nullable=False),
+        sa.Column("password_hash", sa.String(length=255), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("login"),
+    )
+    # plain ADD COLUMN: a batch operation would copy ``cases`` on SQLite and lose its triggers (0020)
+    op.add_column("cases", sa.Column("account_id", sa.Integer(), nullable=True))
+    op.add_column("cases", sa.Column("rating", sa.Integer(), nullable=True))
+    op.create_index(op.f("ix_cases_account_id"), "cases", ["account_id"])
+
+
+def downgrade() -> None:
+    raise NotImplementedError("migrations only go forward: restore a backup instead")

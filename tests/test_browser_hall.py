@@ -1,0 +1,171 @@
+"""网上办事大厅 in the browser, as an applicant uses it: the public guide, opening an account,
+applying online with scans, the window's one-time notice answered online, tracking, printing the
+documents, rating (好差评) and complaining; and the window clerk's side of the same case.
+Screenshots at 1366 and 1024 px in test-artifacts/, axe-core on every page."""
+from __future__ import annotations
+
+import pytest
+
+from .helpers import browser_login, browser_logout, look_at
+from .test_online import PASSWORD, ZHANG
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+expect = pytest.importorskip("playwright.sync_api", reason="playwright is installed by .ci/run").expect
+
+PDF = b"%PDF-1.4\n%scan\n%%EOF\n"
+
+
+def scan(name: str) -> dict:
+    return {"name": name, "mimeType": "application/pdf", "buffer": PDF}
+
+
+def open_account(page) -> None:
+    """On the registration page: a typo refused, then the account opened."""
+    look_at(page, "hall-register")
+    form = page.locator("fieldset.natural")
+    form.get_by_label("姓名").fill("张三")
+    form.get_by_label("身份证号").fill(ZHANG[:17] + ("0" if ZHANG[17] != "0" else "1"))  # a typo
+    form.get_by_label("联系电话").fill("13800138000")
+    page.locator("#f-password").fill(PASSWORD)
+    page.locator("#f-repeat").fill(PASSWORD)
+    page.get_by_role("button", name="注册").click()
+    expect(page.locator("p.error")).to_contain_text("身份证号校验位不正确")
+    expect(form.get_by_label("姓名")).to_have_value("张三")
+    form.get_by_label("身份证号").fill(ZHANG)
+    page.locator("#f-password").fill(PASSWORD)
+    page.locator("#f-repeat").fill(PASSWORD)
+    page.get_by_role("button", name="注册").click()
+    expect(page.locator("p.flash")).to_contain_text("您的账号已开通")
+
+
+def test_an_applicant_applies_online_supplements_tracks_rates_and_complains(server, page, clock):
+    # the public guide needs no login
+    page.goto(f"{server}/hall/")
+    look_at(page, "hall-guides")
+    page.get_by_label("查找事项").fill("通用")
+    page.get_by_role("button", name="查找").click()
+    page.get_by_role("link", name="通用审批（演示）").click()
+    expect(page.get_by_role("heading", name="申请材料")).to_be_visible()
+    look_at(page, "hall-guide")
+    page.get_by_role("link", name="在线申请").click()
+    expect(page).to_have_url(f"{server}/hall/login?next=/hall/apply/GENERAL")
+
+    page.get_by_role("link", name="注册账号").click()
+    open_account(page)
+    # straight on to the application it was opened for
+    expect(page.get_by_role("heading", level=1)).to_contain_text("在线申请 通用审批（演示）")
+    look_at(page, "hall-apply")
+    page.get_by_label("申请事项").fill("开办小吃店")
+    page.get_by_label("申请书的文件").set_input_files([scan("申请书.pdf")])
+    page.get_by_role("button", name="提交申请").click()
+    # a required material missing: said, and what was typed is kept
+    expect(page.locator("p.error")).to_contain_text("申请人身份证明")
+    expect(page.get_by_label("申请事项")).to_have_value("开办小吃店")
+    page.get_by_label("申请书的文件").set_input_files([scan("申请书.pdf")])
+    page.get_by_label("申请人身份证明的文件").set_input_files([scan("身份证.pdf")])
+    page.get_by_role("button", name="提交申请").click()
+    expect(page.locator("p.flash")).to_contain_text("申请已提交")
+    expect(page.locator(".status")).to_have_text("待受理")
+    number = page.locator("h1 small").inner_text().replace("办件编号", "").strip()
+    look_at(page, "hall-case-submitted")
+    browser_logout(page)
+
+    # the window clerk finds it in 待办 and issues a one-time notice
+    browser_login(page, server, "chuangkou")
+    page.get_by_role("link", name=number).first.click()
+    page.get_by_label("需补正的全部材料（每行一项）").fill("申请人身份证明")
+    page.get_by_label("说明").first.fill("身份证复印件不清晰，请重新扫描")
+    page.get_by_role("button", name="发出告知").click()
+    expect(page.locator("p.flash").first).to_be_visible()
+    browser_logout(page)
+
+    # the applicant sees it, hands in the supplement online
+    page.goto(f"{server}/hall/login")
+    page.get_by_label("身份证号或统一社会信用代码").fill(ZHANG)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    expect(page.locator("p.flash")).to_contain_text("有 1 件需要您补正材料")
+    look_at(page, "hall-mine")
+    page.get_by_role("link", name=number).click()
+    expect(page.get_by_role("heading", name="一次性告知：请补正材料")).to_be_visible()
+    expect(page.locator("#supplement").locator("..")).to_contain_text("身份证复印件不清晰")
+    look_at(page, "hall-case-supplement")
+    page.get_by_label("申请人身份证明的补正文件").set_input_files([scan("身份证-清晰.pdf")])
+    page.get_by_role("button", name="提交补正材料").click()
+    expect(page.locator("p.flash")).to_contain_text("已提交补正材料 1 份")
+    expect(page.get_by_role("status").filter(has_text="正在等待窗口核对")).to_be_visible()
+    page.get_by_role("link", name="一次性告知书").click()
+    expect(page.locator("article.document")).to_contain_text("申请人身份证明")
+    look_at(page, "hall-document")
+    page.get_by_role("link", name=f"返回办件 {number}").click()
+    browser_logout(page)
+
+    # the window was told, and receives it
+    browser_login(page, server, "chuangkou")
+    page.get_by_role("link", name="消息").click()
+    expect(page.locator("main")).to_contain_text("申请人已在网上提交，请核对")
+    page.get_by_role("link", name="待办").click()
+    page.get_by_role("link", name=number).first.click()
+    page.get_by_role("button", name="登记收到").click()
+    expect(page.locator("p.flash").first).to_be_visible()
+    browser_logout(page)
+    page.goto(f"{server}/hall/login")
+    page.get_by_label("身份证号或统一社会信用代码").fill(ZHANG)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.get_by_role("link", name=number).click()
+    expect(page.locator("ol.progress")).to_contain_text("窗口已收到补正材料")
+    expect(page.get_by_role("heading", name="一次性告知：请补正材料")).to_have_count(0)
+
+
+@pytest.fixture
+def concluded_online_case(seeded, engine, actors, clock, tmp_path):
+    """张三's online case, accepted, reviewed and granted by the staff."""
+    from engine.files import FileStore
+    from engine.online import OnlineApplication, apply
+
+    from .helpers import Flow
+    from .test_online import GENERAL, SCANS, account
+
+    zhang = account(seeded, clock)
+    number = apply(engine, zhang, OnlineApplication("GENERAL", GENERAL, SCANS), FileStore(tmp_path))
+    flow = Flow(engine, seeded, actors)
+    flow.complete("chuangkou", {"acceptance": "accept"}, "材料齐全", number=number)
+    flow.complete("shencha", {"review_result": "pass"}, "符合条件", number=number)
+    flow.complete("fuzeren", {"decision": "grant"}, "同意", number=number)
+    return number
+
+
+def test_an_applicant_rates_a_concluded_case_and_complains(server, page, concluded_online_case):
+    number = concluded_online_case
+    page.goto(f"{server}/hall/my/")
+    expect(page).to_have_url(f"{server}/hall/login?next=/hall/my/")
+    page.get_by_label("身份证号或统一社会信用代码").fill(ZHANG)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.get_by_role("link", name="去评价").click()
+    expect(page.locator(".status")).to_have_text("已办结：准予许可")
+    expect(page.locator("ol.progress")).to_contain_text("决定：准予许可")
+    look_at(page, "hall-case-concluded")
+    page.get_by_label("不满意", exact=True).check()
+    page.get_by_role("button", name="提交评价").click()
+    expect(page.locator("p.flash-error")).to_contain_text("差评请写明不满意的原因")
+    page.get_by_label("不满意", exact=True).check()
+    page.get_by_label("评价意见").fill("窗口要求提交清单以外的材料")
+    page.get_by_role("button", name="提交评价").click()
+    expect(page.locator("#rating")).to_contain_text("您的评价：不满意")
+    expect(page.get_by_role("button", name="提交评价")).to_have_count(0)
+
+    page.get_by_role("link", name="投诉本办件").click()
+    expect(page.get_by_label("投诉的办件")).to_have_value(number)
+    look_at(page, "hall-complaint")
+    page.get_by_label("投诉内容").fill("受理时要求提交清单以外的材料，往返两次")
+    page.get_by_role("button", name="提交投诉").click()
+    expect(page.locator("p.flash")).to_contain_text("投诉已提交")
+    expect(page.locator("h1")).to_contain_text("12345")
+    page.get_by_role("navigation").get_by_role("link", name="我的办件").click()
+    expect(page.locator("table.grid tbody tr")).to_have_count(2)
+
+    # the applicant's session reaches none of the staff's pages
+    page.goto(f"{server}/")
+    expect(page).to_have_url(f"{server}/login?next=/")

@@ -1,0 +1,166 @@
+"""网上办事大厅 (engine/online.py, engine/commands/applicant.py): an applicant's account, applying
+online with scans, the one-time notice answered online, tracking, 好差评 and a complaint."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from engine.commands import ReceiveSupplement, RequestSupplement
+from engine.errors import BadInput, Conflict, NotAllowed, NotFound
+from engine.files import FileStore
+from engine.intake import ApplicationInvalid
+from engine.online import (OnlineApplication, actor_of, apply, authenticate, case_view, complain, my_cases,
+                           open_account, rate, submit_supplement)
+from engine.store.models import ApplicantAccount, Attachment, Case, HistoryEntry, Message
+from engine.supervision.statistics import statistics
+from engine.window import Upload
+
+from .test_window import PDF, id_number
+
+ZHANG = id_number("35010219850505123")
+PERSON = {"kind": "natural", "name": "张三", "id_number": ZHANG, "phone": "13800138000"}
+PASSWORD = "zhang2026!"
+GENERAL = {"subject": "开办小吃店", "description": "鼓楼区五四路"}
+SCANS = (Upload("申请书", "申请书.pdf", PDF), Upload("申请人身份证明", "身份证.pdf", PDF))
+
+
+def account(db, clock, info=None) -> ApplicantAccount:
+    with db.transaction() as session:
+        made = open_account(session, info or PERSON, PASSWORD, PASSWORD, at=clock.now())
+        session.expunge(made)
+    return made
+
+
+def test_an_account_is_opened_with_a_checked_identity_and_logs_in(seeded, clock):
+    with pytest.raises(ApplicationInvalid) as bad:
+        with seeded.transaction() as session:
+            open_account(session, {**PERSON, "id_number": ZHANG[:17] + "0" if ZHANG[17] != "0" else ZHANG[:17] + "1",
+                                   "phone": "123"}, "short", "short", at=clock.now())
+    assert set(bad.value.problems) == {"applicant.id_number", "applicant.phone", "password"}
+    made = account(seeded, clock)
+    assert made.login == ZHANG and made.name == "张三"
+    with pytest.raises(ApplicationInvalid, match="已注册"):
+        account(seeded, clock)
+    with seeded.reader() as session:
+        assert authenticate(session, ZHANG.lower(), PASSWORD).id == made.id
+        assert authenticate(session, ZHANG, "wrong-password1") is None
+        assert authenticate(session, "x" * 500, PASSWORD) is None
+
+
+def test_an_online_application_waits_at_the_window_and_the_supplement_is_handed_in_online(
+        engine, seeded, clock, actors, tmp_path):
+    files = FileStore(tmp_path)
+    zhang = account(seeded, clock)
+    with pytest.raises(ApplicationInvalid) as bad:  # checked in full before anything is kept
+        apply(engine, zhang, OnlineApplication("GENERAL", {"subject": ""}, SCANS[:1]), files)
+    assert set(bad.value.problems) == {"application.subject", "materials"}
+    number = apply(engine, zhang, OnlineApplication("GENERAL", GENERAL, SCANS), files)
+    with seeded.reader() as session:
+        case = session.scalar(select(Case).where(Case.number == number))
+        assert case.account_id == zhang.id and case.applicant_info["id_number"] == ZHANG
+        entries = session.execute(select(HistoryEntry.command, HistoryEntry.actor)
+                                  .where(HistoryEntry.case_id == case.id).order_by(HistoryEntry.seq)).all()
+        assert [tuple(e) for e in entries] == [("start_case", "applicant:张三"), ("attach_material", "applicant:张三"),
+                                               ("attach_material", "applicant:张三")]
+        assert my_cases(session, zhang)[0]["status"] == "待受理"
+    clerk = actors["chuangkou"]
+    engine.execute(RequestSupplement(case=number, materials=("申请人身份证明",), note="身份证复印件不清晰"), clerk)
+    with seeded.reader() as session:
+        view = case_view(session, zhang, number)
+    assert view["supplement"]["materials"] == ["申请人身份证明"] and not view["supplement"]["submitted"]
+    assert view["tone"] == "action"
+    with pytest.raises(BadInput, match="扫描件"):
+        submit_supplement(engine, zhang, number, [], "", files)
+    assert submit_supplement(engine, zhang, number, [Upload("申请人身份证明", "清晰件.pdf", PDF)], "已重新扫描", files) == 1
+    with seeded.reader() as session:
+        told = session.scalars(select(Message.title).where(Message.kind == "supplement")).all()
+        assert told and all("申请人已在网上提交" in t for t in told)
+        assert case_view(session, zhang, number)["supplement"]["submitted"]
+    engine.execute(ReceiveSupplement(case=number), clerk)
+    with pytest.raises(Conflict):  # once accepted, materials come through the window
+        submit_supplement(engine, zhang, number, [Upload("申请书", "又一份.pdf", PDF)], "", files)
+
+
+def test_only_the_applicant_of_an_online_case_acts_on_it(engine, seeded, clock, actors, tmp_path):
+    files = FileStore(tmp_path)
+    zhang = account(seeded, clock)
+    li = account(seeded, clock, {**PERSON, "name": "李四", "id_number": id_number("35010219900303234")})
+    number = apply(engine, zhang, OnlineApplication("GENERAL", GENERAL, SCANS), files)
+    with seeded.reader() as session:
+        with pytest.raises(NotFound):
+            case_view(session, li, number)
+    from engine.commands import AttachMaterial, RateService, StartCase
+    with pytest.raises(NotAllowed):
+        engine.execute(RateService(case=number, score=5), actor_of(li))
+    with pytest.raises(NotAllowed):  # another's account named on a start
+        engine.execute(StartCase(item="GENERAL", applicant="李四", account=zhang.id), actor_of(li))
+    with pytest.raises(BadInput, match="网上办事大厅"):  # a clerk cannot file in someone's account
+        engine.execute(StartCase(item="GENERAL", applicant="张三", account=zhang.id), actors["chuangkou"])
+    kept = files.put(PDF, "x.pdf")
+    with pytest.raises(NotAllowed):
+        engine.execute(AttachMaterial(case=number, material="申请书", filename="x.pdf", content_type=kept.content_type,
+                                      size=kept.size, sha256=kept.sha256), actor_of(li))
+
+
+def test_a_concluded_case_is_rated_once_and_a_poor_rating_reaches_the_head_and_supervisors(
+        engine, seeded, clock, flow, tmp_path):
+    zhang = account(seeded, clock)
+    number = apply(engine, zhang, OnlineApplication("GENERAL", GENERAL, SCANS), FileStore(tmp_path))
+    with pytest.raises(Conflict, match="办结后"):
+        rate(engine, zhang, number, 5, "")
+    clock.advance(hours=1)
+    flow.complete("chuangkou", {"acceptance": "accept"}, "材料齐全", number=number)
+    clock.advance(days=1)
+    flow.complete("shencha", {"review_result": "pass"}, "符合条件", number=number)
+    clock.advance(days=1)
+    flow.complete("fuzeren", {"decision": "grant"}, "同意", number=number)
+    with pytest.raises(BadInput, match="原因"):
+        rate(engine, zhang, number, 1, "")
+    with pytest.raises(BadInput, match="请选择评价"):
+        rate(engine, zhang, number, "七", "")
+    assert rate(engine, zhang, number, 2, "窗口排队太久") == 2
+    with pytest.raises(Conflict, match="只能评价一次"):
+        rate(engine, zhang, number, 5, "")
+    with seeded.reader() as session:
+        view = case_view(session, zhang, number)
+        told = session.execute(select(Message.title).where(Message.kind == "rating")).scalars().all()
+        figures = statistics(session, engine.calendar(session), clock.now().date().replace(day=1), clock.now().date())
+    texts = [line["text"] for line in view["progress"]]
+    assert texts[0] == "提交申请" and "已受理" in texts and "决定：准予许可" in texts and "办结" in texts
+    assert texts[-1] == "您的评价：不满意" and view["rating_words"] == "不满意" and not view["may_rate"]
+    assert told and all("【差评】" in t for t in told)
+    total = figures["total"]["figures"]
+    assert total["rated"] == 1 and total["satisfaction_rate"] == 0
+
+
+def test_a_complaint_is_a_12345_case_in_the_applicants_name(engine, seeded, clock, tmp_path):
+    zhang = account(seeded, clock)
+    number = apply(engine, zhang, OnlineApplication("GENERAL", GENERAL, SCANS), FileStore(tmp_path))
+    with pytest.raises(BadInput, match="事由"):
+        complain(engine, zhang, number, "  ")
+    complaint = complain(engine, zhang, number, "窗口要求提交清单以外的材料")
+    with seeded.reader() as session:
+        case = session.scalar(select(Case).where(Case.number == complaint))
+        assert case.item.code == "ZWFW-12345" and case.account_id == zhang.id
+        listed = [c["number"] for c in my_cases(session, zhang)]
+    assert set(listed) == {number, complaint}
+    with pytest.raises(NotFound):
+        complain(engine, zhang, "GENERAL-20990101-00001", "不存在的办件")
+
+
+@pytest.mark.slow
+@pytest.mark.replay
+def test_an_online_case_replays(engine, seeded, clock, actors, tmp_path):
+    from engine.replay import export_case, replay
+
+    zhang = account(seeded, clock)
+    files = FileStore(tmp_path)
+    number = apply(engine, zhang, OnlineApplication("GENERAL", GENERAL, SCANS), files)
+    engine.execute(RequestSupplement(case=number, materials=("申请书",)), actors["chuangkou"])
+    submit_supplement(engine, zhang, number, [Upload("申请书", "新.pdf", PDF)], "", files)
+    with seeded.reader() as session:
+        assert session.scalar(select(Attachment.uploaded_by).where(Attachment.filename == "新.pdf")) == "applicant:张三"
+        history = export_case(session, session.scalar(select(Case).where(Case.number == number)))
+    assert history["commands"][0]["inputs"]["account"] == zhang.id
+    result = replay(history)
+    assert result.same and result.replayed == len(history["commands"]) == 6, result.to_dict()

@@ -1,0 +1,299 @@
+"""网上办事大厅: the applicants' side, in the browser (engine/online.py).
+
+The public guide (办事指南) of every item needs no login. An applicant opens an account with their
+identity, then applies online with scans, follows their cases, hands in a supplement a one-time
+notice asked for, prints the documents issued to them, rates the service (好差评) and complains.
+The staff's pages stay behind their own login: an applicant's session reaches none of them.
+"""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
+from sqlalchemy.exc import IntegrityError
+
+from engine import login_throttle
+from engine.commands.applicant import RATINGS
+from engine.errors import ApprovalError, NotFound
+from engine.intake import APPLICANT_FIELDS, APPLICANT_KINDS, ApplicationInvalid
+from engine.online import (OnlineApplication, account_view, apply, authenticate, case_view, complain,
+                           complaint_item, item_for_applying, my_cases, open_account, own_case, published_items,
+                           rate, submit_supplement)
+from engine.people import MIN_PASSWORD
+from engine.read.documents import document_view
+from engine.store.models import ApplicantAccount
+from engine.timelimits.policy import policy_from_json
+from engine.window import Upload
+
+from .auth import safe_next
+from .context import get_db, get_engine
+from .documents import TEMPLATES
+from .guides import send_sample
+from .window import get_files, uploads_allowed
+
+bp = Blueprint("hall", __name__, url_prefix="/hall")
+
+
+@bp.before_app_request
+def load_account() -> None:
+    g.account = None
+    account_id = session.get("account_id")
+    if account_id is not None:
+        with get_db().reader() as db_session:
+            account = db_session.get(ApplicantAccount, account_id)
+            if account is not None:
+                db_session.expunge(account)
+                g.account = account
+
+
+def account_required(view):
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if g.get("account") is None:
+            flash("请先登录网上办事大厅")
+            return redirect(url_for("hall.login", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+@bp.app_context_processor
+def hall_globals():
+    return {"current_account": g.get("account")}
+
+
+# -- the public guide ----------------------------------------------------------------------------
+
+@bp.route("/")
+def index():
+    query = request.args.get("q", "").strip()[:40]
+    with get_db().reader() as db_session:
+        groups: dict[str, list] = {}
+        for item in published_items(db_session):
+            if query and query not in item.name and query.lower() not in item.code.lower():
+                continue
+            policy = policy_from_json(item.time_policy)
+            groups.setdefault(item.department.name, []).append(
+                {"code": item.code, "name": item.name, "kind": item.kind, "held": bool(item.hold),
+                 "promised_days": policy.promised_days, "statutory_days": policy.statutory_days,
+                 "summary": (item.guide or {}).get("summary", "")})
+    return render_template("hall/index.html", groups=sorted(groups.items()), q=query)
+
+
+@bp.route("/items/<code>")
+def guide(code: str):
+    with get_db().reader() as db_session:
+        item = item_or_404(db_session, code)
+        policy = policy_from_json(item.time_policy)
+        view = {"code": item.code, "name": item.name, "kind": item.kind, "department": item.department.name,
+                "guide": item.guide or {}, "promised_days": policy.promised_days,
+                "statutory_days": policy.statutory_days, "held": (item.hold or {}).get("reason"),
+                "kinds": [APPLICANT_KINDS[k] for k in (item.guide or {}).get("applicant_kinds", APPLICANT_KINDS)]}
+    return render_template("hall/guide.html", item=view)
+
+
+@bp.route("/items/<code>/samples/<sha256>")
+def sample(code: str, sha256: str):
+    """A material's sample form (示范文本): published with the guide, for everyone."""
+    return send_sample(code, sha256)
+
+
+def item_or_404(db_session, code: str):
+    from engine.store.models import Item
+    from sqlalchemy import select
+
+    item = db_session.scalar(select(Item).where(Item.code == code[:64]))
+    if item is None:
+        raise NotFound(f"审批事项 {code} 不存在")
+    return item
+
+
+# -- accounts ------------------------------------------------------------------------------------
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    if request.method == "GET":
+        return render_template("hall/register.html", values={}, problems={}, error=None,
+                               kinds=APPLICANT_KINDS, fields=APPLICANT_FIELDS, min_password=MIN_PASSWORD)
+    data = request.form
+    kind = data.get("kind", "")
+    info = {"kind": kind or None}
+    for key, _ in APPLICANT_FIELDS.get(kind, ()):
+        info[key] = data.get(f"{kind}_{key}", "")
+    try:
+        with get_db().transaction() as db_session:
+            account = open_account(db_session, info, data.get("password", ""), data.get("repeat", ""),
+                                   at=get_engine().now())
+            account_id, name = account.id, account.name
+    except ApprovalError as exc:
+        problems = exc.problems if isinstance(exc, ApplicationInvalid) else {}
+        return render_template("hall/register.html", values=data, problems=problems, error=exc.message,
+                               kinds=APPLICANT_KINDS, fields=APPLICANT_FIELDS, min_password=MIN_PASSWORD), 400
+    _sign_in(account_id)
+    flash(f"{name}，您的账号已开通。以后请用证件号码和密码登录。")
+    return redirect(safe_next(request.args.get("next")) or url_for("hall.mine"))
+
+
+def _sign_in(account_id: int) -> None:
+    current_app.session_interface.regenerate(session)  # a fresh id: no session fixation
+    session.clear()
+    session["account_id"] = account_id
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if request.method == "GET":
+        return render_template("hall/login.html", error=None)
+    login_name = request.form.get("login", "").strip().upper()[:18]
+    key = f"hall:{login_name}"
+    address = request.remote_addr
+    now = get_engine().clock.now()
+    with get_db().reader() as db_session:
+        wait = login_throttle.retry_after(db_session, key, address, now)
+        account = None if wait else authenticate(db_session, login_name, request.form.get("password", ""))
+        account_id = account.id if account is not None else None
+    if wait:
+        return _too_many(wait)
+    if account_id is None:
+        wait = _record(login_throttle.record_failure, key, address, now)
+        if wait:
+            return _too_many(wait)
+        return render_template("hall/login.html", error="证件号码或密码错误"), 401
+    _record(login_throttle.record_success, key)
+    _sign_in(account_id)
+    return redirect(safe_next(request.args.get("next")) or url_for("hall.mine"))
+
+
+def _record(change, *args):
+    for attempt in (1, 2):
+        try:
+            with get_db().transaction() as db_session:
+                return change(db_session, *args)
+        except IntegrityError:
+            if attempt == 2:
+                raise
+
+
+def _too_many(wait: int):
+    minutes = f"{wait} 秒" if wait < 60 else f"{-(-wait // 60)} 分钟"
+    return render_template("hall/login.html", error=f"登录失败次数过多，请在 {minutes}后再试。"), 429, \
+        {"Retry-After": str(wait)}
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    session.clear()
+    flash("已退出网上办事大厅")
+    return redirect(url_for("hall.index"))
+
+
+# -- the applicant's own cases -------------------------------------------------------------------
+
+@bp.route("/my/")
+@account_required
+def mine():
+    with get_db().reader() as db_session:
+        cases = my_cases(db_session, g.account)
+    return render_template("hall/mine.html", cases=cases, account=account_view(g.account))
+
+
+@bp.route("/apply/<code>", methods=["GET", "POST"])
+@account_required
+@uploads_allowed
+def apply_form(code: str):
+    with get_db().reader() as db_session:
+        item = item_for_applying(db_session, code)
+        guide = item.guide or {}
+        form = {"code": item.code, "name": item.name, "department": item.department.name,
+                "fields": guide.get("application", []), "materials": guide.get("materials", []),
+                "kinds": guide.get("applicant_kinds", list(APPLICANT_KINDS))}
+    account = account_view(g.account)
+    if request.method == "GET":
+        return render_template("hall/apply.html", form=form, account=account, values={}, problems={}, error=None)
+    data = request.form
+    application = {f["name"]: data.get(f"app_{f['name']}", "") for f in form["fields"]}
+    uploads = [Upload(m["name"], file.filename, file.read()) for i, m in enumerate(form["materials"])
+               for file in request.files.getlist(f"file_{i}") if file and file.filename]
+    try:
+        number = apply(get_engine(), g.account, OnlineApplication(code, application, tuple(uploads)), get_files())
+    except ApprovalError as exc:
+        if exc.code in ("not_allowed", "not_found"):
+            raise
+        problems = exc.problems if isinstance(exc, ApplicationInvalid) else {}
+        return render_template("hall/apply.html", form=form, account=account, values=data, problems=problems,
+                               error=exc.message), 400
+    flash(f"申请已提交，办件编号 {number}。窗口将在受理时限内审核您的材料，结果会显示在本页。")
+    return redirect(url_for("hall.case", number=number))
+
+
+@bp.route("/my/<number>")
+@account_required
+def case(number: str):
+    with get_db().reader() as db_session:
+        view = case_view(db_session, g.account, number)
+    return render_template("hall/case.html", case=view, ratings=RATINGS)
+
+
+@bp.route("/my/<number>/supplement", methods=["POST"])
+@account_required
+@uploads_allowed
+def supplement(number: str):
+    with get_db().reader() as db_session:
+        names = [m["name"] for m in own_case(db_session, g.account, number).started_guide.get("materials", [])]
+    uploads = [Upload(name, file.filename, file.read()) for i, name in enumerate(names)
+               for file in request.files.getlist(f"file_{i}") if file and file.filename]
+    try:
+        count = submit_supplement(get_engine(), g.account, number, uploads, request.form.get("note", ""), get_files())
+    except ApprovalError as exc:
+        if exc.code in ("not_allowed", "not_found"):
+            raise
+        flash(f"补正材料未提交：{exc.message}", "error")
+    else:
+        flash(f"已提交补正材料 {count} 份，窗口核对后会继续办理。")
+    return redirect(url_for("hall.case", number=number))
+
+
+@bp.route("/my/<number>/rating", methods=["POST"])
+@account_required
+def rating(number: str):
+    try:
+        rate(get_engine(), g.account, number, request.form.get("score", ""), request.form.get("comment", ""))
+    except ApprovalError as exc:
+        if exc.code in ("not_allowed", "not_found"):
+            raise
+        flash(f"评价未提交：{exc.message}", "error")
+    else:
+        flash("感谢您的评价。")
+    return redirect(url_for("hall.case", number=number, _anchor="rating"))
+
+
+@bp.route("/my/<number>/documents/<kind>")
+@bp.route("/my/<number>/documents/<kind>/<int:n>")
+@account_required
+def document(number: str, kind: str, n: int = 1):
+    if kind not in TEMPLATES:
+        raise NotFound("没有这种文书")
+    with get_db().reader() as db_session:
+        doc = document_view(db_session, own_case(db_session, g.account, number), kind, n)
+    return render_template(f"documents/{TEMPLATES[kind]}", doc=doc, applicant=doc["application"]["applicant"])
+
+
+@bp.route("/complaint", methods=["GET", "POST"])
+@account_required
+def complaint():
+    about = (request.values.get("case") or "").strip()[:64]
+    with get_db().reader() as db_session:
+        if complaint_item(db_session) is None:
+            raise NotFound("本中心未开通网上投诉，请拨打 12345 热线")
+        cases = my_cases(db_session, g.account)
+    if request.method == "GET":
+        return render_template("hall/complaint.html", about=about, cases=cases, error=None, content="")
+    try:
+        number = complain(get_engine(), g.account, about, request.form.get("content", ""))
+    except ApprovalError as exc:
+        if exc.code == "not_allowed":
+            raise
+        return render_template("hall/complaint.html", about=about, cases=cases, error=exc.message,
+                               content=request.form.get("content", "")), 400
+    flash(f"投诉已提交，编号 {number}。12345 热线将在 1 个工作日内受理并交承办单位办理。")
+    return redirect(url_for("hall.case", number=number))
