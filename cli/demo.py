@@ -10,12 +10,16 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import content, people
+from engine import content, online, people
 from engine.catalogue import item_files, load_file
 from engine.roles import role_name
 from engine.store.models import Department
 
 DEMO_PASSWORD = "demo123"
+#: an applicant's account in the online hall (网上办事大厅, /hall/): an applicant's password follows the
+#: rules of a password one chooses (engine.people.check_new_password), which demo123 does not
+DEMO_APPLICANT = {"kind": "natural", "name": "王小红", "id_number": "110105198803152024", "phone": "13900139000"}
+DEMO_APPLICANT_PASSWORD = "hall2026"
 
 #: code, name, level, parent
 DEPARTMENTS = [
@@ -85,6 +89,7 @@ def seed(session: Session, at: datetime) -> None:
                         password=DEMO_PASSWORD, display_name=display)
     for path in item_files(content.catalogue()):
         load_file(session, path, content.diagrams(), loaded_by="demo", at=at)
+    online.open_account(session, DEMO_APPLICANT, DEMO_APPLICANT_PASSWORD, DEMO_APPLICANT_PASSWORD, at=at)
 
 
 def logins() -> list[tuple[str, str, str]]:

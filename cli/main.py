@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 from sqlalchemy import func, select
 
-from cli.demo import DEMO_PASSWORD, USERS, is_seeded, logins, seed
+from cli.demo import DEMO_APPLICANT, DEMO_APPLICANT_PASSWORD, DEMO_PASSWORD, USERS, is_seeded, logins, seed
 from cli.demo_cases import Seeded, loaded_at, seed_cases
 from engine import Actor, Engine
 from engine.clock import SystemClock
@@ -529,6 +529,8 @@ def _print_logins(state: State, host: str, port: int) -> None:
         click.echo(f"演示账号（密码均为 {DEMO_PASSWORD}；含演示账号的数据库不可用于生产）：")
         for username, display, roles in logins():
             click.echo(f"  {username:<14} {display}  {roles}")
+        click.echo(f"网上办事大厅 http://{host}:{port}/hall/ 的演示办事人：{DEMO_APPLICANT['name']}，"
+                   f"身份证号 {DEMO_APPLICANT['id_number']}，密码 {DEMO_APPLICANT_PASSWORD}")
     elif not users:
         click.echo("数据库中还没有用户，无法登录。先建立部门和第一个管理员，再加载事项目录，例如：")
         click.echo("  approvals department add zwfw 市政务服务管理办公室 --level city")

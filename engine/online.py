@@ -35,6 +35,7 @@ from engine.intake import APPLICANT_FIELDS, APPLICANT_KINDS, LEGAL, ApplicationI
     check_application
 from engine.people import check_new_password, hash_password
 from engine.read.documents import chinese_date, document_list, end_dates
+from engine.read.queries import items
 from engine.runtime.values import check_text
 from engine.store.models import ApplicantAccount, Attachment, Case, Department, HistoryEntry, Item, Task
 from engine.store.enums import TaskState
@@ -94,7 +95,6 @@ def actor_of(account: ApplicantAccount) -> Actor:
 
 def published_items(session: Session) -> list[Item]:
     """The items the online hall lists: every one with a deployed process, by department."""
-    from engine.read.queries import items
     return [i for i in items(session) if i.code != "ZWFW-SWFZ"]
 
 

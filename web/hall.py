@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from engine import login_throttle
@@ -21,7 +22,7 @@ from engine.online import (OnlineApplication, account_view, apply, authenticate,
                            rate, submit_supplement)
 from engine.people import MIN_PASSWORD
 from engine.read.documents import document_view
-from engine.store.models import ApplicantAccount
+from engine.store.models import ApplicantAccount, Item
 from engine.timelimits.policy import policy_from_json
 from engine.window import Upload
 
@@ -99,9 +100,6 @@ def sample(code: str, sha256: str):
 
 
 def item_or_404(db_session, code: str):
-    from engine.store.models import Item
-    from sqlalchemy import select
-
     item = db_session.scalar(select(Item).where(Item.code == code[:64]))
     if item is None:
         raise NotFound(f"审批事项 {code} 不存在")

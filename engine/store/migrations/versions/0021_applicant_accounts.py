@@ -48,4 +48,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    raise NotImplementedError("migrations only go forward: restore a backup instead")
+    """Back to 0020 (tests step down through it to check 0020's own upgrade): the accounts and the
+    two columns go, with what they held."""
+    op.drop_index(op.f("ix_cases_account_id"), table_name="cases")
+    op.drop_column("cases", "rating")
+    op.drop_column("cases", "account_id")
+    op.drop_table("applicant_accounts")
