@@ -323,6 +323,7 @@ def case_view(session: Session, account: ApplicantAccount, number: str) -> dict[
     fields = [(f["label"], application[f["name"]]) for f in guide.get("application", []) if f["name"] in application]
     return {"number": case.number, "item": case.item.name, "item_code": case.item.code,
             "department": case.item.department.name, "started_at": case.started_at,
+            "concluded_at": case.concluded_at, "certificate_no": case.certificate_no,
             "status": words, "tone": tone, "state": case.state, "steps": steps,
             "promised_on": chinese_date(ends["promised_on"]) if ends["promised_on"] else "",
             "statutory_on": chinese_date(ends["statutory_on"]) if ends["statutory_on"] else "",

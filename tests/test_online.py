@@ -164,3 +164,22 @@ def test_an_online_case_replays(engine, seeded, clock, actors, tmp_path):
     assert history["commands"][0]["inputs"]["account"] == zhang.id
     result = replay(history)
     assert result.same and result.replayed == len(history["commands"]) == 6, result.to_dict()
+
+
+def test_the_staff_see_an_online_application_and_its_rating_in_words(engine, seeded, clock, flow, tmp_path):
+    from engine.read.application import application_view
+    from engine.read.views import history_view
+
+    zhang = account(seeded, clock)
+    number = apply(engine, zhang, OnlineApplication("GENERAL", GENERAL, SCANS), FileStore(tmp_path))
+    flow.complete("chuangkou", {"acceptance": "accept"}, "材料齐全", number=number)
+    flow.complete("shencha", {"review_result": "pass"}, "符合条件", number=number)
+    flow.complete("fuzeren", {"decision": "grant"}, "同意", number=number)
+    rate(engine, zhang, number, 5, "很快")
+    with seeded.reader() as session:
+        case = session.scalar(select(Case).where(Case.number == number))
+        assert application_view(session, case)["applicant"]["online"]
+        words = history_view(session, case)
+    assert (words[0]["what"], words[0]["who"]) == ("网上申请", "申请人 张三")
+    assert words[1]["details"] == "申请书：申请书.pdf"
+    assert (words[-1]["what"], words[-1]["details"], words[-1]["said"]) == ("评价（好差评）", "非常满意", "很快")

@@ -41,7 +41,8 @@ def _applicant(case: Case) -> dict[str, Any]:
     info = case.applicant_info or {}
     kind = info.get("kind")
     details = [(label, info[key]) for key, label in APPLICANT_FIELDS.get(kind, ()) if key != "name" and info.get(key)]
-    return {"name": case.applicant, "kind": kind, "kind_label": APPLICANT_KINDS.get(kind, ""), "details": details}
+    return {"name": case.applicant, "kind": kind, "kind_label": APPLICANT_KINDS.get(kind, ""), "details": details,
+            "online": case.account_id is not None}
 
 
 def _fields(declared: list[dict[str, Any]], values: dict[str, Any]) -> list[dict[str, str]]:

@@ -16,6 +16,7 @@ from engine.actors import Actor
 from engine.clock import CHINA_TZ
 from engine.authorization import Subject, ready_of
 from engine.commands import COMMANDS
+from engine.commands.applicant import RATINGS
 from engine.errors import NotAllowed, NotFound
 from engine.people import display_names, role_holders
 from engine.read.access import acting_for
@@ -582,6 +583,14 @@ def history_view(session: Session, case: Case, definition: ProcessDefinition | N
             details.append(f"第 {result.get('from_version')} 版 → 第 {result['to_version']} 版")
         elif e.command == "start_case" and not e.actor.startswith(("applicant:", "system")):
             what = "受理登记（收件）"
+        elif e.command == "start_case" and inputs.get("account") is not None:
+            what = "网上申请"
+        elif e.command == "rate_service" and result.get("score") in RATINGS:
+            details.append(RATINGS[result["score"]])
+            if result.get("notified"):
+                details.append("告知 " + "、".join(names.get(n, n) for n in result["notified"]))
+        elif e.command == "submit_supplement" and result.get("notified"):
+            details.append("告知 " + "、".join(names.get(n, n) for n in result["notified"]))
         elif e.command == "record_materials" and isinstance(result.get("materials"), dict):
             counts: dict[str, int] = {}
             for m in result["materials"].values():
@@ -613,10 +622,10 @@ def history_view(session: Session, case: Case, definition: ProcessDefinition | N
             details.append(issued)
         if e.command == "decide_extension":
             what = "批准延期" if inputs.get("approve") else "退回延期申请"
-        said = inputs.get("opinion") or inputs.get("reason") or inputs.get("note") or ""
+        said = inputs.get("opinion") or inputs.get("reason") or inputs.get("note") or inputs.get("comment") or ""
         said_label = {"return_task": "理由", **{c: "理由" for c in ADMIN_OPERATIONS}, "delegate_task": "委派事项",
                       "transfer_task": "说明", "reassign_task": "理由", "hand_back_task": "意见",
-                      "complete_task": "意见", "copy_case": "说明"}.get(e.command, "")
+                      "complete_task": "意见", "copy_case": "说明", "rate_service": "评价意见"}.get(e.command, "")
         behalf = result.get("on_behalf_of")
         out.append({
             "seq": e.seq, "at": e.at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M"),
