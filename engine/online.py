@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash
 
@@ -37,7 +37,8 @@ from engine.people import check_new_password, hash_password
 from engine.read.documents import chinese_date, document_list, end_dates
 from engine.read.queries import items
 from engine.runtime.values import check_text
-from engine.store.models import ApplicantAccount, Attachment, Case, Department, HistoryEntry, Item, Task
+from engine.store.models import (ApplicantAccount, Attachment, Case, Clock, Deadline, Department, HistoryEntry, Item,
+                                 Task)
 from engine.store.enums import TaskState
 from engine.window import MAX_UPLOADS, Upload
 
@@ -95,7 +96,7 @@ def actor_of(account: ApplicantAccount) -> Actor:
 
 def published_items(session: Session) -> list[Item]:
     """The items the online hall lists: every one with a deployed process, by department."""
-    return [i for i in items(session) if i.code != "ZWFW-SWFZ"]
+    return [i for i in items(session) if i.code not in ("ZWFW-SWFZ", COMPLAINT_ITEM)]
 
 
 def item_for_applying(session: Session, code: str) -> Item:
@@ -104,6 +105,8 @@ def item_for_applying(session: Session, code: str) -> Item:
         raise NotFound(f"审批事项 {code} 不存在")
     if item.hold:
         raise Conflict(f"“{item.name}”已暂停受理（{item.hold.get('reason', '')}），暂不能网上申请")
+    if item.code in ("ZWFW-SWFZ", COMPLAINT_ITEM):
+        raise NotFound(f"“{item.name}”不在网上申请的事项中；投诉请使用“投诉”页")
     return item
 
 
@@ -219,6 +222,10 @@ def status(case: Case) -> tuple[str, str]:
         return "已终止", "muted"
     if case.acceptance == "refused":
         return "不予受理", "bad"
+    if case.item.code == COMPLAINT_ITEM:  # a complaint is handled and answered, not licensed
+        if case.state == "concluded":
+            return "已办结（已答复）", "good"
+        return ("待 12345 热线受理", "wait") if case.acceptance is None else ("承办单位办理中", "wait")
     if case.state == "concluded":
         return {"grant": "已办结：准予许可", "deemed_grant": "已办结：视为准予", "deny": "已办结：不予许可"}.get(
             case.decision or "", "已办结"), "good" if case.decision != "deny" else "bad"
@@ -233,12 +240,32 @@ def status(case: Case) -> tuple[str, str]:
     return "审查中", "wait"
 
 
+SUPPLEMENT_HANDED_IN = ("补正材料已提交，待窗口核对", "wait")
+
+
+def _handed_in(session: Session, case: Case) -> tuple[HistoryEntry | None, bool]:
+    """The case's last one-time notice, and whether the applicant has handed in a supplement since."""
+    notice = session.scalar(select(HistoryEntry).where(HistoryEntry.case_id == case.id,
+                                                       HistoryEntry.command == "request_supplement")
+                            .order_by(HistoryEntry.seq.desc()).limit(1))
+    submitted = session.scalar(select(HistoryEntry.seq).where(
+        HistoryEntry.case_id == case.id, HistoryEntry.command == "submit_supplement",
+        HistoryEntry.seq > (notice.seq if notice is not None else 0)).limit(1))
+    return notice, submitted is not None
+
+
+def _status(session: Session, case: Case) -> tuple[str, str]:
+    if case.acceptance == "supplement" and case.state == "running" and _handed_in(session, case)[1]:
+        return SUPPLEMENT_HANDED_IN
+    return status(case)
+
+
 def my_cases(session: Session, account: ApplicantAccount) -> list[dict[str, Any]]:
     rows = session.scalars(select(Case).where(Case.account_id == account.id)
                            .order_by(Case.started_at.desc(), Case.id.desc()).limit(MAX_LISTED))
     out = []
     for case in rows:
-        words, tone = status(case)
+        words, tone = _status(session, case)
         out.append({"number": case.number, "item": case.item.name, "started_at": case.started_at,
                     "status": words, "tone": tone, "rated": case.rating is not None,
                     "to_rate": case.state == "concluded" and case.rating is None})
@@ -256,7 +283,8 @@ def _progress(session: Session, case: Case) -> list[dict[str, Any]]:
         result = e.payload or {}
         texts: list[str] = []
         if e.command == "start_case":
-            texts.append("提交申请" if e.actor.startswith("applicant:") else "窗口登记收件")
+            texts.append(("提交投诉" if case.item.code == COMPLAINT_ITEM else "提交申请")
+                         if e.actor.startswith("applicant:") else "窗口登记收件")
         elif e.command == "attach_material" and e.actor.startswith("applicant:"):
             if lines and lines[-1].get("uploads"):  # one line for the scans uploaded together
                 lines[-1]["uploads"] += 1
@@ -295,8 +323,35 @@ DECISION_WORDS = {"grant": "决定：准予许可", "deny": "决定：不予许�
 
 
 def case_view(session: Session, account: ApplicantAccount, number: str) -> dict[str, Any]:
-    case = own_case(session, account, number)
-    words, tone = status(case)
+    """The applicant's own case, with everything they submitted and the documents issued to them."""
+    return _view(session, own_case(session, account, number))
+
+
+def tracked_case(session: Session, number: str, identity: str) -> dict[str, Any]:
+    """办件查询 for anyone holding a case's number and its applicant's 身份证号 or 统一社会信用代码
+    (both on the 收件凭证 of a walk-in application): where it stands and what happened, without
+    what was submitted or the documents. One answer for a wrong number and a wrong identity."""
+    number, identity = (number or "").strip()[:64], (identity or "").strip().upper()[:18]
+    case = session.scalar(select(Case).where(Case.number == number)) if number else None
+    info = (case.applicant_info or {}) if case is not None else {}
+    if case is None or not identity or identity not in (info.get("id_number"), info.get("credit_code")):
+        raise NotFound("没有找到该办件：请核对办件编号和申请人证件号码（办件编号见收件凭证）")
+    view = _view(session, case)
+    view.update(files=[], fields=[], documents=[], may_rate=False, tracked=True)
+    return view
+
+
+def _acceptance_due(session: Session, case: Case):
+    """The day the window must decide on acceptance by (视为受理 after it), while it runs."""
+    if case.acceptance is not None or case.state != "running":
+        return None
+    return session.scalar(select(func.min(Deadline.due_on)).join(Clock, Deadline.clock_id == Clock.id).where(
+        Clock.case_id == case.id, Clock.kind == "acceptance", Clock.state == "running",
+        Deadline.kind.in_(("deemed", "red")), Deadline.state == "armed"))
+
+
+def _view(session: Session, case: Case) -> dict[str, Any]:
+    words, tone = _status(session, case)
     steps = []
     if case.state == "running":
         for task in session.scalars(select(Task).where(Task.case_id == case.id, Task.state == TaskState.READY)
@@ -309,15 +364,15 @@ def case_view(session: Session, account: ApplicantAccount, number: str) -> dict[
                             .where(Attachment.case_id == case.id).order_by(Attachment.id)).all()
     supplement = None
     if case.acceptance == "supplement" and case.state == "running":
-        notice = session.scalar(select(HistoryEntry).where(HistoryEntry.case_id == case.id,
-                                                           HistoryEntry.command == "request_supplement")
-                                .order_by(HistoryEntry.seq.desc()).limit(1))
+        notice, submitted = _handed_in(session, case)
         payload = (notice.payload or {}) if notice is not None else {}
-        submitted = session.scalar(select(HistoryEntry.seq).where(
-            HistoryEntry.case_id == case.id, HistoryEntry.command == "submit_supplement",
-            HistoryEntry.seq > (notice.seq if notice is not None else 0)).limit(1))
         supplement = {"materials": payload.get("materials") or [], "note": payload.get("note") or "",
-                      "at": notice.at if notice is not None else None, "submitted": submitted is not None}
+                      "at": notice.at if notice is not None else None, "submitted": submitted}
+    complaint = case.item.code == COMPLAINT_ITEM
+    said = ""
+    if complaint:  # what the applicant wrote: the data the complaint started with
+        first = session.scalar(select(HistoryEntry.inputs).where(HistoryEntry.case_id == case.id, HistoryEntry.seq == 1))
+        said = str(((first or {}).get("data") or {}).get("content", ""))
     ends = end_dates(session, case)
     application = case.application or {}
     fields = [(f["label"], application[f["name"]]) for f in guide.get("application", []) if f["name"] in application]
@@ -331,10 +386,14 @@ def case_view(session: Session, account: ApplicantAccount, number: str) -> dict[
             "provisional": ends["provisional"], "progress": _progress(session, case),
             "materials": materials, "files": [{"material": m, "filename": f, "at": at} for m, f, at in files],
             "supplement": supplement, "fields": fields,
-            "documents": [d for d in document_list(session, case)],
+            # a complaint is answered by the hotline, not by a licensing authority's papers
+            "documents": [] if complaint else document_list(session, case),
+            "is_complaint": complaint, "said": said,
+            "acceptance_due": chinese_date(due) if (due := _acceptance_due(session, case)) else "",
             "rating": case.rating, "rating_words": RATINGS.get(case.rating) if case.rating else "",
             "may_rate": case.state == "concluded" and case.rating is None,
-            "complaint": guide.get("complaint") or {}}
+            "complaint": guide.get("complaint") or {}, "tracked": False,
+            "online": case.account_id is not None}
 
 
 def account_view(account: ApplicantAccount) -> dict[str, Any]:

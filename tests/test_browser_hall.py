@@ -22,6 +22,10 @@ def scan(name: str) -> dict:
 def open_account(page) -> None:
     """On the registration page: a typo refused, then the account opened."""
     look_at(page, "hall-register")
+    expect(page.locator("fieldset.legal")).to_be_hidden()
+    page.get_by_label("法人或其他组织").check()
+    expect(page.locator("fieldset.natural")).to_be_hidden()
+    page.get_by_label("自然人", exact=True).check()
     form = page.locator("fieldset.natural")
     form.get_by_label("姓名").fill("张三")
     form.get_by_label("身份证号").fill(ZHANG[:17] + ("0" if ZHANG[17] != "0" else "1"))  # a typo
@@ -58,14 +62,14 @@ def test_an_applicant_applies_online_supplements_tracks_rates_and_complains(serv
     page.get_by_label("申请事项").fill("开办小吃店")
     page.get_by_label("申请书的文件").set_input_files([scan("申请书.pdf")])
     page.get_by_role("button", name="提交申请").click()
-    # a required material missing: said, and what was typed is kept
-    expect(page.locator("p.error")).to_contain_text("申请人身份证明")
-    expect(page.get_by_label("申请事项")).to_have_value("开办小吃店")
-    page.get_by_label("申请书的文件").set_input_files([scan("申请书.pdf")])
+    # a required material missing: the browser says so before the chosen file is lost to a round trip
+    expect(page.get_by_label("申请人身份证明的文件")).to_have_js_property("validity.valueMissing", True)
+    expect(page).to_have_url(f"{server}/hall/apply/GENERAL")
     page.get_by_label("申请人身份证明的文件").set_input_files([scan("身份证.pdf")])
     page.get_by_role("button", name="提交申请").click()
     expect(page.locator("p.flash")).to_contain_text("申请已提交")
     expect(page.locator(".status")).to_have_text("待受理")
+    expect(page.locator("main")).to_contain_text("前决定是否受理；逾期未作决定的，视为受理")
     number = page.locator("h1 small").inner_text().replace("办件编号", "").strip()
     look_at(page, "hall-case-submitted")
     browser_logout(page)
@@ -93,6 +97,7 @@ def test_an_applicant_applies_online_supplements_tracks_rates_and_complains(serv
     page.get_by_label("申请人身份证明的补正文件").set_input_files([scan("身份证-清晰.pdf")])
     page.get_by_role("button", name="提交补正材料").click()
     expect(page.locator("p.flash")).to_contain_text("已提交补正材料 1 份")
+    expect(page.locator(".status")).to_have_text("补正材料已提交，待窗口核对")
     expect(page.get_by_role("status").filter(has_text="正在等待窗口核对")).to_be_visible()
     page.get_by_role("link", name="一次性告知书").click()
     expect(page.locator("article.document")).to_contain_text("申请人身份证明")
@@ -163,9 +168,37 @@ def test_an_applicant_rates_a_concluded_case_and_complains(server, page, conclud
     page.get_by_role("button", name="提交投诉").click()
     expect(page.locator("p.flash")).to_contain_text("投诉已提交")
     expect(page.locator("h1")).to_contain_text("12345")
+    expect(page.locator(".said")).to_contain_text("往返两次")
+    expect(page.locator(".status")).to_have_text("待 12345 热线受理")
+    expect(page.get_by_role("link", name="投诉本办件")).to_have_count(0)
     page.get_by_role("navigation").get_by_role("link", name="我的办件").click()
     expect(page.locator("table.grid tbody tr")).to_have_count(2)
 
     # the applicant's session reaches none of the staff's pages
     page.goto(f"{server}/")
     expect(page).to_have_url(f"{server}/login?next=/")
+
+
+def test_a_walk_in_applicant_tracks_their_case_by_number_and_credit_code(server, page, engine, actors, tmp_path):
+    from engine.files import FileStore
+    from engine.window import register
+
+    from .test_window import CODE, food
+
+    number = register(engine, actors["chuangkou"], food("notice", ("received", "missing", "received", "received", "na")),
+                      FileStore(tmp_path)).case
+    page.goto(f"{server}/hall/")
+    page.get_by_role("link", name="办件查询").click()
+    page.get_by_label("办件编号").fill(number)
+    page.get_by_label("申请人身份证号或统一社会信用代码").fill(CODE[:17] + ("0" if CODE[17] != "0" else "1"))
+    page.get_by_role("button", name="查询").click()
+    expect(page.locator("p.error")).to_contain_text("没有找到该办件")
+    expect(page.get_by_label("办件编号")).to_have_value(number)
+    look_at(page, "hall-track")
+    page.get_by_label("申请人身份证号或统一社会信用代码").fill(CODE.lower())
+    page.get_by_role("button", name="查询").click()
+    expect(page.locator(".status")).to_contain_text("待补正")
+    expect(page.locator("main")).to_contain_text("携带以上材料到政务服务中心市市场监督管理局窗口补正")
+    expect(page.get_by_role("button", name="提交补正材料")).to_have_count(0)
+    expect(page.get_by_role("heading", name="评价（好差评）")).to_have_count(0)
+    look_at(page, "hall-tracked-case")

@@ -183,3 +183,31 @@ def test_the_staff_see_an_online_application_and_its_rating_in_words(engine, see
     assert (words[0]["what"], words[0]["who"]) == ("网上申请", "申请人 张三")
     assert words[1]["details"] == "申请书：申请书.pdf"
     assert (words[-1]["what"], words[-1]["details"], words[-1]["said"]) == ("评价（好差评）", "非常满意", "很快")
+
+
+@pytest.fixture
+def app(seeded, engine, tmp_path):
+    from web import create_app
+
+    return create_app({"TESTING": True, "SECRET_KEY": "test", "FILES_DIR": str(tmp_path)}, db=seeded,
+                      clock=engine.clock)
+
+
+def test_the_hall_keeps_applicants_in_the_hall(app, seeded, clock):
+    from .helpers import csrf_of
+
+    account(seeded, clock)
+    client = app.test_client()
+    guide = client.get("/hall/").get_data(as_text=True)
+    assert "通用审批（演示）" in guide and "12345 诉求件" not in guide  # complaints have their own page
+    missing = client.get("/hall/items/NOPE")
+    text = missing.get_data(as_text=True)
+    assert missing.status_code == 404 and "返回办事指南" in text and "返回待办" not in text
+    page = client.get("/hall/login").get_data(as_text=True)
+    assert client.post("/hall/login", data={"login": ZHANG, "password": PASSWORD,
+                                            "csrf_token": csrf_of(page)}).status_code == 302
+    assert client.get("/hall/apply/ZWFW-12345").headers["Location"].endswith("/hall/complaint")
+    other = client.get("/hall/my/GENERAL-20260302-99999")
+    assert other.status_code == 404 and "返回我的办件" in other.get_data(as_text=True)
+    assert client.get("/").status_code == 302  # the staff's pages want a staff login
+    assert client.get("/cases/").headers["Location"].startswith("/login")

@@ -17,9 +17,9 @@ from engine import login_throttle
 from engine.commands.applicant import RATINGS
 from engine.errors import ApprovalError, NotFound
 from engine.intake import APPLICANT_FIELDS, APPLICANT_KINDS, ApplicationInvalid
-from engine.online import (OnlineApplication, account_view, apply, authenticate, case_view, complain,
+from engine.online import (COMPLAINT_ITEM, OnlineApplication, account_view, apply, authenticate, case_view, complain,
                            complaint_item, item_for_applying, my_cases, open_account, own_case, published_items,
-                           rate, submit_supplement)
+                           rate, submit_supplement, tracked_case)
 from engine.people import MIN_PASSWORD
 from engine.read.documents import document_view
 from engine.store.models import ApplicantAccount, Item
@@ -114,7 +114,7 @@ def register():
         return render_template("hall/register.html", values={}, problems={}, error=None,
                                kinds=APPLICANT_KINDS, fields=APPLICANT_FIELDS, min_password=MIN_PASSWORD)
     data = request.form
-    kind = data.get("kind", "")
+    kind = data.get("applicant_kind", "")
     info = {"kind": kind or None}
     for key, _ in APPLICANT_FIELDS.get(kind, ()):
         info[key] = data.get(f"{kind}_{key}", "")
@@ -185,6 +185,33 @@ def logout():
     return redirect(url_for("hall.index"))
 
 
+@bp.route("/track", methods=["GET", "POST"])
+def track():
+    """办件查询 by case number and the applicant's identity number, for walk-in applications; the
+    identity goes in the form's body, never in a URL. Failed lookups are throttled per address
+    and per case like failed logins, so that identity numbers cannot be guessed."""
+    if request.method == "GET":
+        return render_template("hall/track.html", error=None, number="")
+    number = request.form.get("number", "").strip()[:64]
+    key = f"track:{number}"  # counted per case and per address
+    address = request.remote_addr
+    now = get_engine().clock.now()
+    with get_db().reader() as db_session:
+        wait = login_throttle.retry_after(db_session, key, address, now)
+        if not wait:
+            try:
+                view = tracked_case(db_session, number, request.form.get("identity", ""))
+            except NotFound as exc:
+                view, error = None, exc.message
+    if wait:
+        return render_template("hall/track.html", error=f"查询失败次数过多，请在 {-(-wait // 60)} 分钟后再试。",
+                               number=number), 429, {"Retry-After": str(wait)}
+    if view is None:
+        _record(login_throttle.record_failure, key, address, now)
+        return render_template("hall/track.html", error=error, number=number), 404
+    return render_template("hall/case.html", case=view, ratings=RATINGS)
+
+
 # -- the applicant's own cases -------------------------------------------------------------------
 
 @bp.route("/my/")
@@ -199,6 +226,8 @@ def mine():
 @account_required
 @uploads_allowed
 def apply_form(code: str):
+    if code == COMPLAINT_ITEM:  # a complaint has its own page
+        return redirect(url_for("hall.complaint"))
     with get_db().reader() as db_session:
         item = item_for_applying(db_session, code)
         guide = item.guide or {}
