@@ -32,18 +32,23 @@ from sqlalchemy import func, select
 
 from engine import Actor, Database, Engine, FixedClock
 from engine.clock import CHINA_TZ, aware, china_date
+from engine import online
 from engine.commands import (CompleteTask, DecideExtension, DetectFindings, ExtendDeadline, ReceiveSupplement,
-                             RecordMaterials, RequestExtension, ReturnTask, StartCase, SuspendClocks)
+                             RecordMaterials, RequestExtension, RequestSupplement, ReturnTask, StartCase, SuspendClocks)
 from engine.files import FileStore
 from engine.intake import id_check_char, uscc_check_char
 from engine.people import actor_for
 from engine.store.enums import DeadlineState, TaskKind, TaskState
-from engine.store.models import Case, Deadline, Item, Task
+from engine.store.models import ApplicantAccount, Case, Deadline, Item, Task
 from engine.timelimits.workdays import WorkCalendar
-from engine.window import Registration, register
+from engine.window import Registration, Upload, register
+
+from cli.demo import DEMO_APPLICANT
 from timers.sweep import SWEEPER, sweep
 
 SEED = 20260301
+#: what the demo applicant's scans hold (a one-page PDF)
+DEMO_SCAN = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 # ---------------------------------------------------------------------------------------------
 # Who applies: people with valid identity numbers, companies with valid credit codes
@@ -390,6 +395,27 @@ class Catalogue:
         }[plan]
         return Story(item, start, steps, plan)
 
+    # -- 网上申请: the demo applicant's own cases (cli/demo.py DEMO_APPLICANT) ---------------------
+
+    def online(self, start: int, plan: str) -> Story:
+        """王小红 applies online for the demo item, with her scans; no random draw, so that adding
+        these stories changes none of the others."""
+        item = "GENERAL"
+        subjects = {"granted": ("开办社区托管服务点", "在南湖区湖东路开办社区托管服务点"),
+                    "awaiting_supplement": ("申请户外广告设置", "在人民路店铺门头设置户外广告一处"),
+                    "at_review": ("申请临时占用道路", "店面装修期间临时占用人行道 3 天")}
+        subject, description = subjects[plan]
+        apply = Step(0, "", "online", {"application": {"subject": subject, "description": description}})
+        accept = done(1, "chuangkou", "accept_application", {"acceptance": "accept"}, ACCEPTED)
+        steps = {
+            "granted": [apply, accept, done(2, "shencha", "review", {"review_result": "pass"}, AGREE),
+                        done(3, "fuzeren", "decide", {"decision": "grant"}, "同意，准予许可。")],
+            "awaiting_supplement": [apply, Step(1, "chuangkou", "notice", {
+                "materials": ("申请人身份证明",), "note": "身份证扫描件模糊，请重新上传清晰的正反面扫描件。"})],
+            "at_review": [apply, accept],
+        }[plan]
+        return Story(item, start, steps, f"网上申请：{plan}")
+
     # -- 12345 诉求件 -----------------------------------------------------------------------------
 
     def complaint(self, start: int, plan: str) -> Story:
@@ -476,6 +502,9 @@ OPEN = [
     # accepted by law when the window let the acceptance limit pass
     ("hygiene", "deemed_acceptance", 12),
 ]
+#: the demo applicant's online applications (网上办事大厅), made after all the others so that they
+#: change none of them: (plan, working days before the last working day before today it came in)
+ONLINE = [("granted", 20), ("awaiting_supplement", 3), ("at_review", 2)]
 
 
 def first_day(today: date) -> date:
@@ -523,6 +552,9 @@ def plan(calendar: WorkCalendar, today: date, guides: dict[str, dict], seed: int
         start = last - age
         if start >= 0:
             stories.append(getattr(catalogue, builder)(start, name))
+    for name, age in ONLINE:
+        if last - age >= 0:
+            stories.append(catalogue.online(last - age, name))
     return days, stories
 
 
@@ -618,6 +650,19 @@ class Runner:
                 raise RuntimeError(f"演示办件 {result.case}：{result.refused}")
             self.commands += 2 + (a["action"] != "register")
             story.number = result.case
+        elif step.op == "online":
+            with self.db.reader() as session:
+                account = session.scalar(select(ApplicantAccount).where(
+                    ApplicantAccount.login == DEMO_APPLICANT["id_number"]))
+                session.expunge(account)
+            guide = self.guides[story.item]
+            scans = tuple(Upload(m["name"], f"{m['name']}.pdf", DEMO_SCAN) for m in guide.get("materials", [])
+                          if m.get("required"))
+            story.number = online.apply(self.engine, account, online.OnlineApplication(story.item, a["application"], scans),
+                                        self.files)
+            self.commands += 1 + len(scans)
+        elif step.op == "notice":
+            self.execute(RequestSupplement(case=story.number, materials=a["materials"], note=a["note"]), user, at)
         elif step.op == "start":
             case = self.execute(StartCase(item=story.item, applicant=a["applicant"]), user, at)
             story.number = case.number

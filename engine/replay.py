@@ -51,7 +51,8 @@ FORMAT = "approvals-history/2"  # 2: each command's inputs apart from its result
 #: Result keys taken from the file (the version replayed, the policy it started with) rather
 #: than what happened.
 NOT_COMPARED = {"start_case": {"version", "time_policy"},
-                "migrate_case": {"from", "from_version", "to_version"}}  # numbers differ between databases
+                "migrate_case": {"from", "from_version", "to_version"},  # numbers differ between databases
+                "attach_material": {"attachment"}}  # the attachment's row id, likewise
 
 
 # ---------------------------------------------------------------------------- export

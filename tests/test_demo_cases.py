@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from cli.demo_cases import CONCLUDED, OPEN, loaded_at, plan, seed_cases, working_days
+from cli.demo_cases import CONCLUDED, ONLINE, OPEN, loaded_at, plan, seed_cases, working_days
 from engine.clock import CHINA_TZ, FixedClock, china_date
 from engine.intake import check_registration
 from engine.integrity import check
@@ -39,7 +39,7 @@ def test_the_plan_fits_the_working_days_before_any_today(seeded):
         days, stories = plan(calendar, today, guides)
         assert days == working_days(calendar, today) and all(d < today and calendar.is_workday(d) for d in days)
         assert days[0] >= loaded_at(datetime(today.year, today.month, today.day, 12, tzinfo=CHINA_TZ)).date()
-        assert len(stories) == sum(n for *_, n in CONCLUDED) + len(OPEN), today
+        assert len(stories) == sum(n for *_, n in CONCLUDED) + len(OPEN) + len(ONLINE), today
         for story in stories:
             offsets = [s.day for s in story.steps]
             assert offsets == sorted(offsets) and 0 <= story.start and story.start + offsets[-1] < len(days)
@@ -61,10 +61,14 @@ def test_the_demo_cases_are_real_cases_in_every_state(seeded):
         calendar = WorkCalendar.load(session)
         assert len(cases) == seeded_cases.cases
         assert {c.item.code for c in cases} == {"SCJG-SPJY", "WSJK-GGCS", "NYNC-DWZL", "MZ-JHDJ", "FGW-TZXM",
-                                               "ZWFW-12345", "SCJG-SPSC"}
+                                               "ZWFW-12345", "SCJG-SPSC", "GENERAL"}
         # received over the previous two months and this one, from many applicants
         assert {c.started_at.astimezone(CHINA_TZ).month for c in cases} == {9, 10, 11}
-        assert len({c.applicant for c in cases}) == len(cases)
+        walk_ins = [c for c in cases if c.account_id is None]
+        assert len({c.applicant for c in walk_ins}) == len(walk_ins)
+        # the demo applicant's own online cases: concluded (to rate), awaiting her supplement, at review
+        mine = {(c.state, c.acceptance) for c in cases if c.account_id is not None}
+        assert mine == {("concluded", "accepted"), ("running", "supplement"), ("running", "accepted")}
         outcomes = {(c.state, c.acceptance, c.decision) for c in cases}
         assert {("concluded", "accepted", "grant"), ("concluded", "accepted", "deny"),
                 ("concluded", "refused", None), ("concluded", "accepted", "deemed_grant"),

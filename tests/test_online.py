@@ -155,6 +155,7 @@ def test_an_online_case_replays(engine, seeded, clock, actors, tmp_path):
 
     zhang = account(seeded, clock)
     files = FileStore(tmp_path)
+    apply(engine, zhang, OnlineApplication("GENERAL", GENERAL, SCANS), files)  # its scans take the first row ids
     number = apply(engine, zhang, OnlineApplication("GENERAL", GENERAL, SCANS), files)
     engine.execute(RequestSupplement(case=number, materials=("申请书",)), actors["chuangkou"])
     submit_supplement(engine, zhang, number, [Upload("申请书", "新.pdf", PDF)], "", files)
