@@ -111,6 +111,7 @@ def test_an_applicant_applies_online_supplements_tracks_rates_and_complains(serv
     expect(page.locator("main")).to_contain_text("申请人已在网上提交，请核对")
     page.get_by_role("link", name="待办").click()
     page.get_by_role("link", name=number).first.click()
+    expect(page.locator("main")).to_contain_text("在网上提交补正材料，请核对后登记收到")
     page.get_by_role("button", name="登记收到").click()
     expect(page.locator("p.flash").first).to_be_visible()
     browser_logout(page)

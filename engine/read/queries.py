@@ -486,6 +486,16 @@ def deadline_dict(deadline: Deadline) -> dict[str, Any]:
             "attempts": deadline.attempts, "last_error": deadline.last_error}
 
 
+def _supplement_handed_in(session: Session, case: Case) -> str:
+    """When the applicant handed in a supplement online after the last one-time notice (China
+    time, to the minute), or ''."""
+    notice = select(func.max(HistoryEntry.seq)).where(HistoryEntry.case_id == case.id,
+                                                      HistoryEntry.command == "request_supplement").scalar_subquery()
+    at = session.scalar(select(func.max(HistoryEntry.at)).where(
+        HistoryEntry.case_id == case.id, HistoryEntry.command == "submit_supplement", HistoryEntry.seq > notice))
+    return at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M") if at is not None else ""
+
+
 def case_clocks(session: Session, case: Case) -> list[dict[str, Any]]:
     """Every clock of the case with its deadlines, in the order they started."""
     clocks = list(session.scalars(select(Clock).where(Clock.case_id == case.id).order_by(Clock.id)))
@@ -668,7 +678,9 @@ def case_end_dates(session: Session, case: Case, *, today: date | None = None, c
     elif case.decided_at is not None:
         pass
     elif case.acceptance == "supplement":
-        parts.append("已一次性告知补正，等待申请人补正；收到补正材料后重新计算受理时限")
+        handed_in = _supplement_handed_in(session, case)
+        parts.append(f"申请人已于 {handed_in} 在网上提交补正材料，请核对后登记收到；收到后重新计算受理时限"
+                     if handed_in else "已一次性告知补正，等待申请人补正；收到补正材料后重新计算受理时限")
     elif case.suspended:
         parts.append("特别程序中，暂停计时")
     elif same_day:
