@@ -27,7 +27,7 @@ from werkzeug.security import check_password_hash
 
 from engine.actors import Actor
 from engine.clock import china_date
-from engine.commands import AttachMaterial, RateService, StartCase, SubmitSupplement
+from engine.commands import AttachMaterial, RateService, StartCase, SubmitSupplement, WithdrawApplication
 from engine.commands.applicant import RATINGS
 from engine.errors import BadInput, Conflict, NotFound
 from engine.files import FileStore
@@ -182,6 +182,13 @@ def rate(engine, account: ApplicantAccount, number: str, score: Any, comment: st
     return engine.execute(RateService(case=number, score=score, comment=comment), actor_of(account))
 
 
+def withdraw(engine, account: ApplicantAccount, number: str, reason: str, confirmed: bool) -> None:
+    """撤回申请, once the applicant has confirmed it (it cannot be undone)."""
+    if not confirmed:
+        raise BadInput("撤回后办件即终止，不能恢复：请勾选“确认撤回”后再提交")
+    engine.execute(WithdrawApplication(case=number, reason=reason), actor_of(account))
+
+
 def complaint_item(session: Session) -> Item | None:
     return session.scalar(select(Item).where(Item.code == COMPLAINT_ITEM))
 
@@ -254,9 +261,16 @@ def _handed_in(session: Session, case: Case) -> tuple[HistoryEntry | None, bool]
     return notice, submitted is not None
 
 
+def _withdrawn(session: Session, case: Case) -> bool:
+    return case.state == "terminated" and session.scalar(select(HistoryEntry.seq).where(
+        HistoryEntry.case_id == case.id, HistoryEntry.command == "withdraw_application").limit(1)) is not None
+
+
 def _status(session: Session, case: Case) -> tuple[str, str]:
     if case.acceptance == "supplement" and case.state == "running" and _handed_in(session, case)[1]:
         return SUPPLEMENT_HANDED_IN
+    if _withdrawn(session, case):
+        return "已撤回", "muted"
     return status(case)
 
 
@@ -303,6 +317,10 @@ def _progress(session: Session, case: Case) -> list[dict[str, Any]]:
             texts.append("进入特别程序（听证、检验、检测、专家评审等），所需时间不计入办理期限")
         elif e.command == "resume_clocks":
             texts.append("特别程序结束，继续办理")
+        elif e.command == "withdraw_application":
+            texts.append("您撤回了申请，办件终止")
+        elif e.command in ("terminate_case", "void_case"):
+            texts.append("办件终止" if e.command == "terminate_case" else "办件作废")
         elif e.command == "rate_service":
             texts.append(f"您的评价：{RATINGS.get(result.get('score'), '')}")
         acceptance, decision = state.get("acceptance"), state.get("decision")
@@ -337,7 +355,7 @@ def tracked_case(session: Session, number: str, identity: str) -> dict[str, Any]
     if case is None or not identity or identity not in (info.get("id_number"), info.get("credit_code")):
         raise NotFound("没有找到该办件：请核对办件编号和申请人证件号码（办件编号见收件凭证）")
     view = _view(session, case)
-    view.update(files=[], fields=[], documents=[], may_rate=False, tracked=True)
+    view.update(files=[], fields=[], documents=[], may_rate=False, may_withdraw=False, tracked=True)
     return view
 
 
@@ -392,6 +410,8 @@ def _view(session: Session, case: Case) -> dict[str, Any]:
             "acceptance_due": chinese_date(due) if (due := _acceptance_due(session, case)) else "",
             "rating": case.rating, "rating_words": RATINGS.get(case.rating) if case.rating else "",
             "may_rate": case.state == "concluded" and case.rating is None,
+            "may_withdraw": case.state == "running" and case.decision is None and not case.hold
+                            and case.account_id is not None,
             "complaint": guide.get("complaint") or {}, "tracked": False,
             "online": case.account_id is not None}
 

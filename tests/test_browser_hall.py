@@ -203,3 +203,27 @@ def test_a_walk_in_applicant_tracks_their_case_by_number_and_credit_code(server,
     expect(page.get_by_role("button", name="提交补正材料")).to_have_count(0)
     expect(page.get_by_role("heading", name="评价（好差评）")).to_have_count(0)
     look_at(page, "hall-tracked-case")
+
+
+def test_an_applicant_withdraws_an_application_after_confirming(server, page, seeded, engine, clock, tmp_path):
+    from engine.files import FileStore
+    from engine.online import OnlineApplication, apply
+
+    from .test_online import GENERAL, SCANS, account
+
+    number = apply(engine, account(seeded, clock), OnlineApplication("GENERAL", GENERAL, SCANS), FileStore(tmp_path))
+    page.goto(f"{server}/hall/login")
+    page.get_by_label("身份证号或统一社会信用代码").fill(ZHANG)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.get_by_role("link", name=number).click()
+    page.get_by_label("撤回理由（可不填）").fill("店面转让，不再开办")
+    page.get_by_role("button", name="撤回申请").click()
+    # the confirmation is required: nothing is sent without it
+    expect(page.get_by_label("确认撤回本申请")).to_have_js_property("validity.valueMissing", True)
+    page.get_by_label("确认撤回本申请").check()
+    page.get_by_role("button", name="撤回申请").click()
+    expect(page.locator("p.flash")).to_contain_text("申请已撤回")
+    expect(page.locator(".status")).to_have_text("已撤回")
+    expect(page.get_by_role("button", name="撤回申请")).to_have_count(0)
+    look_at(page, "hall-case-withdrawn")

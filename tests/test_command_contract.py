@@ -131,6 +131,7 @@ OUTSIDERS = {
     "migrate_case": ("fuzeren", lambda f: (c := f.start(), COMMANDS["migrate_case"](
         case=c.number, to=c.process_version.content_hash, reason="迁移"))),
     "submit_supplement": ("chuangkou", lambda f: (c := f.start(), COMMANDS["submit_supplement"](case=c.number))),
+    "withdraw_application": ("chuangkou", lambda f: (c := f.start(), COMMANDS["withdraw_application"](case=c.number))),
     "rate_service": ("shencha", lambda f: (c := f.start(), COMMANDS["rate_service"](case=c.number, score=5))),
     "copy_case": ("mz_shencha", lambda f: (c := f.start(), COMMANDS["copy_case"](case=c.number, to=("shencha",)))),
     "suspend_clocks": ("mz_shencha", lambda f: (c := _accepted(f), COMMANDS["suspend_clocks"](

@@ -212,3 +212,35 @@ def test_the_hall_keeps_applicants_in_the_hall(app, seeded, clock):
     assert other.status_code == 404 and "返回我的办件" in other.get_data(as_text=True)
     assert client.get("/").status_code == 302  # the staff's pages want a staff login
     assert client.get("/cases/").headers["Location"].startswith("/login")
+
+
+def test_an_applicant_withdraws_before_the_decision_and_the_window_is_told(engine, seeded, clock, flow, tmp_path):
+    from engine.online import withdraw
+    from engine.replay import export_case, replay
+    from engine.store.models import Task
+
+    zhang = account(seeded, clock)
+    number = apply(engine, zhang, OnlineApplication("GENERAL", GENERAL, SCANS), FileStore(tmp_path))
+    flow.complete("chuangkou", {"acceptance": "accept"}, "材料齐全", number=number)
+    with pytest.raises(BadInput, match="确认撤回"):
+        withdraw(engine, zhang, number, "", False)
+    withdraw(engine, zhang, number, "店面转让，不再开办", True)
+    with seeded.reader() as session:
+        case = session.scalar(select(Case).where(Case.number == number))
+        assert case.state == "terminated"
+        assert not session.scalars(select(Task).where(Task.case_id == case.id, Task.state == "ready")).all()
+        told = session.scalars(select(Message.title).where(Message.kind == "operation")).all()
+        view = case_view(session, zhang, number)
+        history = export_case(session, case)
+    assert told and all("【申请人撤回】" in t for t in told)
+    assert view["status"] == "已撤回" and not view["may_withdraw"]
+    assert view["progress"][-1]["text"] == "您撤回了申请，办件终止"
+    with pytest.raises(Conflict):
+        withdraw(engine, zhang, number, "", True)
+    assert replay(history).same
+    decided = apply(engine, zhang, OnlineApplication("GENERAL", GENERAL, SCANS), FileStore(tmp_path))
+    flow.complete("chuangkou", {"acceptance": "accept"}, "", number=decided)
+    flow.complete("shencha", {"review_result": "pass"}, "", number=decided)
+    flow.complete("fuzeren", {"decision": "grant"}, "", number=decided)
+    with pytest.raises(Conflict):
+        withdraw(engine, zhang, decided, "", True)

@@ -19,7 +19,7 @@ from engine.errors import ApprovalError, NotFound
 from engine.intake import APPLICANT_FIELDS, APPLICANT_KINDS, ApplicationInvalid
 from engine.online import (COMPLAINT_ITEM, OnlineApplication, account_view, apply, authenticate, case_view, complain,
                            complaint_item, item_for_applying, my_cases, open_account, own_case, published_items,
-                           rate, submit_supplement, tracked_case)
+                           rate, submit_supplement, tracked_case, withdraw)
 from engine.people import MIN_PASSWORD
 from engine.read.documents import document_view
 from engine.store.models import ApplicantAccount, Item
@@ -292,6 +292,20 @@ def rating(number: str):
     else:
         flash("感谢您的评价。")
     return redirect(url_for("hall.case", number=number, _anchor="rating"))
+
+
+@bp.route("/my/<number>/withdrawal", methods=["POST"])
+@account_required
+def withdrawal(number: str):
+    try:
+        withdraw(get_engine(), g.account, number, request.form.get("reason", ""), bool(request.form.get("confirm")))
+    except ApprovalError as exc:
+        if exc.code in ("not_allowed", "not_found"):
+            raise
+        flash(f"未撤回：{exc.message}", "error")
+    else:
+        flash("申请已撤回，办件已终止。如需办理，可重新申请。")
+    return redirect(url_for("hall.case", number=number))
 
 
 @bp.route("/my/<number>/documents/<kind>")

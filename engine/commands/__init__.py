@@ -2,7 +2,7 @@
 declared once (see ``base``). Importing this package registers every command in ``COMMANDS``."""
 from .base import COMMANDS, Applied, CaseCommand, Command, TaskCommand
 from .cases import AttachMaterial, CopyCase, RecordMaterials
-from .applicant import RateService, SubmitSupplement
+from .applicant import RateService, SubmitSupplement, WithdrawApplication
 from .catalogue import EditGuide
 from .clocks import (DecideExtension, ExtendDeadline, ReceiveSupplement, RequestExtension, RequestSupplement,
                      ResumeClocks, SuspendClocks)
@@ -31,4 +31,4 @@ __all__ += ["AddDepartment", "AddUser", "DeactivateDepartment", "DeactivateUser"
             "ReactivateDepartment", "ReactivateUser", "ReassignTask", "RenameDepartment", "ResetPassword", "SetBackup",
             "EditGuide",
             "SuspendCase", "ResumeCase", "TerminateCase", "VoidCase", "RewindCase", "SkipTask", "CorrectCaseData",
-            "RetryDeadline", "ResolveDeadline", "SuspendItem", "ResumeItem", "SubmitSupplement", "RateService"]
+            "RetryDeadline", "ResolveDeadline", "SuspendItem", "ResumeItem", "SubmitSupplement", "RateService", "WithdrawApplication"]

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from .. import alerts
+from .. import alerts, operations
 from ..errors import BadInput, Conflict
 from engine.authorization import CASE_APPLICANT, acceptance_task
 from engine.people import role_holders
+from engine.store.enums import CaseState
 from engine.store.models import Attachment
 from .base import Applied, CaseCommand, CommandContext, OpenCase, bounded_text
 
@@ -86,3 +87,33 @@ class RateService(CaseCommand):
                                    title=f"【差评】{row.number} {row.item.name}：{RATINGS[self.score]}",
                                    body=comment, at=ctx.at)
         return Applied(self.score, {"score": self.score, "comment": comment, "notified": notified})
+
+
+@dataclass(frozen=True)
+class WithdrawApplication(CaseCommand):
+    """撤回申请: the applicant withdraws the application before a decision is made (行政许可法: the
+    review ends). The case ends as 终止 without a decision, its open steps are withdrawn, its clocks
+    stop, and those who held the steps are told."""
+
+    type = "withdraw_application"
+    label = "申请人撤回申请"
+    policy = CASE_APPLICANT
+    case: str
+    reason: str = ""
+
+    def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
+        row = case.row
+        if row.state != CaseState.RUNNING:
+            raise Conflict("办件已办结或已终止，不能撤回")
+        if row.decision is not None:
+            raise Conflict("已经作出决定，不能再撤回申请")
+        reason = bounded_text(self.reason, "撤回理由", required=False)
+        holders: dict[int, object] = {}
+        for task in case.ready_rows():  # who is working on it, before the steps are withdrawn
+            holders.update((u.id, u) for u in alerts.handlers(ctx.session, task))
+        record = operations.end(case.timekeeper, CaseState.TERMINATED)
+        record["reason"] = reason
+        record["notified"] = alerts.send(ctx.session, list(holders.values()), case=row, kind="operation",
+                                         title=f"【申请人撤回】{row.number} {row.item.name}：办件已终止，无需再办理",
+                                         body=reason, at=ctx.at)
+        return Applied(record, record)

@@ -589,7 +589,7 @@ def history_view(session: Session, case: Case, definition: ProcessDefinition | N
             details.append(RATINGS[result["score"]])
             if result.get("notified"):
                 details.append("告知 " + "、".join(names.get(n, n) for n in result["notified"]))
-        elif e.command == "submit_supplement" and result.get("notified"):
+        elif e.command in ("submit_supplement", "withdraw_application") and result.get("notified"):
             details.append("告知 " + "、".join(names.get(n, n) for n in result["notified"]))
         elif e.command == "record_materials" and isinstance(result.get("materials"), dict):
             counts: dict[str, int] = {}
