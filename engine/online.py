@@ -166,6 +166,16 @@ def submit_supplement(engine, account: ApplicantAccount, number: str, uploads: l
         for upload in uploads:
             if upload.material not in names:
                 raise BadInput(f"“{upload.material}”不是本事项的申请材料")
+        # every material of the item the notice asked for, uploaded now or since the notice
+        notice, _ = _handed_in(session, case)
+        asked = [m for m in ((notice.payload or {}).get("materials") or [] if notice is not None else [])
+                 if m in names]
+        since = set(session.scalars(select(Attachment.material).where(
+            Attachment.case_id == case.id, Attachment.uploaded_by == actor.name,
+            Attachment.uploaded_at > notice.at))) if notice is not None else set()
+        missing = [m for m in asked if m not in since and m not in {u.material for u in uploads}]
+        if missing:
+            raise BadInput(f"请上传一次性告知要求补正的材料：{'、'.join(missing)}")
     stored = [(u, files.put(u.data, u.filename)) for u in uploads]
     for upload, kept in stored:
         engine.execute(AttachMaterial(case=number, material=upload.material, filename=kept.filename,
@@ -205,9 +215,10 @@ def complain(engine, account: ApplicantAccount, about: str, content: str) -> str
             raise NotFound("本中心未开通网上投诉，请拨打 12345 热线")
         if about:
             case = own_case(session, account, about)
+            about = case.number
             content = f"关于办件 {case.number}（{case.item.name}）：{content}"
     case = engine.execute(StartCase(item=COMPLAINT_ITEM, applicant=account.name,
-                                    data={"category": "efficiency", "content": content},
+                                    data={"category": "efficiency", "content": content, **({"about": about} if about else {})},
                                     account=account.id), actor_of(account))
     return case.number
 
@@ -308,7 +319,8 @@ def _progress(session: Session, case: Case) -> list[dict[str, Any]]:
         elif e.command == "request_supplement":
             texts.append("一次性告知：请补正 " + "、".join(result.get("materials") or []))
         elif e.command == "submit_supplement":
-            texts.append("已在网上提交补正材料，等待窗口核对")
+            note = (e.inputs or {}).get("note")
+            texts.append("已在网上提交补正材料，等待窗口核对" + (f"（您的说明：{note}）" if note else ""))
         elif e.command == "receive_supplement":
             texts.append("窗口已收到补正材料")
         elif e.command in ("extend_deadline", "decide_extension") and result.get("days"):
@@ -318,7 +330,8 @@ def _progress(session: Session, case: Case) -> list[dict[str, Any]]:
         elif e.command == "resume_clocks":
             texts.append("特别程序结束，继续办理")
         elif e.command == "withdraw_application":
-            texts.append("您撤回了申请，办件终止")
+            reason = (e.inputs or {}).get("reason")
+            texts.append("您撤回了申请，办件终止" + (f"（理由：{reason}）" if reason else ""))
         elif e.command in ("terminate_case", "void_case"):
             texts.append("办件终止" if e.command == "terminate_case" else "办件作废")
         elif e.command == "rate_service":
@@ -368,6 +381,15 @@ def _acceptance_due(session: Session, case: Case):
         Deadline.kind.in_(("deemed", "red")), Deadline.state == "armed"))
 
 
+def _withdrawal_reason(session: Session, case: Case) -> str | None:
+    """Why the applicant withdrew (None: not withdrawn)."""
+    if case.state != "terminated":
+        return None
+    inputs = session.scalar(select(HistoryEntry.inputs).where(HistoryEntry.case_id == case.id,
+                                                              HistoryEntry.command == "withdraw_application"))
+    return None if inputs is None else str(inputs.get("reason") or "")
+
+
 def _view(session: Session, case: Case) -> dict[str, Any]:
     words, tone = _status(session, case)
     steps = []
@@ -378,19 +400,25 @@ def _view(session: Session, case: Case) -> dict[str, Any]:
             steps.append(f"{task.name}（{department.name if department else ''}）")
     guide = case.started_guide
     materials = [m["name"] for m in guide.get("materials", [])]
+    asked: list[str] = []
     files = session.execute(select(Attachment.material, Attachment.filename, Attachment.uploaded_at)
                             .where(Attachment.case_id == case.id).order_by(Attachment.id)).all()
     supplement = None
     if case.acceptance == "supplement" and case.state == "running":
         notice, submitted = _handed_in(session, case)
         payload = (notice.payload or {}) if notice is not None else {}
-        supplement = {"materials": payload.get("materials") or [], "note": payload.get("note") or "",
-                      "at": notice.at if notice is not None else None, "submitted": submitted}
+        asked = payload.get("materials") or []
+        supplement = {"materials": asked, "note": payload.get("note") or "",
+                      "at": notice.at if notice is not None else None, "submitted": submitted,
+                      # the upload rows: what the notice asked for first (each keeps its material's index)
+                      "rows": sorted(((i, name, name in asked) for i, name in enumerate(materials)),
+                                     key=lambda row: not row[2])}
     complaint = case.item.code == COMPLAINT_ITEM
-    said = ""
+    said, about = "", ""
     if complaint:  # what the applicant wrote: the data the complaint started with
         first = session.scalar(select(HistoryEntry.inputs).where(HistoryEntry.case_id == case.id, HistoryEntry.seq == 1))
-        said = str(((first or {}).get("data") or {}).get("content", ""))
+        data = (first or {}).get("data") or {}
+        said, about = str(data.get("content", "")), str(data.get("about", ""))
     ends = end_dates(session, case)
     application = case.application or {}
     fields = [(f["label"], application[f["name"]]) for f in guide.get("application", []) if f["name"] in application]
@@ -406,7 +434,8 @@ def _view(session: Session, case: Case) -> dict[str, Any]:
             "supplement": supplement, "fields": fields,
             # a complaint is answered by the hotline, not by a licensing authority's papers
             "documents": [] if complaint else document_list(session, case),
-            "is_complaint": complaint, "said": said,
+            "is_complaint": complaint, "said": said, "about": about,
+            "withdrawal": _withdrawal_reason(session, case),
             "acceptance_due": chinese_date(due) if (due := _acceptance_due(session, case)) else "",
             "rating": case.rating, "rating_words": RATINGS.get(case.rating) if case.rating else "",
             "may_rate": case.state == "concluded" and case.rating is None,

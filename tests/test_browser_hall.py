@@ -90,7 +90,7 @@ def test_an_applicant_applies_online_supplements_tracks_rates_and_complains(serv
     page.get_by_role("button", name="登录").click()
     expect(page.locator("p.flash")).to_contain_text("有 1 件需要您补正材料")
     look_at(page, "hall-mine")
-    page.get_by_role("link", name=number).click()
+    page.get_by_role("link", name=f"{number} 通用审批（演示）").click()  # the notice's own link
     expect(page.get_by_role("heading", name="一次性告知：请补正材料")).to_be_visible()
     expect(page.locator("#supplement").locator("..")).to_contain_text("身份证复印件不清晰")
     look_at(page, "hall-case-supplement")
@@ -110,6 +110,7 @@ def test_an_applicant_applies_online_supplements_tracks_rates_and_complains(serv
     page.get_by_role("link", name="消息").click()
     expect(page.locator("main")).to_contain_text("申请人已在网上提交，请核对")
     page.get_by_role("link", name="待办").click()
+    expect(page.get_by_role("row").filter(has_text=number)).to_contain_text("补正已提交，待核对")
     page.get_by_role("link", name=number).first.click()
     expect(page.locator("main")).to_contain_text("在网上提交补正材料，请核对后登记收到")
     page.get_by_role("button", name="登记收到").click()
@@ -155,8 +156,10 @@ def test_an_applicant_rates_a_concluded_case_and_complains(server, page, conclud
     look_at(page, "hall-case-concluded")
     page.get_by_label("不满意", exact=True).check()
     page.get_by_role("button", name="提交评价").click()
-    expect(page.locator("p.flash-error")).to_contain_text("差评请写明不满意的原因")
-    page.get_by_label("不满意", exact=True).check()
+    # said beside the form, in view, with the grade kept
+    expect(page.locator("#rating p.error")).to_contain_text("差评请写明不满意的原因")
+    expect(page.locator("#rating p.error")).to_be_in_viewport()
+    expect(page.get_by_label("不满意", exact=True)).to_be_checked()
     page.get_by_label("评价意见").fill("窗口要求提交清单以外的材料")
     page.get_by_role("button", name="提交评价").click()
     expect(page.locator("#rating")).to_contain_text("您的评价：不满意")
@@ -170,14 +173,19 @@ def test_an_applicant_rates_a_concluded_case_and_complains(server, page, conclud
     expect(page.locator("p.flash")).to_contain_text("投诉已提交")
     expect(page.locator("h1")).to_contain_text("12345")
     expect(page.locator(".said")).to_contain_text("往返两次")
+    expect(page.get_by_role("link", name=number)).to_be_visible()  # the case complained about
+    expect(page.locator("main")).to_contain_text("12345 热线将于")
     expect(page.locator(".status")).to_have_text("待 12345 热线受理")
     expect(page.get_by_role("link", name="投诉本办件")).to_have_count(0)
     page.get_by_role("navigation").get_by_role("link", name="我的办件").click()
     expect(page.locator("table.grid tbody tr")).to_have_count(2)
 
-    # the applicant's session reaches none of the staff's pages
+    # the applicant's session reaches none of the staff's pages; their login page points back to the hall
     page.goto(f"{server}/")
     expect(page).to_have_url(f"{server}/login?next=/")
+    look_at(page, "login-with-hall")
+    page.get_by_role("link", name="进入网上办事大厅").click()
+    expect(page.get_by_role("heading", name="办事指南", level=1)).to_be_visible()
 
 
 def test_a_walk_in_applicant_tracks_their_case_by_number_and_credit_code(server, page, engine, actors, tmp_path):
@@ -226,4 +234,7 @@ def test_an_applicant_withdraws_an_application_after_confirming(server, page, se
     expect(page.locator("p.flash")).to_contain_text("申请已撤回")
     expect(page.locator(".status")).to_have_text("已撤回")
     expect(page.get_by_role("button", name="撤回申请")).to_have_count(0)
+    expect(page.get_by_role("heading", name="评价（好差评）")).to_have_count(0)  # nothing to rate
     look_at(page, "hall-case-withdrawn")
+    page.get_by_role("link", name="查看办事指南，重新申请").click()
+    expect(page.get_by_role("link", name="在线申请")).to_be_visible()

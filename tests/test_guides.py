@@ -196,7 +196,7 @@ def test_a_case_stores_its_policy_only_once_the_item_s_changes_and_statistics_re
         cases = {c.number: c for c in session.scalars(select(Case))}
         assert cases[first.number].time_policy == old and cases[second.number].time_policy is None
         assert policy_from_json(cases[second.number].started_policy).promised_days == 6
-        facts = {f.number: f for f, _, _ in period_facts(session, flow.engine.calendar(session),
+        facts = {f.number: f for f, *_ in period_facts(session, flow.engine.calendar(session),
                                                         date(2026, 3, 1), date(2026, 3, 31))}
     assert (facts[first.number].promised_days, facts[second.number].promised_days) == (old["promised_days"], 6)
     assert facts[first.number].statutory_days == facts[second.number].statutory_days == old["statutory_days"]

@@ -71,6 +71,8 @@ def test_an_online_application_waits_at_the_window_and_the_supplement_is_handed_
     assert view["tone"] == "action"
     with pytest.raises(BadInput, match="扫描件"):
         submit_supplement(engine, zhang, number, [], "", files)
+    with pytest.raises(BadInput, match="要求补正的材料：申请人身份证明"):  # not what the notice asked for
+        submit_supplement(engine, zhang, number, [Upload("申请书", "又一份.pdf", PDF)], "", files)
     assert submit_supplement(engine, zhang, number, [Upload("申请人身份证明", "清晰件.pdf", PDF)], "已重新扫描", files) == 1
     with seeded.reader() as session:
         told = session.scalars(select(Message.title).where(Message.kind == "supplement")).all()
@@ -114,6 +116,8 @@ def test_a_concluded_case_is_rated_once_and_a_poor_rating_reaches_the_head_and_s
     flow.complete("shencha", {"review_result": "pass"}, "符合条件", number=number)
     clock.advance(days=1)
     flow.complete("fuzeren", {"decision": "grant"}, "同意", number=number)
+    concluded_on = clock.now().date()
+    clock.advance(days=40)  # rated the month after it concluded: counted in the month it was given
     with pytest.raises(BadInput, match="原因"):
         rate(engine, zhang, number, 1, "")
     with pytest.raises(BadInput, match="请选择评价"):
@@ -125,12 +129,14 @@ def test_a_concluded_case_is_rated_once_and_a_poor_rating_reaches_the_head_and_s
         view = case_view(session, zhang, number)
         told = session.execute(select(Message.title).where(Message.kind == "rating")).scalars().all()
         figures = statistics(session, engine.calendar(session), clock.now().date().replace(day=1), clock.now().date())
+        before = statistics(session, engine.calendar(session), concluded_on.replace(day=1), concluded_on)
     texts = [line["text"] for line in view["progress"]]
     assert texts[0] == "提交申请" and "已受理" in texts and "决定：准予许可" in texts and "办结" in texts
     assert texts[-1] == "您的评价：不满意" and view["rating_words"] == "不满意" and not view["may_rate"]
     assert told and all("【差评】" in t for t in told)
     total = figures["total"]["figures"]
-    assert total["rated"] == 1 and total["satisfaction_rate"] == 0
+    assert total["rated"] == 1 and total["satisfaction_rate"] == 0 and total["concluded"] == 0
+    assert before["total"]["figures"]["concluded"] == 1 and before["total"]["figures"]["satisfaction_rate"] is None
 
 
 def test_a_complaint_is_a_12345_case_in_the_applicants_name(engine, seeded, clock, tmp_path):
@@ -233,8 +239,15 @@ def test_an_applicant_withdraws_before_the_decision_and_the_window_is_told(engin
         view = case_view(session, zhang, number)
         history = export_case(session, case)
     assert told and all("【申请人撤回】" in t for t in told)
+    with seeded.reader() as session:
+        from engine.read.operations import case_status
+        from engine.read.queries import case_end_dates
+
+        case = session.scalar(select(Case).where(Case.number == number))
+        assert "申请人 张三" in case_status(session, case)["text"] and "店面转让" in case_status(session, case)["text"]
+        assert case_end_dates(session, case)["text"] == "已终止，不再计时"
     assert view["status"] == "已撤回" and not view["may_withdraw"]
-    assert view["progress"][-1]["text"] == "您撤回了申请，办件终止"
+    assert view["progress"][-1]["text"] == "您撤回了申请，办件终止（理由：店面转让，不再开办）"
     with pytest.raises(Conflict):
         withdraw(engine, zhang, number, "", True)
     assert replay(history).same
@@ -244,3 +257,19 @@ def test_an_applicant_withdraws_before_the_decision_and_the_window_is_told(engin
     flow.complete("fuzeren", {"decision": "grant"}, "", number=decided)
     with pytest.raises(Conflict):
         withdraw(engine, zhang, decided, "", True)
+
+
+def test_the_hotline_clerk_sees_what_an_online_complaint_says(app, engine, seeded, clock, flow, tmp_path):
+    from .helpers import login
+
+    zhang = account(seeded, clock)
+    about = apply(engine, zhang, OnlineApplication("GENERAL", GENERAL, SCANS), FileStore(tmp_path))
+    number = complain(engine, zhang, about, "窗口要求提交清单以外的材料")
+    task = flow.task_of("rexian", number)
+    client = login(app.test_client(), "rexian")
+    page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    # the form's 诉求内容 is filled with it, and the application shows it by the form's labels
+    assert f"关于办件 {about}（通用审批（演示））：窗口要求提交清单以外的材料</textarea>" in page
+    case_page = client.get(f"/cases/{number}").get_data(as_text=True)
+    assert "诉求内容" in case_page and "窗口要求提交清单以外的材料" in case_page
+    assert "效能投诉" in case_page  # the category, by its option's label

@@ -81,7 +81,7 @@ def show(number: str):
         panel = admin_panel(session, g.actor, case, definition)  # 管理操作, administrators only
         status = case_status(session, case)  # 挂起 / 终止 / 作废: who, when, why
         recipients = copy_recipients(session, g.actor, case) if "copy_case" in offered["operations"] else []
-        application = application_view(session, case)
+        application = application_view(session, case, definition)
         documents = document_list(session, case)
         ends = _end_dates(session, case)
     return render_template("case.html", case=out, application=application, documents=documents, clocks=clocks, notices=notices, history=history, diagram=diagram,

@@ -283,14 +283,18 @@ def supplement(number: str):
 @bp.route("/my/<number>/rating", methods=["POST"])
 @account_required
 def rating(number: str):
+    score, comment = request.form.get("score", ""), request.form.get("comment", "")
     try:
-        rate(get_engine(), g.account, number, request.form.get("score", ""), request.form.get("comment", ""))
+        rate(get_engine(), g.account, number, score, comment)
     except ApprovalError as exc:
         if exc.code in ("not_allowed", "not_found"):
             raise
-        flash(f"评价未提交：{exc.message}", "error")
-    else:
-        flash("感谢您的评价。")
+        # said beside the form, with the grade and the words kept (a banner at the top is off-screen)
+        with get_db().reader() as db_session:
+            view = case_view(db_session, g.account, number)
+        return render_template("hall/case.html", case=view, ratings=RATINGS, rating_error=exc.message,
+                               rating_values={"score": score, "comment": comment}), 400
+    flash("感谢您的评价。")
     return redirect(url_for("hall.case", number=number, _anchor="rating"))
 
 

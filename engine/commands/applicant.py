@@ -78,7 +78,7 @@ class RateService(CaseCommand):
         comment = bounded_text(self.comment, "评价意见", required=False)
         if is_poor(self.score) and not comment:
             raise BadInput("差评请写明不满意的原因，以便整改")
-        row.rating = self.score
+        row.rating, row.rated_at = self.score, ctx.at
         notified: list[str] = []
         if is_poor(self.score):
             users = {u.id: u for u in role_holders(ctx.session, "head", row.item.department_id, plain=True)}

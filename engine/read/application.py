@@ -11,15 +11,25 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.intake import APPLICANT_FIELDS, APPLICANT_KINDS
-from engine.store.models import Attachment, Case
+from engine.runtime.definitions import FormField, ProcessDefinition
+from engine.store.models import Attachment, Case, HistoryEntry
 
 MATERIAL_STATUS_LABELS = {"received": "已收", "missing": "缺", "deferred": "容缺", "na": "不涉及"}
 
 
-def application_view(session: Session, case: Case) -> dict[str, Any]:
+def started_with(session: Session, case: Case) -> dict[str, Any]:
+    """The data the case was started with (``StartCase.data``): what an online complaint says
+    (诉求内容), or what a script passed. It flows into the process, and the steps' forms show it."""
+    inputs = session.scalar(select(HistoryEntry.inputs).where(HistoryEntry.case_id == case.id, HistoryEntry.seq == 1))
+    data = (inputs or {}).get("data")
+    return data if isinstance(data, dict) else {}
+
+
+def application_view(session: Session, case: Case, definition: ProcessDefinition | None = None) -> dict[str, Any]:
     """``applicant`` (name and, where registered, kind, identity document, phone, legal
     representative, contact), ``fields`` (label and shown value, in the item's order) and
-    ``materials`` (name, required, status and its label, note, files)."""
+    ``materials`` (name, required, status and its label, note, files). With the case's process
+    ``definition``, the fields of the data it started with join ``fields``, by their forms' labels."""
     guide = case.started_guide  # what the case was registered under
     checklist = case.materials or {}
     files: dict[str, list[dict[str, Any]]] = {}
@@ -33,8 +43,19 @@ def application_view(session: Session, case: Case) -> dict[str, Any]:
                           "status_label": MATERIAL_STATUS_LABELS.get(status, "未核对"),
                           "due_on": (checklist.get(m["name"]) or {}).get("due_on"),
                           "note": m.get("note", ""), "files": files.get(m["name"], [])})
-    return {"applicant": _applicant(case), "fields": _fields(guide.get("application", []), case.application or {}),
-            "materials": materials}
+    fields = _fields(guide.get("application", []), case.application or {})
+    if definition is not None:
+        fields += _started_fields(definition, started_with(session, case))
+    return {"applicant": _applicant(case), "fields": fields, "materials": materials}
+
+
+def _started_fields(definition: ProcessDefinition, data: dict[str, Any]) -> list[dict[str, str]]:
+    out = []
+    for name, value in data.items():
+        field = next((f for info in definition.user_tasks.values() for f in info.form if f.id == name), None)
+        if field is not None and value not in (None, ""):
+            out.append({"name": name, "label": field.label, "value": shown_value(field, value)})
+    return out
 
 
 def _applicant(case: Case) -> dict[str, Any]:
@@ -48,6 +69,17 @@ def _applicant(case: Case) -> dict[str, Any]:
 def _fields(declared: list[dict[str, Any]], values: dict[str, Any]) -> list[dict[str, str]]:
     return [{"name": f["name"], "label": f["label"], "value": str(values[f["name"]])}
             for f in declared if values.get(f["name"]) not in (None, "")]
+
+
+def shown_value(field_: FormField, value: Any) -> str:
+    """A recorded form value as people read it: an option's label, 是/否, the text."""
+    if value is None or value == "":
+        return ""
+    if field_.type == "enum":
+        return dict(field_.options).get(str(value), str(value))
+    if field_.type == "boolean":
+        return "是" if value in (True, "true", "True", 1) else "否"
+    return str(value)
 
 
 def _size(size: int) -> str:

@@ -20,7 +20,7 @@ from engine.people import display_names
 from engine.read.views import hold_notice
 from engine.authorization import Subject
 
-ENDING = ("terminate_case", "void_case")
+ENDING = ("terminate_case", "void_case", "withdraw_application")
 
 
 def case_status(session: Session, case: Case) -> dict[str, str]:
@@ -31,6 +31,11 @@ def case_status(session: Session, case: Case) -> dict[str, str]:
         entry = session.scalar(select(HistoryEntry).where(HistoryEntry.case_id == case.id,
                                                           HistoryEntry.command.in_(ENDING))
                                .order_by(HistoryEntry.seq.desc()).limit(1))
+        if entry is not None and entry.command == "withdraw_application":
+            reason = (entry.inputs or {}).get("reason", "")
+            return {"kind": "ended", "text": f"本办件已终止：申请人 {case.applicant} 于 "
+                                             f"{entry.at.astimezone(CHINA_TZ):%Y-%m-%d %H:%M} 撤回申请"
+                                             + (f"，理由：{reason}" if reason else "")}
         if entry is not None:
             who = display_names(session, {entry.actor}).get(entry.actor, entry.actor)
             return {"kind": "ended", "text": f"本办件{CaseState.label_of(case.state)}：管理员 {who} 于 "

@@ -326,6 +326,8 @@ def inbox(session: Session, actor: Actor, *, tab: str = "todo", search: str = ""
         row["held"] = bool(task.case.hold)  # 挂起 by an administrator (engine/operations.py)
         # a one-time notice (一次性告知) is out: no acceptance limit runs until the supplement arrives
         row["awaiting_supplement"] = task.case.acceptance == "supplement"
+        # the applicant has handed it in online: the window's turn to check it (one query, such rows only)
+        row["supplement_in"] = bool(row["awaiting_supplement"] and _supplement_handed_in(session, task.case))
         row["on_behalf_of"] = acting_for(actor, task) if tab != "done" else None
         # a 负责人 watching the department's late steps opens the case, not a step they cannot handle
         row["mine"] = tab == "done" or bool(
@@ -673,6 +675,9 @@ def case_end_dates(session: Session, case: Case, *, today: date | None = None, c
             if today is not None and calendar is not None:
                 out["remaining"] = calendar.between(today, due).value
                 parts.append(remaining_words(out["remaining"]))
+    if case.state in ("terminated", "voided"):  # 终止 (or withdrawn by the applicant), 作废: no limit runs
+        out["text"] = f"{'已作废' if case.state == 'voided' else '已终止'}，不再计时"
+        return out
     if out["concluded_on"]:
         parts.append(f"已办结于 {out['concluded_on']}")
     elif case.decided_at is not None:

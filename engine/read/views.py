@@ -20,12 +20,12 @@ from engine.commands.applicant import RATINGS
 from engine.errors import NotAllowed, NotFound
 from engine.people import display_names, role_holders
 from engine.read.access import acting_for
-from engine.read.application import application_view
+from engine.read.application import application_view, shown_value, started_with
 from engine.read.queries import get_case, get_task, remaining_words, task_dict
 from engine.read import steps as step_view
 from engine.roles import role_name
 from engine.supervision.board import card_reason
-from engine.runtime.definitions import FormField, ProcessDefinition, UserTaskInfo, next_user_tasks
+from engine.runtime.definitions import ProcessDefinition, UserTaskInfo, next_user_tasks
 from engine.timelimits.policy import policy_from_json
 from engine.store.enums import ClockKind, DeadlineKind, DocumentKind, TaskKind, TaskState
 from engine.store.models import (Case, CaseRequest, Clock, Department, HistoryEntry, Message, ProcessVersion, Task,
@@ -322,17 +322,6 @@ def step_reasons(session: Session, task: Task) -> list[dict[str, str]]:
     return out
 
 
-def shown_value(field_: FormField, value: Any) -> str:
-    """A recorded form value as people read it: an option's label, 是/否, the text."""
-    if value is None or value == "":
-        return ""
-    if field_.type == "enum":
-        return dict(field_.options).get(str(value), str(value))
-    if field_.type == "boolean":
-        return "是" if value in (True, "true", "True", 1) else "否"
-    return str(value)
-
-
 def earlier_work(session: Session, case: Case, definition: ProcessDefinition, *,
                  before: Task | None = None) -> list[dict[str, Any]]:
     """The opinions and form records (审查意见, 核查记录 …) of the case's finished steps, in the order
@@ -388,7 +377,10 @@ def task_view(session: Session, actor: Actor, task_id: int, definitions: Definit
         access={f.id: "readonly" if f.id in readonly else "editable" for f in form},
         current=_shown_current(session, row.case, form, readonly),
         pickers=step_view.pickers(session, definition, row.case, form),
-        task=task_dict(row), form=form, stage=info.settings.stage, values=draft.get("data", {}),
+        task=task_dict(row), form=form, stage=info.settings.stage,
+        # no draft yet: what the case started with fills the fields it names (an online complaint's 诉求内容)
+        values=draft.get("data", {}) if draft else {k: v for k, v in started_with(session, row.case).items()
+                                                 if k in {f.id for f in form} and k not in readonly},
         opinion=draft.get("opinion", ""), drafted=bool(draft), delegated=row.delegated_by_id is not None,
         acceptance=row.case.acceptance, next_steps=next_steps(session, definition, row), return_targets=targets,
         transfer_to=transfer_to,
@@ -396,7 +388,7 @@ def task_view(session: Session, actor: Actor, task_id: int, definitions: Definit
         materials=row.case.started_guide.get("materials", []), checklist=row.case.materials or {},
         operations=ops, due=task_due(row, today=today, calendar=calendar, card_about=card_reason(session, row.case)),
         why=step_reasons(session, row),
-        application=application_view(session, row.case), earlier=earlier_work(session, row.case, definition, before=row),
+        application=application_view(session, row.case, definition), earlier=earlier_work(session, row.case, definition, before=row),
         held=hold_notice(session, row.case), on_behalf_of=None if delegator else acting_for(actor, row))
 
 

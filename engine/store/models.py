@@ -270,6 +270,8 @@ class Case(Base):
     account_id: Mapped[Optional[int]] = mapped_column(Integer, index=True)
     #: 好差评: the applicant's rating of the service, 1 (非常不满意) … 5 (非常满意), once concluded (0021)
     rating: Mapped[Optional[int]] = mapped_column(Integer)
+    #: when it was given: statistics count a rating in the period it was given (0021)
+    rated_at: Mapped[Optional[datetime]] = mapped_column(index=True)
     item: Mapped[Item] = relationship()
     process_version: Mapped[ProcessVersion] = relationship()
 

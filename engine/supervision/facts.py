@@ -57,6 +57,7 @@ class CaseFacts:
     #: 好差评: the applicant's rating (1 … 5) and its entry
     rating: int | None = None
     rating_seq: int | None = None
+    rated_at: datetime | None = None
 
     @property
     def concluded(self) -> bool:
@@ -144,7 +145,7 @@ def case_facts(case_id: int, number: str, item_id: int, department_id: int, appl
         elif e.command == "urge_task":
             facts.urges.append(e.seq)
         elif e.command == "rate_service" and result.get("score") is not None:
-            facts.rating, facts.rating_seq = int(result["score"]), e.seq
+            facts.rating, facts.rating_seq, facts.rated_at = int(result["score"]), e.seq, e.at
         if case.get("acceptance") != before.get("acceptance"):
             if facts.clerk is None and not e.actor.startswith(("system:", "applicant:")) and case.get("acceptance"):
                 facts.clerk, facts.clerk_seq = e.actor, e.seq

@@ -6,8 +6,8 @@ it was decided; a case ended by 不予受理 is counted as such and is no 办结
 on it). Every figure about conclusions (on time, on the spot, time used, overdue, deemed, refusals,
 returns, supplements, extensions) is over the cases decided in the period. Limits and compression
 are over 承诺件 (promised limit above 0): a 即办件 has no working-day limit to compress.
-Satisfaction (满意率) is over the concluded cases the applicant rated (好差评, given online once the
-case concluded, up to the end of the period): the share rated 基本满意 or better; “暂无” without ratings.
+Satisfaction (满意率) is over the ratings given in the period (好差评, given online once a case
+concluded, whenever that was): the share rated 基本满意 or better; “暂无” without ratings.
 Complaints are the cases of the 12345 complaint item received and concluded in the period.
 """
 from __future__ import annotations
@@ -84,8 +84,12 @@ class Group:
     statutory: list[int] = field(default_factory=list)
     limited_used: list[int] = field(default_factory=list)  # time used by the 承诺件 among them
 
-    def add(self, f: CaseFacts, *, received: bool, concluded: bool, complaint: bool) -> None:
+    def add(self, f: CaseFacts, *, received: bool, concluded: bool, complaint: bool, rated: bool = False) -> None:
         c = self.cases
+        if rated:  # 好差评 given in the period, whenever the case concluded
+            c["rated"].append(f.number)
+            if f.rating >= SATISFIED:
+                c["satisfied"].append(f.number)
         if received:
             c["received"].append(f.number)
             if complaint:
@@ -116,10 +120,6 @@ class Group:
             c["supplements"].append(f.number)
         if f.extension_days:
             c["extensions"].append(f.number)
-        if f.rating is not None:
-            c["rated"].append(f.number)
-            if f.rating >= SATISFIED:
-                c["satisfied"].append(f.number)
         if f.used_days is not None:
             self.used.append(f.used_days)
         if f.promised_days and f.statutory_days and f.used_days is not None:  # a 承诺件: limits to compare
@@ -144,10 +144,11 @@ class Group:
         return out
 
 
-def period_facts(session: Session, calendar: WorkCalendar, start: date, end: date) -> list[tuple[CaseFacts, bool, bool]]:
-    """(facts, received in the period, concluded in the period) for every case that came in or
-    concluded between ``start`` and ``end`` (China dates, inclusive), from their histories up to
-    the end of the period."""
+def period_facts(session: Session, calendar: WorkCalendar, start: date, end: date
+                 ) -> list[tuple[CaseFacts, bool, bool, bool]]:
+    """(facts, received in the period, concluded in the period, rated in the period) for every case
+    that came in, concluded or was rated between ``start`` and ``end`` (China dates, inclusive),
+    from their histories up to the end of the period."""
     low, high = day_range(start, end)
     conn = session.connection()  # plain rows: no ORM loading for tens of thousands of entries
     cases = conn.execute(
@@ -156,7 +157,8 @@ def period_facts(session: Session, calendar: WorkCalendar, start: date, end: dat
                _POLICY["statutory_days"].as_integer().label("statutory"))
         .join(Item, Case.item_id == Item.id)
         .where(or_((Case.started_at >= low) & (Case.started_at < high),
-                   (Case.concluded_at >= low) & (Case.concluded_at < high)),
+                   (Case.concluded_at >= low) & (Case.concluded_at < high),
+                   (Case.rated_at >= low) & (Case.rated_at < high)),
                Case.state != CaseState.VOIDED)  # 作废: should never have been (engine/operations.py)
         .order_by(Case.id)).all()
     out = []
@@ -178,7 +180,8 @@ def period_facts(session: Session, calendar: WorkCalendar, start: date, end: dat
                            {"promised_days": c.promised, "statutory_days": c.statutory}, entries, calendar, until=high)
             received = low <= f.started_at < high
             concluded = f.concluded_at is not None and low <= f.concluded_at < high
-            out.append((f, received, concluded))
+            rated = f.rated_at is not None and low <= f.rated_at < high
+            out.append((f, received, concluded, rated))
     return out
 
 
@@ -194,11 +197,11 @@ def statistics(session: Session, calendar: WorkCalendar, start: date, end: date,
     departments = {i: name for i, name in session.execute(select(Department.id, Department.name))}
     items = {i: (code, name) for i, code, name in session.execute(select(Item.id, Item.code, Item.name))}
     clerks = {u.username: u for u in session.scalars(select(User).where(
-        User.username.in_({f.clerk for f, _, _ in facts if f.clerk})))}
+        User.username.in_({f.clerk for f, *_ in facts if f.clerk})))}
     complaint_ids = {i for i, (code, _) in items.items() if code == COMPLAINT_ITEM}
     groups: dict[str, Group] = {}
     total = Group("total", "合计")
-    for f, received, concluded in facts:
+    for f, received, concluded, rated in facts:
         if group == "department":
             key, label = str(f.department_id), departments.get(f.department_id, "")
         elif group == "item":
@@ -212,8 +215,8 @@ def statistics(session: Session, calendar: WorkCalendar, start: date, end: date,
                               else ("-", "（未经窗口受理）"))
         target = groups.setdefault(key, Group(key, label))
         complaint = f.item_id in complaint_ids
-        target.add(f, received=received, concluded=concluded, complaint=complaint)
-        total.add(f, received=received, concluded=concluded, complaint=complaint)
+        target.add(f, received=received, concluded=concluded, complaint=complaint, rated=rated)
+        total.add(f, received=received, concluded=concluded, complaint=complaint, rated=rated)
     rows = sorted(groups.values(), key=lambda g: (-len(g.cases["received"]) - len(g.cases["concluded"]), g.label))
     return {"start": start, "end": end, "group": group, "group_name": GROUPS[group],
             "rows": [{"key": g.key, "label": g.label, "figures": g.figures()} for g in rows],

@@ -13,7 +13,9 @@ has no foreign key on purpose: a replay runs the case's history in a throw-away 
 no accounts, and the history keeps the number.
 
 ``cases.rating`` is the applicant's 好差评 (1 非常不满意 … 5 非常满意), set once by the command that
-records it in the history; statistics read it from the history, pages from here.
+records it in the history, and ``cases.rated_at`` when: statistics count a rating in the period it
+was given (the index finds those cases; the figures themselves are read from the histories), pages
+read both from here.
 """
 from __future__ import annotations
 
@@ -44,13 +46,17 @@ def upgrade() -> None:
     # plain ADD COLUMN: a batch operation would copy ``cases`` on SQLite and lose its triggers (0020)
     op.add_column("cases", sa.Column("account_id", sa.Integer(), nullable=True))
     op.add_column("cases", sa.Column("rating", sa.Integer(), nullable=True))
+    op.add_column("cases", sa.Column("rated_at", sa.DateTime(timezone=True), nullable=True))
     op.create_index(op.f("ix_cases_account_id"), "cases", ["account_id"])
+    op.create_index(op.f("ix_cases_rated_at"), "cases", ["rated_at"])
 
 
 def downgrade() -> None:
     """Back to 0020 (tests step down through it to check 0020's own upgrade): the accounts and the
     two columns go, with what they held."""
+    op.drop_index(op.f("ix_cases_rated_at"), table_name="cases")
     op.drop_index(op.f("ix_cases_account_id"), table_name="cases")
+    op.drop_column("cases", "rated_at")
     op.drop_column("cases", "rating")
     op.drop_column("cases", "account_id")
     op.drop_table("applicant_accounts")
