@@ -35,7 +35,8 @@ from engine.store.models import Case, Clock, Deadline, Document, HistoryEntry
 
 #: the case columns compared with the replayed case
 CASE_COLUMNS = ("state", "acceptance", "decision", "card", "suspended", "last_seq", "started_at", "concluded_at",
-                "accepted_at", "decided_at", "certificate_no", "materials", "applicant")
+                "accepted_at", "decided_at", "certificate_no", "materials", "applicant", "account_id", "rating",
+                "rated_at")
 
 
 @dataclass
@@ -78,7 +79,10 @@ def case_state(session: Session, case: Case) -> dict[str, Any]:
     documents = [{"kind": d.kind, "number": d.number, "issued_at": d.issued_at.isoformat(), "issued_by": d.issued_by,
                   "detail": d.detail}
                  for d in session.scalars(select(Document).where(Document.case_id == case.id).order_by(Document.id))]
-    return {"case": columns, "ready_tasks": tasks, **observe(session, case),
+    observed = observe(session, case)
+    # the columns beside the observed flags: spread after them, the observed "case" used to replace
+    # the columns, and only the four flags were ever compared
+    return {"case": {**observed["case"], **columns}, "ready_tasks": tasks, "deadlines": observed["deadlines"],
             "workflow": json.loads(decode_state(state)) if state else None, "documents": documents}
 
 

@@ -17,6 +17,7 @@ Rules live here and in the commands; web routes only parse, call and render.
 """
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -28,9 +29,10 @@ from werkzeug.security import check_password_hash
 from engine.actors import Actor
 from engine.clock import china_date
 from engine.commands import AttachMaterial, RateService, StartCase, SubmitSupplement, WithdrawApplication
-from engine.commands.applicant import RATINGS
-from engine.errors import BadInput, Conflict, NotFound
-from engine.files import FileStore
+from engine.commands.applicant import RATINGS, supplement_missing
+from engine.commands.base import bounded_text
+from engine.errors import ApprovalError, BadInput, Conflict, NotFound
+from engine.files import MAX_FILES_PER_CASE, FileStore
 from engine.intake import APPLICANT_FIELDS, APPLICANT_KINDS, LEGAL, ApplicationInvalid, check_applicant, \
     check_application
 from engine.people import check_new_password, hash_password
@@ -40,12 +42,15 @@ from engine.runtime.values import check_text
 from engine.store.models import (ApplicantAccount, Attachment, Case, Clock, Deadline, Department, HistoryEntry, Item,
                                  Task)
 from engine.store.enums import TaskState
+from engine.versions import current_version
 from engine.window import MAX_UPLOADS, Upload
 
 #: the item complaints about a service go to (12345 诉求件及效能投诉), if the catalogue has it
 COMPLAINT_ITEM = "ZWFW-12345"
 #: how an applicant's own case list is bounded: the newest first
 MAX_LISTED = 200
+#: cases in progress an account may have at once (applications and complaints)
+MAX_OPEN_ONLINE = 20
 
 
 # -- accounts ------------------------------------------------------------------------------------
@@ -117,12 +122,38 @@ class OnlineApplication:
     uploads: tuple[Upload, ...] = ()
 
 
+class PartlyApplied(ApprovalError):
+    """The case started, but a later step of the application was refused (an item suspended a
+    moment ago, say): the case exists and says what it holds; the applicant goes on from there."""
+
+    code = "partly_applied"
+
+    def __init__(self, number: str, message: str):
+        self.number = number
+        super().__init__(f"申请已提交（办件编号 {number}），但有扫描件未能上传：{message}。请在办件页查看，"
+                         "受理时窗口会告知需要补正的材料。")
+
+
+def _within_limits(session: Session, account: ApplicantAccount) -> None:
+    """An account has at most ``MAX_OPEN_ONLINE`` cases in progress: a free account cannot flood
+    the windows' 待办 (or the file store)."""
+    running = session.scalar(select(func.count(Case.id)).where(Case.account_id == account.id,
+                                                               Case.state == "running"))
+    if running >= MAX_OPEN_ONLINE:
+        raise Conflict(f"您有 {running} 件网上申请正在办理，已达上限（{MAX_OPEN_ONLINE} 件）；"
+                       "请待办结后再申请，或到窗口办理")
+
+
 def apply(engine, account: ApplicantAccount, app: OnlineApplication, files: FileStore) -> str:
     """Apply online: everything checked first (nothing is kept on bad input), then the case
-    starts and each scan is attached; returns the case number."""
+    starts and each scan is attached; returns the case number. ``PartlyApplied`` when the case
+    started but a scan could not be attached."""
     actor = actor_of(account)
     with engine.db.reader() as session:
         item = item_for_applying(session, app.item)
+        if current_version(session, item) is None:
+            raise NotFound(f"“{item.name}”暂未开通网上申请，请到窗口办理")
+        _within_limits(session, account)
         guide = item.guide or {}
         materials = {m["name"]: m for m in guide.get("materials", [])}
         kinds = guide.get("applicant_kinds", list(APPLICANT_KINDS))
@@ -144,9 +175,13 @@ def apply(engine, account: ApplicantAccount, app: OnlineApplication, files: File
     stored = [(u, files.put(u.data, u.filename)) for u in app.uploads]
     case = engine.execute(StartCase(item=app.item, applicant=account.name, applicant_info=dict(account.info),
                                     application=app.application, account=account.id), actor)
-    for upload, kept in stored:
-        engine.execute(AttachMaterial(case=case.number, material=upload.material, filename=kept.filename,
-                                      content_type=kept.content_type, size=kept.size, sha256=kept.sha256), actor)
+    try:
+        for upload, kept in stored:
+            engine.execute(AttachMaterial(case=case.number, material=upload.material, filename=kept.filename,
+                                          content_type=kept.content_type, size=kept.size, sha256=kept.sha256),
+                           actor)
+    except ApprovalError as exc:
+        raise PartlyApplied(case.number, exc.message) from exc
     return case.number
 
 
@@ -158,6 +193,7 @@ def submit_supplement(engine, account: ApplicantAccount, number: str, uploads: l
     if len(uploads) > MAX_UPLOADS:
         raise BadInput(f"一次最多上传 {MAX_UPLOADS} 个文件")
     actor = actor_of(account)
+    bounded_text(note, "说明", required=False)  # checked before any file is attached
     with engine.db.reader() as session:
         case = own_case(session, account, number)
         if case.acceptance != "supplement" or case.state != "running":
@@ -166,16 +202,12 @@ def submit_supplement(engine, account: ApplicantAccount, number: str, uploads: l
         for upload in uploads:
             if upload.material not in names:
                 raise BadInput(f"“{upload.material}”不是本事项的申请材料")
-        # every material of the item the notice asked for, uploaded now or since the notice
-        notice, _ = _handed_in(session, case)
-        asked = [m for m in ((notice.payload or {}).get("materials") or [] if notice is not None else [])
-                 if m in names]
-        since = set(session.scalars(select(Attachment.material).where(
-            Attachment.case_id == case.id, Attachment.uploaded_by == actor.name,
-            Attachment.uploaded_at > notice.at))) if notice is not None else set()
-        missing = [m for m in asked if m not in since and m not in {u.material for u in uploads}]
+        missing = supplement_missing(session, case, actor.name, {u.material for u in uploads})
         if missing:
             raise BadInput(f"请上传一次性告知要求补正的材料：{'、'.join(missing)}")
+        held = session.scalar(select(func.count(Attachment.id)).where(Attachment.case_id == case.id))
+        if held + len(uploads) > MAX_FILES_PER_CASE:
+            raise BadInput(f"每件最多 {MAX_FILES_PER_CASE} 个扫描件，本件已有 {held} 个；请合并后再上传")
     stored = [(u, files.put(u.data, u.filename)) for u in uploads]
     for upload, kept in stored:
         engine.execute(AttachMaterial(case=number, material=upload.material, filename=kept.filename,
@@ -213,11 +245,12 @@ def complain(engine, account: ApplicantAccount, about: str, content: str) -> str
         item = complaint_item(session)
         if item is None:
             raise NotFound("本中心未开通网上投诉，请拨打 12345 热线")
+        _within_limits(session, account)
         if about:
             case = own_case(session, account, about)
             about = case.number
             content = f"关于办件 {case.number}（{case.item.name}）：{content}"
-    case = engine.execute(StartCase(item=COMPLAINT_ITEM, applicant=account.name,
+    case = engine.execute(StartCase(item=COMPLAINT_ITEM, applicant=account.name, applicant_info=dict(account.info),
                                     data={"category": "efficiency", "content": content, **({"about": about} if about else {})},
                                     account=account.id), actor_of(account))
     return case.number
@@ -292,6 +325,7 @@ def my_cases(session: Session, account: ApplicantAccount) -> list[dict[str, Any]
     for case in rows:
         words, tone = _status(session, case)
         out.append({"number": case.number, "item": case.item.name, "started_at": case.started_at,
+                    "is_complaint": case.item.code == COMPLAINT_ITEM,
                     "status": words, "tone": tone, "rated": case.rating is not None,
                     "to_rate": case.state == "concluded" and case.rating is None})
     return out
@@ -358,15 +392,15 @@ def case_view(session: Session, account: ApplicantAccount, number: str) -> dict[
     return _view(session, own_case(session, account, number))
 
 
-def tracked_case(session: Session, number: str, identity: str) -> dict[str, Any]:
-    """办件查询 for anyone holding a case's number and its applicant's 身份证号 or 统一社会信用代码
-    (both on the 收件凭证 of a walk-in application): where it stands and what happened, without
-    what was submitted or the documents. One answer for a wrong number and a wrong identity."""
-    number, identity = (number or "").strip()[:64], (identity or "").strip().upper()[:18]
+def tracked_case(session: Session, number: str, code: str) -> dict[str, Any]:
+    """办件查询 for anyone holding a case's number and its 查询码 (both on the 收件凭证): where it
+    stands and what happened, without what was submitted or the documents. One answer for a
+    wrong number and a wrong code. (An identity number would not do: a company's 统一社会信用代码
+    is public, and case numbers run in sequence.)"""
+    number, code = (number or "").strip()[:64], (code or "").strip()[:8]
     case = session.scalar(select(Case).where(Case.number == number)) if number else None
-    info = (case.applicant_info or {}) if case is not None else {}
-    if case is None or not identity or identity not in (info.get("id_number"), info.get("credit_code")):
-        raise NotFound("没有找到该办件：请核对办件编号和申请人证件号码（办件编号见收件凭证）")
+    if case is None or not case.query_code or not secrets.compare_digest(case.query_code, code):
+        raise NotFound("没有找到该办件：请核对办件编号和查询码（均印在收件凭证上）")
     view = _view(session, case)
     view.update(files=[], fields=[], documents=[], may_rate=False, may_withdraw=False, tracked=True)
     return view
@@ -414,11 +448,14 @@ def _view(session: Session, case: Case) -> dict[str, Any]:
                       "rows": sorted(((i, name, name in asked) for i, name in enumerate(materials)),
                                      key=lambda row: not row[2])}
     complaint = case.item.code == COMPLAINT_ITEM
-    said, about = "", ""
+    said, about, answer = "", "", ""
     if complaint:  # what the applicant wrote: the data the complaint started with
         first = session.scalar(select(HistoryEntry.inputs).where(HistoryEntry.case_id == case.id, HistoryEntry.seq == 1))
         data = (first or {}).get("data") or {}
         said, about = str(data.get("content", "")), str(data.get("about", ""))
+        for form in session.scalars(select(Task.form_data).where(  # the hotline's answer (答复内容)
+                Task.case_id == case.id, Task.state == TaskState.COMPLETED).order_by(Task.completed_at, Task.id)):
+            answer = (form or {}).get("answer_text") or answer
     ends = end_dates(session, case)
     application = case.application or {}
     fields = [(f["label"], application[f["name"]]) for f in guide.get("application", []) if f["name"] in application]
@@ -434,7 +471,7 @@ def _view(session: Session, case: Case) -> dict[str, Any]:
             "supplement": supplement, "fields": fields,
             # a complaint is answered by the hotline, not by a licensing authority's papers
             "documents": [] if complaint else document_list(session, case),
-            "is_complaint": complaint, "said": said, "about": about,
+            "is_complaint": complaint, "said": said, "about": about, "answer": answer,
             "withdrawal": _withdrawal_reason(session, case),
             "acceptance_due": chinese_date(due) if (due := _acceptance_due(session, case)) else "",
             "rating": case.rating, "rating_words": RATINGS.get(case.rating) if case.rating else "",
@@ -445,8 +482,14 @@ def _view(session: Session, case: Case) -> dict[str, Any]:
             "online": case.account_id is not None}
 
 
+def _partly(number: str) -> str:
+    return number[:6] + "*" * max(0, len(number) - 10) + number[-4:] if len(number) > 10 else number
+
+
 def account_view(account: ApplicantAccount) -> dict[str, Any]:
-    """The account's identity as shown to its holder, the identity number partly hidden."""
+    """The account's identity as shown to its holder, the identity number partly hidden (the
+    centre's PCs are shared): the first six and last four characters."""
     info = account.info
-    shown = [(label, info.get(key, "")) for key, label in APPLICANT_FIELDS[info["kind"]]]
+    shown = [(label, _partly(info.get(key, "")) if key in ("id_number", "credit_code") else info.get(key, ""))
+             for key, label in APPLICANT_FIELDS[info["kind"]]]
     return {"name": account.name, "kind": APPLICANT_KINDS[info["kind"]], "fields": shown, "login": account.login}

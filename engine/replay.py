@@ -410,7 +410,8 @@ class Replayer:
             # this preparation (same rows, same ids): each actor is looked up once per preparation
             actors = prepared.actors
             # an online case's applicant acts under the account the case was applied for with
-            account = commands[0]["inputs"].get("account") if commands[0]["command"] == "start_case" else None
+            account = ((commands[0].get("inputs") or {}).get("account")
+                       if commands[0].get("command") == "start_case" else None)
             for n, entry in enumerate(commands, 1):
                 divergence = self._step(engine, db, n, entry, result.version, actors, account)
                 if divergence is not None:

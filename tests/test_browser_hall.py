@@ -188,23 +188,34 @@ def test_an_applicant_rates_a_concluded_case_and_complains(server, page, conclud
     expect(page.get_by_role("heading", name="办事指南", level=1)).to_be_visible()
 
 
-def test_a_walk_in_applicant_tracks_their_case_by_number_and_credit_code(server, page, engine, actors, tmp_path):
+def test_a_walk_in_applicant_tracks_their_case_by_number_and_query_code(server, page, engine, actors, seeded,
+                                                                        tmp_path):
+    from sqlalchemy import select
+
     from engine.files import FileStore
+    from engine.store.models import Case
     from engine.window import register
 
-    from .test_window import CODE, food
+    from .test_window import food
 
     number = register(engine, actors["chuangkou"], food("notice", ("received", "missing", "received", "received", "na")),
                       FileStore(tmp_path)).case
+    with seeded.reader() as session:
+        code = session.scalar(select(Case.query_code).where(Case.number == number))
+    # the receipt the window prints carries the code
+    browser_login(page, server, "chuangkou")
+    page.goto(f"{server}/cases/{number}/documents/receipt")
+    expect(page.locator(".query-code")).to_have_text(code)
+    browser_logout(page)
     page.goto(f"{server}/hall/")
     page.get_by_role("link", name="办件查询").click()
     page.get_by_label("办件编号").fill(number)
-    page.get_by_label("申请人身份证号或统一社会信用代码").fill(CODE[:17] + ("0" if CODE[17] != "0" else "1"))
+    page.get_by_label("查询码（6 位数字，见收件凭证）").fill("000000" if code != "000000" else "111111")
     page.get_by_role("button", name="查询").click()
     expect(page.locator("p.error")).to_contain_text("没有找到该办件")
     expect(page.get_by_label("办件编号")).to_have_value(number)
     look_at(page, "hall-track")
-    page.get_by_label("申请人身份证号或统一社会信用代码").fill(CODE.lower())
+    page.get_by_label("查询码（6 位数字，见收件凭证）").fill(code)
     page.get_by_role("button", name="查询").click()
     expect(page.locator(".status")).to_contain_text("待补正")
     expect(page.locator("main")).to_contain_text("携带以上材料到政务服务中心市市场监督管理局窗口补正")

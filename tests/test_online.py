@@ -273,3 +273,43 @@ def test_the_hotline_clerk_sees_what_an_online_complaint_says(app, engine, seede
     case_page = client.get(f"/cases/{number}").get_data(as_text=True)
     assert "诉求内容" in case_page and "窗口要求提交清单以外的材料" in case_page
     assert "效能投诉" in case_page  # the category, by its option's label
+
+
+def test_the_rules_hold_in_the_commands_and_the_limits(engine, seeded, clock, actors, tmp_path, monkeypatch):
+    from engine import online
+    from engine.commands import SubmitSupplement
+    from engine.integrity import check
+    from engine.online import account_view
+    from engine.read.views import may_read_case
+
+    files = FileStore(tmp_path)
+    zhang = account(seeded, clock)
+    number = apply(engine, zhang, OnlineApplication("GENERAL", GENERAL, SCANS), files)
+    engine.execute(RequestSupplement(case=number, materials=("申请书", "法定代表人身份证明复印件")), actors["chuangkou"])
+    # the command itself: nothing uploaded since the notice, or not what it asked for
+    with pytest.raises(BadInput, match="请先上传"):
+        engine.execute(SubmitSupplement(case=number), actor_of(zhang))
+    with pytest.raises(BadInput, match="要求补正的材料：申请书"):
+        submit_supplement(engine, zhang, number, [Upload("申请人身份证明", "x.pdf", PDF)], "", files)
+    with pytest.raises(BadInput, match="说明过长"):  # before any file is attached
+        submit_supplement(engine, zhang, number, [Upload("申请书", "x.pdf", PDF)], "长" * 501, files)
+    with seeded.reader() as session:
+        case = session.scalar(select(Case).where(Case.number == number))
+        assert session.scalar(select(Attachment.id).where(Attachment.filename == "x.pdf")) is None
+        # reading: the account's own cases only, never a namesake's
+        assert may_read_case(session, actor_of(zhang), case)
+        from engine.actors import Actor
+        assert not may_read_case(session, Actor.applicant("张三"), case)
+    view = account_view(zhang)
+    assert ("身份证号", ZHANG[:6] + "********" + ZHANG[-4:]) in view["fields"]
+    # an account has at most MAX_OPEN_ONLINE cases in progress
+    monkeypatch.setattr(online, "MAX_OPEN_ONLINE", 1)
+    with pytest.raises(Conflict, match="已达上限"):
+        apply(engine, zhang, OnlineApplication("GENERAL", GENERAL, SCANS), files)
+    with pytest.raises(Conflict, match="已达上限"):
+        complain(engine, zhang, "", "另一件事")
+    # approvals check compares the account a case belongs to
+    assert check(seeded).ok
+    with seeded.transaction() as session:
+        session.execute(Case.__table__.update().where(Case.number == number).values(account_id=zhang.id + 1))
+    assert not check(seeded).ok

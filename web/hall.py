@@ -17,13 +17,14 @@ from engine import login_throttle
 from engine.commands.applicant import RATINGS
 from engine.errors import ApprovalError, NotFound
 from engine.intake import APPLICANT_FIELDS, APPLICANT_KINDS, ApplicationInvalid
-from engine.online import (COMPLAINT_ITEM, OnlineApplication, account_view, apply, authenticate, case_view, complain,
+from engine.online import (COMPLAINT_ITEM, OnlineApplication, PartlyApplied, account_view, apply, authenticate, case_view, complain,
                            complaint_item, item_for_applying, my_cases, open_account, own_case, published_items,
                            rate, submit_supplement, tracked_case, withdraw)
 from engine.people import MIN_PASSWORD
 from engine.read.documents import document_view
 from engine.store.models import ApplicantAccount, Item
 from engine.timelimits.policy import policy_from_json
+from engine.versions import current_version
 from engine.window import Upload
 
 from .auth import safe_next
@@ -89,7 +90,9 @@ def guide(code: str):
         view = {"code": item.code, "name": item.name, "kind": item.kind, "department": item.department.name,
                 "guide": item.guide or {}, "promised_days": policy.promised_days,
                 "statutory_days": policy.statutory_days, "held": (item.hold or {}).get("reason"),
-                "kinds": [APPLICANT_KINDS[k] for k in (item.guide or {}).get("applicant_kinds", APPLICANT_KINDS)]}
+                "kinds": [APPLICANT_KINDS[k] for k in (item.guide or {}).get("applicant_kinds", APPLICANT_KINDS)],
+                "online": current_version(db_session, item) is not None
+                and item.code not in ("ZWFW-SWFZ", COMPLAINT_ITEM)}
     return render_template("hall/guide.html", item=view)
 
 
@@ -118,13 +121,28 @@ def register():
     info = {"kind": kind or None}
     for key, _ in APPLICANT_FIELDS.get(kind, ()):
         info[key] = data.get(f"{kind}_{key}", "")
+    # an identity already registered is counted like a failed login, per address: nobody learns
+    # which numbers have accounts by trying them all
+    address, now = f"register:{request.remote_addr}", get_engine().clock.now()
+    with get_db().reader() as db_session:
+        wait = login_throttle.retry_after(db_session, "", address, now)
+    if wait:
+        return render_template("hall/register.html", values=data, problems={},
+                               error=f"尝试次数过多，请在 {-(-wait // 60)} 分钟后再试。", kinds=APPLICANT_KINDS,
+                               fields=APPLICANT_FIELDS, min_password=MIN_PASSWORD), 429, {"Retry-After": str(wait)}
     try:
-        with get_db().transaction() as db_session:
-            account = open_account(db_session, info, data.get("password", ""), data.get("repeat", ""),
-                                   at=get_engine().now())
-            account_id, name = account.id, account.name
+        try:
+            with get_db().transaction() as db_session:
+                account = open_account(db_session, info, data.get("password", ""), data.get("repeat", ""),
+                                       at=now)
+                account_id, name = account.id, account.name
+        except IntegrityError:  # the same identity registered a moment ago
+            raise ApplicationInvalid({"applicant.id_number" if kind != "legal" else "applicant.credit_code":
+                                      "该证件号码已注册，请直接登录"}) from None
     except ApprovalError as exc:
         problems = exc.problems if isinstance(exc, ApplicationInvalid) else {}
+        if any("已注册" in p for p in problems.values()):
+            _record(login_throttle.record_failure, "", address, now)
         return render_template("hall/register.html", values=data, problems=problems, error=exc.message,
                                kinds=APPLICANT_KINDS, fields=APPLICANT_FIELDS, min_password=MIN_PASSWORD), 400
     _sign_in(account_id)
@@ -144,7 +162,8 @@ def login():
         return render_template("hall/login.html", error=None)
     login_name = request.form.get("login", "").strip().upper()[:18]
     key = f"hall:{login_name}"
-    address = request.remote_addr
+    # counted apart from the staff's logins: failures at a public kiosk never block the staff
+    address = f"hall:{request.remote_addr}"
     now = get_engine().clock.now()
     with get_db().reader() as db_session:
         wait = login_throttle.retry_after(db_session, key, address, now)
@@ -187,20 +206,20 @@ def logout():
 
 @bp.route("/track", methods=["GET", "POST"])
 def track():
-    """办件查询 by case number and the applicant's identity number, for walk-in applications; the
-    identity goes in the form's body, never in a URL. Failed lookups are throttled per address
-    and per case like failed logins, so that identity numbers cannot be guessed."""
+    """办件查询 by case number and 查询码 (both on the 收件凭证), for walk-in applications; posted,
+    never in a URL. Failed lookups are throttled per case and per address like failed logins, so
+    that a code cannot be guessed."""
     if request.method == "GET":
         return render_template("hall/track.html", error=None, number="")
     number = request.form.get("number", "").strip()[:64]
-    key = f"track:{number}"  # counted per case and per address
-    address = request.remote_addr
+    key = f"track:{number}"  # counted per case and per address, apart from any login
+    address = f"track:{request.remote_addr}"
     now = get_engine().clock.now()
     with get_db().reader() as db_session:
         wait = login_throttle.retry_after(db_session, key, address, now)
         if not wait:
             try:
-                view = tracked_case(db_session, number, request.form.get("identity", ""))
+                view = tracked_case(db_session, number, request.form.get("code", ""))
             except NotFound as exc:
                 view, error = None, exc.message
     if wait:
@@ -243,6 +262,9 @@ def apply_form(code: str):
                for file in request.files.getlist(f"file_{i}") if file and file.filename]
     try:
         number = apply(get_engine(), g.account, OnlineApplication(code, application, tuple(uploads)), get_files())
+    except PartlyApplied as exc:  # the case exists: on to it, never the form again (a second case)
+        flash(exc.message, "error")
+        return redirect(url_for("hall.case", number=exc.number))
     except ApprovalError as exc:
         if exc.code in ("not_allowed", "not_found"):
             raise

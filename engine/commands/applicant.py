@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from .. import alerts, operations
 from ..errors import BadInput, Conflict
 from engine.authorization import CASE_APPLICANT, acceptance_task
 from engine.people import role_holders
 from engine.store.enums import CaseState
-from engine.store.models import Attachment
+from engine.store.models import HistoryEntry
 from .base import Applied, CaseCommand, CommandContext, OpenCase, bounded_text
 
 #: 好差评's five grades (国办发〔2019〕51号): the first three are 好评, the last two 差评
@@ -24,6 +24,35 @@ SATISFIED = 3
 
 def is_poor(score: int) -> bool:
     return score < SATISFIED
+
+
+def last_notice(session, case) -> HistoryEntry | None:
+    """The case's last one-time notice (一次性告知)."""
+    return session.scalar(select(HistoryEntry).where(HistoryEntry.case_id == case.id,
+                                                     HistoryEntry.command == "request_supplement")
+                          .order_by(HistoryEntry.seq.desc()).limit(1))
+
+
+def supplement_missing(session, case, uploader: str, adding: set[str] = frozenset()) -> list[str]:
+    """The item's materials the last notice asked for that ``uploader`` has not uploaded since it
+    (``adding``: those being uploaded now). A notice's free-text items (not materials of the item)
+    are the window's to check."""
+    notice = last_notice(session, case)
+    if notice is None:
+        return []
+    names = {m["name"] for m in case.started_guide.get("materials", [])}
+    asked = [m for m in (notice.payload or {}).get("materials") or [] if m in names]
+    since = set(uploaded_since(session, case, uploader, notice.seq))
+    return [m for m in asked if m not in since and m not in adding]
+
+
+def uploaded_since(session, case, uploader: str, seq: int) -> list[str]:
+    """The materials ``uploader`` attached after history entry ``seq``, by the history (the
+    entries' order, not their times, which a frozen clock shares)."""
+    return [str((inputs or {}).get("material", "")) for inputs in session.scalars(
+        select(HistoryEntry.inputs).where(HistoryEntry.case_id == case.id, HistoryEntry.seq > seq,
+                                          HistoryEntry.command == "attach_material",
+                                          HistoryEntry.actor == uploader))]
 
 
 @dataclass(frozen=True)
@@ -41,10 +70,12 @@ class SubmitSupplement(CaseCommand):
         row = case.row
         if row.state != "running" or row.acceptance != "supplement":
             raise Conflict("办件没有待补正的材料")
-        files = ctx.session.scalar(select(func.count(Attachment.id)).where(
-            Attachment.case_id == row.id, Attachment.uploaded_by == ctx.actor.name))
-        if not files:
+        notice = last_notice(ctx.session, row)
+        if not uploaded_since(ctx.session, row, ctx.actor.name, notice.seq if notice is not None else 0):
             raise BadInput("请先上传补正材料的扫描件")
+        missing = supplement_missing(ctx.session, row, ctx.actor.name)
+        if missing:
+            raise BadInput(f"请上传一次性告知要求补正的材料：{'、'.join(missing)}")
         note = bounded_text(self.note, "说明", required=False)
         task = acceptance_task(ctx.session, row, case.definition)
         holders = alerts.handlers(ctx.session, task) if task is not None else []

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,7 +86,7 @@ class StartCase(Command):
                    # policy and guide, unchanged since (``Case.started_policy``, ``Case.started_guide``;
                    # engine/deploy.py ``keep_started``), and an application known by name only
                    time_policy=None, guide=None, applicant_info=applicant_info, application=application,
-                   account_id=self.account)
+                   account_id=self.account, query_code=f"{secrets.randbelow(10 ** 6):06d}")
         ctx.session.add(row)
         ctx.session.flush()
         return OpenCase(ctx, row, definition)

@@ -121,6 +121,7 @@ def document_view(session: Session, case: Case, kind: str, n: int = 1) -> dict[s
     guide = case.item.guide or {}
     view: dict[str, Any] = {
         "kind": kind, "title": title, "authority": authority(case), "case_number": case.number,
+        "query_code": case.query_code,
         "item_name": case.item.name, "application": application_view(session, case),
         "phone": (guide.get("complaint") or {}).get("phone", ""), "dates": end_dates(session, case),
         "received_on": chinese_date(case.started_at), "accepted_on": chinese_date(case.accepted_at),

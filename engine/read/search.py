@@ -153,8 +153,10 @@ def readable_by(actor: Actor):
     them, an extension their department decides, or a case they registered."""
     if actor.roles & SEE_ALL or actor.kind == "system":
         return True
-    if actor.kind == "applicant":
-        return Case.applicant == actor.display_name
+    if actor.kind == "applicant":  # as ``may_read_case``
+        if actor.account_id is not None:
+            return Case.account_id == actor.account_id
+        return (Case.applicant == actor.display_name) & Case.account_id.is_(None)
     if actor.user_id is None:
         return False
     departments = sorted({actor.department_id, *(p.department_id for p in actor.principals)} - {None})

@@ -46,8 +46,10 @@ def may_read_case(session: Session, actor: Actor, case: Case) -> bool:
     applicant it belongs to."""
     if actor.kind == "system":
         return True
-    if actor.kind == "applicant":
-        return case.applicant == actor.display_name
+    if actor.kind == "applicant":  # online: the account's own cases only; by name, a case with no account
+        if actor.account_id is not None:
+            return case.account_id == actor.account_id
+        return case.applicant == actor.display_name and case.account_id is None
     if actor.user_id is None:
         return False
     if actor.roles & OVERSIGHT_ROLES:

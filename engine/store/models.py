@@ -272,6 +272,9 @@ class Case(Base):
     rating: Mapped[Optional[int]] = mapped_column(Integer)
     #: when it was given: statistics count a rating in the period it was given (0021)
     rated_at: Mapped[Optional[datetime]] = mapped_column(index=True)
+    #: 查询码: six random digits printed on the 收件凭证; with the case number, what 办件查询 asks
+    #: for (0021). Not in the history: a replay's case gets its own
+    query_code: Mapped[Optional[str]] = mapped_column(String(8))
     item: Mapped[Item] = relationship()
     process_version: Mapped[ProcessVersion] = relationship()
 
