@@ -20,8 +20,8 @@ from engine.commands import ClaimTask, CompleteTask, ReleaseTask, StartCase
 from engine.deploy import deploy as deploy_file
 from engine.errors import ApprovalError, BadInput
 from engine.commands.organisation import (AddDepartment, AddUser, DeactivateDepartment, EditUser, MoveDepartment,
-                                         ReactivateDepartment, ReactivateUser, RenameDepartment, ResetPassword,
-                                         SetBackup)
+                                         ReactivateDepartment, ReactivateUser, RenameDepartment,
+                                         ResetApplicantPassword, ResetPassword, SetBackup)
 from engine.organisation import deactivate_user
 from engine.people import actor_for, user_by_name
 from engine.read.queries import case_dict, get_case, get_task, history_dicts, ready_tasks, task_dict, user_dict
@@ -261,6 +261,21 @@ def user_reset_password(state: State, username: str) -> None:
     """A one-time temporary password for USERNAME, shown once; they must change it at the next login."""
     temporary = _organisation(state, ResetPassword(username=username))
     click.echo(f"{username} 的临时密码（只显示这一次，首次登录须修改）：{temporary}")
+
+
+@main.group()
+def applicant() -> None:
+    """Applicants' accounts in the online hall (网上办事大厅)."""
+
+
+@applicant.command("reset-password")
+@click.argument("login")
+@click.pass_obj
+def applicant_reset_password(state: State, login: str) -> None:
+    """A one-time temporary password for the account of LOGIN (身份证号 or 统一社会信用代码), once the
+    applicant has shown their ID at the window; shown once, changed at the next login."""
+    temporary = _organisation(state, ResetApplicantPassword(login=login))
+    click.echo(f"{login.upper()} 的临时密码（只显示这一次，登录后须修改）：{temporary}")
 
 
 @main.command()

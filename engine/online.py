@@ -93,6 +93,20 @@ def authenticate(session: Session, login: str, password: str) -> ApplicantAccoun
     return account
 
 
+def change_password(session: Session, account_id: int, current: str, new: str, repeated: str) -> None:
+    """The applicant chooses a new password: the current one (or the temporary one from the
+    window) right, the new one by the rules of ``check_new_password`` and different."""
+    account = session.get(ApplicantAccount, account_id, with_for_update=True)
+    if account is None:
+        raise NotFound("账号不存在")
+    if not current or not check_password_hash(account.password_hash, current):
+        raise BadInput("当前密码不正确，密码未修改")
+    check_new_password(new, repeated, account.login, "新密码")
+    if new == current:
+        raise BadInput("新密码与当前密码相同，请换一个")
+    account.password_hash, account.must_change_password = hash_password(new), False
+
+
 def actor_of(account: ApplicantAccount) -> Actor:
     return Actor.applicant(account.name, account_id=account.id)
 

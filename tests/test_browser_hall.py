@@ -249,3 +249,25 @@ def test_an_applicant_withdraws_an_application_after_confirming(server, page, se
     look_at(page, "hall-case-withdrawn")
     page.get_by_role("link", name="查看办事指南，重新申请").click()
     expect(page.get_by_role("link", name="在线申请")).to_be_visible()
+
+
+def test_an_applicant_reset_at_the_window_chooses_their_own_password(server, page, seeded, engine, clock):
+    from engine.actors import Actor
+    from engine.commands import ResetApplicantPassword
+
+    from .test_online import account
+
+    account(seeded, clock)
+    temporary = engine.execute(ResetApplicantPassword(login=ZHANG), Actor.system("cli"))
+    page.goto(f"{server}/hall/login")
+    page.get_by_label("身份证号或统一社会信用代码").fill(ZHANG)
+    page.get_by_label("密码").fill(temporary)
+    page.get_by_role("button", name="登录").click()
+    expect(page.get_by_role("heading", name="设置您自己的密码")).to_be_visible()
+    look_at(page, "hall-password")
+    page.get_by_label("临时密码").fill(temporary)
+    page.get_by_label("新密码", exact=True).fill("zhang-new-2026")
+    page.get_by_label("再次输入新密码").fill("zhang-new-2026")
+    page.get_by_role("button", name="保存新密码").click()
+    expect(page.locator("p.flash")).to_contain_text("新密码已设置")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("我的办件")

@@ -187,6 +187,7 @@ OUTSIDERS = {
     "deactivate_user": ("fuzeren", lambda f: (None, COMMANDS["deactivate_user"](username="shencha_b"))),
     "reactivate_user": ("fuzeren", lambda f: (None, COMMANDS["reactivate_user"](username="shencha_b"))),
     "reset_password": ("jiancha", lambda f: (None, COMMANDS["reset_password"](username="shencha"))),
+    "reset_applicant_password": ("jiancha", lambda f: (None, COMMANDS["reset_applicant_password"](login="X"))),
     "set_backup": ("mz_fuzeren", lambda f: (None, COMMANDS["set_backup"](username="shencha", backup="shencha_b"))),
     "reassign_task": ("fuzeren", lambda f: (c := _accepted(f), COMMANDS["reassign_task"](
         task=_task(f, "shencha", c.number), holder="shencha", to="shencha_b"))),

@@ -313,3 +313,28 @@ def test_the_rules_hold_in_the_commands_and_the_limits(engine, seeded, clock, ac
     with seeded.transaction() as session:
         session.execute(Case.__table__.update().where(Case.number == number).values(account_id=zhang.id + 1))
     assert not check(seeded).ok
+
+
+def test_a_password_reset_at_the_window_leads_to_choosing_ones_own(app, engine, seeded, clock):
+    from engine.actors import Actor
+    from engine.commands import ResetApplicantPassword
+
+    from .helpers import csrf_of
+
+    account(seeded, clock)
+    temporary = engine.execute(ResetApplicantPassword(login=ZHANG.lower()), Actor.system("cli"))
+    client = app.test_client()
+    page = client.get("/hall/login").get_data(as_text=True)
+    assert client.post("/hall/login", data={"login": ZHANG, "password": PASSWORD,
+                                            "csrf_token": csrf_of(page)}).status_code == 401  # the old one is gone
+    client.post("/hall/login", data={"login": ZHANG, "password": temporary, "csrf_token": csrf_of(page)})
+    assert client.get("/hall/my/").headers["Location"].endswith("/hall/password")
+    form = client.get("/hall/password").get_data(as_text=True)
+    assert "临时密码" in form
+    refused = client.post("/hall/password", data={"current": temporary, "new": "short", "repeat": "short",
+                                                  "csrf_token": csrf_of(form)})
+    assert refused.status_code == 400 and "至少" in refused.get_data(as_text=True)
+    done = client.post("/hall/password", data={"current": temporary, "new": "zhang-new-2026", "repeat": "zhang-new-2026",
+                                               "csrf_token": csrf_of(form)})
+    assert done.headers["Location"].endswith("/hall/my/")
+    assert client.get("/hall/my/").status_code == 200

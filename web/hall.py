@@ -17,7 +17,7 @@ from engine import login_throttle
 from engine.commands.applicant import RATINGS
 from engine.errors import ApprovalError, NotFound
 from engine.intake import APPLICANT_FIELDS, APPLICANT_KINDS, ApplicationInvalid
-from engine.online import (COMPLAINT_ITEM, OnlineApplication, PartlyApplied, account_view, apply, authenticate, case_view, complain,
+from engine.online import (COMPLAINT_ITEM, change_password, OnlineApplication, PartlyApplied, account_view, apply, authenticate, case_view, complain,
                            complaint_item, item_for_applying, my_cases, open_account, own_case, published_items,
                            rate, submit_supplement, tracked_case, withdraw)
 from engine.people import MIN_PASSWORD
@@ -57,6 +57,37 @@ def account_required(view):
         return view(*args, **kwargs)
 
     return wrapped
+
+
+#: what an applicant holding a temporary password may reach before choosing their own
+_WHILE_TEMPORARY = frozenset({"hall.password", "hall.logout", "static", "favicon"})
+
+
+@bp.before_request
+def require_own_password():
+    """After a reset at the window, every hall page leads to choosing a password."""
+    account = g.get("account")
+    if account is not None and account.must_change_password and request.endpoint not in _WHILE_TEMPORARY:
+        return redirect(url_for("hall.password"))
+    return None
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@account_required
+def password():
+    error = None
+    if request.method == "POST":
+        try:
+            with get_db().transaction() as db_session:
+                change_password(db_session, g.account.id, request.form.get("current", ""),
+                                request.form.get("new", ""), request.form.get("repeat", ""))
+        except ApprovalError as exc:
+            error = exc.message
+        else:
+            flash("新密码已设置，以后请用新密码登录")
+            return redirect(url_for("hall.mine"))
+    return render_template("hall/password.html", error=error, temporary=g.account.must_change_password,
+                           min_password=MIN_PASSWORD), 400 if error else 200
 
 
 @bp.app_context_processor

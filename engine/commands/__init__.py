@@ -24,11 +24,12 @@ __all__ = ["Applied", "CaseCommand", "Command", "TaskCommand", "StartCase", "Com
            "HandBackTask", "RecordDeadlineFailure", "DetectFindings", "AcknowledgeRefusal", "RequestExplanation",
            "ExplainFinding", "MigrateCase", "ConfirmFinding", "CloseFinding", "IssueWarning", "DecideWarning", "COMMANDS"]
 from .organisation import (AddDepartment, AddUser, DeactivateDepartment, DeactivateUser, EditUser, MoveDepartment,  # noqa: E402
-                           ReactivateDepartment, ReactivateUser, ReassignTask, RenameDepartment, ResetPassword,
-                           SetBackup)
+                           ReactivateDepartment, ReactivateUser, ReassignTask, RenameDepartment,
+                           ResetApplicantPassword, ResetPassword, SetBackup)
 
 __all__ += ["AddDepartment", "AddUser", "DeactivateDepartment", "DeactivateUser", "EditUser", "MoveDepartment",
             "ReactivateDepartment", "ReactivateUser", "ReassignTask", "RenameDepartment", "ResetPassword", "SetBackup",
+            "ResetApplicantPassword",
             "EditGuide",
             "SuspendCase", "ResumeCase", "TerminateCase", "VoidCase", "RewindCase", "SkipTask", "CorrectCaseData",
             "RetryDeadline", "ResolveDeadline", "SuspendItem", "ResumeItem", "SubmitSupplement", "RateService", "WithdrawApplication"]

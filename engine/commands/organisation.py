@@ -20,7 +20,7 @@ from engine.authorization import BACKUP_SETTER, ORGANISATION, Subject
 from engine.errors import BadInput, Conflict, NotFound
 from engine.people import LEVELS, MIN_PASSWORD, hash_password, set_away, set_backup
 from engine.roles import resolve_role, role_name
-from engine.store.models import Department, Item, Task, User, UserRole
+from engine.store.models import ApplicantAccount, Department, Item, Task, User, UserRole
 from .base import Applied, Command, CommandContext, OpenCase, TaskCommand
 
 #: the Chinese names of the levels of the tree
@@ -486,6 +486,27 @@ class ResetPassword(OrganisationCommand):
         alerts.send(ctx.session, [user], case=None, kind="password", at=ctx.at, title="您的登录密码已由管理员重置",
                     body="请用管理员告知的临时密码登录，并按提示设置新密码。如非您本人申请，请联系管理员。")
         return Applied(temporary, {"user": user.username})
+
+
+@dataclass(frozen=True)
+class ResetApplicantPassword(OrganisationCommand):
+    """重置办事人密码: an applicant who forgot their password, or whose identity someone else
+    registered, shows their ID at the window; an administrator gives the account a one-time
+    temporary password (returned once, never recorded), which they replace at the next login."""
+
+    type = "reset_applicant_password"
+    label = "重置办事人密码"
+    login: str = ""
+
+    def apply(self, ctx: CommandContext, case: None) -> Applied:
+        login = (self.login or "").strip().upper()[:18]
+        account = ctx.session.scalar(select(ApplicantAccount).where(ApplicantAccount.login == login))
+        if account is None:
+            raise NotFound(f"没有证件号码为 {login} 的网上办事账号")
+        temporary = temporary_password()
+        account.password_hash, account.must_change_password = hash_password(temporary), True
+        login_throttle.record_success(ctx.session, f"hall:{login}")
+        return Applied(temporary, {"account": account.id})
 
 
 @dataclass(frozen=True)

@@ -171,6 +171,8 @@ class ApplicantAccount(Base):
     info: Mapped[dict[str, Any]] = mapped_column()
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime]
+    #: a temporary password set at the window (重置密码): the applicant chooses their own at the next login
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class UserRole(Base):

@@ -6,7 +6,8 @@ Revises: 0020
 Create Date: 2026-11-25
 
 ``applicant_accounts`` holds one account per 居民身份证号码 or 统一社会信用代码 (``login``), with the
-applicant as a window would register them (``info``) and a Werkzeug password hash.
+applicant as a window would register them (``info``), a Werkzeug password hash, and whether the
+password is a temporary one an administrator set (the applicant came to the window with their ID).
 
 ``cases.account_id`` names the account that applied online (NULL for a walk-in application). It
 has no foreign key on purpose: a replay runs the case's history in a throw-away database that has
@@ -43,6 +44,7 @@ def upgrade() -> None:
         sa.Column("info", JSONType, nullable=False),
         sa.Column("password_hash", sa.String(length=255), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("must_change_password", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("login"),
     )
