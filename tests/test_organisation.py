@@ -330,9 +330,12 @@ def test_the_command_line_adds_departments_and_users_through_the_recorded_comman
     reset = run("user", "reset-password", "jd")
     assert "临时密码" in reset.output
     run("user", "deactivate", "jd")
+    # an applicant's online-hall account (the demo's), after they showed their ID at the window
+    assert "临时密码" in run("applicant", "reset-password", "110105198803152024").output
+    assert "没有证件号码为" in run("applicant", "reset-password", "110105198803150000", ok=False).output
     assert [(c, a) for c, a, *_ in acts(seeded)] == [
         ("add_department", "system:cli"), ("add_user", "system:cli"), ("set_backup", "system:cli"),
-        ("reset_password", "system:cli"), ("deactivate_user", "system:cli")]
+        ("reset_password", "system:cli"), ("deactivate_user", "system:cli"), ("reset_applicant_password", "system:cli")]
 
 
 # ---------------------------------------------------------------- the pages: who may open them, what a bad form says
