@@ -107,6 +107,22 @@ def change_password(session: Session, account_id: int, current: str, new: str, r
     account.password_hash, account.must_change_password = hash_password(new), False
 
 
+def find_accounts(session: Session, text: str, limit: int = 50) -> list[dict[str, Any]]:
+    """Accounts for an administrator at the window: by 证件号码 (whole) or part of the name."""
+    text = check_text(text or "", "查找内容", 40).strip()
+    if not text:
+        return []
+    query = select(ApplicantAccount).where(
+        (ApplicantAccount.login == text.upper()) | ApplicantAccount.name.contains(text, autoescape=True)
+    ).order_by(ApplicantAccount.name, ApplicantAccount.id).limit(limit)
+    accounts = list(session.scalars(query))
+    counts = dict(session.execute(select(Case.account_id, func.count(Case.id)).where(
+        Case.account_id.in_([a.id for a in accounts])).group_by(Case.account_id)).all()) if accounts else {}
+    return [{"login": a.login, "name": a.name, "kind": APPLICANT_KINDS[a.info["kind"]],
+             "phone": a.info.get("phone", ""), "created_at": a.created_at, "cases": counts.get(a.id, 0),
+             "temporary": a.must_change_password} for a in accounts]
+
+
 def actor_of(account: ApplicantAccount) -> Actor:
     return Actor.applicant(account.name, account_id=account.id)
 

@@ -271,3 +271,23 @@ def test_an_applicant_reset_at_the_window_chooses_their_own_password(server, pag
     page.get_by_role("button", name="保存新密码").click()
     expect(page.locator("p.flash")).to_contain_text("新密码已设置")
     expect(page.get_by_role("heading", level=1)).to_contain_text("我的办件")
+
+
+def test_an_administrator_resets_an_applicants_password_at_the_window(server, page):
+    browser_login(page, server, "admin")
+    page.get_by_role("link", name="组织机构").click()
+    page.get_by_role("link", name="办事人账号").click()
+    page.get_by_label("证件号码或姓名（单位名称）").fill("王小红")  # the demo applicant
+    page.get_by_role("button", name="查找").click()
+    expect(page.get_by_role("row").filter(has_text="110105198803152024")).to_contain_text("自然人")
+    page.get_by_role("button", name="为 王小红 重置密码").click()
+    temporary = page.get_by_label("临时密码", exact=True).inner_text()
+    assert len(temporary) >= 8
+    expect(page.get_by_role("row").filter(has_text="王小红")).to_contain_text("待设置新密码")
+    look_at(page, "org-applicants")
+    browser_logout(page)
+    page.goto(f"{server}/hall/login")
+    page.get_by_label("身份证号或统一社会信用代码").fill("110105198803152024")
+    page.get_by_label("密码").fill(temporary)
+    page.get_by_role("button", name="登录").click()
+    expect(page.get_by_role("heading", name="设置您自己的密码")).to_be_visible()

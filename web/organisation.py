@@ -8,8 +8,9 @@ from sqlalchemy import select
 
 from engine.commands.organisation import (LEVEL_NAMES, AddDepartment, AddUser, DeactivateDepartment, EditUser,
                                           MoveDepartment, ReactivateDepartment, ReactivateUser, RenameDepartment,
-                                          ResetPassword, SetBackup)
+                                          ResetApplicantPassword, ResetPassword, SetBackup)
 from engine.errors import ApprovalError, BadInput, NotAllowed
+from engine.online import find_accounts
 from engine.organisation import (deactivate_user, department_choices, department_tree, list_users, role_choices,
                                  team_view, user_view)
 from engine.store.models import Department, User
@@ -163,6 +164,29 @@ def user(username: str):
     except ApprovalError as exc:
         return _user_page(username, error=exc.message, status=400)
     return redirect(url_for("org.user", username=username))
+
+
+# ---------------------------------------------------------------- applicants' online accounts
+
+@bp.route("/admin/org/applicants", methods=["GET", "POST"])
+@admin_required
+def applicants():
+    """办事人账号: find an applicant's online-hall account by 证件号码 or name, and reset its password
+    once they have shown their ID at the window (the temporary password shown once)."""
+    query = (request.values.get("q") or "").strip()[:40]
+    temporary = error = None
+    if request.method == "POST":
+        try:
+            temporary = (request.form.get("login", ""), _run(ResetApplicantPassword(login=request.form.get("login", ""))))
+        except ApprovalError as exc:
+            error = exc.message
+    try:
+        with get_db().reader() as session:
+            found = find_accounts(session, query)
+    except ApprovalError as exc:
+        found, error = [], exc.message
+    return render_template("org_applicants.html", found=found, q=query, temporary=temporary,
+                           error=error), 400 if error else 200
 
 
 # ---------------------------------------------------------------- AB岗 for a department's head
