@@ -291,3 +291,24 @@ def test_an_administrator_resets_an_applicants_password_at_the_window(server, pa
     page.get_by_label("密码").fill(temporary)
     page.get_by_role("button", name="登录").click()
     expect(page.get_by_role("heading", name="设置您自己的密码")).to_be_visible()
+
+
+def test_a_supervisor_follows_up_the_poor_ratings(server, page, seeded, engine, clock, concluded_online_case):
+    from engine.online import authenticate, rate
+
+    with seeded.reader() as session:
+        zhang = authenticate(session, ZHANG, PASSWORD)
+        session.expunge(zhang)
+    rate(engine, zhang, concluded_online_case, 1, "窗口要求提交清单以外的材料")
+    browser_login(page, server, "jiancha")
+    page.get_by_role("link", name="好差评").click()
+    expect(page.get_by_role("heading", name="本期评价 1 件，满意率 0.0%")).to_be_visible()
+    row = page.get_by_role("row").filter(has_text=concluded_online_case)
+    expect(row).to_contain_text("非常不满意")
+    expect(row).to_contain_text("窗口要求提交清单以外的材料")
+    look_at(page, "supervision-ratings")
+    page.get_by_label("只看差评").check()
+    page.get_by_role("button", name="查看").click()
+    expect(page.get_by_role("row").filter(has_text=concluded_online_case)).to_be_visible()
+    row.get_by_role("link", name=concluded_online_case).click()
+    expect(page.locator("main")).to_contain_text("评价（好差评）")

@@ -8,6 +8,7 @@ from engine.clock import china_date
 from engine.commands import COMMANDS, DecideWarning, DetectFindings, IssueWarning
 from engine.errors import BadInput, Conflict, NotAllowed, NotFound
 from engine.supervision.board import board, board_scope
+from engine.supervision.ratings import ratings_view
 from engine.supervision.report import monthly_report, report_csv, report_xlsx
 from engine.supervision.scheme import targets
 from engine.supervision.statistics import CASES_OF, FIGURES, GROUPS, statistics
@@ -126,6 +127,19 @@ def stats():
                           department_id=scope.department_id)
     return render_template("supervision/stats.html", view=view, title=title, groups=GROUPS, figures=FIGURES,
                            targets=targets(), period=kind, args=request.args, scope=scope)
+
+
+@bp.route("/ratings")
+@login_required
+def ratings():
+    """好差评: the ratings given in the period, the poor ones first (to follow up)."""
+    kind, start, end, title = _period()
+    with get_db().reader() as session:
+        scope = board_scope(session, g.actor)
+        view = ratings_view(session, start, end, department_id=scope.department_id,
+                            poor_only=request.args.get("poor") == "1")
+    return render_template("supervision/ratings.html", view=view, title=title, period=kind, args=request.args,
+                           scope=scope, target=targets().get("satisfaction_rate"))
 
 
 @bp.route("/stats/cases")
