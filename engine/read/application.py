@@ -25,11 +25,13 @@ def started_with(session: Session, case: Case) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def application_view(session: Session, case: Case, definition: ProcessDefinition | None = None) -> dict[str, Any]:
+def application_view(session: Session, case: Case, definition: ProcessDefinition | None = None,
+                     started: dict[str, Any] | None = None) -> dict[str, Any]:
     """``applicant`` (name and, where registered, kind, identity document, phone, legal
     representative, contact), ``fields`` (label and shown value, in the item's order) and
     ``materials`` (name, required, status and its label, note, files). With the case's process
-    ``definition``, the fields of the data it started with join ``fields``, by their forms' labels."""
+    ``definition``, the fields of the data it started with join ``fields``, by their forms' labels
+    (``started``: that data, when the caller has read it)."""
     guide = case.started_guide  # what the case was registered under
     checklist = case.materials or {}
     files: dict[str, list[dict[str, Any]]] = {}
@@ -45,7 +47,7 @@ def application_view(session: Session, case: Case, definition: ProcessDefinition
                           "note": m.get("note", ""), "files": files.get(m["name"], [])})
     fields = _fields(guide.get("application", []), case.application or {})
     if definition is not None:
-        fields += _started_fields(definition, started_with(session, case))
+        fields += _started_fields(definition, started_with(session, case) if started is None else started)
     return {"applicant": _applicant(case), "fields": fields, "materials": materials}
 
 

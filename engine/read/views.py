@@ -375,13 +375,14 @@ def task_view(session: Session, actor: Actor, task_id: int, definitions: Definit
                                                         colleagues=transfer_to)
     form = step_view.shown_form(info) if row.kind == "bpmn" else info.form
     readonly = {f.id for f in form if f.id in info.rules.readonly} if row.kind == "bpmn" else set()
+    started = started_with(session, row.case)  # read once: the form's values and the application
     return TaskView(
         access={f.id: "readonly" if f.id in readonly else "editable" for f in form},
         current=_shown_current(session, row.case, form, readonly),
         pickers=step_view.pickers(session, definition, row.case, form),
         task=task_dict(row), form=form, stage=info.settings.stage,
         # no draft yet: what the case started with fills the fields it names (an online complaint's 诉求内容)
-        values=draft.get("data", {}) if draft else {k: v for k, v in started_with(session, row.case).items()
+        values=draft.get("data", {}) if draft else {k: v for k, v in started.items()
                                                  if k in {f.id for f in form} and k not in readonly},
         opinion=draft.get("opinion", ""), drafted=bool(draft), delegated=row.delegated_by_id is not None,
         acceptance=row.case.acceptance, next_steps=next_steps(session, definition, row), return_targets=targets,
@@ -390,7 +391,7 @@ def task_view(session: Session, actor: Actor, task_id: int, definitions: Definit
         materials=row.case.started_guide.get("materials", []), checklist=row.case.materials or {},
         operations=ops, due=task_due(row, today=today, calendar=calendar, card_about=card_reason(session, row.case)),
         why=step_reasons(session, row),
-        application=application_view(session, row.case, definition), earlier=earlier_work(session, row.case, definition, before=row),
+        application=application_view(session, row.case, definition, started), earlier=earlier_work(session, row.case, definition, before=row),
         held=hold_notice(session, row.case), on_behalf_of=None if delegator else acting_for(actor, row))
 
 
