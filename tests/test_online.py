@@ -338,3 +338,24 @@ def test_a_password_reset_at_the_window_leads_to_choosing_ones_own(app, engine, 
                                                "csrf_token": csrf_of(form)})
     assert done.headers["Location"].endswith("/hall/my/")
     assert client.get("/hall/my/").status_code == 200
+
+
+def test_a_company_applies_online_for_a_food_licence_with_its_fields(engine, seeded, clock, tmp_path):
+    from .test_window import COMPANY, FOOD_FIELDS, FOOD_MATERIALS
+
+    company = account(seeded, clock, COMPANY)
+    assert company.login == COMPANY["credit_code"] and company.name == "某餐饮管理有限公司"
+    files = FileStore(tmp_path)
+    scans = tuple(Upload(m, f"{n}.pdf", PDF) for n, m in enumerate(FOOD_MATERIALS[:4]))
+    with pytest.raises(ApplicationInvalid) as bad:
+        apply(engine, company, OnlineApplication("SCJG-SPJY", {**FOOD_FIELDS, "area": "很大"}, scans), files)
+    assert set(bad.value.problems) == {"application.area"}
+    number = apply(engine, company, OnlineApplication("SCJG-SPJY", FOOD_FIELDS, scans), files)
+    with seeded.reader() as session:
+        case = session.scalar(select(Case).where(Case.number == number))
+        assert case.applicant_info["credit_code"] == COMPANY["credit_code"] and case.application["area"] == 120
+        view = case_view(session, company, number)
+    assert ("经营面积（平方米）", 120) in view["fields"] and len(view["files"]) == 4
+    # a natural person's item refuses a company
+    with pytest.raises(BadInput, match="申请人只能是"):
+        apply(engine, company, OnlineApplication("MZ-JHDJ", {}, ()), files)
