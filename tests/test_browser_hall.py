@@ -19,6 +19,14 @@ def scan(name: str) -> dict:
     return {"name": name, "mimeType": "application/pdf", "buffer": PDF}
 
 
+def hall_login(page, server: str, login: str = ZHANG, password: str = PASSWORD) -> None:
+    """Sign in to the online hall through its login form."""
+    page.goto(f"{server}/hall/login")
+    page.get_by_label("身份证号或统一社会信用代码").fill(login)
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="登录").click()
+
+
 def open_account(page) -> None:
     """On the registration page: a typo refused, then the account opened."""
     look_at(page, "hall-register")
@@ -84,10 +92,7 @@ def test_an_applicant_applies_online_supplements_tracks_rates_and_complains(serv
     browser_logout(page)
 
     # the applicant sees it, hands in the supplement online
-    page.goto(f"{server}/hall/login")
-    page.get_by_label("身份证号或统一社会信用代码").fill(ZHANG)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
+    hall_login(page, server)
     expect(page.locator("p.flash")).to_contain_text("有 1 件需要您补正材料")
     look_at(page, "hall-mine")
     page.get_by_role("link", name=f"{number} 通用审批（演示）").click()  # the notice's own link
@@ -116,10 +121,7 @@ def test_an_applicant_applies_online_supplements_tracks_rates_and_complains(serv
     page.get_by_role("button", name="登记收到").click()
     expect(page.locator("p.flash").first).to_be_visible()
     browser_logout(page)
-    page.goto(f"{server}/hall/login")
-    page.get_by_label("身份证号或统一社会信用代码").fill(ZHANG)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
+    hall_login(page, server)
     page.get_by_role("link", name=number).click()
     expect(page.locator("ol.progress")).to_contain_text("窗口已收到补正材料")
     expect(page.get_by_role("heading", name="一次性告知：请补正材料")).to_have_count(0)
@@ -231,10 +233,7 @@ def test_an_applicant_withdraws_an_application_after_confirming(server, page, se
     from .test_online import GENERAL, SCANS, account
 
     number = apply(engine, account(seeded, clock), OnlineApplication("GENERAL", GENERAL, SCANS), FileStore(tmp_path))
-    page.goto(f"{server}/hall/login")
-    page.get_by_label("身份证号或统一社会信用代码").fill(ZHANG)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
+    hall_login(page, server)
     page.get_by_role("link", name=number).click()
     page.get_by_label("撤回理由（可不填）").fill("店面转让，不再开办")
     page.get_by_role("button", name="撤回申请").click()
@@ -259,10 +258,7 @@ def test_an_applicant_reset_at_the_window_chooses_their_own_password(server, pag
 
     account(seeded, clock)
     temporary = engine.execute(ResetApplicantPassword(login=ZHANG), Actor.system("cli"))
-    page.goto(f"{server}/hall/login")
-    page.get_by_label("身份证号或统一社会信用代码").fill(ZHANG)
-    page.get_by_label("密码").fill(temporary)
-    page.get_by_role("button", name="登录").click()
+    hall_login(page, server, password=temporary)
     expect(page.get_by_role("heading", name="设置您自己的密码")).to_be_visible()
     look_at(page, "hall-password")
     page.get_by_label("临时密码").fill(temporary)
@@ -286,10 +282,7 @@ def test_an_administrator_resets_an_applicants_password_at_the_window(server, pa
     expect(page.get_by_role("row").filter(has_text="王小红")).to_contain_text("待设置新密码")
     look_at(page, "org-applicants")
     browser_logout(page)
-    page.goto(f"{server}/hall/login")
-    page.get_by_label("身份证号或统一社会信用代码").fill("110105198803152024")
-    page.get_by_label("密码").fill(temporary)
-    page.get_by_role("button", name="登录").click()
+    hall_login(page, server, "110105198803152024", temporary)
     expect(page.get_by_role("heading", name="设置您自己的密码")).to_be_visible()
 
 

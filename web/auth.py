@@ -89,20 +89,20 @@ def login():
     if wait:
         return _too_many(wait)
     if user is None:
-        wait = _record(login_throttle.record_failure, username, address, now)
+        wait = record_attempt(login_throttle.record_failure, username, address, now)
         if wait:
             return _too_many(wait)
         return render_template("login.html", error="用户名或密码错误"), 401
-    _record(login_throttle.record_success, username)
+    record_attempt(login_throttle.record_success, username)
     current_app.session_interface.regenerate(session)  # a fresh id: no session fixation
     session.clear()
     session["user_id"] = user.id
     return redirect(safe_next(request.args.get("next")) or home_url(user.role_codes))
 
 
-def _record(change, *args):
+def record_attempt(change, *args):
     """Run a change of the failure counts in its own transaction; a concurrent first failure of
-    the same key (a duplicate key) is retried once."""
+    the same key (a duplicate key) is retried once. (The online hall's logins use it too.)"""
     for attempt in (1, 2):
         try:
             with get_db().transaction() as db_session:
@@ -112,9 +112,13 @@ def _record(change, *args):
                 raise
 
 
+def wait_words(wait: int) -> str:
+    """How long until the next try: 30 秒, 2 分钟."""
+    return f"{wait} 秒" if wait < 60 else f"{-(-wait // 60)} 分钟"
+
+
 def _too_many(wait: int):
-    minutes = f"{wait} 秒" if wait < 60 else f"{-(-wait // 60)} 分钟"
-    message = (f"登录失败次数过多，为保护账号已暂停登录。请在 {minutes}后再试；"
+    message = (f"登录失败次数过多，为保护账号已暂停登录。请在 {wait_words(wait)}后再试；"
                "如忘记密码，请联系系统管理员重置。")
     return render_template("login.html", error=message), 429, {"Retry-After": str(wait)}
 

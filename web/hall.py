@@ -27,7 +27,7 @@ from engine.timelimits.policy import policy_from_json
 from engine.versions import current_version
 from engine.window import Upload
 
-from .auth import safe_next
+from .auth import record_attempt, safe_next, wait_words
 from .context import get_db, get_engine
 from .documents import TEMPLATES
 from .guides import send_sample
@@ -159,7 +159,7 @@ def register():
         wait = login_throttle.retry_after(db_session, "", address, now)
     if wait:
         return render_template("hall/register.html", values=data, problems={},
-                               error=f"尝试次数过多，请在 {-(-wait // 60)} 分钟后再试。", kinds=APPLICANT_KINDS,
+                               error=f"尝试次数过多，请在 {wait_words(wait)}后再试。", kinds=APPLICANT_KINDS,
                                fields=APPLICANT_FIELDS, min_password=MIN_PASSWORD), 429, {"Retry-After": str(wait)}
     try:
         try:
@@ -173,7 +173,7 @@ def register():
     except ApprovalError as exc:
         problems = exc.problems if isinstance(exc, ApplicationInvalid) else {}
         if any("已注册" in p for p in problems.values()):
-            _record(login_throttle.record_failure, "", address, now)
+            record_attempt(login_throttle.record_failure, "", address, now)
         return render_template("hall/register.html", values=data, problems=problems, error=exc.message,
                                kinds=APPLICANT_KINDS, fields=APPLICANT_FIELDS, min_password=MIN_PASSWORD), 400
     _sign_in(account_id)
@@ -203,28 +203,17 @@ def login():
     if wait:
         return _too_many(wait)
     if account_id is None:
-        wait = _record(login_throttle.record_failure, key, address, now)
+        wait = record_attempt(login_throttle.record_failure, key, address, now)
         if wait:
             return _too_many(wait)
         return render_template("hall/login.html", error="证件号码或密码错误"), 401
-    _record(login_throttle.record_success, key)
+    record_attempt(login_throttle.record_success, key)
     _sign_in(account_id)
     return redirect(safe_next(request.args.get("next")) or url_for("hall.mine"))
 
 
-def _record(change, *args):
-    for attempt in (1, 2):
-        try:
-            with get_db().transaction() as db_session:
-                return change(db_session, *args)
-        except IntegrityError:
-            if attempt == 2:
-                raise
-
-
 def _too_many(wait: int):
-    minutes = f"{wait} 秒" if wait < 60 else f"{-(-wait // 60)} 分钟"
-    return render_template("hall/login.html", error=f"登录失败次数过多，请在 {minutes}后再试。"), 429, \
+    return render_template("hall/login.html", error=f"登录失败次数过多，请在 {wait_words(wait)}后再试。"), 429, \
         {"Retry-After": str(wait)}
 
 
@@ -254,10 +243,10 @@ def track():
             except NotFound as exc:
                 view, error = None, exc.message
     if wait:
-        return render_template("hall/track.html", error=f"查询失败次数过多，请在 {-(-wait // 60)} 分钟后再试。",
+        return render_template("hall/track.html", error=f"查询失败次数过多，请在 {wait_words(wait)}后再试。",
                                number=number), 429, {"Retry-After": str(wait)}
     if view is None:
-        _record(login_throttle.record_failure, key, address, now)
+        record_attempt(login_throttle.record_failure, key, address, now)
         return render_template("hall/track.html", error=error, number=number), 404
     return render_template("hall/case.html", case=view, ratings=RATINGS)
 
