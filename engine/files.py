@@ -71,7 +71,10 @@ def clean_filename(name: str) -> str:
 
 class FileStore:
     def __init__(self, root: Path | str | None = None):
-        self.root = Path(root) if root is not None else default_root()
+        # absolute from the start: a relative root (the default ``instance/files`` beside a relative
+        # SQLite path) would be read by Flask's send_file against the application's package folder,
+        # not the folder the file was written in
+        self.root = (Path(root) if root is not None else default_root()).absolute()
 
     def _path(self, sha256: str) -> Path:
         if not _SHA.fullmatch(sha256):

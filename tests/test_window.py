@@ -284,3 +284,23 @@ def test_a_marriage_registered_issues_no_licence_decision(engine, seeded, actors
     with seeded.reader() as session:
         kinds = set(session.scalars(select(Document.kind).join(Case).where(Case.number == result.case)))
     assert kinds == {"acceptance_notice"}  # the 结婚证 is the decision: no 准予行政许可决定书
+
+
+def test_a_relative_file_store_serves_what_it_kept(seeded, engine, actors, tmp_path, monkeypatch):
+    """``approvals serve`` in a folder: the default store is relative (instance/files); a scan
+    kept there must be served from there, not from the web package's folder."""
+    from web import create_app
+
+    from .helpers import login
+
+    monkeypatch.chdir(tmp_path)
+    store = FileStore("instance/files")
+    assert store.root.is_absolute() and store.root == tmp_path / "instance" / "files"
+    result = register(engine, actors["chuangkou"], food("register", uploads=(Upload(FOOD_MATERIALS[0], "申请书.pdf", PDF),)),
+                      store)
+    app = create_app({"TESTING": True, "SECRET_KEY": "test", "FILES_DIR": "instance/files"}, db=seeded,
+                     clock=engine.clock)
+    with seeded.reader() as session:
+        file_id = session.scalar(select(Attachment.id).where(Attachment.filename == "申请书.pdf"))
+    response = login(app.test_client(), "chuangkou").get(f"/cases/{result.case}/files/{file_id}")
+    assert response.status_code == 200 and response.data == PDF
