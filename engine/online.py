@@ -119,7 +119,8 @@ def find_accounts(session: Session, text: str, limit: int = 50) -> list[dict[str
     counts = dict(session.execute(select(Case.account_id, func.count(Case.id)).where(
         Case.account_id.in_([a.id for a in accounts])).group_by(Case.account_id)).all()) if accounts else {}
     return [{"login": a.login, "name": a.name, "kind": APPLICANT_KINDS[a.info["kind"]],
-             "phone": a.info.get("phone", ""), "created_at": a.created_at, "cases": counts.get(a.id, 0),
+             "phone": a.info.get("phone", ""), "legal_rep": a.info.get("legal_rep", ""),
+             "contact": a.info.get("contact", ""), "created_at": a.created_at, "cases": counts.get(a.id, 0),
              "temporary": a.must_change_password} for a in accounts]
 
 
@@ -195,7 +196,9 @@ def apply(engine, account: ApplicantAccount, app: OnlineApplication, files: File
         for upload in app.uploads:
             if upload.material not in materials:
                 raise BadInput(f"“{upload.material}”不是本事项的申请材料")
-        missing = [n for n, m in materials.items() if m.get("required") and n not in uploaded]
+        # a material the window may accept as missing (容缺) need not be uploaded: the window decides
+        missing = [n for n, m in materials.items()
+                   if m.get("required") and not m.get("deficiency_allowed") and n not in uploaded]
         if missing:
             problems["materials"] = f"请上传必需材料的扫描件：{'、'.join(missing)}"
         if len(app.uploads) > MAX_UPLOADS:
@@ -422,12 +425,21 @@ def case_view(session: Session, account: ApplicantAccount, number: str) -> dict[
     return _view(session, own_case(session, account, number))
 
 
+def own_file(session: Session, account: ApplicantAccount, number: str, file_id: int) -> Attachment:
+    """A scan of one's own case (what one uploaded, or the window scanned)."""
+    case = own_case(session, account, number)
+    row = session.scalar(select(Attachment).where(Attachment.id == file_id, Attachment.case_id == case.id))
+    if row is None:
+        raise NotFound("该文件不存在")
+    return row
+
+
 def tracked_case(session: Session, number: str, code: str) -> dict[str, Any]:
     """办件查询 for anyone holding a case's number and its 查询码 (both on the 收件凭证): where it
     stands and what happened, without what was submitted or the documents. One answer for a
     wrong number and a wrong code. (An identity number would not do: a company's 统一社会信用代码
     is public, and case numbers run in sequence.)"""
-    number, code = (number or "").strip()[:64], (code or "").strip()[:8]
+    number, code = (number or "").strip().upper()[:64], (code or "").strip()[:8]
     case = session.scalar(select(Case).where(Case.number == number)) if number else None
     if case is None or not case.query_code or not secrets.compare_digest(case.query_code, code):
         raise NotFound("没有找到该办件：请核对办件编号和查询码（均印在收件凭证上）")
@@ -465,7 +477,7 @@ def _view(session: Session, case: Case) -> dict[str, Any]:
     guide = case.started_guide
     materials = [m["name"] for m in guide.get("materials", [])]
     asked: list[str] = []
-    files = session.execute(select(Attachment.material, Attachment.filename, Attachment.uploaded_at)
+    files = session.execute(select(Attachment.id, Attachment.material, Attachment.filename, Attachment.uploaded_at)
                             .where(Attachment.case_id == case.id).order_by(Attachment.id)).all()
     supplement = None
     if case.acceptance == "supplement" and case.state == "running":
@@ -497,7 +509,8 @@ def _view(session: Session, case: Case) -> dict[str, Any]:
             "statutory_on": chinese_date(ends["statutory_on"]) if ends["statutory_on"] else "",
             "promised_days": ends["promised_days"], "statutory_days": ends["statutory_days"],
             "provisional": ends["provisional"], "progress": _progress(session, case),
-            "materials": materials, "files": [{"material": m, "filename": f, "at": at} for m, f, at in files],
+            "materials": materials,
+            "files": [{"id": i, "material": m, "filename": f, "at": at} for i, m, f, at in files],
             "supplement": supplement, "fields": fields,
             # a complaint is answered by the hotline, not by a licensing authority's papers
             "documents": [] if complaint else document_list(session, case),

@@ -277,6 +277,10 @@ def test_an_administrator_resets_an_applicants_password_at_the_window(server, pa
     page.get_by_role("button", name="查找").click()
     expect(page.get_by_role("row").filter(has_text="110105198803152024")).to_contain_text("自然人")
     page.get_by_role("button", name="为 王小红 重置密码").click()
+    # not before the ID was checked at the window
+    expect(page.get_by_label("已核验证件")).to_have_js_property("validity.valueMissing", True)
+    page.get_by_label("已核验证件").check()
+    page.get_by_role("button", name="为 王小红 重置密码").click()
     temporary = page.get_by_label("临时密码", exact=True).inner_text()
     assert len(temporary) >= 8
     expect(page.get_by_role("row").filter(has_text="王小红")).to_contain_text("待设置新密码")
@@ -305,3 +309,20 @@ def test_a_supervisor_follows_up_the_poor_ratings(server, page, seeded, engine, 
     expect(page.get_by_role("row").filter(has_text=concluded_online_case)).to_be_visible()
     row.get_by_role("link", name=concluded_online_case).click()
     expect(page.locator("main")).to_contain_text("评价（好差评）")
+
+
+def test_the_window_sees_an_online_application_and_is_asked_to_check_its_scans(server, page, seeded, engine, clock,
+                                                                            tmp_path):
+    from engine.files import FileStore
+    from engine.online import OnlineApplication, apply
+
+    from .test_online import GENERAL, SCANS, account
+
+    number = apply(engine, account(seeded, clock), OnlineApplication("GENERAL", GENERAL, SCANS),
+                   FileStore(tmp_path))
+    browser_login(page, server, "chuangkou")
+    row = page.get_by_role("row").filter(has_text=number)
+    expect(row).to_contain_text("网上申请")
+    row.get_by_role("link", name="受理").click()  # the step: its task page
+    expect(page.locator("main")).to_contain_text("网上申请的材料尚未核对")
+    look_at(page, "task-online-application")

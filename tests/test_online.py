@@ -359,3 +359,25 @@ def test_a_company_applies_online_for_a_food_licence_with_its_fields(engine, see
     # a natural person's item refuses a company
     with pytest.raises(BadInput, match="申请人只能是"):
         apply(engine, company, OnlineApplication("MZ-JHDJ", {}, ()), files)
+
+
+def test_an_applicant_downloads_their_own_scans_only(app, engine, seeded, clock, tmp_path):
+    from .helpers import csrf_of
+    from .test_window import COMPANY, FOOD_FIELDS, FOOD_MATERIALS
+
+    zhang = account(seeded, clock)
+    number = apply(engine, zhang, OnlineApplication("GENERAL", GENERAL, SCANS), FileStore(tmp_path))
+    company = account(seeded, clock, COMPANY)
+    # a material the window may accept as missing (容缺) need not be uploaded
+    scans = tuple(Upload(m, f"{n}.pdf", PDF) for n, m in enumerate(FOOD_MATERIALS[:3]))
+    other = apply(engine, company, OnlineApplication("SCJG-SPJY", FOOD_FIELDS, scans), FileStore(tmp_path))
+    with seeded.reader() as session:
+        mine = session.scalar(select(Attachment.id).join(Case).where(Case.number == number))
+        theirs = session.scalar(select(Attachment.id).join(Case).where(Case.number == other))
+    client = app.test_client()
+    page = client.get("/hall/login").get_data(as_text=True)
+    client.post("/hall/login", data={"login": ZHANG, "password": PASSWORD, "csrf_token": csrf_of(page)})
+    got = client.get(f"/hall/my/{number}/files/{mine}")
+    assert got.status_code == 200 and got.data == PDF and got.headers["Content-Security-Policy"] == "sandbox"
+    assert client.get(f"/hall/my/{other}/files/{theirs}").status_code == 404
+    assert client.get(f"/hall/my/{number}/files/{theirs}").status_code == 404

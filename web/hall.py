@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, send_file, session, url_for
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -19,7 +19,7 @@ from engine.errors import ApprovalError, NotFound
 from engine.intake import APPLICANT_FIELDS, APPLICANT_KINDS, ApplicationInvalid
 from engine.online import (COMPLAINT_ITEM, change_password, OnlineApplication, PartlyApplied, account_view, apply, authenticate, case_view, complain,
                            complaint_item, item_for_applying, my_cases, open_account, own_case, published_items,
-                           rate, submit_supplement, tracked_case, withdraw)
+                           own_file, rate, submit_supplement, tracked_case, withdraw)
 from engine.people import MIN_PASSWORD
 from engine.read.documents import document_view
 from engine.store.models import ApplicantAccount, Item
@@ -352,6 +352,20 @@ def withdrawal(number: str):
     else:
         flash("申请已撤回，办件已终止。如需办理，可重新申请。")
     return redirect(url_for("hall.case", number=number))
+
+
+@bp.route("/my/<number>/files/<int:file_id>")
+@account_required
+def file(number: str, file_id: int):
+    """A scan of one's own case, only as a download (as the staff's, web/window.py)."""
+    with get_db().reader() as db_session:
+        row = own_file(db_session, g.account, number, file_id)
+        filename, content_type, sha = row.filename, row.content_type, row.sha256
+    response = send_file(get_files().path_of(sha), mimetype=content_type, as_attachment=True,
+                         download_name=filename, max_age=0)
+    response.headers["Content-Security-Policy"] = "sandbox"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.route("/my/<number>/documents/<kind>")

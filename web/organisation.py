@@ -177,6 +177,8 @@ def applicants():
     temporary = error = None
     if request.method == "POST":
         try:
+            if not request.form.get("checked"):
+                raise BadInput("请先当面核验办事人的证件，勾选“已核验证件”后再重置")
             temporary = (request.form.get("login", ""), _run(ResetApplicantPassword(login=request.form.get("login", ""))))
         except ApprovalError as exc:
             error = exc.message

@@ -325,6 +325,7 @@ def inbox(session: Session, actor: Actor, *, tab: str = "todo", search: str = ""
         row["suspended"] = task.case.suspended or bool(task.case.hold)
         row["held"] = bool(task.case.hold)  # 挂起 by an administrator (engine/operations.py)
         # a one-time notice (一次性告知) is out: no acceptance limit runs until the supplement arrives
+        row["online"] = task.case.account_id is not None  # 网上申请: its materials came as uploads
         row["awaiting_supplement"] = task.case.acceptance == "supplement"
         # the applicant has handed it in online: the window's turn to check it (one query, such rows only)
         row["supplement_in"] = bool(row["awaiting_supplement"] and _supplement_handed_in(session, task.case))
