@@ -29,24 +29,29 @@ from werkzeug.security import check_password_hash
 from engine.actors import Actor
 from engine.clock import china_date
 from engine.commands import AttachMaterial, RateService, StartCase, SubmitSupplement, WithdrawApplication
-from engine.commands.applicant import RATINGS, supplement_missing
+from engine.commands.applicant import RATINGS, handed_in_since, last_notice, supplement_missing
 from engine.commands.base import bounded_text
 from engine.errors import ApprovalError, BadInput, Conflict, NotFound
 from engine.files import MAX_FILES_PER_CASE, FileStore
+from engine.guides import load_item
 from engine.intake import APPLICANT_FIELDS, APPLICANT_KINDS, LEGAL, ApplicationInvalid, check_applicant, \
     check_application
-from engine.people import check_new_password, hash_password
+from engine.people import changed_password_hash, check_new_password, hash_password
+from engine.read.application import started_with
 from engine.read.documents import chinese_date, document_list, end_dates
-from engine.read.queries import items
+from engine.read.steps import current_values
+from engine.read.queries import FIRST_CONTACT_ITEM, items
 from engine.runtime.values import check_text
 from engine.store.models import (ApplicantAccount, Attachment, Case, Clock, Deadline, Department, HistoryEntry, Item,
                                  Task)
 from engine.store.enums import TaskState
+from engine.supervision.statistics import COMPLAINT_ITEM
 from engine.versions import current_version
 from engine.window import MAX_UPLOADS, Upload
 
-#: the item complaints about a service go to (12345 诉求件及效能投诉), if the catalogue has it
-COMPLAINT_ITEM = "ZWFW-12345"
+#: items the hall does not take applications for: the staff's 首问 request, and complaints (the
+#: 12345 item: the hall's 投诉 page starts those)
+NOT_ONLINE = (FIRST_CONTACT_ITEM, COMPLAINT_ITEM)
 #: how an applicant's own case list is bounded: the newest first
 MAX_LISTED = 200
 #: cases in progress an account may have at once (applications and complaints)
@@ -72,14 +77,19 @@ def open_account(session: Session, info: Any, password: str, repeated: str, *, a
         raise ApplicationInvalid(problems)
     login = login_of(checked)
     if session.scalar(select(ApplicantAccount.id).where(ApplicantAccount.login == login)) is not None:
-        what = "统一社会信用代码" if checked["kind"] == LEGAL else "身份证号"
-        raise ApplicationInvalid({f"applicant.{'credit_code' if checked['kind'] == LEGAL else 'id_number'}":
-                                  f"该{what}已注册，请直接登录"})
+        raise already_registered(checked["kind"])
     account = ApplicantAccount(login=login, name=checked["name"], info=checked,
                                password_hash=hash_password(password), created_at=at)
     session.add(account)
     session.flush()
     return account
+
+
+def already_registered(kind: str) -> ApplicationInvalid:
+    """The refusal of an identity that has an account (found first, or by a registration racing
+    this one to the unique login)."""
+    field, what = ("credit_code", "统一社会信用代码") if kind == LEGAL else ("id_number", "身份证号")
+    return ApplicationInvalid({f"applicant.{field}": f"该{what}已注册，请直接登录"})
 
 
 def authenticate(session: Session, login: str, password: str) -> ApplicantAccount | None:
@@ -99,12 +109,8 @@ def change_password(session: Session, account_id: int, current: str, new: str, r
     account = session.get(ApplicantAccount, account_id, with_for_update=True)
     if account is None:
         raise NotFound("账号不存在")
-    if not current or not check_password_hash(account.password_hash, current):
-        raise BadInput("当前密码不正确，密码未修改")
-    check_new_password(new, repeated, account.login, "新密码")
-    if new == current:
-        raise BadInput("新密码与当前密码相同，请换一个")
-    account.password_hash, account.must_change_password = hash_password(new), False
+    account.password_hash = changed_password_hash(account.password_hash, current, new, repeated, account.login)
+    account.must_change_password = False
 
 
 def find_accounts(session: Session, text: str, limit: int = 50) -> list[dict[str, Any]]:
@@ -132,16 +138,14 @@ def actor_of(account: ApplicantAccount) -> Actor:
 
 def published_items(session: Session) -> list[Item]:
     """The items the online hall lists: every one with a deployed process, by department."""
-    return [i for i in items(session) if i.code not in ("ZWFW-SWFZ", COMPLAINT_ITEM)]
+    return [i for i in items(session) if i.code not in NOT_ONLINE]
 
 
 def item_for_applying(session: Session, code: str) -> Item:
-    item = session.scalar(select(Item).where(Item.code == code))
-    if item is None:
-        raise NotFound(f"审批事项 {code} 不存在")
+    item = load_item(session, code)
     if item.hold:
         raise Conflict(f"“{item.name}”已暂停受理（{item.hold.get('reason', '')}），暂不能网上申请")
-    if item.code in ("ZWFW-SWFZ", COMPLAINT_ITEM):
+    if item.code in NOT_ONLINE:
         raise NotFound(f"“{item.name}”不在网上申请的事项中；投诉请使用“投诉”页")
     return item
 
@@ -327,26 +331,14 @@ def status(case: Case) -> tuple[str, str]:
 SUPPLEMENT_HANDED_IN = ("补正材料已提交，待窗口核对", "wait")
 
 
-def _handed_in(session: Session, case: Case) -> tuple[HistoryEntry | None, bool]:
-    """The case's last one-time notice, and whether the applicant has handed in a supplement since."""
-    notice = session.scalar(select(HistoryEntry).where(HistoryEntry.case_id == case.id,
-                                                       HistoryEntry.command == "request_supplement")
-                            .order_by(HistoryEntry.seq.desc()).limit(1))
-    submitted = session.scalar(select(HistoryEntry.seq).where(
-        HistoryEntry.case_id == case.id, HistoryEntry.command == "submit_supplement",
-        HistoryEntry.seq > (notice.seq if notice is not None else 0)).limit(1))
-    return notice, submitted is not None
-
-
-def _withdrawn(session: Session, case: Case) -> bool:
-    return case.state == "terminated" and session.scalar(select(HistoryEntry.seq).where(
-        HistoryEntry.case_id == case.id, HistoryEntry.command == "withdraw_application").limit(1)) is not None
-
-
-def _status(session: Session, case: Case) -> tuple[str, str]:
-    if case.acceptance == "supplement" and case.state == "running" and _handed_in(session, case)[1]:
+def _status(session: Session, case: Case, withdrawal: str | None = None) -> tuple[str, str]:
+    """``status`` with what only the history says: a supplement handed in online, a withdrawal
+    (``withdrawal``: its reason, when the caller has read it)."""
+    if case.acceptance == "supplement" and case.state == "running" and handed_in_since(session, case):
         return SUPPLEMENT_HANDED_IN
-    if _withdrawn(session, case):
+    if withdrawal is None:
+        withdrawal = _withdrawal_reason(session, case)
+    if withdrawal is not None:
         return "已撤回", "muted"
     return status(case)
 
@@ -467,7 +459,8 @@ def _withdrawal_reason(session: Session, case: Case) -> str | None:
 
 
 def _view(session: Session, case: Case) -> dict[str, Any]:
-    words, tone = _status(session, case)
+    withdrawal = _withdrawal_reason(session, case)
+    words, tone = _status(session, case, withdrawal)
     steps = []
     if case.state == "running":
         for task in session.scalars(select(Task).where(Task.case_id == case.id, Task.state == TaskState.READY)
@@ -481,7 +474,8 @@ def _view(session: Session, case: Case) -> dict[str, Any]:
                             .where(Attachment.case_id == case.id).order_by(Attachment.id)).all()
     supplement = None
     if case.acceptance == "supplement" and case.state == "running":
-        notice, submitted = _handed_in(session, case)
+        notice = last_notice(session, case)
+        submitted = handed_in_since(session, case, notice) is not None
         payload = (notice.payload or {}) if notice is not None else {}
         asked = payload.get("materials") or []
         supplement = {"materials": asked, "note": payload.get("note") or "",
@@ -492,12 +486,9 @@ def _view(session: Session, case: Case) -> dict[str, Any]:
     complaint = case.item.code == COMPLAINT_ITEM
     said, about, answer = "", "", ""
     if complaint:  # what the applicant wrote: the data the complaint started with
-        first = session.scalar(select(HistoryEntry.inputs).where(HistoryEntry.case_id == case.id, HistoryEntry.seq == 1))
-        data = (first or {}).get("data") or {}
+        data = started_with(session, case)
         said, about = str(data.get("content", "")), str(data.get("about", ""))
-        for form in session.scalars(select(Task.form_data).where(  # the hotline's answer (答复内容)
-                Task.case_id == case.id, Task.state == TaskState.COMPLETED).order_by(Task.completed_at, Task.id)):
-            answer = (form or {}).get("answer_text") or answer
+        answer = str(current_values(session, case).get("answer_text") or "")  # the hotline's 答复内容
     ends = end_dates(session, case)
     application = case.application or {}
     fields = [(f["label"], application[f["name"]]) for f in guide.get("application", []) if f["name"] in application]
@@ -515,7 +506,7 @@ def _view(session: Session, case: Case) -> dict[str, Any]:
             # a complaint is answered by the hotline, not by a licensing authority's papers
             "documents": [] if complaint else document_list(session, case),
             "is_complaint": complaint, "said": said, "about": about, "answer": answer,
-            "withdrawal": _withdrawal_reason(session, case),
+            "withdrawal": withdrawal,
             "acceptance_due": chinese_date(due) if (due := _acceptance_due(session, case)) else "",
             "rating": case.rating, "rating_words": RATINGS.get(case.rating) if case.rating else "",
             "may_rate": case.state == "concluded" and case.rating is None,

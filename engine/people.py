@@ -189,6 +189,20 @@ def check_new_password(new: str, repeated: str, login: str, what: str = "新密�
         raise BadInput(f"两次输入的{what}不一致，请重新输入")
 
 
+def changed_password_hash(password_hash: str | None, current: str, new: str, repeated: str, login: str) -> str:
+    """The hash of a password one changes: the current one right (``password_hash`` None: no
+    password may be changed), the new one by ``check_new_password`` and different. Staff and
+    applicants (engine/online.py) alike."""
+    if not current:
+        raise BadInput("请填写当前密码")
+    if not password_hash or not check_password_hash(password_hash, current):
+        raise BadInput("当前密码不正确，密码未修改")
+    check_new_password(new, repeated, login)
+    if new == current:
+        raise BadInput("新密码与当前密码相同，请换一个")
+    return hash_password(new)
+
+
 def change_password(session: Session, username: str, current: str, new: str, repeated: str, *,
                     at: datetime) -> User:
     """A user changes their own password: the current one must be right, the new one typed twice
@@ -200,14 +214,8 @@ def change_password(session: Session, username: str, current: str, new: str, rep
     the user's own box (站内消息, kept with its time, which tells the user if someone else did it)
     and the log line ``approvals.people``."""
     user = user_by_name(session, username)
-    if not current:
-        raise BadInput("请填写当前密码")
-    if not user.active or not user.password_hash or not check_password_hash(user.password_hash, current):
-        raise BadInput("当前密码不正确，密码未修改")
-    check_new_password(new, repeated, username)
-    if new == current:
-        raise BadInput("新密码与当前密码相同，请换一个")
-    user.password_hash = hash_password(new)
+    user.password_hash = changed_password_hash(user.password_hash if user.active else None, current, new,
+                                               repeated, username)
     user.must_change_password = False  # a temporary password set by an administrator is gone
     session.add(Message(user_id=user.id, case_id=None, kind="password", title="您的登录密码已修改",
                         body="如果不是您本人修改的，请立即联系管理员。", created_at=at))

@@ -127,12 +127,17 @@ def _too_many(wait: int):
 _WHILE_TEMPORARY = frozenset({"auth.new_password", "auth.logout", "static", "favicon"})
 
 
+def password_gate(holder, reachable: frozenset[str], page: str):
+    """A redirect to ``page`` while ``holder`` (a user, an applicant's account) has a temporary
+    password and asks for anything but ``reachable``; None otherwise."""
+    if holder is not None and holder.must_change_password and request.endpoint not in reachable:
+        return redirect(url_for(page))
+    return None
+
+
 def require_new_password():
     """After an administrator's reset (or a new account) every page leads to choosing a password."""
-    user = g.get("user")
-    if user is not None and user.must_change_password and request.endpoint not in _WHILE_TEMPORARY:
-        return redirect(url_for("auth.new_password"))
-    return None
+    return password_gate(g.get("user"), _WHILE_TEMPORARY, "auth.new_password")
 
 
 @bp.route("/password/new", methods=["GET", "POST"])

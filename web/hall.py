@@ -10,24 +10,24 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, send_file, session, url_for
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from engine import login_throttle
 from engine.commands.applicant import RATINGS
 from engine.errors import ApprovalError, NotFound
+from engine.guides import load_item
 from engine.intake import APPLICANT_FIELDS, APPLICANT_KINDS, ApplicationInvalid
-from engine.online import (COMPLAINT_ITEM, change_password, OnlineApplication, PartlyApplied, account_view, apply, authenticate, case_view, complain,
+from engine.online import (COMPLAINT_ITEM, NOT_ONLINE, already_registered, change_password, OnlineApplication, PartlyApplied, account_view, apply, authenticate, case_view, complain,
                            complaint_item, item_for_applying, my_cases, open_account, own_case, published_items,
                            own_file, rate, submit_supplement, tracked_case, withdraw)
 from engine.people import MIN_PASSWORD
 from engine.read.documents import document_view
-from engine.store.models import ApplicantAccount, Item
+from engine.store.models import ApplicantAccount
 from engine.timelimits.policy import policy_from_json
 from engine.versions import current_version
 from engine.window import Upload
 
-from .auth import record_attempt, safe_next, wait_words
+from .auth import password_gate, record_attempt, safe_next, wait_words
 from .context import get_db, get_engine
 from .documents import TEMPLATES
 from .guides import send_sample
@@ -66,10 +66,7 @@ _WHILE_TEMPORARY = frozenset({"hall.password", "hall.logout", "static", "favicon
 @bp.before_request
 def require_own_password():
     """After a reset at the window, every hall page leads to choosing a password."""
-    account = g.get("account")
-    if account is not None and account.must_change_password and request.endpoint not in _WHILE_TEMPORARY:
-        return redirect(url_for("hall.password"))
-    return None
+    return password_gate(g.get("account"), _WHILE_TEMPORARY, "hall.password")
 
 
 @bp.route("/password", methods=["GET", "POST"])
@@ -116,14 +113,14 @@ def index():
 @bp.route("/items/<code>")
 def guide(code: str):
     with get_db().reader() as db_session:
-        item = item_or_404(db_session, code)
+        item = load_item(db_session, code[:64])
         policy = policy_from_json(item.time_policy)
         view = {"code": item.code, "name": item.name, "kind": item.kind, "department": item.department.name,
                 "guide": item.guide or {}, "promised_days": policy.promised_days,
                 "statutory_days": policy.statutory_days, "held": (item.hold or {}).get("reason"),
                 "kinds": [APPLICANT_KINDS[k] for k in (item.guide or {}).get("applicant_kinds", APPLICANT_KINDS)],
                 "online": current_version(db_session, item) is not None
-                and item.code not in ("ZWFW-SWFZ", COMPLAINT_ITEM)}
+                and item.code not in NOT_ONLINE}
     return render_template("hall/guide.html", item=view)
 
 
@@ -131,13 +128,6 @@ def guide(code: str):
 def sample(code: str, sha256: str):
     """A material's sample form (示范文本): published with the guide, for everyone."""
     return send_sample(code, sha256)
-
-
-def item_or_404(db_session, code: str):
-    item = db_session.scalar(select(Item).where(Item.code == code[:64]))
-    if item is None:
-        raise NotFound(f"审批事项 {code} 不存在")
-    return item
 
 
 # -- accounts ------------------------------------------------------------------------------------
@@ -168,8 +158,7 @@ def register():
                                        at=now)
                 account_id, name = account.id, account.name
         except IntegrityError:  # the same identity registered a moment ago
-            raise ApplicationInvalid({"applicant.id_number" if kind != "legal" else "applicant.credit_code":
-                                      "该证件号码已注册，请直接登录"}) from None
+            raise already_registered(kind) from None
     except ApprovalError as exc:
         problems = exc.problems if isinstance(exc, ApplicationInvalid) else {}
         if any("已注册" in p for p in problems.values()):

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from engine.errors import ApprovalError, NotAllowed, NotFound
 from engine.files import FileStore
 from engine.intake import APPLICANT_FIELDS, ApplicationInvalid
-from engine.read.queries import items
+from engine.read.queries import FIRST_CONTACT_ITEM, items
 from engine.read.views import readable_case
 from engine.store.models import Attachment
 from engine.window import ACTIONS, Registration, Upload, attach, register, registration_form
@@ -46,7 +46,7 @@ def choose():
     _window_clerk()
     query = request.args.get("q", "").strip()[:40]
     with get_db().reader() as session:
-        rows = [i for i in items(session) if i.code != "ZWFW-SWFZ"]
+        rows = [i for i in items(session) if i.code != FIRST_CONTACT_ITEM]
         if query:
             rows = [i for i in rows if query.lower() in i.code.lower() or query in i.name]
         groups: dict[str, list] = {}

@@ -1,12 +1,12 @@
 """What an applicant does themselves in the online hall (网上办事大厅), on a case they applied for
-online: hand in the supplement a one-time notice asked for (补正), and rate the service once the
-case is concluded (好差评). Both are commands like any clerk's: checked against the policy
-``CASE_APPLICANT`` and recorded in the case's history with the applicant as the actor."""
+online: hand in the supplement a one-time notice asked for (补正), withdraw the application before
+a decision (撤回申请), and rate the service once the case is concluded (好差评). Each is a command
+like any clerk's: checked against the policy ``CASE_APPLICANT`` and recorded in the case's history with the applicant as the actor."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from .. import alerts, operations
 from ..errors import BadInput, Conflict
@@ -15,6 +15,7 @@ from engine.people import role_holders
 from engine.store.enums import CaseState
 from engine.store.models import HistoryEntry
 from .base import Applied, CaseCommand, CommandContext, OpenCase, bounded_text
+from .operations import tell_handlers
 
 #: 好差评's five grades (国办发〔2019〕51号): the first three are 好评, the last two 差评
 RATINGS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
@@ -31,6 +32,17 @@ def last_notice(session, case) -> HistoryEntry | None:
     return session.scalar(select(HistoryEntry).where(HistoryEntry.case_id == case.id,
                                                      HistoryEntry.command == "request_supplement")
                           .order_by(HistoryEntry.seq.desc()).limit(1))
+
+
+def handed_in_since(session, case, notice: HistoryEntry | None = None):
+    """When the applicant last handed in a supplement online after the case's last one-time notice
+    (``notice`` when the caller has read it), or None: the one answer the applicant's page, the
+    window's 待办 and the case's time line give."""
+    after = notice.seq if notice is not None else (  # one statement: the notice's seq as a subquery
+        select(func.coalesce(func.max(HistoryEntry.seq), 0)).where(
+            HistoryEntry.case_id == case.id, HistoryEntry.command == "request_supplement").scalar_subquery())
+    return session.scalar(select(func.max(HistoryEntry.at)).where(
+        HistoryEntry.case_id == case.id, HistoryEntry.command == "submit_supplement", HistoryEntry.seq > after))
 
 
 def supplement_missing(session, case, uploader: str, adding: set[str] = frozenset()) -> list[str]:
@@ -139,12 +151,8 @@ class WithdrawApplication(CaseCommand):
         if row.decision is not None:
             raise Conflict("已经作出决定，不能再撤回申请")
         reason = bounded_text(self.reason, "撤回理由", required=False)
-        holders: dict[int, object] = {}
-        for task in case.ready_rows():  # who is working on it, before the steps are withdrawn
-            holders.update((u.id, u) for u in alerts.handlers(ctx.session, task))
+        # who is working on it, told before the steps are withdrawn
+        notified = tell_handlers(ctx, case, f"【申请人撤回】{row.number} {row.item.name}：办件已终止，无需再办理", reason)
         record = operations.end(case.timekeeper, CaseState.TERMINATED)
-        record["reason"] = reason
-        record["notified"] = alerts.send(ctx.session, list(holders.values()), case=row, kind="operation",
-                                         title=f"【申请人撤回】{row.number} {row.item.name}：办件已终止，无需再办理",
-                                         body=reason, at=ctx.at)
+        record["reason"], record["notified"] = reason, notified
         return Applied(record, record)

@@ -67,13 +67,15 @@ def _not_held(case: OpenCase, what: str) -> None:
         raise Conflict(f"办件 {case.row.number} 已挂起，请先恢复再{what}")
 
 
-def _tell_handlers(ctx: CommandContext, case: OpenCase, title: str, body: str) -> None:
-    """Those holding the case's open steps hear why they cannot act (or can again); a message,
-    not part of the recorded result, so histories recorded before it still replay alike."""
+def tell_handlers(ctx: CommandContext, case: OpenCase, title: str, body: str) -> list[str]:
+    """Those holding the case's open steps hear why they cannot act (or can again); returns their
+    user names. For the operations here a message, not part of the recorded result, so histories
+    recorded before it still replay alike."""
     users: dict[int, Any] = {}
     for task in case.ready_rows():  # the open steps the executor reads for the history anyway
         users.update((u.id, u) for u in alerts.handlers(ctx.session, task))
-    alerts.send(ctx.session, list(users.values()), case=case.row, kind="operation", title=title, body=body, at=ctx.at)
+    return alerts.send(ctx.session, list(users.values()), case=case.row, kind="operation", title=title, body=body,
+                       at=ctx.at)
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,7 @@ class SuspendCase(CaseCommand):
         record = operations.suspend(case.timekeeper, ctx.actor.name, ctx.actor.display_name or ctx.actor.name,
                                     reason, item=self.item)
         record["reason"] = reason
-        _tell_handlers(ctx, case, f"【办件已挂起】{case.row.number}：暂停办理，计时暂停", reason)
+        tell_handlers(ctx, case, f"【办件已挂起】{case.row.number}：暂停办理，计时暂停", reason)
         return Applied(record, record)
 
 
@@ -120,7 +122,7 @@ class ResumeCase(CaseCommand):
             raise Conflict(f"办件 {case.row.number} 没有挂起")
         record = operations.resume(case.timekeeper)
         record["reason"] = reason
-        _tell_handlers(ctx, case, f"【办件已恢复】{case.row.number}：可以继续办理", reason)
+        tell_handlers(ctx, case, f"【办件已恢复】{case.row.number}：可以继续办理", reason)
         return Applied(record, record)
 
 

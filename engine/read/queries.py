@@ -18,6 +18,7 @@ from engine.actors import Actor
 from engine.clock import CHINA_TZ, china_date
 from engine.errors import NotFound
 from engine.read.access import acting_for, may_handle, may_take_back
+from engine.commands.applicant import handed_in_since
 from engine.read.documents import end_dates
 from engine.roles import role_name
 from engine.runtime.projection import expand_observed, full_ready, full_result, started_version
@@ -492,10 +493,7 @@ def deadline_dict(deadline: Deadline) -> dict[str, Any]:
 def _supplement_handed_in(session: Session, case: Case) -> str:
     """When the applicant handed in a supplement online after the last one-time notice (China
     time, to the minute), or ''."""
-    notice = select(func.max(HistoryEntry.seq)).where(HistoryEntry.case_id == case.id,
-                                                      HistoryEntry.command == "request_supplement").scalar_subquery()
-    at = session.scalar(select(func.max(HistoryEntry.at)).where(
-        HistoryEntry.case_id == case.id, HistoryEntry.command == "submit_supplement", HistoryEntry.seq > notice))
+    at = handed_in_since(session, case)
     return at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M") if at is not None else ""
 
 
