@@ -53,7 +53,7 @@ def test_a_food_business_licence_from_the_window_to_the_decision(server, page, e
     page.goto(f"{server}/cases/{number}")
     expect(page.locator("main")).to_contain_text("2. 设备布局图（盖章）")
     page.goto(task_url)
-    page.click("text=登记收到")
+    page.get_by_role("button", name="登记收到").click()
     expect(page.locator("main")).to_contain_text("已登记收到补正材料")
     page.goto(f"{server}/")
     open_task(page, number)

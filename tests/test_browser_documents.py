@@ -88,7 +88,7 @@ def test_each_document_prints_from_the_links_on_the_pages(server, page, engine):
     page.wait_for_url(f"**/cases/{granted}*")
     page.goto(f"{server}/")
     open_task(page, granted)
-    page.click("text=登记收到")
+    page.get_by_role("button", name="登记收到").click()
     expect(page.locator("main")).to_contain_text("已登记收到补正材料")
     page.goto(f"{server}/")
     open_task(page, granted)

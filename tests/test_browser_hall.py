@@ -118,6 +118,11 @@ def test_an_applicant_applies_online_supplements_tracks_rates_and_complains(serv
     expect(page.get_by_role("row").filter(has_text=number)).to_contain_text("补正已提交，待核对")
     page.get_by_role("link", name=number).first.click()
     expect(page.locator("main")).to_contain_text("在网上提交补正材料，请核对后登记收到")
+    page.go_back()
+    # the step itself says what was handed in, beside the scans and the form to register it
+    page.get_by_role("row").filter(has_text=number).get_by_role("link").nth(1).click()
+    expect(page.get_by_role("note").filter(has_text="补正材料已在网上提交")).to_contain_text("申请人身份证明")
+    look_at(page, "window-task-supplement-in")
     page.get_by_role("button", name="登记收到").click()
     expect(page.locator("p.flash").first).to_be_visible()
     browser_logout(page)

@@ -69,6 +69,8 @@ def test_an_online_application_waits_at_the_window_and_the_supplement_is_handed_
         view = case_view(session, zhang, number)
     assert view["supplement"]["materials"] == ["申请人身份证明"] and not view["supplement"]["submitted"]
     assert view["tone"] == "action"
+    assert waiting_note(seeded, number)["title"] == "等待补正"
+    assert "一次性告知补正：申请人身份证明" in waiting_note(seeded, number)["text"]
     with pytest.raises(BadInput, match="扫描件"):
         submit_supplement(engine, zhang, number, [], "", files)
     with pytest.raises(BadInput, match="要求补正的材料：申请人身份证明"):  # not what the notice asked for
@@ -78,9 +80,23 @@ def test_an_online_application_waits_at_the_window_and_the_supplement_is_handed_
         told = session.scalars(select(Message.title).where(Message.kind == "supplement")).all()
         assert told and all("申请人已在网上提交" in t for t in told)
         assert case_view(session, zhang, number)["supplement"]["submitted"]
+    # the window's step says so, with what was uploaded and the applicant's note
+    note = waiting_note(seeded, number)
+    assert note["title"] == "补正材料已在网上提交" and note["said"] == "已重新扫描"
+    assert "提交了补正材料（申请人身份证明；" in note["text"]
     engine.execute(ReceiveSupplement(case=number), clerk)
+    assert waiting_note(seeded, number) is None
     with pytest.raises(Conflict):  # once accepted, materials come through the window
         submit_supplement(engine, zhang, number, [Upload("申请书", "又一份.pdf", PDF)], "", files)
+
+
+def waiting_note(db, number):
+    """The window step's note about the supplement (engine.read.views.step_reasons), if any."""
+    from engine.read.views import step_reasons
+    from engine.store.models import Task
+    with db.reader() as session:
+        task = session.scalar(select(Task).join(Case).where(Case.number == number, Task.state == "ready"))
+        return next((r for r in step_reasons(session, task) if r["kind"] == "supplement"), None)
 
 
 def test_only_the_applicant_of_an_online_case_acts_on_it(engine, seeded, clock, actors, tmp_path):

@@ -16,7 +16,7 @@ from engine.actors import Actor
 from engine.clock import CHINA_TZ
 from engine.authorization import Subject, ready_of
 from engine.commands import COMMANDS
-from engine.commands.applicant import RATINGS
+from engine.commands.applicant import RATINGS, last_notice
 from engine.errors import NotAllowed, NotFound
 from engine.people import display_names, role_holders
 from engine.read.access import acting_for
@@ -321,7 +321,39 @@ def step_reasons(session: Session, task: Task) -> list[dict[str, str]]:
         out.append({"kind": "hand_back", "title": "委派交回",
                     "text": f"{actor_label(e.actor, people)} 于 {_at(e.at)} 办完交回，其填写的内容已载入下方表单",
                     "said": (e.inputs or {}).get("opinion", "")})
+    supplement = supplement_reason(session, task.case)
+    if supplement is not None:
+        out.append(supplement)
     return out
+
+
+def supplement_reason(session: Session, case: Case) -> dict[str, str] | None:
+    """While the case waits for its supplement (补正): what the one-time notice asked for, by whom
+    and when, and whether the applicant has handed the materials in online since (and which), so
+    the window knows from the step whether to wait or to check the scans and 登记收到."""
+    if case.state != "running" or case.acceptance != "supplement":
+        return None
+    notice = last_notice(session, case)
+    if notice is None:
+        return None
+    asked = "、".join((notice.payload or {}).get("materials") or [])
+    handed = session.execute(select(HistoryEntry.actor, HistoryEntry.at, HistoryEntry.inputs).where(
+        HistoryEntry.case_id == case.id, HistoryEntry.command == "submit_supplement",
+        HistoryEntry.seq > notice.seq).order_by(HistoryEntry.seq.desc()).limit(1)).first()
+    if handed is None:
+        people = display_names(session, {notice.actor})
+        return {"kind": "supplement", "title": "等待补正",
+                "text": f"{actor_label(notice.actor, people)} 于 {_at(notice.at)} 一次性告知补正：{asked}。"
+                        "收到申请人的全部补正材料后，在下方“补正材料已收齐”登记收到，受理时限重新计算",
+                "said": ""}
+    uploaded = session.scalars(select(HistoryEntry.inputs).where(
+        HistoryEntry.case_id == case.id, HistoryEntry.command == "attach_material",
+        HistoryEntry.actor == handed.actor, HistoryEntry.seq > notice.seq)).all()
+    files = "、".join(dict.fromkeys(str((i or {}).get("material", "")) for i in uploaded if i)) or asked
+    return {"kind": "supplement", "title": "补正材料已在网上提交",
+            "text": f"申请人于 {_at(handed.at)} 提交了补正材料（{files}；一次性告知要求：{asked}）。"
+                    "请打开下方的扫描件逐项核对：齐全的，在“补正材料已收齐”登记收到，受理时限重新计算",
+            "said": (handed.inputs or {}).get("note", "")}
 
 
 def earlier_work(session: Session, case: Case, definition: ProcessDefinition, *,
