@@ -406,13 +406,15 @@ class Catalogue:
                     "at_review": ("申请临时占用道路", "店面装修期间临时占用人行道 3 天")}
         subject, description = subjects[plan]
         apply = Step(0, "", "online", {"application": {"subject": subject, "description": description}})
+        # the window checks the uploaded scans first (an online case is not accepted unchecked)
+        checked = Step(1, "chuangkou", "materials", {})
         accept = done(1, "chuangkou", "accept_application", {"acceptance": "accept"}, ACCEPTED)
         steps = {
-            "granted": [apply, accept, done(2, "shencha", "review", {"review_result": "pass"}, AGREE),
+            "granted": [apply, checked, accept, done(2, "shencha", "review", {"review_result": "pass"}, AGREE),
                         done(3, "fuzeren", "decide", {"decision": "grant"}, "同意，准予许可。")],
             "awaiting_supplement": [apply, Step(1, "chuangkou", "notice", {
                 "materials": ("申请人身份证明",), "note": "身份证扫描件模糊，请重新上传清晰的正反面扫描件。"})],
-            "at_review": [apply, accept],
+            "at_review": [apply, checked, accept],
         }[plan]
         return Story(item, start, steps, f"网上申请：{plan}")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from . import alerts
-from .errors import BadInput
+from .errors import BadInput, Conflict
 from engine.store.models import Notice, Task
 
 if TYPE_CHECKING:
@@ -30,10 +30,28 @@ def refusal(case: "OpenCase", task: Task, data: dict[str, Any]) -> str | None:
 
 
 def check(case: "OpenCase", task: Task, data: dict[str, Any], opinion: str) -> None:
-    """Before the flow moves: a refusal without a written reason is refused."""
+    """Before the flow moves: a refusal without a written reason is refused, and so is an
+    acceptance the materials check does not support."""
     name = _refusal(case, task, data)
     if name and not opinion.strip():
         raise BadInput(f"{name}须在审批意见中写明理由（明确答复制）")
+    stage = case.definition.user_tasks[task.element_id].settings.stage if task.kind == "bpmn" else None
+    if stage == "acceptance" and data.get("acceptance") == "accept":
+        check_acceptance(case.row)
+
+
+def check_acceptance(row) -> None:
+    """受理 needs every required material in hand: the checklist (核对材料) may not mark one 缺
+    (the notice says 申请材料齐全; a missing one is 一次性告知 or, where the guide allows, 容缺);
+    an online application's uploaded scans must have been checked at all."""
+    checklist = row.materials or {}
+    required = {m["name"] for m in (row.started_guide or {}).get("materials", []) if m.get("required")}
+    missing = [n for n, s in checklist.items() if n in required and (s or {}).get("status") == "missing"]
+    if missing:
+        raise Conflict(f"必需材料不齐（{'、'.join(missing)}），不能受理：材料核对中标为“缺”。已收到的，请在材料核对中改为“已收”"
+                       f"并保存；未收到的，请一次性告知补正，或改为容缺（本事项允许时）")
+    if row.account_id is not None and not checklist:
+        raise Conflict("网上申请的材料尚未核对：请逐项核对申请人上传的扫描件并保存核对结果，再予以受理")
 
 
 def completed(case: "OpenCase", task: Task) -> None:

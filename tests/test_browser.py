@@ -44,8 +44,16 @@ def test_a_food_business_licence_from_the_window_to_the_decision(server, page, e
     for row, status in enumerate(["received", "received", "missing", "deferred", "received"]):
         expect(page.locator(f"form.materials input[name=m{row}][value={status}]")).to_be_checked()
     expect(page.locator("form.materials")).to_contain_text("容缺，")
+    # a required material marked 缺 cannot be accepted: the notice would say 申请材料齐全
+    page.check("input[name=acceptance][value=accept]")
+    page.get_by_role("button", name="提交", exact=True).click()
+    expect(page.get_by_role("alert")).to_contain_text("必需材料不齐")
+    expect(page.locator("h1")).to_contain_text("受理")
     page.click("summary:has-text('更多操作')")  # the one-time notice is folded with the other operations
-    page.fill("textarea[name=materials]", "食品安全管理制度目录\n设备布局图（盖章）")
+    # the notice starts from the materials marked 缺; the clerk adds what the checklist has no row for
+    notice = page.locator("textarea[name=materials]")
+    expect(notice).to_have_value("与食品经营相适应的主要设备设施、经营布局、操作流程等文件")
+    notice.fill(notice.input_value() + "\n设备布局图（盖章）")
     page.click("text=发出告知")
     expect(page.locator("main")).to_contain_text("已发出一次性告知")
     expect(page.locator("h1")).to_contain_text("受理")  # still at the step, the notice out

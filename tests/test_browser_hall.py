@@ -139,12 +139,12 @@ def concluded_online_case(seeded, engine, actors, clock, tmp_path):
     from engine.online import OnlineApplication, apply
 
     from .helpers import Flow
-    from .test_online import GENERAL, SCANS, account
+    from .test_online import GENERAL, SCANS, accept_checked, account
 
     zhang = account(seeded, clock)
     number = apply(engine, zhang, OnlineApplication("GENERAL", GENERAL, SCANS), FileStore(tmp_path))
     flow = Flow(engine, seeded, actors)
-    flow.complete("chuangkou", {"acceptance": "accept"}, "材料齐全", number=number)
+    accept_checked(flow, number)
     flow.complete("shencha", {"review_result": "pass"}, "符合条件", number=number)
     flow.complete("fuzeren", {"decision": "grant"}, "同意", number=number)
     return number

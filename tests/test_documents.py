@@ -182,7 +182,7 @@ def test_unknown_document_settings_are_refused_by_the_schema():
 def test_every_sheet_shows_the_current_end_dates_from_one_place(flow, actors, clock):
     case = flow.start(item=FOOD, applicant="某餐饮管理有限公司")
     statuses = (("食品经营许可申请书", "received"), ("营业执照或者其他主体资格证明文件", "received"),
-                ("与食品经营相适应的主要设备设施、经营布局、操作流程等文件", "missing"),
+                ("与食品经营相适应的主要设备设施、经营布局、操作流程等文件", "received"),
                 ("食品安全自查、从业人员健康管理、进货查验记录、食品安全事故处置等保证食品安全的规章制度目录", "deferred"),
                 ("委托代理人办理的授权委托书及代理人身份证明", "missing"))
     flow.engine.execute(RecordMaterials(case=case.number, statuses=statuses), actors["chuangkou"])
@@ -205,7 +205,7 @@ def test_every_sheet_shows_the_current_end_dates_from_one_place(flow, actors, cl
         assert (dates["promised_on_text"], dates["statutory_on_text"]) == ("2026年3月30日", "2026年4月14日")
     assert sheets[1]["number"] == "市监食经受〔2026〕1号" and sheets[1]["clerk"] == "王窗口"
     assert [m["name"] for m in sheets[0]["application"]["materials"] if m["status"] in ("received", "deferred")] == [
-        "食品经营许可申请书", "营业执照或者其他主体资格证明文件", statuses[3][0]]
+        "食品经营许可申请书", "营业执照或者其他主体资格证明文件", statuses[2][0], statuses[3][0]]
 
 
 def test_chinese_dates_are_china_time():

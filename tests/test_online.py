@@ -90,6 +90,33 @@ def test_an_online_application_waits_at_the_window_and_the_supplement_is_handed_
         submit_supplement(engine, zhang, number, [Upload("申请书", "又一份.pdf", PDF)], "", files)
 
 
+def test_an_online_case_is_accepted_only_once_its_scans_are_checked_and_complete(engine, seeded, clock, flow,
+                                                                                   tmp_path):
+    from engine.commands import RecordMaterials
+    zhang = account(seeded, clock)
+    number = apply(engine, zhang, OnlineApplication("GENERAL", GENERAL, SCANS), FileStore(tmp_path))
+    with pytest.raises(Conflict, match="网上申请的材料尚未核对"):
+        flow.complete("chuangkou", {"acceptance": "accept"}, "材料齐全", number=number)
+    engine.execute(RecordMaterials(case=number, statuses=(("申请书", "received"), ("申请人身份证明", "missing"))),
+                   flow.actors["chuangkou"])
+    with pytest.raises(Conflict, match="必需材料不齐（申请人身份证明）"):
+        flow.complete("chuangkou", {"acceptance": "accept"}, "材料齐全", number=number)
+    accept_checked(flow, number)
+    with seeded.reader() as session:
+        assert session.scalar(select(Case.acceptance).where(Case.number == number)) == "accepted"
+
+
+def accept_checked(flow, number, opinion="材料齐全"):
+    """The window checks an online case's scans (every material received) and accepts it."""
+    from engine.commands import RecordMaterials
+    with flow.db.reader() as session:
+        guide = session.scalar(select(Case).where(Case.number == number)).started_guide
+    flow.engine.execute(RecordMaterials(case=number, statuses=tuple((m["name"], "received")
+                                                                    for m in guide["materials"])),
+                        flow.actors["chuangkou"])
+    flow.complete("chuangkou", {"acceptance": "accept"}, opinion, number=number)
+
+
 def waiting_note(db, number):
     """The window step's note about the supplement (engine.read.views.step_reasons), if any."""
     from engine.read.views import step_reasons
@@ -127,7 +154,7 @@ def test_a_concluded_case_is_rated_once_and_a_poor_rating_reaches_the_head_and_s
     with pytest.raises(Conflict, match="办结后"):
         rate(engine, zhang, number, 5, "")
     clock.advance(hours=1)
-    flow.complete("chuangkou", {"acceptance": "accept"}, "材料齐全", number=number)
+    accept_checked(flow, number)
     clock.advance(days=1)
     flow.complete("shencha", {"review_result": "pass"}, "符合条件", number=number)
     clock.advance(days=1)
@@ -195,7 +222,7 @@ def test_the_staff_see_an_online_application_and_its_rating_in_words(engine, see
 
     zhang = account(seeded, clock)
     number = apply(engine, zhang, OnlineApplication("GENERAL", GENERAL, SCANS), FileStore(tmp_path))
-    flow.complete("chuangkou", {"acceptance": "accept"}, "材料齐全", number=number)
+    accept_checked(flow, number)
     flow.complete("shencha", {"review_result": "pass"}, "符合条件", number=number)
     flow.complete("fuzeren", {"decision": "grant"}, "同意", number=number)
     rate(engine, zhang, number, 5, "很快")
@@ -243,7 +270,7 @@ def test_an_applicant_withdraws_before_the_decision_and_the_window_is_told(engin
 
     zhang = account(seeded, clock)
     number = apply(engine, zhang, OnlineApplication("GENERAL", GENERAL, SCANS), FileStore(tmp_path))
-    flow.complete("chuangkou", {"acceptance": "accept"}, "材料齐全", number=number)
+    accept_checked(flow, number)
     with pytest.raises(BadInput, match="确认撤回"):
         withdraw(engine, zhang, number, "", False)
     withdraw(engine, zhang, number, "店面转让，不再开办", True)
@@ -268,7 +295,7 @@ def test_an_applicant_withdraws_before_the_decision_and_the_window_is_told(engin
         withdraw(engine, zhang, number, "", True)
     assert replay(history).same
     decided = apply(engine, zhang, OnlineApplication("GENERAL", GENERAL, SCANS), FileStore(tmp_path))
-    flow.complete("chuangkou", {"acceptance": "accept"}, "", number=decided)
+    accept_checked(flow, decided, "")
     flow.complete("shencha", {"review_result": "pass"}, "", number=decided)
     flow.complete("fuzeren", {"decision": "grant"}, "", number=decided)
     with pytest.raises(Conflict):

@@ -257,7 +257,8 @@ def test_irregular_acceptance_repeated_notices_and_duplicates(flow, clock):
     flow.engine.execute(RecordMaterials(case=first.number, statuses=(("申请书", "received"),
                                                                      ("申请人身份证明", "missing"))),
                         flow.actors["chuangkou"])
-    step(flow, clock, "2026-03-02T10:00", "chuangkou", {"acceptance": "accept"}, first.number)
+    with pytest.raises(Conflict, match="必需材料不齐（申请人身份证明）"):  # the engine refuses it now
+        step(flow, clock, "2026-03-02T10:00", "chuangkou", {"acceptance": "accept"}, first.number)
     second = flow.start(applicant="李四")
     for when in ("2026-03-03T09:00", "2026-03-05T09:00"):
         clock.set(at(when))
@@ -266,8 +267,13 @@ def test_irregular_acceptance_repeated_notices_and_duplicates(flow, clock):
         flow.engine.execute(ReceiveSupplement(case=second.number), flow.actors["chuangkou"])
     flow.engine.execute(DetectFindings(), flow.actors["jiancha"])
     kinds = {(f.case.number, f.kind): f.evidence for f in findings(flow)}
-    assert kinds == {(first.number, "irregular_acceptance"): [2, 3], (second.number, "repeated_notice"): [2, 4],
-                     (second.number, "duplicate"): [1]}
+    assert kinds.pop((first.number, "process_error"), None) is not None  # the refused 受理, as 流程错误
+    assert kinds == {(second.number, "repeated_notice"): [2, 4], (second.number, "duplicate"): [1]}
+    # the window let the acceptance limit pass: accepted by law, a 默许 finding, not 违规受理
+    clock.set(at("2026-03-12T09:00"))
+    sweep(flow.engine)
+    flow.engine.execute(DetectFindings(), flow.actors["jiancha"])
+    assert {f.kind for f in findings(flow) if f.case.number == first.number} == {"process_error", "deemed"}
 
 
 def test_off_system_signs_a_step_done_within_a_minute_of_arriving(flow, clock):

@@ -23,7 +23,7 @@ from engine.read.queries import case_clocks, case_dict, case_end_dates, case_not
 from engine.read.search import STATUSES, CaseSearch, parse_search, search_cases, searchable_items
 
 from .auth import login_required
-from .context import get_db, get_engine
+from .context import back_to_page, get_db, get_engine
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
@@ -96,10 +96,11 @@ def _run(number: str, command, done):
     ``done``: the confirmation, or a function of the command's value giving it."""
     value = get_engine().execute(command, g.actor)
     flash(done(value) if callable(done) else done)
-    back = request.referrer or ""
-    if back.startswith(request.host_url) and "/tasks/" in back:  # from a task page: stay at the step
+    case_page = url_for("cases.show", number=number)
+    back = back_to_page(case_page)
+    if back.startswith("/tasks/"):  # from a task page: stay at the step
         return redirect(back)
-    return redirect(url_for("cases.show", number=number))
+    return redirect(case_page)
 
 
 @bp.route("/<number>/tasks/<int:task_id>/urge", methods=["POST"])
@@ -122,7 +123,7 @@ def decide_extension(number: str):
     approve = request.form.get("approve") == "1"
     get_engine().execute(DecideExtension(case=number, approve=approve, note=request.form.get("note", "")), g.actor)
     flash("已批准延期" if approve else "已退回延期申请")
-    return redirect(request.referrer or url_for("cases.show", number=number))
+    return redirect(back_to_page(url_for("cases.show", number=number)))
 
 
 @bp.route("/<number>/materials", methods=["POST"])

@@ -15,7 +15,7 @@ from engine.store.models import Attachment
 from engine.window import ACTIONS, Registration, Upload, attach, register, registration_form
 
 from .auth import login_required
-from .context import get_db, get_engine
+from .context import back_to_page, get_db, get_engine
 
 bp = Blueprint("window", __name__)
 
@@ -131,7 +131,7 @@ def upload(number: str):
         flash(f"未上传：{exc.message}")
     else:
         flash(f"已上传 {count} 个扫描件：{material}")
-    return redirect(request.referrer or url_for("cases.show", number=number))
+    return redirect(back_to_page(url_for("cases.show", number=number)))
 
 
 @bp.route("/cases/<number>/files/<int:file_id>")

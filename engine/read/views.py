@@ -200,6 +200,11 @@ class TaskView:
     #: AB岗: the away colleague on whose behalf the actor works on this step (their name), if any
     on_behalf_of: str | None = None
 
+    @property
+    def missing_materials(self) -> list[str]:
+        """The materials the checklist marks 缺, in the guide's order: what a one-time notice lists."""
+        return [m["name"] for m in self.materials if (self.checklist.get(m["name"]) or {}).get("status") == "missing"]
+
     def can(self, command_type: str) -> bool:
         return command_type in self.operations
 

@@ -6,8 +6,11 @@ looked for, each by its own function over the case's facts and history:
 
 ==================  =====================================================================
 办理超时 overdue     the case got a red card, or concluded after its limit (promised + extension)
-违规受理             the case was accepted after a materials check that found a required material
-                    missing (容缺 is recorded as ``deferred``, not ``missing``, and is allowed)
+违规受理             the case was accepted by a clerk after a materials check that found a required
+                    material missing (容缺 is recorded as ``deferred``, not ``missing``, and is allowed).
+                    The engine now refuses such an acceptance (``outcomes.check_acceptance``), so
+                    this finds it in histories recorded before, or imported; an acceptance by law
+                    when the window let the limit pass is the 默许 finding, not this one
 多头审批 duplicate   the same applicant has two open cases of the same item
 否定报备 refusal     a refusal (不予受理 or 不予许可): reported to the supervisor, who acknowledges it
 默许 deemed          a deemed acceptance or a deemed approval (the authority did not act in time)
@@ -77,7 +80,7 @@ def _irregular_acceptance(f: CaseFacts, entries) -> list[Detected]:
             missing = list((e.payload or {}).get("missing_required") or [])
             missing_seq = e.seq if missing else None
         acceptance = ((e.observed or {}).get("case") or {}).get("acceptance")
-        if missing_seq is not None and acceptance == "accepted":
+        if missing_seq is not None and acceptance == "accepted" and e.command != "fire_deadline":
             return [Detected(f.case_id, "irregular_acceptance", str(missing_seq), f.department_id,
                              f"缺少必要材料（{'、'.join(missing)}）仍予受理", (missing_seq, e.seq))]
     return []
