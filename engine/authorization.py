@@ -321,6 +321,20 @@ CASE_HANDLER_OR_APPLICANT = any_of("case_handler_or_applicant", "办件当前环
 POLICIES += (CASE_HANDLER_OR_OVERSIGHT, CASE_HANDLER_OR_APPLICANT)
 
 
+def _item_window(session: Session, actor: Actor, subject: Subject) -> Grant:
+    case = subject.case
+    if actor.user_id is not None and actor.has_role("window_clerk") and actor.department_id == case.item.department_id:
+        return ALLOWED
+    raise NotAllowed(f"只有 {case.item.department.name} 的窗口受理员可以进行此操作")
+
+
+ITEM_WINDOW = Policy("item_window", "事项主管部门的窗口受理员", _item_window)
+#: a material accepted for later (容缺) brought in: at the window, or by whoever holds the case now
+CASE_HANDLER_OR_WINDOW = any_of("case_handler_or_window", "办件当前环节的经办人、事项主管部门负责人或其窗口受理员",
+                                CASE_HANDLER, ITEM_WINDOW)
+POLICIES += (ITEM_WINDOW, CASE_HANDLER_OR_WINDOW)
+
+
 def _finding_department_head(session: Session, actor: Actor, subject: Subject) -> Grant:
     finding = subject.record
     if finding is None:  # a wiring error

@@ -38,6 +38,12 @@ def check(case: "OpenCase", task: Task, data: dict[str, Any], opinion: str) -> N
     stage = case.definition.user_tasks[task.element_id].settings.stage if task.kind == "bpmn" else None
     if stage == "acceptance" and data.get("acceptance") == "accept":
         check_acceptance(case.row)
+    if stage == "issue":
+        owed = {name: due for name, due in (case.row.materials or {}).items()
+                if (due or {}).get("status") == "deferred"}
+        if owed:
+            raise Conflict(f"容缺受理的材料尚未补齐：{'、'.join(owed)}。领证前须补齐："
+                           f"收到后请在“容缺材料”中登记收到，再制证发证")
 
 
 def check_acceptance(row) -> None:

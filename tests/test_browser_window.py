@@ -103,3 +103,32 @@ def test_a_marriage_concluded_at_the_window_the_same_day(server, page):
     page.goto(f"{server}/cases/{number}")
     expect(page.locator("p.ends")).to_contain_text("已办结于")
     look_at(page, "register-marriage-concluded")
+
+
+def test_a_material_accepted_for_later_is_registered_before_the_licence(server, page, engine, actors, flow, tmp_path):
+    """容缺受理: the licence step says what is still owed, refuses to issue, and 登记收到 clears it."""
+    from engine.files import FileStore
+    from engine.window import register
+
+    from .test_window import food
+    number = register(engine, actors["chuangkou"], food("accept", ("received", "received", "received", "deferred",
+                                                                   "received"), opinion="容缺受理"),
+                      FileStore(tmp_path)).case
+    flow.complete("shencha", {"review_result": "pass"}, "符合要求", number=number)
+    flow.complete("fuzeren", {"decision": "grant"}, "同意", number=number)
+    browser_login(page, server, "chuangkou")
+    page.get_by_role("row").filter(has_text=number).get_by_role("link", name="制证发证").click()
+    owed = page.get_by_role("region", name="容缺材料（领证前须补齐）")
+    expect(owed).to_contain_text("食品安全自查")
+    page.get_by_label("食品经营许可证编号").fill("JY13501000000001")
+    page.get_by_role("button", name="提交", exact=True).click()
+    expect(page.get_by_role("alert")).to_contain_text("容缺受理的材料尚未补齐")
+    look_at(page, "task-deferred-owed")
+    owed.get_by_role("button", name="登记收到").click()
+    expect(page.locator("p.flash").first).to_contain_text("已登记收到容缺材料")
+    expect(page.get_by_role("region", name="容缺材料（领证前须补齐）")).to_have_count(0)
+    page.get_by_label("食品经营许可证编号").fill("JY13501000000001")
+    page.get_by_role("button", name="提交", exact=True).click()
+    expect(page.locator("p.flash").first).to_be_visible()
+    page.goto(f"{server}/cases/{number}")
+    expect(page.locator("main")).to_contain_text("收到容缺材料")

@@ -122,6 +122,8 @@ OUTSIDERS = {
     "request_supplement": ("mz_chuangkou", lambda f: (c := f.start(), COMMANDS["request_supplement"](
         case=c.number, materials=("营业执照",)))),
     "receive_supplement": ("mz_chuangkou", lambda f: (c := f.start(), COMMANDS["receive_supplement"](case=c.number))),
+    "receive_deferred_material": ("mz_chuangkou", lambda f: (c := f.start(), COMMANDS["receive_deferred_material"](
+        case=c.number, material="申请书"))),
     "record_materials": ("shencha", lambda f: (c := f.start(), COMMANDS["record_materials"](
         case=c.number, statuses=(("申请书", "received"),)))),
     "attach_material": ("mz_shencha", lambda f: (c := f.start(), COMMANDS["attach_material"](

@@ -304,3 +304,44 @@ def test_a_relative_file_store_serves_what_it_kept(seeded, engine, actors, tmp_p
         file_id = session.scalar(select(Attachment.id).where(Attachment.filename == "申请书.pdf"))
     response = login(app.test_client(), "chuangkou").get(f"/cases/{result.case}/files/{file_id}")
     assert response.status_code == 200 and response.data == PDF
+
+
+def test_a_material_accepted_for_later_is_owed_until_the_licence_is_issued(engine, seeded, actors, flow, tmp_path):
+    """容缺受理，领证前补齐: the licence waits for the material; the window registers it when it comes."""
+    from engine.commands import ReceiveDeferredMaterial
+    from engine.errors import Conflict, NotAllowed
+    owed = FOOD_MATERIALS[3]
+    number = register(engine, actors["chuangkou"], food("accept", ("received", "received", "received", "deferred",
+                                                                   "received"), opinion="容缺受理"),
+                      FileStore(tmp_path)).case
+    flow.complete("shencha", {"review_result": "pass"}, "符合要求", number=number)
+    flow.complete("fuzeren", {"decision": "grant"}, "同意", number=number)
+    with pytest.raises(Conflict, match="容缺受理的材料尚未补齐：食品安全自查"):
+        flow.complete("chuangkou", {"certificate_no": "JY13501000000001"}, number=number)
+    with pytest.raises(NotAllowed):  # neither the window of the item nor holding the case now
+        engine.execute(ReceiveDeferredMaterial(case=number, material=owed), actors["shencha"])
+    engine.execute(ReceiveDeferredMaterial(case=number, material=owed, note="申请人送来"), actors["chuangkou"])
+    with pytest.raises(Conflict, match="不是待补齐的容缺材料"):
+        engine.execute(ReceiveDeferredMaterial(case=number, material=owed), actors["chuangkou"])
+    with seeded.reader() as session:
+        entry = session.scalar(select(Case).where(Case.number == number)).materials[owed]
+    assert entry["status"] == "received" and entry["deferred_until"] and entry["received_on"]
+    flow.complete("chuangkou", {"certificate_no": "JY13501000000001"}, number=number)
+    with seeded.reader() as session:
+        assert session.scalar(select(Case.state).where(Case.number == number)) == "concluded"
+
+
+def test_no_one_time_notice_once_the_case_is_accepted(engine, seeded, actors, flow, tmp_path):
+    """A step returned to the window after acceptance: the 受理通知书 is out, 一次性告知 is too late."""
+    from engine.commands import RequestSupplement, ReturnTask
+    from engine.errors import Conflict
+    number = register(engine, actors["chuangkou"], food("accept", opinion="材料齐全"), FileStore(tmp_path)).case
+    review = flow.task_of("shencha", number)
+    engine.execute(ReturnTask(task=review.id, to="accept_application", reason="材料需核实"), actors["shencha"])
+    with pytest.raises(Conflict, match="办件已受理"):
+        engine.execute(RequestSupplement(case=number, materials=("设备布局图",)), actors["chuangkou"])
+    from engine.read.views import task_view
+    step = flow.task_of("chuangkou", number)
+    with seeded.reader() as session:
+        view = task_view(session, actors["chuangkou"], step.id, engine.definition)
+    assert "request_supplement" not in view.operations and "complete_task" in view.operations

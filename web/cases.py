@@ -6,7 +6,8 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from markupsafe import Markup
 from sqlalchemy import select
 
-from engine.commands import (COMMANDS, CopyCase, DecideExtension, ExtendDeadline, ReceiveSupplement, RecordMaterials,
+from engine.commands import (COMMANDS, CopyCase, DecideExtension, ExtendDeadline, ReceiveDeferredMaterial,
+                             ReceiveSupplement, RecordMaterials,
                              RequestExtension, RequestSupplement, ResumeClocks, SuspendClocks, UrgeTask)
 from engine.errors import ApprovalError, BadInput
 from web.diagram import render_cached, task_states
@@ -160,6 +161,15 @@ def supplement(number: str):
     materials = tuple(line.strip() for line in request.form.get("materials", "").splitlines() if line.strip())
     return _run(number, RequestSupplement(case=number, materials=materials, note=request.form.get("note", "")),
                 "已发出一次性告知")
+
+
+@bp.route("/<number>/deferred", methods=["POST"])
+@login_required
+def receive_deferred(number: str):
+    """容缺材料 brought in (登记收到)."""
+    material = request.form.get("material", "")
+    return _run(number, ReceiveDeferredMaterial(case=number, material=material, note=request.form.get("note", "")),
+                f"已登记收到容缺材料：{material}")
 
 
 @bp.route("/<number>/receive", methods=["POST"])

@@ -1,7 +1,7 @@
 """One module per kind of state change; each command is a small dataclass of its inputs,
 declared once (see ``base``). Importing this package registers every command in ``COMMANDS``."""
 from .base import COMMANDS, Applied, CaseCommand, Command, TaskCommand
-from .cases import AttachMaterial, CopyCase, RecordMaterials
+from .cases import AttachMaterial, CopyCase, ReceiveDeferredMaterial, RecordMaterials
 from .applicant import RateService, SubmitSupplement, WithdrawApplication
 from .catalogue import EditGuide
 from .clocks import (DecideExtension, ExtendDeadline, ReceiveSupplement, RequestExtension, RequestSupplement,
@@ -20,7 +20,7 @@ __all__ = ["Applied", "CaseCommand", "Command", "TaskCommand", "StartCase", "Com
            "ClaimTask", "ReleaseTask", "RequestSupplement", "ReceiveSupplement", "SuspendClocks",
            "ResumeClocks", "ExtendDeadline", "FireDeadline", "RecomputeDeadlines", "TransferTask", "UrgeTask",
            "SaveDraft", "CopyCase", "RequestExtension", "DecideExtension",
-           "RecordMaterials", "AttachMaterial", "ReturnTask", "TakeBackTask", "AddCosigner", "DelegateTask",
+           "RecordMaterials", "ReceiveDeferredMaterial", "AttachMaterial", "ReturnTask", "TakeBackTask", "AddCosigner", "DelegateTask",
            "HandBackTask", "RecordDeadlineFailure", "DetectFindings", "AcknowledgeRefusal", "RequestExplanation",
            "ExplainFinding", "MigrateCase", "ConfirmFinding", "CloseFinding", "IssueWarning", "DecideWarning", "COMMANDS"]
 from .organisation import (AddDepartment, AddUser, DeactivateDepartment, DeactivateUser, EditUser, MoveDepartment,  # noqa: E402

@@ -11,7 +11,8 @@ from .. import alerts
 from ..errors import BadInput, Conflict
 from ..files import ACCEPTED, MAX_FILE_BYTES, MAX_FILES_PER_CASE, SIGNATURES, clean_filename
 from engine.store.models import Attachment, User
-from engine.authorization import ACCEPTANCE_WINDOW, CASE_HANDLER_OR_APPLICANT, CASE_HANDLER_OR_OVERSIGHT
+from engine.authorization import (ACCEPTANCE_WINDOW, CASE_HANDLER_OR_APPLICANT, CASE_HANDLER_OR_OVERSIGHT,
+                                  CASE_HANDLER_OR_WINDOW)
 from .base import Applied, CaseCommand, CommandContext, OpenCase, bounded_text
 
 
@@ -81,6 +82,41 @@ class RecordMaterials(CaseCommand):
         case.row.materials = checklist
         missing = [n for n, s in checklist.items() if s["status"] == "missing" and guide[n].get("required")]
         return Applied(checklist, {"materials": checklist, "missing_required": missing})
+
+
+@dataclass(frozen=True)
+class ReceiveDeferredMaterial(CaseCommand):
+    """容缺受理's promise kept: a material the window accepted for later (容缺) has been brought in.
+    The checklist marks it received (with the day); until every one is, the licence is not issued
+    (``outcomes.check``: 领证前补齐)."""
+
+    type = "receive_deferred_material"
+    label = "收到容缺材料"
+    policy = CASE_HANDLER_OR_WINDOW
+    case: str
+    material: str
+    note: str = ""
+
+    def apply(self, ctx: CommandContext, case: OpenCase) -> Applied:
+        row = case.row
+        if row.state != "running":
+            raise Conflict("办件已办结或已终止，不能再登记容缺材料")
+        checklist = dict(row.materials or {})
+        entry = checklist.get(self.material) or {}
+        if entry.get("status") != "deferred":
+            raise Conflict(f"“{self.material}”不是待补齐的容缺材料")
+        note = bounded_text(self.note, "说明", required=False)
+        received = {"status": "received", "received_on": case.timekeeper.today.isoformat(),
+                    "deferred_until": entry.get("due_on")}
+        checklist[self.material] = received
+        row.materials = checklist
+        return Applied(received, {"material": self.material, **received, "note": note})
+
+
+def deferred_materials(checklist: dict | None) -> dict[str, str]:
+    """The materials still owed under 容缺受理, with the day each was due."""
+    return {name: (entry or {}).get("due_on", "") for name, entry in (checklist or {}).items()
+            if (entry or {}).get("status") == "deferred"}
 
 
 @dataclass(frozen=True)

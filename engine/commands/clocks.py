@@ -50,6 +50,9 @@ class RequestSupplement(CaseCommand):
         self.acceptance_task(ctx, case)
         if case.row.acceptance == "supplement":
             raise Conflict("已发出一次性告知，正在等待补正材料")
+        if case.row.acceptance in ("accepted", "deemed"):
+            raise Conflict("办件已受理，受理通知书已发出，不能再一次性告知补正：受理后发现的材料问题在审查、决定中依法处理"
+                           "（如需申请人补充说明，可写入审批意见；不符合条件的，不予许可）")
         materials = [bounded_text(m, "补正材料名称") for m in self.materials]
         if not materials:
             raise BadInput("一次性告知须列出全部需要补正的材料")

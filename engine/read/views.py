@@ -231,8 +231,14 @@ def task_operations(session: Session, actor: Actor, task: Task, definition: Proc
     if form_of(definition, task).settings.stage == "acceptance":
         case_subject = Subject(task.case, definition)
         waiting = task.case.acceptance == "supplement"  # a one-time notice is out: only its arrival
-        ops |= {t for t in (("receive_supplement",) if waiting else ("request_supplement",)) + ("record_materials",)
+        # once accepted (a step returned to the window), a one-time notice is too late: 一次性告知 is
+        # the acceptance's, and the acceptance notice is out
+        notice = () if task.case.acceptance in ("accepted", "deemed") else ("request_supplement",)
+        ops |= {t for t in (("receive_supplement",) if waiting else notice) + ("record_materials",)
                 if allowed(session, actor, t, case_subject)}
+    if any((e or {}).get("status") == "deferred" for e in (task.case.materials or {}).values()) \
+            and allowed(session, actor, "receive_deferred_material", Subject(task.case, definition)):
+        ops.add("receive_deferred_material")
     return frozenset(ops)
 
 
@@ -456,6 +462,9 @@ def case_operations(session: Session, actor: Actor, case: Case, definition: Proc
             ops.discard("receive_supplement")
             if case.acceptance is not None:
                 ops.discard("request_supplement")
+        if any((e or {}).get("status") == "deferred" for e in (case.materials or {}).values()) \
+                and allowed(session, actor, "receive_deferred_material", subject):
+            ops.add("receive_deferred_material")
         if case.acceptance not in ("accepted", "deemed") or case.decision is not None:
             ops -= {"suspend_clocks", "resume_clocks", "request_extension", "extend_deadline"}
         elif case.suspended:
