@@ -34,7 +34,7 @@ from engine import Actor, Database, Engine, FixedClock
 from engine.clock import CHINA_TZ, aware, china_date
 from engine import online
 from engine.commands import (CompleteTask, DecideExtension, DetectFindings, ExtendDeadline, ReceiveSupplement,
-                             RecordMaterials, RequestExtension, RequestSupplement, ReturnTask, StartCase, SuspendClocks)
+                             ReceiveDeferredMaterial, RecordMaterials, RequestExtension, RequestSupplement, ReturnTask, StartCase, SuspendClocks)
 from engine.files import FileStore
 from engine.intake import id_check_char, uscc_check_char
 from engine.people import actor_for
@@ -226,7 +226,9 @@ class Catalogue:
             "grant_inspected": [reg(window, opinion=ACCEPTED, **registration), review(1, True), site(3), grant(4),
                                 issue(5)],
             "deferred": [reg(window, opinion="主要材料齐全，规章制度目录容缺受理，领证前补齐。",
-                             deferred=(rules,), **registration), review(2), grant(3), issue(4)],
+                             deferred=(rules,), **registration), review(2), grant(3),
+                         Step(4, window, "deferred_in", {"material": rules, "note": "申请人领证前补交规章制度目录。"}),
+                         issue(4)],
             "supplement": [reg(window, "notice", missing=(layout,), note="请补正后再次提交，补齐后即予受理。",
                                **registration),
                            Step(3, window, "receive", {"note": "申请人已补齐经营布局和操作流程文件。"}),
@@ -684,6 +686,8 @@ class Runner:
         elif step.op == "materials":  # the checklist again, now complete
             statuses = _statuses(self.guides[story.item], (), ())
             self.execute(RecordMaterials(case=story.number, statuses=statuses), user, at)
+        elif step.op == "deferred_in":  # a 容缺 material brought in before the licence
+            self.execute(ReceiveDeferredMaterial(case=story.number, material=a["material"], note=a["note"]), user, at)
         elif step.op == "extend":
             self.execute(ExtendDeadline(case=story.number, reason=a["reason"], days=a["days"]), user, at)
         elif step.op == "request_ext":

@@ -35,7 +35,12 @@ def check(case: "OpenCase", task: Task, data: dict[str, Any], opinion: str) -> N
     name = _refusal(case, task, data)
     if name and not opinion.strip():
         raise BadInput(f"{name}须在审批意见中写明理由（明确答复制）")
-    stage = case.definition.user_tasks[task.element_id].settings.stage if task.kind == "bpmn" else None
+    step = case.definition.user_tasks[task.element_id] if task.kind == "bpmn" else None
+    if step is not None and not opinion.strip() and step.rules.needs_opinion(data):
+        chosen = [f"{f.label}为“{dict(f.options).get(data.get(f.id), data.get(f.id))}”" for f in step.form
+                  if any(f.id == name and str(data.get(f.id)) == value for name, value in step.rules.opinion_required)]
+        raise BadInput(f"{'、'.join(chosen) + '时' if chosen else ''}须在审批意见中写明理由")
+    stage = step.settings.stage if step is not None else None
     if stage == "acceptance" and data.get("acceptance") == "accept":
         check_acceptance(case.row)
     if stage == "issue":

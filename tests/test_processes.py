@@ -226,7 +226,10 @@ def test_a_city_refusal_is_reported_and_ends_the_county_case(flow, clock, seeded
     do(flow, clock, "2026-03-02T10:00", "xian_chuangkou", {"acceptance": "accept"}, case.number)
     do(flow, clock, "2026-03-03T10:00", "xian_shencha",
        {"preliminary_result": "not_recommend", "preliminary_notes": "工艺布局存在交叉污染"}, case.number)
-    do(flow, clock, "2026-03-04T10:00", "shencha", {"city_review_result": "fail"}, case.number)
+    with pytest.raises(BadInput, match="审查意见为“不符合条件”时须在审批意见中写明理由"):
+        do(flow, clock, "2026-03-04T10:00", "shencha", {"city_review_result": "fail"}, case.number)
+    do(flow, clock, "2026-03-04T10:00", "shencha", {"city_review_result": "fail"}, case.number,
+       opinion="工艺布局存在交叉污染，不符合条件")
     do(flow, clock, "2026-03-05T10:00", "fuzeren", {"decision": "deny"}, case.number, opinion="生产工艺布局不符合要求")
     row = case_of(seeded, case.number)
     assert row.state == "concluded" and row.decision == "deny"

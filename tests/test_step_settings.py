@@ -336,3 +336,32 @@ def test_agree_or_refuse_at_the_limit(flow, seeded, clock, at_limit, decision):
 def test_refuse_at_the_limit_only_where_there_is_something_to_refuse():
     with pytest.raises(Exception, match="只能用于受理或决定环节"):
         parse_definition(with_settings(GENERAL, "review", {"limit_days": "2", "at_limit": "refuse"}), "x.bpmn")
+
+
+# ---------------------------------------------------------------- when the opinion must be written
+
+@pytest.mark.parametrize("value, reason", [
+    ("review_result", "应为 always 或 字段=取值"),
+    ("nope=x", "字段 “nope” 不是流程中任何表单的字段"),
+])
+def test_a_bad_opinion_rule_is_located(value, reason):
+    xml = GENERAL.replace('<camunda:property name="opinion_required" value="review_result=fail" />',
+                          f'<camunda:property name="opinion_required" value="{value}" />')
+    problems = [p for p in lint(xml, "general_approval.bpmn").problems if p.rule == "step_settings"]
+    assert len(problems) == 1 and problems[0].element == "review" and reason in problems[0].reason
+
+
+def test_a_negative_review_needs_its_reason_and_always_means_always(flow, seeded, clock, engine):
+    """The shipped review steps say opinion_required=review_result=fail: 不符合条件 needs its reason."""
+    case = accepted(flow)
+    with pytest.raises(BadInput, match="审查结论为“不符合条件”时须在审批意见中写明理由"):
+        flow.complete("shencha", {"review_result": "fail"}, "  ", number=case.number)
+    flow.complete("shencha", {"review_result": "fail"}, "经营场所与申请不符", number=case.number)
+    definition = parse_definition(GENERAL, "x.bpmn")
+    assert definition.user_tasks["review"].rules.describe({"review_result": "审查结论"})["须填写意见"] == \
+        "审查结论为 fail 时"
+    use(seeded, clock, with_settings(GENERAL, "accept_application", {"opinion_required": "always"}))
+    other = flow.start()
+    with pytest.raises(BadInput, match="^须在审批意见中写明理由"):
+        flow.complete("chuangkou", {"acceptance": "accept"}, number=other.number)
+    flow.complete("chuangkou", {"acceptance": "accept"}, "材料齐全", number=other.number)

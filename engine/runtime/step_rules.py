@@ -19,6 +19,8 @@ browser modeler, and a step without them behaves exactly as before:
                     department, who administers the item) or ``skip`` (passed, with a record)
 ``at_limit``        at the step's time limit (``limit_days``): ``remind``, ``agree`` or ``refuse``
 ``remind_times``    for ``at_limit=remind``: remind the handler up to N times (a working day apart)
+``opinion_required`` when the 审批意见 must be written: ``always``, or ``field=value`` pairs
+                    (``review_result=fail``): a negative conclusion needs its reason
 ==================  ==========================================================================
 
 ``parse_rules`` refuses a bad setting with a Chinese reason (the linter locates it on the element).
@@ -44,7 +46,7 @@ MAX_LEVELS = 10
 MAX_REMINDERS = 10
 #: the property names this module reads
 KEYS = ("readonly", "hidden", "operations", "handler", "handler_field", "chain_levels", "nobody", "at_limit",
-        "remind_times")
+        "remind_times", "opinion_required")
 #: the form field a ``handler=chosen`` step adds to the steps before it: the person picked
 CHOSEN_PREFIX = "next_handler_"
 
@@ -60,6 +62,14 @@ class StepRules:
     nobody: str | None = None
     at_limit: str | None = None
     remind_times: int | None = None
+    #: None: the opinion is optional; () : always required; else the (field, value) pairs requiring it
+    opinion_required: tuple[tuple[str, str], ...] | None = None
+
+    def needs_opinion(self, data: dict[str, Any]) -> bool:
+        """Whether a submission with ``data`` must carry an opinion (its reason)."""
+        if self.opinion_required is None:
+            return False
+        return not self.opinion_required or any(str(data.get(f)) == v for f, v in self.opinion_required)
 
     def access(self, field_id: str) -> str:
         if field_id in self.hidden:
@@ -95,6 +105,9 @@ class StepRules:
             out["办理人"] = text
         if self.nobody:
             out["无人可办时"] = NOBODY[self.nobody]
+        if self.opinion_required is not None:
+            out["须填写意见"] = "总是" if not self.opinion_required else "、".join(
+                f"{labels.get(f, f)}为 {v} 时" for f, v in self.opinion_required)
         if self.at_limit:
             out["到期时"] = AT_LIMIT[self.at_limit] + (f"（最多 {self.remind_times} 次）" if self.remind_times else "")
         return out
@@ -174,8 +187,27 @@ def parse_rules(properties: dict[str, str], known_fields: Iterable[str]) -> Step
     remind_times = _count("remind_times（提醒次数）", times, MAX_REMINDERS) if times not in (None, "") else None
     if remind_times is not None and at_limit != "remind":
         raise BadInput("只有到期处理为 remind（提醒）时才设置 remind_times")
+    opinion = _opinion_rule(properties.get("opinion_required"), known)
     return StepRules(access["readonly"], access["hidden"], operations, handler, handler_field, chain_levels,
-                     nobody, at_limit, remind_times)
+                     nobody, at_limit, remind_times, opinion)
+
+
+def _opinion_rule(value: str | None, known: set[str]) -> tuple[tuple[str, str], ...] | None:
+    """``opinion_required``: ``always`` → (), ``review_result=fail,decision=deny`` → the pairs."""
+    if value is None or not value.strip():
+        return None
+    if value.strip() == "always":
+        return ()
+    pairs = []
+    for part in _names(value):
+        field, sep, wanted = part.partition("=")
+        field, wanted = field.strip(), wanted.strip()
+        if not sep or not field or not wanted:
+            raise BadInput(f"opinion_required（须填写意见）应为 always 或 字段=取值（如 review_result=fail），收到 “{part}”")
+        if field not in known:
+            raise BadInput(f"opinion_required 中的字段 “{field}” 不是流程中任何表单的字段")
+        pairs.append((field, wanted))
+    return tuple(pairs)
 
 
 def has_rules(properties: dict[str, Any]) -> bool:
