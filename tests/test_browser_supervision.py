@@ -213,3 +213,48 @@ def test_each_user_starts_the_day_on_their_own_first_page(server, page, username
     page.wait_for_url(f"{server}/")
     page.locator("header.topbar").get_by_role("link", name="政务服务中心 · 审批系统").click()
     page.wait_for_url(f"{server}{first_page}")
+
+
+def test_from_a_red_card_to_the_finding_the_explanation_and_the_warning(server, page, flow, clock):
+    """The board's red row links to the case's findings; the case page says what supervision found,
+    what the department answered and which warnings name it; the findings filter by case and
+    department."""
+    from .test_supervision import red_case_explained_and_warned  # import here: the same story as the unit test
+
+    number, finding = red_case_explained_and_warned(flow, clock)
+    browser_login(page, server, "jiancha")
+    page.wait_for_url(f"{server}/supervision/")
+    row = page.locator("table.board tr", has_text=number)
+    expect(row).to_contain_text("红牌")
+    expect(row.get_by_role("link", name="监察事项 1 项")).to_be_visible()
+    row.get_by_role("link", name=number).click()
+    section = page.locator("section.supervision")
+    expect(section.locator("table.case-findings")).to_contain_text(f"第 {finding} 号")
+    expect(section.locator("table.case-findings")).to_contain_text("办理超时")
+    expect(section.locator("table.case-findings")).to_contain_text("已说明")
+    expect(section.locator("table.case-findings")).to_contain_text("审查员病假，已调整 AB 岗（赵负责，")
+    expect(section.locator("table.case-warnings")).to_contain_text("审查环节超期未办")
+    expect(section.locator("table.case-warnings")).to_contain_text("李审查")
+    look_at(page, "case-supervision")
+    section.get_by_role("link", name=f"第 {finding} 号").click()
+    expect(page.locator("input[name=case]")).to_have_value(number)
+    expect(page.locator("section.finding")).to_have_count(1)
+    expect(page.locator(f"#finding-{finding}")).to_contain_text("审查员病假，已调整 AB 岗")
+    page.select_option("select[name=department]", "mz")
+    page.get_by_role("button", name="筛选").click()
+    expect(page.locator("main")).to_contain_text("没有监察事项")
+    page.select_option("select[name=department]", "scjg")
+    page.fill("input[name=case]", "")
+    page.get_by_role("button", name="筛选").click()
+    expect(page.locator("section.finding")).to_have_count(1)
+    look_at(page, "supervision-findings-filtered")
+    page.goto(f"{server}/supervision/")
+    page.locator("table.board tr", has_text=number).get_by_role("link", name="监察事项 1 项").click()
+    expect(page.locator("input[name=case]")).to_have_value(number)
+    page.goto(f"{server}/supervision/warnings")
+    expect(page.locator("main table")).to_contain_text(number)
+    browser_logout(page)
+    browser_login(page, server, "shencha")  # a clerk: the case page has no supervision part
+    page.goto(f"{server}/cases/{number}")
+    expect(page.locator("h1")).to_contain_text(number)
+    expect(page.locator("section.supervision")).to_have_count(0)

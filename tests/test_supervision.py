@@ -696,3 +696,50 @@ def test_the_history_says_what_a_step_decided_so_a_refusal_never_reads_like_an_a
     # the outcome first, then the paper it issued
     assert done[0][1].split("；")[0] == "予以受理" and "出具受理通知书" in done[0][1]
     assert done[-1][1].split("；")[0] == "不予许可" and "出具不予行政许可决定书" in done[-1][1]
+
+
+# ---------------------------------------------------------------- from a case to what supervision did about it
+
+def red_case_explained_and_warned(flow, clock) -> tuple[str, int]:
+    """A case red since 03-31 (statutory end 03-30), its 办理超时 finding explained by the head
+    on request, and a warning to the reviewer naming the case. Returns its number and the finding."""
+    clock.set(at("2026-03-02T09:00"))
+    case = flow.start()
+    step(flow, clock, "2026-03-02T10:00", "chuangkou", {"acceptance": "accept"}, case.number)
+    clock.set(at("2026-04-01T09:00"))
+    sweep(flow.engine)
+    jiancha = flow.actors["jiancha"]
+    flow.engine.execute(DetectFindings(), jiancha)
+    (found,) = [f for f in findings(flow) if f.kind == "overdue"]
+    flow.engine.execute(RequestExplanation(finding=found.id, note="请说明超期原因"), jiancha)
+    flow.engine.execute(ExplainFinding(finding=found.id, note="审查员病假，已调整 AB 岗"), flow.actors["fuzeren"])
+    flow.engine.execute(IssueWarning(user="shencha", reason="审查环节超期未办", cases=(case.number,)), jiancha)
+    return case.number, found.id
+
+
+def test_a_case_shows_its_findings_and_warnings_to_those_who_may_see_supervision(flow, clock):
+    from engine.supervision.views import case_supervision  # import here: only these tests read it
+
+    number, finding = red_case_explained_and_warned(flow, clock)
+    with flow.db.reader() as session:
+        case = session.scalar(select(Case).where(Case.number == number))
+        seen = case_supervision(session, flow.actors["jiancha"], case)
+        (f,) = seen["findings"]
+        assert (f["id"], f["kind"], f["state"]) == (finding, "overdue", "explained")
+        assert [(e["by"], e["note"]) for e in f["explanations"]] == [("赵负责", "审查员病假，已调整 AB 岗")]
+        (w,) = seen["warnings"]
+        assert (w["person"], w["reason"], w["state_name"]) == ("李审查", "审查环节超期未办", "已告诫")
+        head = case_supervision(session, flow.actors["fuzeren"], case)  # the department's head: the same
+        assert [x["id"] for x in head["findings"]] == [finding] and len(head["warnings"]) == 1
+        other = case_supervision(session, flow.actors["mz_fuzeren"], case)  # another department's head: none
+        assert other["findings"] == [] and other["warnings"] == []
+        assert case_supervision(session, flow.actors["shencha"], case) is None  # a clerk sees no supervision
+        (row,) = board(session, flow.actors["jiancha"], flow.engine.calendar(session), date(2026, 4, 1))["rows"]
+        assert (row.number, row.findings) == (number, 1)
+        jiancha = flow.actors["jiancha"]
+        assert [r["id"] for r in findings_page(session, jiancha, case=number)["rows"]] == [finding]
+        assert findings_page(session, jiancha, case=number + "9")["rows"] == []
+        assert [r["id"] for r in findings_page(session, jiancha, department="scjg")["rows"]] == [finding]
+        assert findings_page(session, jiancha, department="mz")["rows"] == []
+        # a head's own department stays the scope whatever department is asked for
+        assert [r["id"] for r in findings_page(session, flow.actors["fuzeren"], department="mz")["rows"]] == [finding]

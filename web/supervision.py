@@ -34,12 +34,14 @@ def index():
 @bp.route("/findings")
 @login_required
 def findings():
-    return _findings(request.args.get("state", "")[:16], request.args.get("kind", "")[:32])
+    return _findings(request.args.get("state", "")[:16], request.args.get("kind", "")[:32],
+                     case=request.args.get("case", "")[:64], department=request.args.get("department", "")[:64])
 
 
-def _findings(state: str, kind: str, *, errors=None, notes=None, status: int = 200):
+def _findings(state: str, kind: str, *, case: str = "", department: str = "", errors=None, notes=None,
+              status: int = 200):
     with get_db().reader() as session:
-        view = findings_page(session, g.actor, state=state, kind=kind)
+        view = findings_page(session, g.actor, state=state, kind=kind, case=case, department=department)
     return render_template("supervision/findings.html", view=view, errors=errors or {}, notes=notes or {}), status
 
 

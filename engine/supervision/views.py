@@ -26,11 +26,19 @@ FINDINGS_SHOWN = 200
 FINDING_ACTS = ("acknowledge_refusal", "request_explanation", "explain_finding", "confirm_finding", "close_finding")
 
 
-def findings_page(session: Session, actor: Actor, *, state: str = "", kind: str = "") -> dict[str, Any]:
+def findings_page(session: Session, actor: Actor, *, state: str = "", kind: str = "", case: str = "",
+                  department: str = "") -> dict[str, Any]:
+    """The findings, newest first, filtered by state, kind, case number and (a supervisor) the
+    department answerable for them; a head sees their own department's."""
     scope = board_scope(session, actor)
+    case, department = case.strip(), department.strip()
     query = select(Finding).order_by(Finding.id.desc()).limit(FINDINGS_SHOWN)
     if scope.department_id is not None:
         query = query.where(Finding.department_id == scope.department_id)
+    elif department:
+        query = query.where(Finding.department_id.in_(select(Department.id).where(Department.code == department)))
+    if case:
+        query = query.where(Finding.case_id.in_(select(Case.id).where(Case.number == case)))
     if state in FindingState.values():
         query = query.where(Finding.state == state)
     if kind in FindingKind.values():
@@ -61,9 +69,45 @@ def findings_page(session: Session, actor: Actor, *, state: str = "", kind: str 
                      "said_heading": "拒绝原因" if process_error else "意见", "state": f.state, "case": f.case.number, "item": f.case.item.name,
                      "department": f.department.name, "summary": f.summary, "evidence": evidence,
                      "trail": trail, "acts": acts})
-    return {"scope": scope, "rows": rows, "filters": {"state": state, "kind": kind},
+    departments = list(session.execute(select(Department.code, Department.name).order_by(Department.id))) \
+        if scope.department_id is None else []
+    return {"scope": scope, "rows": rows,
+            "filters": {"state": state, "kind": kind, "case": case,
+                        "department": department if scope.department_id is None else ""},
             "kinds": [(k.value, k.label) for k in FindingKind], "states": [(s.value, s.label) for s in FindingState],
-            "may_detect": actor.has_role("supervisor")}
+            "departments": departments, "may_detect": actor.has_role("supervisor")}
+
+
+def case_supervision(session: Session, actor: Actor, case: Case) -> dict[str, Any] | None:
+    """What supervision holds about one case, for its page: the findings on it (number, kind,
+    state, the department's explanation) and the 效能告诫 that name it or one of those findings.
+    None for whoever may not see supervision (``board_scope``); a head sees their department's."""
+    try:
+        scope = board_scope(session, actor)
+    except NotAllowed:
+        return None
+    query = select(Finding).where(Finding.case_id == case.id).order_by(Finding.id)
+    if scope.department_id is not None:
+        query = query.where(Finding.department_id == scope.department_id)
+    findings = []
+    for f in session.scalars(query):
+        explained = [t for t in f.trail if t.get("act") == "explained"]
+        names = display_names(session, {t["by"] for t in explained})
+        findings.append({"id": f.id, "kind": f.kind, "state": f.state, "department": f.department.name,
+                         "summary": f.summary,
+                         "explanations": [{"by": names.get(t["by"], t["by"]), "at": _china(t["at"]),
+                                           "note": t.get("note") or ""} for t in explained]})
+    ids = {f["id"] for f in findings}
+    warnings = []
+    for w in warnings_list(session, department_id=scope.department_id):
+        if case.number in (w.cases or []) or ids & set(w.findings or []):
+            row = warning_dict(w)
+            row["target_name"] = WarningTarget.label_of(row["target"])
+            row["state_name"] = WarningState.label_of(row["state"])
+            row["created_at"] = _china(row["created_at"])
+            warnings.append(row)
+    return {"findings": findings, "warnings": warnings, "scope": scope,
+            "may_warn": actor.has_role("supervisor")}
 
 
 def _china(iso: str) -> str:
