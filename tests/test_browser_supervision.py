@@ -258,3 +258,39 @@ def test_from_a_red_card_to_the_finding_the_explanation_and_the_warning(server, 
     page.goto(f"{server}/cases/{number}")
     expect(page.locator("h1")).to_contain_text(number)
     expect(page.locator("section.supervision")).to_have_count(0)
+
+
+def test_a_warning_is_issued_from_a_finding_with_its_number_as_the_page_titles_it(server, page, flow, clock):
+    """发出效能告诫 on a finding opens the form filled in from it; the finding's number is taken as
+    the findings page titles it (第8号, 第 8 号, 8), and what cannot be read is refused, not dropped."""
+    from engine.store.models import EfficiencyWarning  # import here: to read what was stored
+    from sqlalchemy import select
+
+    from .test_supervision import red_case_explained_and_warned  # import here: the same story as the unit test
+
+    number, finding = red_case_explained_and_warned(flow, clock)
+    browser_login(page, server, "jiancha")
+    page.goto(f"{server}/supervision/findings")
+    page.locator(f"#finding-{finding}").get_by_role("link", name="发出效能告诫").click()
+    expect(page.locator("input[name=findings]")).to_have_value(f"第 {finding} 号")
+    expect(page.locator("input[name=cases]")).to_have_value(number)
+    expect(page.locator("select[name=target]")).to_have_value("unit")
+    expect(page.locator("select[name=department]")).to_have_value("scjg")
+    expect(page.locator("#issue")).to_contain_text(f"已按监察事项第 {finding} 号填好")
+    look_at(page, "supervision-warning-from-finding")
+    page.select_option("select[name=target]", "person")
+    page.select_option("select[name=user]", "chuangkou")
+    page.fill("textarea[name=reason]", "受理后未及时流转")
+    page.fill("input[name=findings]", f"第{finding}号，第八号")
+    page.get_by_role("button", name="发出告诫").click()
+    expect(page.locator("#issue p.error")).to_contain_text("相关监察事项编号看不懂：第八号")
+    expect(page.locator("input[name=findings]")).to_have_value(f"第{finding}号，第八号")
+    expect(page.locator("textarea[name=reason]")).to_have_value("受理后未及时流转")
+    look_at(page, "supervision-warning-unreadable-finding")
+    page.fill("input[name=findings]", f"第{finding}号")
+    page.get_by_role("button", name="发出告诫").click()
+    expect(page.locator(".flash")).to_contain_text("已发出效能告诫")
+    expect(page.locator("main table tr", has_text="受理后未及时流转")).to_contain_text(f"第 {finding} 号")
+    with flow.db.reader() as session:
+        issued = session.scalar(select(EfficiencyWarning).where(EfficiencyWarning.reason == "受理后未及时流转"))
+        assert (issued.user.username, issued.findings, issued.cases) == ("chuangkou", [finding], [number])

@@ -15,7 +15,7 @@ from engine.commands import (AcknowledgeRefusal, CloseFinding, CompleteTask, Con
                              DetectFindings,
                              ExplainFinding, ExtendDeadline, IssueWarning, ReceiveSupplement, RecordMaterials,
                              RequestExplanation, RequestSupplement)
-from engine.errors import BadInput, Conflict, NotAllowed
+from engine.errors import BadInput, Conflict, NotAllowed, NotFound
 from engine.store.models import (Case, CommandRefusal, EfficiencyWarning, Finding, HistoryEntry, Message, Meta, SupervisionAct, TrendFigures,
                                  User)
 from engine.supervision.board import board
@@ -743,3 +743,32 @@ def test_a_case_shows_its_findings_and_warnings_to_those_who_may_see_supervision
         assert findings_page(session, jiancha, department="mz")["rows"] == []
         # a head's own department stays the scope whatever department is asked for
         assert [r["id"] for r in findings_page(session, flow.actors["fuzeren"], department="mz")["rows"]] == [finding]
+
+
+def test_finding_numbers_are_read_as_the_findings_page_titles_them_and_nothing_is_dropped():
+    from engine.supervision.warnings import parse_finding_numbers  # import here: only this test reads it
+
+    for typed, numbers in (("第8号", (8,)), ("第 8 号", (8,)), ("8", (8,)), ("第 8 号、第9号", (8, 9)),
+                           ("8, 9，10 11", (8, 9, 10, 11)), ("8号", (8,)), ("", ()), ("第 8 号, 8", (8,))):
+        assert parse_finding_numbers(typed) == numbers, typed
+    for typed in ("第八号", "八", "8a", "#8", "第 8 号，十"):
+        with pytest.raises(BadInput, match="相关监察事项编号看不懂"):
+            parse_finding_numbers(typed)
+
+
+def test_a_warning_from_a_finding_is_drafted_with_its_case_department_and_person(flow, clock):
+    from engine.supervision.views import warning_draft  # import here: only this test reads it
+
+    number, finding = red_case_explained_and_warned(flow, clock)
+    supplement = supplement_then_deny(flow, clock)
+    flow.engine.execute(DetectFindings(full=True), flow.actors["jiancha"])  # a case of March, after April's scan
+    refusal = next(f for f in findings(flow) if f.kind == "refusal" and f.case.number == supplement)
+    with flow.db.reader() as session:
+        # a red card: fired by the timer, no one handles the open step by name: the department
+        assert warning_draft(session, finding) == {"findings": f"第 {finding} 号", "cases": number, "department": "scjg",
+                                                   "target": "unit", "user": "", "reason": ""}
+        # a refusal: the head who decided it
+        drafted = warning_draft(session, refusal.id)
+        assert (drafted["target"], drafted["user"], drafted["cases"]) == ("person", "fuzeren", supplement)
+        with pytest.raises(NotFound):
+            warning_draft(session, 999)

@@ -2,6 +2,8 @@
 the engine and render; the rules are in engine/supervision."""
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
 
 from engine.clock import china_date
@@ -12,7 +14,9 @@ from engine.supervision.ratings import ratings_view
 from engine.supervision.report import monthly_report, report_csv, report_xlsx
 from engine.supervision.scheme import targets
 from engine.supervision.statistics import CASES_OF, FIGURES, GROUPS, statistics
-from engine.supervision.views import CASES_LISTED, FINDING_ACTS, cases_listing, findings_page, period_of, warnings_page
+from engine.supervision.views import (CASES_LISTED, FINDING_ACTS, cases_listing, findings_page, period_of,
+                                      warning_draft, warnings_page)
+from engine.supervision.warnings import parse_finding_numbers
 
 from .auth import login_required
 from .charts import trend_chart
@@ -74,15 +78,14 @@ def act(finding: int, act: str):
 @login_required
 def warnings():
     if request.method == "POST":
-        cases = tuple(n for n in request.form.get("cases", "").replace("，", ",").replace(" ", ",").split(",") if n)
-        findings_ids = tuple(int(x) for x in request.form.get("findings", "").replace("，", ",").split(",")
-                             if x.strip().isdigit())
+        cases = tuple(n for n in re.split(r"[,，、;；\s]+", request.form.get("cases", "")[:2000]) if n)
         target = request.form.get("target", "person")
         if target == "person" and not request.form.get("user"):
             return _warnings(error="请选择要告诫的人员", typed=request.form)
         if target == "unit" and not request.form.get("department"):
             return _warnings(error="请选择要告诫的单位", typed=request.form)
         try:
+            findings_ids = parse_finding_numbers(request.form.get("findings", "")[:2000])
             row = get_engine().execute(IssueWarning(
                 user=request.form.get("user", "") if target == "person" else "",
                 department=request.form.get("department", "") if target == "unit" else "",
@@ -91,15 +94,26 @@ def warnings():
             return _warnings(error=exc.message, typed=request.form)
         flash(f"已发出效能告诫（第 {row['warning']} 号）")
         return redirect(url_for("supervision.warnings"))
+    finding = request.args.get("finding", "")[:12]
+    if finding and g.actor.has_role("supervisor"):  # 发出效能告诫 from a finding: the form filled in from it
+        if not finding.isdigit():
+            return _warnings(error=f"监察事项编号应为数字，收到“{finding}”")
+        with get_db().reader() as session:
+            try:
+                draft = warning_draft(session, int(finding))
+            except NotFound as exc:
+                return _warnings(error=exc.message)
+        return _warnings(typed=draft, status=200)
     return _warnings()
 
 
-def _warnings(*, error: str = "", typed=None):
+def _warnings(*, error: str = "", typed=None, status: int | None = None):
     with get_db().reader() as session:
         view = warnings_page(session, g.actor)
     typed = {k: (typed.get(k) or "")[:2000] for k in ("target", "user", "department", "reason", "cases", "findings")} \
         if typed is not None else {}
-    return render_template("supervision/warnings.html", view=view, error=error, typed=typed), 400 if error else 200
+    return render_template("supervision/warnings.html", view=view, error=error, typed=typed), \
+        status if status is not None else (400 if error else 200)
 
 
 @bp.route("/warnings/<int:warning>/decide", methods=["POST"])

@@ -12,11 +12,11 @@ from engine.actors import Actor
 from engine.authorization import Subject
 from engine.clock import CHINA_TZ
 from engine.commands import COMMANDS
-from engine.errors import BadInput, NotAllowed
+from engine.errors import BadInput, NotAllowed, NotFound
 from engine.people import display_names
 from engine.read.views import history_view
-from engine.store.enums import FindingKind, FindingState, WarningState, WarningTarget
-from engine.store.models import Case, Department, Finding, Item, User, UserRole
+from engine.store.enums import FindingKind, FindingState, TaskState, WarningState, WarningTarget
+from engine.store.models import Case, Department, Finding, HistoryEntry, Item, Task, User, UserRole
 
 from .board import board_scope
 from .findings import refusal_evidence
@@ -75,7 +75,8 @@ def findings_page(session: Session, actor: Actor, *, state: str = "", kind: str 
             "filters": {"state": state, "kind": kind, "case": case,
                         "department": department if scope.department_id is None else ""},
             "kinds": [(k.value, k.label) for k in FindingKind], "states": [(s.value, s.label) for s in FindingState],
-            "departments": departments, "may_detect": actor.has_role("supervisor")}
+            "departments": departments, "may_detect": actor.has_role("supervisor"),
+            "may_warn": actor.has_role("supervisor")}
 
 
 def case_supervision(session: Session, actor: Actor, case: Case) -> dict[str, Any] | None:
@@ -140,7 +141,7 @@ def warnings_page(session: Session, actor: Actor) -> dict[str, Any]:
         r["state_name"] = WarningState.label_of(r["state"])
     people = [(u.username, f"{u.display_name}（{u.department.name}）") for u in session.scalars(
         select(User).where(User.active.is_(True)).join(UserRole).where(
-            UserRole.role.in_(("window_clerk", "reviewer", "head"))).order_by(User.department_id, User.id)).unique()] \
+            UserRole.role.in_(WARNED_ROLES)).order_by(User.department_id, User.id)).unique()] \
         if supervisor else []
     units = list(session.execute(select(Department.code, Department.name).order_by(Department.id))) if supervisor else []
     per_person: dict[str, int] = {}
@@ -154,6 +155,36 @@ def warnings_page(session: Session, actor: Actor) -> dict[str, Any]:
             "proposed": [r for r in rows if r["state"] == WarningState.PROPOSED] if supervisor else [],
             "may_issue": supervisor,
             "scope": "全部部门" if supervisor else session.get(Department, actor.department_id).name}
+
+
+#: the roles a warning may be addressed to on the form (``warnings_page`` ``people``)
+WARNED_ROLES = ("window_clerk", "reviewer", "head")
+
+
+def warning_draft(session: Session, finding_id: int) -> dict[str, str]:
+    """The 效能告诫 form filled in from a finding (发出效能告诫 on the findings page): the finding,
+    its case, and whom it concerns — the staff member of the answerable department whose entry is
+    its evidence, else the one holding the case's open step there, else the department itself."""
+    f = session.get(Finding, finding_id) if 0 < finding_id <= 2 ** 31 else None
+    if f is None:
+        raise NotFound(f"监察事项第 {finding_id} 号不存在")
+    draft = {"findings": f"第 {f.id} 号", "cases": f.case.number, "department": f.department.code,
+             "target": "unit", "user": "", "reason": ""}
+    candidates: list[str] = []
+    if f.kind != FindingKind.PROCESS_ERROR:  # its evidence: history seqs, newest last
+        candidates += [a for a in session.scalars(select(HistoryEntry.actor).where(
+            HistoryEntry.case_id == f.case_id, HistoryEntry.seq.in_(list(f.evidence or [])))
+            .order_by(HistoryEntry.seq.desc())) if ":" not in a]
+    candidates += [u for u in session.scalars(select(User.username).join(Task, Task.assignee_id == User.id).where(
+        Task.case_id == f.case_id, Task.state == TaskState.READY, Task.department_id == f.department_id))]
+    for username in candidates:
+        person = session.scalar(select(User).join(UserRole).where(
+            User.username == username, User.active.is_(True), User.department_id == f.department_id,
+            UserRole.role.in_(WARNED_ROLES)).limit(1))
+        if person is not None:
+            draft.update(target="person", user=person.username)
+            break
+    return draft
 
 
 def period_of(kind: str, value: str, start: str, end: str, today: date) -> tuple[date, date, str]:
