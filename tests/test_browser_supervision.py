@@ -294,3 +294,33 @@ def test_a_warning_is_issued_from_a_finding_with_its_number_as_the_page_titles_i
     with flow.db.reader() as session:
         issued = session.scalar(select(EfficiencyWarning).where(EfficiencyWarning.reason == "受理后未及时流转"))
         assert (issued.user.username, issued.findings, issued.cases) == ("chuangkou", [finding], [number])
+
+
+def test_a_deadline_warning_leads_to_the_step_and_a_efficiency_warning_to_the_warnings(server, page, flow, clock):
+    """A head's message box: 【预警】 (a time limit's warning) leads to the step to work on, never to
+    the 效能告诫 page; 【效能告诫】 leads there."""
+    from engine.commands import IssueWarning  # import here: the warning is set up through the engine
+
+    clock.set(at("2026-03-02T09:00"))
+    case = flow.start(applicant="张三")
+    clock.set(at("2026-03-02T10:00"))
+    flow.complete("chuangkou", {"acceptance": "accept"}, opinion="材料齐全", number=case.number)
+    clock.set(at("2026-03-03T10:00"))
+    flow.complete("shencha", {"review_result": "pass"}, opinion="同意", number=case.number)
+    clock.set(at("2026-03-16T08:00"))
+    sweep(flow.engine)  # the decision step and the promised end come near: 预警 to the head
+    flow.engine.execute(IssueWarning(user="shencha", reason="审查意见过于简单", cases=(case.number,)),
+                        flow.actors["jiancha"])
+    browser_login(page, server, "fuzeren")
+    page.goto(f"{server}/messages/")
+    warned = page.locator("tr", has_text="【预警】").first
+    expect(warned).to_be_visible()
+    expect(warned.get_by_role("link", name="查看效能告诫")).to_have_count(0)
+    expect(page.locator("tr", has_text="【效能告诫】").get_by_role("link", name="查看效能告诫")).to_be_visible()
+    look_at(page, "messages-deadline-and-efficiency-warning")
+    warned.get_by_role("link", name="去办理：决定").click()
+    expect(page.locator("h1")).to_contain_text("决定")
+    expect(page.locator("main")).to_contain_text(case.number)
+    page.goto(f"{server}/messages/")
+    page.locator("tr", has_text="【效能告诫】").get_by_role("link", name="查看效能告诫").click()
+    expect(page.locator("h1")).to_contain_text("效能告诫")
