@@ -160,14 +160,23 @@ def test_a_submit_refused_as_out_of_order_shows_as_a_process_error_with_what_was
     expect(evidence).to_contain_text("拒绝原因")
     expect(evidence).to_contain_text(refused.value.message[:15])
     look_at(page, "supervision-finding-process-error")
-    finding.get_by_role("button", name="要求说明").click()  # nothing written: said at the finding, page kept
+    finding.locator("input[name=note]").fill("   ")
+    finding.get_by_role("button", name="要求说明").click()  # nothing written: back at the finding, said twice
+    number = finding.get_attribute("id").removeprefix("finding-")
+    page.wait_for_url(f"{server}/supervision/findings?kind=process_error#finding-{number}")
+    summary = page.locator("#refused[role=alert]")  # at the top, for whoever starts reading there
+    expect(summary).to_contain_text(f"监察事项第 {number} 号：要求说明未完成：要求说明的事项不能为空")
     finding = page.locator("section.finding", has_text=case.number)
-    expect(finding.locator("p.error")).to_contain_text("要求说明的事项不能为空")
+    expect(finding.locator("p.error")).to_contain_text("要求说明的事项不能为空")  # and at the card
     expect(finding.locator("input[name=note]")).to_have_attribute("aria-invalid", "true")
+    expect(finding.locator("input[name=note]")).to_be_in_viewport()
     look_at(page, "supervision-finding-refused-act")
+    summary.get_by_role("link", name="到该事项填写").click()
     finding.locator("input[name=note]").fill("请说明为何重复提交")
     finding.get_by_role("button", name="要求说明").click()
     expect(page.locator(".flash")).to_contain_text("已要求说明")
+    expect(page.locator("#refused")).to_have_count(0)  # said once: the next page is clean
+    page.wait_for_url(f"{server}/supervision/findings?kind=process_error")
 
 
 def test_a_head_explains_a_finding_the_supervisor_asked_about(server, page, flow, clock):
@@ -181,6 +190,10 @@ def test_a_head_explains_a_finding_the_supervisor_asked_about(server, page, flow
     expect(page.locator("h1")).to_contain_text("市市场监督管理局")
     page.click("text=监察事项")
     section = page.locator("section.finding")
+    expect(section).to_contain_text("待说明")
+    section.get_by_role("button", name="提交说明").click()  # empty: back at the finding, said at the top too
+    expect(page.locator("#refused")).to_contain_text("提交说明未完成")
+    expect(section.locator("p.error")).to_contain_text("提交说明未完成")
     expect(section).to_contain_text("待说明")
     section.locator("input[name=note]").fill("申请事项属县级权限，已告知申请人向县局申请")
     look_at(page, "supervision-findings-head")
@@ -324,3 +337,25 @@ def test_a_deadline_warning_leads_to_the_step_and_a_efficiency_warning_to_the_wa
     page.goto(f"{server}/messages/")
     page.locator("tr", has_text="【效能告诫】").get_by_role("link", name="查看效能告诫").click()
     expect(page.locator("h1")).to_contain_text("效能告诫")
+
+
+def test_dismissing_a_proposed_warning_to_a_head_asks_for_the_reason_in_the_form(server, page, flow, clock):
+    from engine.commands import IssueWarning  # import here: the two warnings are set up through the engine
+
+    clock.set(at("2026-03-16T10:00"))
+    for user, reason in (("shencha", "审查超期"), ("chuangkou", "一次性告知不到位")):
+        flow.engine.execute(IssueWarning(user=user, reason=reason), flow.actors["jiancha"])
+    browser_login(page, server, "jiancha")
+    page.goto(f"{server}/supervision/warnings")
+    proposed = page.locator("section.proposed")
+    expect(proposed).to_contain_text("待确认：告诫 市市场监督管理局 负责人")
+    note = proposed.locator("input[name=note]")
+    expect(note).to_have_attribute("required", "")
+    proposed.get_by_role("button", name="不予告诫").click()  # the browser asks for the reason; nothing sent
+    assert note.evaluate("e => e.validity.valueMissing") is True
+    expect(page.locator(".flash")).to_have_count(0)
+    look_at(page, "supervision-warning-proposed")
+    note.fill("两次告诫均已整改，暂不告诫负责人")
+    proposed.get_by_role("button", name="不予告诫").click()
+    expect(page.locator(".flash")).to_contain_text("已决定不予告诫")
+    expect(page.locator("main table")).to_contain_text("两次告诫均已整改，暂不告诫负责人")

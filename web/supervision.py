@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
+from flask import session as web_session
 
 from engine.clock import china_date
 from engine.commands import COMMANDS, DecideWarning, DetectFindings, IssueWarning
@@ -14,7 +15,7 @@ from engine.supervision.ratings import ratings_view
 from engine.supervision.report import monthly_report, report_csv, report_xlsx
 from engine.supervision.scheme import targets
 from engine.supervision.statistics import CASES_OF, FIGURES, GROUPS, statistics
-from engine.supervision.views import (CASES_LISTED, FINDING_ACTS, cases_listing, findings_page, period_of,
+from engine.supervision.views import (ACT_BUTTONS, CASES_LISTED, FINDING_ACTS, cases_listing, findings_page, period_of,
                                       warning_draft, warnings_page)
 from engine.supervision.warnings import parse_finding_numbers
 
@@ -38,15 +39,27 @@ def index():
 @bp.route("/findings")
 @login_required
 def findings():
+    refused = web_session.pop("finding_refused", None)  # an act refused just before: said at the top and at the card
+    errors, notes = {}, {}
+    if isinstance(refused, dict) and isinstance(refused.get("id"), int):
+        errors[refused["id"]] = f"{refused.get('act', '')}未完成：{refused.get('message', '')}"[:500]
+        notes[refused["id"]] = str(refused.get("note", ""))[:2000]
     return _findings(request.args.get("state", "")[:16], request.args.get("kind", "")[:32],
-                     case=request.args.get("case", "")[:64], department=request.args.get("department", "")[:64])
+                     case=request.args.get("case", "")[:64], department=request.args.get("department", "")[:64],
+                     errors=errors, notes=notes)
 
 
 def _findings(state: str, kind: str, *, case: str = "", department: str = "", errors=None, notes=None,
               status: int = 200):
-    with get_db().reader() as session:
-        view = findings_page(session, g.actor, state=state, kind=kind, case=case, department=department)
+    with get_db().reader() as db_session:
+        view = findings_page(db_session, g.actor, state=state, kind=kind, case=case, department=department)
     return render_template("supervision/findings.html", view=view, errors=errors or {}, notes=notes or {}), status
+
+
+def _back_to_findings(anchor: str | None = None):
+    """The findings list the form was on, with its filters (the form's ``back_*`` fields)."""
+    filters = {name: request.form.get(f"back_{name}", "")[:64] for name in ("state", "kind", "case", "department")}
+    return redirect(url_for("supervision.findings", **{k: v for k, v in filters.items() if v}, _anchor=anchor))
 
 
 @bp.route("/findings/detect", methods=["POST"])
@@ -66,12 +79,13 @@ def act(finding: int, act: str):
     command = COMMANDS[act](finding=finding, note=note)
     try:
         get_engine().execute(command, g.actor)
-    except (BadInput, Conflict) as exc:  # the same page again, the message at the finding, the note kept
-        return _findings(request.form.get("back_state", "")[:16], "", errors={finding: exc.message},
-                         notes={finding: note[:2000]}, status=400)
+    except (BadInput, Conflict) as exc:
+        # back to the list at the finding: the message at the top and at the card, the note kept
+        web_session["finding_refused"] = {"id": finding, "message": exc.message, "note": note[:2000],
+                                          "act": ACT_BUTTONS[act]}
+        return _back_to_findings(f"finding-{finding}")
     flash(f"监察事项第 {finding} 号：已{type(command).label}")
-    return redirect(url_for("supervision.findings", **({"state": request.form["back_state"]}
-                                                       if request.form.get("back_state") else {})))
+    return _back_to_findings()
 
 
 @bp.route("/warnings", methods=["GET", "POST"])

@@ -24,6 +24,9 @@ from .warnings import warnings_list, warning_dict
 
 FINDINGS_SHOWN = 200
 FINDING_ACTS = ("acknowledge_refusal", "request_explanation", "explain_finding", "confirm_finding", "close_finding")
+#: each act as its button says it
+ACT_BUTTONS = {"acknowledge_refusal": "确认报备", "request_explanation": "要求说明", "explain_finding": "提交说明",
+               "confirm_finding": "确认问题", "close_finding": "关闭"}
 
 
 def findings_page(session: Session, actor: Actor, *, state: str = "", kind: str = "", case: str = "",
@@ -75,7 +78,7 @@ def findings_page(session: Session, actor: Actor, *, state: str = "", kind: str 
             "filters": {"state": state, "kind": kind, "case": case,
                         "department": department if scope.department_id is None else ""},
             "kinds": [(k.value, k.label) for k in FindingKind], "states": [(s.value, s.label) for s in FindingState],
-            "departments": departments, "may_detect": actor.has_role("supervisor"),
+            "departments": departments, "buttons": ACT_BUTTONS, "may_detect": actor.has_role("supervisor"),
             "may_warn": actor.has_role("supervisor")}
 
 
