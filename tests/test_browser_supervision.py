@@ -116,6 +116,7 @@ def test_a_supervisor_works_the_board_findings_warnings_and_statistics(server, p
     expect(units).to_contain_text("效能告诫 -5")  # the warning just issued, in the unit's breakdown
     expect(page.locator("article.report")).to_contain_text(refused)  # among the findings of the month
     expect(page.locator("figure.chart svg")).to_be_visible()
+    expect(page.locator("article.report")).to_contain_text("截至今日（2026-03-16）仍亮红牌的在办件 0 件")
     look_at(page, "supervision-report")
     with page.expect_download() as download:
         page.get_by_role("link", name="导出 CSV").click()
@@ -129,6 +130,9 @@ def test_a_supervisor_works_the_board_findings_warnings_and_statistics(server, p
     assert book.sheetnames == ["单位排名", "超期与红牌", "监察事项", "效能告诫"]
     assert book["单位排名"]["A1"].value == "月度通报 2026 年 3 月"
     assert any(row[3] == refused for row in book["监察事项"].iter_rows(values_only=True))
+    page.fill("input[name=value]", "2026-02")  # a month that is over: the cards as they stood at its end
+    page.get_by_role("button", name="查看").click()
+    expect(page.locator("article.report")).to_contain_text("月末（2026-02-28）仍亮红牌的在办件 0 件")
 
 
 def test_a_submit_refused_as_out_of_order_shows_as_a_process_error_with_what_was_refused(server, page, flow, clock):

@@ -19,7 +19,7 @@ from engine.errors import BadInput, Conflict, NotAllowed, NotFound
 from engine.store.models import (Case, CommandRefusal, EfficiencyWarning, Finding, HistoryEntry, Message, Meta, SupervisionAct, TrendFigures,
                                  User)
 from engine.supervision.board import board
-from engine.supervision.report import DEFINITIONS, monthly_report, remember_finished_months, remember_trend
+from engine.supervision.report import DEFINITIONS, monthly_report, remember_finished_months, remember_trend, report_csv
 from engine.supervision.statistics import statistics
 from engine.timelimits.workdays import calendar_version
 from engine.supervision.views import findings_page
@@ -772,3 +772,27 @@ def test_a_warning_from_a_finding_is_drafted_with_its_case_department_and_person
         assert (drafted["target"], drafted["user"], drafted["cases"]) == ("person", "fuzeren", supplement)
         with pytest.raises(NotFound):
             warning_draft(session, 999)
+
+
+def test_a_past_month_s_report_lists_the_cases_red_at_its_end_and_does_not_change(flow, clock):
+    """Red since 04-01 (the statutory end 03-30 passed; the sweep came in the morning): not red at
+    the end of March; red at the end of April, and still so in April's report once it concluded in
+    May. The month being reported lists the cards of today, and says so."""
+    clock.set(at("2026-03-02T09:00"))
+    case = flow.start()
+    step(flow, clock, "2026-03-02T10:00", "chuangkou", {"acceptance": "accept"}, case.number)
+    clock.set(at("2026-04-01T09:00"))
+    sweep(flow.engine)
+    march = _report(flow, 2026, 3, date(2026, 4, 2))
+    assert (march["red_label"], march["red_open"]) == ("月末（2026-03-31）仍亮红牌的在办件", [])
+    april_now = _report(flow, 2026, 4, date(2026, 4, 15))
+    assert april_now["red_label"] == "截至今日（2026-04-15）仍亮红牌的在办件"
+    assert [n for n, _ in april_now["red_open"]] == [case.number]
+    step(flow, clock, "2026-05-06T10:00", "shencha", {"review_result": "pass"}, case.number)
+    step(flow, clock, "2026-05-07T10:00", "fuzeren", {"decision": "grant"}, case.number)
+    april = _report(flow, 2026, 4, date(2026, 5, 8))
+    assert april["red_label"] == "月末（2026-04-30）仍亮红牌的在办件"
+    assert [n for n, _ in april["red_open"]] == [case.number]  # concluded since: the report stands
+    assert _report(flow, 2026, 5, date(2026, 5, 8))["red_open"] == []  # concluded: no longer open
+    lines = report_csv(april).splitlines()
+    assert "月末（2026-04-30）仍亮红牌的在办件（1 件）" in lines

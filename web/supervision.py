@@ -228,7 +228,8 @@ def report_export():
     _supervisor_only()
     year, month = _month()
     with get_db().reader() as session:
-        view = monthly_report(session, get_engine().calendar(session), year, month, trend=False)
+        view = monthly_report(session, get_engine().calendar(session), year, month, trend=False,
+                              today=china_date(get_engine().now()))
     return Response(report_csv(view), mimetype="text/csv; charset=utf-8", headers={
         "Content-Disposition": f"attachment; filename=report-{year:04d}-{month:02d}.csv"})
 
@@ -243,6 +244,7 @@ def report_excel():
     _supervisor_only()
     year, month = _month()
     with get_db().reader() as session:
-        view = monthly_report(session, get_engine().calendar(session), year, month, trend=False)
+        view = monthly_report(session, get_engine().calendar(session), year, month, trend=False,
+                              today=china_date(get_engine().now()))
     return Response(report_xlsx(view), mimetype=XLSX, headers={
         "Content-Disposition": f"attachment; filename=report-{year:04d}-{month:02d}.xlsx"})
