@@ -796,3 +796,40 @@ def test_a_past_month_s_report_lists_the_cases_red_at_its_end_and_does_not_chang
     assert _report(flow, 2026, 5, date(2026, 5, 8))["red_open"] == []  # concluded: no longer open
     lines = report_csv(april).splitlines()
     assert "月末（2026-04-30）仍亮红牌的在办件（1 件）" in lines
+
+
+def test_bad_periods_and_a_dismissal_without_reason_come_back_to_the_page_with_what_is_wrong(seeded, engine, flow, clock):
+    from web import create_app  # import here: the web app only for this test
+
+    from .helpers import csrf_of, login
+
+    clock.set(at("2026-03-16T10:00"))
+    for user, reason in (("shencha", "审查超期"), ("chuangkou", "一次性告知不到位")):
+        flow.engine.execute(IssueWarning(user=user, reason=reason), flow.actors["jiancha"])
+    app = create_app({"SECRET_KEY": "t"}, db=seeded, clock=engine.clock)
+    supervisor = login(app.test_client(), "jiancha")
+    for url, said in (("/supervision/stats?period=month&value=2026-13", "没有第 13 个月"),
+                      ("/supervision/stats?period=month&value=十月", "月份格式不对：应如 2026-03（四位年份-月份），收到“十月”"),
+                      ("/supervision/stats?period=quarter&value=2026-10", "这里要填季度，如 2026-Q4"),
+                      ("/supervision/stats?period=range&start=2026-03-10&end=2026-03-01", "结束日期 2026-03-01 早于开始日期 2026-03-10"),
+                      ("/supervision/stats?period=range&start=2026-03-10&end=", "请填写结束日期"),
+                      ("/supervision/ratings?period=quarter&value=2026-Q5", "没有第 5 季度"),
+                      ("/supervision/report?value=十月", "月份格式不对"),
+                      ("/supervision/report?value=1999-01", "年份超出范围：只能查看 2000 年至 2100 年，收到 1999 年"),
+                      ("/supervision/report.csv?value=1999-01", "年份超出范围")):
+        page = supervisor.get(url)
+        shown = page.get_data(as_text=True)
+        assert page.status_code == 400 and said in shown, (url, shown[-800:])
+        assert "月份格式不对，应如 2026-03" not in shown
+    stats = supervisor.get("/supervision/stats?period=month&value=2026-13").get_data(as_text=True)
+    assert 'name="value" value="2026-13"' in stats and 'aria-invalid="true"' in stats and "统计</button>" in stats
+    with seeded.reader() as session:
+        proposed = session.scalar(select(EfficiencyWarning).where(EfficiencyWarning.state == "proposed"))
+    form = supervisor.get("/supervision/warnings").get_data(as_text=True)
+    refused = supervisor.post(f"/supervision/warnings/{proposed.id}/decide",
+                              data={"csrf_token": csrf_of(form), "confirm": "0", "note": "  "})
+    shown = refused.get_data(as_text=True)
+    assert refused.status_code == 400 and "不予告诫的理由" in shown and f'id="decide-{proposed.id}-error"' in shown
+    assert "发出告诫" in shown  # the warnings page, not a bare error page
+    with seeded.reader() as session:
+        assert session.get(EfficiencyWarning, proposed.id).state == "proposed"

@@ -15,8 +15,8 @@ from engine.supervision.ratings import ratings_view
 from engine.supervision.report import monthly_report, report_csv, report_xlsx
 from engine.supervision.scheme import targets
 from engine.supervision.statistics import CASES_OF, FIGURES, GROUPS, statistics
-from engine.supervision.views import (ACT_BUTTONS, CASES_LISTED, FINDING_ACTS, cases_listing, findings_page, period_of,
-                                      warning_draft, warnings_page)
+from engine.supervision.views import (ACT_BUTTONS, CASES_LISTED, FINDING_ACTS, FieldError, cases_listing, findings_page,
+                                      month_of, period_of, warning_draft, warnings_page)
 from engine.supervision.warnings import parse_finding_numbers
 
 from .auth import login_required
@@ -121,55 +121,73 @@ def warnings():
     return _warnings()
 
 
-def _warnings(*, error: str = "", typed=None, status: int | None = None):
+def _warnings(*, error: str = "", typed=None, status: int | None = None, decide_error=None):
     with get_db().reader() as session:
         view = warnings_page(session, g.actor)
     typed = {k: (typed.get(k) or "")[:2000] for k in ("target", "user", "department", "reason", "cases", "findings")} \
         if typed is not None else {}
-    return render_template("supervision/warnings.html", view=view, error=error, typed=typed), \
-        status if status is not None else (400 if error else 200)
+    return render_template("supervision/warnings.html", view=view, error=error, typed=typed,
+                           decide_error=decide_error or {}), \
+        status if status is not None else (400 if error or decide_error else 200)
 
 
 @bp.route("/warnings/<int:warning>/decide", methods=["POST"])
 @login_required
 def decide_warning(warning: int):
     confirm = request.form.get("confirm") == "1"
-    get_engine().execute(DecideWarning(warning=warning, confirm=confirm, note=request.form.get("note", "")), g.actor)
+    note = request.form.get("note", "")
+    try:
+        get_engine().execute(DecideWarning(warning=warning, confirm=confirm, note=note), g.actor)
+    except (BadInput, NotFound, Conflict) as exc:  # the page again, the message at the proposal, the note kept
+        return _warnings(decide_error={"id": warning, "message": exc.message, "note": note[:2000]})
     flash("已确认告诫单位负责人" if confirm else "已决定不予告诫")
     return redirect(url_for("supervision.warnings"))
 
 
 def _period():
+    """The period the page asks for; a bad one raises ``FieldError`` (the page shows it at the field)."""
     today = china_date(get_engine().now())
-    kind = request.args.get("period", "month")
-    return (kind, *period_of(kind, request.args.get("value", "")[:10], request.args.get("start", "")[:10],
-                             request.args.get("end", "")[:10], today))
+    kind = request.args.get("period", "month")[:16]
+    return (kind, *period_of(kind, request.args.get("value", "")[:16], request.args.get("start", "")[:16],
+                             request.args.get("end", "")[:16], today))
 
 
 @bp.route("/stats")
 @login_required
 def stats():
-    kind, start, end, title = _period()
-    group = request.args.get("group", "department")
+    group = request.args.get("group", "department")[:32]
+    error = None
     with get_db().reader() as session:
         scope = board_scope(session, g.actor)
-        view = statistics(session, get_engine().calendar(session), start, end, group,
-                          department_id=scope.department_id)
+        try:
+            kind, start, end, title = _period()
+        except FieldError as exc:  # the form again as typed, the message at the field
+            kind, title, view, error = request.args.get("period", "month")[:16], "统计期间有误", None, exc
+        else:
+            view = statistics(session, get_engine().calendar(session), start, end, group,
+                              department_id=scope.department_id)
     return render_template("supervision/stats.html", view=view, title=title, groups=GROUPS, figures=FIGURES,
-                           targets=targets(), period=kind, args=request.args, scope=scope)
+                           targets=targets(), period=kind, args=request.args, scope=scope, group=group,
+                           error=error), 400 if error else 200
 
 
 @bp.route("/ratings")
 @login_required
 def ratings():
     """好差评: the ratings given in the period, the poor ones first (to follow up)."""
-    kind, start, end, title = _period()
+    error = None
     with get_db().reader() as session:
         scope = board_scope(session, g.actor)
-        view = ratings_view(session, start, end, department_id=scope.department_id,
-                            poor_only=request.args.get("poor") == "1")
+        try:
+            kind, start, end, title = _period()
+        except FieldError as exc:
+            kind, title, view, error = request.args.get("period", "month")[:16], "评价期间有误", None, exc
+        else:
+            view = ratings_view(session, start, end, department_id=scope.department_id,
+                                poor_only=request.args.get("poor") == "1")
     return render_template("supervision/ratings.html", view=view, title=title, period=kind, args=request.args,
-                           scope=scope, target=targets().get("satisfaction_rate"))
+                           scope=scope, target=targets().get("satisfaction_rate"), error=error,
+                           poor_only=request.args.get("poor") == "1"), 400 if error else 200
 
 
 @bp.route("/stats/cases")
@@ -193,15 +211,7 @@ def stats_cases():
 
 
 def _month() -> tuple[int, int]:
-    today = china_date(get_engine().now())
-    value = request.args.get("value", "")[:7] or f"{today:%Y-%m}"
-    try:
-        year, month = (int(x) for x in value.split("-"))
-        if not (2000 <= year <= 2100 and 1 <= month <= 12):
-            raise ValueError
-    except ValueError:
-        raise BadInput("月份格式不对，应如 2026-03") from None
-    return year, month
+    return month_of(request.args.get("value", "")[:16], china_date(get_engine().now()))
 
 
 def _supervisor_only():
@@ -214,12 +224,16 @@ def _supervisor_only():
 def report():
     """月度通报: printable."""
     _supervisor_only()
-    year, month = _month()
+    try:
+        year, month = _month()
+    except FieldError as exc:  # the month field again as typed, the message beside it
+        return render_template("supervision/report.html", report=None, value=request.args.get("value", "")[:16],
+                               error=exc, chart=None, targets=targets()), 400
     now = get_engine().now()
     with get_db().reader() as session:
         view = monthly_report(session, get_engine().calendar(session), year, month, today=china_date(now))
     return render_template("supervision/report.html", report=view, value=f"{year:04d}-{month:02d}",
-                           chart=trend_chart(view["trend"]), targets=targets())
+                           chart=trend_chart(view["trend"]), targets=targets(), error=None)
 
 
 @bp.route("/report.csv")

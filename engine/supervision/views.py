@@ -2,6 +2,7 @@
 policies, so no page offers what the engine would refuse)."""
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -190,30 +191,85 @@ def warning_draft(session: Session, finding_id: int) -> dict[str, str]:
     return draft
 
 
-def period_of(kind: str, value: str, start: str, end: str, today: date) -> tuple[date, date, str]:
-    """The period a statistics page asks for: a month (2026-03), a quarter (2026-Q1) or a range."""
+class FieldError(BadInput):
+    """Bad input in one field of a form: the page shows the message next to that field."""
+
+    def __init__(self, message: str, field: str):
+        super().__init__(message)
+        self.field = field
+
+
+#: the years the statistics and the report cover
+YEARS = (2000, 2100)
+_MONTH = re.compile(r"(\d{4})-(\d{1,2})")
+_QUARTER = re.compile(r"(\d{4})-?[Qq]([0-9]+)")
+
+
+def _year(year: int, field: str) -> int:
+    if not YEARS[0] <= year <= YEARS[1]:
+        raise FieldError(f"年份超出范围：只能查看 {YEARS[0]} 年至 {YEARS[1]} 年，收到 {year} 年", field)
+    return year
+
+
+def month_of(value: str, today: date, field: str = "value") -> tuple[int, int]:
+    """A month as typed (2026-03; empty: this month), or a message saying what is wrong with it."""
+    value = (value or "").strip()
+    if not value:
+        return today.year, today.month
+    found = _MONTH.fullmatch(value)
+    if found is None:
+        if _QUARTER.fullmatch(value):
+            raise FieldError(f"这里要填月份，如 2026-03；“{value}”是季度（按季度统计请把期间选为按季度）", field)
+        raise FieldError(f"月份格式不对：应如 2026-03（四位年份-月份），收到“{value}”", field)
+    year, month = int(found.group(1)), int(found.group(2))
+    if not 1 <= month <= 12:
+        raise FieldError(f"没有第 {month} 个月：月份应在 1 至 12 之间，收到“{value}”", field)
+    return _year(year, field), month
+
+
+def _day(text: str, which: str, field: str) -> date:
+    text = (text or "").strip()
+    if not text:
+        raise FieldError(f"请填写{which}", field)
     try:
-        if kind == "range":
-            a, b = date.fromisoformat(start), date.fromisoformat(end)
-            if b < a:
-                raise BadInput("结束日期不能早于开始日期")
-            if (b - a).days > 366 * 3:
-                raise BadInput("统计区间最长三年")
-            return a, b, f"{a:%Y-%m-%d} 至 {b:%Y-%m-%d}"
-        if kind == "quarter":
-            year, q = value.split("-Q") if value else (str(today.year), str((today.month - 1) // 3 + 1))
-            year, q = int(year), int(q)
+        return date.fromisoformat(text)
+    except ValueError:
+        raise FieldError(f"{which}不对：应如 2026-03-01，收到“{text}”", field) from None
+
+
+def period_of(kind: str, value: str, start: str, end: str, today: date) -> tuple[date, date, str]:
+    """The period a statistics page asks for: a month (2026-03), a quarter (2026-Q1) or a range.
+    A bad one is refused with a ``FieldError`` naming the field and saying what is wrong."""
+    if kind == "range":
+        a, b = _day(start, "开始日期", "start"), _day(end, "结束日期", "end")
+        _year(a.year, "start"), _year(b.year, "end")
+        if b < a:
+            raise FieldError(f"结束日期 {b:%Y-%m-%d} 早于开始日期 {a:%Y-%m-%d}，请改正", "end")
+        if (b - a).days > 366 * 3:
+            raise FieldError("统计区间最长三年", "end")
+        return a, b, f"{a:%Y-%m-%d} 至 {b:%Y-%m-%d}"
+    if kind == "quarter":
+        value = (value or "").strip()
+        if not value:
+            year, q = today.year, (today.month - 1) // 3 + 1
+        else:
+            found = _QUARTER.fullmatch(value)
+            if found is None:
+                if _MONTH.fullmatch(value):
+                    raise FieldError(f"这里要填季度，如 2026-Q4；“{value}”是月份（按月统计请把期间选为按月）", "value")
+                raise FieldError(f"季度格式不对：应如 2026-Q1（第一季度），收到“{value}”", "value")
+            year, q = _year(int(found.group(1)), "value"), int(found.group(2))
             if not 1 <= q <= 4:
-                raise ValueError
-            a = date(year, 3 * q - 2, 1)
-            b = (date(year + (q == 4), 1 if q == 4 else 3 * q + 1, 1)) - timedelta(days=1)
-            return a, b, f"{year} 年第 {q} 季度"
-        year, month = (int(x) for x in (value or f"{today:%Y-%m}").split("-"))
-        a = date(year, month, 1)
-        b = date(year + (month == 12), 1 if month == 12 else month + 1, 1) - timedelta(days=1)
-        return a, b, f"{year} 年 {month} 月"
-    except (ValueError, TypeError):
-        raise BadInput("统计期间格式不对：月份如 2026-03，季度如 2026-Q1，日期如 2026-03-01") from None
+                raise FieldError(f"没有第 {q} 季度：季度应为 Q1 至 Q4，收到“{value}”", "value")
+        a = date(year, 3 * q - 2, 1)
+        b = (date(year + (q == 4), 1 if q == 4 else 3 * q + 1, 1)) - timedelta(days=1)
+        return a, b, f"{year} 年第 {q} 季度"
+    if kind != "month":
+        raise FieldError("期间只能选按月、按季度或自定义", "period")
+    year, month = month_of(value, today)
+    a = date(year, month, 1)
+    b = date(year + (month == 12), 1 if month == 12 else month + 1, 1) - timedelta(days=1)
+    return a, b, f"{year} 年 {month} 月"
 
 
 CASES_LISTED = 500
