@@ -15,6 +15,13 @@ from engine.store.models import Case, Clock, Department, Message, Task, User, Us
 
 _INSERT_MESSAGES = insert(Message.__table__)
 
+#: the kinds of message a case's time limit sends (engine/timelimits/firing.py): 预警, 黄牌, 红牌,
+#: their escalations and a step's reminders; they lead to the case and the step
+DEADLINE_KINDS = ("warning", "yellow", "red")
+#: 效能告诫 issued, and a warning to a unit's head proposed (engine/commands/supervision.py); before
+#: migration 0022 these were stored as ``warning`` too, and 【预警】 led to the 效能告诫 page
+EFFICIENCY_WARNING = "efficiency_warning"
+
 
 _NAME = select(User.id, User.username).where(User.id == bindparam("id"))
 

@@ -324,6 +324,37 @@ def test_0018_keeps_every_case_s_policy_and_every_chain_written_before(database)
         assert verify(session).ok
 
 
+def test_0022_gives_efficiency_warning_messages_a_kind_of_their_own(database):
+    """0022: messages of a 效能告诫 (and of a proposed warning to a head), stored as ``warning`` like
+    a time limit's 预警, become ``efficiency_warning``; a 预警 stays ``warning``; and back."""
+    upgrade_for_real(database, migrate.BASELINE)
+    with database.engine.begin() as connection:
+        migration_fixture.load(connection)
+    with migrate._migration_connection(database) as connection:
+        command.upgrade(migrate.alembic_config(connection), "0021")
+    tables = sa.MetaData()
+    tables.reflect(database.engine, only=["messages", "users"])
+    messages = tables.tables["messages"]
+    titles = ("【预警】GENERAL-20260302-00001 受理时限将于 2026-03-06 届满", "【效能告诫】李审查",
+              "【拟告诫单位负责人】市市场监督管理局，请确认", "【升级·预警】GENERAL-20260302-00002 ……")
+    with database.engine.begin() as connection:
+        user = connection.scalar(select(tables.tables["users"].c.id).limit(1))
+        for title in titles:
+            connection.execute(sa.insert(messages).values(user_id=user, kind="warning", title=title, body="",
+                                                          created_at=at("2026-03-03T09:00")))
+
+    def kinds() -> dict[str, str]:
+        with database.engine.connect() as connection:
+            return dict(connection.execute(select(messages.c.title, messages.c.kind)).all())
+
+    with migrate._migration_connection(database) as connection:
+        command.upgrade(migrate.alembic_config(connection), "0022")
+    assert [kinds()[t] for t in titles] == ["warning", "efficiency_warning", "efficiency_warning", "warning"]
+    with migrate._migration_connection(database) as connection:
+        command.downgrade(migrate.alembic_config(connection), "0021")
+    assert set(kinds().values()) == {"warning"}
+
+
 # ---------------------------------------------------------------- the command line
 
 def test_db_current_and_upgrade_from_the_command_line(blank):

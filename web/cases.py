@@ -18,6 +18,7 @@ from engine.read.documents import document_list
 from engine.read.operations import admin_panel, case_status
 from engine.people import display_names
 from engine.supervision.board import card_reason
+from engine.supervision.views import case_supervision
 from engine.read.views import case_operations, copy_recipients, history_view, readable_case
 from engine.clock import china_date
 from engine.read.queries import case_clocks, case_dict, case_end_dates, case_notices
@@ -85,7 +86,8 @@ def show(number: str):
         application = application_view(session, case, definition)
         documents = document_list(session, case)
         ends = _end_dates(session, case)
-    return render_template("case.html", case=out, application=application, documents=documents, clocks=clocks, notices=notices, history=history, diagram=diagram,
+        supervision = case_supervision(session, g.actor, case)  # 监察事项, 效能告诫: supervisors and heads
+    return render_template("case.html", supervision=supervision, case=out, application=application, documents=documents, clocks=clocks, notices=notices, history=history, diagram=diagram,
                            ends=ends, work=offered["work"],
                            command_names=COMMAND_NAMES, suspension_kinds=SUSPENSION_KINDS,
                            ops=offered["operations"], urgeable=offered["urge"], recipients=recipients,

@@ -15,7 +15,7 @@ bp = Blueprint("messages", __name__, url_prefix="/messages")
 @login_required
 def index():
     with get_db().reader() as session:
-        rows = messages(session, g.actor.user_id, unread_only=request.args.get("unread") == "1")
+        rows = messages(session, g.actor.user_id, unread_only=request.args.get("unread") == "1", actor=g.actor)
     return render_template("messages.html", messages=rows)
 
 

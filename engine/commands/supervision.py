@@ -245,11 +245,11 @@ class IssueWarning(SupervisionCommand):
         told = [person, *(h for h in heads if h.id != person.id)] if person else heads
         linked = session.scalars(select(Case).where(Case.number == numbers[0])).one() if numbers else None
         body = reason + (f"（相关办件：{'、'.join(numbers)}）" if numbers else "")
-        notified = alerts.send(session, told, case=linked, kind="warning", at=ctx.at, body=body,
+        notified = alerts.send(session, told, case=linked, kind=alerts.EFFICIENCY_WARNING, at=ctx.at, body=body,
                                title=f"【效能告诫】{person.display_name if person else row.department.name}")
         proposed = propose_head_warning(session, department_id, ctx.at, ctx.actor.name) if person else None
         if proposed is not None:
-            alerts.send(session, _supervisors(session), case=None, kind="warning", at=ctx.at, body=proposed.reason,
+            alerts.send(session, _supervisors(session), case=None, kind=alerts.EFFICIENCY_WARNING, at=ctx.at, body=proposed.reason,
                         title=f"【拟告诫单位负责人】{proposed.department.name}，请确认")
         result = {"warning": row.id, "target": row.target, "department": row.department.name,
                   "notified": notified, "proposed": proposed.id if proposed else None}
@@ -282,7 +282,7 @@ class DecideWarning(SupervisionCommand):
             row.reason = f"{row.reason}（{note}）"
         notified = []
         if self.confirm and row.user is not None:
-            notified = alerts.send(ctx.session, [row.user], case=None, kind="warning", at=ctx.at, body=row.reason,
+            notified = alerts.send(ctx.session, [row.user], case=None, kind=alerts.EFFICIENCY_WARNING, at=ctx.at, body=row.reason,
                                    title=f"【效能告诫】{row.user.display_name}（单位负责人）")
         result = {"warning": row.id, "state": row.state, "notified": notified}
         return Applied(result, result)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, joinedload, object_session
 
 from engine.actors import Actor
 from engine.clock import CHINA_TZ, china_date
+from engine import alerts
 from engine.errors import NotFound
 from engine.read.access import acting_for, may_handle, may_take_back
 from engine.commands.applicant import handed_in_since
@@ -535,13 +536,22 @@ def case_notices(session: Session, case: Case) -> list[dict[str, Any]]:
             for n in session.scalars(select(Notice).where(Notice.case_id == case.id).order_by(Notice.id))]
 
 
-def messages(session: Session, user_id: int, *, unread_only: bool = False, limit: int = 200) -> list[dict[str, Any]]:
+def messages(session: Session, user_id: int, *, unread_only: bool = False, limit: int = 200,
+             actor: Actor | None = None) -> list[dict[str, Any]]:
+    """The user's messages, newest first. With the ``actor``, a time-limit message (预警, 黄牌,
+    红牌) names the step the actor may work on in its case (``task``: id and name), if any."""
     query = select(Message).where(Message.user_id == user_id)
     if unread_only:
         query = query.where(Message.read_at.is_(None))
-    rows = session.scalars(query.options(joinedload(Message.case)).order_by(Message.id.desc()).limit(limit))
+    rows = list(session.scalars(query.options(joinedload(Message.case)).order_by(Message.id.desc()).limit(limit)))
+    steps: dict[int, dict[str, Any]] = {}
+    if actor is not None and any(m.kind in alerts.DEADLINE_KINDS and m.case_id is not None for m in rows):
+        for task in ready_tasks(session, actor):
+            steps.setdefault(task.case_id, {"id": task.id, "name": task.name})
     return [{"id": m.id, "kind": m.kind, "title": m.title, "body": m.body, "created_at": iso(m.created_at),
-             "read": m.read_at is not None, "case": m.case.number if m.case is not None else None} for m in rows]
+             "read": m.read_at is not None, "case": m.case.number if m.case is not None else None,
+             "deadline": m.kind in alerts.DEADLINE_KINDS,
+             "task": steps.get(m.case_id) if m.kind in alerts.DEADLINE_KINDS else None} for m in rows]
 
 
 def calendar_years(session: Session) -> list[dict[str, Any]]:

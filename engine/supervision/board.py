@@ -19,14 +19,14 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.actors import Actor
 from engine.errors import NotAllowed
 from engine.read.queries import remaining_words
 from engine.store.enums import Card, CaseState, ClockKind, ClockState, DeadlineState, TaskState
-from engine.store.models import Case, Clock, Deadline, Department, HistoryEntry, Item, Task, User
+from engine.store.models import Case, Clock, Deadline, Department, Finding, HistoryEntry, Item, Task, User
 from engine.timelimits.workdays import WorkCalendar
 
 #: the case-wide clocks a board row counts down, the first one found (running or paused) first
@@ -71,6 +71,7 @@ class BoardRow:
     card_clock: str = ""  # the limit whose deadline raised the card, when it has ended (the row shows another)
     end: str = ""  # which end ``due_on`` is, for a limit with two: 承诺, or 法定 once the promised one passed
     case_limit: str = ""  # the case's own limit, when the row counts down the card's (a step's, 先行审查)
+    findings: int = 0  # 监察事项 on the case the viewer may see (a head: the department's)
 
 
 def _concerns(department_id):
@@ -225,6 +226,10 @@ def board(session: Session, actor: Actor, calendar: WorkCalendar, today: date, *
         holder = task.assignee.display_name if task.assignee is not None else f"{task.department.name}"
         steps.setdefault(task.case_id, []).append(f"{task.name}（{holder}）")
     ends = _ends(session, ids)
+    found_query = select(Finding.case_id, func.count(Finding.id)).where(Finding.case_id.in_(ids)).group_by(Finding.case_id)
+    if scope.department_id is not None:
+        found_query = found_query.where(Finding.department_id == scope.department_id)
+    findings = dict(session.execute(found_query).all()) if ids else {}
     # the steps whose limits raised cards, by name and department (one query)
     raised_steps = {c.task_id for c, _, _ in raised.values() if c.task_id is not None}
     step_rows = session.execute(select(Task.id, Task.name, Task.department_id)
@@ -277,7 +282,7 @@ def board(session: Session, actor: Actor, calendar: WorkCalendar, today: date, *
                              username, case.applicant, "；".join(steps.get(case.id, [])) or "—", label or "—", due_on,
                              days, paused, case.started_at.date(),
                              _label(card_clock, step_names) if card_clock is not None and not live else "", which,
-                             case_limit))
+                             case_limit, findings.get(case.id, 0)))
     rows.sort(key=lambda r: (r.card != "red", r.days if r.days is not None else 10 ** 6, r.number))
     # any department may answer for a card (a 联办 step), not only those with items of their own
     choices_query = select(Department.code, Department.name).order_by(Department.id)

@@ -10,14 +10,14 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.clock import CHINA_TZ, china_date
 from engine.store.enums import CaseState, FindingKind, FindingState, WarningState, WarningTarget
 from engine.store.db import Database
-from engine.store.models import Case, EfficiencyWarning, Finding, Item, TrendFigures
+from engine.store.models import Case, EfficiencyWarning, Finding, HistoryEntry, Item, TrendFigures
 from engine.timelimits.workdays import WorkCalendar, calendar_version
 
 from .assessment import assess
@@ -121,6 +121,29 @@ def remember_trend(db: Database, report: dict[str, Any], at: datetime) -> int:
         return 0
 
 
+def _red_open_now(session: Session, high: datetime) -> list[tuple[str, str]]:
+    """The cases open and carded red now (received before ``high``): number and item."""
+    return [tuple(r) for r in session.execute(select(Case.number, Item.name).join(Item, Case.item_id == Item.id).where(
+        Case.state == CaseState.RUNNING, Case.card == "red", Case.started_at < high).order_by(Case.number))]
+
+
+def _red_open_at(session: Session, high: datetime) -> list[tuple[str, str]]:
+    """The cases that were open and carded red at the instant ``high`` (a month's end), as their
+    histories say: the last entry before it left the case running with a red card. A card is never
+    taken back, so only cases red now can have been red then; one concluded, ended or carded red
+    after ``high`` is counted as it stood then, so a past month's report does not change."""
+    last = (select(HistoryEntry.case_id, func.max(HistoryEntry.seq).label("seq"))
+            .join(Case, Case.id == HistoryEntry.case_id)
+            .where(Case.card == "red", Case.started_at < high, HistoryEntry.at < high)
+            .group_by(HistoryEntry.case_id).subquery())
+    card = HistoryEntry.observed[("case", "card")].as_string()
+    rows = session.execute(select(Case.number, Item.name, HistoryEntry.case_state, card)
+                           .join(last, last.c.case_id == Case.id)
+                           .join(HistoryEntry, (HistoryEntry.case_id == last.c.case_id) & (HistoryEntry.seq == last.c.seq))
+                           .join(Item, Case.item_id == Item.id).order_by(Case.number))
+    return [(number, item) for number, item, state, red in rows if state == CaseState.RUNNING and red == "red"]
+
+
 def monthly_report(session: Session, calendar: WorkCalendar, year: int, month: int, *,
                    trend: bool = True, today: date | None = None, scheme: str = "default") -> dict[str, Any]:
     """The report of a month. With ``today`` (the China date on the injected clock), the trend's
@@ -132,8 +155,10 @@ def monthly_report(session: Session, calendar: WorkCalendar, year: int, month: i
     figures = {row["key"]: row["figures"] for row in stats["rows"]}
     low, high = day_range(start, end)
     late = sorted(stats["cases"]["total"]["overdue"])
-    red_open = list(session.execute(select(Case.number, Item.name).join(Item, Case.item_id == Item.id).where(
-        Case.state == CaseState.RUNNING, Case.card == "red", Case.started_at < high).order_by(Case.number)))
+    current = today is not None and end >= today  # the month is not over: the cards as they are today
+    red_open = _red_open_now(session, high) if current else _red_open_at(session, high)
+    red_label = (f"截至今日（{today:%Y-%m-%d}）仍亮红牌的在办件" if current
+                 else f"月末（{end:%Y-%m-%d}）仍亮红牌的在办件")
     found = [{"id": f.id, "kind": FindingKind.label_of(f.kind), "state": FindingState.label_of(f.state),
               "case": f.case.number, "department": f.department.name, "summary": f.summary}
              for f in session.scalars(select(Finding).where(Finding.detected_at >= low, Finding.detected_at < high)
@@ -149,7 +174,7 @@ def monthly_report(session: Session, calendar: WorkCalendar, year: int, month: i
     units = [{**u, "figures": figures.get(u["key"], {})} for u in scores["units"]]
     return {"year": year, "month": month, "title": f"{year} 年 {month} 月", "start": start, "end": end,
             "scheme": scores["scheme"], "units": units, "total": stats["total"]["figures"], "late": late,
-            "red_open": red_open, "findings": found, "warnings": warned, "trend": months, "trend_fill": fill}
+            "red_open": red_open, "red_label": red_label, "findings": found, "warnings": warned, "trend": months, "trend_fill": fill}
 
 
 class Percent(float):
@@ -187,7 +212,7 @@ def report_sections(report: dict[str, Any]) -> list[tuple[str, list[list[Any]]]]
                                + (f"：{'、'.join(line['events'])}" if line.get("events") else "") for line in u["lines"])])
     late: list[list[Any]] = [[f"超期办结的办件（{len(report['late'])} 件）"], ["办件编号"],
                              *([number] for number in report["late"]), *([["无"]] if not report["late"] else []),
-                             [], [f"月末仍亮红牌的在办件（{len(report['red_open'])} 件）"], ["办件编号", "事项"],
+                             [], [f"{report['red_label']}（{len(report['red_open'])} 件）"], ["办件编号", "事项"],
                              *([number, item] for number, item in report["red_open"]),
                              *([["无"]] if not report["red_open"] else [])]
     findings: list[list[Any]] = [["监察事项", "类别", "状态", "办件", "单位", "说明"]]
@@ -238,7 +263,7 @@ def report_xlsx(report: dict[str, Any]) -> bytes:
             cell.font = bold
         if name == "超期与红牌":  # two tables, each with a title and a heading row
             for r, row in enumerate(rows, start=1):
-                if row and str(row[0]).startswith(("办件编号", "超期办结", "月末仍亮")):
+                if row and str(row[0]).startswith(("办件编号", "超期办结", "月末", "截至今日")):
                     for cell in sheet[r]:
                         cell.font = bold
         if name == "单位排名":

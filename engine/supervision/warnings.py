@@ -3,6 +3,7 @@ a unit's staff in one calendar year propose a warning to the unit's head, for th
 confirm (or dismiss). Listed per person and per unit."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.clock import china_date
+from engine.errors import BadInput
 from engine.store.enums import WarningState, WarningTarget
 from engine.store.models import EfficiencyWarning, User, UserRole
 
@@ -64,3 +66,26 @@ def warnings_list(session: Session, *, department_id: int | None = None, year: i
     if year is not None:
         query = query.where(EfficiencyWarning.year == year)
     return list(session.scalars(query))
+
+
+_FINDING_TITLE = re.compile(r"第?\s*(\d+)\s*号")
+_SEPARATORS = re.compile(r"[,，、;；\s]+")
+
+
+def parse_finding_numbers(text: str) -> tuple[int, ...]:
+    """The findings a warning concerns, as typed on the form: their numbers as the findings page
+    titles them (第 8 号, 第8号) or bare (8), separated by commas, 、 or spaces. Anything else is
+    refused with what was not understood — never silently dropped."""
+    numbers: list[int] = []
+    unreadable: list[str] = []
+    for token in _SEPARATORS.split(_FINDING_TITLE.sub(r" \1 ", text or "")):
+        if not token:
+            continue
+        if re.fullmatch(r"\d{1,9}", token):
+            numbers.append(int(token))
+        else:
+            unreadable.append(token)
+    if unreadable:
+        raise BadInput(f"相关监察事项编号看不懂：{'、'.join(unreadable[:5])}。请填写监察事项页标题中的编号，"
+                       f"如“第 8 号”或“8”，多个用逗号分隔")
+    return tuple(dict.fromkeys(numbers))
