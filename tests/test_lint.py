@@ -335,3 +335,36 @@ def test_an_untyped_task_is_refused_with_the_way_to_make_it_a_step():
     report = lint(diagram(body), "t.bpmn")
     (found,) = [p for p in report.problems if p.rule == "unsupported"]
     assert found.element == "accept" and "用户任务" in found.reason and not report.ok
+
+
+def test_a_condition_naming_no_form_field_is_an_error_on_its_flow():
+    """A misspelt field deploys otherwise, and every case reaching the gateway fails at run time."""
+    text = diagram(BODY.replace('acceptance == "ok"', 'acceptence == "ok"'))
+    report = lint(text, "t.bpmn")
+    (found,) = [p for p in report.problems if p.rule == "condition_field"]
+    assert (found.element, found.severity, found.line) == ("f_yes", "error", line_of(text, 'id="f_yes"'))
+    assert found.reason.startswith("条件中的 acceptence 不是流程中任何表单的字段；可用：acceptance（受理意见）")
+    assert "是不是 acceptance？" in found.reason and "表单字段" in found.fix and not report.ok
+    with pytest.raises(BpmnError, match="acceptence"):  # deploy refuses it the same way
+        parse_definition(text, "t.bpmn")
+
+
+@pytest.mark.parametrize("condition", [
+    'acceptance == "ok" and len(acceptance) > 0',          # a helper called
+    'any(a == "ok" for a in [acceptance])',                # a comprehension's own variable
+    'checked == True',                                     # what a script assigns
+    'next_handler_review == "shencha"',                    # the person picker of a chosen-handler step
+])
+def test_names_the_case_data_can_hold_are_not_flagged(condition):
+    body = (BODY.replace('acceptance == "ok"', condition)
+            .replace('<bpmn:sequenceFlow id="f2" sourceRef="accept" targetRef="gw" />',
+                     '<bpmn:sequenceFlow id="f2" sourceRef="accept" targetRef="check" />'
+                     '<bpmn:scriptTask id="check" name="核对"><bpmn:script>checked = acceptance == "ok"</bpmn:script>'
+                     '</bpmn:scriptTask><bpmn:sequenceFlow id="f2b" sourceRef="check" targetRef="gw" />'))
+    report = lint(diagram(body, SHAPES + ["check"]), "t.bpmn")
+    assert report.ok, [p.to_dict() for p in report.problems]
+
+
+def test_a_condition_written_in_another_language_is_told_the_python_spelling():
+    found = problems(diagram(BODY.replace('acceptance == "refuse"', "true")))["condition_field"][0]
+    assert found.element == "f_no" and "true 应写作 True" in found.reason

@@ -14,6 +14,7 @@ content hash, so each deployed version is parsed once per process.
 from __future__ import annotations
 
 import ast
+import difflib
 import hashlib
 import math
 from collections import OrderedDict
@@ -29,7 +30,7 @@ from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 
 from engine.errors import BadInput, BpmnError
 from engine.runtime.spiff import elements_after, parser_knows
-from engine.runtime.expressions import BASE_HELPERS, COMMAND_HELPERS, check_expression, parse_script
+from engine.runtime.expressions import BASE_HELPERS, COMMAND_HELPERS, KNOWN_FUNCTIONS, check_expression, parse_script
 from engine.runtime.step_rules import StepRules, chosen_field, parse_rules
 from engine.timelimits.policy import StepSettings, TimePolicy, step_settings
 from engine.roles import resolve_role
@@ -679,12 +680,93 @@ def _check_conditions_present(root: etree._Element, filename: str, problems: Pro
                     flow, filename, f"从网关“{gateway.get('name') or gateway.get('id')}”出发的这条出线既没有条件，也不是默认路径"))
 
 
+def data_names(root: etree._Element) -> dict[str, str]:
+    """Every name the case's data can hold, with what it is (for the designer): the form fields
+    of every task, the person pickers of chosen-handler steps, what scripts assign, and the data
+    objects, inputs, outputs and multi-instance variables the diagram declares."""
+    names: dict[str, str] = {}
+    for f in root.iterfind(".//camunda:formField", NS):
+        if f.get("id"):
+            names.setdefault(f.get("id"), f.get("label") or "")
+    for node in root.iterfind(".//bpmn:userTask", NS):
+        names.setdefault(chosen_field(node.get("id") or ""), f"“{node.get('name') or node.get('id')}”的办理人")
+    for node in root.iterfind(".//bpmn:scriptTask", NS):
+        try:
+            for target, _source in parse_script(node.findtext("bpmn:script", default="", namespaces=NS)):
+                names.setdefault(target, f"脚本“{node.get('name') or node.get('id')}”赋值")
+        except BadInput:
+            continue  # reported by the expression rule
+    for tag in ("dataObject", "dataInput", "dataOutput", "inputDataItem", "outputDataItem", "property"):
+        for node in root.iter(f"{{{BPMN_NS}}}{tag}"):
+            for name in (node.get("id"), node.get("name")):
+                if name:
+                    names.setdefault(name, "")
+    for node in root.iter(f"{{{BPMN_NS}}}loopDataInputRef", f"{{{BPMN_NS}}}loopDataOutputRef"):
+        if (node.text or "").strip():
+            names.setdefault(node.text.strip(), "")
+    for node in root.iter(f"{{{BPMN_NS}}}multiInstanceLoopCharacteristics"):
+        for attribute in ("collection", "elementVariable"):
+            if node.get(f"{{{CAMUNDA_NS}}}{attribute}"):
+                names.setdefault(node.get(f"{{{CAMUNDA_NS}}}{attribute}"), "")
+    for node in root.iter(f"{{{CAMUNDA_NS}}}inputParameter", f"{{{CAMUNDA_NS}}}outputParameter"):
+        if node.get("name"):
+            names.setdefault(node.get("name"), "")
+    return names
+
+
+def _free_names(expression: str) -> list[str] | None:
+    """The names an expression reads from the case's data, in order (not the helpers it calls nor
+    the variables of its comprehensions); None when it does not parse (the expression rule says so)."""
+    try:
+        tree = ast.parse(expression.strip(), mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    bound = {n.id for c in ast.walk(tree) if isinstance(c, ast.comprehension)
+             for n in ast.walk(c.target) if isinstance(n, ast.Name)}
+    found: list[str] = []
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Name) and node.id not in bound and node.id not in KNOWN_FUNCTIONS
+                and node.id not in found):
+            found.append(node.id)
+    return found
+
+
+_OTHER_LANGUAGES = {"true": "True", "false": "False", "null": "None", "none": "None", "nil": "None"}
+
+
+def _check_condition_names(root: etree._Element, filename: str, problems: Problems) -> None:
+    """A condition that reads a name no form (or script) of the process puts in the case's data
+    fails in every case that reaches it: say so at deploy, on the flow, naming what is there."""
+    available = data_names(root)
+    listed = "、".join(f"{n}（{label}）" if label and label != n else n
+                      for n, label in list(available.items())[:30]) or "无（流程中还没有表单字段）"
+    if len(available) > 30:
+        listed += f" 等 {len(available)} 个"
+    for flow in root.iter(f"{{{BPMN_NS}}}sequenceFlow"):
+        text = (flow.findtext("bpmn:conditionExpression", default="", namespaces=NS) or "").strip()
+        unknown = [n for n in (_free_names(text) or []) if n not in available]
+        if not unknown:
+            continue
+        hints = []
+        for name in unknown:
+            if name.lower() in _OTHER_LANGUAGES:
+                hints.append(f"{name} 应写作 {_OTHER_LANGUAGES[name.lower()]}")
+                continue
+            close = difflib.get_close_matches(name, list(available), n=1, cutoff=0.7)
+            if close:
+                hints.append(f"{name} 是不是 {close[0]}？")
+        problems.add("condition_field", _located(
+            flow, filename, f"条件中的 {'、'.join(unknown)} 不是流程中任何表单的字段；可用：{listed}"
+                            + (f"（{'；'.join(hints)}）" if hints else "")))
+
+
 def check_flow(root: etree._Element, filename: str, problems: Problems | None = None) -> None:
     """The rules on the flow that the engine enforces at deploy as well as in lint."""
     problems = problems or Problems()
     _check_timer_literals(root, filename, problems)
     _check_single_outgoing(root, filename, problems)
     _check_conditions_present(root, filename, problems)
+    _check_condition_names(root, filename, problems)
     _check_reachable(root, filename, problems)
     _check_role_placeholders(root, filename, problems)
 

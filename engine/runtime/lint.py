@@ -42,6 +42,8 @@ RULES: dict[str, tuple[str, str]] = {
     "step_settings": ("error", "选中该任务，在右侧“环节设置”中改正（或改正其 camunda:property）：字段须是表单中的字段，"
                                "操作、办理人规则按可选项填写，数字写整数"),
     "expression": ("error", "条件只能引用表单字段并作简单比较，例如 decision == \"grant\""),
+    "condition_field": ("error", "把条件中的名字改成表单字段的 id（区分大小写）；在设计器中选中这条出线，"
+                                 "“可用的表单字段”列出了它们；要用的值若还没有字段，先在前面的环节加上"),
     "condition_missing": ("error", "为这条出线写条件；或在设计器中选中它，勾选“设为默认路径”（每个网关至多一条）"),
     "timer": ("error", "计时器写成带引号的 ISO 8601 时长（如 \"P5D\"），或 workdays(3) 表示 3 个工作日"),
     "time_limit": ("error", "缩短环节或计时器的时限，使其不超过事项目录中的时限；或先修改事项目录"),

@@ -24,7 +24,7 @@
     timeDate: "写 ISO 8601 时刻：2026-12-31T17:00:00+08:00 = 2026 年 12 月 31 日 17:00（北京时间）。",
     timeCycle: "写 ISO 8601 重复周期：R3/PT1H = 每小时一次，共 3 次；R/P1D = 每天一次，不限次数。"
   };
-  var RULES = {flow: ["expression", "condition_missing"], timer: ["timer", "time_limit", "expression"]};
+  var RULES = {flow: ["expression", "condition_field", "condition_missing"], timer: ["timer", "time_limit", "expression"]};
   var modeler = null;
   var current = null;
   var lastReport = null;
