@@ -368,3 +368,54 @@ def test_names_the_case_data_can_hold_are_not_flagged(condition):
 def test_a_condition_written_in_another_language_is_told_the_python_spelling():
     found = problems(diagram(BODY.replace('acceptance == "refuse"', "true")))["condition_field"][0]
     assert found.element == "f_no" and "true 应写作 True" in found.reason
+
+
+def test_a_boundary_event_without_outgoing_flow_is_a_dead_end():
+    body = BODY.replace('<bpmn:endEvent id="end" name="办结">',
+                        '<bpmn:boundaryEvent id="late" name="超时" attachedToRef="review"><bpmn:timerEventDefinition>'
+                        '<bpmn:timeDuration>"P5D"</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:boundaryEvent>'
+                        '<bpmn:endEvent id="end" name="办结">')
+    text = diagram(body, SHAPES + ["late"])
+    report = lint(text, "t.bpmn")
+    (found,) = report.errors
+    assert (found.rule, found.element, found.line) == ("dead_end", "late", line_of(text, 'id="late"'))
+    assert "边界事件“超时”没有出线" in found.reason and "“审查”被中断" in found.reason and "连一条顺序流" in found.fix
+    with pytest.raises(BpmnError, match="没有出线"):
+        parse_definition(text, "t.bpmn")
+    quiet = body.replace('attachedToRef="review">', 'attachedToRef="review" cancelActivity="false">')
+    assert "什么也不会发生" in lint(diagram(quiet, SHAPES + ["late"]), "t.bpmn").errors[0].reason
+
+
+def test_a_task_without_outgoing_flow_is_a_dead_end():
+    text = diagram(BODY.replace('<bpmn:incoming>f_yes</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing>',
+                                '<bpmn:incoming>f_yes</bpmn:incoming>')
+                   .replace('<bpmn:sequenceFlow id="f3" sourceRef="review" targetRef="end" />', ""))
+    (found,) = lint(text, "t.bpmn").errors
+    assert (found.rule, found.element, found.name) == ("dead_end", "review", "审查")
+    assert found.reason == "环节“审查”没有出线：办件走到这里就停住，不会走到结束事件"
+
+
+def test_the_cli_lint_names_a_dead_end(tmp_path):
+    from click.testing import CliRunner
+
+    from cli.main import main
+    bad = tmp_path / "dead.bpmn"
+    bad.write_text(diagram(BODY.replace('<bpmn:sequenceFlow id="f3" sourceRef="review" targetRef="end" />', "")),
+                   encoding="utf-8")
+    result = CliRunner().invoke(main, ["lint", str(bad)])
+    assert result.exit_code == 1 and "没有出线" in result.output and "校验通过" not in result.output
+
+
+def test_a_flow_to_a_missing_element_is_named_once_without_a_flood_of_unreachable_ones():
+    text = diagram(BODY.replace('<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="accept" />',
+                                '<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="acept" />'))
+    report = lint(text, "t.bpmn")
+    assert [(p.rule, p.element) for p in report.errors] == [("broken_reference", "f1")]
+    found = report.errors[0]
+    assert found.line == line_of(text, 'id="f1"')
+    assert "顺序流的终点（targetRef）“acept”不存在" in found.reason and "是不是 accept？" in found.reason
+    with pytest.raises(BpmnError, match="acept"):  # deploy says the same first
+        parse_definition(text, "t.bpmn")
+    # listed before whatever else is wrong, whatever its line
+    other = text.replace(' camunda:candidateGroups="reviewer"', "")
+    assert [p.rule for p in lint(other, "t.bpmn").errors][0] == "broken_reference"

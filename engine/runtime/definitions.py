@@ -521,12 +521,87 @@ def check_gateways(root: etree._Element, filename: str, problems: Problems) -> N
             gateway, filename, "网关的各条出线条件可能都不成立，而没有默认路径：办件会停在这里"))
 
 
-def _check_reachable(root: etree._Element, filename: str, problems: Problems) -> None:
+def _flow_nodes(container: etree._Element) -> list[etree._Element]:
+    return [n for n in container if isinstance(n.tag, str) and _local(n.tag) in FLOW_NODE_TAGS]
+
+
+def _containers(root: etree._Element) -> list[etree._Element]:
+    """The processes and every (event) sub-process and transaction in them: what holds flow nodes."""
+    return list(root.iterfind("bpmn:process", NS)) + [
+        n for n in root.iterfind(".//bpmn:process//*", NS)
+        if isinstance(n.tag, str) and _local(n.tag) in ("subProcess", "transaction", "adHocSubProcess")]
+
+
+def _what(node: etree._Element) -> str:
+    kind = {"userTask": "环节", "scriptTask": "脚本任务", "callActivity": "调用活动", "subProcess": "子流程",
+            "startEvent": "开始事件", "boundaryEvent": "边界事件", "intermediateCatchEvent": "中间事件",
+            "intermediateThrowEvent": "中间事件", "exclusiveGateway": "网关", "inclusiveGateway": "网关",
+            "parallelGateway": "网关", "eventBasedGateway": "网关"}.get(_local(node.tag), "元素")
+    return f"{kind}{_quoted_name(node) or ' ' + (node.get('id') or '')}"
+
+
+def _check_references(root: etree._Element, filename: str, problems: Problems) -> set[etree._Element]:
+    """A sequence flow whose end or start names no element of its process (hand-edited XML, a
+    file cut from another), and a boundary event attached to none: the real cause, said first,
+    on the flow. Returns the containers that have one, whose reachability says nothing useful."""
+    broken: set[etree._Element] = set()
+    for container in _containers(root):
+        ids = {n.get("id") for n in _flow_nodes(container)}
+        for flow in container.iterfind("bpmn:sequenceFlow", NS):
+            for attribute, which in (("sourceRef", "起点"), ("targetRef", "终点")):
+                ref = (flow.get(attribute) or "").strip()
+                if ref in ids:
+                    continue
+                close = difflib.get_close_matches(ref, sorted(i for i in ids if i), n=1, cutoff=0.6)
+                guess = f"（是不是 {close[0]}？）" if close else ""
+                reason = (f"顺序流的{which}（{attribute}）“{ref}”不存在：这个流程中没有 id 为 {ref} 的元素{guess}"
+                          if ref else f"顺序流没有{which}（{attribute}）")
+                problems.add("broken_reference", _located(flow, filename, reason))
+                broken.add(container)
+        for event in container.iterfind("bpmn:boundaryEvent", NS):
+            ref = (event.get("attachedToRef") or "").strip()
+            if ref not in ids:
+                problems.add("broken_reference", _located(
+                    event, filename, f"边界事件所附的环节（attachedToRef）“{ref}”不存在：这个流程中没有 id 为 {ref} 的元素"))
+                broken.add(container)
+    return broken
+
+
+def _check_dead_ends(root: etree._Element, filename: str, problems: Problems, unreachable: set[str]) -> None:
+    """A flow node other than an end event with no outgoing flow: when the case gets there it
+    just stops, without reaching an end event (a boundary event: when it fires). An element no
+    path reaches is said to be that (``unreachable``), not this as well."""
+    for container in _containers(root):
+        sources = {f.get("sourceRef") for f in container.iterfind("bpmn:sequenceFlow", NS)}
+        names = {n.get("id"): n for n in _flow_nodes(container)}
+        for node in _flow_nodes(container):
+            local = _local(node.tag)
+            if (node.get("id") in sources or node.get("id") in unreachable or local == "endEvent" or local in REFUSED_TAGS
+                    or node.get("triggeredByEvent") == "true" or node.get("isForCompensation") == "true"
+                    or node.find("bpmn:compensateEventDefinition", NS) is not None
+                    or (local == "intermediateThrowEvent" and node.find("bpmn:linkEventDefinition", NS) is not None)):
+                continue
+            if local == "boundaryEvent":
+                task = names.get(node.get("attachedToRef"))
+                task_name = _what(task) if task is not None else "所附环节"
+                if node.get("cancelActivity", "true") == "true":
+                    reason = f"{_what(node)}没有出线：它触发时{task_name}被中断，办件就停在这里，不会走到结束事件"
+                else:
+                    reason = f"{_what(node)}没有出线：它触发后什么也不会发生"
+            else:
+                reason = f"{_what(node)}没有出线：办件走到这里就停住，不会走到结束事件"
+            problems.add("dead_end", _located(node, filename, reason))
+
+
+def _check_reachable(root: etree._Element, filename: str, problems: Problems,
+                     skip: set[etree._Element] = frozenset()) -> set[str]:
+    """The elements no path from a start event reaches, each reported (and returned)."""
     containers = [p for p in root.iterfind("bpmn:process", NS)]
+    unreachable: set[str] = set()
     while containers:
         container = containers.pop(0)
         nodes = [n for n in container if isinstance(n.tag, str) and _local(n.tag) in FLOW_NODE_TAGS]
-        if not nodes:
+        if not nodes or container in skip:  # a broken reference is the cause: said once, on the flow
             continue
         ids = {n.get("id"): n for n in nodes}
         incoming: set[str] = set()
@@ -555,8 +630,10 @@ def _check_reachable(root: etree._Element, filename: str, problems: Problems) ->
         for n in nodes:
             if n.get("id") not in seen:
                 problems.add("unreachable", _located(n, filename, "从开始事件走不到这个元素：它永远不会执行"))
+                unreachable.add(n.get("id"))
             elif _local(n.tag) in ("subProcess", "transaction"):
                 containers.append(n)
+    return unreachable
 
 
 def _check_role_placeholders(root: etree._Element, filename: str, problems: Problems) -> None:
@@ -763,11 +840,13 @@ def _check_condition_names(root: etree._Element, filename: str, problems: Proble
 def check_flow(root: etree._Element, filename: str, problems: Problems | None = None) -> None:
     """The rules on the flow that the engine enforces at deploy as well as in lint."""
     problems = problems or Problems()
+    broken = _check_references(root, filename, problems)
     _check_timer_literals(root, filename, problems)
     _check_single_outgoing(root, filename, problems)
     _check_conditions_present(root, filename, problems)
     _check_condition_names(root, filename, problems)
-    _check_reachable(root, filename, problems)
+    unreachable = _check_reachable(root, filename, problems, broken)
+    _check_dead_ends(root, filename, problems, unreachable)
     _check_role_placeholders(root, filename, problems)
 
 
