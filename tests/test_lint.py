@@ -345,6 +345,7 @@ def test_a_condition_naming_no_form_field_is_an_error_on_its_flow():
     assert (found.element, found.severity, found.line) == ("f_yes", "error", line_of(text, 'id="f_yes"'))
     assert found.reason.startswith("条件中的 acceptence 不是流程中任何表单的字段；可用：acceptance（受理意见）")
     assert "是不是 acceptance？" in found.reason and "表单字段" in found.fix and not report.ok
+    assert "next_handler" not in found.reason  # no person picker: no step is handled by a chosen person
     with pytest.raises(BpmnError, match="acceptence"):  # deploy refuses it the same way
         parse_definition(text, "t.bpmn")
 
@@ -357,6 +358,10 @@ def test_a_condition_naming_no_form_field_is_an_error_on_its_flow():
 ])
 def test_names_the_case_data_can_hold_are_not_flagged(condition):
     body = (BODY.replace('acceptance == "ok"', condition)
+            .replace('<bpmn:userTask id="review" name="审查" camunda:candidateGroups="reviewer">',
+                     '<bpmn:userTask id="review" name="审查" camunda:candidateGroups="reviewer"><bpmn:extensionElements>'
+                     '<camunda:properties><camunda:property name="handler" value="chosen" /></camunda:properties>'
+                     '</bpmn:extensionElements>')
             .replace('<bpmn:sequenceFlow id="f2" sourceRef="accept" targetRef="gw" />',
                      '<bpmn:sequenceFlow id="f2" sourceRef="accept" targetRef="check" />'
                      '<bpmn:scriptTask id="check" name="核对"><bpmn:script>checked = acceptance == "ok"</bpmn:script>'

@@ -764,7 +764,8 @@ def data_names(root: etree._Element) -> dict[str, str]:
         if f.get("id"):
             names.setdefault(f.get("id"), f.get("label") or "")
     for node in root.iterfind(".//bpmn:userTask", NS):
-        names.setdefault(chosen_field(node.get("id") or ""), f"“{node.get('name') or node.get('id')}”的办理人")
+        if _properties(node).get("handler", "").strip() == "chosen":
+            names.setdefault(chosen_field(node.get("id") or ""), f"“{node.get('name') or node.get('id')}”的办理人")
     for node in root.iterfind(".//bpmn:scriptTask", NS):
         try:
             for target, _source in parse_script(node.findtext("bpmn:script", default="", namespaces=NS)):
@@ -814,8 +815,8 @@ def _check_condition_names(root: etree._Element, filename: str, problems: Proble
     fails in every case that reaches it: say so at deploy, on the flow, naming what is there."""
     available = data_names(root)
     listed = "、".join(f"{n}（{label}）" if label and label != n else n
-                      for n, label in list(available.items())[:30]) or "无（流程中还没有表单字段）"
-    if len(available) > 30:
+                      for n, label in list(available.items())[:12]) or "无（流程中还没有表单字段）"
+    if len(available) > 12:
         listed += f" 等 {len(available)} 个"
     for flow in root.iter(f"{{{BPMN_NS}}}sequenceFlow"):
         text = (flow.findtext("bpmn:conditionExpression", default="", namespaces=NS) or "").strip()
