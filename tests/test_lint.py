@@ -192,6 +192,8 @@ def test_a_timer_that_does_not_parse(timer):
                         f'<bpmn:endEvent id="end" name="办结">')
     found = problems(diagram(body, SHAPES + ["late"]))["timer"][0]
     assert found.element == "late" and "ISO 8601" in found.fix
+    # the modeler's form quotes the text itself; in XML it is quoted: both said, not one against the other
+    assert "不必加引号" in found.fix and '"P5D"' in found.fix
 
 
 def test_time_limits_that_contradict_the_catalogue():

@@ -45,7 +45,10 @@ RULES: dict[str, tuple[str, str]] = {
     "condition_field": ("error", "把条件中的名字改成表单字段的 id（区分大小写）；在设计器中选中这条出线，"
                                  "“可用的表单字段”列出了它们；要用的值若还没有字段，先在前面的环节加上"),
     "condition_missing": ("error", "为这条出线写条件；或在设计器中选中它，勾选“设为默认路径”（每个网关至多一条）"),
-    "timer": ("error", "计时器写成带引号的 ISO 8601 时长（如 \"P5D\"），或 workdays(3) 表示 3 个工作日"),
+    # the modeler's side form quotes an ISO text itself: the advice is the same in its list and at its field
+    "timer": ("error", "在设计器中选中计时器，“计时定义”写 ISO 8601 时长如 P5D（5 天）、PT2H（2 小时），"
+                       "或 workdays(3)（3 个工作日），不必加引号，设计器会自动加上；直接编辑 XML 时，"
+                       "ISO 8601 文本要带引号，如 \"P5D\""),
     "time_limit": ("error", "缩短环节或计时器的时限，使其不超过事项目录中的时限；或先修改事项目录"),
     "time_limit_differs": ("warning", "让图中的 limit_days 与事项目录一致，避免误解（运行时以目录为准）"),
     "broken_reference": ("error", "在设计器中把这条顺序流删掉，从起点重新连到要去的元素；直接编辑 XML 时把 sourceRef / targetRef "

@@ -133,9 +133,8 @@
     var id = current.businessObject.id;
     var found = (lastReport && lastReport.problems || []).filter(function (p) {
       return p.element === id && RULES[kind].indexOf(p.rule) >= 0;
-    }).map(function (p) {  // a timer's ISO text is quoted by this form: the advice is the hint above
-      return p.severity_label + "：" + p.reason + "。怎么改：" +
-        (p.rule === "timer" ? "按上面的写法填写，如 P5D 或 workdays(3)，不必加引号" : p.fix);
+    }).map(function (p) {  // the advice of the list beside the canvas (it says how this form writes a timer)
+      return p.severity_label + "：" + p.reason + "。怎么改：" + p.fix;
     });
     problem(kind === "flow" ? "el-condition-problem" : "el-timer-problem", found.join("\n"));
   }
