@@ -426,3 +426,12 @@ def test_a_flow_to_a_missing_element_is_named_once_without_a_flood_of_unreachabl
     # listed before whatever else is wrong, whatever its line
     other = text.replace(' camunda:candidateGroups="reviewer"', "")
     assert [p.rule for p in lint(other, "t.bpmn").errors][0] == "broken_reference"
+
+
+def test_an_element_whose_outgoing_flow_names_another_source_is_a_dead_end_said_to_follow_from_it():
+    text = diagram(BODY.replace('<bpmn:sequenceFlow id="f3" sourceRef="review" targetRef="end" />',
+                                '<bpmn:sequenceFlow id="f3" sourceRef="reveiw" targetRef="end" />'))
+    found = lint(text, "t.bpmn").errors
+    assert [(p.rule, p.element) for p in found] == [("broken_reference", "f3"), ("dead_end", "review")]
+    assert "起点（sourceRef）“reveiw”不存在" in found[0].reason and "是不是 review？" in found[0].reason
+    assert "它的出线 f3 的起点写成了“reveiw”，见该顺序流的问题" in found[1].reason

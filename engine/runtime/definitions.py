@@ -571,6 +571,7 @@ def _check_dead_ends(root: etree._Element, filename: str, problems: Problems, un
     path reaches is said to be that (``unreachable``), not this as well."""
     for container in _containers(root):
         sources = {f.get("sourceRef") for f in container.iterfind("bpmn:sequenceFlow", NS)}
+        flows = {f.get("id"): f for f in container.iterfind("bpmn:sequenceFlow", NS)}
         names = {n.get("id"): n for n in _flow_nodes(container)}
         for node in _flow_nodes(container):
             local = _local(node.tag)
@@ -588,6 +589,11 @@ def _check_dead_ends(root: etree._Element, filename: str, problems: Problems, un
                     reason = f"{_what(node)}没有出线：它触发后什么也不会发生"
             else:
                 reason = f"{_what(node)}没有出线：办件走到这里就停住，不会走到结束事件"
+            lost = [flows[ref] for ref in (o.text.strip() for o in node.iterfind("bpmn:outgoing", NS) if o.text)
+                    if ref in flows and flows[ref].get("sourceRef") != node.get("id")]
+            if lost:  # a consequence of a broken reference, reported on the flow
+                reason += "（" + "；".join(f"它的出线 {f.get('id')} 的起点写成了“{f.get('sourceRef')}”，见该顺序流的问题"
+                                          for f in lost) + "）"
             problems.add("dead_end", _located(node, filename, reason))
 
 
