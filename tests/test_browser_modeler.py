@@ -265,5 +265,11 @@ def test_problems_on_flows_are_outlined_and_every_badge_says_the_list_number(ser
     assert numbers["badges"] == {element: ",".join(n) for element, n in expected.items()}, numbers
     assert len(set(numbers["badges"].values())) == len(numbers["badges"]) > 2  # not all "1"
     look_at(page, "modeler-flow-problems")
+    # the misspelt field is said at the condition too, when the flow is selected
+    page.evaluate("id => { const m = window.approvalsModeler; m.get('selection').select(m.get('elementRegistry').get(id)); }",
+                  "f_to_review")
+    expect(page.locator("#el-condition-problem")).to_contain_text("条件中的 acceptence 不是流程中任何表单的字段")
+    expect(page.locator("#el-condition-problem")).to_contain_text("是不是 acceptance？")
+    look_at(page, "modeler-flow-condition-field")
     assert not errors, errors
     assert csp_violations(page) == []
