@@ -83,9 +83,13 @@ def replay(state: State, source: str | None, against: str | None, item_code: str
         else:
             names = {"same": "一致", "diverged": "分歧", "failed": "失败"}
             for r in report.rows:
-                where = f"第 {r.seq} 条命令" if r.seq else ""
-                first = r.message.splitlines()[0] if r.message else ""
-                click.echo(f"{r.case:<28} {names[r.outcome]:<4} {where} {first}".rstrip())
+                # a divergence's message names its command and goes on with what was expected and
+                # what happened, as the single-case mode prints it (indented under the case's line)
+                lines = r.message.splitlines() if r.message else [""]
+                where = f"第 {r.seq} 条命令 " if r.seq and not lines[0].startswith("第 ") else ""
+                click.echo(f"{r.case:<28} {names[r.outcome]:<4} {where}{lines[0]}".rstrip())
+                for line in lines[1:]:
+                    click.echo(f"{'':<28}   {line}")
             click.echo(f"共 {len(report.rows)} 件：一致 {counts['same']}，分歧 {counts['diverged']}，失败 {counts['failed']}"
                        f"（{report.processes} 个进程，每秒 {report.histories_per_s} 件）")
         sys.exit(0 if counts["diverged"] == counts["failed"] == 0 else 1)

@@ -81,7 +81,7 @@ def register(main: click.Group) -> None:
     @click.option("--draft", "draft", type=int, help="尚未部署的草稿编号（只能与 --dry-run 同用）")
     @click.option("--dry-run", is_flag=True, help="只列出每件能否迁移及原因，不作改动")
     @click.option("--reason", default="", help="迁移理由（真正迁移时必填，记入每件的办理历史）")
-    @click.option("--no-replay", is_flag=True, help="试运行时不按目标版本重放历史（较快）")
+    @click.option("--no-replay", is_flag=True, help="试运行时不按目标版本重放历史（较快；正式迁移仍会重放，重放不同的办件不迁移）")
     @click.option("--user", "username", default="admin", show_default=True, help="管理员用户名")
     @now_option
     @json_option

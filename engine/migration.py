@@ -103,9 +103,12 @@ def _check(engine: Engine, session, case: Case, target: Target, at: datetime,
             else:
                 d = result.divergence
                 command = COMMANDS.get(d.command)
-                check.replay = (f"不同：按新流程重做到第 {d.seq} 步（{command.label if command else d.command}）时，"
-                                f"{d.what}与原记录不同。迁移不会重做已办的步骤，这只说明新流程下同样的办理会走得不一样")
+                step = f"第 {d.seq} 步（{command.label if command else d.command}）"
+                check.replay = f"不同：按新流程重做到{step}时，{d.what}与原记录不同"
                 check.replay_detail = d.message()
+                # what was done would not be done so under the target: the case does not move (the
+                # real run replays too, so it moves exactly the cases the dry run calls movable)
+                check.reasons.append(f"已办的步骤按{target.label}重做，到{step}与原记录不同")
         except ApprovalError as exc:
             check.replay = f"历史不能按该版本重放：{exc.message}"
     return check
@@ -144,7 +147,7 @@ def run(engine: Engine, actor: Actor, item_code: str, version: int, *, at: datet
     if not (reason or "").strip():
         raise BadInput("请写明迁移理由：它记入每一件被迁移办件的办理记录")
     at = at or engine.now()
-    report = plan(engine, actor, item_code, version, at=at, replay=False)
+    report = plan(engine, actor, item_code, version, at=at)  # with the replay: the dry run's verdict
     report.dry_run = False
     with engine.db.reader() as session:
         target = version_by_number(session, item_by_code(session, item_code), version).content_hash

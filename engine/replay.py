@@ -29,7 +29,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from .actors import Actor
-from .clock import FixedClock, parse_datetime
+from .clock import CHINA_TZ, FixedClock, parse_datetime
 from .commands import COMMANDS
 from .roles import role_name
 from engine.store.db import Database
@@ -247,15 +247,20 @@ class Divergence:
     what: str
     expected: Any = None
     actual: Any = None
+    #: the history's directory: user name → display name, department code → name (names, not logins)
+    people: dict[str, str] = field(default_factory=dict)
+    departments: dict[str, str] = field(default_factory=dict)
 
     def message(self) -> str:
-        head = f"第 {self.seq} 条命令 {self.command}（{self.actor}，{self.at}）"
+        head = f"第 {self.seq} 条命令 {self.command}（{self.people.get(self.actor) or self.actor}，{_when(self.at)}）"
         if self.expected is None and self.actual is None:
             return f"{head}：{self.what}"
-        return f"{head}之后{self.what}不同：\n  预期：{_show(self.expected)}\n  实际：{_show(self.actual)}"
+        return (f"{head}之后{self.what}不同：\n  预期：{_show(self.expected, self.departments)}"
+                f"\n  实际：{_show(self.actual, self.departments)}")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"seq": self.seq, "command": self.command, "actor": self.actor, "at": self.at, "what": self.what,
+        return {"seq": self.seq, "command": self.command, "actor": self.actor,
+                "actor_name": self.people.get(self.actor) or self.actor, "at": self.at, "what": self.what,
                 "expected": self.expected, "actual": self.actual, "message": self.message()}
 
 
@@ -282,9 +287,21 @@ class ReplayResult:
                 "version": self.version, "divergence": self.divergence.to_dict() if self.divergence else None}
 
 
-def _show(value: Any) -> str:
-    if isinstance(value, list) and value and isinstance(value[0], dict) and "element" in value[0]:
-        return "、".join(f"{t.get('name')}（{t['element']}，{t.get('department')}，{role_name(t.get('role') or '')}）" for t in value) or "无"
+def _when(at: str) -> str:
+    """A recorded moment (China time, ISO 8601) as people write it: 2026-03-02 10:00."""
+    try:
+        return parse_datetime(at).astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
+    except (TypeError, ValueError):
+        return str(at)
+
+
+def _show(value: Any, departments: dict[str, str] | None = None) -> str:
+    if isinstance(value, list) and not value:
+        return "无"
+    if isinstance(value, list) and isinstance(value[0], dict) and "element" in value[0]:
+        departments = departments or {}
+        return "、".join(f"{t.get('name')}（{t['element']}，{departments.get(t.get('department'), t.get('department'))}，"
+                        f"{role_name(t.get('role') or '')}）" for t in value)
     if isinstance(value, list) and value and isinstance(value[0], dict) and "key" in value[0]:
         return "；".join(f"{d['key']} {d['due_on']} {d['state']}" for d in value)
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
@@ -415,6 +432,11 @@ class Replayer:
             for n, entry in enumerate(commands, 1):
                 divergence = self._step(engine, db, n, entry, result.version, actors, account)
                 if divergence is not None:
+                    directory = history.get("directory") or {}
+                    divergence.people = {u["username"]: u.get("display_name") or u["username"]
+                                         for u in directory.get("users", [])}
+                    divergence.departments = {d["code"]: d.get("name") or d["code"]
+                                              for d in directory.get("departments", [])}
                     result.divergence = divergence
                     break
                 result.replayed = n

@@ -214,3 +214,62 @@ def test_corpus_samples_open_in_the_modeler_without_page_errors(server, page, se
         assert csp_violations(page) == [], sample.name
     assert opened and all(state == "1" for _name, state in opened), opened
     assert not errors, errors
+
+
+BREAK_FLOWS = """() => {
+  const m = window.approvalsModeler;
+  const registry = m.get('elementRegistry'), modeling = m.get('modeling'), moddle = m.get('moddle');
+  for (const [id, body] of [['f_to_review', 'acceptence == "accept"'], ['f_granted', 'decsion == "grant"']]) {
+    modeling.updateProperties(registry.get(id), {conditionExpression: moddle.create('bpmn:FormalExpression', {body})});
+  }
+}"""
+#: every problem in the list with its number, and the badges on the diagram with theirs
+NUMBERS = """() => ({
+  listed: [...document.querySelectorAll('#problems li')].map((li, i) => [li.dataset.element, i + 1]),
+  badges: Object.fromEntries([...document.querySelectorAll('.djs-overlays')].filter(o => o.querySelector('.lint-badge'))
+    .map(o => [o.dataset.containerId, o.querySelector('.lint-badge').textContent])),
+})"""
+#: how far a flow's badge centre is from the middle of the flow's drawn path, in screen pixels
+BADGE_OFF_MIDDLE = """id => {
+  const path = document.querySelector(`[data-element-id=${id}] .djs-visual > path`);
+  const at = path.getPointAtLength(path.getTotalLength() / 2).matrixTransform(path.getScreenCTM());
+  const badge = document.querySelector(`.djs-overlays[data-container-id=${id}] .lint-badge`).getBoundingClientRect();
+  return Math.hypot(badge.x + badge.width / 2 - at.x, badge.y + badge.height / 2 - at.y);
+}"""
+STROKE = "id => getComputedStyle(document.querySelector(`[data-element-id=${id}] .djs-visual > path`)).stroke"
+
+
+def test_problems_on_flows_are_outlined_and_every_badge_says_the_list_number(server, page, seeded):
+    """A flow with a problem is drawn red like a shape, its badge sits on the middle of the
+    flow (not at the corner of its bounding box), and each badge says the number its problem has
+    in the list beside the canvas."""
+    errors = watch_errors(page)
+    browser_login(page, server, "sheji")
+    page.goto(f"{server}/design/")
+    page.get_by_role("link", name="打开食品经营许可的当前流程图").click()
+    assert wait_ready(page) == "1", errors
+    page.evaluate(ADD_TASK)
+    page.evaluate(BREAK_FLOWS)
+    page.get_by_role("button", name="校验").click()
+    expect(page.locator("#modeler-status")).to_contain_text("3 个错误")
+    for flow in ("f_to_review", "f_granted"):
+        expect(page.locator(f"#problems li[data-element={flow}][data-rule=condition_field]")).to_have_count(1)
+        assert page.evaluate(STROKE, flow) == "rgb(185, 28, 28)", flow
+        assert page.evaluate(BADGE_OFF_MIDDLE, flow) < 4, flow
+    assert page.evaluate(STROKE, "f_decide") != "rgb(185, 28, 28)"  # a flow without a problem is not
+    numbers = page.evaluate(NUMBERS)
+    expected: dict[str, list[str]] = {}
+    for element, number in numbers["listed"]:
+        if element:
+            expected.setdefault(element, []).append(str(number))
+    assert numbers["badges"] == {element: ",".join(n) for element, n in expected.items()}, numbers
+    assert len(set(numbers["badges"].values())) == len(numbers["badges"]) > 2  # not all "1"
+    look_at(page, "modeler-flow-problems")
+    # the misspelt field is said at the condition too, when the flow is selected
+    page.evaluate("id => { const m = window.approvalsModeler; m.get('selection').select(m.get('elementRegistry').get(id)); }",
+                  "f_to_review")
+    expect(page.locator("#el-condition-problem")).to_contain_text("条件中的 acceptence 不是流程中任何表单的字段")
+    expect(page.locator("#el-condition-problem")).to_contain_text("是不是 acceptance？")
+    look_at(page, "modeler-flow-condition-field")
+    assert not errors, errors
+    assert csp_violations(page) == []

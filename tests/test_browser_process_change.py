@@ -171,6 +171,11 @@ def test_a_timer_is_defined_in_iso_8601_with_its_reading_and_the_problem_at_the_
     page.get_by_role("button", name="应用").click()
     field_problem = page.locator("#el-timer-problem")
     expect(field_problem).to_contain_text("不是有效的 ISO 8601 写法")
+    # the same advice at the field and in the list: this form quotes the text itself
+    listed = page.locator("#problems li[data-element=wait_before_decision][data-rule=timer] .fix")
+    expect(listed).to_contain_text("不必加引号")
+    advice = listed.inner_text().removeprefix("怎么改：")
+    expect(field_problem).to_contain_text(advice)
     expect(value).to_have_attribute("aria-invalid", "true")
     expect(page.locator(".djs-element.lint-error[data-element-id=wait_before_decision]")).to_have_count(1)
     look_at(page, "modeler-timer-problem")

@@ -104,3 +104,35 @@ def test_admin_deploys_a_draft_runs_the_dry_run_migrates_and_rolls_back(server, 
     expect(record.get_by_role("row").nth(1)).to_contain_text("复核人手不足")
     look_at(page, "versions-rolled-back")
     assert state(seeded, start())[0] == 1
+
+
+def test_a_case_whose_history_the_draft_would_refuse_is_not_migratable_and_its_details_stay_within_the_page(
+        server, page, engine, seeded):
+    """The draft renames an option of 审查's form: a case past 审查 was worked with the old value,
+    which the draft refuses. The dry run says it cannot move (not 可迁移 beside 不同), and its
+    技术细节 (the expected and actual tasks, long unbroken lines) wrap inside the page."""
+    from .test_versions import GENERAL
+
+    number = engine.execute(StartCase(item="GENERAL", applicant="张三"), Actor.applicant("张三")).number
+    complete(engine, seeded, "chuangkou", number, {"acceptance": "accept"})
+    complete(engine, seeded, "shencha", number, {"review_result": "pass"})  # at 决定 now
+    renamed = GENERAL.replace('<camunda:value id="pass" name="符合条件" />', '<camunda:value id="ok" name="符合条件" />')
+    with seeded.transaction() as session:
+        save_draft(session, actor_for(session, "sheji"), renamed, at=engine.now(), item_code="GENERAL")
+
+    browser_login(page, server, "admin")
+    page.goto(f"{server}/admin/items/GENERAL/versions")
+    page.get_by_role("button", name="部署前试运行").click()
+    dry = page.get_by_role("region", name="迁移试运行")
+    row = dry.get_by_role("row", name=number)
+    expect(row).to_contain_text("不能迁移：已办的步骤按草稿")
+    expect(row).to_contain_text("与原记录不同")
+    expect(row).not_to_contain_text("可迁移")
+    expect(dry).to_contain_text("可迁移 0 件")
+    row.get_by_text("技术细节").click()
+    expect(row.locator("pre")).to_be_visible()
+    expect(row.locator("pre")).to_contain_text("被拒绝")
+    for width in (1366, 1024):
+        page.set_viewport_size({"width": width, "height": 900})
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, width
+    look_at(page, "versions-dry-run-diverged")

@@ -134,5 +134,9 @@ def test_upload_lists_every_problem_and_keeps_a_draft(app, seeded):
                            content_type="multipart/form-data")
     html = response.get_data(as_text=True)
     assert response.status_code == 400 and "XML 格式错误" in html and "未保存" in html and drafts(seeded) == 1
+    response = client.post("/design/upload", data={"csrf_token": csrf, "file": (io.BytesIO(b"hello"), "x.bpmn")},
+                           content_type="multipart/form-data")
+    html = response.get_data(as_text=True)  # libxml2's English is not shown: the reason in Chinese, line and column
+    assert "XML 格式错误（第 1 行第 1 列）：文件开头不是 XML" in html and "Start tag" not in html
     response = client.post("/design/upload", data={"csrf_token": csrf}, content_type="multipart/form-data")
     assert response.status_code == 400 and "请选择" in response.get_data(as_text=True)

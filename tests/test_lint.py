@@ -192,6 +192,8 @@ def test_a_timer_that_does_not_parse(timer):
                         f'<bpmn:endEvent id="end" name="办结">')
     found = problems(diagram(body, SHAPES + ["late"]))["timer"][0]
     assert found.element == "late" and "ISO 8601" in found.fix
+    # the modeler's form quotes the text itself; in XML it is quoted: both said, not one against the other
+    assert "不必加引号" in found.fix and '"P5D"' in found.fix
 
 
 def test_time_limits_that_contradict_the_catalogue():
@@ -335,3 +337,101 @@ def test_an_untyped_task_is_refused_with_the_way_to_make_it_a_step():
     report = lint(diagram(body), "t.bpmn")
     (found,) = [p for p in report.problems if p.rule == "unsupported"]
     assert found.element == "accept" and "用户任务" in found.reason and not report.ok
+
+
+def test_a_condition_naming_no_form_field_is_an_error_on_its_flow():
+    """A misspelt field deploys otherwise, and every case reaching the gateway fails at run time."""
+    text = diagram(BODY.replace('acceptance == "ok"', 'acceptence == "ok"'))
+    report = lint(text, "t.bpmn")
+    (found,) = [p for p in report.problems if p.rule == "condition_field"]
+    assert (found.element, found.severity, found.line) == ("f_yes", "error", line_of(text, 'id="f_yes"'))
+    assert found.reason.startswith("条件中的 acceptence 不是流程中任何表单的字段；可用：acceptance（受理意见）")
+    assert "是不是 acceptance？" in found.reason and "表单字段" in found.fix and not report.ok
+    assert "next_handler" not in found.reason  # no person picker: no step is handled by a chosen person
+    with pytest.raises(BpmnError, match="acceptence"):  # deploy refuses it the same way
+        parse_definition(text, "t.bpmn")
+
+
+@pytest.mark.parametrize("condition", [
+    'acceptance == "ok" and len(acceptance) > 0',          # a helper called
+    'any(a == "ok" for a in [acceptance])',                # a comprehension's own variable
+    'checked == True',                                     # what a script assigns
+    'next_handler_review == "shencha"',                    # the person picker of a chosen-handler step
+])
+def test_names_the_case_data_can_hold_are_not_flagged(condition):
+    body = (BODY.replace('acceptance == "ok"', condition)
+            .replace('<bpmn:userTask id="review" name="审查" camunda:candidateGroups="reviewer">',
+                     '<bpmn:userTask id="review" name="审查" camunda:candidateGroups="reviewer"><bpmn:extensionElements>'
+                     '<camunda:properties><camunda:property name="handler" value="chosen" /></camunda:properties>'
+                     '</bpmn:extensionElements>')
+            .replace('<bpmn:sequenceFlow id="f2" sourceRef="accept" targetRef="gw" />',
+                     '<bpmn:sequenceFlow id="f2" sourceRef="accept" targetRef="check" />'
+                     '<bpmn:scriptTask id="check" name="核对"><bpmn:script>checked = acceptance == "ok"</bpmn:script>'
+                     '</bpmn:scriptTask><bpmn:sequenceFlow id="f2b" sourceRef="check" targetRef="gw" />'))
+    report = lint(diagram(body, SHAPES + ["check"]), "t.bpmn")
+    assert report.ok, [p.to_dict() for p in report.problems]
+
+
+def test_a_condition_written_in_another_language_is_told_the_python_spelling():
+    found = problems(diagram(BODY.replace('acceptance == "refuse"', "true")))["condition_field"][0]
+    assert found.element == "f_no" and "true 应写作 True" in found.reason
+
+
+def test_a_boundary_event_without_outgoing_flow_is_a_dead_end():
+    body = BODY.replace('<bpmn:endEvent id="end" name="办结">',
+                        '<bpmn:boundaryEvent id="late" name="超时" attachedToRef="review"><bpmn:timerEventDefinition>'
+                        '<bpmn:timeDuration>"P5D"</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:boundaryEvent>'
+                        '<bpmn:endEvent id="end" name="办结">')
+    text = diagram(body, SHAPES + ["late"])
+    report = lint(text, "t.bpmn")
+    (found,) = report.errors
+    assert (found.rule, found.element, found.line) == ("dead_end", "late", line_of(text, 'id="late"'))
+    assert "边界事件“超时”没有出线" in found.reason and "“审查”被中断" in found.reason and "连一条顺序流" in found.fix
+    with pytest.raises(BpmnError, match="没有出线"):
+        parse_definition(text, "t.bpmn")
+    quiet = body.replace('attachedToRef="review">', 'attachedToRef="review" cancelActivity="false">')
+    assert "什么也不会发生" in lint(diagram(quiet, SHAPES + ["late"]), "t.bpmn").errors[0].reason
+
+
+def test_a_task_without_outgoing_flow_is_a_dead_end():
+    text = diagram(BODY.replace('<bpmn:incoming>f_yes</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing>',
+                                '<bpmn:incoming>f_yes</bpmn:incoming>')
+                   .replace('<bpmn:sequenceFlow id="f3" sourceRef="review" targetRef="end" />', ""))
+    (found,) = lint(text, "t.bpmn").errors
+    assert (found.rule, found.element, found.name) == ("dead_end", "review", "审查")
+    assert found.reason == "环节“审查”没有出线：办件走到这里就停住，不会走到结束事件"
+
+
+def test_the_cli_lint_names_a_dead_end(tmp_path):
+    from click.testing import CliRunner
+
+    from cli.main import main
+    bad = tmp_path / "dead.bpmn"
+    bad.write_text(diagram(BODY.replace('<bpmn:sequenceFlow id="f3" sourceRef="review" targetRef="end" />', "")),
+                   encoding="utf-8")
+    result = CliRunner().invoke(main, ["lint", str(bad)])
+    assert result.exit_code == 1 and "没有出线" in result.output and "校验通过" not in result.output
+
+
+def test_a_flow_to_a_missing_element_is_named_once_without_a_flood_of_unreachable_ones():
+    text = diagram(BODY.replace('<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="accept" />',
+                                '<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="acept" />'))
+    report = lint(text, "t.bpmn")
+    assert [(p.rule, p.element) for p in report.errors] == [("broken_reference", "f1")]
+    found = report.errors[0]
+    assert found.line == line_of(text, 'id="f1"')
+    assert "顺序流的终点（targetRef）“acept”不存在" in found.reason and "是不是 accept？" in found.reason
+    with pytest.raises(BpmnError, match="acept"):  # deploy says the same first
+        parse_definition(text, "t.bpmn")
+    # listed before whatever else is wrong, whatever its line
+    other = text.replace(' camunda:candidateGroups="reviewer"', "")
+    assert [p.rule for p in lint(other, "t.bpmn").errors][0] == "broken_reference"
+
+
+def test_an_element_whose_outgoing_flow_names_another_source_is_a_dead_end_said_to_follow_from_it():
+    text = diagram(BODY.replace('<bpmn:sequenceFlow id="f3" sourceRef="review" targetRef="end" />',
+                                '<bpmn:sequenceFlow id="f3" sourceRef="reveiw" targetRef="end" />'))
+    found = lint(text, "t.bpmn").errors
+    assert [(p.rule, p.element) for p in found] == [("broken_reference", "f3"), ("dead_end", "review")]
+    assert "起点（sourceRef）“reveiw”不存在" in found[0].reason and "是不是 review？" in found[0].reason
+    assert "它的出线 f3 的起点写成了“reveiw”，见该顺序流的问题" in found[1].reason

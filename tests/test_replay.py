@@ -45,9 +45,8 @@ def test_a_revision_that_only_renames_labels_replays_identically():
     assert result.same and result.replayed == 4
 
 
-def test_a_revision_that_adds_a_step_diverges_at_the_right_command():
-    # A second review (复核) between 审查 and 决定.
-    revised = GENERAL.replace(
+# A second review (复核) between 审查 and 决定.
+WITH_RECHECK = GENERAL.replace(
         '<bpmn:sequenceFlow id="f_review_decide" sourceRef="review" targetRef="decide" />',
         '<bpmn:sequenceFlow id="f_review_recheck" sourceRef="review" targetRef="recheck" />'
         '<bpmn:userTask id="recheck" name="复核"><bpmn:incoming>f_review_recheck</bpmn:incoming>'
@@ -56,13 +55,16 @@ def test_a_revision_that_adds_a_step_diverges_at_the_right_command():
     ).replace('<bpmn:flowNodeRef>review</bpmn:flowNodeRef>',
               '<bpmn:flowNodeRef>review</bpmn:flowNodeRef><bpmn:flowNodeRef>recheck</bpmn:flowNodeRef>'
     ).replace('<bpmn:incoming>f_review_decide</bpmn:incoming>', '<bpmn:incoming>f_recheck_decide</bpmn:incoming>')
-    result = replay(shipped("straight_grant"), revised.encode("utf-8"), "revised.bpmn")
+
+
+def test_a_revision_that_adds_a_step_diverges_at_the_right_command():
+    result = replay(shipped("straight_grant"), WITH_RECHECK.encode("utf-8"), "revised.bpmn")
     assert not result.same and result.replayed == 2
     divergence = result.divergence
     assert (divergence.seq, divergence.command, divergence.what) == (3, "complete_task", "待办任务")
     message = divergence.message()
-    assert "第 3 条命令 complete_task（shencha" in message
-    assert "预期：决定（decide，scjg，负责人）" in message and "实际：复核（recheck，scjg，审查员）" in message
+    assert "第 3 条命令 complete_task（李审查，2026-" in message  # the name, not the login
+    assert "预期：决定（decide，市市场监督管理局，负责人）" in message and "实际：复核（recheck，市市场监督管理局，审查员）" in message
 
 
 def test_a_command_the_candidate_cannot_accept_is_a_divergence_not_a_crash():
@@ -183,3 +185,17 @@ def test_batch_replay_in_several_processes_gives_the_same_report(cli, tmp_path):
     assert parallel["cases"][0]["case"] == first and parallel["histories_per_s"] > 0
     text = cli("replay", "--item", "GENERAL", "--against", str(stricter), "--jobs", "2", code=1).stdout
     assert text.splitlines()[-1].startswith("共 4 件：一致 3，分歧 1，失败 0（2 个进程，每秒 ")
+
+
+def test_batch_replay_shows_what_was_expected_and_what_happened(cli, tmp_path):
+    """As the single-case mode does: the command once, then the ready tasks expected and found,
+    with people's and departments' names."""
+    first = _run_case(cli)
+    revised = tmp_path / "recheck.bpmn"
+    revised.write_text(WITH_RECHECK, encoding="utf-8")
+    lines = cli("replay", "--item", "GENERAL", "--against", str(revised), code=1).stdout.splitlines()
+    assert lines[0].startswith(first) and "分歧" in lines[0]
+    assert lines[0].count("第 3 条命令") == 1 and "complete_task（李审查，2026-03-03 10:00）之后待办任务不同：" in lines[0]
+    assert lines[1].strip() == "预期：决定（decide，市市场监督管理局，负责人）"
+    assert lines[2].strip() == "实际：复核（recheck，市市场监督管理局，审查员）"
+    assert lines[-1].startswith("共 1 件：一致 0，分歧 1，失败 0")

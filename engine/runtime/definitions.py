@@ -14,6 +14,7 @@ content hash, so each deployed version is parsed once per process.
 from __future__ import annotations
 
 import ast
+import difflib
 import hashlib
 import math
 from collections import OrderedDict
@@ -29,8 +30,9 @@ from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 
 from engine.errors import BadInput, BpmnError
 from engine.runtime.spiff import elements_after, parser_knows
-from engine.runtime.expressions import BASE_HELPERS, COMMAND_HELPERS, check_expression, parse_script
+from engine.runtime.expressions import BASE_HELPERS, COMMAND_HELPERS, KNOWN_FUNCTIONS, check_expression, parse_script
 from engine.runtime.step_rules import StepRules, chosen_field, parse_rules
+from engine.runtime.xml_messages import schema_message, syntax_message
 from engine.timelimits.policy import StepSettings, TimePolicy, step_settings
 from engine.roles import resolve_role
 
@@ -150,7 +152,8 @@ def parse_xml(content: bytes, filename: str) -> etree._Element:
         root = etree.fromstring(content, parser)
     except etree.XMLSyntaxError as exc:
         line = exc.lineno if exc.lineno else None
-        raise BpmnError(f"XML 格式错误：{exc.msg}", file=filename, line=line) from None
+        column = exc.position[1] if exc.position and exc.position[1] else None
+        raise BpmnError(syntax_message(exc.msg, line, column), file=filename, line=line) from None
     if root.getroottree().docinfo.internalDTD is not None:  # belt and braces
         raise BpmnError("不允许 DOCTYPE 声明", file=filename, line=1)
     return root
@@ -211,13 +214,9 @@ def _check_structure(root: etree._Element, filename: str, problems: Problems | N
 
 
 def _check_schema(root: etree._Element, filename: str, problems: Problems | None = None) -> None:
-    if problems is None or problems.strict:
-        try:
-            _schema_validator().validate(root, filename)
-        except ValidationException as exc:
-            line = exc.line_number if isinstance(exc.line_number, int) else None
-            raise BpmnError(f"不符合 BPMN 2.0 规范：{exc}", file=filename, line=line) from None
-        return
+    """Every BPMN 2.0 schema violation, each in Chinese (engine/runtime/xml_messages.py) on its
+    line and element; strict: the first."""
+    problems = problems or Problems()
     validator = _schema_validator()
     with _validator_lock:  # one XMLSchema and its error log are shared
         validator.preprocess(root)
@@ -231,7 +230,7 @@ def _check_schema(root: etree._Element, filename: str, problems: Problems | None
             by_line[node.sourceline] = node
     for line, message in errors:
         node = by_line.get(line)
-        problems.add("schema", BpmnError(f"不符合 BPMN 2.0 规范：{message}", file=filename, line=line,
+        problems.add("schema", BpmnError(schema_message(message), file=filename, line=line,
                                          element=node.get("id") if node is not None else None,
                                          tag=_local(node.tag) if node is not None else None))
 
@@ -520,12 +519,93 @@ def check_gateways(root: etree._Element, filename: str, problems: Problems) -> N
             gateway, filename, "网关的各条出线条件可能都不成立，而没有默认路径：办件会停在这里"))
 
 
-def _check_reachable(root: etree._Element, filename: str, problems: Problems) -> None:
+def _flow_nodes(container: etree._Element) -> list[etree._Element]:
+    return [n for n in container if isinstance(n.tag, str) and _local(n.tag) in FLOW_NODE_TAGS]
+
+
+def _containers(root: etree._Element) -> list[etree._Element]:
+    """The processes and every (event) sub-process and transaction in them: what holds flow nodes."""
+    return list(root.iterfind("bpmn:process", NS)) + [
+        n for n in root.iterfind(".//bpmn:process//*", NS)
+        if isinstance(n.tag, str) and _local(n.tag) in ("subProcess", "transaction", "adHocSubProcess")]
+
+
+def _what(node: etree._Element) -> str:
+    kind = {"userTask": "环节", "scriptTask": "脚本任务", "callActivity": "调用活动", "subProcess": "子流程",
+            "startEvent": "开始事件", "boundaryEvent": "边界事件", "intermediateCatchEvent": "中间事件",
+            "intermediateThrowEvent": "中间事件", "exclusiveGateway": "网关", "inclusiveGateway": "网关",
+            "parallelGateway": "网关", "eventBasedGateway": "网关"}.get(_local(node.tag), "元素")
+    return f"{kind}{_quoted_name(node) or ' ' + (node.get('id') or '')}"
+
+
+def _check_references(root: etree._Element, filename: str, problems: Problems) -> set[etree._Element]:
+    """A sequence flow whose end or start names no element of its process (hand-edited XML, a
+    file cut from another), and a boundary event attached to none: the real cause, said first,
+    on the flow. Returns the containers that have one, whose reachability says nothing useful."""
+    broken: set[etree._Element] = set()
+    for container in _containers(root):
+        ids = {n.get("id") for n in _flow_nodes(container)}
+        for flow in container.iterfind("bpmn:sequenceFlow", NS):
+            for attribute, which in (("sourceRef", "起点"), ("targetRef", "终点")):
+                ref = (flow.get(attribute) or "").strip()
+                if ref in ids:
+                    continue
+                close = difflib.get_close_matches(ref, sorted(i for i in ids if i), n=1, cutoff=0.6)
+                guess = f"（是不是 {close[0]}？）" if close else ""
+                reason = (f"顺序流的{which}（{attribute}）“{ref}”不存在：这个流程中没有 id 为 {ref} 的元素{guess}"
+                          if ref else f"顺序流没有{which}（{attribute}）")
+                problems.add("broken_reference", _located(flow, filename, reason))
+                broken.add(container)
+        for event in container.iterfind("bpmn:boundaryEvent", NS):
+            ref = (event.get("attachedToRef") or "").strip()
+            if ref not in ids:
+                problems.add("broken_reference", _located(
+                    event, filename, f"边界事件所附的环节（attachedToRef）“{ref}”不存在：这个流程中没有 id 为 {ref} 的元素"))
+                broken.add(container)
+    return broken
+
+
+def _check_dead_ends(root: etree._Element, filename: str, problems: Problems, unreachable: set[str]) -> None:
+    """A flow node other than an end event with no outgoing flow: when the case gets there it
+    just stops, without reaching an end event (a boundary event: when it fires). An element no
+    path reaches is said to be that (``unreachable``), not this as well."""
+    for container in _containers(root):
+        sources = {f.get("sourceRef") for f in container.iterfind("bpmn:sequenceFlow", NS)}
+        flows = {f.get("id"): f for f in container.iterfind("bpmn:sequenceFlow", NS)}
+        names = {n.get("id"): n for n in _flow_nodes(container)}
+        for node in _flow_nodes(container):
+            local = _local(node.tag)
+            if (node.get("id") in sources or node.get("id") in unreachable or local == "endEvent" or local in REFUSED_TAGS
+                    or node.get("triggeredByEvent") == "true" or node.get("isForCompensation") == "true"
+                    or node.find("bpmn:compensateEventDefinition", NS) is not None
+                    or (local == "intermediateThrowEvent" and node.find("bpmn:linkEventDefinition", NS) is not None)):
+                continue
+            if local == "boundaryEvent":
+                task = names.get(node.get("attachedToRef"))
+                task_name = _what(task) if task is not None else "所附环节"
+                if node.get("cancelActivity", "true") == "true":
+                    reason = f"{_what(node)}没有出线：它触发时{task_name}被中断，办件就停在这里，不会走到结束事件"
+                else:
+                    reason = f"{_what(node)}没有出线：它触发后什么也不会发生"
+            else:
+                reason = f"{_what(node)}没有出线：办件走到这里就停住，不会走到结束事件"
+            lost = [flows[ref] for ref in (o.text.strip() for o in node.iterfind("bpmn:outgoing", NS) if o.text)
+                    if ref in flows and flows[ref].get("sourceRef") != node.get("id")]
+            if lost:  # a consequence of a broken reference, reported on the flow
+                reason += "（" + "；".join(f"它的出线 {f.get('id')} 的起点写成了“{f.get('sourceRef')}”，见该顺序流的问题"
+                                          for f in lost) + "）"
+            problems.add("dead_end", _located(node, filename, reason))
+
+
+def _check_reachable(root: etree._Element, filename: str, problems: Problems,
+                     skip: set[etree._Element] = frozenset()) -> set[str]:
+    """The elements no path from a start event reaches, each reported (and returned)."""
     containers = [p for p in root.iterfind("bpmn:process", NS)]
+    unreachable: set[str] = set()
     while containers:
         container = containers.pop(0)
         nodes = [n for n in container if isinstance(n.tag, str) and _local(n.tag) in FLOW_NODE_TAGS]
-        if not nodes:
+        if not nodes or container in skip:  # a broken reference is the cause: said once, on the flow
             continue
         ids = {n.get("id"): n for n in nodes}
         incoming: set[str] = set()
@@ -554,8 +634,10 @@ def _check_reachable(root: etree._Element, filename: str, problems: Problems) ->
         for n in nodes:
             if n.get("id") not in seen:
                 problems.add("unreachable", _located(n, filename, "从开始事件走不到这个元素：它永远不会执行"))
+                unreachable.add(n.get("id"))
             elif _local(n.tag) in ("subProcess", "transaction"):
                 containers.append(n)
+    return unreachable
 
 
 def _check_role_placeholders(root: etree._Element, filename: str, problems: Problems) -> None:
@@ -679,13 +761,97 @@ def _check_conditions_present(root: etree._Element, filename: str, problems: Pro
                     flow, filename, f"从网关“{gateway.get('name') or gateway.get('id')}”出发的这条出线既没有条件，也不是默认路径"))
 
 
+def data_names(root: etree._Element) -> dict[str, str]:
+    """Every name the case's data can hold, with what it is (for the designer): the form fields
+    of every task, the person pickers of chosen-handler steps, what scripts assign, and the data
+    objects, inputs, outputs and multi-instance variables the diagram declares."""
+    names: dict[str, str] = {}
+    for f in root.iterfind(".//camunda:formField", NS):
+        if f.get("id"):
+            names.setdefault(f.get("id"), f.get("label") or "")
+    for node in root.iterfind(".//bpmn:userTask", NS):
+        if _properties(node).get("handler", "").strip() == "chosen":
+            names.setdefault(chosen_field(node.get("id") or ""), f"“{node.get('name') or node.get('id')}”的办理人")
+    for node in root.iterfind(".//bpmn:scriptTask", NS):
+        try:
+            for target, _source in parse_script(node.findtext("bpmn:script", default="", namespaces=NS)):
+                names.setdefault(target, f"脚本“{node.get('name') or node.get('id')}”赋值")
+        except BadInput:
+            continue  # reported by the expression rule
+    for tag in ("dataObject", "dataInput", "dataOutput", "inputDataItem", "outputDataItem", "property"):
+        for node in root.iter(f"{{{BPMN_NS}}}{tag}"):
+            for name in (node.get("id"), node.get("name")):
+                if name:
+                    names.setdefault(name, "")
+    for node in root.iter(f"{{{BPMN_NS}}}loopDataInputRef", f"{{{BPMN_NS}}}loopDataOutputRef"):
+        if (node.text or "").strip():
+            names.setdefault(node.text.strip(), "")
+    for node in root.iter(f"{{{BPMN_NS}}}multiInstanceLoopCharacteristics"):
+        for attribute in ("collection", "elementVariable"):
+            if node.get(f"{{{CAMUNDA_NS}}}{attribute}"):
+                names.setdefault(node.get(f"{{{CAMUNDA_NS}}}{attribute}"), "")
+    for node in root.iter(f"{{{CAMUNDA_NS}}}inputParameter", f"{{{CAMUNDA_NS}}}outputParameter"):
+        if node.get("name"):
+            names.setdefault(node.get("name"), "")
+    return names
+
+
+def _free_names(expression: str) -> list[str] | None:
+    """The names an expression reads from the case's data, in order (not the helpers it calls nor
+    the variables of its comprehensions); None when it does not parse (the expression rule says so)."""
+    try:
+        tree = ast.parse(expression.strip(), mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    bound = {n.id for c in ast.walk(tree) if isinstance(c, ast.comprehension)
+             for n in ast.walk(c.target) if isinstance(n, ast.Name)}
+    found: list[str] = []
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Name) and node.id not in bound and node.id not in KNOWN_FUNCTIONS
+                and node.id not in found):
+            found.append(node.id)
+    return found
+
+
+_OTHER_LANGUAGES = {"true": "True", "false": "False", "null": "None", "none": "None", "nil": "None"}
+
+
+def _check_condition_names(root: etree._Element, filename: str, problems: Problems) -> None:
+    """A condition that reads a name no form (or script) of the process puts in the case's data
+    fails in every case that reaches it: say so at deploy, on the flow, naming what is there."""
+    available = data_names(root)
+    listed = "、".join(f"{n}（{label}）" if label and label != n else n
+                      for n, label in list(available.items())[:12]) or "无（流程中还没有表单字段）"
+    if len(available) > 12:
+        listed += f" 等 {len(available)} 个"
+    for flow in root.iter(f"{{{BPMN_NS}}}sequenceFlow"):
+        text = (flow.findtext("bpmn:conditionExpression", default="", namespaces=NS) or "").strip()
+        unknown = [n for n in (_free_names(text) or []) if n not in available]
+        if not unknown:
+            continue
+        hints = []
+        for name in unknown:
+            if name.lower() in _OTHER_LANGUAGES:
+                hints.append(f"{name} 应写作 {_OTHER_LANGUAGES[name.lower()]}")
+                continue
+            close = difflib.get_close_matches(name, list(available), n=1, cutoff=0.7)
+            if close:
+                hints.append(f"{name} 是不是 {close[0]}？")
+        problems.add("condition_field", _located(
+            flow, filename, f"条件中的 {'、'.join(unknown)} 不是流程中任何表单的字段；可用：{listed}"
+                            + (f"（{'；'.join(hints)}）" if hints else "")))
+
+
 def check_flow(root: etree._Element, filename: str, problems: Problems | None = None) -> None:
     """The rules on the flow that the engine enforces at deploy as well as in lint."""
     problems = problems or Problems()
+    broken = _check_references(root, filename, problems)
     _check_timer_literals(root, filename, problems)
     _check_single_outgoing(root, filename, problems)
     _check_conditions_present(root, filename, problems)
-    _check_reachable(root, filename, problems)
+    _check_condition_names(root, filename, problems)
+    unreachable = _check_reachable(root, filename, problems, broken)
+    _check_dead_ends(root, filename, problems, unreachable)
     _check_role_placeholders(root, filename, problems)
 
 

@@ -42,10 +42,19 @@ RULES: dict[str, tuple[str, str]] = {
     "step_settings": ("error", "选中该任务，在右侧“环节设置”中改正（或改正其 camunda:property）：字段须是表单中的字段，"
                                "操作、办理人规则按可选项填写，数字写整数"),
     "expression": ("error", "条件只能引用表单字段并作简单比较，例如 decision == \"grant\""),
+    "condition_field": ("error", "把条件中的名字改成表单字段的 id（区分大小写）；在设计器中选中这条出线，"
+                                 "“可用的表单字段”列出了它们；要用的值若还没有字段，先在前面的环节加上"),
     "condition_missing": ("error", "为这条出线写条件；或在设计器中选中它，勾选“设为默认路径”（每个网关至多一条）"),
-    "timer": ("error", "计时器写成带引号的 ISO 8601 时长（如 \"P5D\"），或 workdays(3) 表示 3 个工作日"),
+    # the modeler's side form quotes an ISO text itself: the advice is the same in its list and at its field
+    "timer": ("error", "在设计器中选中计时器，“计时定义”写 ISO 8601 时长如 P5D（5 天）、PT2H（2 小时），"
+                       "或 workdays(3)（3 个工作日），不必加引号，设计器会自动加上；直接编辑 XML 时，"
+                       "ISO 8601 文本要带引号，如 \"P5D\""),
     "time_limit": ("error", "缩短环节或计时器的时限，使其不超过事项目录中的时限；或先修改事项目录"),
     "time_limit_differs": ("warning", "让图中的 limit_days 与事项目录一致，避免误解（运行时以目录为准）"),
+    "broken_reference": ("error", "在设计器中把这条顺序流删掉，从起点重新连到要去的元素；直接编辑 XML 时把 sourceRef / targetRef "
+                                  "改为已有元素的 id。改好后再校验，其余“走不到”的问题随之消失"),
+    "dead_end": ("error", "从它连一条顺序流到下一步（下一环节、网关或结束事件）；边界事件连到触发后要去的环节"
+                          "（如催办、退回或结束事件）；用不到的元素就删除"),
     "outgoing": ("error", "在环节后加一个排他网关（按条件走一条）或并行网关（同时走多条），把各条出线接到网关上"),
     "unreachable": ("error", "从开始事件或前一环节连一条顺序流到该元素，或删除它"),
     "gateway_default": ("warning", "为网关指定一条默认路径（选中一条出线设为默认），或让条件覆盖字段的所有取值"),
@@ -53,6 +62,7 @@ RULES: dict[str, tuple[str, str]] = {
     "engine": ("error", "按提示改正；如不明白，请把文件和这条信息交给管理员"),
 }
 FIXABLE = {"not_executable", "no_role"}
+ROOT_CAUSES = {"broken_reference"}  # listed first: other problems may follow from them
 PLACEHOLDER_ROLE = "reviewer"  # what a quick fix puts on a user task without a role, to be confirmed
 
 
@@ -167,7 +177,8 @@ def lint(content: bytes | str, filename: str = "<bpmn>", policy: TimePolicy | No
         except BpmnError as exc:
             report.problems.append(_problem("engine", exc, names))
     order = {"error": 0, "warning": 1}
-    report.problems.sort(key=lambda p: (order[p.severity], p.line or 0))
+    # a cause before what follows from it: a broken reference makes everything after it unreachable
+    report.problems.sort(key=lambda p: (order[p.severity], p.rule not in ROOT_CAUSES, p.line or 0))
     return report
 
 

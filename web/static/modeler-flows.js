@@ -24,7 +24,7 @@
     timeDate: "写 ISO 8601 时刻：2026-12-31T17:00:00+08:00 = 2026 年 12 月 31 日 17:00（北京时间）。",
     timeCycle: "写 ISO 8601 重复周期：R3/PT1H = 每小时一次，共 3 次；R/P1D = 每天一次，不限次数。"
   };
-  var RULES = {flow: ["expression", "condition_missing"], timer: ["timer", "time_limit", "expression"]};
+  var RULES = {flow: ["expression", "condition_field", "condition_missing"], timer: ["timer", "time_limit", "expression"]};
   var modeler = null;
   var current = null;
   var lastReport = null;
@@ -133,9 +133,8 @@
     var id = current.businessObject.id;
     var found = (lastReport && lastReport.problems || []).filter(function (p) {
       return p.element === id && RULES[kind].indexOf(p.rule) >= 0;
-    }).map(function (p) {  // a timer's ISO text is quoted by this form: the advice is the hint above
-      return p.severity_label + "：" + p.reason + "。怎么改：" +
-        (p.rule === "timer" ? "按上面的写法填写，如 P5D 或 workdays(3)，不必加引号" : p.fix);
+    }).map(function (p) {  // the advice of the list beside the canvas (it says how this form writes a timer)
+      return p.severity_label + "：" + p.reason + "。怎么改：" + p.fix;
     });
     problem(kind === "flow" ? "el-condition-problem" : "el-timer-problem", found.join("\n"));
   }

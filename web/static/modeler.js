@@ -60,6 +60,36 @@
     }
   }
 
+  function badgePosition(element) {
+    // a shape's badge at its top right corner; a flow's at the middle of its path (overlays are
+    // placed from the top left of the flow's bounding box; .on-flow centres the badge there)
+    var points = element.waypoints;
+    if (!points || !points.length) { return {top: -9, right: 9}; }
+    var lengths = [];
+    var total = 0;
+    var i;
+    for (i = 1; i < points.length; i++) {
+      var dx = points[i].x - points[i - 1].x;
+      var dy = points[i].y - points[i - 1].y;
+      lengths.push(Math.sqrt(dx * dx + dy * dy));
+      total += lengths[i - 1];
+    }
+    var half = total / 2;
+    var middle = {x: points[0].x, y: points[0].y};
+    for (i = 1; i < points.length; i++) {
+      if (half <= lengths[i - 1]) {
+        var t = lengths[i - 1] ? half / lengths[i - 1] : 0;
+        middle = {x: points[i - 1].x + t * (points[i].x - points[i - 1].x),
+                  y: points[i - 1].y + t * (points[i].y - points[i - 1].y)};
+        break;
+      }
+      half -= lengths[i - 1];
+    }
+    var left = Math.min.apply(null, points.map(function (p) { return p.x; }));
+    var top = Math.min.apply(null, points.map(function (p) { return p.y; }));
+    return {left: middle.x - left, top: middle.y - top};
+  }
+
   function showProblems(report) {
     clearMarks();
     var list = document.getElementById("problems");
@@ -67,7 +97,7 @@
     var registry = modeler.get("elementRegistry");
     var canvas = modeler.get("canvas");
     var counts = {};
-    (report.problems || []).forEach(function (p) {
+    (report.problems || []).forEach(function (p, index) {
       var li = document.createElement("li");
       li.className = "problem sev-" + p.severity;
       li.setAttribute("data-element", p.element || "");
@@ -92,18 +122,19 @@
         var marker = "lint-" + p.severity;
         canvas.addMarker(element, marker);
         marked.push([element, marker]);
-        counts[p.element] = counts[p.element] || {n: 0, error: false};
-        counts[p.element].n += 1;
+        counts[p.element] = counts[p.element] || {numbers: [], error: false, element: element};
+        counts[p.element].numbers.push(index + 1);  // the badge says the list's numbers
         counts[p.element].error = counts[p.element].error || p.severity === "error";
       }
       list.appendChild(li);
     });
     Object.keys(counts).forEach(function (id) {
+      var found = counts[id];
       var badge = document.createElement("div");
-      badge.className = "lint-badge" + (counts[id].error ? "" : " warning");
-      badge.textContent = counts[id].n;
-      badge.title = counts[id].n + " 个问题，见右侧校验结果";
-      modeler.get("overlays").add(id, "lint", {position: {top: -9, right: 9}, html: badge});
+      badge.className = "lint-badge" + (found.error ? "" : " warning") + (found.element.waypoints ? " on-flow" : "");
+      badge.textContent = found.numbers.join(",");
+      badge.title = "第 " + found.numbers.join("、") + " 条问题，见右侧校验结果";
+      modeler.get("overlays").add(id, "lint", {position: badgePosition(found.element), html: badge});
     });
     document.getElementById("problems-empty").textContent =
       report.problems && report.problems.length ? "" : "没有发现问题：可以请管理员部署。";
