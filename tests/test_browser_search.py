@@ -111,17 +111,23 @@ def test_the_inbox_marks_an_urged_step_and_a_returned_one(server, page, engine, 
     page.click("summary:has-text('更多操作')")  # 退回 is folded with the other operations
     form = page.locator("form.return")
     form.locator("select[name=to]").select_option(label="受理")
-    form.locator("input[name=reason]").fill("申请书未签字，请补签")
+    form.locator("input[name=reason]").fill(LONG_REASON)
     form.get_by_role("button", name="退回").click()
-    expect(page.locator("main")).to_contain_text("已退回")
+    expect(page.locator("p.flash").first).to_contain_text(f"已退回：审查（{number}）。现在：受理")
     browser_logout(page)
 
     browser_login(page, server, "chuangkou")
     row = page.locator("table.inbox tbody tr", has_text=number)
-    expect(row.locator(".tag.returned")).to_have_text("被退回：申请书未签字，请补签")
-    expect(row.locator(".tag.returned")).to_have_attribute("title", "李审查 退回")
+    expect(row.locator(".tag.returned")).to_have_text("被退回：" + LONG_REASON[:39] + "…")
+    expect(row.locator(".tag.returned")).to_have_attribute("title", "李审查 退回：" + LONG_REASON)
+    page.set_viewport_size({"width": 1024, "height": 800})  # a long reason wraps inside its cell
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1024
     expect(row.locator(".tag.urged")).to_have_count(0)
     look_at(page, "inbox-returned")
+
+
+LONG_REASON = ("申请书未签字且营业执照复印件未加盖公章，经营场所平面图与现场核查情况不一致，请窗口核实后"
+               "一次性告知申请人补正全部材料后再报审查")
 
 
 def test_the_inbox_says_a_step_waits_for_the_applicant_s_supplement(server, page, engine, clock, actors):

@@ -47,6 +47,12 @@ def test_clerk_completes_a_task_from_the_inbox(app, flow):
     assert response.status_code == 302
     view = client.get(f"/cases/{case.number}").get_data(as_text=True)
     assert "材料齐全" in view and "审查" in view
+    # an old link to the step (a message, the browser's history) leads to the case, saying who did it
+    again = client.get(f"/tasks/{task.id}")
+    assert again.status_code == 302 and again.headers["Location"].endswith(f"/cases/{case.number}")
+    assert "“受理”已由 王窗口 于 " in client.get(again.headers["Location"]).get_data(as_text=True)
+    other = login(app.test_client(), "mz_chuangkou")  # not a reader of the case: refused as before
+    assert other.get(f"/tasks/{task.id}").status_code in (403, 404)
 
 
 def test_clerk_of_another_department_is_refused(app, flow):

@@ -8,11 +8,11 @@ from sqlalchemy import select
 from engine.commands import AddCosigner, ClaimTask, DelegateTask, HandBackTask, StartCase, CompleteTask, ReleaseTask, ReturnTask, SaveDraft, TakeBackTask, TransferTask
 from engine.store.models import Department
 from engine.errors import ApprovalError, BadInput
-from engine.clock import china_date
+from engine.clock import CHINA_TZ, aware, china_date
 from engine.read.queries import (FIRST_CONTACT_ITEM, INBOX_TABS, first_contacts, get_task, inbox, inbox_count,
                                  pending_extension_requests)
 from engine.read.search import where_it_went
-from engine.read.views import TaskView, last_step_words, task_form, task_view
+from engine.read.views import TaskView, last_step_words, readable_case, task_form, task_view
 
 from .auth import login_required
 from .documents import case_documents
@@ -108,12 +108,53 @@ def _refused_elsewhere(session, task_id: int, exc: ApprovalError):
     return render_template("error.html", message=exc.message, back=back, typed=typed), status
 
 
+def _moved(task_id: int, verb: str):
+    """The confirmation of a step handed on (退回, 转办, 委派): which step of which case, and where it
+    is now, by name ("已转办：审查（…）。现在：审查（卫审查）")."""
+    with get_db().reader() as session:
+        try:
+            row = get_task(session, task_id)
+        except ApprovalError:  # gone: the operation's own refusal will say so
+            return verb
+        label, case_id = f"{row.name}（{row.case.number}）", row.case_id
+
+    def confirmation() -> str:
+        with get_db().reader() as session:
+            now = where_it_went(session, case_id).replace("下一环节：", "现在：", 1)
+        return f"{verb}：{label}。{now}"
+
+    return confirmation
+
+
 @bp.route("/tasks/<int:task_id>")
 @login_required
 def task(task_id: int):
     with get_db().reader() as session:
-        view = _view(session, task_id)
+        try:
+            view = _view(session, task_id)
+        except ApprovalError as exc:
+            done = _finished_step(session, task_id)
+            if exc.code != "not_found" or done is None:
+                raise
+            flash(done[1])  # an old link (a message, the browser's history) to a step done since
+            return redirect(url_for("cases.show", number=done[0]))
     return _render_task(view)
+
+
+def _finished_step(session, task_id: int) -> tuple[str, str] | None:
+    """A step that is no longer open, of a case the user may read: (case number, what became of it)."""
+    try:
+        row = get_task(session, task_id)
+        readable_case(session, g.actor, row.case.number)
+    except ApprovalError:
+        return None
+    if row.state == "ready":
+        return None
+    if row.state == "completed":
+        who = row.completed_by.display_name if row.completed_by is not None else "系统"
+        when = aware(row.completed_at).astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
+        return row.case.number, f"“{row.name}”已由 {who} 于 {when} 办理完毕，下面是办件现在的情况"
+    return row.case.number, f"“{row.name}”已不在待办中，下面是办件现在的情况"
 
 
 @bp.route("/tasks/<int:task_id>/complete", methods=["POST"])
@@ -154,7 +195,7 @@ def draft(task_id: int):
 def return_task(task_id: int):
     """退回 to an earlier step of the case."""
     return _act(task_id, ReturnTask(task=task_id, to=request.form.get("to", ""), reason=request.form.get("reason", ""),
-                                    expected_version=request.form.get("task_version", type=int)), "已退回", "index")
+                                    expected_version=request.form.get("task_version", type=int)), _moved(task_id, "已退回"), "index")
 
 
 @bp.route("/tasks/<int:task_id>/take-back", methods=["POST"])
@@ -179,7 +220,7 @@ def delegate(task_id: int):
     """委派 to a colleague, who hands it back with an opinion."""
     return _act(task_id, DelegateTask(task=task_id, to=request.form.get("to", "").strip(),
                                       note=request.form.get("note", ""),
-                                      expected_version=request.form.get("task_version", type=int)), "已委派", "index")
+                                      expected_version=request.form.get("task_version", type=int)), _moved(task_id, "已委派"), "index")
 
 
 @bp.route("/tasks/<int:task_id>/hand-back", methods=["POST"])
@@ -200,7 +241,7 @@ def transfer(task_id: int):
     """转办 to a colleague with the same role in the same department."""
     return _act(task_id, TransferTask(task=task_id, to=request.form.get("to", ""),
                                       reason=request.form.get("reason", ""),
-                                      expected_version=request.form.get("task_version", type=int)), "已转办", "index")
+                                      expected_version=request.form.get("task_version", type=int)), _moved(task_id, "已转办"), "index")
 
 
 @bp.route("/tasks/<int:task_id>/claim", methods=["POST"])
