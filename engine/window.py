@@ -201,7 +201,9 @@ def register(engine, actor: Actor, reg: Registration, files: FileStore) -> Regis
             engine.execute(AttachMaterial(case=number, material=upload.material, filename=kept.filename,
                                           content_type=kept.content_type, size=kept.size, sha256=kept.sha256), actor)
         if reg.action == "notice":
-            engine.execute(RequestSupplement(case=number, materials=tuple(missing), note=reg.note), actor)
+            # what the clerk wrote as the opinion goes with the notice too: it would be lost otherwise
+            note = "\n".join(dict.fromkeys(t for t in ((reg.note or "").strip(), opinion) if t))
+            engine.execute(RequestSupplement(case=number, materials=tuple(missing), note=note), actor)
             done.append("已发出一次性告知")
         elif reg.action in ("accept", "refuse"):
             task = _acceptance_task(engine, number)

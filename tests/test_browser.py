@@ -4,6 +4,8 @@ through a one-time notice, to the 负责人's decision. Every page on the way is
 violations fail the test)."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from engine import Actor
@@ -69,6 +71,10 @@ def test_a_food_business_licence_from_the_window_to_the_decision(server, page, e
     page.fill("textarea[name=opinion]", "补正后材料齐全，予以受理")
     page.click("form.card >> text=提交")
     expect(page.locator("main")).to_contain_text("已办理")
+    # the notice the acceptance issued is one click away, to print and hand over
+    page.get_by_role("link", name=re.compile("^打印受理通知书 ")).click()
+    expect(page.locator("article.document")).to_contain_text("受理通知书")
+    page.go_back()
     page.goto(f"{server}/?tab=done")
     expect(page.get_by_role("button", name="拿回")).to_be_visible()
     look_at(page, "inbox-done")

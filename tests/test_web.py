@@ -118,6 +118,12 @@ def test_case_page_shows_clocks_and_marks_provisional_deadlines(app, flow, clock
     flow.complete("chuangkou", {"acceptance": "accept"}, number=case.number)
     page = login(app.test_client(), "chuangkou").get(f"/cases/{case.number}").get_data(as_text=True)
     assert "办理时限" in page and "2027-01-08 红牌" in page and "暂定" in page
+    from timers import sweep
+    clock.set(_at("2026-12-31T09:00"))  # past the acceptance period's warning: fired, and when
+    sweep(flow.engine)
+    page = login(app.test_client(), "chuangkou").get(f"/cases/{case.number}").get_data(as_text=True)
+    fired = re.findall(r"(\d{4}-\d\d-\d\d) ([^·<]*?) · 已触发（(\d{4}-\d\d-\d\d) \d\d:\d\d）", page)
+    assert fired and all(day < when for day, _label, when in fired), fired  # fired after the day it names
 
 
 def test_one_time_notice_from_the_case_page(app, flow):

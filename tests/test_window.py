@@ -108,7 +108,8 @@ def test_a_walk_in_application_is_registered_with_scans_and_a_one_time_notice(en
     clerk = actors["chuangkou"]
     result = register(engine, clerk, food("notice", uploads=(Upload(FOOD_MATERIALS[0], "申请书.pdf", PDF),
                                                               Upload(FOOD_MATERIALS[1], "执照.png", PNG)),
-                                          extra_missing=("法定代表人身份证复印件",), note="请于十日内补齐"),
+                                          extra_missing=("法定代表人身份证复印件",), note="请于十日内补齐",
+                                          opinion="营业执照复印件缺公章"),
                       FileStore(tmp_path))
     assert result.refused is None and "已发出一次性告知" in result.message
     with seeded.reader() as session:
@@ -123,6 +124,9 @@ def test_a_walk_in_application_is_registered_with_scans_and_a_one_time_notice(en
                                    .order_by(HistoryEntry.seq)).all()
     # in the order the law sees them: received, checked, scans attached, notice
     assert commands == ["start_case", "record_materials", "attach_material", "attach_material", "request_supplement"]
+    with seeded.reader() as session:  # the opinion typed with the notice is kept with it
+        notice = session.scalar(select(HistoryEntry).where(HistoryEntry.command == "request_supplement"))
+        assert notice.inputs["note"] == "请于十日内补齐\n营业执照复印件缺公章"
 
 
 @pytest.mark.slow

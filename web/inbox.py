@@ -6,7 +6,8 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from sqlalchemy import select
 
 from engine.commands import AddCosigner, ClaimTask, DelegateTask, HandBackTask, StartCase, CompleteTask, ReleaseTask, ReturnTask, SaveDraft, TakeBackTask, TransferTask
-from engine.store.models import Department
+from engine.store.models import Case, Department
+from engine.read.documents import document_list
 from engine.errors import ApprovalError, BadInput
 from engine.clock import CHINA_TZ, aware, china_date
 from engine.read.queries import (FIRST_CONTACT_ITEM, INBOX_TABS, first_contacts, get_task, inbox, inbox_count,
@@ -91,6 +92,17 @@ def _act(task_id: int, command, done, to: str, *, values=None, opinion=None):
     return redirect(url_for("inbox.task", task_id=task_id) if to == "task" else url_for("inbox.index"))
 
 
+def _just_issued(session, case_id: int, decided: str) -> dict | None:
+    """The document the step just completed issued (its number is in ``decided``), with its URL."""
+    if "出具" not in decided:
+        return None
+    case = session.get(Case, case_id)
+    for doc in reversed(document_list(session, case)):
+        if doc["number"] and doc["number"] in decided:
+            return {**doc, "url": url_for("documents.show", number=case.number, kind=doc["kind"], n=doc["n"])}
+    return None
+
+
 def _refused_elsewhere(session, task_id: int, exc: ApprovalError):
     """The error page for a step the user can no longer work on (claimed, transferred or finished
     by someone else meanwhile): the reason, a way to the case, and the text they typed, to copy."""
@@ -170,11 +182,16 @@ def complete(task_id: int):
     def confirmation() -> str:  # what it decided and issued, and where the case went: in the right hands
         with get_db().reader() as session:
             decided = last_step_words(session, case_id)
+            printable.append(_just_issued(session, case_id, decided))
             return f"已办理：{label}。{decided + '。' if decided else ''}{where_it_went(session, case_id)}"
 
-    return _act(task_id, CompleteTask(task=task_id, data=values, opinion=opinion,
-                                      expected_version=request.form.get("task_version", type=int)),
-                confirmation, "index", values=values, opinion=opinion)
+    printable: list[dict | None] = []
+    response = _act(task_id, CompleteTask(task=task_id, data=values, opinion=opinion,
+                                          expected_version=request.form.get("task_version", type=int)),
+                    confirmation, "index", values=values, opinion=opinion)
+    if printable and printable[0] is not None:  # the paper the step issued, one click away: to print and hand over
+        flash(f"{printable[0]['url']}\t打印{printable[0]['title']} {printable[0]['number']}", "printable")
+    return response
 
 
 @bp.route("/tasks/<int:task_id>/draft", methods=["POST"])

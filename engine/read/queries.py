@@ -15,7 +15,7 @@ from sqlalchemy import Integer, and_, bindparam, false, func, or_, select, union
 from sqlalchemy.orm import Session, joinedload, object_session
 
 from engine.actors import Actor
-from engine.clock import CHINA_TZ, china_date
+from engine.clock import CHINA_TZ, aware, china_date
 from engine import alerts
 from engine.errors import NotFound
 from engine.read.access import acting_for, may_handle, may_take_back
@@ -487,8 +487,12 @@ def deadline_dict(deadline: Deadline) -> dict[str, Any]:
         shown, state_name = "unneeded", FINISHED_BEFORE.get(deadline.clock.kind, "计时已结束，无需触发")
     return {"key": deadline.key, "kind": deadline.kind, "label": label, "due_on": deadline.due_on.isoformat(),
             "due_at": iso(deadline.due_at), "provisional": deadline.provisional, "state": deadline.state,
-            "shown": shown, "state_name": state_name, "fired_at": iso(deadline.fired_at),
+            "shown": shown, "state_name": state_name, "fired_at": iso(deadline.fired_at), "fired_at_text": _china_minute(deadline.fired_at),
             "attempts": deadline.attempts, "last_error": deadline.last_error}
+
+
+def _china_minute(at) -> str:
+    return aware(at).astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M") if at is not None else ""
 
 
 def _supplement_handed_in(session: Session, case: Case) -> str:
