@@ -252,7 +252,8 @@ class Divergence:
     departments: dict[str, str] = field(default_factory=dict)
 
     def message(self) -> str:
-        head = f"第 {self.seq} 条命令 {self.command}（{self.people.get(self.actor) or self.actor}，{_when(self.at)}）"
+        command = COMMANDS[self.command].label if self.command in COMMANDS else self.command
+        head = f"第 {self.seq} 条命令“{command}”（{self.people.get(self.actor) or self.actor}，{_when(self.at)}）"
         if self.expected is None and self.actual is None:
             return f"{head}：{self.what}"
         return (f"{head}之后{self.what}不同：\n  预期：{_show(self.expected, self.departments)}"

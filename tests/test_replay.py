@@ -63,7 +63,7 @@ def test_a_revision_that_adds_a_step_diverges_at_the_right_command():
     divergence = result.divergence
     assert (divergence.seq, divergence.command, divergence.what) == (3, "complete_task", "待办任务")
     message = divergence.message()
-    assert "第 3 条命令 complete_task（李审查，2026-" in message  # the name, not the login
+    assert "第 3 条命令“办理”（李审查，2026-" in message  # the name, not the login
     assert "预期：决定（decide，市市场监督管理局，负责人）" in message and "实际：复核（recheck，市市场监督管理局，审查员）" in message
 
 
@@ -195,7 +195,7 @@ def test_batch_replay_shows_what_was_expected_and_what_happened(cli, tmp_path):
     revised.write_text(WITH_RECHECK, encoding="utf-8")
     lines = cli("replay", "--item", "GENERAL", "--against", str(revised), code=1).stdout.splitlines()
     assert lines[0].startswith(first) and "分歧" in lines[0]
-    assert lines[0].count("第 3 条命令") == 1 and "complete_task（李审查，2026-03-03 10:00）之后待办任务不同：" in lines[0]
+    assert lines[0].count("第 3 条命令") == 1 and "“办理”（李审查，2026-03-03 10:00）之后待办任务不同：" in lines[0]
     assert lines[1].strip() == "预期：决定（decide，市市场监督管理局，负责人）"
     assert lines[2].strip() == "实际：复核（recheck，市市场监督管理局，审查员）"
     assert lines[-1].startswith("共 1 件：一致 0，分歧 1，失败 0")

@@ -21,7 +21,7 @@ from engine.files import FileStore, default_root
 from engine.store import enums
 
 from . import (admin, auth, cases, design, documents, guides, hall, inbox, messages, operations, organisation,
-               profile, supervision, window)
+               profile, replay, supervision, window)
 from .auth import home_url
 from .errors import init_errors
 from .context import get_db, get_engine  # noqa: F401 — the app's accessors, also as web.get_db
@@ -35,7 +35,7 @@ csrf = CSRFProtect()
 #: serves two links)
 _SECTIONS = {"inbox": "inbox", "window": "window", "cases": "cases", "documents": "cases", "messages": "messages",
              "design": "design", "supervision": "supervision", "guides": "versions", "operations": "operations",
-             "admin": "versions", "org": "org", "profile": "profile"}
+             "admin": "versions", "org": "org", "profile": "profile", "replay": "replay"}
 _SECTION_ENDPOINTS = {"admin.calendar": "calendar", "org.team": "team"}
 #: the blueprints whose pages only 办件查询 leads to there; a case page itself is reached from
 #: anywhere (待办, the board, a message), so no link is marked on it
@@ -74,7 +74,7 @@ def create_app(config: dict[str, Any] | None = None, *, db: Database | None = No
     init_errors(app)  # before the blueprints: ids in their URLs are bounded
 
     for blueprint in (auth.bp, inbox.bp, cases.bp, documents.bp, messages.bp, admin.bp, profile.bp, window.bp, design.bp,
-                      supervision.bp, organisation.bp, guides.bp, operations.bp, hall.bp):
+                      supervision.bp, organisation.bp, guides.bp, operations.bp, hall.bp, replay.bp):
         app.register_blueprint(blueprint)
     app.before_request(auth.load_current_user)
     app.before_request(auth.require_new_password)
