@@ -349,3 +349,18 @@ def test_the_versions_page_refuses_a_bad_draft_choice_in_chinese(seeded, engine,
     response = client.get(f"/admin/items/GENERAL/versions?dry_run_draft={mine}")
     assert response.status_code == 200 and f"迁移试运行：到草稿 {mine}（未部署）" in response.get_data(as_text=True)
     assert login(app.test_client(), "sheji").get(f"/admin/items/GENERAL/versions?dry_run_draft={mine}").status_code == 403
+
+
+def test_a_step_renamed_by_the_new_version_is_called_by_its_new_name_once_moved(flow, seeded, actors, clock, designer):
+    """The diagram, the inbox, the step's page and its clock say the same name after 迁移."""
+    from engine.store.models import Task
+    case = at_review(flow, clock)
+    deploy_as_admin(seeded, actors, GENERAL.replace('name="审查"', 'name="材料审查（含合规性审查）"'), clock)
+    run(flow.engine, actors["admin"], "GENERAL", 2, reason="环节改名")
+    with seeded.reader() as session:
+        names = session.scalars(select(Task.name).join(Task.case).where(Task.state == "ready",
+                                                                       Task.case.has(number=case.number))).all()
+    assert names == ["材料审查（含合规性审查）"]
+    with seeded.reader() as session:
+        history = export_case(session, get_case(session, case.number))
+    assert replay(history).same

@@ -46,5 +46,9 @@ class MigrateCase(CaseCommand):
         case.row.process_version = target
         case.definition = definition
         case.advance()
+        for row in case.ready_rows():  # a step the new version renamed is called by its new name everywhere
+            info = definition.user_tasks.get(row.element_id) if row.kind == "bpmn" else None
+            if info is not None and info.name and row.name != info.name:
+                row.name = info.name
         return Applied(target, {"from": source_version.content_hash, "from_version": source_version.version,
                                 "to_version": target.version, "reason": reason})
