@@ -332,6 +332,7 @@ def test_two_warnings_to_a_units_staff_in_a_year_propose_one_to_its_head(flow, c
     with flow.db.reader() as session:
         heads = list(session.scalars(select(EfficiencyWarning).where(EfficiencyWarning.target == "head")))
         assert [(w.state, w.decided_by) for w in heads] == [("issued", "jiancha")]
+        assert heads[0].reason.endswith("，对单位负责人进行效能告诫")  # no longer a proposal's 拟
 
 
 def test_a_warning_needs_one_target_a_reason_and_real_cases(flow, clock):

@@ -278,6 +278,8 @@ class DecideWarning(SupervisionCommand):
         note = bounded_text(self.note, "不予告诫的理由", required=not self.confirm)
         row.state = WarningState.ISSUED if self.confirm else WarningState.DISMISSED
         row.decided_by, row.decided_at = ctx.actor.name, ctx.at
+        if self.confirm:  # the proposal's words become the warning's: 拟对…进行 → 对…进行
+            row.reason = row.reason.replace("拟对单位负责人进行效能告诫", "对单位负责人进行效能告诫")
         if note:
             row.reason = f"{row.reason}（{note}）"
         notified = []
