@@ -397,8 +397,9 @@ def test_a_units_score_is_broken_down_to_its_events(flow, clock):
     assert lines["经确认的监察问题"]["points"] == -3 and late in lines["经确认的监察问题"]["events"][0]
     assert lines["效能告诫"]["points"] == -5 and lines["效能告诫"]["events"] == [f"告诫 {warning['warning']}（李审查）"]
     assert (lines["现场办结"]["points"], lines["现场办结"]["events"]) == (0.1, [spot])
-    assert scjg["score"] == 65.66 and scjg["rank"] == len(result["units"])  # everyone else has 100
-    assert {u["score"] for u in result["units"] if u is not scjg} == {100}
+    # the only unit with cases in the period is the only one ranked; the others have nothing to score
+    assert scjg["score"] == 65.66 and scjg["rank"] == 1 and result["units"][0] is scjg
+    assert {(u["score"], u["rank"]) for u in result["units"] if u is not scjg} == {(None, None)}
 
 
 def test_a_case_held_to_be_a_fault_earns_no_on_the_spot_bonus(flow, clock):

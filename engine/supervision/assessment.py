@@ -90,7 +90,13 @@ def assess(session: Session, calendar: WorkCalendar, start: date, end: date, *, 
         score = round(config["base"] + sum(line["points"] for line in lines), 2)
         out.append({"key": key, "department": name, "score": score, "lines": lines,
                     "received": figures.get("received", 0), "concluded": figures.get("concluded", 0)})
+    # a unit that received and concluded nothing in the period is not ranked: its untouched base
+    # score would otherwise rank it above units that did the work
+    idle = [u for u in out if not u["received"] and not u["concluded"] and not u["lines"]]
+    out = [u for u in out if u not in idle]
     out.sort(key=lambda u: (-u["score"], u["department"]))
     for place, unit in enumerate(out, 1):  # equal scores share a rank (1, 1, 3)
         unit["rank"] = out[place - 2]["rank"] if place > 1 and out[place - 2]["score"] == unit["score"] else place
+    for unit in sorted(idle, key=lambda u: u["department"]):
+        out.append({**unit, "rank": None, "score": None})
     return {"scheme": config["name"], "base": config["base"], "units": out}

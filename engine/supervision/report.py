@@ -205,7 +205,8 @@ def report_sections(report: dict[str, Any]) -> list[tuple[str, list[list[Any]]]]
                                "平均用时（工作日）", "超期", "扣分加分明细"]]
     for u in report["units"]:
         f = u["figures"]
-        units.append([u["rank"], u["department"], u["score"], u["received"], u["concluded"], f.get("not_accepted", 0),
+        units.append([u["rank"] if u["rank"] is not None else "—", u["department"],
+                      u["score"] if u["score"] is not None else "本期无办件，不参与排名", u["received"], u["concluded"], f.get("not_accepted", 0),
                       _pct(f.get("on_time_rate")), _pct(f.get("on_spot_rate")),
                       "" if f.get("avg_used") is None else Days(f["avg_used"]), f.get("overdue", 0),
                       "；".join(f"{line['label']} {line['points']:+g}（{line['detail']}）"
