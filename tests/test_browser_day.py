@@ -110,6 +110,11 @@ def test_a_food_licence_from_the_walk_in_to_the_printed_licence_decision(server,
     browser_login(page, server, "chuangkou")
     open_from_inbox(page, server, number)
     expect(page.locator("h1")).to_contain_text("制证发证")
+    # the 规章制度目录 accepted for later (容缺) is brought in before the licence
+    owed = page.get_by_role("region", name="容缺材料（领证前须补齐）")
+    expect(owed).to_contain_text("规章制度目录")
+    owed.get_by_role("button", name="登记收到").click()
+    expect(page.locator(".flash")).to_contain_text("已登记收到容缺材料")
     page.get_by_label("食品经营许可证编号").fill("JY13501020000123")
     page.click("form.card >> text=提交")
     expect(page.locator(".flash")).to_contain_text("办件状态：准予许可")
