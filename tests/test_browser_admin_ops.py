@@ -175,3 +175,26 @@ def test_admin_retries_a_failed_timer_marks_another_handled_and_suspends_an_item
     row.get_by_label("恢复受理理由（通用审批（演示））").fill("修订完毕")
     row.get_by_role("button", name="恢复受理").click()
     expect(page.locator(".flash").first).to_contain_text("已恢复受理；恢复办件 2 件")
+
+
+def test_admin_reassigns_a_claimed_step_to_a_colleague_without_deactivating_anyone(server, page, engine, seeded):
+    """改派 on its own: the step leaves 李审查's hands for 卫审查's, with a reason in the history."""
+    from engine.commands import ClaimTask
+    number = engine.execute(StartCase(item="GENERAL", applicant="张三"), Actor.applicant("张三")).number
+    complete(engine, seeded, "chuangkou", number, {"acceptance": "accept"})
+    with seeded.reader() as session:
+        shencha = actor_for(session, "shencha")
+        task = next(t for t in ready_tasks(session, shencha) if t.case.number == number)
+    engine.execute(ClaimTask(task=task.id), shencha)
+    browser_login(page, server, "admin")
+    page.goto(f"{server}/cases/{number}")
+    form = panel_form(page, "改派“审查”（现由 李审查 办理）")
+    form.get_by_label("改派给").select_option(label="卫审查")
+    form.get_by_label("改派理由").fill("李审查休假")
+    look_at(page, "admin-ops-reassign")
+    form.get_by_role("button", name="改派").click()
+    expect(page.locator(".flash")).to_contain_text("已改派给 卫审查")
+    expect(page.locator(".timeline")).to_contain_text("李审查休假")
+    with seeded.reader() as session:
+        row = next(t for t in case_dict(session, get_case(session, number))["tasks"] if t["element"] == "review")
+    assert row["assignee"] == "shencha_b"

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
-from engine.commands import (CorrectCaseData, ResolveDeadline, ResumeCase, RetryDeadline, RewindCase, SkipTask,
-                             SuspendCase, TerminateCase, VoidCase)
+from engine.commands import (CorrectCaseData, ReassignTask, ResolveDeadline, ResumeCase, RetryDeadline, RewindCase,
+                             SkipTask, SuspendCase, TerminateCase, VoidCase)
+from engine.people import display_names
 from engine.errors import BadInput
 from engine.operations import resume_item, suspend_item
 from engine.read.incidents import incidents as incident_list
@@ -55,6 +56,22 @@ def end(number: str):
 @admin_required
 def rewind(number: str):
     return _case(number, RewindCase(case=number, to=request.form.get("to", ""), reason=_reason()), "已回退到所选环节")
+
+
+@bp.route("/cases/<number>/reassign", methods=["POST"])
+@admin_required
+def reassign(number: str):
+    """改派 an open step out of its holder's hands (someone away, or a post changed)."""
+    task = request.form.get("task", type=int)
+    if task is None:
+        raise BadInput("请选择要改派的环节")
+    to = request.form.get("to", "").strip()
+    get_engine().execute(ReassignTask(task=task, holder=request.form.get("holder", ""), to=to, reason=_reason()),
+                         g.actor)
+    with get_db().reader() as session:
+        who = display_names(session, {to}).get(to, to) if to else "本部门共享待办"
+    flash(f"已改派给 {who}")
+    return redirect(url_for("cases.show", number=number, _anchor="admin-ops"))
 
 
 @bp.route("/cases/<number>/skip", methods=["POST"])

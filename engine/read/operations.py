@@ -15,6 +15,7 @@ from engine.operations import _when
 from engine.runtime.definitions import ProcessDefinition
 from engine.store.enums import CaseState, TaskKind, TaskState
 from engine.store.models import Case, HistoryEntry, Item, Task
+from engine.people import role_holders
 from engine.commands import COMMANDS
 from engine.people import display_names
 from engine.read.views import hold_notice
@@ -79,7 +80,22 @@ def admin_panel(session: Session, actor: Actor, case: Case, definition: ProcessD
                          "value": (case.application or {}).get(f["name"], ""), "type": f.get("type", "string")}
                         for f in fields] if running and case.application is not None else [],
         "data_fields": data_fields if running else [],
+        "reassign": _reassignable(session, ready) if running and not case.hold else [],
     }
+
+
+def _reassignable(session: Session, ready: list[Task]) -> list[dict[str, Any]]:
+    """改派 on its own (not only when a person is deactivated): each open step in someone's hands,
+    with the other active holders of its role in its department, by name."""
+    out = []
+    for t in ready:
+        if t.assignee is None or not t.role or t.department_id is None:
+            continue
+        others = [(u.username, u.display_name) for u in role_holders(session, t.role, t.department_id)
+                  if u.id != t.assignee_id]
+        out.append({"id": t.id, "name": t.name, "holder": t.assignee.username, "holder_name": t.assignee.display_name,
+                    "to": others, "shared": t.delegated_by_id is None})
+    return out
 
 
 def items_on_hold(session: Session) -> list[dict[str, Any]]:
