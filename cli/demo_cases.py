@@ -413,7 +413,9 @@ class Catalogue:
         accept = done(1, "chuangkou", "accept_application", {"acceptance": "accept"}, ACCEPTED)
         steps = {
             "granted": [apply, checked, accept, done(2, "shencha", "review", {"review_result": "pass"}, AGREE),
-                        done(3, "fuzeren", "decide", {"decision": "grant"}, "同意，准予许可。")],
+                        done(3, "fuzeren", "decide", {"decision": "grant"}, "同意，准予许可。"),
+                        # 好差评: she rates it the next day (the supervisor's 好差评 page has one to show)
+                        Step(4, "", "rate", {"score": 5, "comment": "网上提交很方便，审批比承诺的还快。"})],
             "awaiting_supplement": [apply, Step(1, "chuangkou", "notice", {
                 "materials": ("申请人身份证明",), "note": "身份证扫描件模糊，请重新上传清晰的正反面扫描件。"})],
             "at_review": [apply, checked, accept],
@@ -665,6 +667,13 @@ class Runner:
             story.number = online.apply(self.engine, account, online.OnlineApplication(story.item, a["application"], scans),
                                         self.files)
             self.commands += 1 + len(scans)
+        elif step.op == "rate":  # the applicant's own 好差评, from the online hall
+            with self.db.reader() as session:
+                account = session.scalar(select(ApplicantAccount).where(
+                    ApplicantAccount.login == DEMO_APPLICANT["id_number"]))
+                session.expunge(account)
+            online.rate(self.engine, account, story.number, a["score"], a["comment"])
+            self.commands += 1
         elif step.op == "notice":
             self.execute(RequestSupplement(case=story.number, materials=a["materials"], note=a["note"]), user, at)
         elif step.op == "start":
