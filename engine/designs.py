@@ -109,6 +109,22 @@ def design_overview(session: Session, actor: Actor) -> dict:
     return {"items": items, "new_drafts": [_draft_dict(d, names) for d in new_drafts], "roles": designer_roles()}
 
 
+def item_drafts(session: Session, actor: Actor, item_code: str) -> dict:
+    """Every draft saved for an item, newest first (the start page shows only the newest): each
+    with who saved it and when, its problems, and the version it became if it was deployed."""
+    require_designer(actor)
+    item = session.scalar(select(Item).where(Item.code == item_code))
+    if item is None:
+        raise NotFound(f"审批事项 {item_code} 不存在")
+    drafts = list(session.scalars(select(ProcessDraft).where(ProcessDraft.item_id == item.id)
+                                  .order_by(ProcessDraft.id.desc()).limit(200)))
+    deployed = dict(session.execute(select(ProcessVersion.content_hash, ProcessVersion.version)
+                                    .where(ProcessVersion.item_id == item.id)).all())
+    names = _display_names(session, {d.saved_by for d in drafts})
+    rows = [{**_draft_dict(d, names), "deployed_as": deployed.get(d.content_hash)} for d in drafts]
+    return {"code": item.code, "name": item.name, "drafts": rows}
+
+
 def diagram_source(session: Session, actor: Actor, *, item_code: str | None = None,
                    draft_id: int | None = None) -> dict:
     """The XML the modeler opens: an item's current version, a draft, or a new diagram."""

@@ -273,3 +273,25 @@ def test_problems_on_flows_are_outlined_and_every_badge_says_the_list_number(ser
     look_at(page, "modeler-flow-condition-field")
     assert not errors, errors
     assert csp_violations(page) == []
+
+
+def test_every_draft_of_an_item_can_be_found_again(server, page, seeded, clock):
+    """The start page shows the newest draft; 全部草稿 lists them all, to open an older one."""
+    from engine.designs import save_draft
+    from engine.people import actor_for
+    from .conftest import BPMN
+    xml = (BPMN / "general_approval.bpmn").read_text(encoding="utf-8")
+    with seeded.transaction() as session:
+        sheji = actor_for(session, "sheji")
+        first, _ = save_draft(session, sheji, xml.replace('name="审查"', 'name="复核审查"'), at=clock.now(),
+                              item_code="GENERAL", filename="first.bpmn")
+        save_draft(session, sheji, xml.replace('name="审查"', 'name="材料审查"'), at=clock.now(),
+                   item_code="GENERAL", filename="second.bpmn")
+        older = first.id
+    browser_login(page, server, "sheji")
+    page.goto(f"{server}/design/")
+    page.get_by_role("link", name="通用审批（演示）的全部草稿").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("全部草稿（2 份")
+    look_at(page, "design-drafts")
+    page.get_by_role("link", name=f"打开草稿 {older}").click()
+    page.wait_for_url(f"**/design/drafts/{older}")

@@ -8,7 +8,7 @@ from flask import Blueprint, g, jsonify, redirect, render_template, request, url
 from markupsafe import Markup
 
 from engine.designs import (DRAFT_STATE, design_overview, designer_roles, diagram_source, draft_preview, fix_for,
-                            lint_for, require_designer, save_draft)
+                            item_drafts, lint_for, require_designer, save_draft)
 from engine.errors import ApprovalError, BadInput, BpmnError
 from engine.runtime.definitions import MAX_BPMN_BYTES
 
@@ -51,6 +51,16 @@ def _modeler(**source_args):
 @login_required
 def item(code: str):
     return _modeler(item_code=code)
+
+
+@bp.route("/items/<code>/drafts")
+@login_required
+def item_drafts_page(code: str):
+    """All the drafts of an item, to come back to any of them."""
+    _designer()
+    with get_db().reader() as session:
+        listed = item_drafts(session, g.actor, code)
+    return render_template("design_drafts.html", **listed)
 
 
 @bp.route("/drafts/<int:draft_id>")
