@@ -512,6 +512,7 @@ def test_the_task_page_previews_who_handles_the_next_step(app, flow):
     page = login(app.test_client(), "fgw_chuangkou").get(f"/tasks/{task.id}").get_data(as_text=True)
     assert "下一环节：用地预审与选址意见（市自然资源和规划局 审查员：尤审查）" in page
     assert "环境影响评价审查意见（市生态环境局 审查员：许审查）" in page
+    assert "。选择“不予受理”则办结" in page  # the preview is of the flow when accepted
 
 
 def test_a_cosigner_must_sign_before_the_step_can_be_completed(app, flow):
