@@ -4,6 +4,8 @@ documents, rating (好差评) and complaining; and the window clerk's side of th
 Screenshots at 1366 and 1024 px in test-artifacts/, axe-core on every page."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from .helpers import browser_login, browser_logout, look_at
@@ -312,8 +314,18 @@ def test_a_supervisor_follows_up_the_poor_ratings(server, page, seeded, engine, 
     page.get_by_label("只看差评").check()
     page.get_by_role("button", name="查看").click()
     expect(page.get_by_role("row").filter(has_text=concluded_online_case)).to_be_visible()
+    expect(page.get_by_role("row").filter(has_text=concluded_online_case)).to_contain_text("待下次扫描列入")
     row.get_by_role("link", name=concluded_online_case).click()
     expect(page.locator("main")).to_contain_text("评价（好差评）")
+    # the scan makes it a finding (差评整改), which the ratings page links to
+    from engine.commands import DetectFindings
+    from engine.people import actor_for
+    with seeded.reader() as session:
+        engine.execute(DetectFindings(), actor_for(session, "jiancha"))
+    page.go_back()
+    page.get_by_role("row").filter(has_text=concluded_online_case).get_by_role("link", name=re.compile("监察事项第")).click()
+    expect(page.locator("main")).to_contain_text("申请人评价“非常不满意”（好差评），须跟进整改")
+    look_at(page, "supervision-poor-rating-finding")
 
 
 def test_the_window_sees_an_online_application_and_is_asked_to_check_its_scans(server, page, seeded, engine, clock,

@@ -180,6 +180,13 @@ def test_a_concluded_case_is_rated_once_and_a_poor_rating_reaches_the_head_and_s
     total = figures["total"]["figures"]
     assert total["rated"] == 1 and total["satisfaction_rate"] == 0 and total["concluded"] == 0
     assert before["total"]["figures"]["concluded"] == 1 and before["total"]["figures"]["satisfaction_rate"] is None
+    # 差评整改: the next scan makes it a finding, followed up like any other
+    from engine.commands import DetectFindings
+    from engine.store.models import Finding
+    engine.execute(DetectFindings(), flow.actors["jiancha"])
+    with seeded.reader() as session:
+        found = session.scalars(select(Finding).where(Finding.kind == "poor_rating")).all()
+        assert [(f.case.number, f.summary) for f in found] == [(number, "申请人评价“不满意”（好差评），须跟进整改")]
 
 
 def test_a_complaint_is_a_12345_case_in_the_applicants_name(engine, seeded, clock, tmp_path):

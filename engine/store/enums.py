@@ -157,6 +157,7 @@ class FindingKind(Labelled):
     REPEATED_NOTICE = "repeated_notice", "重复告知"
     OFF_SYSTEM = "off_system", "体外循环迹象"
     PROCESS_ERROR = "process_error", "流程错误"
+    POOR_RATING = "poor_rating", "差评整改"
 
 
 class FindingState(Labelled):

@@ -12,6 +12,7 @@ looked for, each by its own function over the case's facts and history:
                     this finds it in histories recorded before, or imported; an acceptance by law
                     when the window let the limit pass is the 默许 finding, not this one
 多头审批 duplicate   the same applicant has two open cases of the same item
+差评整改             the applicant rated the service 不满意 or 非常不满意 (好差评): followed up here
 否定报备 refusal     a refusal (不予受理 or 不予许可): reported to the supervisor, who acknowledges it
 默许 deemed          a deemed acceptance or a deemed approval (the authority did not act in time)
 重复告知             more than one one-time notice (一次性告知) on one case
@@ -38,6 +39,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from engine.commands.applicant import RATINGS, is_poor
 from engine.commands.base import COMMANDS
 from engine.errors import NotAllowed
 from engine.store.enums import CaseState, ClockKind, FindingKind
@@ -108,6 +110,15 @@ def _repeated_notice(f: CaseFacts, entries) -> list[Detected]:
                      f"一次性告知 {len(f.supplements)} 次（一次性告知制）", tuple(f.supplements))]
 
 
+def _poor_rating(f: CaseFacts, entries) -> list[Detected]:
+    """差评整改: a 不满意 or 非常不满意 rating is followed up like any other finding (要求说明, the
+    department's explanation, 确认 or 关闭), so that 请跟进整改 has somewhere to happen."""
+    if f.rating is None or not is_poor(f.rating):
+        return []
+    return [Detected(f.case_id, "poor_rating", "", f.department_id,
+                     f"申请人评价“{RATINGS.get(f.rating, f.rating)}”（好差评），须跟进整改", (f.rating_seq,))]
+
+
 def _off_system(f: CaseFacts, entries, certificate_no: str | None) -> list[Detected]:
     if not f.concluded:
         return []
@@ -136,7 +147,7 @@ def detect_case(case: Case, entries: list, calendar: WorkCalendar) -> list[Detec
     f = case_facts(case.id, case.number, case.item_id, case.item.department_id, case.applicant, case.started_policy,
                    entries, calendar)
     found: list[Detected] = []
-    for rule in (_overdue, _irregular_acceptance, _refusal, _deemed, _repeated_notice):
+    for rule in (_overdue, _irregular_acceptance, _refusal, _deemed, _repeated_notice, _poor_rating):
         found += rule(f, entries)
     found += _off_system(f, entries, case.certificate_no)
     return found

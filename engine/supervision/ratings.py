@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.commands.applicant import RATINGS, SATISFIED, is_poor
-from engine.store.models import Case, Department, HistoryEntry, Item
+from engine.store.models import Case, Department, Finding, HistoryEntry, Item
 
 from .facts import day_range
 
@@ -36,6 +36,9 @@ def ratings_view(session: Session, start: date, end: date, *, department_id: int
         .join(Item, Case.item_id == Item.id).join(Department, Item.department_id == Department.id)
         .join(HistoryEntry, (HistoryEntry.case_id == Case.id) & (HistoryEntry.command == "rate_service"))
         .where(*where).order_by(Case.rating, Case.rated_at.desc(), Case.id.desc()).limit(LISTED)).all()
+    followed = dict(session.execute(select(Case.number, Finding.id).join(Finding, Finding.case_id == Case.id).where(
+        Finding.kind == "poor_rating", Case.number.in_([r.number for r in rows if is_poor(r.rating)]))).all()) \
+        if any(is_poor(r.rating) for r in rows) else {}
     total = sum(counts.values())
     satisfied = sum(n for score, n in counts.items() if score is not None and score >= SATISFIED)
     return {"start": start, "end": end, "total": total, "satisfied": satisfied,
@@ -43,5 +46,6 @@ def ratings_view(session: Session, start: date, end: date, *, department_id: int
             "grades": [(score, words, counts.get(score, 0)) for score, words in RATINGS.items()],
             "rows": [{"number": r.number, "score": r.rating, "words": RATINGS.get(r.rating, ""), "poor": is_poor(r.rating),
                       "at": r.rated_at, "applicant": r.applicant, "item": r.item, "department": r.department,
-                      "comment": str((r.inputs or {}).get("comment") or "")} for r in rows],
+                      "comment": str((r.inputs or {}).get("comment") or ""),
+                      "finding": followed.get(r.number)} for r in rows],
             "listed": LISTED, "poor_only": poor_only}
