@@ -202,3 +202,11 @@ def test_a_bad_calendar_line_is_named_in_chinese(server, page):
     page.click("main >> button:has-text('导入')")
     expect(page.get_by_role("alert")).to_have_text(
         "日历文件 第 3 行第 25 列：不是有效的 JSON，此处应为用双引号括起的名称（对象末尾多了逗号？）")
+    # a schedule typed in part is kept, with a warning naming the festivals it lacks
+    page.fill("textarea[name=schedule]", '{"year": 2027, "source": "测试", "days_off": [{"date": "2027-01-01", '
+                                          '"name": "元旦"}, {"from": "2027-02-06", "to": "2027-02-12", "name": "春节"}]}')
+    page.click("main >> button:has-text('导入')")
+    expect(page.get_by_role("status").first).to_contain_text("已导入 2027 年节假日安排")
+    expect(page.get_by_role("alert")).to_contain_text("没有清明节、劳动节、端午节、中秋节、国庆节的放假日")
+    expect(page.get_by_role("row").filter(has_text="2027")).to_contain_text("测试（钱管理）")
+    look_at(page, "calendar-partial-year")

@@ -42,13 +42,16 @@ def calendar():
         upload = request.files.get("file")
         text = upload.read() if upload is not None and upload.filename else request.form.get("schedule", "")
         try:
-            result = import_schedule(get_engine(), parse_schedule(text), g.actor.name)
+            result = import_schedule(get_engine(), parse_schedule(text), g.actor.display_name or g.actor.name)
         except ApprovalError as exc:
             error = exc.message
         else:
             flash(f"已导入 {result['year']} 年节假日安排；{len(result['moved'])} 项期限随之调整")
             for f in result["failed"]:
                 flash(f"办件 {f['case']} 的期限未能重算：{f['error']}（其余办件已重算）")
+            if result["missing_festivals"]:
+                flash(f"请核对：{result['year']} 年的安排中没有{'、'.join(result['missing_festivals'])}的放假日。国务院每年的"
+                      f"通知安排 7 个节日；如有遗漏，请补全后重新导入（重新导入以新的安排为准）", "error")
     with get_db().reader() as session:
         years = calendar_years(session)
     status = 400 if error else 200

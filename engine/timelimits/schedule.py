@@ -192,6 +192,19 @@ def affected_cases(session, year: int) -> list[str]:
     return list(session.scalars(query))
 
 
+#: the seven festivals the State Council's notice sets every year, with the words a name may use
+FESTIVALS = {"元旦": ("元旦", "new year"), "春节": ("春节", "spring festival"), "清明节": ("清明", "tomb"),
+             "劳动节": ("劳动", "labour", "labor"), "端午节": ("端午", "dragon boat"), "中秋节": ("中秋", "mid-autumn"),
+             "国庆节": ("国庆", "national day")}
+
+
+def missing_festivals(schedule: Schedule) -> list[str]:
+    """The festivals no day off of the schedule is named after: a year's notice has all seven, so
+    a schedule without one was most likely typed in part (the import keeps it; the page warns)."""
+    names = " ".join(name.lower() for _, name in schedule.days_off)
+    return [festival for festival, words in FESTIVALS.items() if not any(w in names for w in words)]
+
+
 def import_schedule(engine, schedule: Schedule, imported_by: str) -> dict[str, Any]:
     """Store the year and move every deadline it changes, one command per affected case."""
     with engine.db.transaction() as session:
@@ -213,4 +226,5 @@ def import_schedule(engine, schedule: Schedule, imported_by: str) -> dict[str, A
             continue
         moved.extend({"case": number, **m.to_dict()} for m in changes)
     return {"year": schedule.year, "days_off": len(schedule.days_off), "makeup_days": len(schedule.makeup_days),
-            "cases_checked": len(numbers), "moved": moved, "failed": failed}
+            "cases_checked": len(numbers), "moved": moved, "failed": failed,
+            "missing_festivals": missing_festivals(schedule)}
