@@ -77,7 +77,9 @@ def _draft_dict(draft: ProcessDraft, names: dict[str, str]) -> dict:
     return {"id": draft.id, "title": draft.title, "filename": draft.filename,
             "saved_at": draft.saved_at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M"),
             "saved_by": draft.saved_by, "saved_by_name": names.get(draft.saved_by, draft.saved_by),
-            "errors": draft.errors, "warnings": draft.warnings, "state": DRAFT_STATE,
+            "errors": draft.errors, "warnings": draft.warnings,
+            # a draft with errors waits for its designer, not for the administrator
+            "state": "有错误，修正后才能部署" if draft.errors else DRAFT_STATE,
             "item": draft.item.code if draft.item else None, "item_name": draft.item.name if draft.item else None}
 
 

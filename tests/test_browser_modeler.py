@@ -78,6 +78,7 @@ def test_a_designer_adds_a_step_sees_its_problem_fixes_it_and_saves_a_draft(serv
     expect(page.locator("#modeler-status")).to_contain_text("已打开")
     # Chinese in bpmn-js's own palette
     expect(page.locator(".djs-palette [aria-label='任务（环节）']")).to_have_count(1)
+    expect(page.locator(".djs-palette [aria-label='任务（环节）']")).to_have_attribute("title", "任务（环节）")  # hovered
 
     assert page.evaluate(ADD_TASK) == "archive_review"
     page.get_by_role("button", name="校验").click()

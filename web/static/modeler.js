@@ -305,6 +305,12 @@
     say("已应用到 “" + (bo.name || bo.id) + "”（尚未保存）");
   }
 
+  function paletteTooltips() {  // a hovered palette icon says what it makes
+    document.querySelectorAll("#canvas .djs-palette .entry[aria-label]").forEach(function (entry) {
+      if (!entry.title) { entry.title = entry.getAttribute("aria-label"); }
+    });
+  }
+
   function fitBesidePalette() {  // the whole diagram, clear of the palette on the left
     var canvas = modeler.get("canvas");
     canvas.zoom("fit-viewport");
@@ -353,6 +359,8 @@
     return modeler.importXML(loaded[1]);
   }).then(function (result) {
     opened = true;
+    paletteTooltips();
+    modeler.on("palette.changed", paletteTooltips);  // bpmn-js 18 names palette entries only by aria-label
     fitBesidePalette();
     var warnings = (result && result.warnings) || [];
     say(warnings.length ? "已打开；" + warnings.length + " 处内容设计器无法显示，请点“校验”查看" : "已打开，可以编辑");
