@@ -234,7 +234,9 @@ def test_transfer_to_a_qualified_colleague_and_not_to_anyone_else(app, flow):
     other = login(app.test_client(), "shencha_b")
     assert case.number in other.get("/").get_data(as_text=True)
     assert "【转办】" in other.get("/messages/").get_data(as_text=True)
-    assert case.number not in client.get("/").get_data(as_text=True)  # claimed for the colleague now
+    inbox = client.get("/").get_data(as_text=True)
+    assert f"已转办：审查（{case.number}）。现在：审查（卫审查）" in inbox  # the confirmation names who has it
+    assert case.number not in re.sub(r'<p class="flash".*?</p>', "", inbox)  # claimed for the colleague now
 
 
 def test_urge_by_the_head_reaches_the_handler_and_clerks_cannot_urge(app, flow):
