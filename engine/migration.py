@@ -104,11 +104,18 @@ def _check(engine: Engine, session, case: Case, target: Target, at: datetime,
                 d = result.divergence
                 command = COMMANDS.get(d.command)
                 step = f"第 {d.seq} 步（{command.label if command else d.command}）"
-                check.replay = f"不同：按新流程重做到{step}时，{d.what}与原记录不同"
                 check.replay_detail = d.message()
-                # what was done would not be done so under the target: the case does not move (the
-                # real run replays too, so it moves exactly the cases the dry run calls movable)
-                check.reasons.append(f"已办的步骤按{target.label}重做，到{step}与原记录不同")
+                if d.what.startswith("被拒绝"):
+                    # what was recorded is invalid under the target (a value it no longer offers):
+                    # the case does not move (the real run replays too, so it moves exactly the
+                    # cases the dry run calls movable)
+                    check.replay = f"不同：按新流程重做到{step}时，{d.what}"
+                    check.reasons.append(f"已办的{step}按{target.label}不被接受")
+                else:
+                    # the target would have routed the done steps otherwise (a step added before
+                    # the current one): a move does not redo them, the case goes on from where it is
+                    check.replay = (f"不同：按新流程重做到{step}时，{d.what}与原记录不同。迁移不重做已办的步骤，"
+                                    f"办件从当前环节按新流程继续")
         except ApprovalError as exc:
             check.replay = f"历史不能按该版本重放：{exc.message}"
     return check

@@ -364,3 +364,18 @@ def test_a_step_renamed_by_the_new_version_is_called_by_its_new_name_once_moved(
     with seeded.reader() as session:
         history = export_case(session, get_case(session, case.number))
     assert replay(history).same
+
+
+@pytest.mark.slow  # the dry run and the real run replay each case
+def test_a_case_past_where_a_step_was_added_moves_and_goes_on_from_where_it_is(flow, seeded, actors, clock, designer):
+    """v2 adds 复核 between 审查 and 决定: a case already at 决定 would have been routed through 复核,
+    so its replay differs, but a move does not redo done steps: it is movable, and says so."""
+    case = at_review(flow, clock)
+    clock.advance(hours=1)
+    flow.complete("shencha", {"review_result": "pass"}, "符合条件", number=case.number)
+    deploy_as_admin(seeded, actors, with_recheck(), clock)
+    report = plan(flow.engine, actors["admin"], "GENERAL", 2, at=clock.now())
+    check = next(c for c in report.cases if c.case == case.number)
+    assert check.movable and "迁移不重做已办的步骤，办件从当前环节按新流程继续" in check.replay
+    assert run(flow.engine, actors["admin"], "GENERAL", 2, reason="增加复核").moved == [case.number]
+    assert tasks_of(seeded, case.number)[-1] == ("decide", "ready")
