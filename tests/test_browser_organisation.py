@@ -118,6 +118,9 @@ def test_admin_manages_departments_and_users_and_a_reset_user_chooses_a_password
 
     # 卫审查's password is reset; they log in with it and must choose their own
     page.goto(f"{server}/admin/org/users/shencha_b")
+    page.get_by_role("button", name="重置密码").click()  # not yet: it asks first
+    expect(page.get_by_label("确认让 卫审查 的现有密码失效")).to_have_js_property("validity.valueMissing", True)
+    page.get_by_label("确认让 卫审查 的现有密码失效").check()
     page.get_by_role("button", name="重置密码").click()
     reset = page.get_by_label("临时密码", exact=True).inner_text().strip()
     look_at(page, "org-user-reset")

@@ -157,6 +157,8 @@ def user(username: str):
             _run(ReactivateUser(username=username))
             flash("已启用该人员")
         elif act == "reset":
+            if not form.get("confirm"):  # the old password stops working at once: asked first
+                raise BadInput("请勾选“确认让现有密码失效”后再重置密码")
             temporary = _run(ResetPassword(username=username))
             return _user_page(username, temporary=temporary)
         else:
