@@ -258,9 +258,36 @@ def versions_view(session: Session, actor: Actor, item_code: str, definitions,
             "current": current.version if current else None, "draft": draft_view,
             "drafts": [{"id": d.id, "title": d.title, "saved_by_name": names.get(d.saved_by, d.saved_by),
                         "saved_at": _china(d.saved_at), "errors": d.errors} for d in waiting],
-            "activations": [{"act": ACTS.get(a.act, a.act), "version": a.version.version,
-                             "actor_name": names.get(a.actor, a.actor), "at": _china(a.at), "reason": a.reason,
-                             "draft": a.draft_id} for a in activations]}
+            "activations": sorted(
+                [{"act": ACTS.get(a.act, a.act), "version": a.version.version,
+                  "actor_name": names.get(a.actor, a.actor), "at": _china(a.at), "reason": a.reason,
+                  "draft": a.draft_id} for a in activations] + _migrations(session, item),
+                key=lambda row: row["at"], reverse=True)}
+
+
+def _migrations(session: Session, item: Item) -> list[dict[str, Any]]:
+    """The item's migrations for the 部署与回退记录: each run (one administrator, one target, one
+    reason, in the same minute) as one row with its count, from the moved cases' histories."""
+    from engine.store.models import HistoryEntry
+    runs: dict[tuple, dict[str, Any]] = {}
+    for at, actor, inputs, payload, number in session.execute(
+            select(HistoryEntry.at, HistoryEntry.actor, HistoryEntry.inputs, HistoryEntry.payload, Case.number)
+            .join(Case, HistoryEntry.case_id == Case.id)
+            .where(Case.item_id == item.id, HistoryEntry.command == "migrate_case")
+            .order_by(HistoryEntry.at.desc()).limit(5000)):
+        reason = str((inputs or {}).get("reason") or "")
+        key = (actor, (payload or {}).get("to_version"), reason, _china(at))
+        run = runs.setdefault(key, {"act": "迁移办件", "version": key[1], "actor": actor, "at": key[3],
+                                    "reason": reason, "cases": []})
+        run["cases"].append(number)
+    names = _names(session, {r["actor"] for r in runs.values()})
+    out = []
+    for run in runs.values():
+        cases = sorted(run["cases"])
+        listed = "、".join(cases[:5]) + (f" 等 {len(cases)} 件" if len(cases) > 5 else f"（{len(cases)} 件）")
+        out.append({"act": run["act"], "version": run["version"], "actor_name": names.get(run["actor"], run["actor"]),
+                    "at": run["at"], "reason": f"{run['reason']}：{listed}" if run["reason"] else listed, "draft": None})
+    return out
 
 
 # ---------------------------------------------------------------------------- can a case move

@@ -102,6 +102,9 @@ def test_admin_deploys_a_draft_runs_the_dry_run_migrates_and_rolls_back(server, 
     record = page.get_by_role("table").last
     expect(record.get_by_role("row").nth(1)).to_contain_text("回退")
     expect(record.get_by_role("row").nth(1)).to_contain_text("复核人手不足")
+    migrated = record.get_by_role("row").filter(has_text="迁移办件")  # the migration is in the record too
+    expect(migrated).to_contain_text(f"按新流程办理：{at_acceptance}（1 件）")
+    expect(migrated).to_contain_text("第 2 版")
     look_at(page, "versions-rolled-back")
     assert state(seeded, start())[0] == 1
 
