@@ -108,8 +108,10 @@ def test_a_designer_adds_a_step_sees_its_problem_fixes_it_and_saves_a_draft(serv
     expect(page.locator("#problems li")).to_have_count(0)
     expect(page.locator(".djs-element.lint-error")).to_have_count(0)
 
+    expect(page.locator("h1")).to_contain_text("打开的是当前版本 第 1 版")
     page.get_by_role("button", name="保存草稿").click()
     expect(page.locator("#modeler-status")).to_contain_text("待管理员部署")
+    expect(page.locator("h1")).to_contain_text("打开的是草稿 ")  # what is open is the draft just saved
     look_at(page, "modeler-saved")
     assert not errors, errors
     assert csp_violations(page) == []

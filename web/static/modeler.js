@@ -190,6 +190,8 @@
       app.setAttribute("data-saved-draft", String(result.draft));
       draftId = result.draft;
       if (window.history && window.history.replaceState) { window.history.replaceState(null, "", result.url); }
+      var source = document.getElementById("modeler-source");  // what is open now is the draft just saved
+      if (source) { source.textContent = "草稿 " + result.draft; }
     }).catch(function (error) { say("保存失败：" + error.message); });
   }
 
