@@ -24,7 +24,7 @@ from engine.roles import role_name
 from engine.runtime.definitions import ProcessDefinition, UserTaskInfo
 from engine.runtime.lint import lint
 from engine.runtime.spiff import waiting_timers
-from engine.store.models import Case, Item, ProcessDraft, ProcessVersion, Task, VersionActivation
+from engine.store.models import Case, HistoryEntry, Item, ProcessDraft, ProcessVersion, Task, VersionActivation
 from engine.timelimits.policy import policy_from_json
 
 ADMIN = "admin"
@@ -268,7 +268,6 @@ def versions_view(session: Session, actor: Actor, item_code: str, definitions,
 def _migrations(session: Session, item: Item) -> list[dict[str, Any]]:
     """The item's migrations for the 部署与回退记录: each run (one administrator, one target, one
     reason, in the same minute) as one row with its count, from the moved cases' histories."""
-    from engine.store.models import HistoryEntry
     runs: dict[tuple, dict[str, Any]] = {}
     for at, actor, inputs, payload, number in session.execute(
             select(HistoryEntry.at, HistoryEntry.actor, HistoryEntry.inputs, HistoryEntry.payload, Case.number)
