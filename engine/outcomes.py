@@ -44,11 +44,17 @@ def check(case: "OpenCase", task: Task, data: dict[str, Any], opinion: str) -> N
     if stage == "acceptance" and data.get("acceptance") == "accept":
         check_acceptance(case.row)
     if stage == "issue":
-        owed = {name: due for name, due in (case.row.materials or {}).items()
-                if (due or {}).get("status") == "deferred"}
+        owed = owed_materials(case.row.materials)
         if owed:
             raise Conflict(f"容缺受理的材料尚未补齐：{'、'.join(owed)}。领证前须补齐："
                            f"收到后请在“容缺材料”中登记收到，再制证发证")
+
+
+def owed_materials(checklist: dict | None) -> dict[str, str]:
+    """The materials still owed under 容缺受理 (the checklist marks them ``deferred``), with the
+    day each was due."""
+    return {name: (entry or {}).get("due_on", "") for name, entry in (checklist or {}).items()
+            if (entry or {}).get("status") == "deferred"}
 
 
 def check_acceptance(row) -> None:

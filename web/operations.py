@@ -66,12 +66,10 @@ def reassign(number: str):
     if task is None:
         raise BadInput("请选择要改派的环节")
     to = request.form.get("to", "").strip()
-    get_engine().execute(ReassignTask(task=task, holder=request.form.get("holder", ""), to=to, reason=_reason()),
-                         g.actor)
     with get_db().reader() as session:
         who = display_names(session, {to}).get(to, to) if to else "本部门共享待办"
-    flash(f"已改派给 {who}")
-    return redirect(url_for("cases.show", number=number, _anchor="admin-ops"))
+    return _case(number, ReassignTask(task=task, holder=request.form.get("holder", ""), to=to, reason=_reason()),
+                 f"已改派给 {who}")
 
 
 @bp.route("/cases/<number>/skip", methods=["POST"])

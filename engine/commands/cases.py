@@ -113,12 +113,6 @@ class ReceiveDeferredMaterial(CaseCommand):
         return Applied(received, {"material": self.material, **received, "note": note})
 
 
-def deferred_materials(checklist: dict | None) -> dict[str, str]:
-    """The materials still owed under 容缺受理, with the day each was due."""
-    return {name: (entry or {}).get("due_on", "") for name, entry in (checklist or {}).items()
-            if (entry or {}).get("status") == "deferred"}
-
-
 @dataclass(frozen=True)
 class AttachMaterial(CaseCommand):
     """A scanned material received for the case (扫描件). The file is already in the file store

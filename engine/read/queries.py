@@ -498,8 +498,7 @@ def _china_minute(at) -> str:
 def _supplement_handed_in(session: Session, case: Case) -> str:
     """When the applicant handed in a supplement online after the last one-time notice (China
     time, to the minute), or ''."""
-    at = handed_in_since(session, case)
-    return at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M") if at is not None else ""
+    return _china_minute(handed_in_since(session, case))
 
 
 def case_clocks(session: Session, case: Case) -> list[dict[str, Any]]:

@@ -18,6 +18,7 @@ from engine.authorization import Subject, ready_of
 from engine.commands import COMMANDS
 from engine.commands.applicant import RATINGS, last_notice
 from engine.errors import NotAllowed, NotFound
+from engine.outcomes import owed_materials
 from engine.people import display_names, role_holders
 from engine.read.access import acting_for
 from engine.read.application import application_view, shown_value, started_with
@@ -236,7 +237,7 @@ def task_operations(session: Session, actor: Actor, task: Task, definition: Proc
         notice = () if task.case.acceptance in ("accepted", "deemed") else ("request_supplement",)
         ops |= {t for t in (("receive_supplement",) if waiting else notice) + ("record_materials",)
                 if allowed(session, actor, t, case_subject)}
-    if any((e or {}).get("status") == "deferred" for e in (task.case.materials or {}).values()) \
+    if owed_materials(task.case.materials) \
             and allowed(session, actor, "receive_deferred_material", Subject(task.case, definition)):
         ops.add("receive_deferred_material")
     return frozenset(ops)
@@ -462,7 +463,7 @@ def case_operations(session: Session, actor: Actor, case: Case, definition: Proc
             ops.discard("receive_supplement")
             if case.acceptance is not None:
                 ops.discard("request_supplement")
-        if any((e or {}).get("status") == "deferred" for e in (case.materials or {}).values()) \
+        if owed_materials(case.materials) \
                 and allowed(session, actor, "receive_deferred_material", subject):
             ops.add("receive_deferred_material")
         if case.acceptance not in ("accepted", "deemed") or case.decision is not None:
